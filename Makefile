@@ -1,0 +1,60 @@
+# Two commands on a fresh Debian 12 / Raspberry Pi OS (64-bit) machine:
+#   make demo   set everything up, run the appliance on SANE's test scanner
+#   make test   set everything up, run the whole test suite
+# Everything is idempotent: a second run only does what is missing.
+
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+STATE   ?= $(CURDIR)/.demo-state
+
+# Debian packages the appliance and its tests need (see README "What gets installed").
+APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-config \
+            libusb-1.0-0 tesseract-ocr tesseract-ocr-vie poppler-utils \
+            fonts-dejavu-core systemd iproute2
+# Extra packages only the benchmarks need (the peers measured beside us).
+BENCH_APT_PKGS := nodejs npm ghostscript pngquant unpaper
+
+export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
+export SANE_CONFIG_DIR := $(CURDIR)/drivers/sane_test_config
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: all deps bench-deps venv demo demo-once test bench clean
+
+all: venv
+
+deps:
+	@dpkg -s $(APT_PKGS) >/dev/null 2>&1 || { \
+	  echo "Installing Debian packages: $(APT_PKGS)"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PKGS); }
+
+bench-deps: deps
+	@dpkg -s $(BENCH_APT_PKGS) >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_APT_PKGS); }
+
+$(VENV)/.installed: pyproject.toml | deps
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+venv: deps $(VENV)/.installed
+
+demo: venv
+	$(BIN)/sohoa demo --state-dir $(STATE)
+
+demo-once: venv
+	$(BIN)/sohoa demo --state-dir $(STATE) --pages 20 --once
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: venv bench-deps
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.run --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) .cache .demo-state build *.egg-info

@@ -1,0 +1,1 @@
+"""sohoa appliance agent: wiring and policy (config, journal, tasks, status page, CLI)."""

@@ -1,0 +1,41 @@
+"""The `sohoa` command: a thin dispatcher over ``firmware_agent.commands``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Explicit list, in help order. Adding a command family = adding its module here.
+COMMAND_MODULES = (
+    "firmware_agent.commands.run",
+    "firmware_agent.commands.demo",
+    "firmware_agent.commands.scanners",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sohoa",
+        description="Commune scanning-station appliance (sohoa).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

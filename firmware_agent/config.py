@@ -1,0 +1,249 @@
+"""One TOML config, one schema, validated at start.
+
+The schema is a tree of frozen dataclasses. Every field carries a ``doc`` in
+its metadata (shown by ``sohoa config --explain``) and a default that suits the
+demo. Unknown keys and wrong types are rejected with a message that names the
+dotted key and says what is expected, so a technician can fix the line.
+
+A subsystem keeps its settings dataclass next to its code and the root
+``Config`` below composes them; the loader knows nothing about any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import os
+import secrets
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the key."""
+
+
+def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None,
+            choices: tuple | None = None, minimum: float | None = None,
+            maximum: float | None = None) -> Any:
+    """Declare a config field with its documentation and simple constraints."""
+    meta = {"doc": doc, "choices": choices, "min": minimum, "max": maximum}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# --------------------------------------------------------------------------- sections
+
+@dataclass(frozen=True)
+class AgentSettings:
+    device_id: str = setting("demo-commune-0001", doc="Stable id of this appliance (commune code + station number).")
+    state_dir: str = setting("/var/lib/sohoa", doc="Where the journal, page images and outbox live.")
+    log_level: str = setting("info", doc="Log verbosity.", choices=("debug", "info", "warning", "error"))
+    min_free_mb: int = setting(500, doc="Stop scanning when free space in state_dir falls below this (MiB).", minimum=10)
+
+
+@dataclass(frozen=True)
+class ScanProfile:
+    source: str = setting("adf", doc="Paper source.", choices=("adf", "duplex", "flatbed"))
+    mode: str = setting("color", doc="Colour mode. TT 05/2025 asks for colour as the original.", choices=("color", "gray"))
+    resolution: int = setting(300, doc="Dots per inch; TT 05/2025 asks at least 200 (300 for maps).", minimum=200, maximum=1200)
+    depth: int = setting(8, doc="Bits per sample.", choices=(8, 16))
+
+
+@dataclass(frozen=True)
+class ScannerSettings:
+    device: str = setting("", doc="SANE device name (e.g. 'fujitsu:fi-8170:123'); empty = first one found.")
+    poll_ms: int = setting(500, doc="How often the scanner's button options are read (ms).", minimum=50, maximum=10000)
+    reopen_s: float = setting(3.0, doc="Seconds between attempts to reopen a vanished scanner.", minimum=0.1)
+    default_profile: str = setting("default", doc="Profile used by the status page's Scan action and the GPIO key.")
+    buttons: dict = setting(factory=dict, doc="Map of SANE button option name -> profile name, e.g. {scan = 'default'}.")
+    profiles: dict = setting(factory=lambda: {"default": ScanProfile()}, doc="Named scan profiles ([scanner.profiles.NAME]).")
+    width_mm: float = setting(210.0, doc="Scan area width (mm); clipped to what the device offers.", minimum=10)
+    height_mm: float = setting(297.0, doc="Scan area height (mm); clipped to what the device offers.", minimum=10)
+    test_picture: str = setting("Color pattern", doc="Only for SANE's test backend: which picture it draws.")
+
+
+@dataclass(frozen=True)
+class InputKeySettings:
+    device: str = setting("", doc="Linux input event device of a GPIO scan key (e.g. /dev/input/event0); empty = none.")
+    key_code: int = setting(28, doc="Key code that starts a scan (28 = KEY_ENTER; gpio-keys often uses 257).", minimum=1)
+
+
+@dataclass(frozen=True)
+class HotFolderSettings:
+    path: str = setting("", doc="Folder a network copier scans into; empty = hot folder off.")
+    settle_s: float = setting(2.0, doc="A file is taken once size and mtime stayed unchanged this long (s).", minimum=0.1)
+    dpi: int = setting(300, doc="Resolution assumed for images that do not say.", minimum=50)
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    workers: int = setting(0, doc="Processing threads; 0 = one per CPU core.", minimum=0, maximum=64)
+    jpeg_quality: int = setting(90, doc="JPEG quality of the archival colour page.", minimum=50, maximum=100)
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    max_pages: int = setting(200, doc="Close a batch once it holds this many pages.", minimum=1)
+    max_age_s: float = setting(60.0, doc="Close a non-empty batch this long after its first page (s).", minimum=0.0)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    bind: str = setting("127.0.0.1", doc="Address of the status page. Loopback by default; see allow_lan.")
+    port: int = setting(8080, doc="TCP port of the status page (0 = any free port).", minimum=0, maximum=65535)
+    allow_lan: bool = setting(False, doc="Must be true to bind to a non-loopback address.")
+    password_hash: str = setting("", doc="scrypt hash from `sohoa passwd`; empty = state-changing actions disabled.")
+
+
+@dataclass(frozen=True)
+class Config:
+    agent: AgentSettings = setting(factory=AgentSettings, doc="The appliance itself.")
+    scanner: ScannerSettings = setting(factory=ScannerSettings, doc="The SANE scanner and its triggers.")
+    input_key: InputKeySettings = setting(factory=InputKeySettings, doc="A hardware scan key on a GPIO pin.")
+    hotfolder: HotFolderSettings = setting(factory=HotFolderSettings, doc="Scan-to-folder intake.")
+    processing: ProcessingSettings = setting(factory=ProcessingSettings, doc="Page clean-up.")
+    batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
+    web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self.agent.state_dir)
+
+
+# --------------------------------------------------------------------------- loading
+
+_NESTED_MAPS = {("scanner", "profiles"): ScanProfile}
+
+
+def _expect(tp: Any) -> str:
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping) -> Any:
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table [{key}], got {type(value).__name__}")
+        return _build(tp, value, key)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if tp in (int, float) and (isinstance(value, bool) or not isinstance(value, tp)):
+        raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
+    if tp in (str, dict) and not isinstance(value, tp):
+        raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{key}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise ConfigError(f"{key}: must be at least {meta['min']}, got {value!r}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise ConfigError(f"{key}: must be at most {meta['max']}, got {value!r}")
+    return value
+
+
+def _build(cls: type, data: dict, prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"[{prefix}]" if prefix else "the top level"
+        raise ConfigError(f"{prefix + '.' if prefix else ''}{unknown[0]}: unknown key in {where}; "
+                          f"known keys: {', '.join(sorted(fields))}")
+    kwargs = {}
+    for name, value in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        tp = hints[name]
+        if isinstance(tp, types.GenericAlias):
+            tp = typing.get_origin(tp)
+        nested = _NESTED_MAPS.get(tuple(key.split(".")))
+        if nested is not None:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: expected a table of tables")
+            kwargs[name] = {k: _coerce(f"{key}.{k}", v, nested, {}) for k, v in value.items()}
+            continue
+        kwargs[name] = _coerce(key, value, tp, fields[name].metadata)
+    return cls(**kwargs)
+
+
+def load_config(path: str | os.PathLike | None, overrides: dict | None = None) -> Config:
+    """Read and validate a TOML file (or only defaults when *path* is None).
+
+    *overrides* is a nested dict applied on top (used by the demo and tests).
+    Raises :class:`ConfigError` with a message naming the offending key.
+    """
+    data: dict = {}
+    if path is not None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    cfg = _build(Config, data)
+    _check_cross_fields(cfg)
+    return cfg
+
+
+def _check_cross_fields(cfg: Config) -> None:
+    profiles = cfg.scanner.profiles
+    if cfg.scanner.default_profile not in profiles:
+        raise ConfigError(f"scanner.default_profile: no profile named {cfg.scanner.default_profile!r}; "
+                          f"defined: {', '.join(sorted(profiles)) or 'none'}")
+    for button, prof in cfg.scanner.buttons.items():
+        if prof not in profiles:
+            raise ConfigError(f"scanner.buttons.{button}: no profile named {prof!r}")
+    bind = cfg.web.bind
+    if bind not in ("127.0.0.1", "::1", "localhost") and not cfg.web.allow_lan:
+        raise ConfigError(f"web.bind: {bind!r} is not a loopback address; set web.allow_lan = true to serve the LAN")
+
+
+def explain(cls: type = Config, prefix: str = "") -> list[str]:
+    """Lines documenting every setting: dotted key, default, description."""
+    lines = []
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}.{f.name}" if prefix else f.name
+        tp = typing.get_type_hints(cls)[f.name]
+        if dataclasses.is_dataclass(tp):
+            lines.append(f"[{key}]  {f.metadata.get('doc', '')}")
+            lines.extend(explain(tp, key))
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if isinstance(default, dict):
+            default = {k: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v) for k, v in default.items()}
+        lines.append(f"  {key} = {default!r}  # {f.metadata.get('doc', '')}")
+    return lines
+
+
+# --------------------------------------------------------------------------- password
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """scrypt hash in the form ``scrypt$n$r$p$salt_hex$hash_hex``."""
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = 2**14, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        algo, n, r, p, salt_hex, hash_hex = stored.split("$")
+        if algo != "scrypt":
+            return False
+        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r),
+                                p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest.hex(), hash_hex)
