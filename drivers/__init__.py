@@ -1,0 +1,1 @@
+"""Hardware drivers: scanners, sensors, input keys. Never imports firmware_agent."""

@@ -1,0 +1,314 @@
+"""The Scanner interface over SANE (python-sane).
+
+Every call here blocks; the agent runs one thread per device. SANE reports
+failures as a status whose text is fixed by libsane's ``sane_strstatus``;
+python-sane hands that text over, so we map it back to our errors by text.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+from drivers.scanner import (AccessDenied, ButtonInfo, Capabilities, CoverOpen, DeviceBusy, DeviceIOError,
+                             DeviceUnavailable, FeederEmpty, InvalidSetting, OutOfMemory, PaperJam,
+                             ScanCancelled, ScannedImage, ScannerError, ScanSettings)
+
+# sane_strstatus() texts (sane-backends sanei/sanei_init_debug.c: sane_strstatus).
+_STATUS_TEXT = {
+    "Operation not supported": InvalidSetting,
+    "Operation was cancelled": ScanCancelled,
+    "Operation was canceled": ScanCancelled,
+    "Device busy": DeviceBusy,
+    "Invalid argument": InvalidSetting,
+    "Document feeder jammed": PaperJam,
+    "Document feeder out of documents": FeederEmpty,
+    "Scanner cover is open": CoverOpen,
+    "Error during device I/O": DeviceIOError,
+    "Out of memory": OutOfMemory,
+    "Access to resource has been denied": AccessDenied,
+}
+
+# SANE option types and capabilities (sane/sane.h).
+TYPE_BOOL, TYPE_INT, TYPE_FIXED, TYPE_STRING, TYPE_BUTTON, TYPE_GROUP = range(6)
+CAP_SOFT_SELECT, CAP_HARD_SELECT, CAP_SOFT_DETECT, CAP_INACTIVE = 1, 2, 4, 32
+
+_LIBUSB_NAME = re.compile(r"libusb:(\d{3}):(\d{3})")
+
+
+@functools.cache
+def _sane():
+    """Import and initialise libsane once per process (sane_init is not re-entrant)."""
+    import sane
+
+    sane.init()
+    return sane
+
+
+def map_sane_error(exc: BaseException) -> ScannerError:
+    """Turn a python-sane exception into one of our driver errors."""
+    text = str(exc).strip()
+    cls = _STATUS_TEXT.get(text)
+    if cls is None:
+        if "no data" in text.lower():
+            return DeviceIOError(f"scanner returned no data ({text})")
+        return ScannerError(text or type(exc).__name__)
+    return cls(text)
+
+
+def list_devices() -> list[dict]:
+    """Devices SANE can see: name, vendor, model, type."""
+    sane = _sane()
+    try:
+        devices = sane.get_devices()
+    except Exception as exc:  # libsane error -> driver error
+        raise map_sane_error(exc) from None
+    return [{"name": d[0], "vendor": d[1], "model": d[2], "type": d[3]} for d in devices]
+
+
+def classify_source(text: str) -> str | None:
+    """Map a backend's source string to 'flatbed', 'adf' or 'duplex'."""
+    t = text.lower()
+    if "duplex" in t:
+        return "duplex"
+    if "adf" in t or "feeder" in t or "adf front" in t:
+        return "adf"
+    if "flatbed" in t or "normal" == t:
+        return "flatbed"
+    return None
+
+
+def classify_mode(text: str) -> str | None:
+    t = text.lower()
+    if "colo" in t:
+        return "color"
+    if "gray" in t or "grey" in t:
+        return "gray"
+    if "lineart" in t or "binary" in t or "halftone" in t:
+        return "lineart"
+    return None
+
+
+class SaneScanner:
+    """One open SANE device. Not thread-safe: use it from one thread only."""
+
+    def __init__(self, name: str):
+        self.name = name
+        sane = _sane()
+        try:
+            self._dev = sane.open(name)
+        except Exception as exc:
+            err = map_sane_error(exc)
+            if isinstance(err, (InvalidSetting, DeviceIOError)) or type(err) is ScannerError:
+                # libsane answers an unknown or vanished device with "Invalid argument"
+                raise DeviceUnavailable(f"cannot open {name}: {exc}") from None
+            raise err from None
+        self._info = next((d for d in list_devices() if d["name"] == name),
+                          {"name": name, "vendor": "", "model": "", "type": ""})
+        self._settings: ScanSettings | None = None
+        self._duplex_back = False
+        self._buttons: frozenset[str] | None = None
+
+    # ------------------------------------------------------------------ description
+    def _options(self) -> list[tuple]:
+        return self._dev.dev.get_options()
+
+    def _opt(self, name: str):
+        return self._dev.opt.get(name.replace("-", "_"))
+
+    def capabilities(self) -> Capabilities:
+        sources, modes, depths = (), (), (8,)
+        res: tuple[int, ...] = (300,)
+        res_range = False
+        src = self._opt("source")
+        if src is not None and isinstance(src.constraint, list):
+            sources = tuple(dict.fromkeys(s for s in map(classify_source, src.constraint) if s))
+        elif src is None:
+            sources = ("flatbed",)
+        mode = self._opt("mode")
+        if mode is not None and isinstance(mode.constraint, list):
+            modes = tuple(dict.fromkeys(m for m in map(classify_mode, mode.constraint) if m))
+        depth = self._opt("depth")
+        if depth is not None and isinstance(depth.constraint, list):
+            depths = tuple(int(d) for d in depth.constraint)
+        resolution = self._opt("resolution")
+        if resolution is not None:
+            c = resolution.constraint
+            if isinstance(c, tuple):
+                res, res_range = (int(c[0]), int(c[1])), True
+            elif isinstance(c, list):
+                res = tuple(int(r) for r in c)
+        max_w = max_h = None
+        brx, bry = self._opt("br-x"), self._opt("br-y")
+        if brx is not None and isinstance(brx.constraint, tuple):
+            max_w = float(brx.constraint[1])
+        if bry is not None and isinstance(bry.constraint, tuple):
+            max_h = float(bry.constraint[1])
+        return Capabilities(
+            name=self.name, vendor=self._info["vendor"], model=self._info["model"], kind=self._info["type"],
+            sources=sources, modes=modes, resolutions=res, resolution_is_range=res_range, depths=depths,
+            buttons=tuple(self._button_infos()), max_width_mm=max_w, max_height_mm=max_h)
+
+    def _button_infos(self) -> list[ButtonInfo]:
+        """Options a user sets by hand at the device and we can read: SANE's button convention."""
+        out, group = [], ""
+        kinds = {TYPE_BOOL: "bool", TYPE_INT: "int", TYPE_BUTTON: "button"}
+        for index, name, title, _desc, otype, _unit, _size, cap, _constraint in self._options():
+            if otype == TYPE_GROUP:
+                group = (title or "").lower()
+                continue
+            if otype not in kinds or not name:
+                continue
+            hard = bool(cap & CAP_HARD_SELECT) and bool(cap & CAP_SOFT_DETECT)
+            if hard or (group == "sensors" and cap & CAP_SOFT_DETECT):
+                out.append(ButtonInfo(name=name, title=title or name, kind=kinds[otype]))
+        return out
+
+    # ------------------------------------------------------------------ settings
+    def configure(self, settings: ScanSettings) -> None:
+        try:
+            self._configure(settings)
+        except ScannerError:
+            raise
+        except Exception as exc:
+            raise map_sane_error(exc) from None
+        self._settings = settings
+
+    def _configure(self, s: ScanSettings) -> None:
+        src = self._opt("source")
+        if src is not None and isinstance(src.constraint, list):
+            choice = next((c for c in src.constraint if classify_source(c) == s.source), None)
+            if choice is None:
+                raise InvalidSetting(f"{self.name} has no source {s.source!r} (offers {src.constraint})")
+            self._set("source", choice)
+        elif s.source != "flatbed":
+            raise InvalidSetting(f"{self.name} has no document feeder")
+        mode = self._opt("mode")
+        if mode is not None and isinstance(mode.constraint, list):
+            choice = next((c for c in mode.constraint if classify_mode(c) == s.mode), None)
+            if choice is None:
+                raise InvalidSetting(f"{self.name} has no mode {s.mode!r} (offers {mode.constraint})")
+            self._set("mode", choice)
+        depth = self._opt("depth")
+        if depth is not None and isinstance(depth.constraint, list) and s.depth in depth.constraint:
+            self._set("depth", s.depth)
+        resolution = self._opt("resolution")
+        if resolution is not None:
+            self._set("resolution", _nearest_resolution(s.resolution, resolution.constraint))
+        for opt_name, value in (("tl-x", 0.0), ("tl-y", 0.0), ("br-x", s.width_mm), ("br-y", s.height_mm)):
+            opt = self._opt(opt_name)
+            if opt is not None and isinstance(opt.constraint, tuple):
+                self._set(opt_name, min(max(value, opt.constraint[0]), opt.constraint[1]))
+        for opt_name, value in s.extra.items():
+            if self._opt(opt_name) is None:
+                raise InvalidSetting(f"{self.name} has no option {opt_name!r}")
+            self._set(opt_name, value)
+
+    def _set(self, name: str, value) -> None:
+        setattr(self._dev, name.replace("-", "_"), value)
+
+    def set_option(self, name: str, value) -> None:
+        """Set one backend option by its SANE name (tests, odd devices)."""
+        try:
+            self._set(name, value)
+        except Exception as exc:
+            raise map_sane_error(exc) from None
+
+    # ------------------------------------------------------------------ scanning
+    def scan_one(self, first: bool) -> ScannedImage:
+        if self._settings is None:
+            raise InvalidSetting("configure() must come before scan_one()")
+        if first:
+            self._duplex_back = False
+        try:
+            self._dev.start()
+            data, width, height, samples, sample_size = self._dev.dev.snap(True, False, None)
+        except Exception as exc:
+            err = map_sane_error(exc)
+            if not isinstance(err, FeederEmpty):
+                self._cancel_quietly()
+            raise err from None
+        if not data:
+            self._cancel_quietly()
+            raise DeviceIOError("scanner returned no data")
+        pixels = _to_uint8(bytes(data), width, height, samples, sample_size)
+        side = "back" if self._duplex_back else "front"
+        if self._settings.source == "duplex":
+            self._duplex_back = not self._duplex_back
+        if self._settings.source == "flatbed":
+            self._cancel_quietly()  # a flatbed scan is one frame; release the head
+        dpi = int(round(float(getattr(self._dev, "resolution", self._settings.resolution))))
+        return ScannedImage(pixels=pixels, dpi=dpi, side=side, source_depth=8 * sample_size
+                            if sample_size > 1 else self._settings.depth)
+
+    def end_batch(self) -> None:
+        self._cancel_quietly()
+
+    def _cancel_quietly(self) -> None:
+        try:
+            self._dev.dev.cancel()
+        except Exception:  # cancel after an error may itself fail; the device is reset on reopen
+            pass
+
+    # ------------------------------------------------------------------ buttons
+    def read_buttons(self) -> dict[str, int]:
+        """Read each button option exactly once (latching backends clear on read)."""
+        values = {}
+        for index, name, _t, _d, otype, _u, _s, cap, _c in self._options():
+            if otype in (TYPE_BOOL, TYPE_INT, TYPE_BUTTON) and name and not cap & CAP_INACTIVE and (
+                    name in self._button_names()):
+                try:
+                    values[name] = int(self._dev.dev.get_option(index) or 0)
+                except Exception as exc:
+                    raise map_sane_error(exc) from None
+        return values
+
+    def _button_names(self) -> frozenset[str]:
+        if self._buttons is None:
+            self._buttons = frozenset(b.name for b in self._button_infos())
+        return self._buttons
+
+    def add_button(self, name: str) -> None:
+        """Treat an extra option as a button (config ``scanner.buttons`` names it)."""
+        if self._opt(name) is None:
+            raise InvalidSetting(f"{self.name} has no option {name!r}")
+        self._buttons = self._button_names() | {name}
+
+    def usb_address(self) -> tuple[int, int] | None:
+        """(bus, address) when the SANE name carries them, for a USB reset."""
+        m = _LIBUSB_NAME.search(self.name)
+        return (int(m.group(1)), int(m.group(2))) if m else None
+
+    def close(self) -> None:
+        try:
+            self._dev.close()
+        except Exception:  # closing a vanished device fails; nothing left to release
+            pass
+
+
+def _nearest_resolution(want: int, constraint) -> float:
+    if isinstance(constraint, tuple):
+        lo, hi = constraint[0], constraint[1]
+        return float(min(max(want, lo), hi))
+    if isinstance(constraint, list) and constraint:
+        at_least = [r for r in constraint if r >= want]
+        return float(min(at_least) if at_least else max(constraint))
+    return float(want)
+
+
+def _to_uint8(data: bytes, width: int, height: int, samples: int, sample_size: int) -> np.ndarray:
+    """Raw SANE frame data -> uint8 gray or RGB. 16-bit samples are host order (SANE standard)."""
+    if sample_size == 2:
+        arr = np.frombuffer(data, dtype=np.uint16)
+        rows = arr.size // (width * samples)
+        arr = (arr[: rows * width * samples] >> 8).astype(np.uint8)
+    else:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        rows = arr.size // (width * samples)
+        arr = arr[: rows * width * samples]
+    if rows == 0:
+        raise DeviceIOError(f"scanner returned a frame with no complete line ({len(data)} bytes)")
+    shape = (rows, width, samples) if samples == 3 else (rows, width)
+    return arr.reshape(shape).copy()

@@ -1,0 +1,421 @@
+"""The durable journal: jobs, pages, upload batches and operator events in SQLite (WAL).
+
+Invariants (docs/design.md §2):
+- J1 a page file is durable on disk before the row that names it is committed;
+- J2 every state transition is one transaction guarded by the expected old state,
+  so a step that runs twice after a crash changes nothing the second time;
+- J3 jobs that were running when the agent stopped become ``interrupted``.
+
+Every method opens a short transaction on the calling thread's connection, so
+the journal may be used from the event loop and from worker threads alike.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from firmware_agent.pageio import fsync_dir
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs(
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,            -- 'scanner:<device>' or 'hotfolder:<file name>'
+    profile     TEXT NOT NULL DEFAULT '',
+    trigger     TEXT NOT NULL DEFAULT '', -- button option name, 'web', 'key', 'hotfolder', 'demo', 'cli'
+    state       TEXT NOT NULL CHECK (state IN ('running', 'paused', 'done', 'interrupted', 'failed', 'cancelled')),
+    started_at  REAL NOT NULL,
+    ended_at    REAL,
+    message     TEXT NOT NULL DEFAULT ''  -- last operator message for this job
+);
+CREATE TABLE IF NOT EXISTS pages(
+    id            INTEGER PRIMARY KEY,
+    job_id        INTEGER NOT NULL REFERENCES jobs(id),
+    seq           INTEGER NOT NULL,       -- 1-based image number within the job
+    state         TEXT NOT NULL,          -- captured -> processed -> batched (records adds its own)
+    raw_path      TEXT NOT NULL,          -- lossless capture, relative to state_dir
+    width         INTEGER NOT NULL,
+    height        INTEGER NOT NULL,
+    dpi           INTEGER NOT NULL,
+    channels      INTEGER NOT NULL,
+    captured_at   REAL NOT NULL,
+    colour_path   TEXT,                   -- archival page, relative to state_dir
+    bitonal_path  TEXT,                   -- OCR input, relative to state_dir
+    analysis      TEXT,                   -- JSON from the processing stage
+    processed_at  REAL,
+    error         TEXT,
+    UNIQUE (job_id, seq)
+);
+CREATE INDEX IF NOT EXISTS pages_state ON pages(state, id);
+CREATE TABLE IF NOT EXISTS page_events(   -- append-only: proves each step ran once
+    page_id  INTEGER NOT NULL REFERENCES pages(id),
+    state    TEXT NOT NULL,
+    at       REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches(
+    id          INTEGER PRIMARY KEY,
+    state       TEXT NOT NULL,            -- open -> staged -> (sync: sealed, uploaded, acknowledged)
+    dir         TEXT NOT NULL,            -- relative to state_dir
+    page_count  INTEGER NOT NULL DEFAULT 0,
+    doc_count   INTEGER NOT NULL DEFAULT 0,
+    created_at  REAL NOT NULL,
+    closed_at   REAL
+);
+CREATE TABLE IF NOT EXISTS batch_members(
+    batch_id   INTEGER NOT NULL REFERENCES batches(id),
+    name       TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    pages      INTEGER NOT NULL,
+    documents  INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, name)
+);
+CREATE TABLE IF NOT EXISTS events(        -- what the operator and technician read
+    id       INTEGER PRIMARY KEY,
+    at       REAL NOT NULL,
+    level    TEXT NOT NULL,               -- info, warning, error
+    code     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    job_id   INTEGER,
+    page_id  INTEGER
+);
+"""
+
+
+def open_db(path: str | os.PathLike) -> sqlite3.Connection:
+    """Open the journal file with the pragmas every user of it must share."""
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=True)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit survives power loss, which is the whole point of the journal.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+@dataclass(frozen=True)
+class PageRow:
+    id: int
+    job_id: int
+    seq: int
+    state: str
+    raw_path: Path
+    width: int
+    height: int
+    dpi: int
+    channels: int
+    colour_path: Path | None
+    bitonal_path: Path | None
+    analysis: dict | None
+
+
+@dataclass(frozen=True)
+class JobRow:
+    id: int
+    source: str
+    profile: str
+    trigger: str
+    state: str
+    started_at: float
+    ended_at: float | None
+    message: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    id: int
+    dir: Path
+    members: list[Path]
+    page_count: int
+    doc_count: int
+    created_at: float
+
+
+class Journal:
+    """All durable state of the appliance except file contents."""
+
+    def __init__(self, state_dir: str | os.PathLike):
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.state_dir / "journal.sqlite3"
+        self._local = threading.local()
+        with self.transaction() as db:
+            db.executescript(SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise RuntimeError(f"journal {self.path} has schema {row[0]}, newer than this program "
+                                   f"({SCHEMA_VERSION}); refusing to touch it")
+
+    # ------------------------------------------------------------------ plumbing
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_db(self.path)
+            self._local.conn = conn
+        return conn
+
+    def transaction(self) -> "_Tx":
+        return _Tx(self._conn())
+
+    def abs(self, rel: str | Path) -> Path:
+        return self.state_dir / rel
+
+    def rel(self, path: Path) -> str:
+        return str(Path(path).relative_to(self.state_dir))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # ------------------------------------------------------------------ start-up recovery
+    def recover(self) -> list[JobRow]:
+        """Mark jobs left running as interrupted and delete orphan files (J1, J3).
+
+        Returns the jobs that were interrupted so the agent can tell the operator.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE state IN ('running', 'paused')")]
+            for job_id in ids:
+                kept = db.execute("SELECT COUNT(*) FROM pages WHERE job_id=?", (job_id,)).fetchone()[0]
+                db.execute("UPDATE jobs SET state='interrupted', ended_at=?, message=? WHERE id=?",
+                           (now, f"Bị gián đoạn, đã giữ {kept} trang / Interrupted, {kept} pages kept", job_id))
+        self._remove_orphans()
+        return [self.job(i) for i in ids]
+
+    def _remove_orphans(self) -> None:
+        known = {r[0] for r in self._conn().execute("SELECT raw_path FROM pages")}
+        for path in (self.state_dir / "pages").glob("*/*"):
+            rel = self.rel(path)
+            if path.name.startswith(".tmp-"):
+                path.unlink(missing_ok=True)  # an interrupted atomic write
+            elif path.name.endswith(".raw.png") and rel not in known:
+                path.unlink(missing_ok=True)  # durable file whose row never committed
+
+    # ------------------------------------------------------------------ jobs
+    def start_job(self, source: str, profile: str, trigger: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO jobs(source, profile, trigger, state, started_at) VALUES (?,?,?,?,?)",
+                             (source, profile, trigger, "running", time.time()))
+            return int(cur.lastrowid)
+
+    def set_job_state(self, job_id: int, state: str, message: str = "") -> None:
+        ended = time.time() if state in ("done", "interrupted", "failed", "cancelled") else None
+        with self.transaction() as db:
+            db.execute("UPDATE jobs SET state=?, message=?, ended_at=COALESCE(?, ended_at) WHERE id=?",
+                       (state, message, ended, job_id))
+
+    def job(self, job_id: int) -> JobRow:
+        row = self._conn().execute(
+            "SELECT j.*, (SELECT COUNT(*) FROM pages p WHERE p.job_id=j.id) AS pages FROM jobs j WHERE id=?",
+            (job_id,)).fetchone()
+        return _job(row)
+
+    def recent_jobs(self, limit: int = 10) -> list[JobRow]:
+        rows = self._conn().execute(
+            "SELECT j.*, (SELECT COUNT(*) FROM pages p WHERE p.job_id=j.id) AS pages FROM jobs j "
+            "ORDER BY id DESC LIMIT ?", (limit,))
+        return [_job(r) for r in rows]
+
+    def next_seq(self, job_id: int) -> int:
+        row = self._conn().execute("SELECT COALESCE(MAX(seq), 0) FROM pages WHERE job_id=?", (job_id,)).fetchone()
+        return int(row[0]) + 1
+
+    # ------------------------------------------------------------------ pages
+    def page_path(self, job_id: int, seq: int, suffix: str) -> Path:
+        """Deterministic file name of a page's file, so a re-run overwrites, never duplicates."""
+        return self.state_dir / "pages" / f"job-{job_id:06d}" / f"{seq:05d}{suffix}"
+
+    def add_page(self, job_id: int, seq: int, raw_path: Path, *, width: int, height: int, dpi: int,
+                 channels: int) -> int:
+        """Record a captured page whose file is already durable (J1)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO pages(job_id, seq, state, raw_path, width, height, dpi, channels, captured_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (job_id, seq, "captured", self.rel(raw_path), width, height, dpi, channels, time.time()))
+            db.execute("INSERT INTO page_events VALUES (?, 'captured', ?)", (cur.lastrowid, time.time()))
+            return int(cur.lastrowid)
+
+    def pages_in_state(self, state: str, limit: int = 100) -> list[PageRow]:
+        rows = self._conn().execute("SELECT * FROM pages WHERE state=? ORDER BY id LIMIT ?", (state, limit))
+        return [self._page(r) for r in rows]
+
+    def page(self, page_id: int) -> PageRow:
+        return self._page(self._conn().execute("SELECT * FROM pages WHERE id=?", (page_id,)).fetchone())
+
+    def mark_processed(self, page_id: int, colour_path: Path, bitonal_path: Path | None,
+                       analysis: dict[str, Any]) -> bool:
+        """captured -> processed with its outputs; False if it was not 'captured' (already done)."""
+        now = time.time()
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE pages SET state='processed', colour_path=?, bitonal_path=?, analysis=?, processed_at=?"
+                " WHERE id=? AND state='captured'",
+                (self.rel(colour_path), self.rel(bitonal_path) if bitonal_path else None,
+                 json.dumps(analysis, ensure_ascii=False), now, page_id))
+            if cur.rowcount:
+                db.execute("INSERT INTO page_events VALUES (?, 'processed', ?)", (page_id, now))
+            return bool(cur.rowcount)
+
+    def mark_failed(self, page_id: int, error: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE pages SET state='failed', error=? WHERE id=? AND state='captured'", (error, page_id))
+            db.execute("INSERT INTO page_events VALUES (?, 'failed', ?)", (page_id, time.time()))
+
+    def set_page_state(self, page_ids: list[int], state: str, expect: str | None = None) -> int:
+        """Move pages to *state* (only those in *expect* when given). Returns rows changed."""
+        now = time.time()
+        changed = 0
+        with self.transaction() as db:
+            for pid in page_ids:
+                sql = "UPDATE pages SET state=? WHERE id=?" + (" AND state=?" if expect else "")
+                args = (state, pid, expect) if expect else (state, pid)
+                n = db.execute(sql, args).rowcount
+                if n:
+                    db.execute("INSERT INTO page_events VALUES (?, ?, ?)", (pid, state, now))
+                changed += n
+        return changed
+
+    def _page(self, r: sqlite3.Row) -> PageRow:
+        return PageRow(
+            id=r["id"], job_id=r["job_id"], seq=r["seq"], state=r["state"], raw_path=self.abs(r["raw_path"]),
+            width=r["width"], height=r["height"], dpi=r["dpi"], channels=r["channels"],
+            colour_path=self.abs(r["colour_path"]) if r["colour_path"] else None,
+            bitonal_path=self.abs(r["bitonal_path"]) if r["bitonal_path"] else None,
+            analysis=json.loads(r["analysis"]) if r["analysis"] else None)
+
+    # ------------------------------------------------------------------ batches
+    def stage_member(self, src: Path, name: str, *, pages: int, documents: int,
+                     page_ids: tuple[int, ...] = (), page_state: str = "batched") -> int:
+        """Put a finished file into the open upload batch, exactly once.
+
+        The file is hard-linked into the batch folder (same file system), the row
+        committed together with the state change of *page_ids*, and only then is
+        *src* removed. A crash anywhere leaves either the old state (link is
+        replaced on retry) or the new one (src removal is retried by the caller's
+        next pass finding nothing to do).
+        """
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"invalid batch member name {name!r}")
+        batch_id, batch_dir = self._open_batch()
+        dst = batch_dir / name
+        tmp = batch_dir / f".tmp-{name}"
+        tmp.unlink(missing_ok=True)
+        os.link(src, tmp)
+        os.replace(tmp, dst)
+        fsync_dir(batch_dir)
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO batch_members VALUES (?,?,?,?,?)",
+                       (batch_id, name, dst.stat().st_size, pages, documents))
+            db.execute("UPDATE batches SET page_count=(SELECT SUM(pages) FROM batch_members WHERE batch_id=?),"
+                       " doc_count=(SELECT SUM(documents) FROM batch_members WHERE batch_id=?) WHERE id=?",
+                       (batch_id, batch_id, batch_id))
+            for pid in page_ids:
+                db.execute("UPDATE pages SET state=? WHERE id=?", (page_state, pid))
+                db.execute("INSERT INTO page_events VALUES (?, ?, ?)", (pid, page_state, now))
+        if Path(src).resolve() != dst.resolve():
+            Path(src).unlink(missing_ok=True)
+        return batch_id
+
+    def _open_batch(self) -> tuple[int, Path]:
+        row = self._conn().execute("SELECT id, dir FROM batches WHERE state='open' ORDER BY id LIMIT 1").fetchone()
+        if row:
+            return int(row[0]), self.abs(row[1])
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO batches(state, dir, created_at) VALUES ('open', '', ?)", (time.time(),))
+            batch_id = int(cur.lastrowid)
+            rel = f"outbox/batch-{batch_id:08d}"
+            db.execute("UPDATE batches SET dir=? WHERE id=?", (rel, batch_id))
+        path = self.abs(rel)
+        path.mkdir(parents=True, exist_ok=True)
+        fsync_dir(path.parent)
+        return batch_id, path
+
+    def close_batches(self, *, max_pages: int, max_age_s: float, force: bool = False) -> list[int]:
+        """open -> staged for batches that are full, old enough, or all when *force*."""
+        now = time.time()
+        closed = []
+        with self.transaction() as db:
+            for r in db.execute("SELECT id, page_count, doc_count, created_at FROM batches WHERE state='open'"):
+                has_members = r["page_count"] > 0 or r["doc_count"] > 0 or db.execute(
+                    "SELECT 1 FROM batch_members WHERE batch_id=?", (r["id"],)).fetchone()
+                if has_members and (force or r["page_count"] >= max_pages or now - r["created_at"] >= max_age_s):
+                    closed.append(r["id"])
+            for batch_id in closed:
+                db.execute("UPDATE batches SET state='staged', closed_at=? WHERE id=?", (now, batch_id))
+        return closed
+
+    def staged_batches(self) -> list[StagedBatch]:
+        rows = self._conn().execute("SELECT * FROM batches WHERE state='staged' ORDER BY id").fetchall()
+        out = []
+        for r in rows:
+            names = [m[0] for m in self._conn().execute(
+                "SELECT name FROM batch_members WHERE batch_id=? ORDER BY name", (r["id"],))]
+            d = self.abs(r["dir"])
+            out.append(StagedBatch(r["id"], d, [d / n for n in names], r["page_count"], r["doc_count"],
+                                   r["created_at"]))
+        return out
+
+    def set_batch_state(self, batch_id: int, state: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE batches SET state=? WHERE id=?", (state, batch_id))
+
+    def batch_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self._conn().execute("SELECT state, COUNT(*) FROM batches GROUP BY state")}
+
+    # ------------------------------------------------------------------ events and counters
+    def event(self, level: str, code: str, message: str, job_id: int | None = None,
+              page_id: int | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO events(at, level, code, message, job_id, page_id) VALUES (?,?,?,?,?,?)",
+                       (time.time(), level, code, message, job_id, page_id))
+            # Bounded: the status page shows the last few; journald keeps the history.
+            db.execute("DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - 1000")
+
+    def recent_events(self, limit: int = 10, min_level: str = "warning") -> list[dict]:
+        levels = ("warning", "error") if min_level == "warning" else ("info", "warning", "error")
+        rows = self._conn().execute(
+            f"SELECT * FROM events WHERE level IN ({','.join('?' * len(levels))}) ORDER BY id DESC LIMIT ?",
+            (*levels, limit))
+        return [dict(r) for r in rows]
+
+    def page_counts(self) -> dict[str, int]:
+        return {r[0]: r[1] for r in self._conn().execute("SELECT state, COUNT(*) FROM pages GROUP BY state")}
+
+    def pages_since(self, since: float) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM pages WHERE captured_at >= ?", (since,)).fetchone()[0])
+
+
+class _Tx:
+    """``with journal.transaction() as db:`` = BEGIN IMMEDIATE ... COMMIT/ROLLBACK."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _job(r: sqlite3.Row) -> JobRow:
+    return JobRow(r["id"], r["source"], r["profile"], r["trigger"], r["state"], r["started_at"], r["ended_at"],
+                  r["message"], r["pages"])

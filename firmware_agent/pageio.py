@@ -1,0 +1,128 @@
+"""Reading and durably writing page images.
+
+Writes follow J1 of docs/design.md: temp file in the same folder, fsync, rename,
+fsync of the folder. A reader never sees a half-written page, and after a power
+cut a page either exists whole or not at all.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_DPI = 300
+MAX_PIXELS = 200_000_000  # ~A0 at 600 dpi; beyond this a file is refused, not decoded
+
+
+class PageReadError(ValueError):
+    """An image file that cannot be used as a page (message: Vietnamese / English)."""
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write *data* to *path* so that it is either absent or complete, also after power loss."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{path.name}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def encode_image(array: np.ndarray, suffix: str, *, dpi: int, quality: int = 90) -> bytes:
+    """Encode gray (HxW) or RGB (HxWx3) uint8 as PNG, JPEG or TIFF bytes, with its dpi."""
+    from PIL import Image  # Pillow writes the dpi into JFIF/PNG/TIFF headers; cv2 does not
+
+    if array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ValueError(f"expected uint8 gray or RGB image, got {array.dtype} with shape {array.shape}")
+    image = Image.fromarray(array)
+    buf = io.BytesIO()
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        image.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), subsampling=0 if quality >= 90 else 2,
+                   optimize=False)
+    elif suffix == ".png":
+        # compress_level 1: page captures are large and written on the hot path; size matters less
+        image.save(buf, "PNG", dpi=(dpi, dpi), compress_level=1)
+    elif suffix in (".tif", ".tiff"):
+        image.save(buf, "TIFF", dpi=(dpi, dpi), compression="tiff_lzw")
+    else:
+        raise ValueError(f"unsupported image suffix {suffix!r}")
+    return buf.getvalue()
+
+
+def write_image_atomic(path: Path, array: np.ndarray, *, dpi: int, quality: int = 90) -> int:
+    """Encode by the file's suffix and write atomically. Returns the byte size."""
+    data = encode_image(array, Path(path).suffix, dpi=dpi, quality=quality)
+    atomic_write_bytes(Path(path), data)
+    return len(data)
+
+
+def read_image(path: str | os.PathLike, default_dpi: int = DEFAULT_DPI) -> tuple[np.ndarray, int]:
+    """Decode an image file into (array, dpi).
+
+    The array is uint8 gray (HxW) or RGB (HxWx3), or uint16 for 16-bit files
+    (the imaging core refuses those with its own message). Raises
+    :class:`PageReadError` for missing, empty, truncated, corrupt or oversized files.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise PageReadError(f"Không đọc được tệp {name} / Cannot read file {name}: {exc.strerror}") from None
+    if size == 0:
+        raise PageReadError(f"Tệp {name} rỗng / File {name} is empty")
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(path) as image:
+            dpi_info = image.info.get("dpi")
+            dpi = int(round(float(dpi_info[0]))) if dpi_info and float(dpi_info[0]) >= 1 else default_dpi
+            if image.width * image.height > MAX_PIXELS:
+                raise PageReadError(f"Ảnh {name} quá lớn ({image.width}x{image.height}) / "
+                                    f"Image {name} too large ({image.width}x{image.height})")
+            image.load()
+            array = _to_array(image)
+    except PageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PageReadError(f"Tệp ảnh {name} hỏng hoặc không hỗ trợ / "
+                            f"Image file {name} is corrupt or unsupported: {exc}") from None
+    if array.size == 0:
+        raise PageReadError(f"Ảnh {name} không có điểm ảnh / Image {name} has no pixels")
+    return array, dpi
+
+
+def _to_array(image) -> np.ndarray:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image.convert("I")).astype(np.uint16)
+    if mode == "1":
+        return np.asarray(image.convert("L"))
+    if mode in ("L", "RGB"):
+        return np.asarray(image)
+    if mode in ("LA", "P", "PA", "RGBA", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(image.convert("RGB"))
+    return np.asarray(image.convert("RGB"))
