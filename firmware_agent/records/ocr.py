@@ -1,0 +1,164 @@
+"""OCR with the tesseract CLI: one low-priority process per page, word boxes kept.
+
+Tesseract runs as a child process (``OMP_THREAD_LIMIT=1``, ``nice`` +10) so a
+page's OCR can never block or crash the agent, and two pages run side by side
+on a two-core appliance. Results keep every word with its box and confidence
+(TSV output), which the PDF text layer and the classifier both use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class OcrError(RuntimeError):
+    """Tesseract failed or is missing; the message says which."""
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    left: int
+    top: int
+    width: int
+    height: int
+    conf: float
+    line: int  # running line number on the page (block/par/line flattened)
+
+
+@dataclass
+class OcrResult:
+    """Words of one page in reading order, the page size in pixels and the dpi."""
+
+    words: list[Word]
+    width: int
+    height: int
+    dpi: int
+    max_rss_kb: int = 0
+    seconds: float = 0.0
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def to_json(self) -> dict:
+        return {"width": self.width, "height": self.height, "dpi": self.dpi,
+                "words": [[w.text, w.left, w.top, w.width, w.height, round(w.conf, 1), w.line] for w in self.words]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "OcrResult":
+        words = [Word(t, l, tp, wd, ht, c, ln) for t, l, tp, wd, ht, c, ln in data["words"]]
+        return cls(words, data["width"], data["height"], data["dpi"], lines=_lines(words))
+
+
+def _lines(words: list[Word]) -> list[str]:
+    out: list[str] = []
+    cur, cur_line = [], None
+    for w in words:
+        if cur_line is not None and w.line != cur_line:
+            out.append(" ".join(cur))
+            cur = []
+        cur.append(w.text)
+        cur_line = w.line
+    if cur:
+        out.append(" ".join(cur))
+    return out
+
+
+def parse_tsv(tsv: str, dpi: int) -> OcrResult:
+    """Parse tesseract's TSV output into an :class:`OcrResult`."""
+    words: list[Word] = []
+    width = height = 0
+    line_ids: dict[tuple, int] = {}
+    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
+        try:
+            level = int(row["level"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if level == 1:
+            width, height = int(row["width"]), int(row["height"])
+            continue
+        if level != 5:
+            continue
+        text = (row.get("text") or "").strip()
+        if not text:
+            continue
+        key = (row["page_num"], row["block_num"], row["par_num"], row["line_num"])
+        line = line_ids.setdefault(key, len(line_ids))
+        words.append(Word(text, int(row["left"]), int(row["top"]), int(row["width"]), int(row["height"]),
+                          float(row["conf"]), line))
+    return OcrResult(words, width, height, dpi, lines=_lines(words))
+
+
+def _lower_priority(niceness: int) -> None:
+    os.nice(niceness)
+
+
+def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3,
+                  niceness: int = 10, timeout: float = 300.0) -> OcrResult:
+    """OCR one image file with the tesseract CLI (blocking).
+
+    Raises
+    ------
+    OcrError
+        If tesseract is missing, fails or runs past *timeout* seconds.
+    """
+    import time
+
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    cmd = ["tesseract", str(image), "stdout", "-l", languages, "--psm", str(psm), "--dpi", str(dpi), "tsv"]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                                preexec_fn=lambda: _lower_priority(niceness))
+    except FileNotFoundError:
+        raise OcrError("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-vie)") from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise OcrError(f"tesseract timed out after {timeout:.0f} s on {image.name}") from None
+    # getrusage of children is cumulative; the per-child peak is read via wait4 where possible
+    rss = _child_rss(proc)
+    if proc.returncode != 0:
+        raise OcrError(f"tesseract failed on {image.name}: {err.decode(errors='replace').strip()[:300]}")
+    result = parse_tsv(out.decode("utf-8", errors="replace"), dpi)
+    result.max_rss_kb = rss
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _child_rss(proc: subprocess.Popen) -> int:
+    import resource
+
+    # Popen.communicate already reaped the child; RUSAGE_CHILDREN's ru_maxrss is
+    # the largest of all reaped children, an upper bound for this one.
+    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+class OcrQueue:
+    """Runs page OCR in the background, at most *workers* tesseract processes at once."""
+
+    def __init__(self, workers: int = 2, languages: str = "vie", niceness: int = 10, psm: int = 3):
+        self._sem = asyncio.Semaphore(max(1, workers))
+        self.languages = languages
+        self.niceness = niceness
+        self.psm = psm
+        self.busy = 0
+
+    async def ocr(self, image: Path, dpi: int) -> OcrResult:
+        async with self._sem:
+            self.busy += 1
+            try:
+                return await asyncio.to_thread(run_tesseract, image, dpi=dpi, languages=self.languages,
+                                               psm=self.psm, niceness=self.niceness)
+            finally:
+                self.busy -= 1

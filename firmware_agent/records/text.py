@@ -1,0 +1,49 @@
+"""Accent-insensitive, error-tolerant text matching for OCR output.
+
+OCR of Vietnamese loses or confuses diacritics and letters; matching folds both
+sides to upper-case ASCII (Đ -> D) and allows a bounded number of edits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Upper-case, strip diacritics (Đ/đ -> D), collapse white space."""
+    text = text.replace("Đ", "D").replace("đ", "d")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return _SPACES.sub(" ", stripped.upper()).strip()
+
+
+def best_substring_distance(pattern: str, text: str) -> int:
+    """Smallest edit distance between *pattern* and any substring of *text*.
+
+    Sellers' algorithm: Levenshtein with a free start and end in *text*.
+    """
+    if not pattern:
+        return 0
+    prev = list(range(len(pattern) + 1))
+    best = prev[-1]
+    for ch in text:
+        cur = [0]
+        for i, pc in enumerate(pattern, 1):
+            cost = 0 if pc == ch else 1
+            cur.append(min(prev[i] + 1, cur[i - 1] + 1, prev[i - 1] + cost))
+        best = min(best, cur[-1])
+        prev = cur
+    return best
+
+
+def fuzzy_score(pattern: str, text: str) -> float:
+    """1.0 for an exact (folded) occurrence of *pattern* in *text*, down to 0.0."""
+    p, t = fold(pattern), fold(text)
+    if not p:
+        return 0.0
+    if p in t:
+        return 1.0
+    return max(0.0, 1.0 - best_substring_distance(p, t) / len(p))
