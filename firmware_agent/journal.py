@@ -149,8 +149,9 @@ class Journal:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.state_dir / "journal.sqlite3"
         self._local = threading.local()
+        # executescript commits on its own, so the schema goes in before the transaction
+        self._conn().executescript(SCHEMA)
         with self.transaction() as db:
-            db.executescript(SCHEMA)
             row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))

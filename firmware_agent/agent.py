@@ -1,0 +1,225 @@
+"""The agent: builds every object explicitly from the config and runs them.
+
+No global registry: what runs is what ``Agent.__init__`` and ``Agent.start``
+build, in this order: journal (with crash recovery), scanner workers, the
+page tasks, optional subsystems (hot folder, key, records, sync, climate), the
+status page, then systemd readiness and the watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+
+from aiohttp import web
+
+from drivers.sane_scanner import SaneScanner, list_devices
+from drivers.scanner import DeviceUnavailable, ScanSettings
+from firmware_agent.config import Config
+from firmware_agent.journal import Journal
+from firmware_agent.operator_states import message_for
+from firmware_agent.page_tasks import BatchTask, ProcessingTask
+from firmware_agent.scan_worker import ScanRequest, ScanWorker
+from firmware_agent.sdnotify import Notifier, Watchdog
+from firmware_agent.supervisor import Supervisor
+from firmware_agent.web.app import build_app
+
+log = logging.getLogger("sohoa.agent")
+
+
+def open_sane(name: str) -> SaneScanner:
+    """Open *name*, or the first SANE device when *name* is empty."""
+    if not name:
+        devices = list_devices()
+        if not devices:
+            raise DeviceUnavailable("no SANE scanner found")
+        name = devices[0]["name"]
+    return SaneScanner(name)
+
+
+def scan_settings(cfg: Config, profile: str) -> ScanSettings:
+    p = cfg.scanner.profiles[profile]
+    # Only SANE's virtual test scanner has this option (the demo sets it); empty for real devices.
+    extra = {"test-picture": cfg.scanner.test_picture} if cfg.scanner.test_picture else {}
+    return ScanSettings(source=p.source, mode=p.mode, resolution=p.resolution, depth=p.depth,
+                        width_mm=cfg.scanner.width_mm, height_mm=cfg.scanner.height_mm, extra=extra)
+
+
+class Agent:
+    def __init__(self, cfg: Config, *, extra_sources: list | None = None):
+        self.cfg = cfg
+        self.started_at = time.time()
+        self.journal = Journal(cfg.state_path)
+        self.notifier = Notifier()
+        self.watchdog = Watchdog(self.notifier, loops=("process", "batch", "scanner", "web"))
+        self.supervisor = Supervisor(on_failure=self._task_failed)
+        workers = cfg.processing.workers or None
+        self.processing = ProcessingTask(self.journal, workers=workers or _cpu_count(),
+                                         jpeg_quality=cfg.processing.jpeg_quality, heartbeat=self.watchdog.heartbeat)
+        self.batching = BatchTask(self.journal, max_pages=cfg.batch.max_pages, max_age_s=cfg.batch.max_age_s,
+                                  stage_pages=True, heartbeat=self.watchdog.heartbeat)
+        buttons = {name: self._request(profile, f"button:{name}") for name, profile in cfg.scanner.buttons.items()}
+        self.scanners = [ScanWorker(cfg.scanner.device, self.journal, open_scanner=open_sane,
+                                    min_free_mb=cfg.agent.min_free_mb, poll_s=cfg.scanner.poll_ms / 1000,
+                                    reopen_s=cfg.scanner.reopen_s, button_profiles=buttons,
+                                    on_page=lambda _pid: self.processing.notify(),
+                                    usb_reset=_usb_reset)]
+        self.sources: list = list(extra_sources or [])
+        self._runner: web.AppRunner | None = None
+        self.address: str | None = None
+
+    # ------------------------------------------------------------------ control
+    def _request(self, profile: str, trigger: str, max_pages: int | None = None) -> ScanRequest:
+        return ScanRequest(profile=profile, settings=scan_settings(self.cfg, profile), trigger=trigger,
+                           max_pages=max_pages)
+
+    def request_scan(self, trigger: str, profile: str | None = None, max_pages: int | None = None,
+                     device: str | None = None) -> dict:
+        profile = profile or self.cfg.scanner.default_profile
+        if profile not in self.cfg.scanner.profiles:
+            return {"ok": False, "error": f"Không có hồ sơ quét {profile!r} / No scan profile {profile!r}"}
+        worker = self._worker(device)
+        if worker is None:
+            return {"ok": False, "error": f"Không có máy quét {device!r} / No scanner {device!r}"}
+        worker.request_scan(self._request(profile, trigger, max_pages))
+        return {"ok": True, "device": worker.device_name, "profile": profile}
+
+    def cancel(self, device: str | None = None) -> dict:
+        worker = self._worker(device)
+        if worker is None:
+            return {"ok": False}
+        worker.cancel()
+        return {"ok": True}
+
+    # the web app's Actions protocol
+    def scan(self, device: str | None, profile: str | None) -> dict:
+        return self.request_scan("web", profile, device=device)
+
+    def _worker(self, device: str | None) -> ScanWorker | None:
+        if not device:
+            return self.scanners[0] if self.scanners else None
+        return next((w for w in self.scanners if w.device_name == device), None)
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        for job in self.journal.recover():
+            msg = message_for("interrupted")
+            self.journal.event("warning", "interrupted", f"{msg.text}: lượt {job.id}, giữ {job.pages} trang / "
+                                                         f"job {job.id}, {job.pages} pages kept", job_id=job.id)
+            log.warning("job %d was interrupted; %d pages kept", job.id, job.pages, extra={"job_id": job.id})
+        for worker in self.scanners:
+            worker.start()
+        self.supervisor.start("process", self.processing.run)
+        self.supervisor.start("batch", self.batching.run)
+        self.supervisor.start("health", self._health)
+        for src in self.sources:
+            if hasattr(src, "run"):
+                self.supervisor.start(src.name, src.run)
+        await self._start_web()
+        self.notifier.ready(f"{self.address}")
+        self.watchdog.start()
+
+    async def _start_web(self) -> None:
+        app = build_app(core_status=self.status, core_metrics=self.metrics, sources=self.sources, actions=self,
+                        password_hash=self.cfg.web.password_hash)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.cfg.web.bind, self.cfg.web.port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        host = self.cfg.web.bind if ":" not in self.cfg.web.bind else f"[{self.cfg.web.bind}]"
+        self.address = f"http://{host}:{port}/"
+        log.info("status page at %s", self.address)
+
+    async def stop(self) -> None:
+        self.notifier.stopping()
+        self.watchdog.stop()
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.scanners))
+        await self.supervisor.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.journal.close()
+
+    async def _health(self) -> None:
+        """Beat the watchdog for the scanner threads only while they are alive and not stuck."""
+        while True:
+            now = time.monotonic()
+            if all(now - w.heartbeat_at < 120 for w in self.scanners):
+                self.watchdog.heartbeat("scanner")
+            self.watchdog.heartbeat("web")
+            self.notifier.status(self._one_line_status())
+            await asyncio.sleep(2.0)
+
+    def _task_failed(self, name: str, exc: BaseException) -> None:
+        self.journal.event("error", "task_failed", f"Tác vụ {name} lỗi, đang khởi động lại / "
+                                                   f"Task {name} failed, restarting: {exc}")
+
+    # ------------------------------------------------------------------ status
+    def _one_line_status(self) -> str:
+        counts = self.journal.page_counts()
+        return (f"{self.scanners[0].state.state if self.scanners else 'no scanner'}; "
+                f"{counts.get('captured', 0)} pages waiting")
+
+    def status(self) -> dict:
+        disk = shutil.disk_usage(self.journal.state_dir)
+        midnight = time.mktime(time.localtime()[:3] + (0, 0, 0, 0, 0, -1))
+        counts = self.journal.page_counts()
+        counts["today"] = self.journal.pages_since(midnight)
+        return {
+            "device_id": self.cfg.agent.device_id,
+            "time": time.time(),
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "scanners": [w.snapshot() for w in self.scanners],
+            "jobs": [j.__dict__ for j in self.journal.recent_jobs(8)],
+            "pages": counts,
+            "batches": self.journal.batch_counts(),
+            "disk": {"free_bytes": disk.free, "total_bytes": disk.total, "free_pct": 100 * disk.free / disk.total,
+                     "min_free_mb": self.cfg.agent.min_free_mb},
+            "events": self.journal.recent_events(8),
+        }
+
+    def metrics(self) -> list[str]:
+        s = self.status()
+        lines = ["# TYPE sohoa_pages gauge"]
+        for state, n in s["pages"].items():
+            if state != "today":
+                lines.append(f'sohoa_pages{{state="{state}"}} {n}')
+        lines += ["# TYPE sohoa_pages_today gauge", f"sohoa_pages_today {s['pages']['today']}",
+                  "# TYPE sohoa_batches gauge"]
+        lines += [f'sohoa_batches{{state="{k}"}} {v}' for k, v in s["batches"].items()]
+        lines += ["# TYPE sohoa_disk_free_bytes gauge", f"sohoa_disk_free_bytes {s['disk']['free_bytes']}",
+                  "# TYPE sohoa_scanner_up gauge"]
+        for sc in s["scanners"]:
+            up = 0 if sc["state"] in ("unplugged", "hung", "access_denied") else 1
+            lines.append(f'sohoa_scanner_up{{device="{sc["device"]}",state="{sc["state"]}"}} {up}')
+        lines += ["# TYPE sohoa_task_restarts_total counter"]
+        lines += [f'sohoa_task_restarts_total{{task="{k}"}} {v}' for k, v in self.supervisor.restarts.items()]
+        lines += ["# TYPE sohoa_uptime_seconds gauge", f"sohoa_uptime_seconds {s['uptime_s']}"]
+        return lines
+
+    # ------------------------------------------------------------------ waiting (demo, tests)
+    def pipeline_idle(self) -> bool:
+        counts = self.journal.page_counts()
+        return (all(w.idle for w in self.scanners) and counts.get("captured", 0) == 0
+                and counts.get("processed", 0) == 0 and self.processing.in_flight == 0)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _usb_reset(scanner, device_name: str) -> bool:
+    """Reset the USB device behind a SANE name like 'fujitsu:libusb:001:004', if it names one."""
+    try:
+        from drivers.usb_reset import reset_sane_device
+    except ImportError:
+        return False
+    try:
+        return bool(reset_sane_device(device_name))
+    except Exception as exc:  # a failed reset is reported; reopening goes on regardless
+        log.warning("USB reset of %s failed: %s", device_name, exc)
+        return False

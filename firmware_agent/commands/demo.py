@@ -1,0 +1,144 @@
+"""`sohoa demo`: the whole appliance on SANE's virtual test scanner.
+
+Interactive (`make demo`): scans one feeder batch, processes and stages it,
+then serves the status page until Ctrl-C. With ``--once`` it scans N pages
+(refilling the feeder as often as needed), waits until everything downstream
+is finished, prints one JSON object as its last stdout line and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+DEMO_PASSWORD = "sohoa-demo"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the appliance on SANE's test scanner")
+    p.add_argument("--pages", type=int, default=10, help="pages to scan (default 10: one feeder load)")
+    p.add_argument("--once", action="store_true", help="scan, wait for processing, print a JSON line, exit")
+    p.add_argument("--state-dir", type=Path, default=Path(".demo-state"), help="where the demo keeps its state")
+    p.add_argument("--port", type=int, default=8080, help="status page port (0 = any free port)")
+    p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds (--once)")
+    p.set_defaults(func=cmd_demo)
+
+
+def demo_config(state_dir: Path, port: int):
+    from firmware_agent.config import hash_password, load_config
+
+    here = Path(__file__).resolve().parents[2] / "drivers" / "sane_test_config"
+    os.environ.setdefault("SANE_CONFIG_DIR", str(here))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir / "numba-cache"))
+    return load_config(None, {
+        "agent": {"state_dir": str(state_dir), "device_id": "demo-commune-0001", "min_free_mb": 50},
+        "scanner": {"device": "test:0", "test_picture": "Color pattern", "poll_ms": 200,
+                    "width_mm": 200.0, "height_mm": 200.0, "buttons": {"bool-soft-select-soft-detect": "default"}},
+        "web": {"port": port, "password_hash": hash_password(DEMO_PASSWORD)},
+        "batch": {"max_age_s": 5.0},
+    })
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from firmware_agent.logs import setup_logging
+
+    if args.pages < 1:
+        print("--pages must be at least 1", file=sys.stderr)
+        return 2
+    args.state_dir.mkdir(parents=True, exist_ok=True)
+    # In --once mode stdout is for the JSON line; the log goes to stderr.
+    setup_logging("info", stream=sys.stderr if args.once else sys.stdout)
+    cfg = demo_config(args.state_dir.resolve(), 0 if args.once and args.port == 8080 else args.port)
+    try:
+        return asyncio.run(_demo(cfg, args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _demo(cfg, args: argparse.Namespace) -> int:
+    from firmware_agent.agent import Agent
+    from firmware_agent.wiring import optional_sources
+
+    agent = Agent(cfg)
+    agent.sources.extend(await optional_sources(cfg, agent, demo=True))
+    await agent.start()
+    print(f"Trang trạng thái / Status page: {agent.address}  (mật khẩu / password: {DEMO_PASSWORD})",
+          file=sys.stderr if args.once else sys.stdout, flush=True)
+    t0 = time.monotonic()
+    try:
+        scanned = await scan_pages(agent, args.pages, deadline=t0 + args.timeout)
+        await wait_downstream(agent, deadline=t0 + args.timeout)
+        summary = await asyncio.to_thread(demo_summary, agent, scanned, time.monotonic() - t0)
+        if args.once:
+            print(json.dumps(summary, ensure_ascii=False), flush=True)
+            return 0 if not summary["errors"] else 1
+        print(json.dumps(summary, ensure_ascii=False, indent=1), flush=True)
+        print(f"Đang chạy; mở {agent.address} — Ctrl-C để dừng / Running; open {agent.address} — Ctrl-C to stop",
+              flush=True)
+        await asyncio.Event().wait()
+        return 0
+    finally:
+        await agent.stop()
+
+
+async def scan_pages(agent, pages: int, *, deadline: float) -> int:
+    """Trigger feeder jobs until *pages* images are captured (the test feeder holds 10 sheets)."""
+    worker = agent.scanners[0]
+    start_pages = agent.journal.page_counts()
+    base = sum(v for k, v in start_pages.items() if k != "today")
+    while True:
+        counts = agent.journal.page_counts()
+        done = sum(v for k, v in counts.items() if k != "today") - base
+        if done >= pages:
+            return done
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo scanned only {done} of {pages} pages before the deadline")
+        before = worker.jobs_finished
+        result = agent.request_scan("demo", max_pages=pages - done)
+        if not result["ok"]:
+            raise RuntimeError(result["error"])
+        while worker.jobs_finished == before and worker.state.paused_job is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("scanner did not finish its job in time")
+            await asyncio.sleep(0.05)
+        if worker.state.paused_job is not None:
+            raise RuntimeError(f"scanner stopped: {worker.snapshot()['message']['text']}")
+
+
+async def wait_downstream(agent, *, deadline: float) -> None:
+    """Wait until every page is processed and staged, then close the last batch."""
+    while not agent.pipeline_idle():
+        if time.monotonic() > deadline:
+            raise TimeoutError("processing did not finish in time")
+        await asyncio.sleep(0.1)
+    await asyncio.to_thread(agent.batching.step, True)
+    for src in agent.sources:
+        wait = getattr(src, "wait_idle", None)
+        if wait is not None:
+            await wait(deadline - time.monotonic())
+
+
+def demo_summary(agent, scanned: int, seconds: float) -> dict:
+    counts = agent.journal.page_counts()
+    batches = agent.journal.batch_counts()
+    failed_pages = counts.get("failed", 0)
+    errors = [e["message"] for e in agent.journal.recent_events(50) if e["level"] == "error"]
+    summary = {
+        "pages_scanned": scanned,
+        "pages_processed": sum(v for k, v in counts.items() if k not in ("captured", "failed", "today")),
+        "batches_staged": sum(v for k, v in batches.items() if k != "open"),
+        "errors": failed_pages + len(errors),
+        "error_messages": errors[:10],
+        "seconds": round(seconds, 2),
+        "state_dir": str(agent.journal.state_dir),
+    }
+    for src in agent.sources:
+        extra = getattr(src, "demo_summary", None)
+        if extra is not None:
+            summary.update(extra())
+    return summary

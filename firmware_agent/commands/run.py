@@ -1,0 +1,98 @@
+"""`sohoa run` (the daemon), `sohoa config`, `sohoa passwd`, `sohoa messages`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import signal
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the appliance agent (what systemd starts)")
+    p.add_argument("--config", default="/etc/sohoa/sohoa.toml", help="TOML config file")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("config", help="check or explain the config file")
+    p.add_argument("action", choices=("check", "explain"))
+    p.add_argument("path", nargs="?", default="/etc/sohoa/sohoa.toml")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("passwd", help="print the hash of a technician password for web.password_hash")
+    p.set_defaults(func=cmd_passwd)
+
+    p = sub.add_parser("messages", help="print every operator message (Vietnamese / English)")
+    p.set_defaults(func=cmd_messages)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from firmware_agent.config import ConfigError, load_config
+    from firmware_agent.logs import setup_logging
+
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(cfg.agent.log_level)
+    return asyncio.run(serve(cfg))
+
+
+async def serve(cfg, *, ready=None) -> int:
+    """Run the agent until SIGTERM or SIGINT."""
+    from firmware_agent.agent import Agent
+    from firmware_agent.wiring import optional_sources
+
+    agent = Agent(cfg)
+    agent.sources.extend(await optional_sources(cfg, agent))
+    await agent.start()
+    print(f"Trang trạng thái / Status page: {agent.address}", flush=True)
+    if ready is not None:
+        ready(agent)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await agent.stop()
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from firmware_agent.config import ConfigError, explain, load_config
+
+    if args.action == "explain":
+        print("\n".join(explain()))
+        return 0
+    try:
+        load_config(args.path)
+    except ConfigError as exc:
+        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Cấu hình hợp lệ / Config OK: {args.path}")
+    return 0
+
+
+def cmd_passwd(_args: argparse.Namespace) -> int:
+    from firmware_agent.config import hash_password
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Mật khẩu mới / New password: ")
+        if getpass.getpass("Nhập lại / Again: ") != first:
+            print("Hai lần nhập không khớp / The two entries differ", file=sys.stderr)
+            return 1
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    if len(first) < 8:
+        print("Mật khẩu cần ít nhất 8 ký tự / Password needs at least 8 characters", file=sys.stderr)
+        return 1
+    print(f'password_hash = "{hash_password(first)}"')
+    return 0
+
+
+def cmd_messages(_args: argparse.Namespace) -> int:
+    from firmware_agent.operator_states import markdown_table
+
+    print(markdown_table())
+    return 0

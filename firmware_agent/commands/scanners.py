@@ -1,0 +1,114 @@
+"""`sohoa scanners` lists SANE devices; `sohoa scan` makes a one-off scan to a folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("scanners", help="list SANE scanners with sources, modes, resolutions and buttons")
+    p.add_argument("--json", action="store_true", help="one JSON document instead of text")
+    p.set_defaults(func=cmd_scanners)
+
+    p = sub.add_parser("scan", help="one-off scan into a folder (PNG files)")
+    p.add_argument("--out", required=True, type=Path, help="folder for the images")
+    p.add_argument("--device", default="", help="SANE device name (default: first found)")
+    p.add_argument("--source", default="adf", choices=("adf", "duplex", "flatbed"))
+    p.add_argument("--mode", default="color", choices=("color", "gray"))
+    p.add_argument("--resolution", type=int, default=300)
+    p.add_argument("--pages", type=int, default=0, help="stop after this many images (0 = until feeder empty)")
+    p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra backend option, e.g. test-picture=Grid")
+    p.set_defaults(func=cmd_scan)
+
+
+def cmd_scanners(args: argparse.Namespace) -> int:
+    from drivers.sane_scanner import SaneScanner, list_devices
+    from drivers.scanner import ScannerError
+
+    try:
+        devices = list_devices()
+    except ScannerError as exc:
+        print(f"Lỗi SANE / SANE error: {exc}", file=sys.stderr)
+        return 1
+    out = []
+    for d in devices:
+        try:
+            scanner = SaneScanner(d["name"])
+            try:
+                out.append(scanner.capabilities().to_dict())
+            finally:
+                scanner.close()
+        except ScannerError as exc:
+            out.append({**d, "error": f"{type(exc).__name__}: {exc}"})
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+    if not out:
+        print("Không tìm thấy máy quét nào / No scanner found")
+        return 1
+    for c in out:
+        print(f"{c['name']}: {c.get('vendor', '')} {c.get('model', '')} ({c.get('type', '')})")
+        if "error" in c:
+            print(f"  lỗi / error: {c['error']}")
+            continue
+        res = c["resolutions"]
+        res_text = f"{res['min']}-{res['max']}" if isinstance(res, dict) else ", ".join(map(str, res))
+        print(f"  sources: {', '.join(c['sources'])}; modes: {', '.join(c['modes'])}; dpi: {res_text}; "
+              f"depths: {', '.join(map(str, c['depths']))}")
+        print(f"  buttons: {', '.join(b['name'] for b in c['buttons']) or 'none'}")
+    return 0
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from drivers.sane_scanner import SaneScanner, list_devices
+    from drivers.scanner import FeederEmpty, ScannerError, ScanSettings
+    from firmware_agent.operator_states import message_for_error
+    from firmware_agent.pageio import write_image_atomic
+
+    if args.resolution < 200:
+        print("Cảnh báo: dưới 200 dpi không đạt TT 05/2025 / Warning: below 200 dpi does not meet TT 05/2025",
+              file=sys.stderr)
+    extra = {}
+    for item in args.option:
+        name, sep, value = item.partition("=")
+        if not sep:
+            print(f"--option {item!r}: expected NAME=VALUE", file=sys.stderr)
+            return 2
+        extra[name] = int(value) if value.isdigit() else value
+    try:
+        name = args.device or (list_devices() or [{"name": ""}])[0]["name"]
+        if not name:
+            print("Không tìm thấy máy quét nào / No scanner found", file=sys.stderr)
+            return 1
+        scanner = SaneScanner(name)
+    except ScannerError as exc:
+        print(message_for_error(exc).text + f" ({exc})", file=sys.stderr)
+        return 1
+    args.out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    try:
+        scanner.configure(ScanSettings(source=args.source, mode=args.mode, resolution=args.resolution, extra=extra))
+        while not args.pages or n < args.pages:
+            image = scanner.scan_one(first=(n == 0))
+            n += 1
+            path = args.out / f"scan-{n:04d}.png"
+            write_image_atomic(path, image.pixels, dpi=image.dpi)
+            print(path, flush=True)
+            if args.source == "flatbed":
+                break
+    except FeederEmpty:
+        if n == 0:
+            print(message_for_error(FeederEmpty()).text, file=sys.stderr)
+            return 1
+    except ScannerError as exc:
+        print(f"{message_for_error(exc).text} ({exc}); {n} ảnh đã lưu / images saved", file=sys.stderr)
+        return 1
+    finally:
+        scanner.end_batch()
+        scanner.close()
+    print(f"{n} ảnh / images -> {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,117 @@
+"""Async tasks that move pages through the journal: process, then stage into batches.
+
+Both tasks poll the journal for work in their input state, so after a crash
+they simply pick up what waits (J2). Blocking work (decoding, imaging, SQLite
+commits with fsync) runs in threads; the event loop only schedules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from firmware_agent.journal import Journal, PageRow
+from firmware_agent.pageio import PageReadError
+from firmware_agent.processing import new_run_state, process_page_file
+
+log = logging.getLogger("sohoa.process")
+
+
+class ProcessingTask:
+    """captured -> processed, using ``workers`` threads."""
+
+    def __init__(self, journal: Journal, *, workers: int, jpeg_quality: int,
+                 heartbeat: Callable[[str], None] = lambda name: None):
+        self.journal = journal
+        self.workers = max(1, workers)
+        self.jpeg_quality = jpeg_quality
+        self.wake = asyncio.Event()
+        self._heartbeat = heartbeat
+        self._run_states: dict[int, dict] = {}
+        self.in_flight = 0
+        self.processed = 0
+        self.failed = 0
+
+    def notify(self) -> None:
+        """Thread-safe nudge from the scanner thread: a page is waiting."""
+        loop = getattr(self, "_loop", None)
+        if loop is not None:
+            loop.call_soon_threadsafe(self.wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="process") as pool:
+            while True:
+                self._heartbeat("process")
+                pages = await asyncio.to_thread(self.journal.pages_in_state, "captured", 4 * self.workers)
+                if not pages:
+                    self.wake.clear()
+                    try:
+                        await asyncio.wait_for(self.wake.wait(), timeout=1.0)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                sem = asyncio.Semaphore(self.workers)
+                await asyncio.gather(*(self._one(pool, sem, p) for p in pages))
+
+    async def _one(self, pool: ThreadPoolExecutor, sem: asyncio.Semaphore, page: PageRow) -> None:
+        async with sem:
+            self.in_flight += 1
+            try:
+                await asyncio.get_running_loop().run_in_executor(pool, self._process_blocking, page)
+            finally:
+                self.in_flight -= 1
+
+    def _process_blocking(self, page: PageRow) -> None:
+        run_state = self._run_states.setdefault(page.job_id, new_run_state())
+        try:
+            result = process_page_file(page, jpeg_quality=self.jpeg_quality, run_state=run_state)
+        except (PageReadError, ValueError) as exc:
+            self.failed += 1
+            self.journal.mark_failed(page.id, str(exc))
+            self.journal.event("error", "page_unreadable", f"Trang {page.seq} của lượt {page.job_id}: {exc}",
+                               job_id=page.job_id, page_id=page.id)
+            log.error("job %d page %d failed: %s", page.job_id, page.id, exc,
+                      extra={"job_id": page.job_id, "page_id": page.id})
+            return
+        if self.journal.mark_processed(page.id, result.colour_path, result.bitonal_path, result.analysis):
+            self.processed += 1
+            log.info("job %d page %d processed", page.job_id, page.id,
+                     extra={"job_id": page.job_id, "page_id": page.id})
+
+    @property
+    def backlog(self) -> int:
+        return self.journal.page_counts().get("captured", 0)
+
+
+class BatchTask:
+    """Stage processed pages into upload batches (when records packaging is off) and close due batches."""
+
+    def __init__(self, journal: Journal, *, max_pages: int, max_age_s: float, stage_pages: bool,
+                 heartbeat: Callable[[str], None] = lambda name: None):
+        self.journal = journal
+        self.max_pages = max_pages
+        self.max_age_s = max_age_s
+        self.stage_pages = stage_pages
+        self._heartbeat = heartbeat
+
+    def step(self, force_close: bool = False) -> int:
+        """One pass (blocking). Returns the number of pages staged."""
+        staged = 0
+        if self.stage_pages:
+            for page in self.journal.pages_in_state("processed", 200):
+                name = f"job-{page.job_id:06d}-{page.seq:05d}{page.colour_path.suffix}"
+                self.journal.stage_member(page.colour_path, name, pages=1, documents=0, page_ids=(page.id,))
+                staged += 1
+        for batch_id in self.journal.close_batches(max_pages=self.max_pages, max_age_s=self.max_age_s,
+                                                   force=force_close):
+            log.info("batch %d staged for upload", batch_id)
+        return staged
+
+    async def run(self) -> None:
+        while True:
+            self._heartbeat("batch")
+            await asyncio.to_thread(self.step)
+            await asyncio.sleep(0.5)

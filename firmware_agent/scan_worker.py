@@ -1,0 +1,304 @@
+"""One thread per scanner: owns the device, polls its buttons, runs feeder jobs.
+
+Buttons are read in the same thread that scans, so the device is never handed
+over to another program (scanbd's weakness). SANE calls block; nothing here
+runs on the event loop. Other threads talk to the worker through
+``request_scan`` / ``cancel`` / ``stop`` and read ``snapshot()``.
+
+Job rules (docs/design.md §2):
+- a page is durable on disk, then journaled, then counted (J1);
+- after a jam, cover-open, I/O error, unplug or full disk the job is *paused*:
+  the pages kept stay kept, and the next trigger resumes it at the next
+  sheet with the next sequence number, so no page is lost or duplicated;
+- a vanished device is reopened by itself every ``reopen_s``; a device that
+  keeps failing to open with a known USB address is reset through libusb.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from drivers.scanner import DeviceBusy, DeviceUnavailable, FeederEmpty, Scanner, ScannerError, ScanSettings
+from firmware_agent.journal import Journal
+from firmware_agent.operator_states import RESUMABLE, message_for
+from firmware_agent.pageio import write_image_atomic
+
+log = logging.getLogger("sohoa.scan")
+
+BUSY_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ScanRequest:
+    profile: str
+    settings: ScanSettings
+    trigger: str
+    max_pages: int | None = None   # stop after this many images (demo, tests)
+
+
+@dataclass
+class WorkerState:
+    """What the status page shows for one scanner (mutated only by the worker thread)."""
+
+    device: str
+    state: str = "unplugged"          # a code of operator_states.MESSAGES
+    job_id: int | None = None
+    job_pages: int = 0
+    paused_job: int | None = None
+    last_error: str = ""
+    opened_at: float | None = None
+    capabilities: dict = field(default_factory=dict)
+
+
+class ScanWorker:
+    def __init__(self, device_name: str, journal: Journal, *, open_scanner: Callable[[str], Scanner],
+                 min_free_mb: int, poll_s: float = 0.5, reopen_s: float = 3.0,
+                 button_profiles: dict[str, ScanRequest] | None = None,
+                 on_page: Callable[[int], None] = lambda page_id: None,
+                 usb_reset: Callable[[Scanner | None, str], bool] | None = None):
+        self.device_name = device_name
+        self.journal = journal
+        self._open = open_scanner
+        self._min_free = min_free_mb * 1024 * 1024
+        self._poll_s = poll_s
+        self._reopen_s = reopen_s
+        self._button_profiles = dict(button_profiles or {})
+        self._on_page = on_page
+        self._usb_reset = usb_reset
+        self._requests: queue.Queue[ScanRequest | None] = queue.Queue()
+        self._cancel = threading.Event()
+        self._stop = threading.Event()
+        self._scanner: Scanner | None = None
+        self._last_buttons: dict[str, int] = {}
+        self._open_failures = 0
+        self.state = WorkerState(device=device_name)
+        self.heartbeat_at = time.monotonic()
+        self.jobs_finished = 0
+        self._paused_request: ScanRequest | None = None
+        self._thread = threading.Thread(target=self._run, name=f"scanner-{device_name}", daemon=True)
+
+    # ------------------------------------------------------------------ other threads
+    def start(self) -> None:
+        self._thread.start()
+
+    def request_scan(self, request: ScanRequest) -> None:
+        self._requests.put(request)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._requests.put(None)
+        self._thread.join(timeout)
+
+    def snapshot(self) -> dict:
+        s = self.state
+        msg = message_for(s.state)
+        return {"device": s.device, "state": s.state, "message": msg.to_dict(), "job_id": s.job_id,
+                "job_pages": s.job_pages, "paused_job": s.paused_job, "last_error": s.last_error,
+                "capabilities": s.capabilities}
+
+    @property
+    def idle(self) -> bool:
+        return self.state.job_id is None and self._requests.empty()
+
+    # ------------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.heartbeat_at = time.monotonic()
+            if self._scanner is None and not self._try_open():
+                # requests stay queued and are served once the device is back
+                self._stop.wait(self._reopen_s)
+                continue
+            request = self._wait_request(self._poll_s)
+            if self._stop.is_set():
+                break
+            if request is None:
+                request = self._poll_buttons()
+            if request is not None:
+                self._run_job(request)
+        if self._scanner is not None:
+            self._scanner.close()
+
+    def _wait_request(self, timeout: float) -> ScanRequest | None:
+        try:
+            return self._requests.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _try_open(self) -> bool:
+        try:
+            scanner = self._open(self.device_name)
+            caps = scanner.capabilities()
+        except ScannerError as err:
+            self._open_failures += 1
+            self._set_state(err.code if err.code in ("access_denied", "device_busy") else "unplugged", str(err))
+            if self._usb_reset is not None and self._open_failures == 3:
+                # three failed opens in a row: the USB side may be hung; reset once per outage
+                self._usb_reset(None, self.device_name)
+            return False
+        self._scanner = scanner
+        self._open_failures = 0
+        self.state.capabilities = caps.to_dict()
+        self.state.opened_at = time.time()
+        for name in self._button_profiles:
+            add = getattr(scanner, "add_button", None)
+            if add is not None:
+                try:
+                    add(name)
+                except ScannerError as err:
+                    log.warning("button option %s not usable on %s: %s", name, self.device_name, err)
+        try:
+            self._last_buttons = scanner.read_buttons()
+        except ScannerError:
+            self._last_buttons = {}
+        self._set_state("ready" if self.state.paused_job is None else self.state.state)
+        log.info("scanner %s open: %s", self.device_name, caps.model or caps.name)
+        return True
+
+    def _drop_device(self, reason: str) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
+        self._scanner = None
+        log.warning("scanner %s closed: %s", self.device_name, reason)
+
+    def _poll_buttons(self) -> ScanRequest | None:
+        try:
+            values = self._scanner.read_buttons()
+        except ScannerError as err:
+            self._drop_device(f"reading buttons failed: {err}")
+            self._set_state("unplugged", str(err))
+            return None
+        pressed = None
+        for name, value in values.items():
+            # an edge from released to pressed; latching backends report the press once
+            if value and not self._last_buttons.get(name) and name in self._button_profiles:
+                pressed = self._button_profiles[name]
+        self._last_buttons = values
+        return pressed
+
+    # ------------------------------------------------------------------ jobs
+    def _run_job(self, request: ScanRequest) -> None:
+        scanner = self._scanner
+        if self.state.paused_job is not None:
+            job_id, request = self.state.paused_job, self._paused_request or request
+            self.journal.set_job_state(job_id, "running", "Tiếp tục / Resumed")
+            log.info("job %d resumed by %s", job_id, request.trigger)
+        else:
+            job_id = self.journal.start_job(f"scanner:{self.device_name}", request.profile, request.trigger)
+            log.info("job %d started by %s, profile %s", job_id, request.trigger, request.profile)
+        self.state.paused_job = None
+        self._paused_request = None
+        self.state.job_id = job_id
+        self.state.job_pages = 0
+        self._cancel.clear()
+        self._set_state("scanning")
+        try:
+            scanner.configure(request.settings)
+        except ScannerError as err:
+            self._finish(job_id, request, err)
+            return
+        first = True
+        busy = 0
+        while True:
+            if self._cancel.is_set() or self._stop.is_set():
+                scanner.end_batch()
+                self._end(job_id, "cancelled" if self._cancel.is_set() else "interrupted")
+                return
+            if request.max_pages is not None and self.state.job_pages >= request.max_pages:
+                scanner.end_batch()
+                self._end(job_id, "done")
+                return
+            if not self._disk_ok():
+                scanner.end_batch()
+                self._pause(job_id, request, "disk_full", "free space below the configured minimum")
+                return
+            try:
+                image = scanner.scan_one(first)
+            except FeederEmpty:
+                scanner.end_batch()
+                self._end(job_id, "done" if self.state.job_pages or not first else "feeder_empty")
+                return
+            except DeviceBusy as err:
+                busy += 1
+                if busy <= BUSY_RETRIES:
+                    time.sleep(0.2 * 2 ** busy)
+                    continue
+                self._finish(job_id, request, err)
+                return
+            except ScannerError as err:
+                self._finish(job_id, request, err)
+                return
+            first, busy = False, 0
+            try:
+                self._store(job_id, image)
+            except OSError as exc:
+                scanner.end_batch()
+                self._pause(job_id, request, "disk_full", f"cannot write page: {exc}")
+                return
+
+    def _store(self, job_id: int, image) -> None:
+        seq = self.journal.next_seq(job_id)
+        path = self.journal.page_path(job_id, seq, ".raw.png")
+        write_image_atomic(path, image.pixels, dpi=image.dpi)  # J1: durable before the row
+        h, w = image.pixels.shape[:2]
+        channels = 1 if image.pixels.ndim == 2 else image.pixels.shape[2]
+        page_id = self.journal.add_page(job_id, seq, path, width=w, height=h, dpi=image.dpi, channels=channels)
+        self.state.job_pages += 1
+        log.info("job %d page %d captured (%s, %dx%d, %d dpi)", job_id, page_id, image.side, w, h, image.dpi,
+                 extra={"job_id": job_id, "page_id": page_id})
+        self._on_page(page_id)
+
+    def _disk_ok(self) -> bool:
+        try:
+            return shutil.disk_usage(self.journal.state_dir).free >= self._min_free
+        except OSError:
+            return False
+
+    def _finish(self, job_id: int, request: ScanRequest, err: ScannerError) -> None:
+        code = err.code
+        if code in RESUMABLE:
+            if code in ("io_error", "unplugged", "hung"):
+                self._drop_device(str(err))
+            self._pause(job_id, request, code, str(err))
+        else:
+            self._end(job_id, code, str(err))
+
+    def _pause(self, job_id: int, request: ScanRequest, code: str, detail: str) -> None:
+        msg = message_for(code)
+        kept = self.journal.job(job_id).pages
+        self.journal.set_job_state(job_id, "paused", f"{msg.text} ({kept})")
+        self.journal.event("error", code, f"{msg.text}: {msg.action_vi} / {msg.action_en}", job_id=job_id)
+        log.error("job %d paused: %s (%s); %d pages kept", job_id, msg.en, detail, kept, extra={"job_id": job_id})
+        self.state.paused_job = job_id
+        self._paused_request = request
+        self.state.job_id = None
+        self._set_state(code, detail)
+
+    def _end(self, job_id: int, code: str, detail: str = "") -> None:
+        msg = message_for("job_done" if code == "done" else code)
+        state = {"done": "done", "cancelled": "cancelled", "interrupted": "interrupted",
+                 "feeder_empty": "done"}.get(code, "failed")
+        self.journal.set_job_state(job_id, state, msg.text)
+        if state == "failed":
+            self.journal.event("error", code, msg.text + (f" ({detail})" if detail else ""), job_id=job_id)
+        elif code == "feeder_empty":
+            self.journal.event("warning", code, f"{msg.text}: {msg.action_vi} / {msg.action_en}", job_id=job_id)
+        log.info("job %d %s with %d pages", job_id, state, self.state.job_pages, extra={"job_id": job_id})
+        self.state.job_id = None
+        self.jobs_finished += 1
+        self._set_state("ready" if code in ("done", "cancelled") else code, detail)
+
+    def _set_state(self, code: str, detail: str = "") -> None:
+        if code != self.state.state:
+            log.info("scanner %s: %s", self.device_name, message_for(code).text)
+        self.state.state = code
+        if detail:
+            self.state.last_error = detail

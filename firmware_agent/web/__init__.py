@@ -1,0 +1,1 @@
+"""The local status page (aiohttp, same process as the agent)."""

@@ -1,0 +1,112 @@
+"""Status page, JSON status, Prometheus metrics and the technician's actions.
+
+Reading is open (the page binds to loopback unless ``web.allow_lan``); anything
+that changes state needs the technician's password (HTTP Basic, checked
+against the scrypt hash in the config). Subsystems plug in as *sources*: each
+has a ``name``, ``status() -> dict``, ``metrics() -> list[str]`` and
+``add_routes(app)``; the page shows every source's status under its name.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from importlib import resources
+from typing import Callable, Protocol
+
+from aiohttp import web
+
+from firmware_agent.config import check_password
+
+
+class StatusSource(Protocol):
+    name: str
+
+    def status(self) -> dict: ...
+
+    def metrics(self) -> list[str]: ...
+
+    def add_routes(self, app: web.Application) -> None: ...
+
+
+class Actions(Protocol):
+    def scan(self, device: str | None, profile: str | None) -> dict: ...
+
+    def cancel(self, device: str | None) -> dict: ...
+
+
+def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list[str]],
+              sources: list[StatusSource], actions: Actions, password_hash: str) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024)
+    page = resources.files("firmware_agent.web").joinpath("status.html").read_text(encoding="utf-8")
+
+    def full_status() -> dict:
+        status = core_status()
+        for src in sources:
+            try:
+                status[src.name] = src.status()
+            except Exception as exc:  # one broken source must not blank the page
+                status[src.name] = {"error": f"{type(exc).__name__}: {exc}"}
+        return status
+
+    async def index(_request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def api_status(_request: web.Request) -> web.Response:
+        return web.json_response(full_status(), dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+
+    async def metrics(_request: web.Request) -> web.Response:
+        lines = list(core_metrics())
+        for src in sources:
+            try:
+                lines.extend(src.metrics())
+            except Exception:  # keep the other metrics flowing
+                lines.append(f'sohoa_source_error{{source="{src.name}"}} 1')
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    def authorised(request: web.Request) -> None:
+        if not password_hash:
+            raise web.HTTPForbidden(text="Chưa đặt mật khẩu kỹ thuật viên (sohoa passwd) / "
+                                         "No technician password is set (sohoa passwd)")
+        header = request.headers.get("Authorization", "")
+        password = ""
+        if header.startswith("Basic "):
+            try:
+                password = base64.b64decode(header[6:]).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                password = ""
+        if not check_password(password, password_hash):
+            raise web.HTTPUnauthorized(text="Sai mật khẩu / Wrong password",
+                                       headers={"WWW-Authenticate": 'Basic realm="sohoa"'})
+
+    async def read_json(request: web.Request) -> dict:
+        if not request.can_read_body:
+            return {}
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text="Dữ liệu không hợp lệ / Body is not JSON") from None
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="Dữ liệu không hợp lệ / Body must be a JSON object")
+        return body
+
+    async def scan(request: web.Request) -> web.Response:
+        authorised(request)
+        body = await read_json(request)
+        result = actions.scan(body.get("device"), body.get("profile"))
+        return web.json_response(result, status=202 if result.get("ok") else 409)
+
+    async def cancel(request: web.Request) -> web.Response:
+        authorised(request)
+        body = await read_json(request)
+        return web.json_response(actions.cancel(body.get("device")))
+
+    app.router.add_get("/", index)
+    app.router.add_get("/api/status", api_status)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_post("/api/scan", scan)
+    app.router.add_post("/api/cancel", cancel)
+    for src in sources:
+        src.add_routes(app)
+    return app
