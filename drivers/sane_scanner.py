@@ -199,7 +199,8 @@ class SaneScanner:
             self._set("resolution", _nearest_resolution(s.resolution, resolution.constraint))
         for opt_name, value in (("tl-x", 0.0), ("tl-y", 0.0), ("br-x", s.width_mm), ("br-y", s.height_mm)):
             opt = self._opt(opt_name)
-            if opt is not None and isinstance(opt.constraint, tuple):
+            # geometry is inactive on some devices/modes (hand-scanner, fixed-size feeders)
+            if opt is not None and opt.is_active() and isinstance(opt.constraint, tuple):
                 self._set(opt_name, min(max(value, opt.constraint[0]), opt.constraint[1]))
         for opt_name, value in s.extra.items():
             if self._opt(opt_name) is None:
@@ -224,7 +225,10 @@ class SaneScanner:
             self._duplex_back = False
         try:
             self._dev.start()
-            data, width, height, samples, sample_size = self._dev.dev.snap(True, False, None)
+            depth = int(self._dev.get_parameters()[3])
+            # allow16bitsamples=True: python-sane's own 16->8 bit path reads half lines (2.9.2),
+            # so take the 16-bit samples and reduce them here.
+            data, width, _height, samples, sample_size = self._dev.dev.snap(True, True, None)
         except Exception as exc:
             err = map_sane_error(exc)
             if not isinstance(err, FeederEmpty):
@@ -233,15 +237,14 @@ class SaneScanner:
         if not data:
             self._cancel_quietly()
             raise DeviceIOError("scanner returned no data")
-        pixels = _to_uint8(bytes(data), width, height, samples, sample_size)
+        pixels = _to_uint8(bytes(data), width, samples, sample_size)
         side = "back" if self._duplex_back else "front"
         if self._settings.source == "duplex":
             self._duplex_back = not self._duplex_back
         if self._settings.source == "flatbed":
             self._cancel_quietly()  # a flatbed scan is one frame; release the head
         dpi = int(round(float(getattr(self._dev, "resolution", self._settings.resolution))))
-        return ScannedImage(pixels=pixels, dpi=dpi, side=side, source_depth=8 * sample_size
-                            if sample_size > 1 else self._settings.depth)
+        return ScannedImage(pixels=pixels, dpi=dpi, side=side, source_depth=depth)
 
     def end_batch(self) -> None:
         self._cancel_quietly()
@@ -298,7 +301,7 @@ def _nearest_resolution(want: int, constraint) -> float:
     return float(want)
 
 
-def _to_uint8(data: bytes, width: int, height: int, samples: int, sample_size: int) -> np.ndarray:
+def _to_uint8(data: bytes, width: int, samples: int, sample_size: int) -> np.ndarray:
     """Raw SANE frame data -> uint8 gray or RGB. 16-bit samples are host order (SANE standard)."""
     if sample_size == 2:
         arr = np.frombuffer(data, dtype=np.uint16)
