@@ -35,7 +35,7 @@ FILE_FIELDS = (
 )
 # Document (EAD_DOC_*.xml).
 DOC_FIELDS = (
-    ("docId", 25), ("docCode", 107), ("maintenance", 2), ("typeName", 2),
+    ("docId", 25), ("docCode", 108), ("maintenance", 2), ("typeName", 2),
     ("codeNumber", 11), ("codeNotation", 30), ("issuedDate", 10), ("organName", 200),
     ("subject", 500), ("language", 2), ("numberOfPage", 6), ("inforSign", 30),
     ("keyword", 500), ("mode", 2), ("confidenceLevel", 2), ("autograph", 200),
