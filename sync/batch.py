@@ -1,0 +1,319 @@
+"""Sealing and opening batches (design sections 5.3 and 5.4).
+
+``seal_batch`` turns member files into one sealed file: manifest, signature
+and member bytes, zstd-compressed with frame checksums, encrypted to the
+archive key, written durably. ``open_batch`` is the receiver's side: it checks
+everything a batch carries about itself (the chain is the receiver's job, it
+needs the receiver's state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import zstandard
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from sync.at_rest import AtRestError, DecryptingReader, EncryptingWriter
+from sync.canon import (DEVICE_ID_RE, HEX64_RE, MEMBER_NAME_RE, ZERO_HASH, canonical,
+                        parse_canonical, plain_numbers)
+from sync.fsutil import fsync_dir
+
+MAGIC = b"SOHOABT1"
+VERSION = 1
+SIG_DOMAIN = b"sohoa-batch-v1\n"
+MAX_MANIFEST = 16 * 1024 * 1024
+MANIFEST_KEYS = {"v", "device", "seq", "prev", "created", "pages", "documents", "climate", "members"}
+_IO = 1 << 20
+
+
+class BatchError(ValueError):
+    """A batch that must be rejected; ``code`` is a short machine-readable reason."""
+
+    def __init__(self, code: str, detail: str):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SealedBatch:
+    path: Path
+    batch_hash: str
+    file_sha256: str
+    size: int
+    manifest: dict
+
+
+@dataclass(frozen=True)
+class OpenedBatch:
+    manifest: dict
+    batch_hash: str
+    file_sha256: str
+    size: int
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while block := f.read(_IO):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def build_manifest(*, device_id: str, seq: int, prev: str, created: int, pages: int, documents: int,
+                   climate: dict | None, members: Iterable[tuple[str, str, int]]) -> dict:
+    """The manifest dict (5.3); *members* are (name, sha256, size) in any order."""
+    if not DEVICE_ID_RE.fullmatch(device_id):
+        raise ValueError(f"invalid device id {device_id!r}")
+    if seq < 1 or not HEX64_RE.fullmatch(prev):
+        raise ValueError("seq must be >= 1 and prev a 64-hex hash")
+    rows = sorted(members, key=lambda m: m[0].encode())
+    names = [m[0] for m in rows]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member names")
+    for n in names:
+        if not MEMBER_NAME_RE.fullmatch(n):
+            raise ValueError(f"invalid member name {n!r}")
+    return {"v": VERSION, "device": device_id, "seq": int(seq), "prev": prev, "created": int(created),
+            "pages": int(pages), "documents": int(documents),
+            "climate": plain_numbers(climate) if climate is not None else None,
+            "members": [{"name": n, "sha256": h, "size": int(s)} for n, h, s in rows]}
+
+
+def sign_manifest(manifest_bytes: bytes, key: Ed25519PrivateKey) -> bytes:
+    return key.sign(SIG_DOMAIN + manifest_bytes)
+
+
+class _HashingFile:
+    """Pass-through writer that hashes and counts what reaches the file."""
+
+    def __init__(self, f):
+        self.f, self.h, self.n = f, hashlib.sha256(), 0
+
+    def write(self, data) -> int:
+        self.h.update(data)
+        self.n += len(data)
+        return self.f.write(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+
+def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: str, seq: int, prev: str,
+               created: int, pages: int, documents: int, climate: dict | None,
+               device_key: Ed25519PrivateKey, archive_public: X25519PublicKey,
+               level: int = 3) -> SealedBatch:
+    """Write the sealed batch for *members* ((name, path) pairs) to *out_path*.
+
+    The file is written to a temporary name, fsynced, renamed and its directory
+    fsynced (rule A1). The manifest and therefore the batch hash depend only on
+    the arguments, so sealing twice gives the same batch hash.
+    """
+    listed = []
+    for name, path in members:
+        digest, size = file_sha256(path)
+        listed.append((name, digest, size))
+    manifest = build_manifest(device_id=device_id, seq=seq, prev=prev, created=created, pages=pages,
+                              documents=documents, climate=climate, members=listed)
+    mbytes = canonical(manifest)
+    sig = sign_manifest(mbytes, device_key)
+    by_name = dict(members)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    with open(tmp, "wb") as raw:
+        hashed = _HashingFile(raw)
+        enc = EncryptingWriter(hashed, archive_public)
+        cctx = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=0)
+        with cctx.stream_writer(enc, closefd=False) as z:
+            z.write(MAGIC + struct.pack(">I", len(mbytes)) + mbytes + struct.pack(">H", len(sig)) + sig)
+            for m in manifest["members"]:
+                with open(by_name[m["name"]], "rb") as f:
+                    while block := f.read(_IO):
+                        z.write(block)
+        enc.close()
+        raw.flush()
+        os.fsync(raw.fileno())
+    os.replace(tmp, out_path)
+    fsync_dir(out_path.parent)
+    return SealedBatch(out_path, hashlib.sha256(mbytes).hexdigest(), hashed.h.hexdigest(), hashed.n, manifest)
+
+
+class _Hashing(io.RawIOBase):
+    """Read-through that hashes and counts the raw (sealed) bytes."""
+
+    def __init__(self, f):
+        super().__init__()
+        self.f, self.h, self.n = f, hashlib.sha256(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.f.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.h.update(data)
+        self.n += n
+        return n
+
+
+def _exact(r, n: int, what: str) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        part = r.read(n - len(buf))
+        if not part:
+            raise BatchError("truncated", f"stream ends inside {what}")
+        buf += part
+    return bytes(buf)
+
+
+def check_manifest(manifest: dict) -> None:
+    """Raise :class:`BatchError` ``bad_manifest`` unless *manifest* is a valid version-1 manifest."""
+    def bad(why: str) -> BatchError:
+        return BatchError("bad_manifest", why)
+    if not isinstance(manifest, dict) or set(manifest) != MANIFEST_KEYS:
+        raise bad("manifest keys differ from version 1")
+    if manifest["v"] != VERSION:
+        raise bad(f"unsupported manifest version {manifest['v']!r}")
+    ints = ("seq", "created", "pages", "documents")
+    if any(not isinstance(manifest[k], int) or isinstance(manifest[k], bool) or manifest[k] < 0 for k in ints):
+        raise bad("seq, created, pages, documents must be non-negative integers")
+    if manifest["seq"] < 1:
+        raise bad("seq must be >= 1")
+    if not isinstance(manifest["device"], str) or not DEVICE_ID_RE.fullmatch(manifest["device"]):
+        raise bad("invalid device id")
+    if not isinstance(manifest["prev"], str) or not HEX64_RE.fullmatch(manifest["prev"]):
+        raise bad("prev must be 64 lowercase hex")
+    if manifest["climate"] is not None and not isinstance(manifest["climate"], dict):
+        raise bad("climate must be an object or null")
+    members = manifest["members"]
+    if not isinstance(members, list):
+        raise bad("members must be a list")
+    names = []
+    for m in members:
+        if not isinstance(m, dict) or set(m) != {"name", "sha256", "size"}:
+            raise bad("member entries need exactly name, sha256, size")
+        if not isinstance(m["name"], str) or not MEMBER_NAME_RE.fullmatch(m["name"]):
+            raise bad(f"invalid member name {m.get('name')!r}")
+        if not isinstance(m["sha256"], str) or not HEX64_RE.fullmatch(m["sha256"]):
+            raise bad("member sha256 must be 64 lowercase hex")
+        if not isinstance(m["size"], int) or isinstance(m["size"], bool) or m["size"] < 0:
+            raise bad("member size must be a non-negative integer")
+        names.append(m["name"].encode())
+    if names != sorted(names) or len(set(names)) != len(names):
+        raise bad("members must be unique and sorted by name")
+
+
+def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed25519PublicKey,
+               device_id: str,
+               member_check: Callable[[str, bytes], list[str]] | None = None) -> OpenedBatch:
+    """Read a whole sealed batch and check checks 2-5 of section 5.4.
+
+    The caller compares the returned ``file_sha256``, ``batch_hash`` and the
+    manifest's ``seq``/``prev`` with what it expects (checks 1 and 6).
+    Raises :class:`BatchError` with codes ``decrypt``, ``decompress``,
+    ``bad_magic``, ``bad_manifest``, ``wrong_device``, ``bad_signature``,
+    ``member_mismatch``, ``member_check``, ``trailing_data`` or ``truncated``.
+    """
+    hashed = _Hashing(fileobj)
+    try:
+        dec = DecryptingReader(hashed, archive_private)
+        head = dec.read(18)  # the largest zstd frame header
+        params = zstandard.get_frame_parameters(head)
+        if not params.has_checksum:
+            raise BatchError("decompress", "zstd frame without content checksum")
+        z = zstandard.ZstdDecompressor().stream_reader(_Prefixed(head, dec), read_across_frames=True,
+                                                         read_size=_IO)
+        manifest, mbytes = _read_header(z)
+        if manifest["device"] != device_id:
+            raise BatchError("wrong_device", f"manifest names {manifest['device']!r}, "
+                                             f"request was authenticated as {device_id!r}")
+        sig_len = struct.unpack(">H", _exact(z, 2, "signature length"))[0]
+        sig = _exact(z, sig_len, "signature")
+        try:
+            device_public.verify(sig, SIG_DOMAIN + mbytes)
+        except InvalidSignature:
+            raise BatchError("bad_signature", "manifest signature does not verify with the enrolled key") from None
+        for m in manifest["members"]:
+            _check_member(z, m, member_check)
+        if z.read(1):
+            raise BatchError("trailing_data", "bytes after the last member")
+        while hashed.f.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
+            pass
+    except AtRestError as exc:
+        raise BatchError("decrypt", str(exc)) from None
+    except zstandard.ZstdError as exc:
+        raise BatchError("decompress", str(exc)) from None
+    return OpenedBatch(manifest, hashlib.sha256(mbytes).hexdigest(), hashed.h.hexdigest(), hashed.n)
+
+
+def _read_header(z) -> tuple[dict, bytes]:
+    if _exact(z, len(MAGIC), "magic") != MAGIC:
+        raise BatchError("bad_magic", "not a sohoa batch")
+    mlen = struct.unpack(">I", _exact(z, 4, "manifest length"))[0]
+    if not 1 <= mlen <= MAX_MANIFEST:
+        raise BatchError("bad_manifest", f"manifest length {mlen} out of range")
+    mbytes = _exact(z, mlen, "manifest")
+    try:
+        manifest = parse_canonical(mbytes)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BatchError("bad_manifest", f"manifest is not canonical JSON: {exc}") from None
+    check_manifest(manifest)
+    return manifest, mbytes
+
+
+def _check_member(z, m: dict, member_check) -> None:
+    h = hashlib.sha256()
+    left = m["size"]
+    keep = bytearray() if member_check else None
+    while left:
+        block = z.read(min(left, _IO))
+        if not block:
+            raise BatchError("truncated", f"member {m['name']} is cut short")
+        h.update(block)
+        if keep is not None:
+            keep += block
+        left -= len(block)
+    if h.hexdigest() != m["sha256"]:
+        raise BatchError("member_mismatch", f"member {m['name']}: SHA-256 differs from the manifest")
+    if member_check is not None:
+        problems = member_check(m["name"], bytes(keep))
+        if problems:
+            raise BatchError("member_check", f"member {m['name']}: " + "; ".join(problems))
+
+
+class _Prefixed(io.RawIOBase):
+    """A reader that yields *head* first, then the rest of *f*."""
+
+    def __init__(self, head: bytes, f):
+        super().__init__()
+        self.head, self.f = head, f
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.head:
+            n = min(len(b), len(self.head))
+            b[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.f.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
+def zero_prev() -> str:
+    return ZERO_HASH

@@ -1,0 +1,389 @@
+"""The tus 1.0.0 endpoint of the receiver over aiohttp (design section 5.8).
+
+Routes come from one :class:`sync.tus_protocol.Capabilities` record; storage
+from a :class:`sync.store.Store`; decisions from :class:`ReceiverCore`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from pathlib import Path
+
+from aiohttp import ClientError, web
+
+from sync.auth import AuthError, check_signature, parse_auth_header
+from sync.batch import BatchError
+from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
+from sync.keys import ed25519_public
+from sync.receiver_core import MemberCheck, ReceiverCore
+from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
+                               parse_checksum, parse_metadata, parse_nonneg, safe_filename)
+
+log = logging.getLogger("sohoa.receiver")
+CORE = web.AppKey("core", ReceiverCore)
+_READ = 1 << 20
+
+
+@dataclass
+class ReceiverOptions:
+    max_size: int = 4 * 1024**3
+    expiration_s: float = 24 * 3600.0
+    body_idle_timeout_s: float = 60.0
+    takeover_idle_s: float = 10.0
+    sweep_every_s: float = 600.0
+    termination: bool = True
+
+
+@dataclass
+class _Busy:
+    task: asyncio.Task
+    last: float
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class TusHandler:
+    def __init__(self, core: ReceiverCore, caps: Capabilities, opts: ReceiverOptions):
+        self.core, self.caps, self.opts = core, caps, opts
+        self.busy: dict[str, _Busy] = {}
+
+    # ----------------------------------------------------------------- helpers
+    def authenticate(self, request: web.Request) -> str:
+        try:
+            creds = parse_auth_header(request.headers.get("Authorization"))
+            device = self.core.state.device(creds.device_id)
+            if device is None:
+                raise AuthError(403, "unknown device")
+            if device.revoked:
+                raise AuthError(403, "device revoked")
+            check_signature(creds, ed25519_public(device.public_key))
+        except AuthError as exc:
+            self.core.counters["auth_failures"] += 1
+            log.warning("auth refused from %s: %s", request.remote, exc.reason)
+            raise
+        return creds.device_id
+
+    def tus_request(self, request: web.Request) -> str:
+        if request.headers.get("Tus-Resumable") != TUS_VERSION:
+            raise ProtocolError(412, "Tus-Resumable 1.0.0 required")
+        return self.authenticate(request)
+
+    def expires(self, updated_at: float) -> dict[str, str]:
+        if not self.caps.expiration_s:
+            return {}
+        return {"Upload-Expires": formatdate(updated_at + self.caps.expiration_s, usegmt=True)}
+
+    def receipt_header(self, device_id: str, seq: int) -> dict[str, str]:
+        return {"Sohoa-Receipt": f"/receipts/{device_id}/{seq}"}
+
+    def own_upload(self, request: web.Request, device_id: str):
+        upload_id = request.match_info["upload_id"]
+        row = self.core.state.upload(upload_id)
+        if row is None or row["device_id"] != device_id:
+            raise ProtocolError(404, "no such upload")
+        return upload_id, row
+
+    # ----------------------------------------------------------------- routes
+    async def options(self, request: web.Request) -> web.Response:
+        return web.Response(status=204, headers=self.caps.options_headers())
+
+    async def create(self, request: web.Request) -> web.Response:
+        device_id = self.tus_request(request)
+        if "Upload-Defer-Length" in request.headers:
+            raise ProtocolError(400, "deferred length is not supported")
+        length = parse_nonneg(request.headers.get("Upload-Length"), "Upload-Length")
+        if length > self.caps.max_size:
+            raise ProtocolError(413, f"Upload-Length above Tus-Max-Size {self.caps.max_size}")
+        if request.content_length:
+            raise ProtocolError(400, "creation-with-upload is not supported")
+        meta = parse_metadata(request.headers.get("Upload-Metadata"))
+        seq_text, batch, sha = meta.get("seq", ""), meta.get("batch", ""), meta.get("sha256", "")
+        if not re.fullmatch(r"[1-9][0-9]{0,17}", seq_text) or not HEX64_RE.fullmatch(batch) \
+                or not HEX64_RE.fullmatch(sha):
+            raise ProtocolError(400, "metadata needs seq (decimal), batch and sha256 (64 hex)")
+        if "filename" in meta and not safe_filename(meta["filename"]):
+            raise ProtocolError(400, "metadata filename must be a plain name")
+        if meta.get("device", device_id) != device_id:
+            raise ProtocolError(400, "metadata device differs from the authenticated device")
+        seq = int(seq_text)
+        state = self.core.state
+        done = state.log_entry(device_id, seq)
+        if done is not None:
+            if done["batch"] != batch:
+                self.core.reject(device_id, seq, "fork", "creation for an accepted seq with another batch hash")
+                raise ProtocolError(409, "fork: this seq was accepted with another batch")
+            accepted = state.upload(done["upload_id"])
+            return web.Response(status=201, headers={
+                "Location": f"/files/{done['upload_id']}", "Upload-Offset": str(accepted["length"]),
+                **self.receipt_header(device_id, seq)})
+        device = state.device(device_id)
+        if seq <= device.last_seq:
+            self.core.reject(device_id, seq, "replay", f"seq {seq} is not after {device.last_seq}")
+            raise ProtocolError(409, "replay: seq already used")
+        if seq > device.last_seq + 1:
+            raise ProtocolError(409, f"gap: next expected seq is {device.last_seq + 1}")
+        for row in state.upload_for_batch(device_id, seq):
+            if row["state"] != "open":
+                continue
+            upload = self.core.store.get_upload(row["id"])
+            if row["batch"] == batch and row["sha256"] == sha and row["length"] == length and upload is not None:
+                info = upload.info()
+                return web.Response(status=201, headers={"Location": f"/files/{row['id']}",
+                                                         "Upload-Offset": str(info.offset),
+                                                         **self.expires(info.updated_at)})
+            if row["id"] in self.busy:
+                raise ProtocolError(423, "another upload of this seq is being written")
+            if upload is not None:
+                upload.terminate()
+            state.drop_upload(row["id"])  # re-sealed or replaced before acceptance
+        upload_id = secrets.token_hex(16)
+        store_meta = {"device": device_id, "seq": str(seq), "batch": batch, "sha256": sha}
+        if "filename" in meta:
+            store_meta["filename"] = meta["filename"]
+        try:
+            upload = self.core.store.new_upload(upload_id, length, store_meta)
+        except OSError as exc:
+            raise self._os_error(exc) from None
+        state.add_upload(upload_id, device_id, seq, batch, sha, length)
+        return web.Response(status=201, headers={"Location": f"/files/{upload_id}", "Upload-Offset": "0",
+                                                 **self.expires(upload.info().updated_at)})
+
+    async def head(self, request: web.Request) -> web.Response:
+        device_id = self.tus_request(request)
+        upload_id, row = self.own_upload(request, device_id)
+        headers = {"Cache-Control": "no-store", "Upload-Length": str(row["length"])}
+        if row["state"] == "accepted":
+            meta = {"seq": str(row["seq"]), "batch": row["batch"], "sha256": row["sha256"]}
+            return web.Response(status=200, headers={**headers, "Upload-Offset": str(row["length"]),
+                                                     "Upload-Metadata": encode_metadata(meta),
+                                                     **self.receipt_header(device_id, row["seq"])})
+        upload = self._live_upload(upload_id)
+        info = upload.info()
+        return web.Response(status=200, headers={**headers, "Upload-Offset": str(info.offset),
+                                                 "Upload-Metadata": encode_metadata(info.meta),
+                                                 **self.expires(info.updated_at)})
+
+    def _live_upload(self, upload_id: str):
+        upload = self.core.store.get_upload(upload_id)
+        if upload is None:
+            raise ProtocolError(404, "no such upload")
+        if self.caps.expiration_s and upload.info().updated_at + self.caps.expiration_s < time.time():
+            raise ProtocolError(410, "upload expired")
+        return upload
+
+    async def terminate(self, request: web.Request) -> web.Response:
+        device_id = self.tus_request(request)
+        upload_id, row = self.own_upload(request, device_id)
+        if row["state"] == "accepted":
+            raise ProtocolError(403, "an accepted batch cannot be terminated")
+        if upload_id in self.busy:
+            raise ProtocolError(423, "upload is being written")
+        upload = self.core.store.get_upload(upload_id)
+        if upload is not None:
+            upload.terminate()
+        self.core.state.drop_upload(upload_id)
+        return web.Response(status=204)
+
+    async def patch(self, request: web.Request) -> web.Response:
+        device_id = self.tus_request(request)
+        if request.headers.get("Content-Type") != "application/offset+octet-stream":
+            raise ProtocolError(415, "Content-Type must be application/offset+octet-stream")
+        offset = parse_nonneg(request.headers.get("Upload-Offset"), "Upload-Offset")
+        checksum = parse_checksum(request.headers.get("Upload-Checksum"), self.caps.checksum_algorithms)
+        upload_id, row = self.own_upload(request, device_id)
+        if row["state"] == "accepted":
+            if offset != row["length"]:
+                raise ProtocolError(409, f"offset is {row['length']}")
+            return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
+                                                     **self.receipt_header(device_id, row["seq"])})
+        await self._take_over(upload_id)
+        busy = _Busy(asyncio.current_task(), time.monotonic())
+        self.busy[upload_id] = busy
+        try:
+            return await self._write(request, upload_id, row, offset, checksum, busy)
+        finally:
+            self.busy.pop(upload_id, None)
+            busy.done.set()
+
+    async def _take_over(self, upload_id: str) -> None:
+        """A new PATCH replaces one whose client went silent (a cut the server did not see)."""
+        old = self.busy.get(upload_id)
+        if old is None:
+            return
+        if time.monotonic() - old.last < self.opts.takeover_idle_s:
+            raise ProtocolError(423, "another PATCH on this upload is in progress")
+        old.task.cancel()
+        try:
+            await asyncio.wait_for(old.done.wait(), 10.0)
+        except asyncio.TimeoutError:
+            raise ProtocolError(423, "previous PATCH still finishing") from None
+        if upload_id in self.busy:
+            raise ProtocolError(423, "another PATCH on this upload is in progress")
+
+    async def _write(self, request, upload_id, row, offset, checksum, busy) -> web.Response:
+        upload = self._live_upload(upload_id)
+        info = upload.info()
+        if offset != info.offset:
+            raise ProtocolError(409, f"Upload-Offset {offset} differs from {info.offset}")
+        room = info.length - offset
+        if request.content_length is not None and request.content_length > room:
+            raise ProtocolError(413, "body goes past Upload-Length")
+        try:
+            writer = upload.chunk_writer(offset)
+        except OSError as exc:
+            raise self._os_error(exc) from None
+        h = hashlib.sha256()
+        n = 0
+        committed = False
+        try:
+            while True:
+                piece = await asyncio.wait_for(request.content.readany(), self.opts.body_idle_timeout_s)
+                if not piece:
+                    break
+                busy.last = time.monotonic()
+                n += len(piece)
+                if n > room:
+                    raise ProtocolError(413, "body goes past Upload-Length")
+                h.update(piece)
+                writer.write(piece)
+            if request.content_length is not None and n != request.content_length:
+                raise ProtocolError(400, "body shorter than Content-Length")
+            if checksum is not None and h.digest() != checksum[1]:
+                self.core.counters["checksum_mismatch"] += 1
+                raise ProtocolError(CHECKSUM_MISMATCH, "Checksum Mismatch")
+            new_offset = await asyncio.get_running_loop().run_in_executor(None, writer.commit)
+            committed = True
+        except asyncio.TimeoutError:
+            raise ProtocolError(408, "body stalled") from None
+        except (ConnectionError, ClientError):
+            raise ProtocolError(400, "connection lost during the body") from None
+        except OSError as exc:
+            raise self._os_error(exc) from None
+        finally:
+            if not committed:
+                writer.abort()
+        self.core.counters["bytes_received"] += n
+        headers = {"Upload-Offset": str(new_offset), **self.expires(time.time())}
+        if new_offset < info.length:
+            return web.Response(status=204, headers=headers)
+        try:
+            await self.core.accept(upload_id)
+        except BatchError as exc:
+            return web.json_response({"error": exc.code, "detail": exc.detail}, status=422,
+                                     headers={"Sohoa-Reason": exc.code})
+        return web.Response(status=204, headers={"Upload-Offset": str(new_offset),
+                                                 **self.receipt_header(row["device_id"], row["seq"])})
+
+    def _os_error(self, exc: OSError) -> ProtocolError:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            self.core.counters["disk_full"] += 1
+            log.error("store full: %s", exc)
+            return ProtocolError(507, "Insufficient Storage")
+        log.exception("store error")
+        return ProtocolError(500, "store error")
+
+    async def receipt(self, request: web.Request) -> web.Response:
+        device_id = self.authenticate(request)
+        if request.match_info["device"] != device_id:
+            raise ProtocolError(404, "no such receipt")
+        receipt = self.core.receipt_for(device_id, int(request.match_info["seq"]))
+        if receipt is None:
+            raise ProtocolError(404, "no such receipt")
+        return web.json_response(receipt)
+
+    async def enroll(self, request: web.Request) -> web.Response:
+        if request.content_length is None or request.content_length > 4096:
+            raise ProtocolError(400, "enrollment body missing or too large")
+        try:
+            body = json.loads(await request.read())
+            device_id, public_key, token = body["device"], body["public_key"], body["token"]
+            if not (isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id)):
+                raise ValueError("bad device id")
+            if len(unb64(public_key)) != 32:
+                raise ValueError("public key must be 32 bytes")
+            ed25519_public(public_key)
+        except (ValueError, KeyError, TypeError):
+            raise ProtocolError(400, "enrollment needs device, public_key (b64) and token") from None
+        if not isinstance(token, str) or not self.core.state.enroll(device_id, public_key, token):
+            self.core.reject(device_id, None, "enroll", "invalid, used or expired token")
+            raise ProtocolError(403, "token invalid, used, expired or for another device")
+        log.info("enrolled device %s", device_id)
+        dev = self.core.state.device(device_id)
+        return web.json_response({"device": device_id, "archive_public_key": self.core.archive_public_b64,
+                                  "log_public_key": self.core.log_public_b64, "log_origin": self.core.origin,
+                                  "next_seq": dev.last_seq + 1}, status=201)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        lines = [f"sohoa_receiver_{k}_total {v}" for k, v in self.core.counters.items()]
+        lines += [f"sohoa_receiver_{k} {v}" for k, v in self.core.state.counts().items()]
+        lines.append(f"sohoa_receiver_log_size {self.core.tree.size}")
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+@web.middleware
+async def _errors(request: web.Request, handler):
+    try:
+        resp = await handler(request)
+    except (ProtocolError, AuthError) as exc:
+        resp = web.Response(status=exc.status, text=exc.reason + "\n",
+                            headers={"Sohoa-Reason": exc.reason[:200]})
+    except ValueError as exc:  # e.g. a seq in a path that is not a number
+        resp = web.Response(status=400, text=f"{exc}\n")
+    resp.headers["Tus-Resumable"] = TUS_VERSION
+    return resp
+
+
+def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.Application:
+    """The aiohttp application serving *core*; capabilities are decided here, once."""
+    opts = opts or ReceiverOptions()
+    caps = Capabilities(max_size=opts.max_size,
+                        termination=opts.termination and core.store.supports_termination,
+                        expiration_s=opts.expiration_s)
+    h = TusHandler(core, caps, opts)
+    app = web.Application(middlewares=[_errors], client_max_size=64 * 1024)
+    app[CORE] = core
+    app.router.add_route("OPTIONS", "/files/", h.options)
+    app.router.add_route("OPTIONS", "/files/{upload_id}", h.options)
+    app.router.add_post("/files/", h.create)
+    app.router.add_post("/files", h.create)
+    actions = {"HEAD": h.head, "PATCH": h.patch, "DELETE": h.terminate}
+    for method in caps.methods():
+        app.router.add_route(method, "/files/{upload_id}", actions[method])
+    app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)
+    app.router.add_post("/enroll", h.enroll)
+    app.router.add_get("/metrics", h.metrics)
+
+    async def sweeper(app: web.Application):
+        async def loop():
+            while True:
+                n = core.sweep_expired(opts.expiration_s)
+                if n:
+                    log.info("removed %d expired uploads", n)
+                await asyncio.sleep(opts.sweep_every_s)
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+    if opts.expiration_s:
+        app.cleanup_ctx.append(sweeper)
+    return app
+
+
+def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, origin: str | None = None,
+                       opts: ReceiverOptions | None = None) -> web.Application:
+    """A ready receiver app for *root* (state, keys and file store there)."""
+    core = ReceiverCore(Path(root), origin=origin, member_check=member_check)
+    app = make_app(core, opts)
+
+    async def close_core(app: web.Application):
+        yield
+        core.close()
+    app.cleanup_ctx.append(close_core)
+    return app

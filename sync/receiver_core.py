@@ -1,0 +1,181 @@
+"""The receiver's decisions: keys, the Merkle log, acceptance of complete uploads.
+
+HTTP lives in ``receiver.py``; this module knows nothing about requests. All
+methods run on the event loop thread except the batch verification, which is
+handed to a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from sync.batch import BatchError, open_batch
+from sync.canon import canonical
+from sync.keys import ed25519_public, fingerprint, load_or_create, public_b64
+from sync.merkle import MerkleTree, leaf_hash
+from sync.receipt import make_leaf, make_receipt, sign_checkpoint
+from sync.receiver_state import ReceiverState
+from sync.store import FileStore, Store
+
+log = logging.getLogger("sohoa.receiver")
+
+MemberCheck = Callable[[str, bytes], list[str]]
+
+
+def archive_name(device_id: str, seq: int, batch: str) -> str:
+    return f"{device_id}/{seq:010d}-{batch}.sohoa"
+
+
+class ReceiverCore:
+    """State, keys and log of one receiver rooted at *root*.
+
+    Parameters
+    ----------
+    root : Path
+        Holds ``receiver.sqlite3``, ``keys/``, and (file store) ``uploads/`` and ``archive/``.
+    origin : str, optional
+        Name of the log in checkpoints; defaults to one derived from the log key.
+    member_check : callable, optional
+        ``member_check(name, data) -> problems``; any problem rejects the batch.
+    store : Store, optional
+        Defaults to :class:`sync.store.FileStore` on *root*.
+    """
+
+    def __init__(self, root: Path, *, origin: str | None = None, member_check: MemberCheck | None = None,
+                 store: Store | None = None):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.archive_key: X25519PrivateKey = load_or_create(self.root / "keys" / "archive_x25519.pem",
+                                                            X25519PrivateKey)
+        self.log_key: Ed25519PrivateKey = load_or_create(self.root / "keys" / "log_ed25519.pem",
+                                                         Ed25519PrivateKey)
+        self.archive_public_b64 = public_b64(self.archive_key)
+        self.log_public_b64 = public_b64(self.log_key)
+        self.origin = origin or f"sohoa-receiver/{fingerprint(self.log_public_b64)}"
+        self.state = ReceiverState(self.root / "receiver.sqlite3")
+        self.store: Store = store or FileStore(self.root)
+        self.member_check = member_check
+        self.tree = MerkleTree(self.state.leaf_hashes())
+        self._device_locks: dict[str, asyncio.Lock] = {}
+        self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
+                         "disk_full": 0, "bytes_received": 0}
+        self.recover()
+
+    def close(self) -> None:
+        self.state.close()
+
+    def recover(self) -> None:
+        """Finish renames of accepted uploads interrupted by a crash (rule R2)."""
+        for row in self.state.unarchived():
+            upload = self.store.get_upload(row["upload_id"])
+            if upload is not None and not self.store.archived(row["archive"]):
+                upload.finish(row["archive"])
+                log.info("recovered archive file %s", row["archive"])
+
+    def reject(self, device_id: str | None, seq: int | None, code: str, detail: str) -> None:
+        """Record and report a refused batch or request."""
+        self.counters["rejected"] += 1
+        self.state.reject(device_id, seq, code, detail)
+        log.warning("rejected device=%s seq=%s %s: %s", device_id, seq, code, detail)
+
+    def receipt_for(self, device_id: str, seq: int) -> dict | None:
+        row = self.state.log_entry(device_id, seq)
+        return json.loads(row["receipt"]) if row else None
+
+    async def accept(self, upload_id: str) -> dict:
+        """Verify the complete upload *upload_id*, append it to the log, archive it.
+
+        Returns the receipt. Raises :class:`sync.batch.BatchError` when the
+        batch is refused; the upload is then deleted and the refusal recorded.
+        """
+        row = self.state.upload(upload_id)
+        device_id, seq = row["device_id"], row["seq"]
+        lock = self._device_locks.setdefault(device_id, asyncio.Lock())
+        async with lock:
+            done = self.state.log_entry(device_id, seq)
+            if done is not None and done["batch"] == row["batch"] and done["upload_id"] == upload_id:
+                return json.loads(done["receipt"])
+            try:
+                receipt = await self._verify_and_commit(row, done)
+            except BatchError as exc:
+                upload = self.store.get_upload(upload_id)
+                if upload is not None:
+                    upload.terminate()
+                self.state.drop_upload(upload_id)
+                self.reject(device_id, seq, exc.code, exc.detail)
+                raise
+            return receipt
+
+    async def _verify_and_commit(self, row, done) -> dict:
+        device_id, seq, upload_id = row["device_id"], row["seq"], row["id"]
+        if done is not None and done["batch"] == row["batch"]:
+            # The same batch arrived twice through two uploads: keep the first.
+            self.store.get_upload(upload_id).terminate()
+            self.state.drop_upload(upload_id)
+            return json.loads(done["receipt"])
+        if done is not None:
+            raise BatchError("fork", f"seq {seq} was accepted with batch {done['batch'][:16]}, "
+                                     f"this upload is {row['batch'][:16]}")
+        device = self.state.device(device_id)
+        if device is None or device.revoked:
+            raise BatchError("revoked", "device is not enrolled or revoked")
+        upload = self.store.get_upload(upload_id)
+        pub = ed25519_public(device.public_key)
+
+        def verify():
+            with upload.open_reader() as f:
+                return open_batch(f, archive_private=self.archive_key, device_public=pub,
+                                  device_id=device_id, member_check=self.member_check)
+        opened = await asyncio.get_running_loop().run_in_executor(None, verify)
+        if opened.file_sha256 != row["sha256"] or opened.size != row["length"]:
+            raise BatchError("file_hash", "whole-file SHA-256 or length differs from the creation request")
+        if opened.batch_hash != row["batch"] or opened.manifest["seq"] != seq:
+            raise BatchError("batch_hash", "manifest hash or seq differs from the creation request")
+        if seq <= device.last_seq:
+            raise BatchError("replay", f"seq {seq} is not after the last accepted {device.last_seq}")
+        if seq != device.last_seq + 1:
+            raise BatchError("gap", f"seq {seq} skips after {device.last_seq}")
+        if opened.manifest["prev"] != device.last_hash:
+            raise BatchError("chain", "prev does not name the last accepted batch")
+        return self._commit(row, opened)
+
+    def _commit(self, row, opened) -> dict:
+        leaf = make_leaf(device=row["device_id"], seq=row["seq"], batch=row["batch"], sha256=row["sha256"],
+                         size=row["length"], received=int(time.time()))
+        lh = leaf_hash(canonical(leaf))
+        index = self.tree.append_hash(lh)
+        try:
+            checkpoint = sign_checkpoint(self.log_key, self.origin, self.tree.size, self.tree.root())
+            receipt = make_receipt(leaf, index, self.tree.inclusion_proof(index), checkpoint)
+            name = archive_name(row["device_id"], row["seq"], row["batch"])
+            self.state.commit_acceptance(index=index, leaf_hash=lh, device_id=row["device_id"], seq=row["seq"],
+                                         batch=row["batch"], upload_id=row["id"], archive=name,
+                                         receipt=json.dumps(receipt))
+        except BaseException:
+            self.tree = MerkleTree(self.state.leaf_hashes())  # the append never became durable
+            raise
+        self.store.get_upload(row["id"]).finish(name)
+        self.counters["accepted"] += 1
+        log.info("accepted device=%s seq=%d batch=%s index=%d", row["device_id"], row["seq"], row["batch"][:16],
+                 index)
+        return receipt
+
+    def sweep_expired(self, expiration_s: float) -> int:
+        """Delete incomplete uploads idle for longer than *expiration_s*; returns how many."""
+        now, n = time.time(), 0
+        for row in self.state.open_uploads():
+            upload = self.store.get_upload(row["id"])
+            if upload is None or upload.info().updated_at + expiration_s < now:
+                if upload is not None:
+                    upload.terminate()
+                self.state.drop_upload(row["id"])
+                n += 1
+        return n

@@ -1,0 +1,196 @@
+"""Where the receiver keeps upload bytes: a small interface and the filesystem store.
+
+The tus handler sees only :class:`Store` and :class:`Upload`. A store keeps,
+per upload, the bytes up to the acknowledged offset and a small info record;
+``finish`` moves a completed upload into the permanent archive under a name.
+An object store fits the same shape (a chunk writer that uploads one part on
+``commit``, ``finish`` as a server-side copy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator, Protocol
+
+from sync.fsutil import fsync_dir, write_atomic
+
+UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
+ARCHIVE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[0-9]{10}-[0-9a-f]{64}\.sohoa")
+
+
+@dataclass
+class UploadInfo:
+    id: str
+    length: int
+    offset: int = 0
+    meta: dict = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+class ChunkWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> int: ...
+    def abort(self) -> None: ...
+
+
+class Upload(Protocol):
+    def info(self) -> UploadInfo: ...
+    def chunk_writer(self, offset: int) -> ChunkWriter: ...
+    def open_reader(self) -> BinaryIO: ...
+    def finish(self, archive_name: str) -> None: ...
+    def terminate(self) -> None: ...
+
+
+class Store(Protocol):
+    supports_termination: bool
+
+    def new_upload(self, upload_id: str, length: int, meta: dict) -> Upload: ...
+    def get_upload(self, upload_id: str) -> Upload | None: ...
+    def upload_ids(self) -> Iterator[str]: ...
+    def archived(self, archive_name: str) -> bool: ...
+    def open_archived(self, archive_name: str) -> BinaryIO: ...
+
+
+class FileStore:
+    """Uploads under ``{root}/uploads``, accepted batches under ``{root}/archive``.
+
+    Each upload is ``<id>.bin`` (bytes) and ``<id>.info`` (JSON, replaced
+    atomically). The info's offset is the truth: bytes past it are leftovers
+    of an unacknowledged chunk and are cut off before the next write.
+    """
+
+    supports_termination = True
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.uploads = self.root / "uploads"
+        self.archive = self.root / "archive"
+        for d in (self.uploads, self.archive):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def _paths(self, upload_id: str) -> tuple[Path, Path]:
+        if not UPLOAD_ID_RE.fullmatch(upload_id):
+            raise ValueError("bad upload id")
+        return self.uploads / f"{upload_id}.bin", self.uploads / f"{upload_id}.info"
+
+    def new_upload(self, upload_id: str, length: int, meta: dict) -> "FileUpload":
+        data, info_path = self._paths(upload_id)
+        now = time.time()
+        fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        info = UploadInfo(upload_id, length, 0, dict(meta), now, now)
+        write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600)
+        return FileUpload(self, upload_id, data, info_path)
+
+    def get_upload(self, upload_id: str) -> "FileUpload | None":
+        if not UPLOAD_ID_RE.fullmatch(upload_id):
+            return None
+        data, info_path = self._paths(upload_id)
+        if not info_path.exists() or not data.exists():
+            return None
+        return FileUpload(self, upload_id, data, info_path)
+
+    def upload_ids(self) -> Iterator[str]:
+        for p in self.uploads.glob("*.info"):
+            if UPLOAD_ID_RE.fullmatch(p.stem):
+                yield p.stem
+
+    def _archive_path(self, archive_name: str) -> Path:
+        if not ARCHIVE_NAME_RE.fullmatch(archive_name):
+            raise ValueError(f"bad archive name {archive_name!r}")
+        return self.archive / archive_name
+
+    def archived(self, archive_name: str) -> bool:
+        return self._archive_path(archive_name).exists()
+
+    def open_archived(self, archive_name: str) -> BinaryIO:
+        return open(self._archive_path(archive_name), "rb")
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free
+
+
+class FileUpload:
+    def __init__(self, store: FileStore, upload_id: str, data: Path, info_path: Path):
+        self.store, self.id, self.data, self.info_path = store, upload_id, data, info_path
+
+    def info(self) -> UploadInfo:
+        return UploadInfo(**json.loads(self.info_path.read_bytes()))
+
+    def _save(self, info: UploadInfo) -> None:
+        # No directory fsync: losing the rename in a crash only makes the
+        # offset go back, and the client then resends; it never goes forward.
+        write_atomic(self.info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False)
+
+    def chunk_writer(self, offset: int) -> "FileChunkWriter":
+        return FileChunkWriter(self, offset)
+
+    def open_reader(self) -> BinaryIO:
+        return open(self.data, "rb")
+
+    def finish(self, archive_name: str) -> None:
+        dst = self.store._archive_path(archive_name)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        info = self.info()
+        with open(self.data, "r+b") as f:  # leftovers past the offset must not be archived
+            f.truncate(info.length)
+        os.replace(self.data, dst)
+        fsync_dir(dst.parent)
+        self.info_path.unlink(missing_ok=True)
+        fsync_dir(self.store.uploads)
+
+    def terminate(self) -> None:
+        self.info_path.unlink(missing_ok=True)
+        self.data.unlink(missing_ok=True)
+
+
+class FileChunkWriter:
+    """Appends one PATCH body at *offset*; ``commit`` makes it durable, ``abort`` undoes it."""
+
+    def __init__(self, upload: FileUpload, offset: int):
+        self.upload, self.offset = upload, offset
+        self.written = 0
+        self.f = open(upload.data, "r+b")
+        self.f.truncate(offset)
+        self.f.seek(offset)
+
+    def write(self, data: bytes) -> None:
+        self.f.write(data)
+        self.written += len(data)
+
+    def sync(self) -> None:
+        """Flush and fsync the bytes (may block; call from a thread)."""
+        self.f.flush()
+        os.fsync(self.f.fileno())
+
+    def commit(self) -> int:
+        """fsync the bytes, then record the new offset (rule R1); returns it."""
+        self.sync()
+        info = self.upload.info()
+        info.offset = self.offset + self.written
+        info.updated_at = time.time()
+        self.upload._save(info)
+        self.f.close()
+        return info.offset
+
+    def abort(self) -> None:
+        try:
+            if not self.f.closed:
+                try:
+                    self.f.flush()
+                except OSError:
+                    pass  # the buffered bytes are being thrown away anyway
+            with open(self.upload.data, "r+b") as g:
+                g.truncate(self.offset)
+        finally:
+            try:
+                self.f.close()
+            except OSError:
+                pass
