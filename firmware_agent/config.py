@@ -38,6 +38,10 @@ def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None
     return field(default=default, metadata=meta)
 
 
+# Imported as a module (not its class) because records_settings imports setting() from here.
+from firmware_agent import records_settings  # noqa: E402
+
+
 # --------------------------------------------------------------------------- sections
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Config:
     processing: ProcessingSettings = setting(factory=ProcessingSettings, doc="Page clean-up.")
     batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
+    records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
 
     @property
     def state_path(self) -> Path:
