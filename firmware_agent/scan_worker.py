@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -80,7 +81,6 @@ class ScanWorker:
         self.state = WorkerState(device=device_name)
         self.heartbeat_at = time.monotonic()
         self.jobs_finished = 0
-        self._paused_request: ScanRequest | None = None
         self._thread = threading.Thread(target=self._run, name=f"scanner-{device_name}", daemon=True)
 
     # ------------------------------------------------------------------ other threads
@@ -120,10 +120,16 @@ class ScanWorker:
             request = self._wait_request(self._poll_s)
             if self._stop.is_set():
                 break
-            if request is None:
-                request = self._poll_buttons()
-            if request is not None:
-                self._run_job(request)
+            try:
+                if request is None:
+                    request = self._poll_buttons()
+                if request is not None:
+                    self._run_job(request)
+            except Exception as exc:  # the scanner thread must outlive any single failure
+                log.exception("scanner %s: unexpected failure", self.device_name)
+                self._drop_device(f"unexpected failure: {exc}")
+                self.state.job_id = None
+                self._set_state("scanner_error", str(exc))
         if self._scanner is not None:
             self._scanner.close()
 
@@ -188,14 +194,15 @@ class ScanWorker:
     def _run_job(self, request: ScanRequest) -> None:
         scanner = self._scanner
         if self.state.paused_job is not None:
-            job_id, request = self.state.paused_job, self._paused_request or request
+            # The job goes on under its own id and numbering; the settings come from the
+            # press that resumed it (same button, same profile in practice).
+            job_id = self.state.paused_job
             self.journal.set_job_state(job_id, "running", "Tiếp tục / Resumed")
             log.info("job %d resumed by %s", job_id, request.trigger)
         else:
             job_id = self.journal.start_job(f"scanner:{self.device_name}", request.profile, request.trigger)
             log.info("job %d started by %s, profile %s", job_id, request.trigger, request.profile)
         self.state.paused_job = None
-        self._paused_request = None
         self.state.job_id = job_id
         self.state.job_pages = 0
         self._cancel.clear()
@@ -239,9 +246,10 @@ class ScanWorker:
             first, busy = False, 0
             try:
                 self._store(job_id, image)
-            except OSError as exc:
+            except (OSError, sqlite3.OperationalError) as exc:
+                # ENOSPC on the page or "database or disk is full": nothing half-written stays (J1)
                 scanner.end_batch()
-                self._pause(job_id, request, "disk_full", f"cannot write page: {exc}")
+                self._pause(job_id, request, "disk_full", f"cannot store page: {exc}")
                 return
 
     def _store(self, job_id: int, image) -> None:
@@ -250,7 +258,12 @@ class ScanWorker:
         write_image_atomic(path, image.pixels, dpi=image.dpi)  # J1: durable before the row
         h, w = image.pixels.shape[:2]
         channels = 1 if image.pixels.ndim == 2 else image.pixels.shape[2]
-        page_id = self.journal.add_page(job_id, seq, path, width=w, height=h, dpi=image.dpi, channels=channels)
+        try:
+            page_id = self.journal.add_page(job_id, seq, path, width=w, height=h, dpi=image.dpi,
+                                            channels=channels)
+        except sqlite3.Error:
+            path.unlink(missing_ok=True)  # no row, no file: the sheet counts as not scanned
+            raise
         self.state.job_pages += 1
         log.info("job %d page %d captured (%s, %dx%d, %d dpi)", job_id, page_id, image.side, w, h, image.dpi,
                  extra={"job_id": job_id, "page_id": page_id})
@@ -274,11 +287,15 @@ class ScanWorker:
     def _pause(self, job_id: int, request: ScanRequest, code: str, detail: str) -> None:
         msg = message_for(code)
         kept = self.journal.job(job_id).pages
-        self.journal.set_job_state(job_id, "paused", f"{msg.text} ({kept})")
-        self.journal.event("error", code, f"{msg.text}: {msg.action_vi} / {msg.action_en}", job_id=job_id)
+        try:
+            self.journal.set_job_state(job_id, "paused", f"{msg.text} ({kept})")
+            self.journal.event("error", code, f"{msg.text}: {msg.action_vi} / {msg.action_en}", job_id=job_id)
+        except sqlite3.OperationalError as exc:
+            # a full disk can refuse even this; the job row still says 'running' and
+            # becomes 'interrupted' at the next start, which is also true
+            log.error("job %d: cannot journal the pause: %s", job_id, exc)
         log.error("job %d paused: %s (%s); %d pages kept", job_id, msg.en, detail, kept, extra={"job_id": job_id})
         self.state.paused_job = job_id
-        self._paused_request = request
         self.state.job_id = None
         self._set_state(code, detail)
 

@@ -1,0 +1,263 @@
+"""The scanner worker on SANE's test backend: feeder jobs, faults, resume, reopen, buttons, full disk.
+
+Faults are injected the way the test backend offers them (its ``read-return-value``
+option); a small wrapper around the real driver decides *when*, standing in for
+the operator and the paper path. Nothing of our own code is replaced.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from drivers.sane_scanner import SaneScanner
+from drivers.scanner import DeviceUnavailable, ScanSettings
+from firmware_agent.journal import Journal
+from firmware_agent.pageio import read_image
+from firmware_agent.scan_worker import ScanRequest, ScanWorker
+
+SMALL = ScanSettings(source="adf", mode="gray", resolution=50, width_mm=60.0, height_mm=80.0,
+                     extra={"read-return-value": "Default", "test-picture": "Grid"})
+
+
+class ScriptedPaperPath(SaneScanner):
+    """The real SANE test device, with a fault injected after ``fault_after`` sheets of a job."""
+
+    def __init__(self, name: str, fault: str | None = None, fault_after: int = 3):
+        super().__init__(name)
+        self.fault, self.fault_after, self.sheets = fault, fault_after, 0
+        self.press = threading.Event()
+
+    def scan_one(self, first: bool):
+        if self.fault and self.sheets == self.fault_after:
+            self.set_option("read-return-value", self.fault)
+            self.fault = None  # the operator clears it once
+        self.sheets += 1
+        return super().scan_one(first)
+
+    def read_buttons(self):
+        if self.press.is_set():  # the operator's finger on the (latching) button
+            self.set_option("bool-soft-select-soft-detect", True)
+            self.press.clear()
+        values = super().read_buttons()
+        if values.get("bool-soft-select-soft-detect"):
+            self.set_option("bool-soft-select-soft-detect", False)  # latch cleared by the read
+        return values
+
+
+def wait_for(predicate, timeout=15.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "state")
+    yield j
+    j.close()
+
+
+def make_worker(journal, opener, device="test:1", **kw):
+    kw.setdefault("min_free_mb", 0)
+    kw.setdefault("poll_s", 0.05)
+    kw.setdefault("reopen_s", 0.1)
+    worker = ScanWorker(device, journal, open_scanner=opener, **kw)
+    worker.start()
+    return worker
+
+
+def job_pages(journal, job_id):
+    rows = journal._conn().execute("SELECT seq, raw_path FROM pages WHERE job_id=? ORDER BY seq", (job_id,))
+    return [(r[0], journal.abs(r[1])) for r in rows]
+
+
+def request(settings=SMALL, max_pages=None):
+    return ScanRequest(profile="default", settings=settings, trigger="test", max_pages=max_pages)
+
+
+def test_feeder_job_captures_ten_durable_pages(journal):
+    worker = make_worker(journal, SaneScanner)
+    try:
+        wait_for(lambda: worker.state.state == "ready", what="device open")
+        worker.request_scan(request())
+        wait_for(lambda: worker.jobs_finished == 1, what="job end")
+        job = journal.recent_jobs(1)[0]
+        assert job.state == "done" and job.pages == 10
+        pages = job_pages(journal, job.id)
+        assert [s for s, _ in pages] == list(range(1, 11))
+        for _, path in pages:
+            pixels, dpi = read_image(path)
+            assert dpi == 50 and pixels.ndim == 2
+        assert worker.snapshot()["message"]["vi"] == "Sẵn sàng"
+    finally:
+        worker.stop()
+
+
+@pytest.mark.parametrize("fault,code,vi", [("SANE_STATUS_JAMMED", "paper_jam", "Kẹt giấy"),
+                                           ("SANE_STATUS_COVER_OPEN", "cover_open", "Nắp máy quét đang mở")])
+def test_jam_pauses_the_job_and_the_next_press_resumes_at_the_next_sheet(journal, fault, code, vi):
+    paper = {}
+
+    def opener(name):
+        paper["device"] = ScriptedPaperPath(name, fault=fault, fault_after=3)
+        return paper["device"]
+
+    worker = make_worker(journal, opener)
+    try:
+        worker.request_scan(request())
+        wait_for(lambda: worker.state.paused_job is not None, what="pause")
+        snap = worker.snapshot()
+        assert snap["state"] == code and snap["message"]["vi"] == vi
+        job_id = worker.state.paused_job
+        assert journal.job(job_id).state == "paused"
+        assert len(job_pages(journal, job_id)) == 3  # the pages before the fault are kept
+        assert any(e["code"] == code for e in journal.recent_events())
+        # operator clears the fault and presses the scan button
+        worker.request_scan(request())
+        wait_for(lambda: worker.jobs_finished == 1, what="resumed job end")
+        pages = job_pages(journal, job_id)
+        seqs = [s for s, _ in pages]
+        assert seqs == list(range(1, len(seqs) + 1))  # no gap, no duplicate
+        assert len(seqs) > 3
+        assert journal.job(job_id).state == "done"
+        assert len(journal.recent_jobs(5)) == 1  # resumed, not a new job
+    finally:
+        worker.stop()
+
+
+def test_io_error_mid_job_drops_and_reopens_the_device_by_itself(journal):
+    opened = []
+
+    def opener(name):
+        dev = ScriptedPaperPath(name, fault="SANE_STATUS_IO_ERROR" if not opened else None, fault_after=2)
+        opened.append(dev)
+        return dev
+
+    worker = make_worker(journal, opener)
+    try:
+        worker.request_scan(request())
+        wait_for(lambda: worker.state.paused_job is not None, what="pause on I/O error")
+        assert worker.snapshot()["state"] in ("io_error", "ready")
+        wait_for(lambda: len(opened) == 2, what="reopen")
+        worker.request_scan(request(max_pages=4))
+        wait_for(lambda: worker.jobs_finished == 1, what="job end after reopen")
+        job = journal.recent_jobs(1)[0]
+        assert job.pages == 6 and job.state == "done"
+    finally:
+        worker.stop()
+
+
+def test_scanner_unplugged_and_replugged(journal):
+    present = threading.Event()
+
+    def opener(name):
+        if not present.is_set():
+            raise DeviceUnavailable("no such device")
+        return SaneScanner(name)
+
+    worker = make_worker(journal, opener)
+    try:
+        wait_for(lambda: worker.state.state == "unplugged", what="unplugged state")
+        assert worker.snapshot()["message"]["vi"] == "Không thấy máy quét"
+        worker.request_scan(request(max_pages=2))  # pressed while unplugged: kept until the device is back
+        time.sleep(0.3)
+        assert journal.recent_jobs(1) == []
+        present.set()  # plugged back in
+        wait_for(lambda: worker.jobs_finished == 1, what="job after replug")
+        assert journal.recent_jobs(1)[0].pages == 2
+    finally:
+        worker.stop()
+
+
+def test_missing_scanner_is_reported_not_fatal(journal):
+    worker = make_worker(journal, SaneScanner, device="test:9")
+    try:
+        wait_for(lambda: worker.state.state == "unplugged", what="unplugged")
+        time.sleep(0.3)
+        assert worker._thread.is_alive()
+        assert "test:9" in worker.snapshot()["last_error"]
+    finally:
+        worker.stop()
+
+
+def test_scan_button_on_the_device_starts_a_job(journal):
+    paper = {}
+
+    def opener(name):
+        paper["device"] = ScriptedPaperPath(name)
+        return paper["device"]
+
+    worker = make_worker(journal, opener, button_profiles={"bool-soft-select-soft-detect": request(max_pages=2)})
+    try:
+        wait_for(lambda: "device" in paper and worker.state.state == "ready", what="open")
+        time.sleep(0.2)
+        assert journal.recent_jobs(1) == []  # no press, no job
+        paper["device"].press.set()
+        wait_for(lambda: worker.jobs_finished == 1, what="job from button")
+        assert journal.recent_jobs(1)[0].pages == 2
+        time.sleep(0.3)
+        assert worker.jobs_finished == 1  # one press, one job
+    finally:
+        worker.stop()
+
+
+def test_disk_below_minimum_stops_scanning_with_a_clear_message(journal):
+    worker = make_worker(journal, SaneScanner, min_free_mb=10**9)
+    try:
+        worker.request_scan(request())
+        wait_for(lambda: worker.state.paused_job is not None, what="pause")
+        snap = worker.snapshot()
+        assert snap["state"] == "disk_full"
+        assert snap["message"]["vi"].startswith("Bộ nhớ của thiết bị gần đầy")
+        assert journal.job(worker.state.paused_job).pages == 0
+    finally:
+        worker.stop()
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mnt = tmp_path / "tmpfs"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {res.stderr.decode().strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_real_full_disk_leaves_no_corrupt_page_or_journal(small_tmpfs):
+    journal = Journal(small_tmpfs / "state")
+    # leave room for about two pages: the disk fills in the middle of the feeder run
+    free = shutil.disk_usage(small_tmpfs).free
+    (small_tmpfs / "filler").write_bytes(b"\0" * max(0, free - 600_000))
+    big = ScanSettings(source="adf", mode="color", resolution=150, width_mm=200.0, height_mm=200.0,
+                       extra={"read-return-value": "Default", "test-picture": "Color pattern"})
+    worker = make_worker(journal, SaneScanner, device="test:0")
+    try:
+        worker.request_scan(request(big))
+        wait_for(lambda: worker.state.paused_job is not None or worker.jobs_finished, what="pause on ENOSPC")
+        assert worker.snapshot()["state"] == "disk_full"
+        kept = journal.job(worker.state.paused_job).pages
+        assert 0 < kept < 10
+    finally:
+        worker.stop()
+    journal.close()
+    reopened = Journal(small_tmpfs / "state")
+    assert reopened._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    rows = reopened._conn().execute("SELECT raw_path FROM pages").fetchall()
+    for (rel,) in rows:
+        read_image(reopened.abs(rel))  # every journaled page decodes whole
+    leftovers = [p for p in Path(small_tmpfs).rglob(".tmp-*")]
+    assert leftovers == []
+    files = {reopened.rel(p) for p in (small_tmpfs / "state" / "pages").rglob("*.raw.png")}
+    assert files == {r[0] for r in rows}  # no file without its row
+    reopened.close()
