@@ -74,3 +74,12 @@ def verify_receipt(receipt: dict, log_public: Ed25519PublicKey) -> VerifiedRecei
         raise ReceiptError("inclusion proof does not lead to the checkpoint root")
     return VerifiedReceipt(leaf["device"], leaf["seq"], leaf["batch"], leaf["sha256"], leaf["size"],
                            index, size, cp["root"])
+
+
+def check_receipt_for(receipt: dict, log_public: Ed25519PublicKey, *, device: str, seq: int, batch: str,
+                      sha256: str, size: int) -> VerifiedReceipt:
+    """:func:`verify_receipt`, then check that the leaf names exactly this batch."""
+    v = verify_receipt(receipt, log_public)
+    if (v.device, v.seq, v.batch, v.sha256, v.size) != (device, seq, batch, sha256, size):
+        raise ReceiptError("receipt is valid but names another batch")
+    return v

@@ -1,0 +1,37 @@
+"""Run a receiver process: ``python -m sync.serve --root DIR [--host H] [--port P]``.
+
+The appliance's CLI has its own ``sohoa receiver`` command with the SIP
+check wired in; this entry point serves the sync package alone (tests, a
+receiver host that does not install the appliance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from aiohttp import web
+
+from sync.receiver import ReceiverOptions, build_receiver_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m sync.serve", description=__doc__)
+    p.add_argument("--root", required=True, type=Path)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8470)
+    p.add_argument("--max-size", type=int, default=ReceiverOptions.max_size)
+    p.add_argument("--takeover-idle", type=float, default=ReceiverOptions.takeover_idle_s)
+    p.add_argument("--body-idle-timeout", type=float, default=ReceiverOptions.body_idle_timeout_s)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    opts = ReceiverOptions(max_size=args.max_size, takeover_idle_s=args.takeover_idle,
+                           body_idle_timeout_s=args.body_idle_timeout)
+    web.run_app(build_receiver_app(args.root, opts=opts), host=args.host, port=args.port, access_log=None,
+                print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

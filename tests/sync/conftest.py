@@ -1,0 +1,214 @@
+"""Fixtures for the sync tests: an appliance identity that seals real batches,
+a retrying delivery loop, and a TCP proxy that cuts and stalls connections.
+
+The proxy: A TCP proxy on loopback that cuts and stalls connections on purpose.
+
+It counts the bytes going from client to server across all connections.
+``cut_at`` is a sorted list of such byte counts: when the counter reaches the
+next one, both sides of that connection are aborted (an RST-like close) after
+forwarding exactly up to it. ``lose_responses`` holds response numbers
+(1-based, counted as each switch from request to response bytes on a
+connection): that response is swallowed and the connection aborted, so the
+server did the work and the client never hears of it. ``stall_next`` makes the
+next connection that carries request bytes stop forwarding until released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import types
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.batch import seal_batch
+from sync.canon import ZERO_HASH
+from sync.client import TransientError, TusClient
+from sync.auth import HeaderSource
+from sync.deliver import Outbound, deliver
+from sync.keys import ed25519_public, x25519_public
+
+
+class Appliance:
+    """A device identity enrolled with a receiver, sealing batches in order."""
+
+    def __init__(self, workdir: Path, device_id: str = "dev-0001"):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.device_id = device_id
+        self.key = Ed25519PrivateKey.generate()
+        self.prev = ZERO_HASH
+        self.seq = 0
+        self.enrollment = None
+
+    async def enroll(self, receiver) -> None:
+        from sync.local import enroll_with_local
+        self.enrollment = await enroll_with_local(receiver, self.device_id, self.key)
+
+    @property
+    def log_public(self):
+        return ed25519_public(self.enrollment.log_public_key)
+
+    def seal(self, sizes=(300_000,), *, seq: int | None = None, prev: str | None = None, key=None,
+             seed: int = 0) -> Outbound:
+        seq = self.seq + 1 if seq is None else seq
+        members = []
+        rnd = random.Random(seed * 1000 + seq)
+        for i, size in enumerate(sizes):
+            p = self.dir / f"in-{seq}-{i}.bin"
+            p.write_bytes(rnd.randbytes(size))
+            members.append((f"doc-{i:03d}.pdf", p))
+        out = self.dir / f"batch-{self.device_id}-{seq:06d}.sohoa"
+        s = seal_batch(out, members, device_id=self.device_id, seq=seq, prev=self.prev if prev is None else prev,
+                       created=1764028800 + seq, pages=len(sizes), documents=len(sizes), climate=None,
+                       device_key=key or self.key, archive_public=x25519_public(self.enrollment.archive_public_key))
+        if seq == self.seq + 1 and prev is None and key is None:
+            self.seq, self.prev = seq, s.batch_hash
+        return Outbound(self.device_id, seq, s.batch_hash, s.file_sha256, s.size, s.path)
+
+    def client(self, url: str, **kw) -> TusClient:
+        return TusClient(url, HeaderSource(self.device_id, self.key), **kw)
+
+
+async def deliver_retrying(client: TusClient, batch: Outbound, log_public, *, attempts: int = 200,
+                           pause: float = 0.01) -> tuple[dict, int]:
+    """Deliver with immediate retries, keeping the upload URL like the agent does; returns (receipt, tries)."""
+    url = None
+
+    def keep(u: str) -> None:
+        nonlocal url
+        url = u
+    for attempt in range(1, attempts + 1):
+        try:
+            receipt, _ = await deliver(client, batch, log_public, url=url, on_created=keep)
+            return receipt, attempt
+        except TransientError:
+            await asyncio.sleep(pause)
+    raise AssertionError("delivery did not finish")
+
+
+def run(coro, timeout: float = 120.0):
+    async def bounded():
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(bounded())
+
+
+class CuttingProxy:
+    def __init__(self, upstream_port: int, *, cut_at: list[int] | None = None,
+                 lose_responses: set[int] | None = None):
+        self.upstream_port = upstream_port
+        self.cut_at = sorted(cut_at or [])
+        self.lose_responses = set(lose_responses or ())
+        self.sent = 0          # client -> server bytes forwarded
+        self.cuts = 0
+        self.responses = 0
+        self.stall_next = False
+        self.stalled = 0
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+        self._conns: set[asyncio.Task] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> "CuttingProxy":
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def close(self) -> None:
+        self.server.close()
+        for w in list(self._writers):
+            _abort(w)
+        for t in list(self._conns):
+            t.cancel()
+        await asyncio.gather(*self._conns, return_exceptions=True)
+
+    async def _handle(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        except OSError:
+            _abort(cw)
+            return
+        self._writers.update((cw, uw))
+        state = {"last": "none", "dead": False}
+        tasks = [asyncio.create_task(self._up(cr, uw, cw, state)),
+                 asyncio.create_task(self._down(ur, cw, uw, state))]
+        self._conns.update(tasks)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._conns.difference_update(tasks)
+        self._writers.difference_update((cw, uw))
+
+    def _kill(self, a, b, state) -> None:
+        state["dead"] = True
+        _abort(a)
+        _abort(b)
+
+    async def _up(self, cr, uw, cw, state) -> None:
+        while not state["dead"]:
+            data = await cr.read(65536)
+            if not data:
+                uw.close()
+                return
+            state["last"] = "req"
+            if self.stall_next:
+                self.stall_next = False
+                self.stalled += 1
+                await asyncio.sleep(3600)  # cancelled when the client gives up
+            if self.cut_at and self.sent + len(data) >= self.cut_at[0]:
+                keep = self.cut_at.pop(0) - self.sent
+                while self.cut_at and self.cut_at[0] <= self.sent + keep:
+                    self.cut_at.pop(0)
+                uw.write(data[:keep])
+                self.sent += keep
+                try:
+                    await uw.drain()
+                except OSError:
+                    pass
+                self.cuts += 1
+                self._kill(cw, uw, state)
+                return
+            self.sent += len(data)
+            uw.write(data)
+            try:
+                await uw.drain()
+            except OSError:
+                self._kill(cw, uw, state)
+                return
+
+    async def _down(self, ur, cw, uw, state) -> None:
+        while not state["dead"]:
+            data = await ur.read(65536)
+            if not data:
+                cw.close()
+                return
+            if state["last"] == "req":
+                state["last"] = "resp"
+                self.responses += 1
+                if self.responses in self.lose_responses:
+                    self._kill(cw, uw, state)
+                    return
+            cw.write(data)
+            try:
+                await cw.drain()
+            except OSError:
+                self._kill(cw, uw, state)
+                return
+
+
+def _abort(w: asyncio.StreamWriter) -> None:
+    try:
+        w.transport.abort()
+    except Exception:  # already gone
+        pass
+
+
+@pytest.fixture
+def kit():
+    """The helpers above, for test modules (which cannot import a conftest by name)."""
+    return types.SimpleNamespace(Appliance=Appliance, deliver_retrying=deliver_retrying, run=run,
+                                 CuttingProxy=CuttingProxy)
