@@ -170,3 +170,16 @@ def reset_usb_device(target: str | UsbTarget, *, backend: object | None = None) 
     finally:
         usb.util.dispose_resources(dev)
     return ResetResult(vendor_id, product_id, dev.bus, dev.address, reenumerated=False)
+
+
+def reset_sane_device(name: str, *, backend: object | None = None) -> ResetResult:
+    """Reset the USB device behind a SANE device name; see :func:`reset_usb_device`.
+
+    Raises
+    ------
+    UsbDeviceNotFound
+        If the name carries no local USB location or no device is there.
+    UsbResetError
+        If the reset failed.
+    """
+    return reset_usb_device(parse_sane_device(name), backend=backend)

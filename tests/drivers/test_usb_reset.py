@@ -7,7 +7,7 @@ import usb.core
 import pytest
 
 from drivers.usb_reset import (ResetResult, UsbDeviceNotFound, UsbResetError, UsbTarget, parse_sane_device,
-                               reset_usb_device)
+                               reset_sane_device, reset_usb_device)
 
 
 class FakeDescriptor:
@@ -89,6 +89,12 @@ def test_reset_by_sane_name_resets_that_device_only(bus):
     assert [c for c in bus.calls if c[0] == "reset"] == [("reset", 1, 4)]
     # The handle is closed again afterwards.
     assert ("close", 1, 4) in bus.calls
+
+
+def test_reset_sane_device_is_the_same_by_name(bus):
+    assert reset_sane_device("epson2:libusb:002:003", backend=bus).address == 3
+    with pytest.raises(UsbDeviceNotFound):
+        reset_sane_device("escl:http://10.0.0.9", backend=bus)
 
 
 def test_reset_by_vendor_and_product(bus):
