@@ -13,6 +13,8 @@ import csv
 import io
 import os
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,8 +112,6 @@ def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3
     OcrError
         If tesseract is missing, fails or runs past *timeout* seconds.
     """
-    import time
-
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
     cmd = ["tesseract", str(image), "stdout", "-l", languages, "--psm", str(psm), "--dpi", str(dpi), "tsv"]
     t0 = time.perf_counter()
@@ -120,28 +120,30 @@ def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3
                                 preexec_fn=lambda: _lower_priority(niceness))
     except FileNotFoundError:
         raise OcrError("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-vie)") from None
+    err_chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise OcrError(f"tesseract timed out after {timeout:.0f} s on {image.name}") from None
-    # getrusage of children is cumulative; the per-child peak is read via wait4 where possible
-    rss = _child_rss(proc)
+        out = proc.stdout.read()
+        # wait4 reaps this very child and reports its own peak memory
+        _pid, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
+        reader.join(5)
+        proc.stdout.close()
+        proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        raise OcrError(f"tesseract failed on {image.name}: {err.decode(errors='replace').strip()[:300]}")
+        if proc.returncode < 0:
+            raise OcrError(f"tesseract stopped (signal {-proc.returncode}, timeout {timeout:.0f} s?) on {image.name}")
+        err = b"".join(err_chunks).decode(errors="replace").strip()[:300]
+        raise OcrError(f"tesseract failed on {image.name}: {err}")
     result = parse_tsv(out.decode("utf-8", errors="replace"), dpi)
-    result.max_rss_kb = rss
+    result.max_rss_kb = int(usage.ru_maxrss)
     result.seconds = time.perf_counter() - t0
     return result
-
-
-def _child_rss(proc: subprocess.Popen) -> int:
-    import resource
-
-    # Popen.communicate already reaped the child; RUSAGE_CHILDREN's ru_maxrss is
-    # the largest of all reaped children, an upper bound for this one.
-    return int(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 class OcrQueue:
@@ -162,3 +164,21 @@ class OcrQueue:
                                                psm=self.psm, niceness=self.niceness)
             finally:
                 self.busy -= 1
+
+
+def bitonal_copy(src: Path, dst: Path) -> Path:
+    """Otsu-binarized PNG of *src* for OCR, when the imaging stage made none.
+
+    Tesseract reads a bitonal page several times faster than a colour JPEG and
+    loses nothing on printed text.
+    """
+    import cv2
+
+    gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
+    if gray is None:
+        raise OcrError(f"cannot read {src.name} for OCR")
+    _t, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(dst), bw, [cv2.IMWRITE_PNG_BILEVEL, 1]):
+        raise OcrError(f"cannot write {dst}")
+    return dst

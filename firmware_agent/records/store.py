@@ -1,0 +1,196 @@
+"""The records tables in the journal's SQLite file (docs/design.md §6.7).
+
+Each public method is one transaction, so every pipeline step writes its
+result together with its state change and can be repeated after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from firmware_agent.journal import Journal, open_db
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rec_files(
+    id            INTEGER PRIMARY KEY,
+    file_code     TEXT,                    -- NULL until known (damaged cover sheet)
+    cover         TEXT NOT NULL,           -- JSON of the cover-sheet fields, '{}' without one
+    state         TEXT NOT NULL,           -- open -> closed -> held|ready -> packaged (or empty)
+    hold_code     TEXT NOT NULL DEFAULT '',
+    hold_message  TEXT NOT NULL DEFAULT '',
+    cover_page_id INTEGER,
+    new_doc       INTEGER NOT NULL DEFAULT 1, -- the next content page starts a document
+    package       TEXT,                    -- batch member name once staged
+    created_at    REAL NOT NULL,
+    updated_at    REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rec_files_code ON rec_files(file_code) WHERE state NOT IN ('empty');
+CREATE TABLE IF NOT EXISTS rec_pages(
+    page_id  INTEGER PRIMARY KEY,
+    role     TEXT NOT NULL,                -- cover, damaged, patch, blank, content
+    file_id  INTEGER NOT NULL REFERENCES rec_files(id),
+    doc_seq  INTEGER NOT NULL DEFAULT 0,   -- 1-based document in the file; 0 = not in a document
+    detail   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS rec_pages_file ON rec_pages(file_id, doc_seq, page_id);
+CREATE TABLE IF NOT EXISTS rec_ocr(
+    page_id  INTEGER PRIMARY KEY,
+    result   TEXT NOT NULL,                -- OcrResult JSON (words with boxes), or '' after failure
+    error    TEXT NOT NULL DEFAULT '',
+    seconds  REAL NOT NULL DEFAULT 0,
+    rss_kb   INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS rec_docs(
+    file_id    INTEGER NOT NULL REFERENCES rec_files(id),
+    seq        INTEGER NOT NULL,
+    fields     TEXT NOT NULL,              -- extracted values (EAD_DOC names)
+    confidence TEXT NOT NULL,
+    needs      TEXT NOT NULL,              -- JSON list of fields below threshold
+    PRIMARY KEY (file_id, seq)
+);
+"""
+
+HOLD_MESSAGES = {
+    "coversheet_damaged": "Tờ bìa hồ sơ không đọc được / Cover sheet unreadable",
+    "coversheet_twice": "Hai tờ bìa liền nhau / Two cover sheets in a row",
+    "filecode_used": "Mã hồ sơ đã dùng / File code already used",
+    "no_coversheet": "Các trang không có tờ bìa phía trước / Pages without a cover sheet before them",
+    "needs_confirmation": "Cần kỹ thuật viên xác nhận / Needs a technician's confirmation",
+    "no_secret_key": "Hồ sơ mật nhưng chưa có khóa mã hóa / Secret record file but no encryption key",
+    "low_dpi": "Độ phân giải dưới mức tối thiểu / Resolution below the minimum",
+    "ocr_failed": "Không nhận dạng được chữ / OCR failed",
+    "build_failed": "Không tạo được gói hồ sơ / Package could not be built",
+}
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    file_code: str | None
+    cover: dict
+    state: str
+    hold_code: str
+    hold_message: str
+    new_doc: bool
+    package: str | None
+    updated_at: float
+
+
+class RecordStore:
+    def __init__(self, journal: Journal):
+        self.journal = journal
+        conn = open_db(journal.path)
+        try:
+            conn.executescript(SCHEMA)
+        finally:
+            conn.close()
+
+    def tx(self):
+        return self.journal.transaction()
+
+    # ----------------------------------------------------------------- files
+    @staticmethod
+    def _file(r) -> FileRow:
+        return FileRow(r["id"], r["file_code"], json.loads(r["cover"]), r["state"], r["hold_code"],
+                       r["hold_message"], bool(r["new_doc"]), r["package"], r["updated_at"])
+
+    def files(self, *states: str) -> list[FileRow]:
+        with self.tx() as db:
+            q = "SELECT * FROM rec_files" + (f" WHERE state IN ({','.join('?' * len(states))})" if states else "")
+            return [self._file(r) for r in db.execute(q + " ORDER BY id", states)]
+
+    def file(self, file_id: int) -> FileRow | None:
+        with self.tx() as db:
+            r = db.execute("SELECT * FROM rec_files WHERE id=?", (file_id,)).fetchone()
+            return self._file(r) if r else None
+
+    def set_state(self, file_id: int, state: str, hold_code: str = "", detail: str = "",
+                  expect: tuple[str, ...] = ()) -> bool:
+        msg = ""
+        if hold_code:
+            msg = HOLD_MESSAGES.get(hold_code, hold_code) + (f": {detail}" if detail else "")
+        with self.tx() as db:
+            q = "UPDATE rec_files SET state=?, hold_code=?, hold_message=?, updated_at=? WHERE id=?"
+            args: tuple = (state, hold_code, msg, time.time(), file_id)
+            if expect:
+                q += f" AND state IN ({','.join('?' * len(expect))})"
+                args += expect
+            return db.execute(q, args).rowcount > 0
+
+    def set_package(self, file_id: int, name: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE rec_files SET package=? WHERE id=?", (name, file_id))
+
+    def update_cover(self, file_id: int, cover: dict) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE rec_files SET cover=?, file_code=?, updated_at=? WHERE id=?",
+                       (json.dumps(cover, ensure_ascii=False), cover["file_code"], time.time(), file_id))
+
+    # ----------------------------------------------------------------- pages
+    def page_role(self, page_id: int) -> str | None:
+        with self.tx() as db:
+            r = db.execute("SELECT role FROM rec_pages WHERE page_id=?", (page_id,)).fetchone()
+            return r[0] if r else None
+
+    def pages_of(self, file_id: int) -> list[tuple[int, str, int]]:
+        """(page_id, role, doc_seq) of a record file in page order."""
+        with self.tx() as db:
+            return [(r[0], r[1], r[2]) for r in db.execute(
+                "SELECT page_id, role, doc_seq FROM rec_pages WHERE file_id=? ORDER BY page_id", (file_id,))]
+
+    def pages_needing_ocr(self, limit: int) -> list[int]:
+        with self.tx() as db:
+            return [r[0] for r in db.execute(
+                "SELECT p.page_id FROM rec_pages p JOIN rec_files f ON f.id=p.file_id "
+                "LEFT JOIN rec_ocr o ON o.page_id=p.page_id WHERE p.role='content' AND o.page_id IS NULL "
+                "AND f.state NOT IN ('packaged','empty') ORDER BY p.page_id LIMIT ?", (limit,))]
+
+    def ocr_backlog(self) -> int:
+        with self.tx() as db:
+            return int(db.execute(
+                "SELECT COUNT(*) FROM rec_pages p JOIN rec_files f ON f.id=p.file_id LEFT JOIN rec_ocr o "
+                "ON o.page_id=p.page_id WHERE p.role='content' AND o.page_id IS NULL "
+                "AND f.state NOT IN ('packaged','empty')").fetchone()[0])
+
+    def save_ocr(self, page_id: int, result: dict | None, error: str = "", seconds: float = 0.0,
+                 rss_kb: int = 0) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO rec_ocr VALUES (?,?,?,?,?)",
+                       (page_id, json.dumps(result, ensure_ascii=False) if result else "", error, seconds, rss_kb))
+
+    def ocr(self, page_id: int) -> tuple[dict | None, str]:
+        with self.tx() as db:
+            r = db.execute("SELECT result, error FROM rec_ocr WHERE page_id=?", (page_id,)).fetchone()
+        if r is None:
+            return None, ""
+        return (json.loads(r[0]) if r[0] else None), r[1]
+
+    def drop_ocr(self, page_ids: list[int]) -> None:
+        with self.tx() as db:
+            db.executemany("DELETE FROM rec_ocr WHERE page_id=?", [(p,) for p in page_ids])
+
+    def ocr_stats(self) -> tuple[int, float, int]:
+        with self.tx() as db:
+            r = db.execute("SELECT COUNT(*), COALESCE(SUM(seconds),0), COALESCE(MAX(rss_kb),0) FROM rec_ocr "
+                           "WHERE error=''").fetchone()
+            return int(r[0]), float(r[1]), int(r[2])
+
+    # ----------------------------------------------------------------- documents
+    def save_doc(self, file_id: int, seq: int, fields: dict, confidence: dict, needs: list[str]) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO rec_docs VALUES (?,?,?,?,?)",
+                       (file_id, seq, json.dumps(fields, ensure_ascii=False), json.dumps(confidence),
+                        json.dumps(needs)))
+
+    def docs(self, file_id: int) -> list[dict]:
+        with self.tx() as db:
+            return [{"seq": r[0], "fields": json.loads(r[1]), "confidence": json.loads(r[2]),
+                     "needs": json.loads(r[3])}
+                    for r in db.execute("SELECT seq, fields, confidence, needs FROM rec_docs WHERE file_id=? "
+                                        "ORDER BY seq", (file_id,))]
+
+    def counts(self) -> dict[str, int]:
+        with self.tx() as db:
+            return {r[0]: r[1] for r in db.execute("SELECT state, COUNT(*) FROM rec_files GROUP BY state")}

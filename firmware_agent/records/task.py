@@ -1,0 +1,235 @@
+"""RecordsTask: processed pages -> record files -> PDF/A -> SIP_hoso staged for sync.
+
+The task is a loop of small idempotent steps over the journal (design §6.7):
+split (page -> record file/document, page state ``documented``), OCR (background,
+low priority, never in the scanning path), close idle record files, analyse
+(classification and metadata; hold what needs a technician), package (SIP zip,
+``Journal.stage_member``, page state ``packaged``). After a crash each step
+takes up whatever waits in its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from firmware_agent.journal import Journal
+from firmware_agent.records import review
+from firmware_agent.records.classify import load_rules
+from firmware_agent.records.coversheet import SheetDetection, detect
+from firmware_agent.records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
+from firmware_agent.records.package import DocPages, analyse, build_package
+from firmware_agent.records.pdfa import PageInput
+from firmware_agent.records.splitter import Splitter
+from firmware_agent.records.store import RecordStore
+
+log = logging.getLogger("sohoa.records")
+
+
+def load_recipient_key(path: str) -> bytes | None:
+    """The archive's X25519 public key: 32 raw bytes or the base64 text sync writes."""
+    if not path:
+        return None
+    data = Path(path).read_bytes()
+    if len(data) == 32:
+        return data
+    from sync.keys import raw_public, x25519_public
+
+    return raw_public(x25519_public(data.decode("ascii").strip()))
+
+
+class RecordsTask:
+    """The records stage of the agent. See module docstring; settings: ``RecordsSettings``."""
+
+    name = "records"
+
+    def __init__(self, settings, journal: Journal, state_dir: str | Path, *, password_hash: str = "",
+                 heartbeat=lambda name: None):
+        self.settings = settings
+        self.journal = journal
+        self.state_dir = Path(state_dir)
+        self.password_hash = password_hash
+        self._heartbeat = heartbeat
+        self.store = RecordStore(journal)
+        self.splitter = Splitter(self.store, separator=settings.separator,
+                                 pages_per_document=settings.pages_per_document,
+                                 documents_per_file=settings.documents_per_file, agency=settings.agency,
+                                 min_dpi=settings.min_dpi)
+        self.rules = load_rules(settings.rules_file or None)
+        self.ocr_queue = OcrQueue(settings.ocr_workers, settings.ocr_languages, settings.ocr_nice)
+        self.recipient_key = load_recipient_key(settings.secret_recipient_key)
+        self.out_dir = self.state_dir / "records" / "out"
+        self.work_dir = self.state_dir / "records" / "work"
+        self.packages: list[Path] = []
+        self._inflight: set[int] = set()
+        self._ocr_tasks: set[asyncio.Task] = set()
+
+    # ------------------------------------------------------------------ steps (blocking)
+    def split_step(self, limit: int = 50) -> int:
+        """Assign waiting processed pages; returns how many were assigned."""
+        import cv2
+
+        n = 0
+        for page in self.journal.pages_in_state("processed", limit):
+            src = page.colour_path or page.raw_path
+            gray = cv2.imread(str(src), cv2.IMREAD_REDUCED_GRAYSCALE_2)
+            det = detect(gray) if gray is not None else SheetDetection("")
+            blank = bool((page.analysis or {}).get("blank", False))
+            self.splitter.assign(page.id, page.dpi, det, blank)
+            self.journal.set_page_state([page.id], "documented", expect="processed")
+            n += 1
+        return n
+
+    def close_step(self, force: bool = False) -> list[int]:
+        if self.journal.pages_in_state("processed", 1):
+            return []
+        return self.splitter.close_open(None if force else self.settings.close_after_s)
+
+    def analyse_step(self) -> int:
+        """closed -> held | ready once every content page has its OCR."""
+        done = 0
+        for f in self.store.files("closed"):
+            pages = [p for p in self.store.pages_of(f.id) if p[1] == "content"]
+            results = {pid: self.store.ocr(pid) for pid, _r, _d in pages}
+            if any(r[0] is None and not r[1] for r in results.values()):
+                continue  # OCR still pending
+            needs_all: list[str] = []
+            firsts: dict[int, int] = {}
+            for pid, _role, seq in pages:
+                firsts.setdefault(seq, pid)
+            for seq, pid in sorted(firsts.items()):
+                data, _err = results[pid]
+                first = OcrResult.from_json(data) if data else None
+                values, conf, needs = analyse(first, self.rules, self.settings.thresholds)
+                self.store.save_doc(f.id, seq, values, conf, needs)
+                needs_all += [f"{seq}:{n}" for n in needs]
+            failed = [pid for pid, (d, e) in results.items() if e]
+            if f.hold_code:
+                self.store.set_state(f.id, "held", f.hold_code, f.hold_message.partition(": ")[2], expect=("closed",))
+            elif failed:
+                self.store.set_state(f.id, "held", "ocr_failed", f"{len(failed)} trang / pages", expect=("closed",))
+            elif needs_all and self.settings.hold_low_confidence:
+                self.store.set_state(f.id, "held", "needs_confirmation", ", ".join(needs_all), expect=("closed",))
+            elif f.cover.get("mode") == "03" and self.recipient_key is None:
+                self.store.set_state(f.id, "held", "no_secret_key", expect=("closed",))
+            else:
+                self.store.set_state(f.id, "ready", expect=("closed",))
+            done += 1
+        return done
+
+    def package_step(self) -> list[Path]:
+        """ready -> packaged: build the SIP and stage it into the open upload batch."""
+        built = []
+        for f in self.store.files("ready"):
+            pages = self.store.pages_of(f.id)
+            docs: dict[int, list[PageInput]] = {}
+            for pid, role, seq in pages:
+                if role != "content":
+                    continue
+                row = self.journal.page(pid)
+                data, _err = self.store.ocr(pid)
+                ocr = OcrResult.from_json(data) if data else None
+                docs.setdefault(seq, []).append(PageInput(row.colour_path, row.dpi, ocr))
+            doc_rows = {d["seq"]: d["fields"] for d in self.store.docs(f.id)}
+            ordered = [DocPages(seq, docs[seq]) for seq in sorted(docs)]
+            values = [doc_rows.get(seq, {}) for seq in sorted(docs)]
+            try:
+                path, folder, npages = build_package(
+                    file_id=f.id, cover=f.cover, docs=ordered, doc_values=values, agency=self.settings.agency,
+                    out_dir=self.out_dir, work_dir=self.work_dir / f"rf-{f.id:06d}", recipient_key=self.recipient_key)
+            except (OSError, ValueError, PermissionError) as exc:
+                log.error("record file %d: package failed: %s", f.id, exc)
+                self.store.set_state(f.id, "held", "build_failed", str(exc)[:200], expect=("ready",))
+                continue
+            name = f"{folder}.zip" + (".enc" if path.name.endswith(".enc") else "")
+            batch_id = self.journal.stage_member(path, name, pages=npages, documents=len(ordered),
+                                                 page_ids=tuple(p[0] for p in pages), page_state="packaged")
+            with self.store.tx() as db:
+                rel = db.execute("SELECT dir FROM batches WHERE id=?", (batch_id,)).fetchone()[0]
+            staged = self.journal.abs(rel) / name
+            self.store.set_package(f.id, name)
+            self.store.set_state(f.id, "packaged", expect=("ready",))
+            if f.cover.get("mode") == "03":
+                self.store.drop_ocr([p[0] for p in pages])
+            log.info("record file %d (%s): package %s staged in batch %d", f.id, f.file_code, name, batch_id)
+            self.packages.append(staged)
+            built.append(staged)
+        return built
+
+    def sync_step(self, force_close: bool = False) -> list[Path]:
+        self.split_step()
+        self.close_step(force_close)
+        self.analyse_step()
+        return self.package_step()
+
+    # ------------------------------------------------------------------ OCR (async, background)
+    async def _ocr_one(self, page_id: int) -> None:
+        try:
+            row = self.journal.page(page_id)
+            src = row.bitonal_path
+            if src is None:
+                src = await asyncio.to_thread(bitonal_copy, row.colour_path,
+                                              self.work_dir / "ocr" / f"page-{page_id}.png")
+            try:
+                result = await self.ocr_queue.ocr(src, row.dpi)
+            finally:
+                if row.bitonal_path is None:
+                    src.unlink(missing_ok=True)
+            self.store.save_ocr(page_id, result.to_json(), seconds=result.seconds, rss_kb=result.max_rss_kb)
+        except (OcrError, OSError) as exc:
+            log.warning("OCR of page %d failed: %s", page_id, exc)
+            self.store.save_ocr(page_id, None, error=str(exc)[:300])
+        finally:
+            self._inflight.discard(page_id)
+
+    def dispatch_ocr(self) -> int:
+        """Start OCR for waiting pages up to the worker count; returns pages started."""
+        free = self.settings.ocr_workers * 2 - len(self._inflight)
+        started = 0
+        if free <= 0:
+            return 0
+        for pid in self.store.pages_needing_ocr(free + len(self._inflight)):
+            if pid in self._inflight or started >= free:
+                continue
+            self._inflight.add(pid)
+            task = asyncio.get_running_loop().create_task(self._ocr_one(pid))
+            self._ocr_tasks.add(task)
+            task.add_done_callback(self._ocr_tasks.discard)
+            started += 1
+        return started
+
+    async def run(self) -> None:
+        while True:
+            self._heartbeat(self.name)
+            await asyncio.to_thread(self.sync_step)
+            self.dispatch_ocr()
+            await asyncio.sleep(0.5)
+
+    async def drain(self, timeout: float = 600.0) -> list[Path]:
+        """Work until every waiting page is packaged or held (demo --once, tests)."""
+        deadline = time.monotonic() + timeout
+        built: list[Path] = []
+        while time.monotonic() < deadline:
+            built += await asyncio.to_thread(self.sync_step, True)
+            self.dispatch_ocr()
+            idle = (not self._inflight and not self.journal.pages_in_state("processed", 1)
+                    and not self.store.files("open", "closed", "ready"))
+            if idle:
+                break
+            await asyncio.sleep(0.1)
+        return built
+
+    # ------------------------------------------------------------------ status page
+    def confirm(self, file_id: int, cover: dict | None = None, docs: dict | None = None) -> dict:
+        return review.confirm(self.store, file_id, cover, docs)
+
+    def status(self) -> dict:
+        return review.status(self)
+
+    def metrics(self) -> list[str]:
+        return review.metrics(self)
+
+    def add_routes(self, app) -> None:
+        review.add_routes(self, app)
