@@ -314,3 +314,15 @@ def test_udevadm_verify_when_available():
     done = subprocess.run(["udevadm", "verify", "--resolve-names=never", str(RULES)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_readme_config_example_is_a_valid_config(tmp_path):
+    from firmware_agent.config import load_config
+
+    text = (SYSTEMD.parent / "docs" / "readme" / "foundation-periphery.md").read_text(encoding="utf-8")
+    example = re.search(r"sohoa\.toml <<'EOF'\n(.*?)\nEOF\n", text, re.S).group(1)
+    path = tmp_path / "sohoa.toml"
+    path.write_text(example, encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.hotfolder.path == "/srv/sohoa/hotfolder"
+    assert cfg.input_key.key_code == 28
