@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync.enroll import Enrollment, enroll
 from sync.receiver import CORE, ReceiverOptions, build_receiver_app
 from sync.receiver_core import MemberCheck, ReceiverCore
+from sync.store import Store
 
 
 @dataclass
@@ -25,9 +26,9 @@ class LocalReceiver:
 
 async def start_local_receiver(root: Path, host: str = "127.0.0.1", port: int = 0, *,
                                member_check: MemberCheck | None = None,
-                               opts: ReceiverOptions | None = None) -> LocalReceiver:
+                               opts: ReceiverOptions | None = None, store: Store | None = None) -> LocalReceiver:
     """Serve a receiver rooted at *root* on the running event loop; ``port=0`` picks a free one."""
-    app = build_receiver_app(Path(root), member_check=member_check, opts=opts)
+    app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

@@ -25,6 +25,7 @@ from sync.batch import BatchError
 from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
 from sync.keys import ed25519_public
 from sync.receiver_core import MemberCheck, ReceiverCore
+from sync.store import Store
 from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
                                parse_checksum, parse_metadata, parse_nonneg, safe_filename)
 
@@ -377,9 +378,9 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
 
 
 def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, origin: str | None = None,
-                       opts: ReceiverOptions | None = None) -> web.Application:
-    """A ready receiver app for *root* (state, keys and file store there)."""
-    core = ReceiverCore(Path(root), origin=origin, member_check=member_check)
+                       opts: ReceiverOptions | None = None, store: Store | None = None) -> web.Application:
+    """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given)."""
+    core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store)
     app = make_app(core, opts)
 
     async def close_core(app: web.Application):

@@ -60,7 +60,7 @@ class Appliance:
             p = self.dir / f"in-{seq}-{i}.bin"
             p.write_bytes(rnd.randbytes(size))
             members.append((f"doc-{i:03d}.pdf", p))
-        out = self.dir / f"batch-{self.device_id}-{seq:06d}.sohoa"
+        out = self.dir / f"batch-{self.device_id}-{seq:06d}-{seed}.sohoa"
         s = seal_batch(out, members, device_id=self.device_id, seq=seq, prev=self.prev if prev is None else prev,
                        created=1764028800 + seq, pages=len(sizes), documents=len(sizes), climate=None,
                        device_key=key or self.key, archive_public=x25519_public(self.enrollment.archive_public_key))
@@ -75,7 +75,7 @@ class Appliance:
 async def deliver_retrying(client: TusClient, batch: Outbound, log_public, *, attempts: int = 200,
                            pause: float = 0.01) -> tuple[dict, int]:
     """Deliver with immediate retries, keeping the upload URL like the agent does; returns (receipt, tries)."""
-    url = None
+    url, last = None, None
 
     def keep(u: str) -> None:
         nonlocal url
@@ -84,9 +84,10 @@ async def deliver_retrying(client: TusClient, batch: Outbound, log_public, *, at
         try:
             receipt, _ = await deliver(client, batch, log_public, url=url, on_created=keep)
             return receipt, attempt
-        except TransientError:
+        except TransientError as exc:
+            last = exc
             await asyncio.sleep(pause)
-    raise AssertionError("delivery did not finish")
+    raise AssertionError(f"delivery did not finish: {last}")
 
 
 def run(coro, timeout: float = 120.0):
