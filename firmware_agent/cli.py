@@ -11,6 +11,7 @@ COMMAND_MODULES = (
     "firmware_agent.commands.run",
     "firmware_agent.commands.demo",
     "firmware_agent.commands.scanners",
+    "firmware_agent.commands.records",
 )
 
 

@@ -221,6 +221,16 @@ class RecordsTask:
             await asyncio.sleep(0.1)
         return built
 
+    async def wait_idle(self, timeout: float) -> None:
+        """Demo hook: finish everything waiting (closing the open record file)."""
+        await self.drain(max(1.0, timeout))
+
+    def demo_summary(self) -> dict:
+        """Demo hook: the SIP zips built in this run and the record files held."""
+        return {"packages": [str(p) for p in self.packages],
+                "records_held": [{"id": f.id, "reason": f.hold_code, "message": f.hold_message}
+                                 for f in self.store.files("held")]}
+
     # ------------------------------------------------------------------ status page
     def confirm(self, file_id: int, cover: dict | None = None, docs: dict | None = None) -> dict:
         return review.confirm(self.store, file_id, cover, docs)
