@@ -29,6 +29,10 @@ _COVER_TOLERANCE = 0.02
 _PDF_TAIL_BYTES = 2048
 # Content-stream operators a plain scanned page uses to place its one image.
 _IMAGE_PAGE_OPS = frozenset({"q", "Q", "cm", "Do"})
+# What pikepdf raises for content it cannot parse or extract (names differ across versions).
+_PIKEPDF_ERRORS = tuple(getattr(pikepdf, name) for name in (
+    "PikepdfError", "PdfError", "DependencyError", "DataDecodingError", "UnsupportedImageTypeError",
+    "NotExtractableError", "InvalidPdfImageError") if isinstance(getattr(pikepdf, name, None), type))
 # Everything an image decoder may raise on a damaged or truncated file.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
 
@@ -235,11 +239,11 @@ def _open_pdf(path: Path) -> pikepdf.Pdf:
         pdf = pikepdf.open(path)
     except pikepdf.PasswordError as exc:
         raise IntakeError("Tệp PDF có mật khẩu", "Password-protected PDF") from exc
-    except (pikepdf.PdfError, *_DECODE_ERRORS) as exc:
+    except (*_PIKEPDF_ERRORS, *_DECODE_ERRORS) as exc:
         raise IntakeError("Tệp PDF bị hỏng", f"Damaged PDF: {exc}") from exc
     try:
         count = len(pdf.pages)
-    except (pikepdf.PdfError, *_DECODE_ERRORS) as exc:
+    except (*_PIKEPDF_ERRORS, *_DECODE_ERRORS) as exc:
         pdf.close()
         raise IntakeError("Tệp PDF bị hỏng", f"Damaged PDF: {exc}") from exc
     if count == 0:
@@ -252,10 +256,29 @@ def _pdf_pages(path: Path, default_dpi: int) -> Iterator[tuple[np.ndarray, int]]
     with _open_pdf(path) as pdf:
         for index, page in enumerate(pdf.pages):
             try:
-                got = _single_image(page)
-            except (pikepdf.PdfError, *_DECODE_ERRORS):
-                got = None  # anything odd about the page: let poppler draw it
+                found = _single_image(page)
+            except (*_PIKEPDF_ERRORS, *_DECODE_ERRORS):
+                found = None  # anything odd about the page: let poppler draw it
+            got = _extract(found, index + 1) if found is not None else None
             yield got if got is not None else _render(path, index + 1, default_dpi)
+
+
+def _extract(found: tuple[pikepdf.PdfImage, float], page_no: int) -> tuple[np.ndarray, int] | None:
+    """Decode the page's image; None if pikepdf cannot (poppler then draws it)."""
+    image, width_pt = found
+    try:
+        pil = image.as_pil_image()
+    except _PIKEPDF_ERRORS:
+        return None  # e.g. JBIG2 without a decoder: poppler has its own
+    dpi = int(round(pil.width * 72.0 / width_pt))
+    if not MIN_DPI <= dpi <= MAX_DPI:
+        return None
+    try:
+        return to_array(pil), dpi
+    except _DECODE_ERRORS as exc:
+        # The image data itself is broken; poppler would quietly draw a blank page.
+        raise IntakeError(f"Ảnh trong trang {page_no} của PDF bị hỏng",
+                          f"Damaged image on PDF page {page_no}: {exc}") from exc
 
 
 def _page_box(page: pikepdf.Page) -> tuple[float, float, float, float]:
@@ -263,8 +286,8 @@ def _page_box(page: pikepdf.Page) -> tuple[float, float, float, float]:
     return min(box[0], box[2]), min(box[1], box[3]), abs(box[2] - box[0]), abs(box[3] - box[1])
 
 
-def _single_image(page: pikepdf.Page) -> tuple[np.ndarray, int] | None:
-    """The page's one image, as stored, or None if the page must be rendered."""
+def _single_image(page: pikepdf.Page) -> tuple[pikepdf.PdfImage, float] | None:
+    """The page's one image and its drawn width (pt), or None if the page must be rendered."""
     if int(page.obj.get("/Rotate", 0)) % 360 != 0 or float(page.obj.get("/UserUnit", 1)) != 1:
         return None
     # Direct resources only: an image inside a form XObject is drawn through that form, so render it.
@@ -303,11 +326,7 @@ def _single_image(page: pikepdf.Page) -> tuple[np.ndarray, int] | None:
     image = pikepdf.PdfImage(stream)
     if image.bits_per_component not in (1, 8) or image.mode not in ("1", "L", "RGB", "P"):
         return None
-    pil = image.as_pil_image()
-    dpi = int(round(pil.width * 72.0 / a))
-    if not MIN_DPI <= dpi <= MAX_DPI:
-        return None
-    return to_array(pil), dpi
+    return image, a
 
 
 def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:

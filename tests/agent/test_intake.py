@@ -178,6 +178,31 @@ def test_truncated_files_are_refused(tmp_path):
             pages_of(p)
 
 
+def test_damaged_image_inside_a_pdf_is_refused_not_drawn_blank(tmp_path):
+    rng = np.random.default_rng(2)
+    noisy = Image.fromarray(rng.integers(0, 255, (200, 160, 3), dtype=np.uint8))
+    noisy.save(tmp_path / "ok.pdf", resolution=100)
+    buf = io.BytesIO()
+    noisy.save(buf, "JPEG")
+    with pikepdf.open(tmp_path / "ok.pdf") as pdf:
+        stream = next(iter(pdf.pages[0].get_images(recursive=False).values()))
+        stream.write(buf.getvalue()[: len(buf.getvalue()) // 3], filter=pikepdf.Name.DCTDecode)
+        pdf.save(tmp_path / "bad-image.pdf")
+    with pytest.raises(IntakeError, match="Damaged image on PDF page 1"):
+        pages_of(tmp_path / "bad-image.pdf")
+
+
+def test_image_pikepdf_cannot_extract_is_drawn_by_poppler(tmp_path):
+    page_image(144, 144, "1").save(tmp_path / "bw.pdf", resolution=144)
+    with pikepdf.open(tmp_path / "bw.pdf") as pdf:
+        stream = next(iter(pdf.pages[0].get_images(recursive=False).values()))
+        # JBIG2 data pikepdf cannot turn into a PIL image; poppler decodes JBIG2 itself.
+        stream.write(b"\x00\x00\x00\x00\x30\x00\x01\x00\x00\x00\x13", filter=pikepdf.Name.JBIG2Decode)
+        pdf.save(tmp_path / "jbig2.pdf")
+    (arr, dpi), = pages_of(tmp_path / "jbig2.pdf")
+    assert dpi == DPI and abs(arr.shape[0] - DPI) <= 1  # a 1-inch page drawn at DPI
+
+
 def test_password_protected_pdf(tmp_path):
     src = tmp_path / "plain.pdf"
     page_image(50, 50).save(src)
