@@ -152,23 +152,32 @@ class FileUpload:
 
 
 class FileChunkWriter:
-    """Appends one PATCH body at *offset*; ``commit`` makes it durable, ``abort`` undoes it."""
+    """Appends one PATCH body at *offset*; ``commit`` makes it durable, ``abort`` undoes it.
+
+    Unbuffered on purpose: no bytes may sit in a user-space buffer that a
+    later close would write after ``abort`` cut the file back.
+    """
 
     def __init__(self, upload: FileUpload, offset: int):
         self.upload, self.offset = upload, offset
         self.written = 0
-        self.f = open(upload.data, "r+b")
-        self.f.truncate(offset)
-        self.f.seek(offset)
+        self.fd = os.open(upload.data, os.O_WRONLY)
+        try:
+            os.ftruncate(self.fd, offset)
+        except OSError:
+            os.close(self.fd)
+            raise
 
     def write(self, data: bytes) -> None:
-        self.f.write(data)
-        self.written += len(data)
+        view = memoryview(data)
+        while view:
+            n = os.pwrite(self.fd, view, self.offset + self.written)
+            self.written += n
+            view = view[n:]
 
     def sync(self) -> None:
-        """Flush and fsync the bytes (may block; call from a thread)."""
-        self.f.flush()
-        os.fsync(self.f.fileno())
+        """fsync the bytes (may block; call from a thread)."""
+        os.fsync(self.fd)
 
     def commit(self) -> int:
         """fsync the bytes, then record the new offset (rule R1); returns it."""
@@ -177,20 +186,15 @@ class FileChunkWriter:
         info.offset = self.offset + self.written
         info.updated_at = time.time()
         self.upload._save(info)
-        self.f.close()
+        os.close(self.fd)
+        self.fd = -1
         return info.offset
 
     def abort(self) -> None:
+        if self.fd < 0:
+            return
         try:
-            if not self.f.closed:
-                try:
-                    self.f.flush()
-                except OSError:
-                    pass  # the buffered bytes are being thrown away anyway
-            with open(self.upload.data, "r+b") as g:
-                g.truncate(self.offset)
+            os.ftruncate(self.fd, self.offset)
         finally:
-            try:
-                self.f.close()
-            except OSError:
-                pass
+            os.close(self.fd)
+            self.fd = -1
