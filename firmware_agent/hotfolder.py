@@ -213,12 +213,17 @@ class HotFolder:
 
     def _run(self) -> None:
         min_gap = self.poll_s / 4
+        last_error = ""
         while not self._stop.is_set():
             started = time.monotonic()
             try:
                 self.scan_once()
-            except Exception:  # a bad pass must not end intake for good
-                log.exception("hot folder %s: pass failed", self.path)
+                last_error = ""
+            except Exception as exc:  # a bad pass must not end intake for good
+                # Logged once per distinct error, not on every tick of a lasting problem.
+                if repr(exc) != last_error:
+                    log.exception("hot folder %s: pass failed", self.path)
+                    last_error = repr(exc)
             if self._on_tick is not None:
                 self._on_tick()
             # Bursts of write events must not turn into a busy loop of listings.

@@ -228,3 +228,22 @@ def test_design_reason_example_round_trips():
     assert format_reason(fields["file"], fields["vi"], fields["en"], when) == example
     with pytest.raises(ValueError):
         parse_reason("sohoa-reject 2\nfile: x\n")
+
+
+def test_thread_survives_a_failing_pass_and_logs_it_once(tmp_path, caplog):
+    folder = tmp_path / "in"
+    rec = Recorder()
+    hf = HotFolder(folder, settle_s=0.05, on_file=rec, poll_s=0.02)
+    hf.start()
+    try:
+        (folder / ".done").rmdir()
+        (folder / ".done").write_text("not a folder")  # every pass now fails
+        time.sleep(0.3)
+        failures = [r for r in caplog.records if "pass failed" in r.getMessage()]
+        assert len(failures) == 1
+        (folder / ".done").unlink()
+        (folder / "late.png").write_bytes(b"x")
+        assert wait_for(lambda: (folder / ".done" / "late.png").exists())
+    finally:
+        hf.stop()
+    assert rec.calls == [("late.png", 1)]
