@@ -1,0 +1,256 @@
+"""Connected components of ink by run-length labelling, and speck removal.
+
+Method: each row is cut into runs of ink; a run joins every run of the row above
+that touches it, including diagonally (8-connectivity), through a union-find with
+path halving. The work is proportional to the number of runs, not of pixels, so
+a page that is mostly paper is labelled in little more than one read of it.
+Per component the kernel accumulates area and bounding box; despeckling then
+clears every run whose component fits in a ``size x size`` box.
+
+References
+----------
+K. Suzuki, I. Horiba, N. Sugie, "Linear-time connected-component labeling based
+on sequential local operations", CVIU 89(1), 2003 (run-based variant).
+R. E. Tarjan, "Efficiency of a good but not linear set union algorithm",
+J. ACM 22(2), 1975.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from imaging.checks import check_int, check_mask
+from imaging.errors import ImageError
+
+
+@dataclass(frozen=True)
+class Components:
+    """Ink components of an image (8-connected).
+
+    Attributes
+    ----------
+    area : ndarray of int64, shape (n,)
+        Pixels per component.
+    box : ndarray of int64, shape (n, 4)
+        ``x0, y0, x1, y1`` per component, end-exclusive.
+    """
+
+    area: np.ndarray
+    box: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Number of components."""
+        return int(self.area.shape[0])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _find(parent, i):
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, fill):
+    # `words` views the image as uint64; an aligned word equal to `blank` (eight
+    # non-ink bytes) is skipped at once, so paper costs an eighth of a byte loop.
+    # First call (fill=False) only counts the runs, the second stores them.
+    h, w = img.shape
+    k = 0
+    for y in range(h):
+        if fill:
+            rowstart[y] = k
+        row = img[y]
+        base = y * w
+        x = 0
+        while x < w:
+            p = base + x
+            if (p & 7) == 0 and x + 8 <= w:
+                if words[p >> 3] == blank:
+                    x += 8
+                    continue
+            if row[x] == ink:
+                s = x
+                while x < w and row[x] == ink:
+                    x += 1
+                if fill:
+                    ry[k] = y
+                    rs[k] = s
+                    re[k] = x - 1
+                k += 1
+            else:
+                x += 1
+    if fill:
+        rowstart[h] = k
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _runs(img, words, ink, blank):
+    h = img.shape[0]
+    dummy = np.empty(0, np.int32)
+    n = _scan_runs(img, words, ink, blank, dummy, dummy, dummy, np.empty(0, np.int64), False)
+    ry = np.empty(n, np.int32)
+    rs = np.empty(n, np.int32)
+    re = np.empty(n, np.int32)
+    rowstart = np.zeros(h + 1, np.int64)
+    _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, True)
+    return ry, rs, re, rowstart
+
+
+def _word_view(img: np.ndarray) -> np.ndarray:
+    n = img.size // 8
+    flat = img.reshape(-1)
+    return flat[: n * 8].view(np.uint64) if n else np.zeros(1, np.uint64)
+
+
+def _blank_word(paper: int) -> np.uint64:
+    return np.uint64(int.from_bytes(bytes([paper]) * 8, "little"))
+
+
+@njit(cache=True, nogil=True)
+def _label(ry, rs, re, rowstart, h):
+    n = ry.shape[0]
+    parent = np.arange(n)
+    for y in range(1, h):
+        a = rowstart[y - 1]
+        a_end = rowstart[y]
+        b = rowstart[y]
+        b_end = rowstart[y + 1]
+        while a < a_end and b < b_end:
+            # 8-connected overlap: columns touch within one pixel.
+            if re[a] + 1 >= rs[b] and rs[a] <= re[b] + 1:
+                ra = _find(parent, a)
+                rb = _find(parent, b)
+                if ra != rb:
+                    if ra < rb:
+                        parent[rb] = ra
+                    else:
+                        parent[ra] = rb
+            if re[a] < re[b]:
+                a += 1
+            else:
+                b += 1
+    comp = np.empty(n, np.int64)
+    ncomp = 0
+    for i in range(n):
+        r = _find(parent, i)
+        if r == i:
+            comp[i] = ncomp
+            ncomp += 1
+        else:
+            comp[i] = comp[r]
+    area = np.zeros(ncomp, np.int64)
+    box = np.empty((ncomp, 4), np.int64)
+    for c in range(ncomp):
+        box[c, 0] = 1 << 40
+        box[c, 1] = 1 << 40
+        box[c, 2] = -1
+        box[c, 3] = -1
+    for i in range(n):
+        c = comp[i]
+        area[c] += re[i] - rs[i] + 1
+        if rs[i] < box[c, 0]:
+            box[c, 0] = rs[i]
+        if ry[i] < box[c, 1]:
+            box[c, 1] = ry[i]
+        if re[i] + 1 > box[c, 2]:
+            box[c, 2] = re[i] + 1
+        if ry[i] + 1 > box[c, 3]:
+            box[c, 3] = ry[i] + 1
+    return comp, area, box
+
+
+@njit(cache=True, nogil=True)
+def _despeckle(img, words, ink, paper, size, blank):
+    ry, rs, re, rowstart = _runs(img, words, ink, blank)
+    comp, area, box = _label(ry, rs, re, rowstart, img.shape[0])
+    removed = 0
+    for i in range(ry.shape[0]):
+        c = comp[i]
+        if box[c, 2] - box[c, 0] <= size and box[c, 3] - box[c, 1] <= size:
+            row = img[ry[i]]
+            for x in range(rs[i], re[i] + 1):
+                row[x] = paper
+            removed += re[i] - rs[i] + 1
+    return removed
+
+
+def components(image: np.ndarray, ink: int = 0) -> Components:
+    """Label the 8-connected components of the pixels equal to ``ink``.
+
+    Parameters
+    ----------
+    image : ndarray, bool or uint8, shape (H, W)
+        Bitonal page (0 = ink, 255 = paper) or mask (1 = ink).
+    ink : int
+        Value that marks ink, 0 to 255.
+
+    Returns
+    -------
+    Components
+        Area and bounding box of every component, in raster order of their
+        first pixel.
+
+    Raises
+    ------
+    ImageError
+        If the image is not a 2-D bool/uint8 array or ``ink`` is out of range.
+    """
+    img = check_mask(image, "image")
+    v = check_int(ink, "ink", 0, 255)
+    if img.ctypes.data % 8:
+        img = img.copy()
+    # Bitonal (0/255) and mask (0/1) images: eight bytes of the other value are blank.
+    blank = _blank_word(255 if v == 0 else 0)
+    ry, rs, re, rowstart = _runs(img, _word_view(img), np.uint8(v), blank)
+    _, area, box = _label(ry, rs, re, rowstart, img.shape[0])
+    return Components(area, box)
+
+
+def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int = 255,
+              inplace: bool = False) -> tuple[np.ndarray, int]:
+    """Remove ink specks whose bounding box fits in ``max_size_px`` x ``max_size_px``.
+
+    Parameters
+    ----------
+    bitonal : ndarray, uint8, shape (H, W)
+        Page with ``ink`` and ``paper`` values (other values are left alone).
+    max_size_px : int
+        Largest speck side in pixels, 0 to 1000 (0 removes nothing). Callers
+        convert millimetres with ``round(mm * dpi / 25.4)``.
+    ink, paper : int
+        Values of ink and of paper.
+    inplace : bool
+        Modify ``bitonal`` itself instead of a copy.
+
+    Returns
+    -------
+    cleaned : ndarray, uint8
+    removed : int
+        Number of ink pixels turned to paper.
+
+    Raises
+    ------
+    ImageError
+        On an invalid image or parameter, or ``inplace`` on a non-contiguous array.
+    """
+    img = check_mask(bitonal, "bitonal")
+    size = check_int(max_size_px, "max_size_px", 0, 1000)
+    ink_v = check_int(ink, "ink", 0, 255)
+    paper_v = check_int(paper, "paper", 0, 255)
+    if inplace and img is not bitonal:
+        raise ImageError("inplace despeckle needs a C-contiguous uint8 array")
+    out = img if inplace else img.copy()
+    if size == 0:
+        return out, 0
+    if out.ctypes.data % 8:
+        out = out.copy()  # the word view below needs 8-byte alignment
+    removed = _despeckle(out, _word_view(out), np.uint8(ink_v), np.uint8(paper_v), size,
+                         _blank_word(paper_v))
+    return out, int(removed)

@@ -1,0 +1,101 @@
+"""Bounding boxes of mask pixels in the corrected (deskewed, possibly turned) frame.
+
+Each set pixel is moved by the same rotation as :func:`imaging.rotate.rotate_crop`
+(clockwise by ``angle`` about the image centre, then a half turn if ``flip``) and
+counted in a row and a column histogram of the corrected frame. ``project_box``
+returns the first and last rows and columns whose count reaches ``fraction`` of
+the largest one (after a 3-tap smoothing that evens out rotation aliasing):
+with ``fraction`` 0.5 on the paper mask this is the sheet, unaffected by text
+or a stray dark strip; with a tiny fraction on the ink mask it is the content
+bounding box.
+
+References
+----------
+R. C. Gonzalez, R. E. Woods, *Digital Image Processing*, 4th ed., 2018, §10.5
+(projection profiles).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from imaging.checks import check_mask
+from imaging.errors import ImageError
+
+
+@njit(cache=True, nogil=True)
+def _profiles(mask, lo, hi, c, s, sign):
+    h, w = mask.shape
+    xc = (w - 1) / 2.0
+    yc = (h - 1) / 2.0
+    rows = np.zeros(h, np.float64)
+    cols = np.zeros(w, np.float64)
+    for y in range(h):
+        dy = y - yc
+        for x in range(w):
+            v = mask[y, x]
+            if v >= lo and v <= hi:
+                dx = x - xc
+                xr = int(math.floor(xc + sign * (c * dx - s * dy) + 0.5))
+                yr = int(math.floor(yc + sign * (s * dx + c * dy) + 0.5))
+                if 0 <= xr < w and 0 <= yr < h:
+                    cols[xr] += 1.0
+                    rows[yr] += 1.0
+    return rows, cols
+
+
+def _span(profile: np.ndarray, fraction: float) -> tuple[int, int] | None:
+    p = profile
+    if p.size >= 3:
+        p = np.convolve(p, np.ones(3) / 3.0, mode="same")
+    peak = float(p.max()) if p.size else 0.0
+    if peak <= 0.0:
+        return None
+    idx = np.flatnonzero(p >= max(fraction * peak, 1e-9))
+    return int(idx[0]), int(idx[-1]) + 1
+
+
+def project_box(mask: np.ndarray, angle_deg: float, *, flip: bool = False, lo: int = 1, hi: int = 255,
+                fraction: float = 0.5) -> tuple[int, int, int, int] | None:
+    """Bounding box, in the corrected frame, of the pixels with ``lo <= value <= hi``.
+
+    Parameters
+    ----------
+    mask : ndarray, uint8 or bool, shape (H, W)
+        Image or mask in the source frame.
+    angle_deg : float
+        Clockwise correction angle in degrees, within [-45, 45].
+    flip : bool
+        The correction also turns the page by 180 degrees.
+    lo, hi : int
+        Value range of the pixels that count.
+    fraction : float
+        A row (column) belongs to the box when its count reaches this fraction
+        of the largest row (column) count, in (0, 1].
+
+    Returns
+    -------
+    tuple of int or None
+        ``(x0, y0, x1, y1)`` end-exclusive, or None when no pixel counts.
+
+    Raises
+    ------
+    ImageError
+        On an invalid mask, angle or fraction.
+    """
+    m = check_mask(mask, "mask")
+    a = float(angle_deg)
+    if not (math.isfinite(a) and -45.0 <= a <= 45.0):
+        raise ImageError(f"angle {angle_deg!r} is out of range [-45, 45] degrees")
+    if not 0.0 < float(fraction) <= 1.0:
+        raise ImageError(f"fraction {fraction!r} must be in (0, 1]")
+    r = math.radians(a)
+    rows, cols = _profiles(m, int(lo), int(hi), math.cos(r), math.sin(r), -1.0 if flip else 1.0)
+    ys = _span(rows, float(fraction))
+    xs = _span(cols, float(fraction))
+    if ys is None or xs is None:
+        return None
+    return xs[0], ys[0], xs[1], ys[1]
