@@ -200,11 +200,11 @@ class Journal:
 
     def _remove_orphans(self) -> None:
         known = {r[0] for r in self._conn().execute("SELECT raw_path FROM pages")}
-        for path in (self.state_dir / "pages").glob("*/*"):
-            rel = self.rel(path)
-            if path.name.startswith(".tmp-"):
-                path.unlink(missing_ok=True)  # an interrupted atomic write
-            elif path.name.endswith(".raw.png") and rel not in known:
+        for area in ("pages", "outbox"):
+            for path in (self.state_dir / area).glob("*/.tmp-*"):
+                path.unlink(missing_ok=True)  # an interrupted atomic write or batch link
+        for path in (self.state_dir / "pages").glob("*/*.raw.png"):
+            if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed
 
     # ------------------------------------------------------------------ jobs

@@ -21,7 +21,8 @@ DEMO_PASSWORD = "sohoa-demo"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the appliance on SANE's test scanner")
-    p.add_argument("--pages", type=int, default=10, help="pages to scan (default 10: one feeder load)")
+    p.add_argument("--pages", type=int, default=10,
+                   help="pages to scan (default 10: one feeder load); 0 with --once only finishes waiting work")
     p.add_argument("--once", action="store_true", help="scan, wait for processing, print a JSON line, exit")
     p.add_argument("--state-dir", type=Path, default=Path(".demo-state"), help="where the demo keeps its state")
     p.add_argument("--port", type=int, default=8080, help="status page port (0 = any free port)")
@@ -47,8 +48,8 @@ def demo_config(state_dir: Path, port: int):
 def cmd_demo(args: argparse.Namespace) -> int:
     from firmware_agent.logs import setup_logging
 
-    if args.pages < 1:
-        print("--pages must be at least 1", file=sys.stderr)
+    if args.pages < 0 or (args.pages == 0 and not args.once):
+        print("--pages must be at least 1 (0 only with --once)", file=sys.stderr)
         return 2
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # In --once mode stdout is for the JSON line; the log goes to stderr.
@@ -89,6 +90,8 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
 async def scan_pages(agent, pages: int, *, deadline: float) -> int:
     """Trigger feeder jobs until *pages* images are captured (the test feeder holds 10 sheets)."""
     worker = agent.scanners[0]
+    if pages == 0:
+        return 0
     start_pages = agent.journal.page_counts()
     base = sum(v for k, v in start_pages.items() if k != "today")
     while True:
