@@ -102,10 +102,10 @@ def classify(lines: list[str], rules: list[Rule], title_zone: float = 0.45) -> C
     how upper-case the line is (titles are printed in capitals) x how much of the
     line the pattern covers. Confidence drops when a different type scores close.
     """
-    zone = lines[:max(3, int(len(lines) * title_zone) + 1)]
+    zone = lines[:max(8, int(len(lines) * title_zone) + 1)]
     folded_zone = [fold(x) for x in zone]
-    scored: list[tuple[float, float, int, Rule, int]] = []
-    for rule in rules:
+    scored: list[tuple[float, float, int, Rule, int, int]] = []
+    for order, rule in enumerate(rules):
         if rule.type_code == "*":
             continue
         best, best_i = 0.0, -1
@@ -120,8 +120,9 @@ def classify(lines: list[str], rules: list[Rule], title_zone: float = 0.45) -> C
             if s > best:
                 best, best_i = s, i
         if best > 0:
-            scored.append((best, rule.weight, len(rule.folded), rule, best_i))
-    scored.sort(key=lambda t: (t[0] + 0.05 * t[1], t[2]), reverse=True)
+            scored.append((best, rule.weight, len(rule.folded), rule, best_i, order))
+    # later rows (a technician's file) win ties over the shipped ones
+    scored.sort(key=lambda t: (round(t[0] + 0.05 * t[1], 6), t[2], t[5]), reverse=True)
     if scored:
         top = scored[0]
         rival = next((s for s in scored[1:] if s[3].type_code != top[3].type_code), None)

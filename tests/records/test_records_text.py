@@ -1,0 +1,116 @@
+"""Folding, fuzzy matching, the rules table, classification and metadata (no OCR)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from firmware_agent.records import classify, metadata
+from firmware_agent.records.text import best_substring_distance, fold, fuzzy_score
+
+DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
+RULES = classify.load_rules()
+
+
+def test_fold_strips_vietnamese_diacritics_and_d_bar():
+    assert fold("Cộng hòa  xã hội   ĐỘC LẬP") == "CONG HOA XA HOI DOC LAP"
+    assert fold("giấy khai sinh") == fold("GIAY KHAI SINH")
+
+
+def test_substring_distance_counts_edits():
+    assert best_substring_distance("KHAI SINH", "XXX KHAI SINH YYY") == 0
+    assert best_substring_distance("KHAI SINH", "XXX KHA1 SlNH YYY") == 2
+    assert fuzzy_score("GIẤY KHAI SINH", "GIAY KHAl SINH") == pytest.approx(1 - 1 / 14)
+
+
+@pytest.mark.parametrize("title,code,group", [
+    ("GIẤY KHAI SINH", "32", "civil_status"),
+    ("GIAY KHAI SINH", "32", "civil_status"),          # diacritics lost
+    ("GIẤY KHAl SlNH", "32", "civil_status"),          # OCR l/I confusion
+    ("QUYẾT ĐỊNH", "02", "other"),
+    ("TỜ TRÌNH", "15", "other"),
+    ("BIEN BAN", "20", "other"),
+    ("HỢP ĐỒNG CHUYỂN NHƯỢNG QUYỀN SỬ DỤNG ĐẤT", "21", "land"),
+    ("GIẤY CHỨNG NHẬN KẾT HÔN", "32", "civil_status"),
+])
+def test_classify_titles(title, code, group):
+    lines = ["ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+             title, "Nội dung"]
+    c = classify.classify(lines, RULES)
+    assert (c.type_code, c.group) == (code, group)
+    assert c.type_conf >= 0.6
+    assert c.title_line == 3
+
+
+def test_title_in_capitals_beats_the_same_words_in_the_subject_line():
+    lines = ["ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "QUYẾT ĐỊNH", "Về việc cấp giấy chứng nhận quyền sử dụng đất"]
+    c = classify.classify(lines, RULES)
+    assert c.type_code == "02"
+    assert c.group == "land"  # from the keyword rows
+
+
+def test_unknown_page_has_low_confidence():
+    from firmware_agent.records.package import analyse
+    from firmware_agent.records.ocr import OcrResult
+
+    lines = ["một trang không có tiêu đề", "chỉ có vài dòng chữ thường"]
+    c = classify.classify(lines, RULES)
+    assert c.type_conf < 0.6
+    _values, _conf, needs = analyse(OcrResult([], 10, 10, 200, lines=lines), RULES,
+                                    {"typeName": 0.6, "issuedDate": 0.7})
+    assert needs == ["typeName", "issuedDate"]  # flagged for a technician, never silently guessed
+
+
+def test_rules_table_errors_name_the_line():
+    with pytest.raises(classify.RulesError, match=r"x.tsv:2: type_code '99'"):
+        classify.parse_rules("pattern\ttype_code\tgroup\tweight\tlabel\nABC\t99\tland\t0.5\tx\n", "x.tsv")
+    with pytest.raises(classify.RulesError, match="header"):
+        classify.parse_rules("a\tb\nABC\t01\tland\t0.5\tx\n", "y.tsv")
+    with pytest.raises(classify.RulesError, match="5 tab-separated columns"):
+        classify.parse_rules("pattern\ttype_code\tgroup\tweight\tlabel\nABC 01 land\n")
+
+
+def test_technician_rules_file_extends_the_table(tmp_path):
+    extra = tmp_path / "mine.tsv"
+    extra.write_text("pattern\ttype_code\tgroup\tweight\tlabel\nSỔ HỘ KHẨU\t32\tcivil_status\t0.9\tSổ hộ khẩu\n",
+                     encoding="utf-8")
+    rules = classify.load_rules(extra)
+    assert len(rules) == len(RULES) + 1
+    c = classify.classify(["UBND XÃ", "SO HO KHAU", "chủ hộ"], rules)
+    assert (c.type_code, c.group, c.label) == ("32", "civil_status", "Sổ hộ khẩu")
+    assert classify.classify(["UBND XÃ", "SO HO KHAU"], RULES).label != "Sổ hộ khẩu"
+
+
+def test_design_rules_example_parses():
+    text = DESIGN.read_text(encoding="utf-8")
+    block = text[text.index("Example rows (parsed by the test):"):]
+    rows = [ln.strip() for ln in block.splitlines()[1:8] if ln.startswith("    ") and ln.strip()]
+    rules = classify.parse_rules("\n".join(rows), "design.md")
+    assert [(r.type_code, r.group) for r in rules] == [("32", "civil_status"), ("02", "*"), ("*", "land")]
+
+
+def test_number_notation_date_organ_subject():
+    lines = ["ỦY BAN NHÂN DÂN XÃ TÂN PHÚ CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+             "Số: 12/QĐ-UBND Tân Phú, ngày 05 tháng 3 năm 2001", "QUYẾT ĐỊNH",
+             "Về việc cấp giấy chứng nhận quyền sử dụng đất"]
+    c = classify.classify(lines, RULES)
+    e = metadata.extract(lines, c)
+    assert e.values["codeNumber"] == "12" and e.values["codeNotation"] == "QĐ-UBND"
+    assert e.values["issuedDate"] == "05/03/2001"
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"
+    assert e.values["subject"].startswith("Về việc cấp giấy")
+    assert min(e.confidence[k] for k in ("codeNumber", "issuedDate", "organName", "subject")) >= 0.8
+
+
+def test_metadata_tolerates_lost_diacritics_and_flags_doubt():
+    lines = ["UY BAN NHAN DAN XA HOA BINH", "So 07/TTr-UBND Hoa Binh, ngay 18 thang 11 nam 2019", "TO TRINH"]
+    e = metadata.extract(lines, classify.classify(lines, RULES))
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("07", "TTr-UBND")
+    assert e.confidence["codeNumber"] < 0.95      # "So" without its accent is less certain
+    assert e.values["issuedDate"] == "18/11/2019"
+    assert e.confidence["issuedDate"] < 0.95
+    impossible = metadata.issued_date(["ngày 31 tháng 2 năm 2001"])
+    assert impossible == ("31/02/2001", 0.3)
+    assert re.match(r"^$", metadata.number_notation(["không có số"])[0])
