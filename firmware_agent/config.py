@@ -40,6 +40,7 @@ def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None
 
 # Imported as a module (not its class) because records_settings imports setting() from here.
 from firmware_agent import records_settings  # noqa: E402
+from firmware_agent import sync_settings  # noqa: E402
 
 
 # --------------------------------------------------------------------------- sections
@@ -116,6 +117,7 @@ class Config:
     batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
     records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
+    sync: sync_settings.SyncSettings = setting(factory=lambda: sync_settings.SyncSettings(), doc="Sealing and uploading batches to the central receiver.")
 
     @property
     def state_path(self) -> Path:

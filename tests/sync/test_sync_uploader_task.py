@@ -1,0 +1,128 @@
+"""The agent's uploader on a real journal, against a real receiver on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+
+from firmware_agent.journal import Journal, open_db
+from firmware_agent.sync_settings import SyncSettings
+from firmware_agent.uploader_task import UploaderTask, enroll_local, in_hours
+from sync.local import start_local_receiver
+from sync.receipt import verify_receipt
+from sync.keys import ed25519_public, read_public
+
+
+def _stage(journal: Journal, tmp, n_batches: int, size: int = 200_000) -> list[int]:
+    ids = []
+    for b in range(n_batches):
+        for i in range(2):
+            src = tmp / f"src-{b}-{i}.zip"
+            src.write_bytes(os.urandom(size))
+            journal.stage_member(src, f"hs-{b:03d}-{i}.zip", pages=3, documents=1)
+        ids += journal.close_batches(max_pages=1, max_age_s=0, force=True)
+    return ids
+
+
+async def _until(pred, timeout=30.0):
+    for _ in range(int(timeout / 0.05)):
+        if pred():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def test_staged_batches_are_sealed_sent_acknowledged_and_deleted(tmp_path):
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            overrides = await enroll_local(rx, state, "dev-9")
+            settings = SyncSettings(**{**overrides, "chunk_kib": 64})
+            ids = _stage(journal, tmp_path, 3)
+            staged_dirs = [b.dir for b in journal.staged_batches()]
+            task = UploaderTask(settings, journal, state, "dev-9", climate_summary=lambda: {"temp_c": 26.5})
+            before = task.status()
+            assert before["backlog_batches"] == 3 and before["backlog_bytes"] >= 6 * 200_000
+            runner = asyncio.create_task(task.run())
+            await _until(lambda: task.status()["batches_acknowledged"] == 3)
+            st = task.status()
+            assert st["backlog_batches"] == 0 and st["state"] in ("idle", "uploading") and st["last_error"] is None
+            assert any(line.startswith("sohoa_sync_acknowledged_total 3") for line in task.metrics())
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            assert journal.batch_counts().get("acknowledged") == 3
+            assert not any(d.exists() for d in staged_dirs)
+            assert list((state / "sealed").glob("*.sohoa")) == []
+            db = open_db(journal.path)
+            rows = db.execute("SELECT seq, batch_id, receipt_json FROM sync_batches ORDER BY seq").fetchall()
+            assert [r["batch_id"] for r in rows] == ids and [r["seq"] for r in rows] == [1, 2, 3]
+            log_pub = ed25519_public(read_public(state / "keys" / "log_ed25519.pub"))
+            assert [verify_receipt(json.loads(r["receipt_json"]), log_pub).index for r in rows] == [0, 1, 2]
+            db.close()
+            # What arrived carries the manifest the appliance meant, climate included.
+            assert rx.core.state.device("dev-9").last_seq == 3
+        finally:
+            await rx.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 90))
+
+
+def test_offline_then_online_and_resume_after_restart(tmp_path):
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            overrides = await enroll_local(rx, state, "dev-7")
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                dead = s.getsockname()[1]
+            offline = SyncSettings(**{**overrides, "endpoint": f"http://127.0.0.1:{dead}/", "backoff_min_s": 0.05,
+                                      "backoff_max_s": 0.2})
+            _stage(journal, tmp_path, 1, size=600_000)
+            t1 = UploaderTask(offline, journal, state, "dev-7")
+            r1 = asyncio.create_task(t1.run())
+            await _until(lambda: t1.status()["state"] == "offline")
+            st = t1.status()
+            assert st["backlog_batches"] == 1 and st["oldest_unsent_age_s"] >= 0
+            assert "Không kết nối" in st["last_error"]["vi"] and "unreachable" in st["last_error"]["en"]
+            assert "sohoa_sync_online 0" in t1.metrics()
+            r1.cancel()
+            await asyncio.gather(r1, return_exceptions=True)
+
+            # Online but slow: stop the agent in the middle of the upload...
+            slow = SyncSettings(**{**overrides, "chunk_kib": 64, "bandwidth_kib_s": 1024})
+            t2 = UploaderTask(slow, journal, state, "dev-7")
+            r2 = asyncio.create_task(t2.run())
+            await _until(lambda: (t2.progress or {}).get("offset", 0) >= 256 * 1024)
+            r2.cancel()
+            await asyncio.gather(r2, return_exceptions=True)
+            db = open_db(journal.path)
+            url = db.execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            db.close()
+            assert url
+            # ...and a new agent resumes the same upload from the server's offset.
+            fast = SyncSettings(**{**overrides, "chunk_kib": 64})
+            t3 = UploaderTask(fast, journal, state, "dev-7")
+            r3 = asyncio.create_task(t3.run())
+            await _until(lambda: t3.status()["batches_acknowledged"] == 1)
+            assert t3.bytes_sent < 600_000 * 2 * 0.8  # resumed, not started over
+            r3.cancel()
+            await asyncio.gather(r3, return_exceptions=True)
+            assert rx.core.state.db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 1
+        finally:
+            await rx.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 90))
+
+
+def test_allowed_hours_window():
+    assert in_hours(None, 3)
+    assert in_hours((18, 7), 23) and in_hours((18, 7), 2) and not in_hours((18, 7), 12)
+    assert in_hours((9, 17), 9) and not in_hours((9, 17), 17)
