@@ -12,6 +12,7 @@ import asyncio
 import logging
 import shutil
 import time
+from pathlib import Path
 
 from aiohttp import web
 
@@ -23,7 +24,9 @@ from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 from firmware_agent.sdnotify import Notifier, Watchdog
+from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
+from firmware_agent.triggers import HotFolderIntake, KeyTrigger
 from firmware_agent.web.app import build_app
 
 log = logging.getLogger("sohoa.agent")
@@ -66,6 +69,17 @@ class Agent:
                                     reopen_s=cfg.scanner.reopen_s, button_profiles=buttons,
                                     on_page=lambda _pid: self.processing.notify(),
                                     usb_reset=_usb_reset)]
+        self.hotfolder = None
+        if cfg.hotfolder.path:
+            intake = HotFolderIntake(self.journal, default_dpi=cfg.hotfolder.dpi, min_free_mb=cfg.agent.min_free_mb,
+                                     on_page=lambda _pid: self.processing.notify())
+            self.hotfolder = HotFolder(Path(cfg.hotfolder.path), cfg.hotfolder.settle_s, intake,
+                                       on_tick=lambda: self.watchdog.heartbeat("hotfolder"))
+            self.watchdog.register("hotfolder")
+        self.key = None
+        if cfg.input_key.device:
+            self.key = KeyTrigger(cfg.input_key.device, cfg.input_key.key_code,
+                                  on_press=lambda: self.request_scan("key"))
         self.sources: list = list(extra_sources or [])
         self._runner: web.AppRunner | None = None
         self.address: str | None = None
@@ -111,6 +125,10 @@ class Agent:
             log.warning("job %d was interrupted; %d pages kept", job.id, job.pages, extra={"job_id": job.id})
         for worker in self.scanners:
             worker.start()
+        if self.hotfolder is not None:
+            self.hotfolder.start()
+        if self.key is not None:
+            self.key.start()
         self.supervisor.start("process", self.processing.run)
         self.supervisor.start("batch", self.batching.run)
         self.supervisor.start("health", self._health)
@@ -137,6 +155,10 @@ class Agent:
         self.notifier.stopping()
         self.watchdog.stop()
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.scanners))
+        if self.hotfolder is not None:
+            await asyncio.to_thread(self.hotfolder.stop)
+        if self.key is not None:
+            await asyncio.to_thread(self.key.stop)
         await self.supervisor.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -178,6 +200,10 @@ class Agent:
             "disk": {"free_bytes": disk.free, "total_bytes": disk.total, "free_pct": 100 * disk.free / disk.total,
                      "min_free_mb": self.cfg.agent.min_free_mb},
             "events": self.journal.recent_events(8),
+            "triggers": {
+                "hotfolder": str(self.hotfolder.path) if self.hotfolder else None,
+                "key": {"device": self.key.device, "error": self.key.error} if self.key else None,
+            },
         }
 
     def metrics(self) -> list[str]:
@@ -203,6 +229,7 @@ class Agent:
     def pipeline_idle(self) -> bool:
         counts = self.journal.page_counts()
         return (all(w.idle for w in self.scanners) and counts.get("captured", 0) == 0
+                and not self.journal.find_running_hotfolder_job()
                 and counts.get("processed", 0) == 0 and self.processing.in_flight == 0)
 
 

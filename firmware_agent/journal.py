@@ -220,6 +220,17 @@ class Journal:
             db.execute("UPDATE jobs SET state=?, message=?, ended_at=COALESCE(?, ended_at) WHERE id=?",
                        (state, message, ended, job_id))
 
+    def find_job(self, source: str) -> JobRow | None:
+        """The latest job from *source* (hot-folder files are keyed by name and content hash)."""
+        row = self._conn().execute(
+            "SELECT j.*, (SELECT COUNT(*) FROM pages p WHERE p.job_id=j.id) AS pages FROM jobs j "
+            "WHERE source=? ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+        return _job(row) if row else None
+
+    def find_running_hotfolder_job(self) -> bool:
+        return self._conn().execute(
+            "SELECT 1 FROM jobs WHERE state='running' AND source LIKE 'hotfolder:%' LIMIT 1").fetchone() is not None
+
     def job(self, job_id: int) -> JobRow:
         row = self._conn().execute(
             "SELECT j.*, (SELECT COUNT(*) FROM pages p WHERE p.job_id=j.id) AS pages FROM jobs j WHERE id=?",
