@@ -1,0 +1,78 @@
+"""The `sohoa` commands as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sohoa(*args, cwd=ROOT, timeout=180, env_extra=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "firmware_agent", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env=env)
+
+
+def test_scanners_json_lists_sources_modes_resolutions_and_buttons():
+    res = sohoa("scanners", "--json")
+    assert res.returncode == 0, res.stderr
+    devices = json.loads(res.stdout)
+    test0 = next(d for d in devices if d["name"] == "test:0")
+    assert test0["sources"] == ["flatbed", "adf"]
+    assert test0["resolutions"] == {"min": 1, "max": 1200}
+    assert test0["buttons"][0]["name"] == "bool-hard-select-soft-detect"
+
+
+def test_scanners_text():
+    res = sohoa("scanners")
+    assert res.returncode == 0 and "test:1" in res.stdout and "buttons:" in res.stdout
+
+
+def test_scan_to_a_folder(tmp_path):
+    res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:0", "--mode", "gray",
+                "--resolution", "200", "--pages", "3", "--option", "test-picture=Grid")
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["scan-0001.png", "scan-0002.png",
+                                                                    "scan-0003.png"]
+
+
+def test_scan_reports_a_jam_in_vietnamese(tmp_path):
+    res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:1", "--resolution", "200",
+                "--option", "read-return-value=SANE_STATUS_JAMMED")
+    assert res.returncode == 1
+    assert "Kẹt giấy / Paper jam" in res.stderr
+
+
+def test_scan_with_no_such_scanner(tmp_path):
+    res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:9")
+    assert res.returncode == 1 and "Không thấy máy quét" in res.stderr
+
+
+def test_demo_once_prints_its_json_line(tmp_path):
+    res = sohoa("demo", "--once", "--pages", "20", "--state-dir", str(tmp_path / "s"), "--port", "0",
+                cwd=tmp_path, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    summary = json.loads(res.stdout.strip().splitlines()[-1])
+    assert summary["pages_scanned"] == 20
+    assert summary["pages_processed"] == 20
+    assert summary["batches_staged"] >= 1
+    assert summary["errors"] == 0
+
+
+def test_messages_table_has_every_state():
+    res = sohoa("messages")
+    assert res.returncode == 0
+    for needle in ("Kẹt giấy", "Paper jam", "Nắp máy quét đang mở", "Khay nạp giấy trống", "Máy quét đang bận",
+                   "Không thấy máy quét", "Không có quyền dùng máy quét", "Lỗi truyền dữ liệu"):
+        assert needle in res.stdout
+
+
+def test_passwd_prints_a_hash_for_the_config():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "firmware_agent", "passwd"], input="long enough secret\n",
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith('password_hash = "scrypt$')

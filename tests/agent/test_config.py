@@ -1,0 +1,99 @@
+"""Config: one schema, defaults for the demo, bad keys and values named in the message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from firmware_agent.config import ConfigError, check_password, explain, hash_password, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path, text: str) -> Path:
+    p = tmp_path / "sohoa.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_need_no_file():
+    cfg = load_config(None)
+    assert cfg.scanner.profiles["default"].resolution == 300  # TT 05/2025: colour, >= 200 dpi
+    assert cfg.scanner.profiles["default"].mode == "color"
+    assert cfg.web.bind == "127.0.0.1" and not cfg.web.allow_lan
+
+
+def test_a_full_file_is_read(tmp_path):
+    cfg = load_config(write(tmp_path, """
+[agent]
+device_id = "H49-xa-01"
+[scanner]
+device = "fujitsu:fi-8170:1"
+buttons = { scan = "duplex" }
+default_profile = "duplex"
+[scanner.profiles.duplex]
+source = "duplex"
+resolution = 300
+[hotfolder]
+path = "/srv/scan-inbox"
+settle_s = 5
+"""))
+    assert cfg.agent.device_id == "H49-xa-01"
+    assert cfg.scanner.profiles["duplex"].source == "duplex"
+    assert cfg.scanner.buttons == {"scan": "duplex"}
+    assert cfg.hotfolder.settle_s == 5.0
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("[scanner]\npoll_ms = 'fast'\n", "scanner.poll_ms: expected an integer"),
+    ("[scanner]\npolms = 500\n", "scanner.polms: unknown key in [scanner]"),
+    ("[scaner]\n", "scaner: unknown key in the top level"),
+    ("[scanner.profiles.x]\nresolution = 150\n", "scanner.profiles.x.resolution: must be at least 200"),
+    ("[scanner.profiles.x]\nsource = 'tray'\n", "scanner.profiles.x.source: expected one of"),
+    ("[scanner]\nbuttons = { scan = 'nope' }\n", "scanner.buttons.scan: no profile named 'nope'"),
+    ("[web]\nbind = '0.0.0.0'\n", "web.allow_lan"),
+    ("[web]\nallow_lan = 'yes'\n", "web.allow_lan: expected true or false"),
+    ("[agent\n", "not valid TOML"),
+    ("agent = 3\n", "agent: expected a table"),
+])
+def test_bad_config_names_the_key_and_what_is_expected(tmp_path, text, needle):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert needle in str(err.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_lan_binding_is_a_switch(tmp_path):
+    cfg = load_config(write(tmp_path, "[web]\nbind = '0.0.0.0'\nallow_lan = true\n"))
+    assert cfg.web.bind == "0.0.0.0"
+
+
+def test_every_setting_is_described():
+    lines = explain()
+    settings = [line for line in lines if line.startswith("  ")]
+    assert len(settings) > 20
+    assert all("#" in line and line.split("#", 1)[1].strip() for line in settings)
+
+
+def test_password_hash_round_trip():
+    stored = hash_password("mật khẩu dài")
+    assert stored.startswith("scrypt$")
+    assert check_password("mật khẩu dài", stored)
+    assert not check_password("mat khau dai", stored)
+    assert not check_password("x", "garbage")
+
+
+def test_agent_refuses_to_start_on_a_bad_config(tmp_path):
+    bad = write(tmp_path, "[scanner]\npoll_ms = -5\n")
+    res = subprocess.run([sys.executable, "-m", "firmware_agent", "run", "--config", str(bad)],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert res.returncode == 2
+    assert "scanner.poll_ms: must be at least 50" in res.stderr
+    assert "Lỗi cấu hình / Config error" in res.stderr
