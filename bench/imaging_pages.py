@@ -64,7 +64,22 @@ def _text_block(img, rng, dpi, x0, y0, x1, y1, ink, scale_pt=12.0, lines=None):
             words.append(wd)
         if n % 7 == 6:  # paragraph end: a short line
             words = words[: max(1, len(words) // 2)]
-        cv2.putText(img, " ".join(words), (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thick, cv2.LINE_AA)
+        if n % 7 == 0 and words:  # sentence start: a capital
+            words[0] = words[0].capitalize()
+        text = " ".join(words)
+        cv2.putText(img, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thick, cv2.LINE_AA)
+        # Vietnamese tone and vowel marks sit above the x-height (acute, grave,
+        # hook, tilde, circumflex): draw one short mark over about half the vowels.
+        (_, cap), _ = cv2.getTextSize("H", cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+        xh = int(cap * 0.67)  # Hershey simplex: x-height 14 of 21 units
+        for i, ch in enumerate(text):
+            if ch in "aeiouy" and rng.random() < 0.5:
+                (px, _), _ = cv2.getTextSize(text[:i], cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+                (cw, _), _ = cv2.getTextSize(ch, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
+                mx0 = x + px + cw // 4
+                my0 = y - xh - max(2, cap // 8)
+                cv2.line(img, (mx0, my0), (mx0 + max(2, cw // 2), my0 - max(2, cap // 4)), ink, thick,
+                         cv2.LINE_AA)
         y += step
         n += 1
     return y

@@ -11,7 +11,9 @@ COMMAND_MODULES = (
     "firmware_agent.commands.run",
     "firmware_agent.commands.demo",
     "firmware_agent.commands.scanners",
+    "firmware_agent.commands.imaging",
     "firmware_agent.commands.records",
+    "firmware_agent.commands.sync",
 )
 
 

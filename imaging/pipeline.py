@@ -253,7 +253,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     if sheet is None:
         sheet = (0, 0, small.shape[1], small.shape[0])
     content = None if blank.blank else project_box(ink, angle, flip=flip, fraction=1e-9)
-    quality = measure_quality(small, interior, block)
+    quality = measure_quality(small, interior, block, ink)
     crop = _scale_box(sheet, f, w, h)
     timings["analysis"] = (time.perf_counter() - t_start) * 1e3
 
@@ -277,6 +277,8 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
                   crop[2] - content_full[2], crop[3] - content_full[3]) * 25.4 / d
         if gap < p.edge_margin_mm:
             warnings.append(_warn("content_at_edge", gap, p.edge_margin_mm))
+    if text:
+        # Sharpness and ink levels mean something only where there is text.
         if quality.sharpness < p.blur_min:
             warnings.append(_warn("blur", quality.sharpness, p.blur_min))
         if quality.ink_level > p.light_ink_min:

@@ -2,8 +2,9 @@
 
 Sharpness is the variance of the 4-neighbour Laplacian over the sheet's interior
 (Pech-Pacheco et al. 2000): a blurred scan loses the high frequencies of its
-strokes and the variance drops. Levels are percentiles of the interior
-histogram: the paper (95th) and the ink (1st), whose difference is the contrast.
+strokes and the variance drops. The paper level is the 95th percentile of the
+interior, the ink level the median grey of the pixels of the ink mask; their
+difference is the contrast.
 
 References
 ----------
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from imaging.checks import check_gray, check_int
+from imaging.checks import check_gray, check_int, check_mask
 from imaging.errors import ImageError
 
 
@@ -33,7 +34,7 @@ class Quality:
     paper_level : int
         95th percentile of the interior grey levels.
     ink_level : int
-        1st percentile of the interior grey levels.
+        Median grey level of the ink pixels (255 when there is no ink).
     """
 
     sharpness: float
@@ -47,9 +48,10 @@ class Quality:
 
 
 @njit(cache=True, nogil=True)
-def _measure(img, interior, block):
+def _measure(img, interior, block, ink):
     h, w = img.shape
     hist = np.zeros(256, np.int64)
+    inkhist = np.zeros(256, np.int64)
     n = 0
     s1 = 0.0
     s2 = 0.0
@@ -60,15 +62,17 @@ def _measure(img, interior, block):
                 continue
             v = np.int32(img[y, x])
             hist[v] += 1
+            if ink[y, x] != 0:
+                inkhist[v] += 1
             lap = (np.int32(img[y - 1, x]) + np.int32(img[y + 1, x]) + np.int32(img[y, x - 1])
                    + np.int32(img[y, x + 1]) - 4 * v)
             n += 1
             s1 += lap
             s2 += lap * lap
-    return n, s1, s2, hist
+    return n, s1, s2, hist, inkhist
 
 
-def measure_quality(gray: np.ndarray, interior: np.ndarray, block: int) -> Quality:
+def measure_quality(gray: np.ndarray, interior: np.ndarray, block: int, ink: np.ndarray) -> Quality:
     """Measure sharpness and grey levels over the interior blocks of a page.
 
     Parameters
@@ -79,6 +83,8 @@ def measure_quality(gray: np.ndarray, interior: np.ndarray, block: int) -> Quali
         Interior block flags from :func:`imaging.background.block_maps`.
     block : int
         Block side in pixels.
+    ink : ndarray, bool or uint8, shape (H, W)
+        Ink mask (nonzero = ink).
 
     Returns
     -------
@@ -94,11 +100,14 @@ def measure_quality(gray: np.ndarray, interior: np.ndarray, block: int) -> Quali
     shape = ((img.shape[0] + b - 1) // b, (img.shape[1] + b - 1) // b)
     if interior.shape != shape:
         raise ImageError(f"interior map of shape {interior.shape} does not match {shape}")
-    n, s1, s2, hist = _measure(img, np.ascontiguousarray(interior, np.uint8), b)
+    m = check_mask(ink, "ink")
+    if m.shape != img.shape:
+        raise ImageError(f"ink mask of shape {m.shape} does not match the image {img.shape}")
+    n, s1, s2, hist, inkhist = _measure(img, np.ascontiguousarray(interior, np.uint8), b, m)
     if n == 0:
-        return Quality(0.0, 0, 0)
+        return Quality(0.0, 0, 255)
     mean = s1 / n
-    cum = np.cumsum(hist)
-    paper = int(np.searchsorted(cum, 0.95 * n))
-    ink = int(np.searchsorted(cum, 0.01 * n))
-    return Quality(float(s2 / n - mean * mean), paper, ink)
+    paper = int(np.searchsorted(np.cumsum(hist), 0.95 * n))
+    ni = int(inkhist.sum())
+    ink_level = int(np.searchsorted(np.cumsum(inkhist), 0.5 * ni)) if ni else 255
+    return Quality(float(s2 / n - mean * mean), paper, ink_level)
