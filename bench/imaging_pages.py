@@ -11,8 +11,9 @@ arguments, same pixels.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -40,7 +41,6 @@ class PageSpec:
     black_border_mm: float = 0.0    # black strip along the left and top edges
     size_mm: tuple = (210.0, 297.0)
     margin_mm: float = 8.0          # background visible around the sheet
-    extra: dict = field(default_factory=dict)
 
 
 def _mm(v: float, dpi: int) -> int:
@@ -197,3 +197,16 @@ def make_page(spec: PageSpec) -> np.ndarray:
     if spec.colour:
         return frame
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(spec: PageSpec) -> np.ndarray:
+    page = make_page(spec)
+    page.setflags(write=False)
+    return page
+
+
+def cached_page(**kw) -> np.ndarray:
+    """A read-only page for ``PageSpec(**kw)``, made once per process (dpi defaults to 200)."""
+    kw.setdefault("dpi", 200)
+    return _cached(PageSpec(**kw))

@@ -42,7 +42,7 @@ def _reflect(i, n):
     return i
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
 def _sauvola(img, win, k, r, out):
     h, w = img.shape
     half = win // 2

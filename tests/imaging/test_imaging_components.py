@@ -1,0 +1,45 @@
+import cv2
+import numpy as np
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from imaging.components import components, despeckle
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 40), st.integers(1, 45))))
+def test_components_match_opencv(mask):
+    m = mask.astype(np.uint8)
+    comps = components(m, ink=1)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    assert comps.count == n - 1
+    ours = sorted(zip(comps.area.tolist(), comps.box[:, 0].tolist(), comps.box[:, 1].tolist(),
+                      (comps.box[:, 2] - comps.box[:, 0]).tolist(), (comps.box[:, 3] - comps.box[:, 1]).tolist()))
+    ref = sorted((int(s[4]), int(s[0]), int(s[1]), int(s[2]), int(s[3])) for s in stats[1:])
+    assert ours == ref
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 40), st.integers(1, 45)), elements=st.booleans()),
+       st.integers(0, 6))
+def test_despeckle_matches_reference(mask, size):
+    bitonal = np.where(mask, 0, 255).astype(np.uint8)
+    out, removed = despeckle(bitonal, size)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((bitonal == 0).astype(np.uint8), connectivity=8)
+    ref = bitonal.copy()
+    if size:
+        for i in range(1, n):
+            if stats[i, 2] <= size and stats[i, 3] <= size:
+                ref[labels == i] = 255
+    assert np.array_equal(out, ref)
+    assert removed == int((ref != bitonal).sum())
+    assert np.array_equal(bitonal, np.where(mask, 0, 255))  # input untouched
+
+
+def test_despeckle_keeps_text_removes_dots():
+    img = np.full((40, 60), 255, np.uint8)
+    img[10:30, 10:12] = 0     # a stroke, 20 px tall
+    img[5, 40] = 0            # a speck
+    img[20:22, 50:52] = 0     # a 2x2 speck
+    out, removed = despeckle(img, 3)
+    assert removed == 5 and (out[10:30, 10:12] == 0).all() and out[5, 40] == 255
