@@ -41,6 +41,7 @@ def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None
 # Imported as a module (not its class) because records_settings imports setting() from here.
 from firmware_agent import records_settings  # noqa: E402
 from firmware_agent import sync_settings  # noqa: E402
+from firmware_agent import climate_settings  # noqa: E402
 
 
 # --------------------------------------------------------------------------- sections
@@ -118,6 +119,7 @@ class Config:
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
     records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
     sync: sync_settings.SyncSettings = setting(factory=lambda: sync_settings.SyncSettings(), doc="Sealing and uploading batches to the central receiver.")
+    climate: climate_settings.ClimateSettings = setting(factory=lambda: climate_settings.ClimateSettings(), doc="Storage-room climate: sensors, target band, alerts.")
 
     @property
     def state_path(self) -> Path:
@@ -157,6 +159,14 @@ def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping) -> Any:
     return value
 
 
+def _item_dataclass(tp: Any) -> Any:
+    """The element type of ``tuple[X, ...]`` or ``list[X]`` when X is a settings dataclass, else None."""
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (list, tuple) and args and dataclasses.is_dataclass(args[0]):
+        return args[0]
+    return None
+
+
 def _build(cls: type, data: dict, prefix: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -169,6 +179,12 @@ def _build(cls: type, data: dict, prefix: str = "") -> Any:
     for name, value in data.items():
         key = f"{prefix}.{name}" if prefix else name
         tp = hints[name]
+        item = _item_dataclass(tp)
+        if item is not None:
+            if not isinstance(value, list):
+                raise ConfigError(f"{key}: expected an array of tables [[{key}]]")
+            kwargs[name] = tuple(_coerce(f"{key}[{i}]", v, item, {}) for i, v in enumerate(value))
+            continue
         if isinstance(tp, types.GenericAlias):
             tp = typing.get_origin(tp)
         nested = _NESTED_MAPS.get(tuple(key.split(".")))
