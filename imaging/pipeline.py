@@ -194,8 +194,11 @@ def _paper_fill(img: np.ndarray, small: np.ndarray, f: int, paper_level: int) ->
 
 def _scale_box(box: tuple[int, int, int, int], f: int, w: int, h: int) -> list[int]:
     x0, y0, x1, y1 = box
-    return [min(x0 * f, w - 1), min(y0 * f, h - 1), max(min(x1 * f, w), x0 * f + 1),
-            max(min(y1 * f, h), y0 * f + 1)]
+    # A box that reaches the analysis copy's last row or column reaches the page's
+    # (the reduction dropped the last w mod f columns and h mod f rows).
+    x1 = w if x1 >= w // f else x1 * f
+    y1 = h if y1 >= h // f else y1 * f
+    return [min(x0 * f, w - 1), min(y0 * f, h - 1), max(x1, x0 * f + 1), max(y1, y0 * f + 1)]
 
 
 def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = None,
