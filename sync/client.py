@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,7 @@ class TusClient:
                                              sock_read=read_timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self.bytes_sent = 0
+        self.server_timing = ""  # of the last PATCH, e.g. "accept;dur=210.5" on the final one
 
     async def __aenter__(self) -> "TusClient":
         return self
@@ -120,7 +122,7 @@ class TusClient:
         try:
             async with self.session().request(method, url, **kw) as resp:
                 body = await resp.read()
-                return resp.status, dict(resp.headers), body
+                return resp.status, resp.headers.copy(), body
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             raise TransientError(f"{method} {url}: {type(exc).__name__}: {exc}") from None
 
@@ -169,15 +171,16 @@ class TusClient:
             await self.limiter.take(len(piece))
             yield bytes(piece)
 
-    async def patch(self, url: str, offset: int, data: bytes) -> tuple[int, str | None, int]:
-        """PATCH one chunk; returns (new offset, receipt path, status)."""
-        digest = base64.b64encode(hashlib.sha256(data).digest()).decode("ascii")
+    async def patch(self, url: str, offset: int, data: bytes, sha256: bytes | None = None) -> tuple[int, str | None, int]:
+        """PATCH one chunk (*sha256*: its digest if already known); returns (new offset, receipt path, status)."""
+        digest = base64.b64encode(sha256 or hashlib.sha256(data).digest()).decode("ascii")
         headers = self._headers(**{"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream",
                                    "Upload-Checksum": f"sha256 {digest}", "Content-Length": str(len(data))})
         body = self._body(data) if self.limiter else data
         status, rh, rb = await self._request("PATCH", url, headers=headers, data=body)
         if status == 204:
             self.bytes_sent += len(data)
+            self.server_timing = rh.get("Server-Timing", "")
             return int(rh["Upload-Offset"]), rh.get("Sohoa-Receipt"), status
         if status in (404, 410):
             raise UploadGone(url)
@@ -196,11 +199,13 @@ class TusClient:
 
     async def upload(self, path: Path, length: int, meta: dict[str, str], *, url: str | None = None,
                      on_created: Callable[[str], None] | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> UploadResult:
+                     on_progress: Callable[[int, int], None] | None = None,
+                     expect_receipt: bool = True) -> UploadResult:
         """Send *path* (exactly *length* bytes) until the receiver has all of it.
 
         Resumes *url* when given (HEAD), creates the upload otherwise and
         reports its URL through *on_created* before the first byte is sent.
+        With *expect_receipt* false (a plain tus server) it stops at the last byte.
         """
         loop = asyncio.get_running_loop()
         receipt_path = None
@@ -215,14 +220,23 @@ class TusClient:
                 on_created(url)
         retries = 0
         with open(path, "rb") as f:
-            while receipt_path is None:
+            fd = f.fileno()
+            ahead = None  # (offset, future) of the next chunk, read and hashed while a PATCH is in flight
+            while receipt_path is None and (expect_receipt or offset < length):
                 if on_progress is not None:
                     on_progress(offset, length)
                 # An empty PATCH at the end asks the receiver to finish an
                 # acceptance that a crash interrupted.
                 n = min(self.chunk_size, length - offset)
-                data = await loop.run_in_executor(None, _read_at, f, offset, n)
-                new_offset, receipt_path, status = await self.patch(url, offset, data)
+                if ahead is not None and ahead[0] == offset:
+                    data, digest = await ahead[1]
+                else:
+                    data, digest = await loop.run_in_executor(None, _read_at, fd, offset, n)
+                nxt = offset + n
+                ahead = None
+                if nxt < length:
+                    ahead = (nxt, loop.run_in_executor(None, _read_at, fd, nxt, min(self.chunk_size, length - nxt)))
+                new_offset, receipt_path, status = await self.patch(url, offset, data, digest)
                 if status == 204 and (n > 0 or receipt_path is not None):
                     offset, retries = new_offset, 0
                     continue
@@ -232,14 +246,21 @@ class TusClient:
                 if status == 423:
                     await asyncio.sleep(min(0.2 * 2 ** retries, 5.0))
                 offset, receipt_path = await self.head(url)
+            if ahead is not None:
+                await asyncio.gather(ahead[1], return_exceptions=True)
         if on_progress is not None:
             on_progress(length, length)
         return UploadResult(url, receipt_path)
 
 
-def _read_at(f, offset: int, n: int) -> bytes:
-    f.seek(offset)
-    data = f.read(n)
-    if len(data) != n:
-        raise PermanentError("local_file", f"sealed file shorter than expected at {offset}")
-    return data
+def _read_at(fd: int, offset: int, n: int) -> tuple[bytes, bytes]:
+    """Read *n* bytes at *offset* and hash them (runs in a thread; pread is position-free)."""
+    parts, got = [], 0
+    while got < n:
+        part = os.pread(fd, n - got, offset + got)
+        if not part:
+            raise PermanentError("local_file", f"sealed file shorter than expected at {offset + got}")
+        parts.append(part)
+        got += len(part)
+    data = b"".join(parts) if len(parts) != 1 else parts[0]
+    return data, hashlib.sha256(data).digest()
