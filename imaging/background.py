@@ -11,8 +11,8 @@ that ratio.
 
 Where the scanner's background shows (dark lid, black borders), blocks whose
 maximum stays below the paper threshold ``mid`` are not paper; a block is
-*interior* when it and its eight neighbours are paper, so the dark background
-next to the sheet's edge is never taken for ink.
+*interior* when it and its eight neighbours (inside the frame) are paper, so the
+dark background next to the sheet's edge is never taken for ink.
 
 References
 ----------
@@ -106,15 +106,15 @@ def _block_maps(img, block, mid):
         for bx in range(bw):
             m = 0
             allpaper = 1
+            # Beyond the frame counts as paper: a sheet that fills the frame (or is
+            # cut off) keeps its edge blocks, so text running into the edge is seen.
             for dy in range(-1, 2):
                 yy = by + dy
                 if yy < 0 or yy >= bh:
-                    allpaper = 0
                     continue
                 for dx in range(-1, 2):
                     xx = bx + dx
                     if xx < 0 or xx >= bw:
-                        allpaper = 0
                         continue
                     v = bmax[yy, xx]
                     if v > m:
