@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -99,8 +100,23 @@ def parse_tsv(tsv: str, dpi: int) -> OcrResult:
     return OcrResult(words, width, height, dpi, lines=_lines(words))
 
 
-def _lower_priority(niceness: int) -> None:
-    os.nice(niceness)
+def _sample_hwm(pid: int, peak: list, done: threading.Event) -> None:
+    """Follow the child's VmHWM (peak resident set of tesseract itself, after exec).
+
+    ru_maxrss from wait4 would also count the agent's own pages at fork/exec time.
+    """
+    path = f"/proc/{pid}/status"
+    while True:
+        try:
+            with open(path, encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            return
+        if done.wait(0.02):
+            return
 
 
 def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3,
@@ -113,25 +129,31 @@ def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3
         If tesseract is missing, fails or runs past *timeout* seconds.
     """
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
-    cmd = ["tesseract", str(image), "stdout", "-l", languages, "--psm", str(psm), "--dpi", str(dpi), "tsv"]
+    # `nice` (coreutils) instead of a preexec_fn lets subprocess spawn without
+    # forking the whole agent for every page.
+    cmd = ["nice", "-n", str(niceness), "tesseract", str(image), "stdout", "-l", languages,
+           "--psm", str(psm), "--dpi", str(dpi), "tsv"]
+    if shutil.which("tesseract") is None:
+        raise OcrError("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-vie)")
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                preexec_fn=lambda: _lower_priority(niceness))
-    except FileNotFoundError:
-        raise OcrError("tesseract not installed (Debian: tesseract-ocr tesseract-ocr-vie)") from None
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     err_chunks: list[bytes] = []
+    peak = [0]
+    done = threading.Event()
     reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True)
+    sampler = threading.Thread(target=_sample_hwm, args=(proc.pid, peak, done), daemon=True)
     reader.start()
+    sampler.start()
     killer = threading.Timer(timeout, proc.kill)
     killer.start()
     try:
         out = proc.stdout.read()
-        # wait4 reaps this very child and reports its own peak memory
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        _pid, status, _usage = os.wait4(proc.pid, 0)
     finally:
+        done.set()
         killer.cancel()
         reader.join(5)
+        sampler.join(5)
         proc.stdout.close()
         proc.stderr.close()
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -141,7 +163,7 @@ def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3
         err = b"".join(err_chunks).decode(errors="replace").strip()[:300]
         raise OcrError(f"tesseract failed on {image.name}: {err}")
     result = parse_tsv(out.decode("utf-8", errors="replace"), dpi)
-    result.max_rss_kb = int(usage.ru_maxrss)
+    result.max_rss_kb = peak[0]
     result.seconds = time.perf_counter() - t0
     return result
 
