@@ -222,32 +222,38 @@ class TusClient:
         with open(path, "rb") as f:
             fd = f.fileno()
             ahead = None  # (offset, future) of the next chunk, read and hashed while a PATCH is in flight
-            while receipt_path is None and (expect_receipt or offset < length):
-                if on_progress is not None:
-                    on_progress(offset, length)
-                # An empty PATCH at the end asks the receiver to finish an
-                # acceptance that a crash interrupted.
-                n = min(self.chunk_size, length - offset)
-                if ahead is not None and ahead[0] == offset:
-                    data, digest = await ahead[1]
-                else:
-                    data, digest = await loop.run_in_executor(None, _read_at, fd, offset, n)
-                nxt = offset + n
-                ahead = None
-                if nxt < length:
-                    ahead = (nxt, loop.run_in_executor(None, _read_at, fd, nxt, min(self.chunk_size, length - nxt)))
-                new_offset, receipt_path, status = await self.patch(url, offset, data, digest)
-                if status == 204 and (n > 0 or receipt_path is not None):
-                    offset, retries = new_offset, 0
-                    continue
-                retries += 1
-                if retries > 5:
-                    raise TransientError(f"patch keeps failing with {status}")
-                if status == 423:
-                    await asyncio.sleep(min(0.2 * 2 ** retries, 5.0))
-                offset, receipt_path = await self.head(url)
-            if ahead is not None:
-                await asyncio.gather(ahead[1], return_exceptions=True)
+            try:
+                while receipt_path is None and (expect_receipt or offset < length):
+                    if on_progress is not None:
+                        on_progress(offset, length)
+                    # An empty PATCH at the end asks the receiver to finish an
+                    # acceptance that a crash interrupted.
+                    n = min(self.chunk_size, length - offset)
+                    if ahead is not None and ahead[0] == offset:
+                        data, digest = await ahead[1]
+                    else:
+                        if ahead is not None:  # read for an offset the server did not confirm
+                            await asyncio.gather(ahead[1], return_exceptions=True)
+                        data, digest = await loop.run_in_executor(None, _read_at, fd, offset, n)
+                    nxt = offset + n
+                    ahead = None
+                    if nxt < length:
+                        size = min(self.chunk_size, length - nxt)
+                        ahead = (nxt, loop.run_in_executor(None, _read_at, fd, nxt, size))
+                    new_offset, receipt_path, status = await self.patch(url, offset, data, digest)
+                    if status == 204 and (n > 0 or receipt_path is not None):
+                        offset, retries = new_offset, 0
+                        continue
+                    retries += 1
+                    if retries > 5:
+                        raise TransientError(f"patch keeps failing with {status}")
+                    if status == 423:
+                        await asyncio.sleep(min(0.2 * 2 ** retries, 5.0))
+                    offset, receipt_path = await self.head(url)
+            finally:
+                # The read-ahead must finish before the file (and its descriptor) is closed.
+                if ahead is not None:
+                    await asyncio.gather(ahead[1], return_exceptions=True)
         if on_progress is not None:
             on_progress(length, length)
         return UploadResult(url, receipt_path)
