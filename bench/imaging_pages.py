@@ -174,12 +174,14 @@ def make_page(spec: PageSpec) -> np.ndarray:
     M = cv2.getRotationMatrix2D(((fw - 1) / 2.0, (fh - 1) / 2.0), spec.skew_deg, 1.0)
     T = np.array([[1, 0, m], [0, 1, m], [0, 0, 1]], np.float64)
     A = np.vstack([M, [0, 0, 1]]) @ T
+    # With no background (the sheet fills the frame) the uncovered corners take the
+    # paper's colour, as a scanner that crops to the sheet would deliver them.
+    fillc = (236, 233, 226) if spec.background == "none" else (0, 0, 0)
     warped = cv2.warpAffine(sheet, A[:2], (fw, fh), flags=cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=fillc)
     cover = cv2.warpAffine(np.full((sh, sw), 255, np.uint8), A[:2], (fw, fh), flags=cv2.INTER_LINEAR)
     if spec.background == "none":
         cover[:] = 255
-        warped = np.where(warped.sum(axis=2, keepdims=True) == 0, np.uint8(236), warped)
     a = cover.astype(np.float32)[:, :, None] / 255.0
     frame = (warped.astype(np.float32) * a + frame.astype(np.float32) * (1 - a))
     if spec.uneven:

@@ -39,6 +39,10 @@ from imaging.sauvola import sauvola
 from imaging.skew import estimate_skew
 
 
+# Version of the analysis record (docs/design.md section 4); later versions only add keys.
+ANALYSIS_VERSION = 1
+
+
 @dataclass(frozen=True)
 class PipelineParams:
     """Settings of :func:`process_page` (the agent builds them from its config).
@@ -154,8 +158,8 @@ class PageAnalysis:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """JSON-serialisable dict of all fields."""
-        d = asdict(self)
+        """JSON-serialisable dict of all fields, with ``version`` first."""
+        d = {"version": ANALYSIS_VERSION, **asdict(self)}
         for k, v in list(d.items()):
             if isinstance(v, float):
                 d[k] = round(v, 4)
@@ -275,6 +279,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
 
     warnings: list[dict] = []
     content_full = None if content is None else _scale_box(content, f, w, h)
+    if content_full is not None:  # content is reported within the sheet
+        content_full = [max(content_full[0], crop[0]), max(content_full[1], crop[1]),
+                        min(content_full[2], crop[2]), min(content_full[3], crop[3])]
+        if content_full[0] >= content_full[2] or content_full[1] >= content_full[3]:
+            content_full = None
     if content_full is not None:
         gap = min(content_full[0] - crop[0], content_full[1] - crop[1],
                   crop[2] - content_full[2], crop[3] - content_full[3]) * 25.4 / d

@@ -47,14 +47,19 @@ def _warm_up() -> None:
 
     from imaging.pipeline import process_page
 
-    page = np.full((240, 180), 230, np.uint8)
-    page[60:64, 20:160] = 20
+    # A small page with skewed "text lines", so rotation and binarization run too.
+    page = np.full((400, 300), 230, np.uint8)
+    for row in range(40, 360, 16):
+        for x in range(20, 280):
+            y = row - x * 3 // 100
+            page[y:y + 5, x] = 20
     process_page(page, 100)
     process_page(np.repeat(page[:, :, None], 3, axis=2), 100)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from firmware_agent.pageio import PageReadError
+    from imaging.pipeline import ANALYSIS_VERSION
 
     _warm_up()
     status = 0
@@ -67,6 +72,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             continue
         a = result.analysis
         print(json.dumps({
+            "version": ANALYSIS_VERSION,
             "file": str(path),
             "skew_deg": round(a.skew_deg, 4),
             "skew_confidence": round(a.skew_confidence, 4),
