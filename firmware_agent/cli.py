@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "firmware_agent.commands.imaging",
     "firmware_agent.commands.records",
     "firmware_agent.commands.sync",
+    "firmware_agent.commands.climate",
 )
 
 

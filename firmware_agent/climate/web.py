@@ -1,0 +1,146 @@
+"""aiohttp routes of the climate page: ``/climate``, its JSON and the monthly report.
+
+The page is server-rendered HTML with inline SVG charts (no script), so it
+works offline and prints. Heavy work (queries, report drawing) runs in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from firmware_agent.climate.charts import bucketed, svg_chart
+from firmware_agent.climate.report import render, report_data
+
+if TYPE_CHECKING:
+    from firmware_agent.climate.service import ClimateService
+
+RANGES = {"24h": (86400, 300), "30d": (30 * 86400, 3600)}  # span, bucket (s)
+
+
+def series(service: ClimateService, range_name: str, now: float) -> dict:
+    """Bucketed T and RH per sensor over a named range."""
+    span, bucket = RANGES[range_name]
+    out = {}
+    for sid in service.store.sensor_names():
+        pts = bucketed(service.store.rows(sid, now - span, now), bucket)
+        if pts:
+            out[sid] = {"location": service.location(sid),
+                        "points": [[round(ts), round(t, 2), None if rh is None else round(rh, 2)] for ts, t, rh in pts]}
+    return {"range": range_name, "start": now - span, "end": now, "bucket_s": bucket, "sensors": out}
+
+
+def charts_html(service: ClimateService, now: float) -> str:
+    band = service.band
+    parts = []
+    for name, title_vi, title_en in (("24h", "24 giờ qua", "last 24 hours"), ("30d", "30 ngày qua", "last 30 days")):
+        data = series(service, name, now)
+        bucket = data["bucket_s"]
+        t_series = [(s["location"], [(p[0], p[1]) for p in s["points"]]) for s in data["sensors"].values()]
+        rh_series = [(s["location"], [(p[0], p[2]) for p in s["points"] if p[2] is not None])
+                     for s in data["sensors"].values()]
+        rh_series = [s for s in rh_series if s[1]]
+        parts.append(svg_chart(t_series, data["start"], data["end"], band=(band.t_low, band.t_high), unit="°C",
+                               title=f"Nhiệt độ, {title_vi} / Temperature, {title_en}", gap_s=3 * bucket))
+        parts.append(svg_chart(rh_series, data["start"], data["end"], band=(band.rh_low, band.rh_high), unit="% RH",
+                               title=f"Độ ẩm, {title_vi} / Relative humidity, {title_en}", gap_s=3 * bucket))
+    return "\n".join(f'<figure>{p}</figure>' for p in parts)
+
+
+def _when(ts: float | None) -> str:
+    return "—" if ts is None else dt.datetime.fromtimestamp(ts).strftime("%d/%m/%Y %H:%M")
+
+
+def page_html(service: ClimateService, now: float) -> str:
+    st = service.status()
+    e = html.escape
+    rows = []
+    for s in st["sensors"]:
+        if s["state"] == "ok":
+            m = s["metrics"] or {}
+            value = f"{s['t_c']:.1f} °C" + (f", {s['rh_pct']:.1f} %" if s["rh_pct"] is not None else "")
+            extra = (f"PI {m['pi_years']:.0f} năm/years · EMC {m['emc_pct']:.1f} % · "
+                     f"điểm sương/dew point {m['dew_point_c']:.1f} °C") if m else ""
+            state = '<span class="ok">OK</span>'
+        else:
+            value, extra = "—", e(s["fault"]["detail"] or "")
+            state = f'<span class="fault">{e(s["fault"]["message"])}</span>'
+        rows.append(f"<tr><td>{e(s['location'])}<br><small>{e(s['id'])} {e(s['description'])}</small></td>"
+                    f"<td>{value}</td><td>{state}</td><td><small>{extra}</small></td><td>{_when(s['at'])}</td></tr>")
+    ratings = "".join(f"<li>{e(k)}: <b class=\"{e(v['rating'])}\">{e(v['message'])}</b></li>"
+                      for k, v in st["ratings"].items()) or "<li>—</li>"
+    alerts = "".join(f"<li class=\"fault\">{_when(a['started'])} {e(a['sensor'])}: {e(a['message'])}</li>"
+                     for a in st["alerts"]) or "<li>Không có cảnh báo / No active alerts</li>"
+    month = dt.datetime.fromtimestamp(now).strftime("%Y-%m")
+    last_month = (dt.datetime.fromtimestamp(now).replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    band = st["band"]
+    return f"""<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Khí hậu kho / Room climate — {e(st['room'])}</title>
+<style>body{{font-family:"DejaVu Sans",sans-serif;margin:1em;max-width:60em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}.ok,.good{{color:#060}}
+.fault,.risk{{color:#a00}}figure{{margin:.5em 0}}</style></head><body>
+<p><a href="/">← Trạng thái / Status</a></p>
+<h1>Khí hậu kho lưu trữ / Storage-room climate: {e(st['room'])}</h1>
+<p>Dải mục tiêu / target band: {band['t_c'][0]:g}–{band['t_c'][1]:g} °C,
+{band['rh_pct'][0]:g}–{band['rh_pct'][1]:g} % RH. Cập nhật / updated: {_when(st['updated'])}</p>
+<h2>Cảm biến / Sensors</h2>
+<table><tr><th>Vị trí / Location</th><th>Giá trị / Reading</th><th>Trạng thái / State</th><th></th><th>Lúc / At</th></tr>
+{''.join(rows) or '<tr><td colspan="5">Chưa thấy cảm biến nào / No sensor found</td></tr>'}</table>
+<h2>Đánh giá (IPI) / Ratings (IPI)</h2><ul>{ratings}</ul>
+<h2>Cảnh báo / Alerts</h2><ul>{alerts}</ul>
+<h2>Biểu đồ / Charts</h2>
+{charts_html(service, now)}
+<h2>Báo cáo tháng / Monthly report</h2>
+<p><a href="/climate/report?month={month}&amp;format=pdf">PDF {month}</a> ·
+<a href="/climate/report?month={month}&amp;format=png">PNG {month}</a> ·
+<a href="/climate/report?month={last_month}&amp;format=pdf">PDF {last_month}</a></p>
+</body></html>"""
+
+
+def add_routes(app: web.Application, service: ClimateService) -> None:
+    """``GET /climate``, ``/climate/status.json``, ``/climate/series.json``, ``/climate/report``."""
+
+    async def page(_request: web.Request) -> web.Response:
+        text = await asyncio.to_thread(page_html, service, time.time())
+        return web.Response(text=text, content_type="text/html", charset="utf-8")
+
+    async def status_json(_request: web.Request) -> web.Response:
+        return web.json_response(service.status())
+
+    async def series_json(request: web.Request) -> web.Response:
+        name = request.query.get("range", "24h")
+        if name not in RANGES:
+            raise web.HTTPBadRequest(text=f"range must be one of {', '.join(RANGES)}")
+        return web.json_response(await asyncio.to_thread(series, service, name, time.time()))
+
+    async def report(request: web.Request) -> web.Response:
+        month = request.query.get("month") or dt.datetime.now().strftime("%Y-%m")
+        fmt = request.query.get("format", "pdf")
+        if fmt not in ("png", "pdf"):
+            raise web.HTTPBadRequest(text="format must be png or pdf")
+        try:
+            body = await asyncio.to_thread(build_report, service, month, fmt)
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=f"Tháng không hợp lệ / Bad month: {exc}") from None
+        return web.Response(body=body, content_type="application/pdf" if fmt == "pdf" else "image/png",
+                            headers={"Content-Disposition": f'attachment; filename="climate-{month}.{fmt}"'})
+
+    app.router.add_get("/climate", page)
+    app.router.add_get("/climate/status.json", status_json)
+    app.router.add_get("/climate/series.json", series_json)
+    app.router.add_get("/climate/report", report)
+
+
+def build_report(service: ClimateService, month: str, fmt: str) -> bytes:
+    """Render one month's report of this service's store."""
+    service.store.compact(service.clock())
+    locations = {c.id: c.location for c in service.settings.sensors if c.location}
+    data = report_data(service.store, month, band=service.band, room=service.settings.room_name,
+                       period_s=service.settings.period_s, locations=locations)
+    return render(data, fmt)
