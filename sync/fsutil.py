@@ -14,8 +14,13 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
-    """Replace *path* by *data* so that a crash leaves the old or the new content."""
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True,
+                 sync_file: bool = True) -> None:
+    """Replace *path* by *data* so that a crash leaves the old or the new content.
+
+    With *sync_file* false the content may be lost in a power cut (the rename
+    is still atomic); for records that can be rebuilt.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -23,7 +28,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool =
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        os.fsync(fd)
+        if sync_file:
+            os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)

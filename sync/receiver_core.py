@@ -145,9 +145,12 @@ class ReceiverCore:
             raise BatchError("gap", f"seq {seq} skips after {device.last_seq}")
         if opened.manifest["prev"] != device.last_hash:
             raise BatchError("chain", "prev does not name the last accepted batch")
-        return self._commit(row, opened)
+        receipt, name = self._commit(row, opened)
+        # After the commit (rule R2): a crash before this rename is finished by recover().
+        await asyncio.get_running_loop().run_in_executor(None, upload.finish, name)
+        return receipt
 
-    def _commit(self, row, opened) -> dict:
+    def _commit(self, row, opened) -> tuple[dict, str]:
         leaf = make_leaf(device=row["device_id"], seq=row["seq"], batch=row["batch"], sha256=row["sha256"],
                          size=row["length"], received=int(time.time()))
         lh = leaf_hash(canonical(leaf))
@@ -162,11 +165,10 @@ class ReceiverCore:
         except BaseException:
             self.tree = MerkleTree(self.state.leaf_hashes())  # the append never became durable
             raise
-        self.store.get_upload(row["id"]).finish(name)
         self.counters["accepted"] += 1
         log.info("accepted device=%s seq=%d batch=%s index=%d", row["device_id"], row["seq"], row["batch"][:16],
                  index)
-        return receipt
+        return receipt, name
 
     def sweep_expired(self, expiration_s: float) -> int:
         """Delete incomplete uploads idle for longer than *expiration_s*; returns how many."""

@@ -86,7 +86,9 @@ class FileStore:
         fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.close(fd)
         info = UploadInfo(upload_id, length, 0, dict(meta), now, now)
-        write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600)
+        # Not fsynced: an upload lost in a power cut answers 404 and the client
+        # creates it again, which creation's idempotency allows.
+        write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False, sync_file=False)
         return FileUpload(self, upload_id, data, info_path)
 
     def get_upload(self, upload_id: str) -> "FileUpload | None":
