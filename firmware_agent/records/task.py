@@ -22,6 +22,7 @@ from firmware_agent.records.coversheet import SheetDetection, detect
 from firmware_agent.records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
 from firmware_agent.records.package import DocPages, analyse, build_package
 from firmware_agent.records.pdfa import PageInput
+from firmware_agent.records.sip import make_uuid
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 
@@ -124,6 +125,8 @@ class RecordsTask:
         built = []
         for f in self.store.files("ready"):
             pages = self.store.pages_of(f.id)
+            if self._already_staged(f):
+                continue
             docs: dict[int, list[PageInput]] = {}
             for pid, role, seq in pages:
                 if role != "content":
@@ -157,6 +160,18 @@ class RecordsTask:
             self.packages.append(staged)
             built.append(staged)
         return built
+
+    def _already_staged(self, f) -> bool:
+        """A crash after staging but before 'packaged' was written: finish the bookkeeping only."""
+        objid = "uuid-" + make_uuid(f"{self.settings.agency}/{f.id}/{f.cover.get('file_code')}", "OBJID")
+        with self.store.tx() as db:
+            row = db.execute("SELECT name FROM batch_members WHERE name IN (?, ?)",
+                             (f"{objid}.zip", f"{objid}.zip.enc")).fetchone()
+        if row is None:
+            return False
+        self.store.set_package(f.id, row[0])
+        self.store.set_state(f.id, "packaged", expect=("ready",))
+        return True
 
     def sync_step(self, force_close: bool = False) -> list[Path]:
         self.split_step()
@@ -201,11 +216,15 @@ class RecordsTask:
         return started
 
     async def run(self) -> None:
-        while True:
-            self._heartbeat(self.name)
-            await asyncio.to_thread(self.sync_step)
-            self.dispatch_ocr()
-            await asyncio.sleep(0.5)
+        try:
+            while True:
+                self._heartbeat(self.name)
+                await asyncio.to_thread(self.sync_step)
+                self.dispatch_ocr()
+                await asyncio.sleep(0.5)
+        finally:
+            for task in list(self._ocr_tasks):
+                task.cancel()
 
     async def drain(self, timeout: float = 600.0) -> list[Path]:
         """Work until every waiting page is packaged or held (demo --once, tests)."""
