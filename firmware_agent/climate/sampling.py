@@ -53,7 +53,8 @@ class Sampler:
             return Outcome(sid, now, fault="range", detail=f"{t_c:.2f} °C / {rh} %")
         if self._stuck(sid, (r.t_c, r.rh_pct), now):
             return Outcome(sid, now, fault="stuck", detail=f"{r.t_c:.2f} °C since {self._same_since[sid]:.0f}")
-        return Outcome(sid, now, reading=Reading(sid, r.at, t_c, rh))
+        # Stamped with the pass's time so every sensor of one pass shares it (and tests can set the clock).
+        return Outcome(sid, now, reading=Reading(sid, now, t_c, rh))
 
     def _stuck(self, sid: str, value: tuple[float, float | None], now: float) -> bool:
         limit = self.settings.stuck_after_s
