@@ -248,6 +248,7 @@ class TusHandler:
         sink = _BodySink(writer, self.pool)
         n = 0
         committed = False
+        commit: Future | None = None
         watchdog = _IdleWatchdog(busy, self.opts.body_idle_timeout_s)
         try:
             while True:
@@ -265,9 +266,14 @@ class TusHandler:
             if checksum is not None and digest != checksum[1]:
                 self.core.counters["checksum_mismatch"] += 1
                 raise ProtocolError(CHECKSUM_MISMATCH, "Checksum Mismatch")
-            new_offset = await asyncio.get_running_loop().run_in_executor(self.pool, writer.commit)
+            commit = self.pool.submit(writer.commit)
+            new_offset = await asyncio.wrap_future(commit)
             committed = True
         except asyncio.CancelledError:
+            if commit is not None:
+                # The commit runs on in its thread; it must not be cut back under it.
+                wait([commit])
+                committed = commit.exception() is None
             if watchdog.fired:
                 raise ProtocolError(408, "body stalled") from None
             raise
