@@ -73,7 +73,7 @@ def test_pikepdf_pdfa_validator_approves(built, tmp_path):
 
 def test_qpdf_finds_no_structural_error(built):
     with pikepdf.open(built[0]) as pdf:
-        assert pdf.check() == []  # qpdf's own structural check (xref, streams, objects)
+        assert pdf.check_pdf_syntax() == []  # qpdf's structural check (xref, streams, objects)
 
 
 def test_pdftotext_returns_vietnamese_with_diacritics(built):
