@@ -55,6 +55,7 @@ class KeyTrigger:
                     if key.wait_press(0.5):
                         log.info("scan key pressed")
                         self._on_press()
+                        key.drain()  # a second press while the request is queued is not a second job
             except InputKeyUnavailable as exc:
                 self.error = str(exc)
                 log.warning("scan key %s lost: %s", self.device, exc)
