@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import json
 import logging
 import re
@@ -27,6 +26,7 @@ from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
 from sync.keys import ed25519_public
 from sync.receiver_core import MemberCheck, ReceiverCore
 from sync.store import Store
+from sync.tus_body import BodySink, IdleWatchdog
 from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
                                parse_checksum, parse_metadata, parse_nonneg, safe_filename)
 
@@ -245,11 +245,11 @@ class TusHandler:
             writer = upload.chunk_writer(offset)
         except OSError as exc:
             raise self._os_error(exc) from None
-        sink = _BodySink(writer, self.pool)
+        sink = BodySink(writer, self.pool)
         n = 0
         committed = False
         commit: Future | None = None
-        watchdog = _IdleWatchdog(busy, self.opts.body_idle_timeout_s)
+        watchdog = IdleWatchdog(busy, self.opts.body_idle_timeout_s)
         try:
             while True:
                 piece = await request.content.readany()
@@ -344,74 +344,6 @@ class TusHandler:
         lines += [f"sohoa_receiver_{k} {v}" for k, v in self.core.state.counts().items()]
         lines.append(f"sohoa_receiver_log_size {self.core.tree.size}")
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
-
-
-class _BodySink:
-    """Hashes and writes a PATCH body in a worker thread while the next piece is received.
-
-    Pieces are gathered into blocks of ``BLOCK`` bytes; one block at a time is
-    in the pool, in order, so the event loop keeps reading the socket while the
-    previous block is hashed and written (both release the GIL).
-    """
-
-    BLOCK = 2 << 20
-
-    def __init__(self, writer, pool: ThreadPoolExecutor):
-        self.writer, self.pool = writer, pool
-        self.h = hashlib.sha256()
-        self.buf = bytearray()
-        self.pending: Future | None = None
-
-    def _put(self, block: bytes) -> None:
-        self.h.update(block)
-        self.writer.write(block)
-
-    async def _flush(self) -> None:
-        if self.pending is not None:
-            await asyncio.wrap_future(self.pending)
-        block, self.buf = bytes(self.buf), bytearray()
-        self.pending = self.pool.submit(self._put, block)
-
-    async def feed(self, piece: bytes) -> None:
-        self.buf += piece
-        if len(self.buf) >= self.BLOCK:
-            await self._flush()
-
-    async def finish(self) -> bytes:
-        if self.buf:
-            await self._flush()
-        if self.pending is not None:
-            await asyncio.wrap_future(self.pending)
-        return self.h.digest()
-
-    def drain(self) -> None:
-        if self.pending is not None:
-            wait([self.pending])
-
-
-class _IdleWatchdog:
-    """Cancels a PATCH whose body stopped arriving, without a timer per read.
-
-    ``asyncio.wait_for`` around every read costs a task per piece, which
-    halved throughput; one timer re-armed from the last progress time is
-    enough to free the upload of a client that went silent.
-    """
-
-    def __init__(self, busy: _Busy, timeout: float):
-        self.busy, self.timeout, self.fired = busy, timeout, False
-        self.loop = asyncio.get_running_loop()
-        self.handle = self.loop.call_later(timeout, self._check)
-
-    def _check(self) -> None:
-        idle = time.monotonic() - self.busy.last
-        if idle >= self.timeout:
-            self.fired = True
-            self.busy.task.cancel()
-        else:
-            self.handle = self.loop.call_later(self.timeout - idle, self._check)
-
-    def stop(self) -> None:
-        self.handle.cancel()
 
 
 @web.middleware

@@ -10,7 +10,6 @@ import socket
 import sys
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.enroll import enroll
 from sync.keys import save_private
