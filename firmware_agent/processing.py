@@ -29,10 +29,22 @@ def new_run_state() -> dict:
 
 
 def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict) -> ProcessedPage:
-    """Plain stage: decode the capture and encode it as the archival JPEG."""
+    """Decode the capture, clean it (imaging pipeline), write the archival JPEG and the bitonal PNG.
+
+    The analysis record (docs/design.md section 4) goes to the journal with
+    ``stage`` and the stage's wall time ``ms`` (decoding and encoding included).
+    ``run_state`` carries the feeder run's ``RunContext`` (double-feed warning).
+    Raises ``PageReadError`` or ``imaging.errors.ImageError`` (a ``ValueError``).
+    """
+    from imaging.pipeline import RunContext, process_page
+
     t0 = time.perf_counter()
     pixels, dpi = read_image(page.raw_path, default_dpi=page.dpi)
+    result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()))
     colour = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".jpg"))
-    write_image_atomic(colour, pixels, dpi=dpi, quality=jpeg_quality)
-    return ProcessedPage(colour, None, {"stage": "plain", "dpi": dpi,
-                                        "ms": round((time.perf_counter() - t0) * 1000, 1)})
+    bitonal = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".bitonal.png"))
+    write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)
+    write_image_atomic(bitonal, result.bitonal, dpi=dpi)
+    analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi,
+                "ms": round((time.perf_counter() - t0) * 1000, 1)}
+    return ProcessedPage(colour, bitonal, analysis)
