@@ -94,7 +94,11 @@ def _chart(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], data: dict
         v = lo + (hi - lo) * i / 4
         draw.line((x0, py(v), x1, py(v)), fill="#eeeeee")
         draw.text((x0 - 6, py(v)), f"{v:.0f}", font=font, fill="#333333", anchor="rm")
-    draw.text((x1, y0 - 4), unit, font=font, fill="#333333", anchor="rb")
+    draw.text((x1, y0 - 4), f"{unit}, TB ngày / daily mean", font=font, fill="#333333", anchor="rb")
+    for day in (1, 8, 15, 22, 29):
+        ts = start + (day - 1) * 86400
+        if ts < end:
+            draw.text((px(ts), y1 + 4), str(day), font=font, fill="#333333", anchor="ma")
     if len(pts) > 1:
         draw.line([(px(ts), py(v)) for ts, v in pts], fill="#1f77b4", width=3)
     for ts, v in pts:
