@@ -7,10 +7,12 @@ three of them wide.
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 # Wide (w) / narrow (n) elements, bar first, per character (the standard table).
-_TABLE = {
+_TABLE = types.MappingProxyType({
     "0": "nnnwwnwnn", "1": "wnnwnnnnw", "2": "nnwwnnnnw", "3": "wnwwnnnnn", "4": "nnnwwnnnw",
     "5": "wnnwwnnnn", "6": "nnwwwnnnn", "7": "nnnwnnwnw", "8": "wnnwnnwnn", "9": "nnwwnnwnn",
     "A": "wnnnnwnnw", "B": "nnwnnwnnw", "C": "wnwnnwnnn", "D": "nnnnwwnnw", "E": "wnnnwwnnn",
@@ -19,8 +21,8 @@ _TABLE = {
     "P": "nnwnwnnwn", "Q": "nnnnnnwww", "R": "wnnnnnwwn", "S": "nnwnnnwwn", "T": "nnnnwnwwn",
     "U": "wwnnnnnnw", "V": "nwwnnnnnw", "W": "wwwnnnnnn", "X": "nwnnwnnnw", "Y": "wwnnwnnnn",
     "Z": "nwwnwnnnn", "-": "nwnnnnwnw", ".": "wwnnnnwnn", " ": "nwwnnnwnn", "*": "nwnnwnwnn",
-}
-_DECODE = {v: k for k, v in _TABLE.items()}
+})
+_DECODE = types.MappingProxyType({v: k for k, v in _TABLE.items()})
 
 
 def modules(text: str, ratio: int = 3) -> list[int]:

@@ -19,10 +19,6 @@ from firmware_agent.records.ocr import OcrResult
 from firmware_agent.records.pdfa import PageInput, build_pdfa
 from firmware_agent.records.sip import SipDocument, build_sip, document_fields, record_fields
 
-FIELD_NAMES_VI = {"typeName": "loại văn bản", "codeNumber": "số", "issuedDate": "ngày ban hành",
-                  "organName": "cơ quan ban hành", "subject": "trích yếu"}
-
-
 @dataclass(frozen=True)
 class DocPages:
     """One document: its pages as (archival JPEG, dpi, OCR or None)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import types
 from dataclasses import dataclass
 
 from firmware_agent.journal import Journal, open_db
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS rec_docs(
 );
 """
 
-HOLD_MESSAGES = {
+HOLD_MESSAGES = types.MappingProxyType({
     "coversheet_damaged": "Tờ bìa hồ sơ không đọc được / Cover sheet unreadable",
     "coversheet_twice": "Hai tờ bìa liền nhau / Two cover sheets in a row",
     "filecode_used": "Mã hồ sơ đã dùng / File code already used",
@@ -62,7 +63,7 @@ HOLD_MESSAGES = {
     "low_dpi": "Độ phân giải dưới mức tối thiểu / Resolution below the minimum",
     "ocr_failed": "Không nhận dạng được chữ / OCR failed",
     "build_failed": "Không tạo được gói hồ sơ / Package could not be built",
-}
+})
 
 
 @dataclass(frozen=True)

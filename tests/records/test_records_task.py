@@ -9,7 +9,6 @@ import io
 import json
 import subprocess
 import zipfile
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
