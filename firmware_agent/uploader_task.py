@@ -240,10 +240,13 @@ class UploaderTask:
                 attempt = attempt + 1 if delay else 0
                 if delay:
                     self._wake.clear()
+                    # asyncio.wait, not wait_for: wait_for (3.11) can swallow a
+                    # cancellation that races with the event being set.
+                    waiter = asyncio.ensure_future(self._wake.wait())
                     try:
-                        await asyncio.wait_for(self._wake.wait(), delay)
-                    except asyncio.TimeoutError:
-                        pass
+                        await asyncio.wait({waiter}, timeout=delay)
+                    finally:
+                        waiter.cancel()
         finally:
             if self._client is not None:
                 await self._client.close()
@@ -350,6 +353,20 @@ class UploaderTask:
     def add_routes(self, app) -> None:
         """No routes of its own: status and metrics go through the status page."""
 
+    async def drain(self, timeout_s: float = 60.0) -> int:
+        """Wait (while ``run`` runs) until nothing is staged or unacknowledged; returns the acknowledged count.
+
+        For ``sohoa demo --once``: returns early at *timeout_s* with whatever was acknowledged.
+        """
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout_s
+        while loop.time() < end:
+            self.wake()
+            if self._backlog()[0] == 0:
+                break
+            await asyncio.sleep(0.1)
+        return self.acknowledged_total()
+
 
 def _refusal_text(code: str, seq: int) -> tuple[str, str]:
     if code == "auth":
@@ -389,4 +406,19 @@ async def enroll_local(receiver, state_dir: Path, device_id: str, settings: Sync
     token = receiver.core.state.mint_token(device_id, ttl_s=600)
     await enroll_device(settings, state_dir, device_id, receiver.url, token)
     return {"endpoint": receiver.url, "backoff_min_s": 0.2, "backoff_max_s": 5.0}
+
+
+async def start_demo_sync(state_dir: Path, device_id: str, settings: SyncSettings | None = None):
+    """The demo's receiver: in-process under ``{state_dir}/demo-receiver``, this device enrolled.
+
+    Returns ``(LocalReceiver, SyncSettings)``; build the :class:`UploaderTask`
+    with those settings and ``await receiver.close()`` at the end.
+    """
+    import dataclasses
+
+    from sync.local import start_local_receiver
+    settings = settings or SyncSettings()
+    receiver = await start_local_receiver(Path(state_dir) / "demo-receiver")
+    overrides = await enroll_local(receiver, Path(state_dir), device_id, settings)
+    return receiver, dataclasses.replace(settings, **overrides)
 

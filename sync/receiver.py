@@ -226,11 +226,12 @@ class TusHandler:
         if time.monotonic() - old.last < self.opts.takeover_idle_s:
             raise ProtocolError(423, "another PATCH on this upload is in progress")
         old.task.cancel()
+        waiter = asyncio.ensure_future(old.done.wait())
         try:
-            await asyncio.wait_for(old.done.wait(), 10.0)
-        except asyncio.TimeoutError:
-            raise ProtocolError(423, "previous PATCH still finishing") from None
-        if upload_id in self.busy:
+            done, _ = await asyncio.wait({waiter}, timeout=10.0)
+        finally:
+            waiter.cancel()
+        if not done or upload_id in self.busy:
             raise ProtocolError(423, "another PATCH on this upload is in progress")
 
     async def _write(self, request, upload_id, row, offset, checksum, busy) -> web.Response:

@@ -126,3 +126,25 @@ def test_allowed_hours_window():
     assert in_hours(None, 3)
     assert in_hours((18, 7), 23) and in_hours((18, 7), 2) and not in_hours((18, 7), 12)
     assert in_hours((9, 17), 9) and not in_hours((9, 17), 17)
+
+
+def test_demo_helper_starts_a_receiver_and_drain_waits_for_receipts(tmp_path):
+    from firmware_agent.uploader_task import start_demo_sync
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        receiver, settings = await start_demo_sync(state, "demo-commune-0001")
+        try:
+            assert settings.endpoint == receiver.url and (state / "keys" / "archive_x25519.pub").exists()
+            _stage(journal, tmp_path, 2, size=50_000)
+            task = UploaderTask(settings, journal, state, "demo-commune-0001")
+            runner = asyncio.create_task(task.run())
+            assert await task.drain(30) == 2
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            assert receiver.core.tree.size == 2
+        finally:
+            await receiver.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 60))
