@@ -328,22 +328,22 @@ def bench_memory(work: Path, size_mib: int = 1024) -> dict:
     agent_dir.mkdir()
     proc = subprocess.Popen([sys.executable, "-m", "bench.sync_agent_mem", str(agent_dir), url, token,
                              str(size_mib)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    idle, busy = [], []
+    idle, sealing, uploading = [], [], []
     try:
         while proc.poll() is None:
             phase = (agent_dir / "phase").read_text() if (agent_dir / "phase").exists() else ""
             rss = _rss_kib(proc.pid)
-            if phase == "idle":
-                idle.append(rss)
-            elif phase == "sending" and rss:
-                busy.append(rss)
+            if rss:
+                {"idle": idle, "sealing": sealing, "uploading": uploading}.get(phase, []).append(rss)
             time.sleep(0.05)
         if proc.returncode != 0:
             raise RuntimeError(f"agent child failed: {proc.stderr.read().decode()[-2000:]}")
     finally:
         rx.stop()
     seconds = float((agent_dir / "seconds").read_text())
-    return {"idle_mib": statistics.median(idle) / 1024, "peak_mib": max(busy) / 1024,
+    return {"idle_mib": statistics.median(idle) / 1024, "peak_mib": max(sealing + uploading) / 1024,
+            "seal_peak_mib": max(sealing or [0]) / 1024, "upload_peak_mib": max(uploading or [0]) / 1024,
+            "upload_median_mib": statistics.median(uploading or [0]) / 1024,
             "seconds": seconds, "size_mib": size_mib}
 
 
@@ -420,8 +420,10 @@ def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
         f"The agent's `UploaderTask` sealing and sending one {mem['size_mib']} MiB staged batch "
         f"({mem['seconds']:.1f} s end to end, receipt verified); RSS sampled every 50 ms.",
         "",
-        f"- idle {mem['idle_mib']:.0f} MiB, peak {mem['peak_mib']:.0f} MiB: +{delta:.0f} MiB. "
-        f"Target flat and under 50 MB above idle: {'met' if delta * MIB < 50e6 else 'missed'}.",
+        f"- idle {mem['idle_mib']:.0f} MiB; peak while sealing {mem['seal_peak_mib']:.0f} MiB, while uploading "
+        f"{mem['upload_peak_mib']:.0f} MiB (median {mem['upload_median_mib']:.0f} MiB): at most "
+        f"+{delta:.0f} MiB ({delta * MIB / 1e6:.0f} MB). Target flat and under 50 MB above idle: "
+        f"{'met' if delta * MIB < 50e6 else 'missed'}.",
         "",
     ]
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 usage: python -m bench.sync_agent_mem WORKDIR RECEIVER_URL TOKEN SIZE_MIB
 
-Writes its phase ("idle", "sending", "done") to WORKDIR/phase so the parent,
+Writes its phase ("idle", "sealing", "uploading", "done") to WORKDIR/phase so the parent,
 which samples this process's RSS from /proc, can tell idle from busy.
 """
 
@@ -33,17 +33,19 @@ async def main(work: Path, url: str, token: str, size_mib: int) -> None:
             f.write(os.urandom(1 << 20))
     journal.stage_member(src, "package-0001.zip", pages=1000, documents=10)
     journal.close_batches(max_pages=1, max_age_s=0, force=True)
-    settings = SyncSettings(endpoint=url, chunk_kib=8192)
+    settings = SyncSettings(endpoint=url)  # default chunk size, as shipped
     await enroll_device(settings, state, "bench-mem-0001", url, token)
     task = UploaderTask(settings, journal, state, "bench-mem-0001")
     await asyncio.sleep(1.0)
     _phase(work, "idle")
     await asyncio.sleep(1.0)
-    _phase(work, "sending")
+    _phase(work, "sealing")
     t0 = time.perf_counter()
     runner = asyncio.create_task(task.run())
     while task.status()["batches_acknowledged"] < 1:
-        await asyncio.sleep(0.1)
+        if task.progress is not None:
+            _phase(work, "uploading")
+        await asyncio.sleep(0.05)
     (work / "seconds").write_text(f"{time.perf_counter() - t0:.2f}")
     _phase(work, "done")
     runner.cancel()
