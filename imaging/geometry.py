@@ -27,15 +27,15 @@ from imaging.errors import ImageError
 
 
 @njit(cache=True, nogil=True)
-def _profiles(mask, lo, hi, c, s, sign):
+def _profiles(mask, lo, hi, c, s, sign, step):
     h, w = mask.shape
     xc = (w - 1) / 2.0
     yc = (h - 1) / 2.0
     rows = np.zeros(h, np.float64)
     cols = np.zeros(w, np.float64)
-    for y in range(h):
+    for y in range(0, h, step):
         dy = y - yc
-        for x in range(w):
+        for x in range(0, w, step):
             v = mask[y, x]
             if v >= lo and v <= hi:
                 dx = x - xc
@@ -59,7 +59,7 @@ def _span(profile: np.ndarray, fraction: float) -> tuple[int, int] | None:
 
 
 def project_box(mask: np.ndarray, angle_deg: float, *, flip: bool = False, lo: int = 1, hi: int = 255,
-                fraction: float = 0.5) -> tuple[int, int, int, int] | None:
+                fraction: float = 0.5, step: int = 1) -> tuple[int, int, int, int] | None:
     """Bounding box, in the corrected frame, of the pixels with ``lo <= value <= hi``.
 
     Parameters
@@ -75,6 +75,9 @@ def project_box(mask: np.ndarray, angle_deg: float, *, flip: bool = False, lo: i
     fraction : float
         A row (column) belongs to the box when its count reaches this fraction
         of the largest row (column) count, in (0, 1].
+    step : int
+        Count every ``step``-th pixel of every ``step``-th row (1 to 8): faster,
+        but edges are then only found to within ``step`` pixels.
 
     Returns
     -------
@@ -93,7 +96,9 @@ def project_box(mask: np.ndarray, angle_deg: float, *, flip: bool = False, lo: i
     if not 0.0 < float(fraction) <= 1.0:
         raise ImageError(f"fraction {fraction!r} must be in (0, 1]")
     r = math.radians(a)
-    rows, cols = _profiles(m, int(lo), int(hi), math.cos(r), math.sin(r), -1.0 if flip else 1.0)
+    if not isinstance(step, int) or not 1 <= step <= 8:
+        raise ImageError(f"step {step!r} must be an integer in 1..8")
+    rows, cols = _profiles(m, int(lo), int(hi), math.cos(r), math.sin(r), -1.0 if flip else 1.0, step)
     ys = _span(rows, float(fraction))
     xs = _span(cols, float(fraction))
     if ys is None or xs is None:

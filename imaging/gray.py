@@ -37,42 +37,48 @@ def _to_gray(rgb, out):
 
 @njit(cache=True, nogil=True)
 def _reduce_area_gray(img, f, out):
+    # Sum f rows into a row accumulator (contiguous, vectorised), then f columns;
+    # divide by f*f with a multiply and shift, exact for these sums (< 2**24).
     oh, ow = out.shape
-    acc = np.zeros(ow, np.int32)
-    half = (f * f) // 2
+    n = f * f
+    half = n // 2
+    mul = ((1 << 32) + n - 1) // n
+    acc = np.zeros(ow * f, np.int32)
     for oy in range(oh):
         acc[:] = 0
         for dy in range(f):
-            row = img[oy * f + dy]
-            for ox in range(ow):
-                s = np.int32(0)
-                base = ox * f
-                for dx in range(f):
-                    s += row[base + dx]
-                acc[ox] += s
+            row = img[oy * f + dy, : ow * f]
+            for x in range(ow * f):
+                acc[x] += row[x]
+        orow = out[oy]
         for ox in range(ow):
-            out[oy, ox] = (acc[ox] + half) // (f * f)
+            s = np.int64(0)
+            for dx in range(f):
+                s += acc[ox * f + dx]
+            orow[ox] = ((s + half) * mul) >> 32
 
 
 @njit(cache=True, nogil=True)
 def _reduce_area_rgb(img, f, out):
     # Fused gray conversion + area reduction: one pass over the colour page.
     oh, ow = out.shape
-    acc = np.zeros(ow, np.int32)
-    half = (f * f) // 2
+    n = f * f
+    half = n // 2
+    mul = ((1 << 32) + n - 1) // n
+    acc = np.zeros(ow * f, np.int32)
     for oy in range(oh):
         acc[:] = 0
         for dy in range(f):
             row = img[oy * f + dy]
-            for ox in range(ow):
-                s = np.int32(0)
-                base = ox * f
-                for dx in range(f):
-                    s += (77 * np.int32(row[base + dx, 0]) + 150 * np.int32(row[base + dx, 1])
-                          + 29 * np.int32(row[base + dx, 2]) + 128) >> 8
-                acc[ox] += s
+            for x in range(ow * f):
+                acc[x] += (77 * np.int32(row[x, 0]) + 150 * np.int32(row[x, 1])
+                           + 29 * np.int32(row[x, 2]) + 128) >> 8
+        orow = out[oy]
         for ox in range(ow):
-            out[oy, ox] = (acc[ox] + half) // (f * f)
+            s = np.int64(0)
+            for dx in range(f):
+                s += acc[ox * f + dx]
+            orow[ox] = ((s + half) * mul) >> 32
 
 
 @njit(cache=True, nogil=True)

@@ -7,8 +7,9 @@ sharply between full text lines and empty gaps, which maximises the *differentia
 square sum* ``sum_i (p[i+1] - p[i])^2`` of the profile ``p``. Each ink pixel is
 split linearly between its two nearest bins (after a sub-pixel dither that
 spreads the points evenly over the bin phase), so the score is smooth in ``a`` and the search can resolve angles far below one pixel of shear. A coarse
-sweep over ``[-max_angle, max_angle]`` on a subsample of the ink finds the peak;
-a golden-section search on all ink refines it to ``precision``.
+sweep over ``[-max_angle, max_angle]`` on a subsample of the ink (about 8 000
+pixels) finds the peak; a golden-section search on up to 60 000 ink pixels
+refines it to ``precision``.
 
 Confidence is ``1 - median(sweep) / max(sweep)``: near 1 for text (one sharp
 peak), near 0 for photos, stamps, drawings and blank pages (no preferred
@@ -38,7 +39,8 @@ from imaging.checks import check_mask
 from imaging.errors import ImageError
 
 _MIN_INK = 300  # fewer ink pixels than this carry no usable direction
-_COARSE_POINTS = 20_000  # enough ink for the sweep to find the right peak
+_COARSE_POINTS = 8_000  # enough ink for the sweep to find the right peak
+_FINE_POINTS = 60_000  # beyond this, more ink no longer improves the refined angle
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def _score(ys, xs, step, t, hist, offset):
 
 
 @njit(cache=True, nogil=True)
-def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride):
+def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_stride):
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
     hist = np.zeros(int(h + 2.0 * offset) + 3, np.float64)
@@ -132,21 +134,21 @@ def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride):
     g = (math.sqrt(5.0) - 1.0) / 2.0
     c = hi - g * (hi - lo)
     d = lo + g * (hi - lo)
-    fc = _score(ys, xs, 1, math.tan(math.radians(c)), hist, offset)
-    fd = _score(ys, xs, 1, math.tan(math.radians(d)), hist, offset)
+    fc = _score(ys, xs, fine_stride, math.tan(math.radians(c)), hist, offset)
+    fd = _score(ys, xs, fine_stride, math.tan(math.radians(d)), hist, offset)
     while hi - lo > precision:
         if fc >= fd:
             hi = d
             d = c
             fd = fc
             c = hi - g * (hi - lo)
-            fc = _score(ys, xs, 1, math.tan(math.radians(c)), hist, offset)
+            fc = _score(ys, xs, fine_stride, math.tan(math.radians(c)), hist, offset)
         else:
             lo = c
             c = d
             fc = fd
             d = lo + g * (hi - lo)
-            fd = _score(ys, xs, 1, math.tan(math.radians(d)), hist, offset)
+            fd = _score(ys, xs, fine_stride, math.tan(math.radians(d)), hist, offset)
     return 0.5 * (lo + hi), conf
 
 
@@ -187,7 +189,6 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 
     n = int(ys.shape[0])
     if n < _MIN_INK:
         return SkewEstimate(0.0, 0.0, n)
-    stride = max(1, n // _COARSE_POINTS)
     angle, conf = _search(ys, xs, mask.shape[0], mask.shape[1], float(max_angle), float(sweep_step),
-                          float(precision), stride)
+                          float(precision), max(1, n // _COARSE_POINTS), max(1, n // _FINE_POINTS))
     return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n)
