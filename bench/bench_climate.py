@@ -134,7 +134,8 @@ def run() -> str:
         svc.location = lambda sid: sid
         q24 = _median_ms(lambda: series(svc, "24h", end))
         q30 = _median_ms(lambda: series(svc, "30d", end))
-        qyear = _median_ms(lambda: [period_figures(store.rows(s, T0, end), band, end, PERIOD) for s in SENSORS])
+        qyear = _median_ms(lambda: [period_figures(store.rows(s, T0, end, "coarse"), band, end, PERIOD)
+                                    for s in SENSORS])
         qsum = _median_ms(lambda: [period_figures(store.rows(s, end - 3600, end), band, end, PERIOD)
                                    for s in SENSORS])
         month = time.strftime("%Y-%m", time.localtime(end - 20 * DAY))

@@ -86,12 +86,15 @@ def _shear_rows(src, sx0, sy0, nch, dst, dx0, dy0, alpha, cy, fill):
 
 @njit(cache=True, nogil=True)
 def _shear_cols(src, sx0, sy0, nch, dst, dx0, dy0, beta, cx, fill):
-    # dst[j, i] = src at absolute (dx0 + i, dy0 + j + beta * (dx0 + i - cx)).
+    # dst[j, i] = src at absolute (dx0 + i, dy0 + j + beta * (dx0 + i - cx)). Columns
+    # with the same whole-row offset form segments; within one, a row of dst is a
+    # blend of two contiguous source rows. Flat unsigned indices keep the inner
+    # loop free of views and of negative-index checks, so it vectorises.
     sh, swb = src.shape
     dh, dwb = dst.shape
     dw = dwb // nch
     kk = np.empty(dw, np.int64)
-    fw = np.empty(dwb, np.uint16)
+    fw = np.empty(dwb, np.int32)
     for i in range(dw):
         t = beta * (dx0 + i - cx) + dy0 - sy0
         k = int(math.floor(t))
@@ -102,35 +105,47 @@ def _shear_cols(src, sx0, sy0, nch, dst, dx0, dy0, beta, cx, fill):
         kk[i] = k
         for c in range(nch):
             fw[i * nch + c] = f
+    nseg = 1
+    for i in range(1, dw):
+        if kk[i] != kk[i - 1]:
+            nseg += 1
+    s0 = np.empty(nseg, np.int64)
+    s1 = np.empty(nseg, np.int64)
+    sk = np.empty(nseg, np.int64)
+    q = 0
+    s0[0] = 0
+    sk[0] = kk[0]
+    for i in range(1, dw):
+        if kk[i] != kk[i - 1]:
+            s1[q] = i * nch
+            q += 1
+            s0[q] = i * nch
+            sk[q] = kk[i]
+    s1[q] = dw * nch
     xoff = (dx0 - sx0) * nch
-    # segments of constant row offset
+    fs = src.ravel()
+    fd = dst.ravel()
     for j in range(dh):
-        drow = dst[j]
-        i0 = 0
-        while i0 < dw:
-            k = kk[i0]
-            i1 = i0 + 1
-            while i1 < dw and kk[i1] == k:
-                i1 += 1
-            r = j + k
+        ob = np.uint64(j * dwb)
+        for q in range(nseg):
+            r = j + sk[q]
+            a = s0[q]
+            b = s1[q]
             if r >= 0 and r + 1 < sh:
-                n = (i1 - i0) * nch
-                b0 = i0 * nch + xoff
-                r0 = src[r, b0:b0 + n]
-                r1 = src[r + 1, b0:b0 + n]
-                ff = fw[i0 * nch:i0 * nch + n]
-                dd = drow[i0 * nch:i0 * nch + n]
-                for q in range(n):
-                    f = np.int32(ff[q])
-                    dd[q] = np.uint8((np.int32(r0[q]) * (np.int32(256) - f) + np.int32(r1[q]) * f + np.int32(128)) >> np.int32(8))
+                base = np.uint64(r * swb + xoff)
+                for bb in range(a, b):
+                    ub = np.uint64(bb)
+                    f = fw[ub]
+                    fd[ob + ub] = np.uint8((np.int32(fs[base + ub]) * (np.int32(256) - f)
+                                            + np.int32(fs[base + ub + np.uint64(swb)]) * f
+                                            + np.int32(128)) >> np.int32(8))
             else:
-                for bb in range(i0 * nch, i1 * nch):
-                    f = np.int32(fw[bb])
+                for bb in range(a, b):
+                    f = fw[bb]
                     fc = np.int32(fill[bb % nch])
-                    a = np.int32(src[r, bb + xoff]) if 0 <= r < sh else fc
-                    b = np.int32(src[r + 1, bb + xoff]) if 0 <= r + 1 < sh else fc
-                    drow[bb] = (a * (256 - f) + b * f + 128) >> 8
-            i0 = i1
+                    va = np.int32(src[r, bb + xoff]) if 0 <= r < sh else fc
+                    vb = np.int32(src[r + 1, bb + xoff]) if 0 <= r + 1 < sh else fc
+                    dst[j, bb] = (va * (256 - f) + vb * f + 128) >> 8
 
 
 def source_matrix(angle_deg: float, flip: bool) -> tuple[float, float, float, float]:
