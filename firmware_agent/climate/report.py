@@ -50,7 +50,7 @@ def report_data(store: ClimateStore, month: str, *, band: Band, room: str, perio
     start, end = month_bounds(month)
     sensors = []
     for sid in store.sensor_names():
-        rows = store.rows(sid, start, end)
+        rows = store.rows(sid, start, end, "coarse")
         fig = period_figures(rows, band, end, period_s)
         if fig is None:
             continue

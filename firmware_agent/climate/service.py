@@ -152,7 +152,7 @@ class ClimateService:
         for sid in self.store.sensor_names():
             figures[sid] = {
                 "day": period_figures(self.store.rows(sid, now - 86400, now), self.band, now, self.settings.period_s),
-                "month": period_figures(self.store.rows(sid, now - 30 * 86400, now), self.band, now,
+                "month": period_figures(self.store.rows(sid, now - 30 * 86400, now, "coarse"), self.band, now,
                                         self.settings.period_s),
             }
         with self._lock:

@@ -171,11 +171,16 @@ class ClimateStore:
                     FROM minute WHERE ts >= ? AND ts < ? GROUP BY sensor, ts / {HOUR}""", (start, end))
                 con.execute("INSERT OR REPLACE INTO meta VALUES('hour_done', ?)", (str(end),))
             hour_done = self._watermark(con, "hour_done") or 0
-            raw_cut = min(int(now - self.raw_days * 86400), minute_done or 0)
-            con.execute("DELETE FROM raw WHERE ts < ?", (raw_cut,))
-            minute_cut = min(int(now - self.minute_days * 86400), hour_done)
-            con.execute("DELETE FROM minute WHERE ts < ?", (minute_cut,))
-        self._bound_size()
+            housekeeping = start is not None and end > start
+            if housekeeping:
+                raw_cut = min(int(now - self.raw_days * 86400), minute_done or 0)
+                con.execute("DELETE FROM raw WHERE ts < ?", (raw_cut,))
+                minute_cut = min(int(now - self.minute_days * 86400), hour_done)
+                con.execute("DELETE FROM minute WHERE ts < ?", (minute_cut,))
+        # Retention, the size bound and the checkpoint run once an hour (when an
+        # hour was aggregated), not at every pass: fewer writes to an SD card.
+        if housekeeping:
+            self._bound_size()
 
     def size_bytes(self) -> int:
         con = self._con()
@@ -218,11 +223,19 @@ class ClimateStore:
     def rows(self, sensor: str, since: float, until: float, resolution: str = "auto") -> list[Row]:
         """Points of one sensor in ``[since, until)``, oldest first (rule C3).
 
-        ``resolution`` is ``raw``, ``minute``, ``hour`` or ``auto`` (hours where
-        minutes are gone, then minutes, then raw samples not yet aggregated).
+        ``resolution`` is ``raw``, ``minute``, ``hour``, ``auto`` (hours where
+        minutes are gone, then minutes, then raw samples not yet aggregated) or
+        ``coarse`` (hours wherever they exist, then minutes, then raw samples:
+        what month- and year-long charts and figures read).
         """
         con = self._con()
         key = self.sensor_key(sensor)
+        if resolution == "coarse":
+            hour_done = self._watermark(con, "hour_done") or 0
+            minute_done = max(self._watermark(con, "minute_done") or 0, hour_done)
+            out = self._agg(con, "hour", key, since, min(until, hour_done))
+            out += self._agg(con, "minute", key, max(since, hour_done), min(until, minute_done))
+            return out + self.rows(sensor, max(since, minute_done), until, "raw")
         if resolution == "raw":
             return [Row(ts, 0, 1, _f(t), _f(t), _f(t), _f(rh), _f(rh), _f(rh)) for ts, t, rh in con.execute(
                 "SELECT ts, t, rh FROM raw WHERE sensor=? AND ts>=? AND ts<? ORDER BY ts", (key, since, until))]

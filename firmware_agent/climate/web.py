@@ -28,7 +28,8 @@ def series(service: ClimateService, range_name: str, now: float) -> dict:
     span, bucket = RANGES[range_name]
     out = {}
     for sid in service.store.sensor_names():
-        pts = bucketed(service.store.rows(sid, now - span, now), bucket)
+        # Hourly buckets read hourly rows; 5-minute buckets need the minutes.
+        pts = bucketed(service.store.rows(sid, now - span, now, "coarse" if bucket >= 3600 else "auto"), bucket)
         if pts:
             out[sid] = {"location": service.location(sid),
                         "points": [[round(ts), round(t, 2), None if rh is None else round(rh, 2)] for ts, t, rh in pts]}
