@@ -146,6 +146,7 @@ class TusHandler:
                                                          **self.expires(info.updated_at)})
             if row["id"] in self.busy:
                 raise ProtocolError(423, "another upload of this seq is being written")
+            self.core.forget(row["id"])
             if upload is not None:
                 upload.terminate()
             state.drop_upload(row["id"])  # re-sealed or replaced before acceptance
@@ -191,6 +192,7 @@ class TusHandler:
             raise ProtocolError(403, "an accepted batch cannot be terminated")
         if upload_id in self.busy:
             raise ProtocolError(423, "upload is being written")
+        self.core.forget(upload_id)
         upload = self.core.store.get_upload(upload_id)
         if upload is not None:
             upload.terminate()
@@ -290,6 +292,7 @@ class TusHandler:
         self.core.counters["bytes_received"] += n
         headers = {"Upload-Offset": str(new_offset), **self.expires(time.time())}
         if new_offset < info.length:
+            self.core.committed(upload_id, new_offset)
             return web.Response(status=204, headers=headers)
         t0 = time.perf_counter()
         try:

@@ -24,6 +24,7 @@ from sync.merkle import MerkleTree, leaf_hash
 from sync.receipt import make_leaf, make_receipt, sign_checkpoint
 from sync.receiver_state import ReceiverState
 from sync.store import FileStore, Store
+from sync.verifier import StreamVerifier
 
 log = logging.getLogger("sohoa.receiver")
 
@@ -65,12 +66,71 @@ class ReceiverCore:
         self.member_check = member_check
         self.tree = MerkleTree(self.state.leaf_hashes())
         self._device_locks: dict[str, asyncio.Lock] = {}
+        self._verifiers: dict[str, StreamVerifier] = {}
         self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
-                         "disk_full": 0, "bytes_received": 0}
+                         "disk_full": 0, "bytes_received": 0,
+                         "verified_while_uploading": 0, "verified_after_upload": 0}
         self.recover()
 
     def close(self) -> None:
+        for v in self._verifiers.values():
+            v.stop()
+        self._verifiers.clear()
         self.state.close()
+
+    # ------------------------------------------------------------------ verification while uploading
+    def _checker(self, device_id: str):
+        device = self.state.device(device_id)
+        if device is None or device.revoked:
+            return None
+        pub = ed25519_public(device.public_key)
+
+        def check(f):
+            return open_batch(f, archive_private=self.archive_key, device_public=pub, device_id=device_id,
+                              member_check=self.member_check)
+        return check
+
+    def committed(self, upload_id: str, offset: int) -> None:
+        """A PATCH made *offset* durable: let the upload's stream verifier read that far."""
+        v = self._verifiers.get(upload_id)
+        if v is None:
+            row = self.state.upload(upload_id)
+            upload = self.store.get_upload(upload_id)
+            check = self._checker(row["device_id"]) if row is not None else None
+            if upload is None or check is None:
+                return
+            v = self._verifiers[upload_id] = StreamVerifier(upload.open_reader(), row["length"], check)
+        v.advance(offset)
+
+    def forget(self, upload_id: str) -> None:
+        """The upload is gone (terminated, expired, replaced, refused): stop verifying it."""
+        v = self._verifiers.pop(upload_id, None)
+        if v is not None:
+            v.stop()
+
+    async def _opened(self, upload, row):
+        """The opened batch: from the stream verifier when it has one, else read again from the start."""
+        loop = asyncio.get_running_loop()
+        v = self._verifiers.pop(row["id"], None)
+        if v is not None:
+            v.advance(row["length"])
+            try:
+                opened = await loop.run_in_executor(None, v.result)
+            except BatchError:
+                raise
+            except Exception:  # the verifier itself failed: fall back to a full read
+                log.exception("stream verification of %s failed; verifying again", row["id"])
+                opened = None
+            if opened is not None:
+                self.counters["verified_while_uploading"] += 1
+                return opened
+        self.counters["verified_after_upload"] += 1
+        check = self._checker(row["device_id"])
+
+        def verify():
+            with upload.open_reader() as f:
+                return check(f)
+        return await loop.run_in_executor(None, verify)
 
     def recover(self) -> None:
         """Finish renames of accepted uploads interrupted by a crash (rule R2)."""
@@ -106,6 +166,7 @@ class ReceiverCore:
             try:
                 receipt = await self._verify_and_commit(row, done)
             except BatchError as exc:
+                self.forget(upload_id)
                 upload = self.store.get_upload(upload_id)
                 if upload is not None:
                     upload.terminate()
@@ -118,6 +179,7 @@ class ReceiverCore:
         device_id, seq, upload_id = row["device_id"], row["seq"], row["id"]
         if done is not None and done["batch"] == row["batch"]:
             # The same batch arrived twice through two uploads: keep the first.
+            self.forget(upload_id)
             self.store.get_upload(upload_id).terminate()
             self.state.drop_upload(upload_id)
             return json.loads(done["receipt"])
@@ -128,13 +190,7 @@ class ReceiverCore:
         if device is None or device.revoked:
             raise BatchError("revoked", "device is not enrolled or revoked")
         upload = self.store.get_upload(upload_id)
-        pub = ed25519_public(device.public_key)
-
-        def verify():
-            with upload.open_reader() as f:
-                return open_batch(f, archive_private=self.archive_key, device_public=pub,
-                                  device_id=device_id, member_check=self.member_check)
-        opened = await asyncio.get_running_loop().run_in_executor(None, verify)
+        opened = await self._opened(upload, row)
         if opened.file_sha256 != row["sha256"] or opened.size != row["length"]:
             raise BatchError("file_hash", "whole-file SHA-256 or length differs from the creation request")
         if opened.batch_hash != row["batch"] or opened.manifest["seq"] != seq:
@@ -176,6 +232,7 @@ class ReceiverCore:
         for row in self.state.open_uploads():
             upload = self.store.get_upload(row["id"])
             if upload is None or upload.info().updated_at + expiration_s < now:
+                self.forget(row["id"])
                 if upload is not None:
                     upload.terminate()
                 self.state.drop_upload(row["id"])

@@ -109,7 +109,8 @@ def test_options_and_header_rules(tmp_path, kit):
 
 def _deliver_expect_refusal(kit, app, rx, batch, code_prefix):
     async def go():
-        async with app.client(rx.url) as c:
+        # Small chunks: the batch is checked while it arrives (stream verifier), and refused at the end.
+        async with app.client(rx.url, chunk_size=64 * 1024) as c:
             try:
                 await kit.deliver_retrying(c, batch, app.log_public)
             except PermanentError as exc:
@@ -132,7 +133,7 @@ def test_tampered_wrong_key_fork_replay_and_chain_are_rejected(tmp_path, kit):
 
             # Tampered: bytes changed after sealing; the announced hash matches the
             # tampered file, so only the batch's own protection can catch it.
-            tampered = app.seal((20_000,), seq=2, prev=first.batch_hash, seed=1)
+            tampered = app.seal((300_000,), seq=2, prev=first.batch_hash, seed=1)
             raw = bytearray(tampered.path.read_bytes())
             raw[len(raw) // 2] ^= 0x01
             tampered.path.write_bytes(bytes(raw))
@@ -141,7 +142,7 @@ def test_tampered_wrong_key_fork_replay_and_chain_are_rejected(tmp_path, kit):
             exc = await _deliver_expect_refusal(kit, app, rx, tampered, "decrypt")
             assert exc.status == 422 and exc.code == "decrypt"
 
-            wrong_key = app.seal((20_000,), seq=2, prev=first.batch_hash, key=Ed25519PrivateKey.generate(), seed=2)
+            wrong_key = app.seal((300_000,), seq=2, prev=first.batch_hash, key=Ed25519PrivateKey.generate(), seed=2)
             exc = await _deliver_expect_refusal(kit, app, rx, wrong_key, "bad_signature")
             assert exc.code == "bad_signature"
 
