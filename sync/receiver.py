@@ -253,6 +253,7 @@ class TusHandler:
         committed = False
         commit: Future | None = None
         watchdog = IdleWatchdog(busy, self.opts.body_idle_timeout_s)
+        t_body = time.perf_counter()
         try:
             while True:
                 piece = await request.content.readany()
@@ -269,6 +270,7 @@ class TusHandler:
             if checksum is not None and digest != checksum[1]:
                 self.core.counters["checksum_mismatch"] += 1
                 raise ProtocolError(CHECKSUM_MISMATCH, "Checksum Mismatch")
+            t_commit = time.perf_counter()
             commit = self.pool.submit(writer.commit)
             new_offset = await asyncio.wrap_future(commit)
             committed = True
@@ -290,7 +292,9 @@ class TusHandler:
                 sink.drain()  # a write still running in the pool must land before the cut-back
                 writer.abort()
         self.core.counters["bytes_received"] += n
-        headers = {"Upload-Offset": str(new_offset), **self.expires(time.time())}
+        t_done = time.perf_counter()
+        timing = f"body;dur={(t_commit - t_body) * 1000:.1f}, commit;dur={(t_done - t_commit) * 1000:.1f}"
+        headers = {"Upload-Offset": str(new_offset), "Server-Timing": timing, **self.expires(time.time())}
         if new_offset < info.length:
             self.core.committed(upload_id, new_offset)
             return web.Response(status=204, headers=headers)
@@ -300,7 +304,7 @@ class TusHandler:
         except BatchError as exc:
             return web.json_response({"error": exc.code, "detail": exc.detail}, status=422,
                                      headers={"Sohoa-Reason": exc.code})
-        timing = f"accept;dur={(time.perf_counter() - t0) * 1000:.1f}"
+        timing += f", accept;dur={(time.perf_counter() - t0) * 1000:.1f}"
         return web.Response(status=204, headers={"Upload-Offset": str(new_offset), "Server-Timing": timing,
                                                  **self.receipt_header(row["device_id"], row["seq"])})
 
