@@ -353,6 +353,10 @@ class UploaderTask:
     def add_routes(self, app) -> None:
         """No routes of its own: status and metrics go through the status page."""
 
+    async def wait_idle(self, timeout_s: float = 60.0) -> int:
+        """The agent's common name for :meth:`drain` (``sohoa demo --once`` waits on every source)."""
+        return await self.drain(timeout_s)
+
     async def drain(self, timeout_s: float = 60.0) -> int:
         """Wait (while ``run`` runs) until nothing is staged or unacknowledged; returns the acknowledged count.
 

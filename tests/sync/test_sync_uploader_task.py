@@ -140,7 +140,7 @@ def test_demo_helper_starts_a_receiver_and_drain_waits_for_receipts(tmp_path):
             _stage(journal, tmp_path, 2, size=50_000)
             task = UploaderTask(settings, journal, state, "demo-commune-0001")
             runner = asyncio.create_task(task.run())
-            assert await task.drain(30) == 2
+            assert await task.wait_idle(30) == 2
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             assert receiver.core.tree.size == 2
