@@ -95,11 +95,13 @@ def _block_maps(img, block, mid):
     bmax = np.zeros((bh, bw), np.uint8)
     for y in range(h):
         by = y // block
-        for x in range(w):
-            v = img[y, x]
-            bx = x // block
-            if v > bmax[by, bx]:
-                bmax[by, bx] = v
+        row = img[y]
+        for bx in range(bw):
+            m = bmax[by, bx]
+            for x in range(bx * block, min(w, (bx + 1) * block)):
+                if row[x] > m:
+                    m = row[x]
+            bmax[by, bx] = m
     bg = np.zeros((bh, bw), np.uint8)
     interior = np.zeros((bh, bw), np.uint8)
     for by in range(bh):
@@ -129,12 +131,18 @@ def _block_maps(img, block, mid):
 @njit(cache=True, nogil=True)
 def _ink(img, bg, interior, block, ratio256, out):
     h, w = img.shape
+    bw = bg.shape[1]
     for y in range(h):
         by = y // block
-        for x in range(w):
-            bx = x // block
-            ok = interior[by, bx] != 0 and np.int32(img[y, x]) * 256 < np.int32(bg[by, bx]) * ratio256
-            out[y, x] = 1 if ok else 0
+        row = img[y]
+        orow = out[y]
+        for bx in range(bw):
+            x0 = bx * block
+            x1 = min(w, x0 + block)
+            # Per block: ink below `limit`, or nothing at all outside the interior.
+            limit = np.int32(bg[by, bx]) * ratio256 if interior[by, bx] != 0 else np.int32(0)
+            for x in range(x0, x1):
+                orow[x] = 1 if np.int32(row[x]) * 256 < limit else 0
 
 
 def paper_levels(gray: np.ndarray, min_contrast: int = 24) -> PaperLevels:

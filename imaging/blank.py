@@ -55,9 +55,12 @@ def _block_ink(mask, block, min_px):
     counts = np.zeros((bh, bw), np.int64)
     for y in range(h):
         by = y // block
-        for x in range(w):
-            if mask[y, x] != 0:
-                counts[by, x // block] += 1
+        row = mask[y]
+        for bx in range(bw):
+            c = 0
+            for x in range(bx * block, min(w, (bx + 1) * block)):
+                c += row[x] != 0
+            counts[by, bx] += c
     total = 0
     blocks = 0
     for by in range(bh):

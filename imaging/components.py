@@ -59,7 +59,6 @@ def _find(parent, i):
 def _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, fill):
     # `words` views the image as uint64; an aligned word equal to `blank` (eight
     # non-ink bytes) is skipped at once, so paper costs an eighth of a byte loop.
-    # First call (fill=False) only counts the runs, the second stores them.
     h, w = img.shape
     k = 0
     for y in range(h):
@@ -91,16 +90,30 @@ def _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, fill):
 
 
 @njit(cache=True, nogil=True)
+def _count_ink(img, ink):
+    h, w = img.shape
+    n = 0
+    for y in range(h):
+        row = img[y]
+        c = 0
+        for x in range(w):
+            c += row[x] == ink
+        n += c
+    return n
+
+
+@njit(cache=True, nogil=True)
 def _runs(img, words, ink, blank):
+    # There are never more runs than ink pixels: one vectorised count sizes the
+    # arrays, and a single scan fills them.
     h = img.shape[0]
-    dummy = np.empty(0, np.int32)
-    n = _scan_runs(img, words, ink, blank, dummy, dummy, dummy, np.empty(0, np.int64), False)
+    n = _count_ink(img, ink)
     ry = np.empty(n, np.int32)
     rs = np.empty(n, np.int32)
     re = np.empty(n, np.int32)
     rowstart = np.zeros(h + 1, np.int64)
-    _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, True)
-    return ry, rs, re, rowstart
+    k = _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, True)
+    return ry[:k], rs[:k], re[:k], rowstart
 
 
 def _word_view(img: np.ndarray) -> np.ndarray:

@@ -55,20 +55,22 @@ def _measure(img, interior, block, ink):
     n = 0
     s1 = 0.0
     s2 = 0.0
+    bw = interior.shape[1]
     for y in range(1, h - 1):
         by = y // block
-        for x in range(1, w - 1):
-            if interior[by, x // block] == 0:
+        for bx in range(bw):
+            if interior[by, bx] == 0:
                 continue
-            v = np.int32(img[y, x])
-            hist[v] += 1
-            if ink[y, x] != 0:
-                inkhist[v] += 1
-            lap = (np.int32(img[y - 1, x]) + np.int32(img[y + 1, x]) + np.int32(img[y, x - 1])
-                   + np.int32(img[y, x + 1]) - 4 * v)
-            n += 1
-            s1 += lap
-            s2 += lap * lap
+            for x in range(max(1, bx * block), min(w - 1, (bx + 1) * block)):
+                v = np.int32(img[y, x])
+                hist[v] += 1
+                if ink[y, x] != 0:
+                    inkhist[v] += 1
+                lap = (np.int32(img[y - 1, x]) + np.int32(img[y + 1, x]) + np.int32(img[y, x - 1])
+                       + np.int32(img[y, x + 1]) - 4 * v)
+                n += 1
+                s1 += lap
+                s2 += lap * lap
     return n, s1, s2, hist, inkhist
 
 
