@@ -33,8 +33,7 @@ async def start_local_receiver(root: Path, host: str = "127.0.0.1", port: int = 
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    sock = site._server.sockets[0]  # the bound port when port=0
-    bound = sock.getsockname()[1]
+    bound = runner.addresses[0][1]  # the real port when port=0
     return LocalReceiver(f"http://{host}:{bound}/", runner, app[CORE])
 
 

@@ -98,8 +98,9 @@ def run(coro, timeout: float = 120.0):
 
 class CuttingProxy:
     def __init__(self, upstream_port: int, *, cut_at: list[int] | None = None,
-                 lose_responses: set[int] | None = None):
+                 lose_responses: set[int] | None = None, flip_at: int | None = None):
         self.upstream_port = upstream_port
+        self.flip_at = flip_at  # client-to-server byte index whose lowest bit is flipped once
         self.cut_at = sorted(cut_at or [])
         self.lose_responses = set(lose_responses or ())
         self.sent = 0          # client -> server bytes forwarded
@@ -173,6 +174,10 @@ class CuttingProxy:
                 self.cuts += 1
                 self._kill(cw, uw, state)
                 return
+            if self.flip_at is not None and self.sent <= self.flip_at < self.sent + len(data):
+                i = self.flip_at - self.sent
+                data = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
+                self.flip_at = None
             self.sent += len(data)
             uw.write(data)
             try:

@@ -151,3 +151,27 @@ def test_concurrent_duplicate_uploads_give_one_log_entry(tmp_path, kit):
         finally:
             await rx.close()
     kit.run(body())
+
+
+def test_bit_flipped_in_transit_gets_460_and_the_chunk_is_sent_again(tmp_path, kit):
+    appliance = kit.Appliance(tmp_path / "appliance")
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            await appliance.enroll(rx)
+            b = appliance.seal((3 * CHUNK,))
+            # Well inside the first PATCH body (the POST and the PATCH headers are < 2 KiB).
+            proxy = await kit.CuttingProxy(int(rx.url.rsplit(":", 1)[1].strip("/")), flip_at=60_000).start()
+            try:
+                async with appliance.client(proxy.url, chunk_size=CHUNK) as c:
+                    receipt, tries = await kit.deliver_retrying(c, b, appliance.log_public)
+            finally:
+                await proxy.close()
+            assert proxy.flip_at is None and tries == 1
+            assert rx.core.counters["checksum_mismatch"] == 1
+            assert receipt["leaf"]["sha256"] == b.file_sha256
+            assert _archived_bytes(rx, b) == b.path.read_bytes()
+        finally:
+            await rx.close()
+    kit.run(body())
