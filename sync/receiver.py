@@ -228,6 +228,7 @@ class TusHandler:
         if time.monotonic() - old.last < self.opts.takeover_idle_s:
             raise ProtocolError(423, "another PATCH on this upload is in progress")
         old.task.cancel()
+        self.core.counters["takeovers"] += 1
         waiter = asyncio.ensure_future(old.done.wait())
         try:
             done, _ = await asyncio.wait({waiter}, timeout=10.0)

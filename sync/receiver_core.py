@@ -69,7 +69,7 @@ class ReceiverCore:
         self._verifiers: dict[str, StreamVerifier] = {}
         self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
                          "disk_full": 0, "bytes_received": 0,
-                         "verified_while_uploading": 0, "verified_after_upload": 0}
+                         "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0}
         self.recover()
 
     def close(self) -> None:

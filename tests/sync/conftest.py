@@ -9,8 +9,9 @@ next one, both sides of that connection are aborted (an RST-like close) after
 forwarding exactly up to it. ``lose_responses`` holds response numbers
 (1-based, counted as each switch from request to response bytes on a
 connection): that response is swallowed and the connection aborted, so the
-server did the work and the client never hears of it. ``stall_next`` makes the
-next connection that carries request bytes stop forwarding until released.
+server did the work and the client never hears of it. ``stall_at`` is a byte
+count after which the connection carrying it forwards nothing more (the server
+keeps waiting for the rest of the body, the client times out).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class CuttingProxy:
         self.sent = 0          # client -> server bytes forwarded
         self.cuts = 0
         self.responses = 0
-        self.stall_next = False
+        self.stall_at: int | None = None
         self.stalled = 0
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
@@ -157,10 +158,13 @@ class CuttingProxy:
                 uw.close()
                 return
             state["last"] = "req"
-            if self.stall_next:
-                self.stall_next = False
+            if self.stall_at is not None and self.sent + len(data) > self.stall_at:
+                keep = max(0, self.stall_at - self.sent)
+                uw.write(data[:keep])
+                self.sent += keep
+                self.stall_at = None
                 self.stalled += 1
-                await asyncio.sleep(3600)  # cancelled when the client gives up
+                await asyncio.sleep(3600)  # cancelled when the proxy closes
             if self.cut_at and self.sent + len(data) >= self.cut_at[0]:
                 keep = self.cut_at.pop(0) - self.sent
                 while self.cut_at and self.cut_at[0] <= self.sent + keep:

@@ -110,7 +110,7 @@ def test_stalled_connection_is_taken_over(tmp_path, kit):
             try:
                 async with appliance.client(proxy.url, chunk_size=CHUNK, read_timeout_s=1.0) as c:
                     url, _, _ = await c.create(b.size, b.metadata())
-                    proxy.stall_next = True
+                    proxy.stall_at = proxy.sent + 400 + CHUNK // 2  # PATCH headers and half its body
                     with open(b.path, "rb") as f:
                         first = f.read(CHUNK)
                     # The stalled PATCH times out on the client; the server still holds it.
@@ -124,6 +124,7 @@ def test_stalled_connection_is_taken_over(tmp_path, kit):
             finally:
                 await proxy.close()
             assert proxy.stalled == 1
+            assert rx.core.counters["takeovers"] == 1  # the silent PATCH was cancelled, not waited for
             assert receipt["leaf"]["size"] == b.size
             assert _archived_bytes(rx, b) == b.path.read_bytes()
         finally:
