@@ -227,10 +227,14 @@ class Agent:
 
     # ------------------------------------------------------------------ waiting (demo, tests)
     def pipeline_idle(self) -> bool:
+        """No page waits for capture or processing (nor for staging, when pages are staged loose)."""
         counts = self.journal.page_counts()
+        hot_waiting = self.hotfolder is not None and any(
+            not p.name.startswith(".") for p in self.hotfolder.path.iterdir())
         return (all(w.idle for w in self.scanners) and counts.get("captured", 0) == 0
-                and not self.journal.find_running_hotfolder_job()
-                and counts.get("processed", 0) == 0 and self.processing.in_flight == 0)
+                and not hot_waiting and not self.journal.find_running_hotfolder_job()
+                and (counts.get("processed", 0) == 0 or not self.batching.stage_pages)
+                and self.processing.in_flight == 0)
 
 
 def _cpu_count() -> int:

@@ -27,10 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--state-dir", type=Path, default=Path(".demo-state"), help="where the demo keeps its state")
     p.add_argument("--port", type=int, default=8080, help="status page port (0 = any free port)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after this many seconds (--once)")
+    p.add_argument("--no-records", action="store_true",
+                   help="stage loose pages instead of building record packages (capture and processing only)")
     p.set_defaults(func=cmd_demo)
 
 
-def demo_config(state_dir: Path, port: int):
+def demo_config(state_dir: Path, port: int, *, records: bool = True):
     from firmware_agent.config import hash_password, load_config
 
     here = Path(__file__).resolve().parents[2] / "drivers" / "sane_test_config"
@@ -38,7 +40,12 @@ def demo_config(state_dir: Path, port: int):
     os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir / "numba-cache"))
     return load_config(None, {
         "agent": {"state_dir": str(state_dir), "device_id": "demo-commune-0001", "min_free_mb": 50},
+        "hotfolder": {"path": str(state_dir / "hotfolder"), "settle_s": 0.5, "dpi": 200},
+        "records": {"enabled": records},
+        # 200 dpi colour: the TT 05/2025 minimum for administrative papers; it keeps the
+        # demo (capture, clean-up, OCR of 20 pages) within a minute on two cores.
         "scanner": {"device": "test:0", "test_picture": "Color pattern", "poll_ms": 200,
+                    "profiles": {"default": {"resolution": 200}},
                     "width_mm": 200.0, "height_mm": 200.0, "buttons": {"bool-soft-select-soft-detect": "default"}},
         "web": {"port": port, "password_hash": hash_password(DEMO_PASSWORD)},
         "batch": {"max_age_s": 5.0},
@@ -54,7 +61,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # In --once mode stdout is for the JSON line; the log goes to stderr.
     setup_logging("info", stream=sys.stderr if args.once else sys.stdout)
-    cfg = demo_config(args.state_dir.resolve(), 0 if args.once and args.port == 8080 else args.port)
+    cfg = demo_config(args.state_dir.resolve(), 0 if args.once and args.port == 8080 else args.port,
+                      records=not args.no_records)
     try:
         return asyncio.run(_demo(cfg, args))
     except KeyboardInterrupt:
@@ -73,6 +81,9 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
         scanned = await scan_pages(agent, args.pages, deadline=t0 + args.timeout)
+        if cfg.records.enabled and args.pages:
+            # After the scanner's pages, so they do not join the stack's last record file.
+            await asyncio.to_thread(feed_demo_stack, agent.hotfolder.path)
         await wait_downstream(agent, deadline=t0 + args.timeout)
         summary = await asyncio.to_thread(demo_summary, agent, scanned, time.monotonic() - t0)
         if args.once:
@@ -113,17 +124,28 @@ async def scan_pages(agent, pages: int, *, deadline: float) -> int:
             raise RuntimeError(f"scanner stopped: {worker.snapshot()['message']['text']}")
 
 
+def feed_demo_stack(folder: Path) -> None:
+    """Drop the generated Vietnamese demo stack (cover sheets, documents) into the hot folder."""
+    from firmware_agent.records.samples import write_demo_stack
+
+    staging = folder / ".demo-stack"  # written aside, then moved in whole, as a copier would
+    staging.mkdir(parents=True, exist_ok=True)
+    for path in write_demo_stack(staging, dpi=200):
+        path.rename(folder / path.name)
+
+
 async def wait_downstream(agent, *, deadline: float) -> None:
-    """Wait until every page is processed and staged, then close the last batch."""
+    """Wait for pages, then records, then close the last batch, then uploads (in flow order)."""
     while not agent.pipeline_idle():
         if time.monotonic() > deadline:
             raise TimeoutError("processing did not finish in time")
         await asyncio.sleep(0.1)
+    by_name = {src.name: src for src in agent.sources}
+    if "records" in by_name:
+        await by_name["records"].wait_idle(deadline - time.monotonic())
     await asyncio.to_thread(agent.batching.step, True)
-    for src in agent.sources:
-        wait = getattr(src, "wait_idle", None)
-        if wait is not None:
-            await wait(deadline - time.monotonic())
+    if "sync" in by_name:
+        await by_name["sync"].wait_idle(deadline - time.monotonic())
 
 
 def demo_summary(agent, scanned: int, seconds: float) -> dict:

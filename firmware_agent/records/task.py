@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -64,6 +65,7 @@ class RecordsTask:
         self.out_dir = self.state_dir / "records" / "out"
         self.work_dir = self.state_dir / "records" / "work"
         self.packages: list[Path] = []
+        self._step_lock = threading.Lock()
         self._inflight: set[int] = set()
         self._ocr_tasks: set[asyncio.Task] = set()
 
@@ -174,10 +176,13 @@ class RecordsTask:
         return True
 
     def sync_step(self, force_close: bool = False) -> list[Path]:
-        self.split_step()
-        self.close_step(force_close)
-        self.analyse_step()
-        return self.package_step()
+        # run() and drain() both call this from worker threads; the steps are idempotent
+        # but not concurrent (two threads would package one record file at once).
+        with self._step_lock:
+            self.split_step()
+            self.close_step(force_close)
+            self.analyse_step()
+            return self.package_step()
 
     # ------------------------------------------------------------------ OCR (async, background)
     async def _ocr_one(self, page_id: int) -> None:

@@ -1,5 +1,8 @@
 """kill -9 of the agent at random moments of a 30-page job, then restart.
 
+The agent runs capture, processing and batching (records packaging has its own
+resume tests in tests/records), so each run stays a few seconds.
+
 Every page captured before the kill must be processed exactly once and staged
 exactly once; nothing half-written may remain; the job shows as interrupted.
 """
@@ -63,7 +66,7 @@ def check_journal(state: Path) -> dict:
 def test_kill_minus_nine_then_restart_processes_every_page_once(tmp_path, seed):
     rng = random.Random(seed)
     state = tmp_path / "state"
-    proc = subprocess.Popen(sohoa("demo", "--once", "--pages", "30", "--state-dir", str(state), "--port", "0"),
+    proc = subprocess.Popen(sohoa("demo", "--once", "--no-records", "--pages", "30", "--state-dir", str(state), "--port", "0"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), cwd=tmp_path)
     # wait until the agent is up, then kill it at a random moment of the job
     deadline = time.monotonic() + 60
@@ -73,7 +76,7 @@ def test_kill_minus_nine_then_restart_processes_every_page_once(tmp_path, seed):
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 
-    again = subprocess.run(sohoa("demo", "--once", "--pages", "0", "--state-dir", str(state), "--port", "0"),
+    again = subprocess.run(sohoa("demo", "--once", "--no-records", "--pages", "0", "--state-dir", str(state), "--port", "0"),
                            capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=120)
     assert again.returncode == 0, again.stderr[-2000:]
     summary = json.loads(again.stdout.strip().splitlines()[-1])
