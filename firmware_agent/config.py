@@ -72,7 +72,7 @@ class ScannerSettings:
     profiles: dict = setting(factory=lambda: {"default": ScanProfile()}, doc="Named scan profiles ([scanner.profiles.NAME]).")
     width_mm: float = setting(210.0, doc="Scan area width (mm); clipped to what the device offers.", minimum=10)
     height_mm: float = setting(297.0, doc="Scan area height (mm); clipped to what the device offers.", minimum=10)
-    test_picture: str = setting("Color pattern", doc="Only for SANE's test backend: which picture it draws.")
+    test_picture: str = setting("", doc="Only for SANE's virtual test scanner (the demo): which picture it draws; empty for real scanners.")
 
 
 @dataclass(frozen=True)
