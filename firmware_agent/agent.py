@@ -167,8 +167,13 @@ class Agent:
     async def _health(self) -> None:
         """Beat the watchdog for the scanner threads only while they are alive and not stuck."""
         while True:
+            for worker in self.scanners:
+                if worker.check_hung(self.cfg.scanner.hang_s):
+                    log.error("scanner %s stopped answering; resetting its USB device", worker.device_name)
+                    await asyncio.to_thread(_usb_reset, None, worker.device_name)
             now = time.monotonic()
-            if all(now - w.heartbeat_at < 120 for w in self.scanners):
+            # a hung device is handled above; the agent itself stays alive for systemd
+            if all(now - w.heartbeat_at < 3 * self.cfg.scanner.hang_s for w in self.scanners):
                 self.watchdog.heartbeat("scanner")
             self.watchdog.heartbeat("web")
             self.notifier.status(self._one_line_status())

@@ -67,6 +67,8 @@ class ScannerSettings:
     device: str = setting("", doc="SANE device name (e.g. 'fujitsu:fi-8170:123'); empty = first one found.")
     poll_ms: int = setting(500, doc="How often the scanner's button options are read (ms).", minimum=50, maximum=10000)
     reopen_s: float = setting(3.0, doc="Seconds between attempts to reopen a vanished scanner.", minimum=0.1)
+    hang_s: float = setting(90.0, doc="A scanner busy this long without delivering a page is reset (USB).",
+                            minimum=1.0)
     default_profile: str = setting("default", doc="Profile used by the status page's Scan action and the GPIO key.")
     buttons: dict = setting(factory=dict, doc="Map of SANE button option name -> profile name, e.g. {scan = 'default'}.")
     profiles: dict = setting(factory=lambda: {"default": ScanProfile()}, doc="Named scan profiles ([scanner.profiles.NAME]).")

@@ -105,6 +105,19 @@ class ScanWorker:
                 "job_pages": s.job_pages, "paused_job": s.paused_job, "last_error": s.last_error,
                 "capabilities": s.capabilities}
 
+    def check_hung(self, limit_s: float) -> bool:
+        """True once when the device thread has made no progress for *limit_s* while busy.
+
+        A USB scanner that stops answering blocks inside libusb for ever; the caller then
+        resets the device (which makes the blocked call fail) and the thread reopens it.
+        """
+        stuck = time.monotonic() - self.heartbeat_at > limit_s
+        if stuck and self.state.state != "hung":
+            self._set_state("hung", f"no answer for {limit_s:.0f} s")
+            self.journal.event("error", "hung", message_for("hung").text, job_id=self.state.job_id)
+            return True
+        return False
+
     @property
     def idle(self) -> bool:
         return self.state.job_id is None and self._requests.empty()
@@ -244,6 +257,7 @@ class ScanWorker:
                 self._finish(job_id, request, err)
                 return
             first, busy = False, 0
+            self.heartbeat_at = time.monotonic()
             try:
                 self._store(job_id, image)
             except (OSError, sqlite3.OperationalError) as exc:

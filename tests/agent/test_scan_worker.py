@@ -261,3 +261,24 @@ def test_real_full_disk_leaves_no_corrupt_page_or_journal(small_tmpfs):
     files = {reopened.rel(p) for p in (small_tmpfs / "state" / "pages").rglob("*.raw.png")}
     assert files == {r[0] for r in rows}  # no file without its row
     reopened.close()
+
+
+def test_a_device_that_stops_answering_is_reported_hung_once(journal):
+    # The test backend's read delay makes each buffer take 0.2 s: a stand-in for a
+    # device that has stopped delivering data while the SANE call blocks.
+    slow = ScanSettings(source="adf", mode="gray", resolution=300, width_mm=20.0, height_mm=20.0,
+                        extra={"read-return-value": "Default", "read-delay": True, "read-delay-duration": 200000,
+                               "read-limit": True, "read-limit-size": 4096})
+    worker = make_worker(journal, SaneScanner, device="test:0")
+    try:
+        wait_for(lambda: worker.state.state == "ready", what="open")
+        worker.request_scan(request(slow, max_pages=1))
+        wait_for(lambda: worker.state.state == "scanning", what="scanning")
+        time.sleep(0.6)
+        assert worker.check_hung(0.5) is True
+        assert worker.snapshot()["message"]["vi"] == "Máy quét không phản hồi"
+        assert worker.check_hung(0.5) is False  # reported once per hang
+        assert any(e["code"] == "hung" for e in journal.recent_events())
+        wait_for(lambda: worker.jobs_finished == 1, what="the slow page to finish")
+    finally:
+        worker.stop()
