@@ -199,19 +199,23 @@ def _skew_table() -> tuple[list[str], dict]:
 
 
 _CHILD = textwrap.dedent("""
-    import resource, sys, time
+    import sys, time
     import numpy as np
+    def hwm():  # peak RSS of this process image in kB (ru_maxrss would include the parent's, kept over exec)
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
     img = np.load(sys.argv[1])
     gray = np.load(sys.argv[2])
     from imaging.pipeline import process_page
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = hwm()
     t1 = time.perf_counter()
     process_page(img, 300); process_page(gray, 300)
     first = time.perf_counter() - t1
     t2 = time.perf_counter()
     process_page(img, 300); process_page(gray, 300)
     steady = time.perf_counter() - t2
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = hwm()
     print(first, steady, base, peak)
 """)
 
