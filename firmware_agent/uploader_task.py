@@ -52,15 +52,15 @@ CREATE TABLE IF NOT EXISTS sync_batches(
 
 # What the operator and technician read (Vietnamese first).
 MESSAGES = {
-    "idle": ("Đã gửi hết / Everything sent", ""),
-    "uploading": ("Đang tải lên / Uploading", ""),
-    "off": ("Chưa cấu hình máy chủ lưu trữ / No archive server configured", ""),
-    "not_enrolled": ("Thiết bị chưa đăng ký với máy chủ (sohoa enroll) / "
-                     "Device not enrolled with the archive server (sohoa enroll)", ""),
-    "offline": ("Không kết nối được máy chủ lưu trữ, sẽ thử lại / Archive server unreachable, will retry", ""),
-    "waiting_hours": ("Ngoài giờ cho phép tải lên / Outside the allowed upload hours", ""),
-    "retrying": ("Tải lên bị gián đoạn, sẽ thử lại / Upload interrupted, will retry", ""),
-    "refused": ("Máy chủ từ chối lô, cần kỹ thuật viên / The server refused a batch, technician needed", ""),
+    "idle": ("Đã gửi hết", "Everything sent"),
+    "uploading": ("Đang tải lên", "Uploading"),
+    "off": ("Chưa cấu hình máy chủ lưu trữ", "No archive server configured"),
+    "not_enrolled": ("Thiết bị chưa đăng ký với máy chủ (sohoa enroll)",
+                     "Device not enrolled with the archive server (sohoa enroll)"),
+    "offline": ("Không kết nối được máy chủ lưu trữ, sẽ thử lại", "Archive server unreachable, will retry"),
+    "waiting_hours": ("Ngoài giờ cho phép tải lên", "Outside the allowed upload hours"),
+    "retrying": ("Tải lên bị gián đoạn, sẽ thử lại", "Upload interrupted, will retry"),
+    "refused": ("Máy chủ từ chối lô, cần kỹ thuật viên", "The server refused a batch, technician needed"),
 }
 
 
@@ -276,7 +276,7 @@ class UploaderTask:
             if not await self._client_for().probe():
                 self.online = False
                 self.state = "offline"
-                self._fail(*MESSAGES["offline"][0].split(" / "), detail="probe failed")
+                self._fail(*MESSAGES["offline"], detail="probe failed")
                 return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
             self.online = True
             await self.send_one()
@@ -284,7 +284,7 @@ class UploaderTask:
             return 0.0
         except TransientError as exc:
             self.state = "retrying"
-            self._fail("Tải lên bị gián đoạn, sẽ thử lại", "Upload interrupted, will retry", detail=str(exc))
+            self._fail(*MESSAGES["retrying"], detail=str(exc))
             return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
         except PermanentError as exc:
             self.state = "refused"
@@ -320,10 +320,10 @@ class UploaderTask:
 
     def status(self) -> dict:
         batches, nbytes, oldest = self._backlog()
-        text = MESSAGES.get(self.state, ("", ""))[0]
+        vi, en = MESSAGES.get(self.state, ("", ""))
         return {
             "state": self.state,
-            "message": text,
+            "message": f"{vi} / {en}",
             "endpoint": self.settings.endpoint,
             "enrolled": self.enrolled(),
             "online": self.online,
