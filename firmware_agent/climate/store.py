@@ -1,6 +1,7 @@
 """The climate time series: its own SQLite file, downsampled and bounded (design §7.4).
 
-Values are stored as integer hundredths. ``compact`` is idempotent (rule C1):
+Values are stored as integer hundredths. Keys are ``(ts, sensor)``: compaction
+and retention work on time ranges across all sensors, and a room has few sensors. ``compact`` is idempotent (rule C1):
 watermarks advance in the same transaction as the rows they cover, and rows
 are only deleted once they sit below a watermark (C2).
 """
@@ -19,13 +20,13 @@ HOUR = 3600
 
 _AGG_COLUMNS = "sensor INTEGER NOT NULL, ts INTEGER NOT NULL, n INTEGER NOT NULL, " \
                "t INTEGER NOT NULL, t_min INTEGER NOT NULL, t_max INTEGER NOT NULL, " \
-               "rh INTEGER, rh_min INTEGER, rh_max INTEGER, PRIMARY KEY(sensor, ts)"
+               "rh INTEGER, rh_min INTEGER, rh_max INTEGER, PRIMARY KEY(ts, sensor)"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sensors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS raw(sensor INTEGER NOT NULL, ts INTEGER NOT NULL, t INTEGER NOT NULL,
-    rh INTEGER, PRIMARY KEY(sensor, ts)) WITHOUT ROWID;
+    rh INTEGER, PRIMARY KEY(ts, sensor)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS minute({_AGG_COLUMNS}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hour({_AGG_COLUMNS}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, sensor TEXT NOT NULL, kind TEXT NOT NULL,
@@ -241,7 +242,8 @@ class ClimateStore:
                 "SELECT ts, t, rh FROM raw WHERE sensor=? AND ts>=? AND ts<? ORDER BY ts", (key, since, until))]
         if resolution in ("minute", "hour"):
             return self._agg(con, resolution, key, since, until)
-        minute_first = con.execute("SELECT min(ts) FROM minute WHERE sensor=?", (key,)).fetchone()[0]
+        # All sensors share the retention, so the table's first minute is the split (and uses the key).
+        minute_first = con.execute("SELECT min(ts) FROM minute").fetchone()[0]
         minute_done = self._watermark(con, "minute_done") or 0
         split = max(since, minute_first) if minute_first is not None else until
         out = self._agg(con, "hour", key, since, min(split, until))
