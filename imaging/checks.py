@@ -29,8 +29,8 @@ def check_page(image: object, name: str = "image") -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise ImageError(f"{name}: expected a numpy array, got {type(image).__name__}")
     if image.dtype != np.uint8:
-        raise ImageError(f"{name}: expected 8-bit samples (uint8), got {image.dtype}; "
-                         "convert 16-bit scans to 8 bits before processing")
+        hint = "; convert 16-bit scans to 8 bits before processing" if image.dtype.itemsize == 2 else ""
+        raise ImageError(f"{name}: expected 8-bit samples (uint8), got {image.dtype}{hint}")
     if image.ndim == 3:
         if image.shape[2] == 1:
             image = image[:, :, 0]
