@@ -15,18 +15,22 @@ from firmware_agent.climate.store import Row
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
 
-def bucketed(rows: Sequence[Row], bucket_s: float) -> list[tuple[float, float, float | None]]:
-    """Mean (ts, t, rh) per bucket of *bucket_s* seconds, weighting rows by sample count."""
+def bucketed(rows: Sequence[Row], bucket_s: float, offset_s: float = 0.0) -> list[tuple[float, float, float | None]]:
+    """Mean (ts, t, rh) per bucket of *bucket_s* seconds, weighting rows by sample count.
+
+    *offset_s* shifts bucket edges (the local UTC offset makes day buckets local days).
+    """
     acc: dict[int, list[float]] = {}
     for r in rows:
-        key = int(r.ts // bucket_s)
+        key = int((r.ts + offset_s) // bucket_s)
         a = acc.setdefault(key, [0.0, 0.0, 0.0, 0.0])
         a[0] += r.n * r.t
         a[1] += r.n
         if r.rh is not None:
             a[2] += r.n * r.rh
             a[3] += r.n
-    return [(k * bucket_s, a[0] / a[1], a[2] / a[3] if a[3] else None) for k, a in sorted(acc.items()) if a[1]]
+    return [(k * bucket_s - offset_s, a[0] / a[1], a[2] / a[3] if a[3] else None)
+            for k, a in sorted(acc.items()) if a[1]]
 
 
 def svg_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], start: float, end: float, *,

@@ -54,8 +54,8 @@ def report_data(store: ClimateStore, month: str, *, band: Band, room: str, perio
         fig = period_figures(rows, band, end, period_s)
         if fig is None:
             continue
-        daily = bucketed(rows, 86400) if rows else []
-        # Buckets are UTC days; shift to local days for the chart labels.
+        offset = dt.datetime.fromtimestamp(start).astimezone().utcoffset().total_seconds()
+        daily = bucketed(rows, 86400, offset) if rows else []  # local days
         sensors.append({"id": sid, "location": (locations or {}).get(sid) or sid, "figures": fig,
                         "daily": [(ts, t, rh) for ts, t, rh in daily]})
     return {"room": room, "month": month, "start": start, "end": end, "band": band, "sensors": sensors,

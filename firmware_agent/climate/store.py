@@ -128,6 +128,7 @@ class ClimateStore:
         con = self._con()
         data = [(self.sensor_key(s), int(ts), _c(t), _c(rh)) for s, ts, t, rh in rows]
         with con:
+            con.execute("BEGIN")  # one transaction for the whole pass, not one per row
             # Two reads within one second keep the later one.
             con.executemany("INSERT OR REPLACE INTO raw VALUES(?,?,?,?)", data)
 

@@ -40,7 +40,7 @@ def service(tmp_path, sysfs):
                         sensors=(SensorConfig(id="hwmon-sht3x", location="Kệ A <tầng 2>"),))
     svc = ClimateService(s, tmp_path / "climate.sqlite3", sysfs_root=sysfs.root)
     now = time.time()
-    fill(svc, now - 31 * 86400, now - 120)
+    fill(svc, now - 62 * 86400, now - 120)  # the whole of the month 20 days ago, whatever today is
     svc.sample_once()
     yield svc
     svc.close()
@@ -118,6 +118,8 @@ def test_report_data_and_pages(service, tmp_path):
     assert sht["figures"]["out_of_band_pct"] == 100.0  # RH never in 45-55 %
     assert 22 <= sht["figures"]["t_c"]["mean"] <= 26
     assert all(row[2] is not None for row in sht["daily"])
+    assert {dt.datetime.fromtimestamp(row[0]).hour for row in sht["daily"]} == {0}  # local days
+    assert dt.datetime.fromtimestamp(sht["daily"][0][0]).day == 1
     # Seven sensors make three PDF pages.
     many = dict(data, sensors=[dict(sht, id=f"s{i}") for i in range(7)])
     pdf = render(many, "pdf")
