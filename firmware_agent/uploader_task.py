@@ -250,7 +250,7 @@ class UploaderTask:
         finally:
             if self._client is not None:
                 await self._client.close()
-            self.db.close()
+                self._client = None
 
     async def _step(self, attempt: int) -> float:
         """One pass; returns how long to wait before the next (0 = go on at once)."""
@@ -350,6 +350,10 @@ class UploaderTask:
             f"sohoa_sync_refused_total {self.refusals}",
         ]
 
+    def close(self) -> None:
+        """Release the database connection (``status`` and ``metrics`` still work until then)."""
+        self.db.close()
+
     def add_routes(self, app) -> None:
         """No routes of its own: status and metrics go through the status page."""
 
@@ -382,6 +386,18 @@ def _refusal_text(code: str, seq: int) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------- enrollment
+
+def archive_public_key(settings: SyncSettings, state_dir: Path):
+    """The archive's X25519 public key for ``sync.at_rest.EncryptingWriter``, or None before enrollment.
+
+    Records marked secret (mode 03) are written through that writer from the
+    start and staged as ``<name>.enc``; only the receiver can read them.
+    """
+    _, archive_path, _ = settings.key_paths(Path(state_dir))
+    if not archive_path.exists():
+        return None
+    return x25519_public(read_public(archive_path))
+
 
 def store_enrollment(settings: SyncSettings, state_dir: Path, archive_public_key: str, log_public_key: str) -> None:
     """Write the receiver's public keys where :class:`UploaderTask` reads them."""

@@ -148,3 +148,55 @@ def test_demo_helper_starts_a_receiver_and_drain_waits_for_receipts(tmp_path):
             await receiver.close()
             journal.close()
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the_receiver(tmp_path):
+    """A mode-03 package written through EncryptingWriter travels and is decrypted for the member check."""
+    import zipfile
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from firmware_agent.commands.sync import sip_member_check
+    from firmware_agent.uploader_task import archive_public_key
+    from sync.at_rest import open_encrypted
+    from sync.keys import load_or_create
+
+    state = tmp_path / "state"
+    journal = Journal(state)
+    seen = []
+
+    async def body():
+        rx_root = tmp_path / "rx"
+        archive = load_or_create(rx_root / "keys" / "archive_x25519.pem", X25519PrivateKey)
+        sip_check = sip_member_check(archive)
+
+        def check(name, data):
+            seen.append((name, data[:8]))
+            return sip_check(name, data)
+        rx = await start_local_receiver(rx_root, member_check=check)
+        try:
+            overrides = await enroll_local(rx, state, "dev-5")
+            assert archive_public_key(SyncSettings(), tmp_path / "nowhere") is None
+            pub = archive_public_key(SyncSettings(), state)
+            secret = tmp_path / "secret.zip.enc"
+            w = open_encrypted(secret, pub)
+            with zipfile.ZipFile(w, "w") as z:  # not a valid SIP: the receiver must see inside to say so
+                z.writestr("HS-MAT/readme.txt", "bí mật")
+            w.close()
+            assert b"readme.txt" not in secret.read_bytes()
+            journal.stage_member(secret, "hs-0001.zip.enc", pages=1, documents=1)
+            journal.close_batches(max_pages=1, max_age_s=0, force=True)
+            task = UploaderTask(SyncSettings(**overrides), journal, state, "dev-5")
+            runner = asyncio.create_task(task.run())
+            await _until(lambda: task.status()["state"] == "refused")
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            (rej,) = rx.core.state.rejections()
+            assert rej["code"] == "member_check" and "hs-0001.zip.enc" in rej["detail"]
+            assert "does not decrypt" not in rej["detail"]  # it was opened and read as a package
+            assert seen[0][0] == "hs-0001.zip.enc" and seen[0][1] == b"SOHOAAR1"
+            assert "refused batch 1 (member_check)" in task.status()["last_error"]["en"]
+        finally:
+            await rx.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 60))
