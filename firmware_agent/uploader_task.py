@@ -297,6 +297,11 @@ class UploaderTask:
         except OSError as exc:  # the sealed file itself, or the key files
             self._fail("Lỗi đọc lô trên đĩa", "Cannot read the batch on disk", detail=str(exc))
             return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
+        except (KeyError, ValueError) as exc:  # an answer that is not what a receiver sends (a proxy page?)
+            log.exception("unexpected answer from %s", s.endpoint)
+            self._fail("Máy chủ trả lời không đúng giao thức", "The server's answer breaks the protocol",
+                       detail=f"{type(exc).__name__}: {exc}")
+            return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
 
     def _fail(self, vi: str, en: str, detail: str = "") -> None:
         self.failures += 1
