@@ -16,7 +16,8 @@ from pathlib import Path
 
 from firmware_agent.journal import Journal
 from firmware_agent.sync_settings import SyncSettings
-from firmware_agent.uploader_task import UploaderTask, enroll_device
+from firmware_agent.sync_enrollment import enroll_device
+from firmware_agent.uploader_task import UploaderTask
 
 
 def _phase(work: Path, name: str) -> None:

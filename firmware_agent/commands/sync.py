@@ -202,7 +202,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 def cmd_enroll(args: argparse.Namespace) -> int:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from firmware_agent.uploader_task import enroll_device
+    from firmware_agent.sync_enrollment import enroll_device
     from sync.auth import make_auth_header
     from sync.enroll import EnrollError
     from sync.keys import fingerprint, load_or_create

@@ -9,7 +9,8 @@ import socket
 
 from firmware_agent.journal import Journal, open_db
 from firmware_agent.sync_settings import SyncSettings
-from firmware_agent.uploader_task import UploaderTask, enroll_local, in_hours
+from firmware_agent.sync_enrollment import enroll_local
+from firmware_agent.uploader_task import UploaderTask, in_hours
 from sync.local import start_local_receiver
 from sync.receipt import verify_receipt
 from sync.keys import ed25519_public, read_public
@@ -129,7 +130,7 @@ def test_allowed_hours_window():
 
 
 def test_demo_helper_starts_a_receiver_and_drain_waits_for_receipts(tmp_path):
-    from firmware_agent.uploader_task import start_demo_sync
+    from firmware_agent.sync_enrollment import start_demo_sync
     state = tmp_path / "state"
     journal = Journal(state)
 
@@ -157,7 +158,7 @@ def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from firmware_agent.commands.sync import sip_member_check
-    from firmware_agent.uploader_task import archive_public_key
+    from firmware_agent.sync_enrollment import archive_public_key
     from sync.at_rest import open_encrypted
     from sync.keys import load_or_create
 
