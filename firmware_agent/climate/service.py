@@ -137,6 +137,9 @@ class ClimateService:
             else:
                 self.alerts.fault(o.sensor_id, now)
                 self._fault_since.setdefault(o.sensor_id, now)
+        if any(o.fault == "unplugged" for o in outcomes):
+            # Look for the unit again within a minute, not only at the next regular discovery.
+            self._discovered_at = min(self._discovered_at, now - self.settings.rediscover_s + 60.0)
         with self._lock:
             for o in outcomes:
                 self._current[o.sensor_id] = o

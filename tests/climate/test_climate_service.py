@@ -191,3 +191,25 @@ def test_run_loop_samples_and_survives(tmp_path, sysfs):
     assert len([r for r in stored(db) if r[0] == "hwmon-sht3x"]) >= 2
     by_id = {s["id"]: s for s in svc.status()["sensors"]}
     assert by_id["hwmon-sht3x"]["fault"]["reason"] == "garbage"
+
+
+def test_unplugged_usb_unit_is_found_again_after_replugging(tmp_path, sysfs, fake_usb, clock):
+    unit = fake_usb.FakeTemper(0x413D, 0x2107, "TEMPerGold_V3.1", fake_usb.words_reply(2412))
+    svc = ClimateService(settings(sensors=()), tmp_path / "c.sqlite3", sysfs_root=sysfs.root,
+                         usb_backend=fake_usb.TemperBackend([unit]), clock=clock)
+    assert svc.sample_once()[0].reading.t_c == pytest.approx(24.12)
+    unit.unplug_after_reports = unit.reports_sent
+    clock.now += 60
+    assert svc.sample_once()[0].fault == "unplugged"
+    clock.now += 30
+    assert svc.sample_once()[0].fault == "unplugged"  # still out
+    # Plugged back in (a new device as far as USB is concerned): the kernel driver holds it again.
+    unit.plugged, unit.unplug_after_reports, unit.kernel_driver = True, None, True
+    unit.claimed.clear()
+    unit.queue.clear()
+    unit.reply = fake_usb.words_reply(2250)
+    clock.now += 30
+    (o,) = svc.sample_once()
+    assert o.sensor_id == "usb-1-1.2" and o.reading.t_c == pytest.approx(22.5)
+    assert unit.detach_calls == 2
+    svc.close()
