@@ -21,4 +21,10 @@ async def optional_sources(cfg: Config, agent, *, demo: bool = False) -> list:
         agent.watchdog.register("records")
         sources.append(RecordsTask(cfg.records, agent.journal, cfg.state_path,
                                    password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat))
+    if cfg.climate.enabled:
+        from firmware_agent.climate.service import ClimateService
+
+        # Not a watchdog loop: it sleeps a whole sampling period, and a stuck sensor read
+        # must never get the scanning agent restarted.
+        sources.append(ClimateService(cfg.climate, cfg.state_path / "climate.sqlite3"))
     return sources

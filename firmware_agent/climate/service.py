@@ -55,6 +55,8 @@ class ClimateService:
         Returns unix time; tests pass a simulated clock.
     """
 
+    name = "climate"  # its key in /api/status and its task name
+
     def __init__(self, settings: ClimateSettings, db_path: Path, *, sysfs_root: Path = Path("/"),
                  usb_backend=None, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
