@@ -232,6 +232,7 @@ def _three_shear(src: np.ndarray, nch: int, w: int, h: int, angle_deg: float,
     _shear_rows(src, 0, 0, nch, p1, a0, b0, alpha, cy, fill)
     p2 = np.empty((y1 - y0, (a1 - a0) * nch), np.uint8)
     _shear_cols(p1, a0, b0, nch, p2, a0, y0, beta, cx, fill)
+    del p1  # lower the peak: pass 3 needs only pass 2
     out = np.empty((y1 - y0, (x1 - x0) * nch), np.uint8)
     _shear_rows(p2, a0, y0, nch, out, x0, y0, alpha, cy, fill)
     return out
