@@ -13,11 +13,12 @@ from PIL import Image
 
 from firmware_agent.agent import Agent
 from firmware_agent.config import hash_password, load_config
+from firmware_agent.wiring import optional_sources
 
 PASSWORD = "correct horse battery"
 
 
-def config(tmp_path, **web):
+def config(tmp_path, records=False, **web):
     return load_config(None, {
         "agent": {"state_dir": str(tmp_path / "state"), "min_free_mb": 10},
         "scanner": {"device": "test:1", "test_picture": "Grid", "poll_ms": 50, "width_mm": 60.0, "height_mm": 80.0,
@@ -25,6 +26,7 @@ def config(tmp_path, **web):
         "hotfolder": {"path": str(tmp_path / "inbox"), "settle_s": 0.2},
         "web": {"port": 0, "password_hash": hash_password(PASSWORD), **web},
         "batch": {"max_age_s": 0.0},
+        "records": {"enabled": records},
     })
 
 
@@ -43,9 +45,11 @@ async def until(predicate, timeout=30.0):
 
 @pytest.fixture
 def run(tmp_path):
-    def runner(body, **web):
+    def runner(body, records=False, **web):
         async def main():
-            agent = Agent(config(tmp_path, **web))
+            cfg = config(tmp_path, records, **web)
+            agent = Agent(cfg)
+            agent.sources.extend(await optional_sources(cfg, agent))
             await agent.start()
             try:
                 async with aiohttp.ClientSession(agent.address) as http:
@@ -72,7 +76,12 @@ def test_status_page_json_and_metrics(run):
             text = await r.text()
         assert 'sohoa_scanner_up{device="test:1",state="ready"} 1' in text
         assert "sohoa_disk_free_bytes" in text
-    run(body)
+        # the optional subsystems plug into the same page, status and metrics
+        assert "climate" in status and "records" in status
+        assert "sohoa_climate_" in text and "sohoa_records_" in text
+        async with http.get("/climate") as r:
+            assert r.status == 200
+    run(body, records=True)
 
 
 def test_scan_action_needs_the_technician_password(run):
