@@ -50,6 +50,7 @@ class _Busy:
     task: asyncio.Task
     last: float
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    accepting: bool = False  # all bytes are in: never cancel it, the verdict is on its way
 
 
 class TusHandler:
@@ -225,7 +226,7 @@ class TusHandler:
         old = self.busy.get(upload_id)
         if old is None:
             return
-        if time.monotonic() - old.last < self.opts.takeover_idle_s:
+        if old.accepting or time.monotonic() - old.last < self.opts.takeover_idle_s:
             raise ProtocolError(423, "another PATCH on this upload is in progress")
         old.task.cancel()
         self.core.counters["takeovers"] += 1
@@ -300,6 +301,7 @@ class TusHandler:
             self.core.committed(upload_id, new_offset)
             return web.Response(status=204, headers=headers)
         t0 = time.perf_counter()
+        busy.accepting = True
         try:
             await self.core.accept(upload_id)
         except BatchError as exc:
