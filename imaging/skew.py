@@ -8,10 +8,11 @@ square sum* ``sum_i (p[i+1] - p[i])^2`` of the profile ``p``. Each ink pixel is
 split linearly between its two nearest bins (after a sub-pixel dither that
 spreads the points evenly over the bin phase), so the score is smooth in ``a`` and the search can resolve angles far below one pixel of shear. A coarse
 sweep over ``[-max_angle, max_angle]`` on a subsample of the ink (about 8 000
-pixels) finds the peak; a golden-section search on up to 60 000 ink pixels
+pixels) finds the peak; a golden-section search on up to 30 000 ink pixels
 refines it to ``precision``.
 
-Confidence is ``1 - median(sweep) / max(sweep)``: near 1 for text (one sharp
+Confidence is ``1 - median(sweep) / peak`` (peak: the score at the refined
+angle, on the sweep's subsample): near 1 for text (one sharp
 peak), near 0 for photos, stamps, drawings and blank pages (no preferred
 direction). A peak on the edge of the range, or too little ink, gives 0.
 
@@ -40,7 +41,7 @@ from imaging.errors import ImageError
 
 _MIN_INK = 300  # fewer ink pixels than this carry no usable direction
 _COARSE_POINTS = 8_000  # enough ink for the sweep to find the right peak
-_FINE_POINTS = 60_000  # beyond this, more ink no longer improves the refined angle
+_FINE_POINTS = 30_000  # beyond this, more ink no longer improves the refined angle
 
 
 @dataclass(frozen=True)
@@ -149,10 +150,16 @@ def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_
             fc = fd
             d = lo + g * (hi - lo)
             fd = _score(ys, xs, fine_stride, math.tan(math.radians(d)), hist, offset)
-    return 0.5 * (lo + hi), conf
+    angle = 0.5 * (lo + hi)
+    if conf > 0.0:
+        # The sweep's samples can straddle a narrow peak: judge the peak at the
+        # refined angle, on the same subsample as the sweep.
+        peak = max(peak, _score(ys, xs, coarse_stride, math.tan(math.radians(angle)), hist, offset))
+        conf = 1.0 - med / peak
+    return angle, conf
 
 
-def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 0.25,
+def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 0.5,
                   precision: float = 0.005) -> SkewEstimate:
     """Estimate the skew of the text lines in an ink mask.
 
