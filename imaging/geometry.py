@@ -33,17 +33,25 @@ def _profiles(mask, lo, hi, c, s, sign, step):
     yc = (h - 1) / 2.0
     rows = np.zeros(h, np.float64)
     cols = np.zeros(w, np.float64)
+    ax = sign * c
+    ay = sign * s
     for y in range(0, h, step):
         dy = y - yc
+        # Along a row the corrected coordinates move linearly: xr = bx + ax x, yr = by + ay x.
+        bx = xc + sign * (-c * xc - s * dy) + 0.5
+        by = yc + sign * (-s * xc + c * dy) + 0.5
+        row = mask[y]
         for x in range(0, w, step):
-            v = mask[y, x]
+            v = row[x]
             if v >= lo and v <= hi:
-                dx = x - xc
-                xr = int(math.floor(xc + sign * (c * dx - s * dy) + 0.5))
-                yr = int(math.floor(yc + sign * (s * dx + c * dy) + 0.5))
-                if 0 <= xr < w and 0 <= yr < h:
-                    cols[xr] += 1.0
-                    rows[yr] += 1.0
+                fx = bx + ax * x
+                fy = by + ay * x
+                if fx >= 0.0 and fy >= 0.0:
+                    xr = int(fx)
+                    yr = int(fy)
+                    if xr < w and yr < h:
+                        cols[xr] += 1.0
+                        rows[yr] += 1.0
     return rows, cols
 
 
