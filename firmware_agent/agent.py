@@ -162,6 +162,11 @@ class Agent:
         await self.supervisor.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        for src in self.sources:
+            if hasattr(src, "aclose"):
+                await src.aclose()
+            elif hasattr(src, "close"):
+                src.close()  # on the loop thread: sources may hold thread-bound SQLite handles
         self.journal.close()
 
     async def _health(self) -> None:

@@ -96,22 +96,30 @@ class BatchTask:
         self.max_age_s = max_age_s
         self.stage_pages = stage_pages
         self._heartbeat = heartbeat
+        self.on_closed: Callable[[], None] = lambda: None  # on the event loop, after a batch is staged
 
     def step(self, force_close: bool = False) -> int:
-        """One pass (blocking). Returns the number of pages staged."""
-        staged = 0
+        """One pass (blocking). Returns the number of batches closed (open -> staged)."""
         if self.stage_pages:
             for page in self.journal.pages_in_state("processed", 200):
                 name = f"job-{page.job_id:06d}-{page.seq:05d}{page.colour_path.suffix}"
                 self.journal.stage_member(page.colour_path, name, pages=1, documents=0, page_ids=(page.id,))
-                staged += 1
-        for batch_id in self.journal.close_batches(max_pages=self.max_pages, max_age_s=self.max_age_s,
-                                                   force=force_close):
-            log.info("batch %d staged for upload", batch_id)
-        return staged
+        closed = self.journal.close_batches(max_pages=self.max_pages, max_age_s=self.max_age_s,
+                                            force=force_close)
+        for batch_id in closed:
+            log.info("batch %d staged for upload", batch_id, extra={"batch_id": batch_id})
+        return len(closed)
+
+    async def close_now(self) -> int:
+        """Close the open batch whatever its age (demo --once, shutdown of a job)."""
+        closed = await asyncio.to_thread(self.step, True)
+        if closed:
+            self.on_closed()
+        return closed
 
     async def run(self) -> None:
         while True:
             self._heartbeat("batch")
-            await asyncio.to_thread(self.step)
+            if await asyncio.to_thread(self.step):
+                self.on_closed()
             await asyncio.sleep(0.5)

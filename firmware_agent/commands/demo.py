@@ -85,7 +85,7 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
             # After the scanner's pages, so they do not join the stack's last record file.
             await asyncio.to_thread(feed_demo_stack, agent.hotfolder.path)
         await wait_downstream(agent, deadline=t0 + args.timeout)
-        summary = await asyncio.to_thread(demo_summary, agent, scanned, time.monotonic() - t0)
+        summary = demo_summary(agent, scanned, time.monotonic() - t0)
         if args.once:
             print(json.dumps(summary, ensure_ascii=False), flush=True)
             return 0 if not summary["errors"] else 1
@@ -143,7 +143,7 @@ async def wait_downstream(agent, *, deadline: float) -> None:
     by_name = {src.name: src for src in agent.sources}
     if "records" in by_name:
         await by_name["records"].wait_idle(deadline - time.monotonic())
-    await asyncio.to_thread(agent.batching.step, True)
+    await agent.batching.close_now()
     if "sync" in by_name:
         await by_name["sync"].wait_idle(deadline - time.monotonic())
 
@@ -166,4 +166,14 @@ def demo_summary(agent, scanned: int, seconds: float) -> dict:
         extra = getattr(src, "demo_summary", None)
         if extra is not None:
             summary.update(extra())
+    by_name = {s.name: s for s in agent.sources}
+    if "sync" in by_name:
+        summary["batches_acknowledged"] = by_name["sync"].status()["batches_acknowledged"]
+    if "demo_receiver" in by_name and "packages" in summary:
+        # The appliance deletes its copies once receipts are verified; show the packages
+        # as the archive received them instead.
+        received = by_name["demo_receiver"].extract_packages(
+            agent.cfg.agent.device_id, by_name["sync"].device_key().public_key(),
+            agent.journal.state_dir / "received-packages")
+        summary["packages"] = [str(p) for p in received]
     return summary

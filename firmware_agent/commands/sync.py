@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 DEFAULT_ROOT = "/var/lib/sohoa-receiver"
@@ -59,44 +57,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------------- receiver
 
-def sip_member_check(archive_key):
-    """The receiver's per-member check: SIP_hoso packages (``*.zip``) must pass ``sohoa sip verify``.
-
-    Members written with ``sync.at_rest.EncryptingWriter`` (secret records) are
-    decrypted with the archive key first, in a private temporary file.
-    """
-    from firmware_agent.records.sip_verify import verify
-    from sync.at_rest import MAGIC, AtRestError, DecryptingReader
-
-    def check(name: str, data: bytes) -> list[str]:
-        if data.startswith(MAGIC):
-            try:
-                data = DecryptingReader(io.BytesIO(data), archive_key).read()
-            except AtRestError as exc:
-                return [f"{name}: encrypted member does not decrypt ({exc})"]
-            name = name.removesuffix(".enc")
-        if not name.endswith(".zip"):
-            return []
-        with tempfile.TemporaryDirectory(prefix="sohoa-rx-") as tmp:
-            path = Path(tmp) / name
-            path.write_bytes(data)
-            return verify(path)
-    return check
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     from aiohttp import web
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+    from firmware_agent.records.receiver_check import receiver_member_check
     from sync.keys import load_or_create
     from sync.receiver import ReceiverOptions, build_receiver_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     member_check = None
     if not args.no_sip_check:
-        member_check = sip_member_check(load_or_create(args.root / "keys" / "archive_x25519.pem", X25519PrivateKey))
+        member_check = receiver_member_check(load_or_create(args.root / "keys" / "archive_x25519.pem", X25519PrivateKey))
     app = build_receiver_app(args.root, member_check=member_check, origin=args.origin,
                              opts=ReceiverOptions(max_size=args.max_size_mib * 1024 * 1024))
     print(f"sohoa receiver: {args.root} on http://{args.host}:{args.port}/files/", file=sys.stderr)

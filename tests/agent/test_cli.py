@@ -58,9 +58,18 @@ def test_demo_once_prints_its_json_line(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["pages_scanned"] == 20
-    assert summary["pages_processed"] == 20
+    # the scanner's 20 pages plus the generated Vietnamese stack fed through the hot folder
+    assert summary["pages_processed"] > 20
     assert summary["batches_staged"] >= 1
+    assert summary["batches_acknowledged"] == summary["batches_staged"]  # receipts verified
     assert summary["errors"] == 0
+    # the SIP packages, as the archive received them, pass the archive's own check
+    assert len(summary["packages"]) == 2
+    for package in summary["packages"]:
+        check = sohoa("sip", "verify", package)
+        assert check.returncode == 0, check.stdout + check.stderr
+    # the scanner's pages had no cover sheet in front: held for a technician, not merged
+    assert [h["reason"] for h in summary["records_held"]] == ["no_coversheet"]
 
 
 def test_messages_table_has_every_state():

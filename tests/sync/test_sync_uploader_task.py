@@ -157,7 +157,7 @@ def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the
 
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from firmware_agent.commands.sync import sip_member_check
+    from firmware_agent.records.receiver_check import receiver_member_check as sip_member_check
     from firmware_agent.sync_enrollment import archive_public_key
     from sync.at_rest import open_encrypted
     from sync.keys import load_or_create
