@@ -262,8 +262,9 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     out = img if inplace else img.copy()
     if size == 0:
         return out, 0
-    if out.ctypes.data % 8:
-        out = out.copy()  # the word view below needs 8-byte alignment
-    removed = _despeckle(out, _word_view(out), np.uint8(ink_v), np.uint8(paper_v), size,
+    work = out if out.ctypes.data % 8 == 0 else out.copy()  # the word view needs 8-byte alignment
+    removed = _despeckle(work, _word_view(work), np.uint8(ink_v), np.uint8(paper_v), size,
                          _blank_word(paper_v))
+    if work is not out:
+        np.copyto(out, work)
     return out, int(removed)

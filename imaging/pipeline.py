@@ -274,7 +274,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     bitonal = sauvola(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k)
     timings["binarize"] = (time.perf_counter() - t) * 1e3
     t = time.perf_counter()
-    despeckle(bitonal, int(round(p.speck_mm * d / 25.4)), inplace=True)
+    bitonal, _ = despeckle(bitonal, int(round(p.speck_mm * d / 25.4)), inplace=True)
     timings["despeckle"] = (time.perf_counter() - t) * 1e3
 
     warnings: list[dict] = []

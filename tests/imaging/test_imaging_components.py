@@ -43,3 +43,12 @@ def test_despeckle_keeps_text_removes_dots():
     img[20:22, 50:52] = 0     # a 2x2 speck
     out, removed = despeckle(img, 3)
     assert removed == 5 and (out[10:30, 10:12] == 0).all() and out[5, 40] == 255
+
+
+def test_despeckle_inplace_on_an_unaligned_array():
+    buf = np.full(40 * 60 + 3, 255, np.uint8)
+    img = buf[3:].reshape(40, 60)  # starts 3 bytes into the buffer
+    img[5, 40] = 0
+    img[10:30, 10:12] = 0
+    out, removed = despeckle(img, 3, inplace=True)
+    assert out is img and removed == 1 and img[5, 40] == 255 and (img[10:30, 10:12] == 0).all()
