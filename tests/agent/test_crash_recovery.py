@@ -1,10 +1,11 @@
 """kill -9 of the agent at random moments of a 30-page job, then restart.
 
-The agent runs capture, processing and batching (records packaging has its own
-resume tests in tests/records), so each run stays a few seconds.
+The agent runs capture, processing, batching and upload with receipts (records
+packaging has its own resume tests in tests/records), so each run stays a few seconds.
 
-Every page captured before the kill must be processed exactly once and staged
-exactly once; nothing half-written may remain; the job shows as interrupted.
+Every page captured before the kill must be processed exactly once, staged
+exactly once and delivered to the (demo) receiver exactly once; nothing
+half-written may remain; the job shows as interrupted.
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def check_journal(state: Path) -> dict:
             n = db.execute("SELECT COUNT(*) FROM page_events WHERE page_id=? AND state='processed'",
                            (pid,)).fetchone()[0]
             assert n == 1, f"page {pid} processed {n} times"
-        members = db.execute("SELECT b.dir, m.name FROM batch_members m JOIN batches b ON b.id=m.batch_id").fetchall()
+        members = db.execute("SELECT m.batch_id, m.name FROM batch_members m").fetchall()
         names = [m[1] for m in members]
         assert len(names) == len(set(names)) == len(pages), "each page staged exactly once"
-        for d, name in members:
-            assert (state / d / name).stat().st_size > 0
+        states = {r[0] for r in db.execute("SELECT state FROM batches")}
+        assert states <= {"acknowledged"}, f"batches not delivered: {states}"
+        assert received_members(state) == sorted(names), "the archive holds each page exactly once"
         known = {p[4] for p in pages}
         on_disk = {str(p.relative_to(state)) for p in (state / "pages").rglob("*.raw.png")} if (
             state / "pages").exists() else set()
@@ -60,6 +62,31 @@ def check_journal(state: Path) -> dict:
         return {"pages": len(pages), "jobs": jobs}
     finally:
         db.close()
+
+
+def received_members(state: Path) -> list[str]:
+    """Open every batch the (demo) receiver archived and list the members, as the archive would."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from sync.batch import open_batch
+    from sync.keys import load_or_create
+
+    rx = state / "demo-receiver"
+    archive = load_or_create(rx / "keys" / "archive_x25519.pem", X25519PrivateKey)
+    device = load_or_create(state / "keys" / "device_ed25519.pem", Ed25519PrivateKey).public_key()
+    db = sqlite3.connect(rx / "receiver.sqlite3")
+    logged = db.execute("SELECT COUNT(*), COUNT(DISTINCT batch) FROM log").fetchone()
+    db.close()
+    assert logged[0] == logged[1], "a batch entered the receiver's log twice"
+    names: list[str] = []
+    files = sorted((rx / "archive").rglob("*.sohoa"))
+    assert len(files) == logged[0]
+    for path in files:
+        with open(path, "rb") as fh:
+            opened = open_batch(fh, archive_private=archive, device_public=device, device_id="demo-commune-0001")
+        names += [m["name"] for m in opened.manifest["members"]]
+    return sorted(names)
 
 
 @pytest.mark.parametrize("seed", range(20))
