@@ -9,6 +9,7 @@ status page, then systemd readiness and the watchdog.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 import time
@@ -60,7 +61,8 @@ class Agent:
         self.supervisor = Supervisor(on_failure=self._task_failed)
         workers = cfg.processing.workers or None
         self.processing = ProcessingTask(self.journal, workers=workers or _cpu_count(),
-                                         jpeg_quality=cfg.processing.jpeg_quality, heartbeat=self.watchdog.heartbeat)
+                                         jpeg_quality=cfg.processing.jpeg_quality,
+                                         imaging=dataclasses.asdict(cfg.imaging), heartbeat=self.watchdog.heartbeat)
         self.batching = BatchTask(self.journal, max_pages=cfg.batch.max_pages, max_age_s=cfg.batch.max_age_s,
                                   stage_pages=True, heartbeat=self.watchdog.heartbeat)
         buttons = {name: self._request(profile, f"button:{name}") for name, profile in cfg.scanner.buttons.items()}

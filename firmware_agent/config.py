@@ -42,6 +42,7 @@ def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None
 from firmware_agent import records_settings  # noqa: E402
 from firmware_agent import sync_settings  # noqa: E402
 from firmware_agent import climate_settings  # noqa: E402
+from firmware_agent import imaging_settings  # noqa: E402
 
 
 # --------------------------------------------------------------------------- sections
@@ -119,6 +120,7 @@ class Config:
     processing: ProcessingSettings = setting(factory=ProcessingSettings, doc="Page clean-up.")
     batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
+    imaging: imaging_settings.ImagingSettings = setting(factory=lambda: imaging_settings.ImagingSettings(), doc="Page clean-up (deskew, crop, blank pages, binarization).")
     records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
     sync: sync_settings.SyncSettings = setting(factory=lambda: sync_settings.SyncSettings(), doc="Sealing and uploading batches to the central receiver.")
     climate: climate_settings.ClimateSettings = setting(factory=lambda: climate_settings.ClimateSettings(), doc="Storage-room climate: sensors, target band, alerts.")

@@ -14,7 +14,7 @@ from typing import Callable
 
 from firmware_agent.journal import Journal, PageRow
 from firmware_agent.pageio import PageReadError
-from firmware_agent.processing import new_run_state, process_page_file
+from firmware_agent.processing import new_run_state, pipeline_params, process_page_file
 
 log = logging.getLogger("sohoa.process")
 
@@ -22,9 +22,10 @@ log = logging.getLogger("sohoa.process")
 class ProcessingTask:
     """captured -> processed, using ``workers`` threads."""
 
-    def __init__(self, journal: Journal, *, workers: int, jpeg_quality: int,
+    def __init__(self, journal: Journal, *, workers: int, jpeg_quality: int, imaging: dict | None = None,
                  heartbeat: Callable[[str], None] = lambda name: None):
         self.journal = journal
+        self.params = pipeline_params(imaging)
         self.workers = max(1, workers)
         self.jpeg_quality = jpeg_quality
         self.wake = asyncio.Event()
@@ -67,7 +68,8 @@ class ProcessingTask:
     def _process_blocking(self, page: PageRow) -> None:
         run_state = self._run_states.setdefault(page.job_id, new_run_state())
         try:
-            result = process_page_file(page, jpeg_quality=self.jpeg_quality, run_state=run_state)
+            result = process_page_file(page, jpeg_quality=self.jpeg_quality, run_state=run_state,
+                                       params=self.params)
         except (PageReadError, ValueError) as exc:
             self.failed += 1
             self.journal.mark_failed(page.id, str(exc))

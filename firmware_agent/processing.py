@@ -28,7 +28,14 @@ def new_run_state() -> dict:
     return {}
 
 
-def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict) -> ProcessedPage:
+def pipeline_params(settings: dict | None):
+    """PipelineParams from the [imaging] section (field names are shared)."""
+    from imaging.pipeline import PipelineParams
+
+    return PipelineParams(**(settings or {}))
+
+
+def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, params=None) -> ProcessedPage:
     """Decode the capture, clean it (imaging pipeline), write the archival JPEG and the bitonal PNG.
 
     The analysis record (docs/design.md section 4) goes to the journal with
@@ -40,7 +47,8 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict) -> P
 
     t0 = time.perf_counter()
     pixels, dpi = read_image(page.raw_path, default_dpi=page.dpi)
-    result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()))
+    kwargs = {"params": params} if params is not None else {}
+    result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()), **kwargs)
     colour = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".jpg"))
     bitonal = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".bitonal.png"))
     write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)

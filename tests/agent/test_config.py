@@ -97,3 +97,15 @@ def test_agent_refuses_to_start_on_a_bad_config(tmp_path):
     assert res.returncode == 2
     assert "scanner.poll_ms: must be at least 50" in res.stderr
     assert "Lỗi cấu hình / Config error" in res.stderr
+
+
+def test_imaging_section_sets_the_pipeline_params(tmp_path):
+    from firmware_agent.processing import pipeline_params
+
+    cfg = load_config(write(tmp_path, "[imaging]\nsauvola_k = 0.3\nfix_orientation = false\n"))
+    import dataclasses
+
+    params = pipeline_params(dataclasses.asdict(cfg.imaging))
+    assert params.sauvola_k == 0.3 and params.fix_orientation is False
+    with pytest.raises(ConfigError, match="imaging.sauvola_k: must be at most 1.0"):
+        load_config(write(tmp_path, "[imaging]\nsauvola_k = 3\n"))
