@@ -89,7 +89,7 @@ def message_for_error(err: ScannerError) -> OperatorMessage:
 
 def markdown_table() -> str:
     """The README table of every status message."""
-    rows = ["| code | Tiếng Việt | English | what to do |", "|---|---|---|---|"]
+    rows = ["| code | Tiếng Việt | English | Việc cần làm | What to do |", "|---|---|---|---|---|"]
     for m in _ALL:
-        rows.append(f"| `{m.code}` | {m.vi} | {m.en} | {m.action_en or '-'} |")
+        rows.append(f"| `{m.code}` | {m.vi} | {m.en} | {m.action_vi or '-'} | {m.action_en or '-'} |")
     return "\n".join(rows)

@@ -85,3 +85,11 @@ def test_passwd_prints_a_hash_for_the_config():
     res = subprocess.run([sys.executable, "-m", "firmware_agent", "passwd"], input="long enough secret\n",
                          capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 0 and res.stdout.startswith('password_hash = "scrypt$')
+
+
+def test_readme_shows_every_operator_message_as_the_code_has_it():
+    from firmware_agent.operator_states import markdown_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme
+    assert "make demo" in readme and "make test" in readme

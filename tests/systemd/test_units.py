@@ -319,7 +319,7 @@ def test_udevadm_verify_when_available():
 def test_readme_config_example_is_a_valid_config(tmp_path):
     from firmware_agent.config import load_config
 
-    text = (SYSTEMD.parent / "docs" / "readme" / "foundation-periphery.md").read_text(encoding="utf-8")
+    text = (SYSTEMD.parent / "README.md").read_text(encoding="utf-8")
     example = re.search(r"sohoa\.toml <<'EOF'\n(.*?)\nEOF\n", text, re.S).group(1)
     path = tmp_path / "sohoa.toml"
     path.write_text(example, encoding="utf-8")
