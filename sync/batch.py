@@ -161,10 +161,17 @@ class _Hashing(io.RawIOBase):
         return True
 
     def readinto(self, b) -> int:
-        data = self.f.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self.h.update(data)
+        # Called by a BufferedReader with large buffers: one hash update per
+        # block instead of one per small read of the decryptor.
+        readinto = getattr(self.f, "readinto", None)
+        if readinto is not None:
+            n = readinto(b) or 0
+            self.h.update(memoryview(b)[:n])
+        else:
+            data = self.f.read(len(b))
+            n = len(data)
+            b[:n] = data
+            self.h.update(data)
         self.n += n
         return n
 
@@ -228,8 +235,9 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
     ``member_mismatch``, ``member_check``, ``trailing_data`` or ``truncated``.
     """
     hashed = _Hashing(fileobj)
+    src = io.BufferedReader(hashed, _IO)
     try:
-        dec = DecryptingReader(hashed, archive_private)
+        dec = DecryptingReader(src, archive_private)
         head = dec.read(18)  # the largest zstd frame header
         params = zstandard.get_frame_parameters(head)
         if not params.has_checksum:
@@ -250,7 +258,7 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
             _check_member(z, m, member_check)
         if z.read(1):
             raise BatchError("trailing_data", "bytes after the last member")
-        while hashed.f.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
+        while src.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
             pass
     except AtRestError as exc:
         raise BatchError("decrypt", str(exc)) from None

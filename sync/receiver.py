@@ -298,8 +298,11 @@ class TusHandler:
         timing = f"body;dur={(t_commit - t_body) * 1000:.1f}, commit;dur={(t_done - t_commit) * 1000:.1f}"
         headers = {"Upload-Offset": str(new_offset), "Server-Timing": timing, **self.expires(time.time())}
         if new_offset < info.length:
-            self.core.committed(upload_id, new_offset)
+            self.core.committed(upload_id, new_offset, offset, sink.pieces)
             return web.Response(status=204, headers=headers)
+        # The last chunk goes to a running verifier from memory too; a batch
+        # sent in one PATCH is verified from the file by accept().
+        self.core.committed(upload_id, new_offset, offset, sink.pieces, create=False)
         t0 = time.perf_counter()
         busy.accepting = True
         try:

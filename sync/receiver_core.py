@@ -90,17 +90,25 @@ class ReceiverCore:
                               member_check=self.member_check)
         return check
 
-    def committed(self, upload_id: str, offset: int) -> None:
-        """A PATCH made *offset* durable: let the upload's stream verifier read that far."""
+    def committed(self, upload_id: str, offset: int, start: int | None = None,
+                  pieces: list[bytes] | None = None, *, create: bool = True) -> None:
+        """A PATCH made *offset* durable: let the upload's stream verifier read that far.
+
+        *pieces*, when given, are the committed bytes from *start* to *offset*
+        as received; the verifier reads them from memory instead of the disk.
+        With *create* false an upload without a verifier is left without one.
+        """
         v = self._verifiers.get(upload_id)
         if v is None:
+            if not create:
+                return
             row = self.state.upload(upload_id)
             upload = self.store.get_upload(upload_id)
             check = self._checker(row["device_id"]) if row is not None else None
             if upload is None or check is None:
                 return
             v = self._verifiers[upload_id] = StreamVerifier(upload.open_reader(), row["length"], check)
-        v.advance(offset)
+        v.advance(offset, start, pieces)
 
     def forget(self, upload_id: str) -> None:
         """The upload is gone (terminated, expired, replaced, refused): stop verifying it."""

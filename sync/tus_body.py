@@ -11,9 +11,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 class BodySink:
     """Hashes and writes a PATCH body in a worker thread while the next piece is received.
 
-    Pieces are gathered into blocks of ``BLOCK`` bytes; one block at a time is
-    in the pool, in order, so the event loop keeps reading the socket while the
-    previous block is hashed and written (both release the GIL).
+    Pieces are gathered, without copying, into blocks of about ``BLOCK``
+    bytes; one block at a time is in the pool, in order, so the event loop
+    keeps reading the socket while the previous block is hashed and written
+    (both release the GIL). The pieces are kept in :attr:`pieces` until the
+    PATCH ends, so that once the chunk is committed the stream verifier can
+    read them from memory instead of from the disk.
     """
 
     BLOCK = 2 << 20
@@ -21,26 +24,31 @@ class BodySink:
     def __init__(self, writer, pool: ThreadPoolExecutor):
         self.writer, self.pool = writer, pool
         self.h = hashlib.sha256()
-        self.buf = bytearray()
+        self.block: list[bytes] = []
+        self.size = 0
+        self.pieces: list[bytes] = []
         self.pending: Future | None = None
 
-    def _put(self, block: bytes) -> None:
-        self.h.update(block)
-        self.writer.write(block)
+    def _put(self, block: list[bytes]) -> None:
+        for piece in block:
+            self.h.update(piece)
+            self.writer.write(piece)
 
     async def _flush(self) -> None:
         if self.pending is not None:
             await asyncio.wrap_future(self.pending)
-        block, self.buf = bytes(self.buf), bytearray()
+        block, self.block, self.size = self.block, [], 0
         self.pending = self.pool.submit(self._put, block)
 
     async def feed(self, piece: bytes) -> None:
-        self.buf += piece
-        if len(self.buf) >= self.BLOCK:
+        self.block.append(piece)
+        self.pieces.append(piece)
+        self.size += len(piece)
+        if self.size >= self.BLOCK:
             await self._flush()
 
     async def finish(self) -> bytes:
-        if self.buf:
+        if self.block:
             await self._flush()
         if self.pending is not None:
             await asyncio.wrap_future(self.pending)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections import deque
 from typing import Callable
 
 from sync.batch import OpenedBatch
@@ -25,7 +26,14 @@ class _Stopped(Exception):
 
 
 class _CommittedReader(io.RawIOBase):
-    """Reads an upload's bytes up to the committed offset, blocking for more."""
+    """Reads an upload's bytes up to the committed offset, blocking for more.
+
+    Committed chunks handed over with :meth:`advance` are read from memory;
+    bytes not (or no longer) held there, e.g. after a restart or when the
+    verifier lags by more than ``MEMORY_CAP``, are read from the file.
+    """
+
+    MEMORY_CAP = 32 << 20
 
     def __init__(self, fileobj, length: int):
         super().__init__()
@@ -34,18 +42,35 @@ class _CommittedReader(io.RawIOBase):
         self.committed = 0
         self.stopped = False
         self.cond = threading.Condition()
+        self.held: deque[tuple[int, bytes]] = deque()  # (offset, piece), contiguous, in order
+        self.held_bytes = 0
 
     def readable(self) -> bool:
         return True
 
-    def advance(self, offset: int) -> None:
+    def advance(self, offset: int, start: int | None = None, pieces: list[bytes] | None = None) -> None:
+        """Bytes up to *offset* are committed; *pieces*, if given, are those from *start* on."""
         with self.cond:
+            if pieces and start is not None and start >= self.pos:
+                if self.held and self.held[-1][0] + len(self.held[-1][1]) != start:
+                    self._drop_held()
+                for piece in pieces:
+                    self.held.append((start, piece))
+                    start += len(piece)
+                    self.held_bytes += len(piece)
+                while self.held_bytes > self.MEMORY_CAP:
+                    self.held_bytes -= len(self.held.popleft()[1])
             self.committed = max(self.committed, min(offset, self.length))
             self.cond.notify_all()
+
+    def _drop_held(self) -> None:
+        self.held.clear()
+        self.held_bytes = 0
 
     def stop(self) -> None:
         with self.cond:
             self.stopped = True
+            self._drop_held()
             self.cond.notify_all()
 
     def readinto(self, b) -> int:
@@ -56,13 +81,31 @@ class _CommittedReader(io.RawIOBase):
             if self.stopped:
                 raise _Stopped()
             n = min(len(b), self.committed - self.pos)
+            got = self._from_memory(memoryview(b)[:n]) if n > 0 else 0
         if n <= 0:
             return 0  # the end of the upload
-        self.f.seek(self.pos)
-        data = self.f.read(n)
-        b[:len(data)] = data
-        self.pos += len(data)
-        return len(data)
+        if not got:
+            self.f.seek(self.pos)
+            data = self.f.read(n)
+            got = len(data)
+            b[:got] = data
+        self.pos += got
+        return got
+
+    def _from_memory(self, out: memoryview) -> int:
+        """Copy held pieces from ``pos`` into *out* (under the lock); 0 when ``pos`` is not held."""
+        while self.held and self.held[0][0] + len(self.held[0][1]) <= self.pos:
+            self.held_bytes -= len(self.held.popleft()[1])
+        got, pos = 0, self.pos
+        for start, piece in self.held:
+            if got == len(out) or start > pos:
+                break
+            skip = pos - start
+            n = min(len(out) - got, len(piece) - skip)
+            out[got:got + n] = memoryview(piece)[skip:skip + n]
+            got += n
+            pos += n
+        return got
 
 
 class StreamVerifier:
@@ -78,15 +121,16 @@ class StreamVerifier:
 
     def _run(self, check) -> None:
         try:
-            self.outcome = check(io.BufferedReader(self.reader, 1 << 20))
+            self.outcome = check(self.reader)  # open_batch buffers it
         except BaseException as exc:  # handed to whoever asks for the result
             self.outcome = exc
         finally:
             self.fileobj.close()
             self.done.set()
 
-    def advance(self, offset: int) -> None:
-        self.reader.advance(offset)
+    def advance(self, offset: int, start: int | None = None, pieces: list[bytes] | None = None) -> None:
+        """Let the check read up to *offset*; *pieces* (optional) are the committed bytes from *start*."""
+        self.reader.advance(offset, start, pieces)
 
     def stop(self) -> None:
         self.reader.stop()
