@@ -8,7 +8,8 @@ and Pietikainen 2000). A pixel brighter than ``T`` is paper (255), the others in
 
 Instead of two full-size integral images (2 x 8 bytes per pixel) the kernel keeps
 running column sums over the window's rows and takes a prefix sum along each row:
-O(1) work per pixel and O(width) memory. Sums are exact integers; the threshold
+O(1) work per pixel and O(width) memory. Sum and sum of squares are packed into
+one 64-bit word, so a single running sum serves both. Sums are exact integers; the threshold
 arithmetic is the same float64 sequence as scikit-image, so both agree on every
 pixel up to floating-point ties.
 
@@ -48,66 +49,62 @@ def _sauvola(img, win, k, r, out):
     half = win // 2
     n = float(win * win)
     omk = 1.0 - k
-    # uint32 sums wrap modulo 2**32; a window difference is still exact because the
-    # true window sum of squares, at most 65025 * 181**2, is below 2**32.
-    colsum = np.zeros(w, np.uint32)
-    colsq = np.zeros(w, np.uint32)
+    # Sum and sum of squares travel packed in one uint64, ``v << 40 | v * v``: one
+    # running sum instead of two. The packing is linear modulo 2**64, so a window
+    # difference of packed prefixes is exactly ``S << 40 | Q`` however the prefixes
+    # wrap, because the window's Q (at most 181**2 * 255**2 < 2**31) fits in the low
+    # 40 bits and its S (< 2**24) in the high 24.
+    sh = np.uint64(40)
+    low = np.uint64((1 << 40) - 1)
+    col = np.zeros(w, np.uint64)
     for dy in range(-half, half + 1):
         row = img[_reflect(dy, h)]
         for x in range(w):
-            v = np.uint32(row[x])
-            colsum[x] += v
-            colsq[x] += v * v
+            v = np.uint64(row[x])
+            col[x] += (v << sh) | (v * v)
     ext = w + 2 * half
-    ps = np.zeros(ext + 1, np.uint32)
-    pq = np.zeros(ext + 1, np.uint32)
+    ps = np.zeros(ext + 1, np.uint64)
     c2 = (k / r) * (k / r)
     for y in range(h):
         if y > 0:
             add = img[_reflect(y + half, h)]
             sub = img[_reflect(y - half - 1, h)]
             for x in range(w):
-                a = np.uint32(add[x])
-                b = np.uint32(sub[x])
-                colsum[x] += a - b
-                colsq[x] += a * a - b * b
-        a1 = np.uint32(0)
-        a2 = np.uint32(0)
+                a = np.uint64(add[x])
+                b = np.uint64(sub[x])
+                col[x] += ((a << sh) | (a * a)) - ((b << sh) | (b * b))
+        acc = np.uint64(0)
         for i in range(half):
-            xx = _reflect(i - half, w)
-            a1 += colsum[xx]
-            a2 += colsq[xx]
-            ps[i + 1] = a1
-            pq[i + 1] = a2
+            acc += col[_reflect(i - half, w)]
+            ps[i + 1] = acc
         for i in range(half, half + w):
-            a1 += colsum[i - half]
-            a2 += colsq[i - half]
-            ps[i + 1] = a1
-            pq[i + 1] = a2
+            acc += col[i - half]
+            ps[i + 1] = acc
         for i in range(half + w, ext):
-            xx = _reflect(i - half, w)
-            a1 += colsum[xx]
-            a2 += colsq[xx]
-            ps[i + 1] = a1
-            pq[i + 1] = a2
+            acc += col[_reflect(i - half, w)]
+            ps[i + 1] = acc
         row = img[y]
         orow = out[y]
         if k >= 0.0:
             # img > m (1 + k (s / r - 1)) without sqrt or division: with S, Q the
             # window sums and V = n Q - S^2 (so s = sqrt(V) / n), it is
             # L = n (n img - (1 - k) S) > (k / r) S sqrt(V)  <=>  L > 0 and L^2 > c^2 S^2 V.
+            # Bitwise & of the two tests keeps the loop branch-free (vectorised).
             for x in range(w):
-                s1 = float(np.uint32(ps[x + win] - ps[x]))
-                s2 = float(np.uint32(pq[x + win] - pq[x]))
+                d = ps[x + win] - ps[x]
+                s1 = float(np.int64(d >> sh))
+                s2 = float(np.int64(d & low))
                 lhs = n * (n * float(row[x]) - omk * s1)
                 v = max(n * s2 - s1 * s1, 0.0)
-                orow[x] = 255 if (lhs > 0.0 and lhs * lhs > c2 * s1 * s1 * v) else 0
+                orow[x] = np.uint8(255) * np.uint8((lhs > 0.0) & (lhs * lhs > c2 * s1 * s1 * v))
         else:
             for x in range(w):
-                m = float(np.uint32(ps[x + win] - ps[x])) / n
-                g2 = float(np.uint32(pq[x + win] - pq[x])) / n
+                d = ps[x + win] - ps[x]
+                m = float(np.int64(d >> sh)) / n
+                g2 = float(np.int64(d & low)) / n
                 t = m * (1.0 + k * ((math.sqrt(max(g2 - m * m, 0.0)) / r) - 1.0))
                 orow[x] = 255 if row[x] > t else 0
+
 
 def sauvola(gray: np.ndarray, window: int = 25, k: float = 0.2, r: float = 127.5) -> np.ndarray:
     """Binarize a gray page with Sauvola's local threshold.
