@@ -26,6 +26,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from firmware_agent.pageio import fsync_dir
+
 log = logging.getLogger(__name__)
 
 PROCESSING = ".processing"
@@ -90,14 +92,6 @@ def _unique(folder: Path, name: str) -> Path:
         candidate = folder / (f"{stem}.{n}.{suffix}" if suffix else f"{stem}.{n}")
         n += 1
     return candidate
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass
@@ -296,7 +290,7 @@ class HotFolder:
         except OSError as exc:
             log.warning("hot folder: cannot claim %s: %s", src, exc)
             return None
-        _fsync_dir(self.processing_dir)
+        fsync_dir(self.processing_dir)
         return dest
 
     def _tries_file(self, claimed: Path) -> Path:
@@ -339,8 +333,8 @@ class HotFolder:
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, final)
         os.rename(claimed, dest)
-        _fsync_dir(folder)
-        _fsync_dir(self.processing_dir)
+        fsync_dir(folder)
+        fsync_dir(self.processing_dir)
         self._tries_file(claimed).unlink(missing_ok=True)
         log.info("hot folder: %s -> %s", claimed.name, dest.relative_to(self.path))
         return dest
