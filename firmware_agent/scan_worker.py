@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from drivers.scanner import DeviceBusy, DeviceUnavailable, FeederEmpty, Scanner, ScannerError, ScanSettings
+from drivers.scanner import DeviceBusy, FeederEmpty, Scanner, ScannerError, ScanSettings
 from firmware_agent.journal import Journal
 from firmware_agent.operator_states import RESUMABLE, message_for
 from firmware_agent.pageio import write_image_atomic
@@ -223,7 +223,7 @@ class ScanWorker:
         try:
             scanner.configure(request.settings)
         except ScannerError as err:
-            self._finish(job_id, request, err)
+            self._finish(job_id, err)
             return
         first = True
         busy = 0
@@ -238,7 +238,7 @@ class ScanWorker:
                 return
             if not self._disk_ok():
                 scanner.end_batch()
-                self._pause(job_id, request, "disk_full", "free space below the configured minimum")
+                self._pause(job_id, "disk_full", "free space below the configured minimum")
                 return
             try:
                 image = scanner.scan_one(first)
@@ -251,10 +251,10 @@ class ScanWorker:
                 if busy <= BUSY_RETRIES:
                     time.sleep(0.2 * 2 ** busy)
                     continue
-                self._finish(job_id, request, err)
+                self._finish(job_id, err)
                 return
             except ScannerError as err:
-                self._finish(job_id, request, err)
+                self._finish(job_id, err)
                 return
             first, busy = False, 0
             self.heartbeat_at = time.monotonic()
@@ -263,7 +263,7 @@ class ScanWorker:
             except (OSError, sqlite3.OperationalError) as exc:
                 # ENOSPC on the page or "database or disk is full": nothing half-written stays (J1)
                 scanner.end_batch()
-                self._pause(job_id, request, "disk_full", f"cannot store page: {exc}")
+                self._pause(job_id, "disk_full", f"cannot store page: {exc}")
                 return
 
     def _store(self, job_id: int, image) -> None:
@@ -289,16 +289,16 @@ class ScanWorker:
         except OSError:
             return False
 
-    def _finish(self, job_id: int, request: ScanRequest, err: ScannerError) -> None:
+    def _finish(self, job_id: int, err: ScannerError) -> None:
         code = err.code
         if code in RESUMABLE:
             if code in ("io_error", "unplugged", "hung"):
                 self._drop_device(str(err))
-            self._pause(job_id, request, code, str(err))
+            self._pause(job_id, code, str(err))
         else:
             self._end(job_id, code, str(err))
 
-    def _pause(self, job_id: int, request: ScanRequest, code: str, detail: str) -> None:
+    def _pause(self, job_id: int, code: str, detail: str) -> None:
         msg = message_for(code)
         kept = self.journal.job(job_id).pages
         try:
