@@ -87,7 +87,7 @@ def render_page(spec: PageSpec, dpi: int = 200, place: str = "Tân Phú", contin
     f_text = pil_font(round(3.9 * mm), serif=True)
     f_title = pil_font(round(5.2 * mm), bold=True, serif=True)
     f_ital = pil_font(round(3.9 * mm), serif=True)
-    left, right = round(20 * mm), w - round(15 * mm)
+    left = round(20 * mm)
     col = round(62 * mm)
     y = round(18 * mm)
     if continuation:
