@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
-from sync.fsutil import fsync_dir, write_atomic
+from sync import offset_record
+from sync.fsutil import fsync_dir, start_writeback, write_atomic
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
 ARCHIVE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[0-9]{10}-[0-9a-f]{64}\.sohoa")
@@ -35,6 +36,8 @@ class UploadInfo:
 
 
 class ChunkWriter(Protocol):
+    """May also have ``start_writeback()``: a hint, called after each block, to begin flushing early."""
+
     def write(self, data: bytes) -> None: ...
     def commit(self) -> int: ...
     def abort(self) -> None: ...
@@ -61,9 +64,10 @@ class Store(Protocol):
 class FileStore:
     """Uploads under ``{root}/uploads``, accepted batches under ``{root}/archive``.
 
-    Each upload is ``<id>.bin`` (bytes) and ``<id>.info`` (JSON, replaced
-    atomically). The info's offset is the truth: bytes past it are leftovers
-    of an unacknowledged chunk and are cut off before the next write.
+    Each upload is ``<id>.bin`` (bytes), ``<id>.info`` (JSON written at
+    creation) and ``<id>.offset`` (the offset record, design 5.8 R1a). The
+    recorded offset is the truth: bytes past it are leftovers of an
+    unacknowledged chunk and are cut off before the next write.
     """
 
     supports_termination = True
@@ -88,6 +92,7 @@ class FileStore:
         info = UploadInfo(upload_id, length, 0, dict(meta), now, now)
         # Not fsynced: an upload lost in a power cut answers 404 and the client
         # creates it again, which creation's idempotency allows.
+        offset_record.create(info_path.with_suffix(".offset"))
         write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False, sync_file=False)
         return FileUpload(self, upload_id, data, info_path)
 
@@ -123,13 +128,20 @@ class FileUpload:
     def __init__(self, store: FileStore, upload_id: str, data: Path, info_path: Path):
         self.store, self.id, self.data, self.info_path = store, upload_id, data, info_path
 
-    def info(self) -> UploadInfo:
-        return UploadInfo(**json.loads(self.info_path.read_bytes()))
+    @property
+    def offset_path(self) -> Path:
+        return self.info_path.with_suffix(".offset")
 
-    def _save(self, info: UploadInfo) -> None:
-        # No directory fsync: losing the rename in a crash only makes the
-        # offset go back, and the client then resends; it never goes forward.
-        write_atomic(self.info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False)
+    def info(self) -> UploadInfo:
+        info = UploadInfo(**json.loads(self.info_path.read_bytes()))
+        rec = offset_record.read(self.offset_path)
+        if rec is not None:
+            _, info.offset, info.updated_at = rec
+        return info
+
+    def record_offset(self, offset: int) -> None:
+        """Durably record *offset* (rule R1: only after the bytes below it were synced)."""
+        offset_record.write(self.offset_path, offset, time.time())
 
     def chunk_writer(self, offset: int) -> "FileChunkWriter":
         return FileChunkWriter(self, offset)
@@ -146,10 +158,12 @@ class FileUpload:
         os.replace(self.data, dst)
         fsync_dir(dst.parent)
         self.info_path.unlink(missing_ok=True)
+        self.offset_path.unlink(missing_ok=True)
         fsync_dir(self.store.uploads)
 
     def terminate(self) -> None:
         self.info_path.unlink(missing_ok=True)
+        self.offset_path.unlink(missing_ok=True)
         self.data.unlink(missing_ok=True)
 
 
@@ -163,6 +177,7 @@ class FileChunkWriter:
     def __init__(self, upload: FileUpload, offset: int):
         self.upload, self.offset = upload, offset
         self.written = 0
+        self.flushed = 0  # bytes of this chunk already handed to start_writeback
         self.fd = os.open(upload.data, os.O_WRONLY)
         try:
             os.ftruncate(self.fd, offset)
@@ -177,6 +192,12 @@ class FileChunkWriter:
             self.written += n
             view = view[n:]
 
+    def start_writeback(self) -> None:
+        """Start writing what was written so far to disk, so that ``commit`` waits less."""
+        start = self.offset + self.flushed
+        start_writeback(self.fd, start, self.offset + self.written - start)
+        self.flushed = self.written
+
     def sync(self) -> None:
         """Make the bytes durable (may block; call from a thread).
 
@@ -188,13 +209,11 @@ class FileChunkWriter:
     def commit(self) -> int:
         """fsync the bytes, then record the new offset (rule R1); returns it."""
         self.sync()
-        info = self.upload.info()
-        info.offset = self.offset + self.written
-        info.updated_at = time.time()
-        self.upload._save(info)
+        offset = self.offset + self.written
+        self.upload.record_offset(offset)
         os.close(self.fd)
         self.fd = -1
-        return info.offset
+        return offset
 
     def abort(self) -> None:
         if self.fd < 0:

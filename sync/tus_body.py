@@ -33,6 +33,11 @@ class BodySink:
         for piece in block:
             self.h.update(piece)
             self.writer.write(piece)
+        # Writeback starts while the rest of the chunk arrives, so the fsync
+        # before the acknowledgement has (almost) nothing left to flush.
+        start = getattr(self.writer, "start_writeback", None)
+        if start is not None:
+            start()
 
     async def _flush(self) -> None:
         if self.pending is not None:
