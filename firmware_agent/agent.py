@@ -64,7 +64,8 @@ class Agent:
                                          jpeg_quality=cfg.processing.jpeg_quality,
                                          imaging=dataclasses.asdict(cfg.imaging), heartbeat=self.watchdog.heartbeat)
         self.batching = BatchTask(self.journal, max_pages=cfg.batch.max_pages, max_age_s=cfg.batch.max_age_s,
-                                  stage_pages=True, heartbeat=self.watchdog.heartbeat)
+                                  stage_pages=True, keep_local_days=cfg.batch.keep_local_days,
+                                  heartbeat=self.watchdog.heartbeat)
         buttons = {name: self._request(profile, f"button:{name}") for name, profile in cfg.scanner.buttons.items()}
         self.scanners = [ScanWorker(cfg.scanner.device, self.journal, open_scanner=open_sane,
                                     min_free_mb=cfg.agent.min_free_mb, poll_s=cfg.scanner.poll_ms / 1000,

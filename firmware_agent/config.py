@@ -101,6 +101,9 @@ class ProcessingSettings:
 class BatchSettings:
     max_pages: int = setting(200, doc="Close a batch once it holds this many pages.", minimum=1)
     max_age_s: float = setting(60.0, doc="Close a non-empty batch this long after its first page (s).", minimum=0.0)
+    keep_local_days: float = setting(7.0, doc="Days the appliance keeps its own copy of a page after the archive's "
+                                              "receipt (the second copy while the archive makes its own).",
+                                     minimum=0.0)
 
 
 @dataclass(frozen=True)

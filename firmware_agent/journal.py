@@ -23,7 +23,7 @@ from typing import Any
 
 from firmware_agent.pageio import fsync_dir
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS pages(
     analysis      TEXT,                   -- JSON from the processing stage
     processed_at  REAL,
     error         TEXT,
+    removed_at    REAL,                   -- files deleted after the archive's receipt (retention)
     UNIQUE (job_id, seq)
 );
 CREATE INDEX IF NOT EXISTS pages_state ON pages(state, id);
@@ -68,7 +69,12 @@ CREATE TABLE IF NOT EXISTS batches(
     page_count  INTEGER NOT NULL DEFAULT 0,
     doc_count   INTEGER NOT NULL DEFAULT 0,
     created_at  REAL NOT NULL,
-    closed_at   REAL
+    closed_at   REAL,
+    acked_at    REAL                      -- when the receipt was verified (state 'acknowledged')
+);
+CREATE TABLE IF NOT EXISTS page_batches(  -- which batch carried a page (loose or inside a package)
+    page_id   INTEGER PRIMARY KEY REFERENCES pages(id),
+    batch_id  INTEGER NOT NULL REFERENCES batches(id)
 );
 CREATE TABLE IF NOT EXISTS batch_members(
     batch_id   INTEGER NOT NULL REFERENCES batches(id),
@@ -158,6 +164,11 @@ class Journal:
             elif int(row[0]) > SCHEMA_VERSION:
                 raise RuntimeError(f"journal {self.path} has schema {row[0]}, newer than this program "
                                    f"({SCHEMA_VERSION}); refusing to touch it")
+            elif int(row[0]) == 1:
+                # v1 -> v2: retention columns (CREATE IF NOT EXISTS above added page_batches)
+                db.execute("ALTER TABLE pages ADD COLUMN removed_at REAL")
+                db.execute("ALTER TABLE batches ADD COLUMN acked_at REAL")
+                db.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
 
     # ------------------------------------------------------------------ plumbing
     def _conn(self) -> sqlite3.Connection:
@@ -166,6 +177,10 @@ class Journal:
             conn = open_db(self.path)
             self._local.conn = conn
         return conn
+
+    def read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """A read-only query on this thread's connection (for modules that own a question)."""
+        return self._conn().execute(sql, args).fetchall()
 
     def transaction(self) -> "_Tx":
         return _Tx(self._conn())
@@ -341,6 +356,7 @@ class Journal:
             for pid in page_ids:
                 db.execute("UPDATE pages SET state=? WHERE id=?", (page_state, pid))
                 db.execute("INSERT INTO page_events VALUES (?, ?, ?)", (pid, page_state, now))
+                db.execute("INSERT OR REPLACE INTO page_batches VALUES (?, ?)", (pid, batch_id))
         if Path(src).resolve() != dst.resolve():
             Path(src).unlink(missing_ok=True)
         return batch_id
@@ -386,7 +402,8 @@ class Journal:
 
     def set_batch_state(self, batch_id: int, state: str) -> None:
         with self.transaction() as db:
-            db.execute("UPDATE batches SET state=? WHERE id=?", (state, batch_id))
+            db.execute("UPDATE batches SET state=?, acked_at=CASE WHEN ?='acknowledged' THEN ? ELSE acked_at END "
+                       "WHERE id=?", (state, state, time.time(), batch_id))
 
     def batch_counts(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._conn().execute("SELECT state, COUNT(*) FROM batches GROUP BY state")}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from firmware_agent import retention
 from firmware_agent.journal import Journal, PageRow
 from firmware_agent.pageio import PageReadError
 from firmware_agent.processing import new_run_state, pipeline_params, process_page_file
@@ -92,8 +94,9 @@ class BatchTask:
     """Stage processed pages into upload batches (when records packaging is off) and close due batches."""
 
     def __init__(self, journal: Journal, *, max_pages: int, max_age_s: float, stage_pages: bool,
-                 heartbeat: Callable[[str], None] = lambda name: None):
+                 keep_local_days: float = 7.0, heartbeat: Callable[[str], None] = lambda name: None):
         self.journal = journal
+        self.keep_local_days = keep_local_days
         self.max_pages = max_pages
         self.max_age_s = max_age_s
         self.stage_pages = stage_pages
@@ -120,8 +123,12 @@ class BatchTask:
         return closed
 
     async def run(self) -> None:
+        next_sweep = 0.0
         while True:
             self._heartbeat("batch")
             if await asyncio.to_thread(self.step):
                 self.on_closed()
+            if time.monotonic() >= next_sweep:
+                await asyncio.to_thread(retention.sweep, self.journal, self.keep_local_days)
+                next_sweep = time.monotonic() + 600
             await asyncio.sleep(0.5)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from firmware_agent.journal import Journal
+from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
 from firmware_agent.records.classify import load_rules
 from firmware_agent.records.coversheet import SheetDetection, detect
@@ -157,7 +158,9 @@ class RecordsTask:
             self.store.set_package(f.id, name)
             self.store.set_state(f.id, "packaged", expect=("ready",))
             if f.cover.get("mode") == "03":
+                # secret: once the encrypted package exists, no readable trace of it stays
                 self.store.drop_ocr([p[0] for p in pages])
+                remove_page_files(self.journal, [p[0] for p in pages])
             log.info("record file %d (%s): package %s staged in batch %d", f.id, f.file_code, name, batch_id)
             self.packages.append(staged)
             built.append(staged)

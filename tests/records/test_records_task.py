@@ -157,8 +157,13 @@ def test_secret_record_file_is_only_written_encrypted(tmp_path):
     plain = tmp_path / "plain.zip"
     plain.write_bytes(DecryptingReader(io.BytesIO(blob), key).read())
     assert verify(plain) == []
-    # its OCR text does not stay in the journal
+    # its OCR text does not stay in the journal, nor its page images on disk
     assert task.store.ocr_stats()[0] == 0
+    content = [r for r in journal.read("SELECT id, removed_at FROM pages WHERE state='packaged'")]
+    assert content and all(removed is not None for _pid, removed in content)
+    for pid, _ in content:
+        row = journal.page(pid)
+        assert not row.raw_path.exists() and not row.colour_path.exists()
 
 
 def test_secret_without_key_is_held(tmp_path):

@@ -1,0 +1,56 @@
+"""Deleting the appliance's own copy of pages once the archive holds them.
+
+The appliance is not the archive: it keeps a page's files (capture, archival
+page, OCR page) for ``keep_local_days`` after the receipt of the batch that
+carried it was verified, as the second copy TT 05/2025 asks for while the
+archive makes its own, then deletes them. Pages of record files held for
+review, or of batches not yet acknowledged, are never touched. The rows stay in
+the journal (with ``removed_at``) as the history of what was scanned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from firmware_agent.journal import Journal
+
+log = logging.getLogger("sohoa.retention")
+
+
+def remove_page_files(journal: Journal, page_ids: list[int]) -> int:
+    """Delete the files of *page_ids* and mark the rows. Returns the number of pages done."""
+    done = 0
+    for pid in page_ids:
+        page = journal.page(pid)
+        for path in (page.raw_path, page.colour_path, page.bitonal_path):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        with journal.transaction() as db:
+            db.execute("UPDATE pages SET removed_at=? WHERE id=? AND removed_at IS NULL", (time.time(), pid))
+        done += 1
+    return done
+
+
+def expired_pages(journal: Journal, keep_local_days: float, limit: int = 500) -> list[int]:
+    """Pages whose batch was acknowledged more than *keep_local_days* ago and still have files."""
+    cutoff = time.time() - keep_local_days * 86400
+    rows = journal.read(
+        "SELECT p.id FROM pages p JOIN page_batches pb ON pb.page_id = p.id JOIN batches b ON b.id = pb.batch_id"
+        " WHERE b.state = 'acknowledged' AND b.acked_at <= ? AND p.removed_at IS NULL ORDER BY p.id LIMIT ?",
+        (cutoff, limit))
+    return [r[0] for r in rows]
+
+
+def sweep(journal: Journal, keep_local_days: float) -> int:
+    """One pass (blocking): delete what has expired. Returns pages whose files were removed."""
+    total = 0
+    while True:
+        ids = expired_pages(journal, keep_local_days)
+        if not ids:
+            break
+        total += remove_page_files(journal, ids)
+    if total:
+        log.info("removed the local files of %d pages held by the archive for over %.1f days", total,
+                 keep_local_days)
+    return total

@@ -1,0 +1,65 @@
+"""Retention: the appliance deletes its copy of a page only after the archive's receipt, and a week later."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import numpy as np
+
+from firmware_agent.journal import Journal
+from firmware_agent.pageio import write_image_atomic
+from firmware_agent.retention import sweep
+
+
+def page(journal: Journal, job: int, seq: int) -> int:
+    raw = journal.page_path(job, seq, ".raw.png")
+    write_image_atomic(raw, np.full((20, 30), 200, np.uint8), dpi=300)
+    pid = journal.add_page(job, seq, raw, width=30, height=20, dpi=300, channels=1)
+    colour = raw.with_name(raw.name.replace(".raw.png", ".jpg"))
+    write_image_atomic(colour, np.full((20, 30), 200, np.uint8), dpi=300)
+    journal.mark_processed(pid, colour, None, {"stage": "test"})
+    return pid
+
+
+def test_files_go_only_after_the_receipt_and_the_keep_period(tmp_path):
+    j = Journal(tmp_path / "state")
+    job = j.start_job("scanner:test", "default", "test")
+    p1, p2 = page(j, job, 1), page(j, job, 2)
+    pkg = tmp_path / "pkg.zip"
+    pkg.write_bytes(b"package")
+    b1 = j.stage_member(pkg, "pkg.zip", pages=1, documents=1, page_ids=(p1,), page_state="packaged")
+    j.close_batches(max_pages=1, max_age_s=0, force=True)
+    pkg2 = tmp_path / "pkg2.zip"
+    pkg2.write_bytes(b"package 2")
+    j.stage_member(pkg2, "pkg2.zip", pages=1, documents=1, page_ids=(p2,), page_state="packaged")
+
+    assert sweep(j, keep_local_days=0) == 0  # nothing acknowledged yet
+    j.set_batch_state(b1, "acknowledged")
+    assert sweep(j, keep_local_days=7) == 0  # acknowledged, but kept a week
+    assert sweep(j, keep_local_days=0) == 1
+    gone, kept = j.page(p1), j.page(p2)
+    assert not gone.raw_path.exists() and not gone.colour_path.exists()
+    assert kept.raw_path.exists() and kept.colour_path.exists()  # its batch has no receipt yet
+    assert j.read("SELECT removed_at FROM pages WHERE id=?", (p1,))[0][0] is not None
+    assert sweep(j, keep_local_days=0) == 0  # idempotent
+    j.close()
+
+
+def test_a_version_1_journal_is_upgraded_in_place(tmp_path):
+    state = tmp_path / "state"
+    j = Journal(state)
+    j.close()
+    db = sqlite3.connect(state / "journal.sqlite3")
+    db.executescript("""
+        CREATE TABLE pages_old AS SELECT * FROM pages;
+        DROP TABLE pages; ALTER TABLE pages_old RENAME TO pages;
+        ALTER TABLE pages DROP COLUMN removed_at; ALTER TABLE batches DROP COLUMN acked_at;
+        UPDATE meta SET value='1' WHERE key='schema_version';
+    """)
+    db.close()
+    j = Journal(state)
+    assert j.read("SELECT value FROM meta WHERE key='schema_version'")[0][0] == "2"
+    assert "removed_at" in [r[1] for r in j.read("PRAGMA table_info(pages)")]
+    assert "acked_at" in [r[1] for r in j.read("PRAGMA table_info(batches)")]
+    j.close()
