@@ -82,6 +82,8 @@ class _CommittedReader(io.RawIOBase):
                 raise _Stopped()
             n = min(len(b), self.committed - self.pos)
             got = self._from_memory(memoryview(b)[:n]) if n > 0 else 0
+            if not got and self.held:
+                n = min(n, self.held[0][0] - self.pos)  # from the disk only up to what memory holds
         if n <= 0:
             return 0  # the end of the upload
         if not got:
