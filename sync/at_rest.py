@@ -199,7 +199,7 @@ class DecryptingReader(io.RawIOBase):
                 return 0
             self._buf, self._pos = self._next_chunk(), 0
         n = min(len(b), len(self._buf) - self._pos)
-        b[:n] = self._buf[self._pos:self._pos + n]
+        b[:n] = memoryview(self._buf)[self._pos:self._pos + n]  # one copy, no slice in between
         self._pos += n
         return n
 

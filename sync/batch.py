@@ -160,20 +160,18 @@ class _Hashing(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        # Straight through, no buffer of its own: the decryptor asks for
+        # whole at-rest chunks, and every extra copy costs a pass over the batch.
+        data = self.f.read(size)
+        self.h.update(data)
+        self.n += len(data)
+        return data
+
     def readinto(self, b) -> int:
-        # Called by a BufferedReader with large buffers: one hash update per
-        # block instead of one per small read of the decryptor.
-        readinto = getattr(self.f, "readinto", None)
-        if readinto is not None:
-            n = readinto(b) or 0
-            self.h.update(memoryview(b)[:n])
-        else:
-            data = self.f.read(len(b))
-            n = len(data)
-            b[:n] = data
-            self.h.update(data)
-        self.n += n
-        return n
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
 
 
 def _exact(r, n: int, what: str) -> bytes:
@@ -235,9 +233,8 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
     ``member_mismatch``, ``member_check``, ``trailing_data`` or ``truncated``.
     """
     hashed = _Hashing(fileobj)
-    src = io.BufferedReader(hashed, _IO)
     try:
-        dec = DecryptingReader(src, archive_private)
+        dec = DecryptingReader(hashed, archive_private)
         head = dec.read(18)  # the largest zstd frame header
         params = zstandard.get_frame_parameters(head)
         if not params.has_checksum:
@@ -258,7 +255,7 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
             _check_member(z, m, member_check)
         if z.read(1):
             raise BatchError("trailing_data", "bytes after the last member")
-        while src.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
+        while hashed.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
             pass
     except AtRestError as exc:
         raise BatchError("decrypt", str(exc)) from None
@@ -318,9 +315,7 @@ class _Prefixed(io.RawIOBase):
             b[:n] = self.head[:n]
             self.head = self.head[n:]
             return n
-        data = self.f.read(len(b))
-        b[:len(data)] = data
-        return len(data)
+        return self.f.readinto(b)
 
 
 def zero_prev() -> str:

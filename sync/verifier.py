@@ -73,13 +73,37 @@ class _CommittedReader(io.RawIOBase):
             self._drop_held()
             self.cond.notify_all()
 
+    def read(self, size: int = -1) -> bytes:
+        """Up to *size* bytes; a slice of a held piece when one holds them (one copy at most)."""
+        if size is None or size < 0:
+            return super().read(size)
+        with self.cond:
+            self._wait()
+            n = min(size, self.committed - self.pos)
+            while self.held and self.held[0][0] + len(self.held[0][1]) <= self.pos:
+                self.held_bytes -= len(self.held.popleft()[1])
+            piece = None
+            if n > 0 and self.held and self.held[0][0] <= self.pos:
+                start, held = self.held[0]
+                skip = self.pos - start
+                piece = held if skip == 0 and len(held) <= n else held[skip:skip + n]
+        if piece is None:
+            out = bytearray(max(n, 0))
+            got = self.readinto(out) if n > 0 else 0
+            return bytes(out[:got]) if got != len(out) else bytes(out)
+        self.pos += len(piece)
+        return piece
+
+    def _wait(self) -> None:
+        while self.pos >= self.committed and self.pos < self.length:
+            if self.stopped or not self.cond.wait(IDLE_GIVE_UP_S):
+                raise _Stopped()
+        if self.stopped:
+            raise _Stopped()
+
     def readinto(self, b) -> int:
         with self.cond:
-            while self.pos >= self.committed and self.pos < self.length:
-                if self.stopped or not self.cond.wait(IDLE_GIVE_UP_S):
-                    raise _Stopped()
-            if self.stopped:
-                raise _Stopped()
+            self._wait()
             n = min(len(b), self.committed - self.pos)
             got = self._from_memory(memoryview(b)[:n]) if n > 0 else 0
             if not got and self.held:
