@@ -92,7 +92,12 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
         print(json.dumps(summary, ensure_ascii=False, indent=1), flush=True)
         print(f"Đang chạy; mở {agent.address} — Ctrl-C để dừng / Running; open {agent.address} — Ctrl-C to stop",
               flush=True)
-        await asyncio.Event().wait()
+        from firmware_agent.commands.run import keep_signal_handlers
+
+        stop = asyncio.Event()
+        keeper = asyncio.create_task(keep_signal_handlers(stop))
+        await stop.wait()
+        keeper.cancel()
         return 0
     finally:
         await agent.stop()

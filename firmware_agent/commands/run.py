@@ -51,12 +51,27 @@ async def serve(cfg, *, ready=None) -> int:
     if ready is not None:
         ready(agent)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    keeper = asyncio.create_task(keep_signal_handlers(stop))
     await stop.wait()
+    keeper.cancel()
     await agent.stop()
     return 0
+
+
+async def keep_signal_handlers(stop: asyncio.Event, period_s: float = 1.0) -> None:
+    """Install SIGTERM/SIGINT handlers, and install them again every *period_s*.
+
+    Some SANE backends reset signal dispositions from their reader thread (the
+    test backend sets SIGTERM back to its default when a scan starts), which
+    would make `systemctl stop` kill the agent instead of stopping it cleanly.
+    Dispositions are process-wide and only the main thread may set them, so the
+    event loop re-asserts ours.
+    """
+    loop = asyncio.get_running_loop()
+    while True:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await asyncio.sleep(period_s)
 
 
 def cmd_config(args: argparse.Namespace) -> int:

@@ -1,0 +1,116 @@
+"""The real (non-demo) path, as the README tells a technician to set it up:
+receiver on its own, one-time token, `sohoa enroll`, `sohoa run`, a Scan from the
+status page, and the batch accepted by the receiver with a verified receipt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from base64 import b64encode
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sohoa(*args, **kw):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "firmware_agent", *args], capture_output=True, text=True,
+                          env=env, timeout=120, **kw)
+
+
+def start(*args, log: Path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "firmware_agent", *args], stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT, env=env)
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+def status(port: int) -> dict:
+    return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5))
+
+
+def test_enroll_run_scan_and_receipt(tmp_path):
+    rx_port, web_port = free_port(), free_port()
+    rx_root = tmp_path / "rx"
+    receiver = start("receiver", "serve", "--root", str(rx_root), "--host", "127.0.0.1", "--port", str(rx_port),
+                     log=tmp_path / "rx.log")
+    agent = None
+    try:
+        wait_http(f"http://127.0.0.1:{rx_port}/metrics")
+        token = sohoa("receiver", "token", "xa-01", "--root", str(rx_root)).stdout.strip()
+        password_hash = sohoa("passwd", input="technician-pass\n").stdout.strip()
+        config = tmp_path / "sohoa.toml"
+        config.write_text(f"""
+[agent]
+device_id = "xa-01"
+state_dir = "{tmp_path / 'state'}"
+min_free_mb = 50
+[scanner]
+device = "test:1"
+test_picture = "Grid"
+width_mm = 100.0
+height_mm = 100.0
+[scanner.profiles.default]
+resolution = 200
+[records]
+enabled = false
+[batch]
+max_age_s = 1.0
+[web]
+port = {web_port}
+{password_hash}
+[sync]
+endpoint = "http://127.0.0.1:{rx_port}/"
+""", encoding="utf-8")
+        enrolled = sohoa("enroll", "--config", str(config), "--receiver", f"http://127.0.0.1:{rx_port}/",
+                         "--token", token)
+        assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
+        again = sohoa("enroll", "--config", str(config), "--receiver", f"http://127.0.0.1:{rx_port}/",
+                      "--token", token)
+        assert again.returncode != 0  # a token works once
+
+        agent = start("run", "--config", str(config), log=tmp_path / "agent.log")
+        wait_http(f"http://127.0.0.1:{web_port}/api/status")
+        req = urllib.request.Request(f"http://127.0.0.1:{web_port}/api/scan", data=b"{}", method="POST", headers={
+            "Content-Type": "application/json",
+            "Authorization": "Basic " + b64encode(b"tech:technician-pass").decode()})
+        assert urllib.request.urlopen(req, timeout=5).status == 202
+
+        end = time.monotonic() + 90
+        while time.monotonic() < end and status(web_port)["sync"]["batches_acknowledged"] < 1:
+            time.sleep(0.5)
+        s = status(web_port)
+        assert s["sync"]["batches_acknowledged"] >= 1, (tmp_path / "agent.log").read_text()[-3000:]
+        assert s["pages"].get("batched") == 10
+        devices = sohoa("receiver", "devices", "--root", str(rx_root)).stdout
+        assert "xa-01" in devices and "last seq" in devices
+        assert list((rx_root / "archive" / "xa-01").glob("*.sohoa"))
+    finally:
+        for proc in (agent, receiver):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+    assert agent.returncode == 0, (tmp_path / "agent.log").read_text()[-3000:]  # a clean stop on SIGTERM
