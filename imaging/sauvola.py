@@ -44,6 +44,26 @@ def _reflect(i, n):
 
 
 @njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
+def _threshold_row(row, hi, lo, n, omk, c2, orow):
+    # img > m (1 + k (s / r - 1)) without sqrt or division: with S, Q the
+    # window sums and V = n Q - S^2 (so s = sqrt(V) / n), it is
+    # L = n (n img - (1 - k) S) > (k / r) S sqrt(V)  <=>  L > 0 and L^2 > c^2 S^2 V.
+    # ``hi`` and ``lo`` are the packed prefixes at the window's two ends, passed as
+    # two aligned slices: indexing one array at ``x + win`` inside the loop keeps
+    # it from being vectorised (measured 2.5x slower). Bitwise & of the two tests
+    # keeps the loop branch-free.
+    sh = np.uint64(40)
+    low = np.uint64((1 << 40) - 1)
+    for x in range(orow.shape[0]):
+        d = hi[x] - lo[x]
+        s1 = float(np.int64(d >> sh))
+        s2 = float(np.int64(d & low))
+        lhs = n * (n * float(row[x]) - omk * s1)
+        v = max(n * s2 - s1 * s1, 0.0)
+        orow[x] = np.uint8(255) * np.uint8((lhs > 0.0) & (lhs * lhs > c2 * s1 * s1 * v))
+
+
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
 def _sauvola(img, win, k, r, out):
     h, w = img.shape
     half = win // 2
@@ -86,17 +106,7 @@ def _sauvola(img, win, k, r, out):
         row = img[y]
         orow = out[y]
         if k >= 0.0:
-            # img > m (1 + k (s / r - 1)) without sqrt or division: with S, Q the
-            # window sums and V = n Q - S^2 (so s = sqrt(V) / n), it is
-            # L = n (n img - (1 - k) S) > (k / r) S sqrt(V)  <=>  L > 0 and L^2 > c^2 S^2 V.
-            # Bitwise & of the two tests keeps the loop branch-free (vectorised).
-            for x in range(w):
-                d = ps[x + win] - ps[x]
-                s1 = float(np.int64(d >> sh))
-                s2 = float(np.int64(d & low))
-                lhs = n * (n * float(row[x]) - omk * s1)
-                v = max(n * s2 - s1 * s1, 0.0)
-                orow[x] = np.uint8(255) * np.uint8((lhs > 0.0) & (lhs * lhs > c2 * s1 * s1 * v))
+            _threshold_row(row, ps[win:win + w], ps[:w], n, omk, c2, orow)
         else:
             for x in range(w):
                 d = ps[x + win] - ps[x]
