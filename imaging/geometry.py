@@ -41,6 +41,11 @@ def _profiles(mask, lo, hi, c, s, sign, step):
         bx = xc + sign * (-c * xc - s * dy) + 0.5
         by = yc + sign * (-s * xc + c * dy) + 0.5
         row = mask[y]
+        # yr changes only every 1 / |sin a| pixels along a row: count in a register
+        # and add to the row histogram when it changes, instead of a read-modify-write
+        # of the same bin for every pixel (a serial dependency through memory).
+        cur = -1
+        run = 0.0
         for x in range(0, w, step):
             v = row[x]
             if v >= lo and v <= hi:
@@ -51,7 +56,14 @@ def _profiles(mask, lo, hi, c, s, sign, step):
                     yr = int(fy)
                     if xr < w and yr < h:
                         cols[xr] += 1.0
-                        rows[yr] += 1.0
+                        if yr != cur:
+                            if cur >= 0:
+                                rows[cur] += run
+                            cur = yr
+                            run = 0.0
+                        run += 1.0
+        if cur >= 0:
+            rows[cur] += run
     return rows, cols
 
 
