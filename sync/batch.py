@@ -57,7 +57,7 @@ class SealedBatch:
 class OpenedBatch:
     manifest: dict
     batch_hash: str
-    file_sha256: str
+    file_sha256: str | None  # None when opened with hash_file=False: the caller hashed the file itself
     size: int
 
 
@@ -153,9 +153,9 @@ def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: st
 class _Hashing(io.RawIOBase):
     """Read-through that hashes and counts the raw (sealed) bytes."""
 
-    def __init__(self, f):
+    def __init__(self, f, hash_file: bool = True):
         super().__init__()
-        self.f, self.h, self.n = f, hashlib.sha256(), 0
+        self.f, self.h, self.n = f, hashlib.sha256() if hash_file else None, 0
 
     def readable(self) -> bool:
         return True
@@ -164,7 +164,8 @@ class _Hashing(io.RawIOBase):
         # Straight through, no buffer of its own: the decryptor asks for
         # whole at-rest chunks, and every extra copy costs a pass over the batch.
         data = self.f.read(size)
-        self.h.update(data)
+        if self.h is not None:
+            self.h.update(data)
         self.n += len(data)
         return data
 
@@ -223,7 +224,8 @@ def check_manifest(manifest: dict) -> None:
 
 def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed25519PublicKey,
                device_id: str,
-               member_check: Callable[[str, bytes], list[str]] | None = None) -> OpenedBatch:
+               member_check: Callable[[str, bytes], list[str]] | None = None,
+               hash_file: bool = True) -> OpenedBatch:
     """Read a whole sealed batch and check checks 2-5 of section 5.4.
 
     The caller compares the returned ``file_sha256``, ``batch_hash`` and the
@@ -231,8 +233,11 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
     Raises :class:`BatchError` with codes ``decrypt``, ``decompress``,
     ``bad_magic``, ``bad_manifest``, ``wrong_device``, ``bad_signature``,
     ``member_mismatch``, ``member_check``, ``trailing_data`` or ``truncated``.
+    With *hash_file* false the whole-file SHA-256 is not computed
+    (``file_sha256`` is None): for a caller that hashed the bytes as they
+    arrived and compares that digest itself.
     """
-    hashed = _Hashing(fileobj)
+    hashed = _Hashing(fileobj, hash_file)
     try:
         dec = DecryptingReader(hashed, archive_private)
         head = dec.read(18)  # the largest zstd frame header
@@ -261,7 +266,8 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
         raise BatchError("decrypt", str(exc)) from None
     except zstandard.ZstdError as exc:
         raise BatchError("decompress", str(exc)) from None
-    return OpenedBatch(manifest, hashlib.sha256(mbytes).hexdigest(), hashed.h.hexdigest(), hashed.n)
+    return OpenedBatch(manifest, hashlib.sha256(mbytes).hexdigest(),
+                       hashed.h.hexdigest() if hashed.h is not None else None, hashed.n)
 
 
 def _read_header(z) -> tuple[dict, bytes]:

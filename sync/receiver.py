@@ -250,7 +250,7 @@ class TusHandler:
             writer = upload.chunk_writer(offset)
         except OSError as exc:
             raise self._os_error(exc) from None
-        sink = BodySink(writer, self.pool)
+        sink = BodySink(writer, self.pool, self.core.file_hash_base(upload_id, offset))
         n = 0
         committed = False
         commit: Future | None = None
@@ -298,11 +298,11 @@ class TusHandler:
         timing = f"body;dur={(t_commit - t_body) * 1000:.1f}, commit;dur={(t_done - t_commit) * 1000:.1f}"
         headers = {"Upload-Offset": str(new_offset), "Server-Timing": timing, **self.expires(time.time())}
         if new_offset < info.length:
-            self.core.committed(upload_id, new_offset, offset, sink.pieces)
+            self.core.committed(upload_id, new_offset, offset, sink.pieces, file_hash=sink.file_hash)
             return web.Response(status=204, headers=headers)
         # The last chunk goes to a running verifier from memory too; a batch
         # sent in one PATCH is verified from the file by accept().
-        self.core.committed(upload_id, new_offset, offset, sink.pieces, create=False)
+        self.core.committed(upload_id, new_offset, offset, sink.pieces, file_hash=sink.file_hash, create=False)
         t0 = time.perf_counter()
         busy.accepting = True
         try:

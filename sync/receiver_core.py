@@ -8,6 +8,8 @@ handed to a worker thread.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
 import json
 import logging
 import time
@@ -67,6 +69,9 @@ class ReceiverCore:
         self.tree = MerkleTree(self.state.leaf_hashes())
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._verifiers: dict[str, StreamVerifier] = {}
+        # upload id -> (offset, SHA-256 of the committed bytes [0, offset)), kept while the
+        # upload is received from its first byte in this process without a break.
+        self._file_hashes: dict[str, tuple[int, object]] = {}
         self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
                          "disk_full": 0, "bytes_received": 0,
                          "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0}
@@ -79,7 +84,7 @@ class ReceiverCore:
         self.state.close()
 
     # ------------------------------------------------------------------ verification while uploading
-    def _checker(self, device_id: str):
+    def _checker(self, device_id: str, hash_file: bool = True):
         device = self.state.device(device_id)
         if device is None or device.revoked:
             return None
@@ -87,24 +92,43 @@ class ReceiverCore:
 
         def check(f):
             return open_batch(f, archive_private=self.archive_key, device_public=pub, device_id=device_id,
-                              member_check=self.member_check)
+                              member_check=self.member_check, hash_file=hash_file)
         return check
 
+    def file_hash_base(self, upload_id: str, offset: int):
+        """A copy of the running whole-file hash for a PATCH at *offset*, or None if there is none.
+
+        At offset 0 a fresh hash; elsewhere only when the previous PATCHes of
+        this process were hashed without a gap. None means the whole-file hash
+        is computed by the batch check instead.
+        """
+        if offset == 0:
+            return hashlib.sha256()
+        known = self._file_hashes.get(upload_id)
+        return known[1].copy() if known is not None and known[0] == offset else None
+
     def committed(self, upload_id: str, offset: int, start: int | None = None,
-                  pieces: list[bytes] | None = None, *, create: bool = True) -> None:
+                  pieces: list[bytes] | None = None, *, file_hash=None, create: bool = True) -> None:
         """A PATCH made *offset* durable: let the upload's stream verifier read that far.
 
         *pieces*, when given, are the committed bytes from *start* to *offset*
         as received; the verifier reads them from memory instead of the disk.
+        *file_hash* is the running whole-file hash up to *offset* (from
+        :meth:`file_hash_base`, updated with the chunk), None if it broke off.
         With *create* false an upload without a verifier is left without one.
         """
+        if file_hash is not None:
+            self._file_hashes[upload_id] = (offset, file_hash)
+        else:
+            self._file_hashes.pop(upload_id, None)
         v = self._verifiers.get(upload_id)
         if v is None:
             if not create:
                 return
             row = self.state.upload(upload_id)
             upload = self.store.get_upload(upload_id)
-            check = self._checker(row["device_id"]) if row is not None else None
+            # Hashed as it arrived from byte 0: the check need not hash the file again.
+            check = self._checker(row["device_id"], hash_file=file_hash is None) if row is not None else None
             if upload is None or check is None:
                 return
             v = self._verifiers[upload_id] = StreamVerifier(upload.open_reader(), row["length"], check)
@@ -112,6 +136,7 @@ class ReceiverCore:
 
     def forget(self, upload_id: str) -> None:
         """The upload is gone (terminated, expired, replaced, refused): stop verifying it."""
+        self._file_hashes.pop(upload_id, None)
         v = self._verifiers.pop(upload_id, None)
         if v is not None:
             v.stop()
@@ -129,6 +154,8 @@ class ReceiverCore:
             except Exception:  # the verifier itself failed: fall back to a full read
                 log.exception("stream verification of %s failed; verifying again", row["id"])
                 opened = None
+            if opened is not None and opened.file_sha256 is None:
+                opened = self._with_running_hash(row, opened)
             if opened is not None:
                 self.counters["verified_while_uploading"] += 1
                 return opened
@@ -139,6 +166,14 @@ class ReceiverCore:
             with upload.open_reader() as f:
                 return check(f)
         return await loop.run_in_executor(None, verify)
+
+    def _with_running_hash(self, row, opened):
+        """*opened* with the hash taken while the bytes arrived, or None if that hash broke off."""
+        known = self._file_hashes.pop(row["id"], None)
+        if known is None or known[0] != row["length"]:
+            log.info("running hash of %s incomplete; verifying again from the file", row["id"])
+            return None
+        return dataclasses.replace(opened, file_sha256=known[1].hexdigest())
 
     def recover(self) -> None:
         """Finish renames of accepted uploads interrupted by a crash (rule R2)."""
@@ -181,6 +216,8 @@ class ReceiverCore:
                 self.state.drop_upload(upload_id)
                 self.reject(device_id, seq, exc.code, exc.detail)
                 raise
+            finally:
+                self._file_hashes.pop(upload_id, None)
             return receipt
 
     async def _verify_and_commit(self, row, done) -> dict:

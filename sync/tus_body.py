@@ -21,17 +21,26 @@ class BodySink:
 
     BLOCK = 2 << 20
 
-    def __init__(self, writer, pool: ThreadPoolExecutor):
+    def __init__(self, writer, pool: ThreadPoolExecutor, file_hash=None):
+        """*file_hash*: the upload's running SHA-256 up to this PATCH's offset (a copy), or None.
+
+        When given it is updated with the same pieces while they are hot in
+        the cache, so the whole-file hash costs no pass of its own.
+        """
         self.writer, self.pool = writer, pool
         self.h = hashlib.sha256()
+        self.file_hash = file_hash
         self.block: list[bytes] = []
         self.size = 0
         self.pieces: list[bytes] = []
         self.pending: Future | None = None
 
     def _put(self, block: list[bytes]) -> None:
+        fh = self.file_hash
         for piece in block:
             self.h.update(piece)
+            if fh is not None:
+                fh.update(piece)
             self.writer.write(piece)
         # Writeback starts while the rest of the chunk arrives, so the fsync
         # before the acknowledgement has (almost) nothing left to flush.

@@ -77,3 +77,35 @@ def test_stream_verifier_reads_committed_pieces_from_memory_and_the_rest_from_di
     pieces = [data[i:i + 7_000] for i in range(100_000, 300_000, 7_000)]
     v.advance(300_000, 100_000, pieces)                     # from memory only
     assert v.result() == hashlib.sha256(data).hexdigest()
+
+
+def test_whole_file_hash_taken_while_receiving_still_rejects_a_wrong_file_hash(tmp_path, kit):
+    """The check skips its own file hash when the chunks were hashed on arrival; the digest is still compared."""
+    import dataclasses
+
+    import pytest
+
+    from sync.client import PermanentError
+    from sync.deliver import deliver
+    from sync.local import start_local_receiver
+
+    appliance = kit.Appliance(tmp_path / "appliance")
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            await appliance.enroll(rx)
+            b = appliance.seal((400_000,))
+            wrong = dataclasses.replace(b, file_sha256="0" * 64)
+            async with appliance.client(rx.url, chunk_size=64 * 1024) as c:
+                with pytest.raises(PermanentError) as info:
+                    await deliver(c, wrong, appliance.log_public)
+                assert info.value.code == "file_hash"
+                assert rx.core.counters["verified_while_uploading"] == 1  # the stream path decided
+                assert rx.core.state.counts()["accepted"] == 0
+                receipt, _ = await deliver(c, b, appliance.log_public)  # the right hash passes
+                assert receipt["leaf"]["sha256"] == b.file_sha256
+            assert rx.core.counters["verified_while_uploading"] == 2 and not rx.core._file_hashes
+        finally:
+            await rx.close()
+    kit.run(body())
