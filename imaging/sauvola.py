@@ -43,6 +43,24 @@ def _reflect(i, n):
     return i
 
 
+@njit(cache=True, nogil=True)
+def _update_cols(col, add, sub):
+    sh = np.uint64(40)
+    for x in range(col.shape[0]):
+        a = np.uint64(add[x])
+        b = np.uint64(sub[x])
+        col[x] += ((a << sh) | (a * a)) - ((b << sh) | (b * b))
+
+
+@njit(cache=True, nogil=True)
+def _prefix(colx, ps):
+    # ps[i + 1] = colx[0] + ... + colx[i] (ps[0] stays 0).
+    acc = np.uint64(0)
+    for i in range(colx.shape[0]):
+        acc += colx[i]
+        ps[i + 1] = acc
+
+
 @njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz"})
 def _threshold_row(row, hi, lo, n, omk, c2, orow):
     # img > m (1 + k (s / r - 1)) without sqrt or division: with S, Q the
@@ -76,33 +94,27 @@ def _sauvola(img, win, k, r, out):
     # 40 bits and its S (< 2**24) in the high 24.
     sh = np.uint64(40)
     low = np.uint64((1 << 40) - 1)
-    col = np.zeros(w, np.uint64)
+    ext = w + 2 * half
+    colx = np.zeros(ext, np.uint64)  # column sums, with ``half`` mirrored columns each side
+    col = colx[half:half + w]
     for dy in range(-half, half + 1):
         row = img[_reflect(dy, h)]
         for x in range(w):
             v = np.uint64(row[x])
             col[x] += (v << sh) | (v * v)
-    ext = w + 2 * half
     ps = np.zeros(ext + 1, np.uint64)
     c2 = (k / r) * (k / r)
     for y in range(h):
         if y > 0:
             add = img[_reflect(y + half, h)]
             sub = img[_reflect(y - half - 1, h)]
-            for x in range(w):
-                a = np.uint64(add[x])
-                b = np.uint64(sub[x])
-                col[x] += ((a << sh) | (a * a)) - ((b << sh) | (b * b))
-        acc = np.uint64(0)
+            _update_cols(colx[half:half + w], add, sub)
+        # Mirror the column sums into the margins, then one prefix sum over the
+        # padded row (functions of their own: faster than the same loops inlined).
         for i in range(half):
-            acc += col[_reflect(i - half, w)]
-            ps[i + 1] = acc
-        for i in range(half, half + w):
-            acc += col[i - half]
-            ps[i + 1] = acc
-        for i in range(half + w, ext):
-            acc += col[_reflect(i - half, w)]
-            ps[i + 1] = acc
+            colx[i] = colx[half + _reflect(i - half, w)]
+            colx[half + w + i] = colx[half + _reflect(w + i, w)]
+        _prefix(colx, ps)
         row = img[y]
         orow = out[y]
         if k >= 0.0:
