@@ -33,7 +33,7 @@ class _CommittedReader(io.RawIOBase):
     verifier lags by more than ``MEMORY_CAP``, are read from the file.
     """
 
-    MEMORY_CAP = 32 << 20
+    MEMORY_CAP = 16 << 20  # per upload; two 8 MiB chunks of lag
 
     def __init__(self, fileobj, length: int):
         super().__init__()
