@@ -56,34 +56,92 @@ def _find(parent, i):
 
 
 @njit(cache=True, nogil=True)
-def _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, fill):
-    # `words` views the image as uint64; an aligned word equal to `blank` (eight
-    # non-ink bytes) is skipped at once, so paper costs an eighth of a byte loop.
+def _scan_row(row, words, head, ink, y, ry, rs, re, k, fill, tz):
+    # Runs of one row. Bytes [0, head) and those after the last whole word go one
+    # by one; ``words`` are the row's aligned 8-byte words from byte ``head`` on.
+    # Per word, an exact byte-equality test (no carries between bytes) and a
+    # multiply gather the eight "is ink" flags into one byte m; bit i of
+    # m ^ (m << 1 | previous) marks a run starting or ending at byte i, and only
+    # those bits are visited (``tz``: index of the lowest set bit). A word of paper
+    # costs a few operations and no branch misprediction.
+    w = row.shape[0]
+    nw = words.shape[0]
+    lo7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+    gather = np.uint64(0x0102040810204080)
+    pat = np.uint64(ink) * np.uint64(0x0101010101010101)
+    one = np.uint64(1)
+    inrun = np.uint64(0)
+    start = 0
+    for x in range(head):
+        isink = np.uint64(1 if row[x] == ink else 0)
+        if isink != inrun:
+            if isink:
+                start = x
+            else:
+                if fill:
+                    ry[k] = y
+                    rs[k] = start
+                    re[k] = x - 1
+                k += 1
+            inrun = isink
+    for q in range(nw):
+        x0 = head + 8 * q
+        v = words[q] ^ pat
+        z = ~(((v & lo7) + lo7) | v | lo7)  # 0x80 in each byte equal to ink
+        m = ((z >> np.uint64(7)) * gather) >> np.uint64(56)
+        t = (m ^ ((m << one) | inrun)) & np.uint64(0xFF)
+        while t != 0:
+            x = x0 + tz[t]
+            if inrun:
+                if fill:
+                    ry[k] = y
+                    rs[k] = start
+                    re[k] = x - 1
+                k += 1
+            else:
+                start = x
+            inrun ^= one
+            t &= t - one
+    for x in range(head + 8 * nw, w):
+        isink = np.uint64(1 if row[x] == ink else 0)
+        if isink != inrun:
+            if isink:
+                start = x
+            else:
+                if fill:
+                    ry[k] = y
+                    rs[k] = start
+                    re[k] = x - 1
+                k += 1
+            inrun = isink
+    if inrun:
+        if fill:
+            ry[k] = y
+            rs[k] = start
+            re[k] = w - 1
+        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _scan_runs(img, words, ink, ry, rs, re, rowstart, fill):
+    # `words` views the whole image as uint64 (the image is 8-byte aligned).
     h, w = img.shape
+    tz = np.zeros(256, np.int64)
+    for v in range(1, 256):
+        i = 0
+        while (v >> i) & 1 == 0:
+            i += 1
+        tz[v] = i
     k = 0
     for y in range(h):
         if fill:
             rowstart[y] = k
-        row = img[y]
         base = y * w
-        x = 0
-        while x < w:
-            p = base + x
-            if (p & 7) == 0 and x + 8 <= w:
-                if words[p >> 3] == blank:
-                    x += 8
-                    continue
-            if row[x] == ink:
-                s = x
-                while x < w and row[x] == ink:
-                    x += 1
-                if fill:
-                    ry[k] = y
-                    rs[k] = s
-                    re[k] = x - 1
-                k += 1
-            else:
-                x += 1
+        head = min((8 - (base & 7)) & 7, w)
+        nw = max(0, (w - head) // 8)
+        first = (base + head) >> 3
+        k = _scan_row(img[y], words[first:first + nw], head, ink, y, ry, rs, re, k, fill, tz)
     if fill:
         rowstart[h] = k
     return k
@@ -103,7 +161,7 @@ def _count_ink(img, ink):
 
 
 @njit(cache=True, nogil=True)
-def _runs(img, words, ink, blank):
+def _runs(img, words, ink):
     # There are never more runs than ink pixels: one vectorised count sizes the
     # arrays, and a single scan fills them.
     h = img.shape[0]
@@ -112,7 +170,7 @@ def _runs(img, words, ink, blank):
     rs = np.empty(n, np.int32)
     re = np.empty(n, np.int32)
     rowstart = np.zeros(h + 1, np.int64)
-    k = _scan_runs(img, words, ink, blank, ry, rs, re, rowstart, True)
+    k = _scan_runs(img, words, ink, ry, rs, re, rowstart, True)
     return ry[:k], rs[:k], re[:k], rowstart
 
 
@@ -120,10 +178,6 @@ def _word_view(img: np.ndarray) -> np.ndarray:
     n = img.size // 8
     flat = img.reshape(-1)
     return flat[: n * 8].view(np.uint64) if n else np.zeros(1, np.uint64)
-
-
-def _blank_word(paper: int) -> np.uint64:
-    return np.uint64(int.from_bytes(bytes([paper]) * 8, "little"))
 
 
 @njit(cache=True, nogil=True)
@@ -180,8 +234,8 @@ def _label(ry, rs, re, rowstart, h):
 
 
 @njit(cache=True, nogil=True)
-def _despeckle(img, words, ink, paper, size, blank):
-    ry, rs, re, rowstart = _runs(img, words, ink, blank)
+def _despeckle(img, words, ink, paper, size):
+    ry, rs, re, rowstart = _runs(img, words, ink)
     comp, area, box = _label(ry, rs, re, rowstart, img.shape[0])
     removed = 0
     for i in range(ry.shape[0]):
@@ -219,9 +273,7 @@ def components(image: np.ndarray, ink: int = 0) -> Components:
     v = check_int(ink, "ink", 0, 255)
     if img.ctypes.data % 8:
         img = img.copy()
-    # Bitonal (0/255) and mask (0/1) images: eight bytes of the other value are blank.
-    blank = _blank_word(255 if v == 0 else 0)
-    ry, rs, re, rowstart = _runs(img, _word_view(img), np.uint8(v), blank)
+    ry, rs, re, rowstart = _runs(img, _word_view(img), np.uint8(v))
     _, area, box = _label(ry, rs, re, rowstart, img.shape[0])
     return Components(area, box)
 
@@ -263,8 +315,7 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     if size == 0:
         return out, 0
     work = out if out.ctypes.data % 8 == 0 else out.copy()  # the word view needs 8-byte alignment
-    removed = _despeckle(work, _word_view(work), np.uint8(ink_v), np.uint8(paper_v), size,
-                         _blank_word(paper_v))
+    removed = _despeckle(work, _word_view(work), np.uint8(ink_v), np.uint8(paper_v), size)
     if work is not out:
         np.copyto(out, work)
     return out, int(removed)
