@@ -71,36 +71,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def _demo(cfg, args: argparse.Namespace) -> int:
     from firmware_agent.agent import Agent
+    from firmware_agent.commands.run import keep_signal_handlers
     from firmware_agent.wiring import optional_sources
 
+    # Ctrl-C or SIGTERM at any moment ends the demo through agent.stop(), not a traceback.
+    stop = asyncio.Event()
+    keeper = asyncio.create_task(keep_signal_handlers(stop))
     agent = Agent(cfg)
     agent.sources.extend(await optional_sources(cfg, agent, demo=True))
     await agent.start()
     print(f"Trang trạng thái / Status page: {agent.address}  (mật khẩu / password: {DEMO_PASSWORD})",
           file=sys.stderr if args.once else sys.stdout, flush=True)
-    t0 = time.monotonic()
     try:
-        scanned = await scan_pages(agent, args.pages, deadline=t0 + args.timeout)
-        if cfg.records.enabled and args.pages:
-            # After the scanner's pages, so they do not join the stack's last record file.
-            await asyncio.to_thread(feed_demo_stack, agent.hotfolder.path)
-        await wait_downstream(agent, deadline=t0 + args.timeout)
-        summary = demo_summary(agent, scanned, time.monotonic() - t0)
+        flow = asyncio.create_task(_demo_flow(agent, cfg, args))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({flow, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not flow.done():
+            flow.cancel()
+            print("Đã dừng / Stopped", file=sys.stderr, flush=True)
+            return 130
+        stopped.cancel()
+        summary = flow.result()
         if args.once:
             print(json.dumps(summary, ensure_ascii=False), flush=True)
             return 0 if not summary["errors"] else 1
         print(json.dumps(summary, ensure_ascii=False, indent=1), flush=True)
         print(f"Đang chạy; mở {agent.address} — Ctrl-C để dừng / Running; open {agent.address} — Ctrl-C to stop",
               flush=True)
-        from firmware_agent.commands.run import keep_signal_handlers
-
-        stop = asyncio.Event()
-        keeper = asyncio.create_task(keep_signal_handlers(stop))
         await stop.wait()
-        keeper.cancel()
         return 0
     finally:
+        keeper.cancel()
         await agent.stop()
+
+
+async def _demo_flow(agent, cfg, args: argparse.Namespace) -> dict:
+    t0 = time.monotonic()
+    scanned = await scan_pages(agent, args.pages, deadline=t0 + args.timeout)
+    if cfg.records.enabled and args.pages:
+        # After the scanner's pages, so they do not join the stack's last record file.
+        await asyncio.to_thread(feed_demo_stack, agent.hotfolder.path)
+    await wait_downstream(agent, deadline=t0 + args.timeout)
+    return demo_summary(agent, scanned, time.monotonic() - t0)
 
 
 async def scan_pages(agent, pages: int, *, deadline: float) -> int:
