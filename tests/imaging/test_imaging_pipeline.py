@@ -130,3 +130,15 @@ def test_tiny_page_at_high_dpi_is_refused_clearly():
 
 def test_image_error_is_a_value_error():
     assert issubclass(ImageError, ValueError)
+
+
+def test_blur_still_found_on_the_coarser_analysis_copy_of_300_dpi_pages():
+    # 300 dpi pages are analysed at 75 dpi (factor 4), where the Laplacian sees a
+    # blur of the same size in mm as less: a 0.5 mm blur must still warn, a sharp
+    # page must not.
+    import cv2
+
+    img = page(dpi=300, seed=85, background="none")
+    r = process_page(img, 300)
+    assert "blur" not in _codes(r)
+    assert "blur" in _codes(process_page(cv2.GaussianBlur(img, (0, 0), 0.5 * 300 / 25.4), 300))
