@@ -44,14 +44,6 @@ def _blend_run(sa, sb, dd, g, f):
         dd[q] = np.uint8((np.int32(sa[q]) * g + np.int32(sb[q]) * f + np.int32(128)) >> np.int32(8))
 
 
-@njit(cache=True, nogil=True)
-def _blend_run_w(sa, sb, dd, gw, fw):
-    # As _blend_run with per-byte weights (vertical shear).
-    for q in range(dd.shape[0]):
-        dd[q] = np.uint8((np.int32(sa[q]) * np.int32(gw[q]) + np.int32(sb[q]) * np.int32(fw[q])
-                          + np.int32(128)) >> np.int32(8))
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _shear_row(srow, sw, nch, drow, dw, t, fill):
     # drow[i] = srow at (t + i), linear interpolation in 8-bit fixed point; samples
