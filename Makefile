@@ -13,8 +13,10 @@ STATE   ?= $(CURDIR)/.demo-state
 APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-config \
             libusb-1.0-0 tesseract-ocr tesseract-ocr-vie poppler-utils \
             fonts-dejavu-core systemd iproute2
-# Extra packages only the benchmarks need (the peers measured beside us).
-BENCH_APT_PKGS := nodejs npm ghostscript pngquant unpaper
+# Extra packages only the benchmarks need (the peers measured beside us). Node.js and
+# npm are checked by command: a machine may have them from elsewhere (nodesource's
+# nodejs bundles npm and conflicts with Debian's npm package).
+BENCH_APT_PKGS := ghostscript pngquant unpaper
 
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export SANE_CONFIG_DIR := $(CURDIR)/drivers/sane_test_config
@@ -34,6 +36,9 @@ bench-deps: deps
 	@dpkg -s $(BENCH_APT_PKGS) >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_APT_PKGS); }
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
 
 $(VENV)/.installed: pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
