@@ -19,6 +19,7 @@ from aiohttp import web
 
 from drivers.sane_scanner import SaneScanner, list_devices
 from drivers.scanner import DeviceUnavailable, ScanSettings
+from drivers.usb_reset import UsbDeviceNotFound, UsbResetError, reset_sane_device
 from firmware_agent.config import Config
 from firmware_agent.journal import Journal
 from firmware_agent.operator_states import message_for
@@ -259,11 +260,9 @@ def _cpu_count() -> int:
 def _usb_reset(scanner, device_name: str) -> bool:
     """Reset the USB device behind a SANE name like 'fujitsu:libusb:001:004', if it names one."""
     try:
-        from drivers.usb_reset import reset_sane_device
-    except ImportError:
-        return False
-    try:
         return bool(reset_sane_device(device_name))
-    except Exception as exc:  # a failed reset is reported; reopening goes on regardless
+    except UsbDeviceNotFound as exc:
+        log.info("no USB reset for %s: %s", device_name, exc)  # network scanner, or already gone
+    except UsbResetError as exc:  # reported; reopening goes on regardless
         log.warning("USB reset of %s failed: %s", device_name, exc)
-        return False
+    return False
