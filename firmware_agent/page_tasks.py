@@ -68,7 +68,11 @@ class ProcessingTask:
                 self.in_flight -= 1
 
     def _process_blocking(self, page: PageRow) -> None:
-        run_state = self._run_states.setdefault(page.job_id, new_run_state())
+        run_state = self._run_states.get(page.job_id)
+        if run_state is None:
+            run_state = self._run_states[page.job_id] = new_run_state()
+            while len(self._run_states) > 16:  # only recent feeder runs matter (double-feed check)
+                self._run_states.pop(next(iter(self._run_states)))
         try:
             result = process_page_file(page, jpeg_quality=self.jpeg_quality, run_state=run_state,
                                        params=self.params)
