@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
@@ -33,6 +34,7 @@ class ProcessingTask:
         self.wake = asyncio.Event()
         self._heartbeat = heartbeat
         self._run_states: dict[int, dict] = {}
+        self._run_states_lock = threading.Lock()
         self.in_flight = 0
         self.processed = 0
         self.failed = 0
@@ -68,11 +70,12 @@ class ProcessingTask:
                 self.in_flight -= 1
 
     def _process_blocking(self, page: PageRow) -> None:
-        run_state = self._run_states.get(page.job_id)
-        if run_state is None:
-            run_state = self._run_states[page.job_id] = new_run_state()
-            while len(self._run_states) > 16:  # only recent feeder runs matter (double-feed check)
-                self._run_states.pop(next(iter(self._run_states)))
+        with self._run_states_lock:  # worker threads share it
+            run_state = self._run_states.get(page.job_id)
+            if run_state is None:
+                run_state = self._run_states[page.job_id] = new_run_state()
+                while len(self._run_states) > 16:  # only recent feeder runs matter (double-feed check)
+                    self._run_states.pop(next(iter(self._run_states)))
         try:
             result = process_page_file(page, jpeg_quality=self.jpeg_quality, run_state=run_state,
                                        params=self.params)
