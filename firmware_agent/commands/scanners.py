@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", default="adf", choices=("adf", "duplex", "flatbed"))
     p.add_argument("--mode", default="color", choices=("color", "gray"))
     p.add_argument("--resolution", type=int, default=300)
+    p.add_argument("--width-mm", type=float, default=210.0, help="scan area width (clipped to the device)")
+    p.add_argument("--height-mm", type=float, default=297.0, help="scan area height (clipped to the device)")
     p.add_argument("--pages", type=int, default=0, help="stop after this many images (0 = until feeder empty)")
     p.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                    help="extra backend option, e.g. test-picture=Grid")
@@ -91,7 +93,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     n = 0
     try:
-        scanner.configure(ScanSettings(source=args.source, mode=args.mode, resolution=args.resolution, extra=extra))
+        scanner.configure(ScanSettings(source=args.source, mode=args.mode, resolution=args.resolution,
+                                       width_mm=args.width_mm, height_mm=args.height_mm, extra=extra))
         while not args.pages or n < args.pages:
             image = scanner.scan_one(first=(n == 0))
             n += 1

@@ -41,8 +41,10 @@ def test_scan_to_a_folder(tmp_path):
 
 
 def test_scan_reports_a_jam_in_vietnamese(tmp_path):
+    # A small area: the test backend's reader thread then never waits on a full pipe when
+    # the jam cancels the frame (a large frame once deadlocked its cancel under load).
     res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:1", "--resolution", "200",
-                "--option", "read-return-value=SANE_STATUS_JAMMED")
+                "--width-mm", "20", "--height-mm", "20", "--option", "read-return-value=SANE_STATUS_JAMMED")
     assert res.returncode == 1
     assert "Kẹt giấy / Paper jam" in res.stderr
 
