@@ -282,3 +282,11 @@ def test_a_device_that_stops_answering_is_reported_hung_once(journal):
         wait_for(lambda: worker.jobs_finished == 1, what="the slow page to finish")
     finally:
         worker.stop()
+        # The test backend keeps option values for the life of the process: a read delay
+        # left behind would make every later scan of test:0 in this process crawl.
+        dev = SaneScanner("test:0")
+        try:
+            for name, value in (("read-delay", False), ("read-limit", False)):
+                dev.set_option(name, value)
+        finally:
+            dev.close()

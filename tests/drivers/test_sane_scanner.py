@@ -13,7 +13,7 @@ LOW = dict(resolution=50, width_mm=60.0, height_mm=80.0)
 
 
 # The test backend keeps option values across open/close within a process: undo what tests change.
-RESET = {"mode": "Color", "hand-scanner": False, "three-pass": False, "read-return-value": "Default", "depth": 8,
+RESET = {"mode": "Color", "hand-scanner": False, "read-delay": False, "read-limit": False, "three-pass": False, "read-return-value": "Default", "depth": 8,
          "test-picture": "Solid black"}
 
 
