@@ -58,7 +58,7 @@ async def serve(cfg, *, ready=None) -> int:
     return 0
 
 
-async def keep_signal_handlers(stop: asyncio.Event, period_s: float = 1.0) -> None:
+async def keep_signal_handlers(stop: asyncio.Event, period_s: float = 0.2) -> None:
     """Install SIGTERM/SIGINT handlers, and install them again every *period_s*.
 
     Some SANE backends reset signal dispositions from their reader thread (the

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -48,12 +49,23 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"{url} did not come up")
 
 
+def agent_port(log: Path, timeout: float = 60.0) -> int:
+    """The status page's port, as the agent prints it (it binds port 0: no race for a free port)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        m = re.search(r"Status page: http://127\.0\.0\.1:(\d+)/", log.read_text(encoding="utf-8", errors="replace"))
+        if m:
+            return int(m.group(1))
+        time.sleep(0.1)
+    raise AssertionError("the agent did not print its address: " + log.read_text()[-2000:])
+
+
 def status(port: int) -> dict:
     return json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5))
 
 
 def test_enroll_run_scan_and_receipt(tmp_path):
-    rx_port, web_port = free_port(), free_port()
+    rx_port = free_port()
     rx_root = tmp_path / "rx"
     receiver = start("receiver", "serve", "--root", str(rx_root), "--host", "127.0.0.1", "--port", str(rx_port),
                      log=tmp_path / "rx.log")
@@ -80,7 +92,7 @@ enabled = false
 [batch]
 max_age_s = 1.0
 [web]
-port = {web_port}
+port = 0
 {password_hash}
 [sync]
 endpoint = "http://127.0.0.1:{rx_port}/"
@@ -93,6 +105,7 @@ endpoint = "http://127.0.0.1:{rx_port}/"
         assert again.returncode != 0  # a token works once
 
         agent = start("run", "--config", str(config), log=tmp_path / "agent.log")
+        web_port = agent_port(tmp_path / "agent.log")
         wait_http(f"http://127.0.0.1:{web_port}/api/status")
         req = urllib.request.Request(f"http://127.0.0.1:{web_port}/api/scan", data=b"{}", method="POST", headers={
             "Content-Type": "application/json",
