@@ -1,8 +1,15 @@
-"""A loopback TCP proxy that cuts connections at chosen byte counts (bench_sync).
+"""A loopback TCP proxy that cuts, stalls and corrupts connections on purpose.
 
-Counts client-to-server bytes over all connections; when the count reaches
-the next cut point the connection is aborted after forwarding exactly up to
-it. The tests carry their own copy with more failure modes.
+Used by the sync tests and by bench_sync. It counts the bytes going from client
+to server across all connections. ``cut_at`` is a sorted list of such byte
+counts: when the counter reaches the next one, both sides of that connection are
+aborted (an RST-like close) after forwarding exactly up to it. ``lose_responses``
+holds response numbers (1-based, counted as each switch from request to response
+bytes on a connection): that response is swallowed and the connection aborted,
+so the server did the work and the client never hears of it. ``stall_at`` is a
+byte count after which the connection carrying it forwards nothing more (the
+server keeps waiting for the rest of the body, the client times out).
+``flip_at`` flips the lowest bit of one client-to-server byte, once.
 """
 
 from __future__ import annotations
@@ -12,14 +19,15 @@ import asyncio
 
 class CuttingProxy:
     def __init__(self, upstream_port: int, *, cut_at: list[int] | None = None,
-                 lose_responses: set[int] | None = None):
+                 lose_responses: set[int] | None = None, flip_at: int | None = None):
         self.upstream_port = upstream_port
+        self.flip_at = flip_at  # client-to-server byte index whose lowest bit is flipped once
         self.cut_at = sorted(cut_at or [])
         self.lose_responses = set(lose_responses or ())
         self.sent = 0          # client -> server bytes forwarded
         self.cuts = 0
         self.responses = 0
-        self.stall_next = False
+        self.stall_at: int | None = None
         self.stalled = 0
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
@@ -70,10 +78,13 @@ class CuttingProxy:
                 uw.close()
                 return
             state["last"] = "req"
-            if self.stall_next:
-                self.stall_next = False
+            if self.stall_at is not None and self.sent + len(data) > self.stall_at:
+                keep = max(0, self.stall_at - self.sent)
+                uw.write(data[:keep])
+                self.sent += keep
+                self.stall_at = None
                 self.stalled += 1
-                await asyncio.sleep(3600)  # cancelled when the client gives up
+                await asyncio.sleep(3600)  # cancelled when the proxy closes
             if self.cut_at and self.sent + len(data) >= self.cut_at[0]:
                 keep = self.cut_at.pop(0) - self.sent
                 while self.cut_at and self.cut_at[0] <= self.sent + keep:
@@ -87,6 +98,10 @@ class CuttingProxy:
                 self.cuts += 1
                 self._kill(cw, uw, state)
                 return
+            if self.flip_at is not None and self.sent <= self.flip_at < self.sent + len(data):
+                i = self.flip_at - self.sent
+                data = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
+                self.flip_at = None
             self.sent += len(data)
             uw.write(data)
             try:
@@ -120,4 +135,3 @@ def _abort(w: asyncio.StreamWriter) -> None:
         w.transport.abort()
     except Exception:  # already gone
         pass
-
