@@ -32,6 +32,7 @@ class ProcessingTask:
         self.workers = max(1, workers)
         self.jpeg_quality = jpeg_quality
         self.wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # set when run() starts
         self._heartbeat = heartbeat
         self._run_states: dict[int, dict] = {}
         self._run_states_lock = threading.Lock()
@@ -41,9 +42,8 @@ class ProcessingTask:
 
     def notify(self) -> None:
         """Thread-safe nudge from the scanner thread: a page is waiting."""
-        loop = getattr(self, "_loop", None)
-        if loop is not None:
-            loop.call_soon_threadsafe(self.wake.set)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.wake.set)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -91,10 +91,6 @@ class ProcessingTask:
             self.processed += 1
             log.info("job %d page %d processed", page.job_id, page.id,
                      extra={"job_id": page.job_id, "page_id": page.id})
-
-    @property
-    def backlog(self) -> int:
-        return self.journal.page_counts().get("captured", 0)
 
 
 class BatchTask:
