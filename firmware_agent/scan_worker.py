@@ -53,7 +53,6 @@ class WorkerState:
     job_pages: int = 0
     paused_job: int | None = None
     last_error: str = ""
-    opened_at: float | None = None
     capabilities: dict = field(default_factory=dict)
 
 
@@ -166,7 +165,6 @@ class ScanWorker:
         self._scanner = scanner
         self._open_failures = 0
         self.state.capabilities = caps.to_dict()
-        self.state.opened_at = time.time()
         for name in self._button_profiles:
             add = getattr(scanner, "add_button", None)
             if add is not None:
