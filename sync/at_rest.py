@@ -131,7 +131,7 @@ def _read_exact(f, n: int) -> bytes:
             break
         parts.append(b)
         n -= len(b)
-    return b"".join(parts)
+    return parts[0] if len(parts) == 1 else b"".join(parts)  # one part: no copy
 
 
 class DecryptingReader(io.RawIOBase):
@@ -144,7 +144,7 @@ class DecryptingReader(io.RawIOBase):
     def __init__(self, fileobj, private_key: X25519PrivateKey):
         super().__init__()
         self._in = fileobj
-        header = _read_exact(fileobj, HEADER.size)
+        header = bytes(_read_exact(fileobj, HEADER.size))
         if len(header) != HEADER.size:
             raise AtRestError("file shorter than the at-rest header")
         magic, version, alg, chunk_size, eph_pub = HEADER.unpack(header)
@@ -192,6 +192,25 @@ class DecryptingReader(io.RawIOBase):
             if self._in.read(1):
                 raise AtRestError("bytes after the last chunk")
         return plain
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to *size* plaintext bytes, at most to the end of the current chunk.
+
+        A whole chunk is returned as the object the decryption produced,
+        without the copies ``RawIOBase.read`` makes through ``readinto``.
+        """
+        if size is None or size < 0:
+            return self.readall()
+        while self._pos >= len(self._buf):
+            if self._done or size == 0:
+                return b""
+            self._buf, self._pos = self._next_chunk(), 0
+        if self._pos == 0 and len(self._buf) <= size:
+            self._pos = len(self._buf)
+            return self._buf
+        out = self._buf[self._pos:self._pos + size]
+        self._pos += len(out)
+        return out
 
     def readinto(self, b) -> int:
         while self._pos >= len(self._buf):

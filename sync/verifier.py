@@ -73,8 +73,8 @@ class _CommittedReader(io.RawIOBase):
             self._drop_held()
             self.cond.notify_all()
 
-    def read(self, size: int = -1) -> bytes:
-        """Up to *size* bytes; a slice of a held piece when one holds them (one copy at most)."""
+    def read(self, size: int = -1) -> bytes | memoryview:
+        """Up to *size* bytes: a held piece or a view into one when one holds them (no copy)."""
         if size is None or size < 0:
             return super().read(size)
         with self.cond:
@@ -86,7 +86,7 @@ class _CommittedReader(io.RawIOBase):
             if n > 0 and self.held and self.held[0][0] <= self.pos:
                 start, held = self.held[0]
                 skip = self.pos - start
-                piece = held if skip == 0 and len(held) <= n else held[skip:skip + n]
+                piece = held if skip == 0 and len(held) <= n else memoryview(held)[skip:skip + n]
         if piece is None:
             out = bytearray(max(n, 0))
             got = self.readinto(out) if n > 0 else 0
