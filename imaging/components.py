@@ -1,6 +1,6 @@
 """Connected components of ink by run-length labelling, and speck removal.
 
-Method: each row is cut into runs of ink; a run joins every run of the row above
+Method: each row is cut into runs of ink (:mod:`imaging.runs`); a run joins every run of the row above
 that touches it, including diagonally (8-connectivity), through a union-find with
 path halving. The work is proportional to the number of runs, not of pixels, so
 a page that is mostly paper is labelled in little more than one read of it.
@@ -24,6 +24,7 @@ from numba import njit
 
 from imaging.checks import check_int, check_mask
 from imaging.errors import ImageError
+from imaging.runs import Runs, _runs, find_runs, word_view
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class Components:
         """Number of components."""
         return int(self.area.shape[0])
 
+    def fits(self, size: int) -> np.ndarray:
+        """Bool per component: its bounding box fits in ``size x size`` pixels."""
+        return ((self.box[:, 2] - self.box[:, 0]) <= size) & ((self.box[:, 3] - self.box[:, 1]) <= size)
+
 
 @njit(cache=True, nogil=True, inline="always")
 def _find(parent, i):
@@ -53,131 +58,6 @@ def _find(parent, i):
         parent[i] = parent[parent[i]]
         i = parent[i]
     return i
-
-
-@njit(cache=True, nogil=True)
-def _scan_row(row, words, head, ink, y, ry, rs, re, k, fill, tz):
-    # Runs of one row. Bytes [0, head) and those after the last whole word go one
-    # by one; ``words`` are the row's aligned 8-byte words from byte ``head`` on.
-    # Per word, an exact byte-equality test (no carries between bytes) and a
-    # multiply gather the eight "is ink" flags into one byte m; bit i of
-    # m ^ (m << 1 | previous) marks a run starting or ending at byte i, and only
-    # those bits are visited (``tz``: index of the lowest set bit). A word of paper
-    # costs a few operations and no branch misprediction.
-    w = row.shape[0]
-    nw = words.shape[0]
-    lo7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-    gather = np.uint64(0x0102040810204080)
-    pat = np.uint64(ink) * np.uint64(0x0101010101010101)
-    one = np.uint64(1)
-    inrun = np.uint64(0)
-    start = 0
-    for x in range(head):
-        isink = np.uint64(1 if row[x] == ink else 0)
-        if isink != inrun:
-            if isink:
-                start = x
-            else:
-                if fill:
-                    ry[k] = y
-                    rs[k] = start
-                    re[k] = x - 1
-                k += 1
-            inrun = isink
-    for q in range(nw):
-        x0 = head + 8 * q
-        v = words[q] ^ pat
-        z = ~(((v & lo7) + lo7) | v | lo7)  # 0x80 in each byte equal to ink
-        m = ((z >> np.uint64(7)) * gather) >> np.uint64(56)
-        t = (m ^ ((m << one) | inrun)) & np.uint64(0xFF)
-        while t != 0:
-            x = x0 + tz[t]
-            if inrun:
-                if fill:
-                    ry[k] = y
-                    rs[k] = start
-                    re[k] = x - 1
-                k += 1
-            else:
-                start = x
-            inrun ^= one
-            t &= t - one
-    for x in range(head + 8 * nw, w):
-        isink = np.uint64(1 if row[x] == ink else 0)
-        if isink != inrun:
-            if isink:
-                start = x
-            else:
-                if fill:
-                    ry[k] = y
-                    rs[k] = start
-                    re[k] = x - 1
-                k += 1
-            inrun = isink
-    if inrun:
-        if fill:
-            ry[k] = y
-            rs[k] = start
-            re[k] = w - 1
-        k += 1
-    return k
-
-
-@njit(cache=True, nogil=True)
-def _scan_runs(img, words, ink, ry, rs, re, rowstart, fill):
-    # `words` views the whole image as uint64 (the image is 8-byte aligned).
-    h, w = img.shape
-    tz = np.zeros(256, np.int64)
-    for v in range(1, 256):
-        i = 0
-        while (v >> i) & 1 == 0:
-            i += 1
-        tz[v] = i
-    k = 0
-    for y in range(h):
-        if fill:
-            rowstart[y] = k
-        base = y * w
-        head = min((8 - (base & 7)) & 7, w)
-        nw = max(0, (w - head) // 8)
-        first = (base + head) >> 3
-        k = _scan_row(img[y], words[first:first + nw], head, ink, y, ry, rs, re, k, fill, tz)
-    if fill:
-        rowstart[h] = k
-    return k
-
-
-@njit(cache=True, nogil=True)
-def _count_ink(img, ink):
-    h, w = img.shape
-    n = 0
-    for y in range(h):
-        row = img[y]
-        c = 0
-        for x in range(w):
-            c += row[x] == ink
-        n += c
-    return n
-
-
-@njit(cache=True, nogil=True)
-def _runs(img, words, ink):
-    # There are never more runs than ink pixels: one vectorised count sizes the
-    # arrays, and a single scan fills them.
-    h = img.shape[0]
-    n = _count_ink(img, ink)
-    ry = np.empty(n, np.int32)
-    rs = np.empty(n, np.int32)
-    re = np.empty(n, np.int32)
-    rowstart = np.zeros(h + 1, np.int64)
-    k = _scan_runs(img, words, ink, ry, rs, re, rowstart, True)
-    return ry[:k], rs[:k], re[:k], rowstart
-
-
-def _word_view(img: np.ndarray) -> np.ndarray:
-    n = img.size // 8
-    flat = img.reshape(-1)
-    return flat[: n * 8].view(np.uint64) if n else np.zeros(1, np.uint64)
 
 
 @njit(cache=True, nogil=True)
@@ -248,6 +128,26 @@ def _despeckle(img, words, ink, paper, size):
     return removed
 
 
+def label_runs(runs: Runs) -> tuple[np.ndarray, Components]:
+    """Group runs into 8-connected components.
+
+    Parameters
+    ----------
+    runs : Runs
+        From :func:`imaging.runs.find_runs`.
+
+    Returns
+    -------
+    component : ndarray of int64, shape (runs.count,)
+        Component index of each run.
+    Components
+        Area and bounding box of every component, in raster order of their
+        first pixel.
+    """
+    comp, area, box = _label(runs.y, runs.x0, runs.x1, runs.rowstart, runs.height)
+    return comp, Components(area, box)
+
+
 def components(image: np.ndarray, ink: int = 0) -> Components:
     """Label the 8-connected components of the pixels equal to ``ink``.
 
@@ -269,13 +169,7 @@ def components(image: np.ndarray, ink: int = 0) -> Components:
     ImageError
         If the image is not a 2-D bool/uint8 array or ``ink`` is out of range.
     """
-    img = check_mask(image, "image")
-    v = check_int(ink, "ink", 0, 255)
-    if img.ctypes.data % 8:
-        img = img.copy()
-    ry, rs, re, rowstart = _runs(img, _word_view(img), np.uint8(v))
-    _, area, box = _label(ry, rs, re, rowstart, img.shape[0])
-    return Components(area, box)
+    return label_runs(find_runs(image, ink))[1]
 
 
 def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int = 255,
@@ -315,7 +209,7 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     if size == 0:
         return out, 0
     work = out if out.ctypes.data % 8 == 0 else out.copy()  # the word view needs 8-byte alignment
-    removed = _despeckle(work, _word_view(work), np.uint8(ink_v), np.uint8(paper_v), size)
+    removed = _despeckle(work, word_view(work), np.uint8(ink_v), np.uint8(paper_v), size)
     if work is not out:
         np.copyto(out, work)
     return out, int(removed)

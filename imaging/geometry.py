@@ -24,6 +24,7 @@ from numba import njit
 
 from imaging.checks import check_mask
 from imaging.errors import ImageError
+from imaging.runs import Runs
 
 
 @njit(cache=True, nogil=True)
@@ -65,6 +66,36 @@ def _profiles(mask, lo, hi, c, s, sign, step):
         if cur >= 0:
             rows[cur] += run
     return rows, cols
+
+
+@njit(cache=True, nogil=True)
+def _runs_extent(ry, rs, re, h, w, c, s, sign):
+    # The same mapping as _profiles, over the run pixels only: min and max of the
+    # corrected coordinates that land inside the frame (-1 when none does).
+    xc = (w - 1) / 2.0
+    yc = (h - 1) / 2.0
+    ax = sign * c
+    ay = sign * s
+    xmin = w
+    ymin = h
+    xmax = -1
+    ymax = -1
+    for r in range(ry.shape[0]):
+        dy = ry[r] - yc
+        bx = xc + sign * (-c * xc - s * dy) + 0.5
+        by = yc + sign * (-s * xc + c * dy) + 0.5
+        for x in range(rs[r], re[r] + 1):
+            fx = bx + ax * x
+            fy = by + ay * x
+            if fx >= 0.0 and fy >= 0.0:
+                xr = int(fx)
+                yr = int(fy)
+                if xr < w and yr < h:
+                    xmin = min(xmin, xr)
+                    xmax = max(xmax, xr)
+                    ymin = min(ymin, yr)
+                    ymax = max(ymax, yr)
+    return xmin, ymin, xmax, ymax
 
 
 def _span(profile: np.ndarray, fraction: float) -> tuple[int, int] | None:
@@ -124,3 +155,41 @@ def project_box(mask: np.ndarray, angle_deg: float, *, flip: bool = False, lo: i
     if ys is None or xs is None:
         return None
     return xs[0], ys[0], xs[1], ys[1]
+
+
+def runs_box(runs: Runs, angle_deg: float, *, flip: bool = False) -> tuple[int, int, int, int] | None:
+    """Bounding box of the run pixels in the corrected frame.
+
+    The same box as ``project_box(mask, angle_deg, flip=flip, fraction=1e-9)`` on
+    the mask the runs came from (one pixel of margin each side, as the 3-tap
+    smoothing gives there), found from the ink pixels alone.
+
+    Parameters
+    ----------
+    runs : Runs
+        From :func:`imaging.runs.find_runs`.
+    angle_deg : float
+        Clockwise correction angle in degrees, within [-45, 45].
+    flip : bool
+        The correction also turns the page by 180 degrees.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(x0, y0, x1, y1)`` end-exclusive, or None when no pixel lands in the frame.
+
+    Raises
+    ------
+    ImageError
+        On an angle out of range.
+    """
+    a = float(angle_deg)
+    if not (math.isfinite(a) and -45.0 <= a <= 45.0):
+        raise ImageError(f"angle {angle_deg!r} is out of range [-45, 45] degrees")
+    r = math.radians(a)
+    h, w = runs.height, runs.width
+    x0, y0, x1, y1 = _runs_extent(runs.y, runs.x0, runs.x1, h, w, math.cos(r), math.sin(r),
+                                  -1.0 if flip else 1.0)
+    if x1 < 0:
+        return None
+    return max(x0 - 1, 0), max(y0 - 1, 0), min(x1 + 2, w), min(y1 + 2, h)

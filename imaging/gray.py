@@ -44,26 +44,57 @@ def _to_gray(rgb, out):
 
 
 @njit(cache=True, nogil=True)
+def _add_row(acc, row):
+    # Functions of their own, called per row, so that the loops are vectorised
+    # (inlined into the row loop they are not: measured 1.8x slower).
+    for x in range(acc.shape[0]):
+        acc[x] += row[x]
+
+
+@njit(cache=True, nogil=True)
+def _set_row(acc, row):
+    for x in range(acc.shape[0]):
+        acc[x] = row[x]
+
+
+@njit(cache=True, nogil=True)
+def _fold_row(acc, f, orow, half, mul):
+    # Sum f neighbouring columns and divide by f*f with a multiply and shift
+    # (exact for these sums, < 2**24). The usual factors are spelled out so the
+    # loop has a fixed shape and is vectorised.
+    if f == 2:
+        for ox in range(orow.shape[0]):
+            s = np.int64(acc[2 * ox]) + acc[2 * ox + 1]
+            orow[ox] = ((s + half) * mul) >> 32
+    elif f == 3:
+        for ox in range(orow.shape[0]):
+            s = np.int64(acc[3 * ox]) + acc[3 * ox + 1] + acc[3 * ox + 2]
+            orow[ox] = ((s + half) * mul) >> 32
+    elif f == 4:
+        for ox in range(orow.shape[0]):
+            s = np.int64(acc[4 * ox]) + acc[4 * ox + 1] + acc[4 * ox + 2] + acc[4 * ox + 3]
+            orow[ox] = ((s + half) * mul) >> 32
+    else:
+        for ox in range(orow.shape[0]):
+            s = np.int64(0)
+            for dx in range(f):
+                s += acc[ox * f + dx]
+            orow[ox] = ((s + half) * mul) >> 32
+
+
+@njit(cache=True, nogil=True)
 def _reduce_area_gray(img, f, out):
-    # Sum f rows into a row accumulator (contiguous, vectorised), then f columns;
-    # divide by f*f with a multiply and shift, exact for these sums (< 2**24).
+    # Sum f rows into a row accumulator (contiguous, vectorised), then f columns.
     oh, ow = out.shape
     n = f * f
     half = n // 2
     mul = ((1 << 32) + n - 1) // n
     acc = np.zeros(ow * f, np.int32)
     for oy in range(oh):
-        acc[:] = 0
-        for dy in range(f):
-            row = img[oy * f + dy, : ow * f]
-            for x in range(ow * f):
-                acc[x] += row[x]
-        orow = out[oy]
-        for ox in range(ow):
-            s = np.int64(0)
-            for dx in range(f):
-                s += acc[ox * f + dx]
-            orow[ox] = ((s + half) * mul) >> 32
+        _set_row(acc, img[oy * f, : ow * f])
+        for dy in range(1, f):
+            _add_row(acc, img[oy * f + dy, : ow * f])
+        _fold_row(acc, f, out[oy], half, mul)
 
 
 @njit(cache=True, nogil=True)
@@ -77,17 +108,13 @@ def _reduce_area_rgb(img, f, out):
     acc = np.zeros(ow * f, np.int32)
     g = np.empty(img.shape[1] // 3, np.uint8)
     for oy in range(oh):
-        acc[:] = 0
         for dy in range(f):
             _gray_row(img[oy * f + dy], g)
-            for x in range(ow * f):
-                acc[x] += g[x]
-        orow = out[oy]
-        for ox in range(ow):
-            s = np.int64(0)
-            for dx in range(f):
-                s += acc[ox * f + dx]
-            orow[ox] = ((s + half) * mul) >> 32
+            if dy == 0:
+                _set_row(acc, g[: ow * f])
+            else:
+                _add_row(acc, g[: ow * f])
+        _fold_row(acc, f, out[oy], half, mul)
 
 
 @njit(cache=True, nogil=True)

@@ -32,6 +32,7 @@ from numba import njit
 
 from imaging.checks import check_mask
 from imaging.errors import ImageError
+from imaging.runs import Runs, find_runs
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,15 @@ class Orientation:
 
 
 @njit(cache=True, nogil=True)
-def _balance(mask, t):
-    h, w = mask.shape
+def _balance(ry, rs, re, h, w, t):
     xc = (w - 1) / 2.0
     off = abs(t) * (w / 2.0 + 1.0) + 1.0
     n = int(h + 2.0 * off) + 2
     prof = np.zeros(n, np.float64)
-    for y in range(h):
-        for x in range(w):
-            if mask[y, x] != 0:
-                prof[int(y + (x - xc) * t + off + 0.5)] += 1.0
+    for r in range(ry.shape[0]):
+        y = ry[r]
+        for x in range(rs[r], re[r] + 1):
+            prof[int(y + (x - xc) * t + off + 0.5)] += 1.0
     line_of = np.full(n, -1, np.int64)
     above = 0.0
     below = 0.0
@@ -100,16 +100,16 @@ def _balance(mask, t):
     left = np.full(lines, 1e18)
     right = np.full(lines, -1e18)
     c = math.sqrt(1.0 + t * t)
-    for y in range(h):
-        for x in range(w):
-            if mask[y, x] != 0:
-                k = line_of[int(y + (x - xc) * t + off + 0.5)]
-                if k >= 0:
-                    u = (x - xc) * c
-                    if u < left[k]:
-                        left[k] = u
-                    if u > right[k]:
-                        right[k] = u
+    for r in range(ry.shape[0]):
+        y = ry[r]
+        for x in range(rs[r], re[r] + 1):
+            k = line_of[int(y + (x - xc) * t + off + 0.5)]
+            if k >= 0:
+                u = (x - xc) * c
+                if u < left[k]:
+                    left[k] = u
+                if u > right[k]:
+                    right[k] = u
     return above, below, lines, left, right
 
 
@@ -147,12 +147,19 @@ def detect_orientation(ink: np.ndarray, skew_deg: float, min_lines: int = 3,
         On an invalid mask or angle.
     """
     m = check_mask(ink, "ink")
+    return detect_orientation_runs(find_runs(m != 0), skew_deg, min_lines, threshold)
+
+
+def detect_orientation_runs(runs: Runs, skew_deg: float, min_lines: int = 3,
+                            threshold: float = 0.05) -> Orientation:
+    """:func:`detect_orientation` on the ink given as runs (:func:`imaging.runs.find_runs`)."""
     a = float(skew_deg)
     if not (math.isfinite(a) and -45.0 <= a <= 45.0):
         raise ImageError(f"skew {skew_deg!r} is out of range [-45, 45] degrees")
-    above, below, lines, left, right = _balance(m, math.tan(math.radians(a)))
+    above, below, lines, left, right = _balance(runs.y, runs.x0, runs.x1, runs.height, runs.width,
+                                                math.tan(math.radians(a)))
     total = above + below
     balance = 0.0 if total <= 0 else (above - below) / total
-    measure = balance + 0.5 * _margins(left, right, m.shape[1])
+    measure = balance + 0.5 * _margins(left, right, runs.width)
     degrees = 180 if (lines >= min_lines and measure < -threshold) else 0
     return Orientation(degrees, float(measure), int(lines))

@@ -26,17 +26,18 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from imaging.background import block_maps, ink_mask, paper_levels
-from imaging.blank import detect_blank
+from imaging.blank import detect_blank_runs
 from imaging.checks import check_page, check_positive
-from imaging.components import despeckle
+from imaging.components import despeckle, label_runs
 from imaging.errors import ImageError
-from imaging.geometry import project_box
+from imaging.geometry import project_box, runs_box
 from imaging.gray import reduce, to_gray
-from imaging.orientation import detect_orientation
+from imaging.orientation import detect_orientation_runs
 from imaging.quality import measure_quality
 from imaging.rotate import rotate_crop
 from imaging.sauvola import sauvola
-from imaging.skew import estimate_skew
+from imaging.runs import fill_runs, find_runs
+from imaging.skew import estimate_skew_runs
 
 
 # Version of the analysis record (docs/design.md section 4); later versions only add keys.
@@ -252,18 +253,24 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     block = max(4, int(round(p.block_mm / mm_px)))
     _, bg, interior = block_maps(small, block, levels.mid)
     ink = ink_mask(small, bg, interior, block, p.ink_ratio)
-    blank = detect_blank(ink, sdpi, speck_mm=max(p.speck_mm, 1.0), max_ink_mm2=p.blank_max_ink_mm2,
-                         block=block)
-    ink, _ = despeckle(ink, int(round(max(p.speck_mm, 0.5) / mm_px)), ink=1, paper=0, inplace=True)
-    skew = estimate_skew(ink, p.max_skew_deg)
+    # The ink is cut into runs and labelled once; the blank test, speck removal,
+    # skew, orientation and content box all work from those runs.
+    runs = find_runs(ink)
+    component, comps = label_runs(runs)
+    blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),
+                              max_ink_mm2=p.blank_max_ink_mm2, block=block)
+    speck = comps.fits(int(round(max(p.speck_mm, 0.5) / mm_px)))[component]
+    fill_runs(ink, runs.select(speck), 0)
+    runs = runs.select(~speck)
+    skew = estimate_skew_runs(runs, p.max_skew_deg)
     text = skew.confidence >= p.min_skew_confidence and not blank.blank
     angle = skew.angle_deg if (text and abs(skew.angle_deg) >= p.min_rotation_deg) else 0.0
-    orient = detect_orientation(ink, skew.angle_deg) if (text and p.fix_orientation) else None
+    orient = detect_orientation_runs(runs, skew.angle_deg) if (text and p.fix_orientation) else None
     flip = orient is not None and orient.degrees == 180
     sheet = project_box(small, angle, flip=flip, lo=levels.mid, hi=255, fraction=0.5)
     if sheet is None:
         sheet = (0, 0, small.shape[1], small.shape[0])
-    content = None if blank.blank else project_box(ink, angle, flip=flip, fraction=1e-9)
+    content = None if blank.blank else runs_box(runs, angle, flip=flip)
     quality = measure_quality(small, interior, block, ink)
     crop = _scale_box(sheet, f, w, h)
     timings["analysis"] = (time.perf_counter() - t_start) * 1e3

@@ -38,6 +38,7 @@ from numba import njit
 
 from imaging.checks import check_mask
 from imaging.errors import ImageError
+from imaging.runs import Runs, find_runs
 
 _MIN_INK = 300  # fewer ink pixels than this carry no usable direction
 _COARSE_POINTS = 8_000  # enough ink for the sweep to find the right peak
@@ -64,50 +65,53 @@ class SkewEstimate:
 
 
 @njit(cache=True, nogil=True)
-def _ink_points(mask):
-    h, w = mask.shape
-    n = 0
-    for y in range(h):
-        for x in range(w):
-            if mask[y, x] != 0:
-                n += 1
+def _ink_points(ry, rs, re, n, w):
+    # The n pixels of the runs, in raster order, as (y, x - centre).
     ys = np.empty(n, np.float64)
     xs = np.empty(n, np.float64)
     i = 0
     xc = (w - 1) / 2.0
     phase = 0.0
-    for y in range(h):
-        for x in range(w):
-            if mask[y, x] != 0:
-                # A low-discrepancy sub-pixel dither (golden-ratio sequence) spreads
-                # the points evenly over the bin phase; without it the score has a
-                # spurious peak near 0 degrees, where every point of a row would
-                # fall at the same phase between two bins.
-                ys[i] = y + phase
-                xs[i] = x - xc
-                phase += 0.6180339887498949
-                if phase >= 1.0:
-                    phase -= 1.0
-                i += 1
+    for r in range(ry.shape[0]):
+        y = float(ry[r])
+        for x in range(rs[r], re[r] + 1):
+            # A low-discrepancy sub-pixel dither (golden-ratio sequence) spreads
+            # the points evenly over the bin phase; without it the score has a
+            # spurious peak near 0 degrees, where every point of a row would
+            # fall at the same phase between two bins.
+            ys[i] = y + phase
+            xs[i] = x - xc
+            phase += 0.6180339887498949
+            if phase >= 1.0:
+                phase -= 1.0
+            i += 1
     return ys, xs
 
 
 @njit(cache=True, nogil=True)
 def _score(ys, xs, step, t, hist, offset):
     # Differential square sum of the profile of ink sheared by t = tan(angle);
-    # only every `step`-th point is used (coarse sweep).
-    hist[:] = 0.0
+    # only every `step`-th point is used (coarse sweep). Neighbouring points of a
+    # row land in the same bins; four interleaved copies of the histogram (rows
+    # of `hist`) keep each update from waiting on the one before it.
+    hist[:, :] = 0.0
     n = ys.shape[0]
+    j = 0
     for i in range(0, n, step):
         r = ys[i] + xs[i] * t + offset
         b = int(r)
         f = r - b
-        hist[b] += 1.0 - f
-        hist[b + 1] += f
+        c = j & 3
+        hist[c, b] += 1.0 - f
+        hist[c, b + 1] += f
+        j += 1
     s = 0.0
-    for i in range(hist.shape[0] - 1):
-        d = hist[i + 1] - hist[i]
+    prev = hist[0, 0] + hist[1, 0] + hist[2, 0] + hist[3, 0]
+    for i in range(1, hist.shape[1]):
+        cur = hist[0, i] + hist[1, i] + hist[2, i] + hist[3, i]
+        d = cur - prev
         s += d * d
+        prev = cur
     return s
 
 
@@ -115,7 +119,7 @@ def _score(ys, xs, step, t, hist, offset):
 def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_stride):
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
-    hist = np.zeros(int(h + 2.0 * offset) + 3, np.float64)
+    hist = np.zeros((4, int(h + 2.0 * offset) + 3), np.float64)
     nsweep = int(round(2.0 * max_angle / sweep_step)) + 1
     scores = np.empty(nsweep, np.float64)
     best = 0
@@ -188,14 +192,20 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 
         If ``ink`` is not a 2-D bool/uint8 array or a parameter is out of range.
     """
     mask = check_mask(ink, "ink")
+    return estimate_skew_runs(find_runs(mask != 0), max_angle, sweep_step, precision)
+
+
+def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 0.5,
+                       precision: float = 0.005) -> SkewEstimate:
+    """:func:`estimate_skew` on the ink given as runs (:func:`imaging.runs.find_runs`)."""
     for name, v, lo, hi in (("max_angle", max_angle, 0.5, 45.0), ("sweep_step", sweep_step, 0.05, 2.0),
                             ("precision", precision, 0.0005, 0.5)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
             raise ImageError(f"{name} {v!r} is out of range [{lo}, {hi}]")
-    ys, xs = _ink_points(mask)
-    n = int(ys.shape[0])
+    n = runs.pixels
     if n < _MIN_INK:
         return SkewEstimate(0.0, 0.0, n)
-    angle, conf = _search(ys, xs, mask.shape[0], mask.shape[1], float(max_angle), float(sweep_step),
-                          float(precision), max(1, n // _COARSE_POINTS), max(1, n // _FINE_POINTS))
+    ys, xs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width)
+    angle, conf = _search(ys, xs, runs.height, runs.width, float(max_angle), float(sweep_step),
+                          float(precision), max(1, n // _COARSE_POINTS), -(-n // _FINE_POINTS))
     return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n)
