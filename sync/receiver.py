@@ -24,6 +24,7 @@ from sync.auth import AuthError, check_signature, parse_auth_header
 from sync.batch import BatchError
 from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
 from sync.keys import ed25519_public
+from sync.proc_tune import keep_large_buffers
 from sync.receiver_core import MemberCheck, ReceiverCore
 from sync.store import Store
 from sync.tus_body import BodySink, IdleWatchdog
@@ -416,6 +417,7 @@ def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, o
     """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given)."""
     core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store)
     app = make_app(core, opts)
+    keep_large_buffers()  # socket reads reuse heap memory instead of faulting in fresh pages
 
     async def close_core(app: web.Application):
         yield

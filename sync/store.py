@@ -81,6 +81,9 @@ class FileStore:
         self.archive = self.root / "archive"
         for d in (self.uploads, self.archive):
             d.mkdir(parents=True, exist_ok=True)
+        # Staging buffers of finished chunk writers, reused: a fresh mapping
+        # costs a page fault per 4 KiB on every PATCH. list.pop/append are atomic.
+        self.stages: list[mmap.mmap] = []
 
     def _paths(self, upload_id: str) -> tuple[Path, Path]:
         if not UPLOAD_ID_RE.fullmatch(upload_id):
@@ -190,6 +193,7 @@ class FileChunkWriter:
 
     DIRECT_ALIGN = 4096  # a multiple of every logical block size Linux uses
     STAGE = 1 << 20
+    KEEP_STAGES = 4  # staging buffers a store keeps for the next chunks
 
     def __init__(self, upload: FileUpload, offset: int):
         self.upload, self.offset = upload, offset
@@ -212,7 +216,11 @@ class FileChunkWriter:
             self.dfd = os.open(self.upload.data, os.O_WRONLY | _DIRECT)
         except OSError:  # e.g. EINVAL: this file system has no direct I/O
             return
-        self.stage = mmap.mmap(-1, self.STAGE)  # page-aligned
+        stages = self.upload.store.stages
+        try:
+            self.stage = stages.pop()
+        except IndexError:
+            self.stage = mmap.mmap(-1, self.STAGE)  # page-aligned
 
     @property
     def direct(self) -> bool:
@@ -295,15 +303,19 @@ class FileChunkWriter:
 
     def _close(self) -> None:
         self._stop_direct()
-        if self.stage is not None:
-            try:
-                self.stage.close()
-            except BufferError:
-                pass  # a view held by a failed write's traceback; unmapped when that goes
-            self.stage = None
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        if self.stage is not None:
+            stage, self.stage = self.stage, None
+            stages = self.upload.store.stages
+            if len(stage) == self.STAGE and len(stages) < self.KEEP_STAGES:
+                stages.append(stage)
+                return
+            try:
+                stage.close()
+            except BufferError:
+                pass  # a view held by a failed write's traceback; unmapped when that goes
 
     def abort(self) -> None:
         if self.fd < 0:
