@@ -58,11 +58,17 @@ class PaperLevels:
 
 @njit(cache=True, nogil=True)
 def _histogram(img):
-    hist = np.zeros(256, np.int64)
+    # Four sub-histograms, one per pixel phase: neighbouring pixels often share a
+    # value, and counting them in one table would chain each update on the last.
+    sub = np.zeros(4 * 256, np.int64)
     h, w = img.shape
     for y in range(h):
+        row = img[y]
         for x in range(w):
-            hist[img[y, x]] += 1
+            sub[4 * np.uint64(row[x]) + np.uint64(x & 3)] += 1
+    hist = np.zeros(256, np.int64)
+    for v in range(256):
+        hist[v] = sub[4 * v] + sub[4 * v + 1] + sub[4 * v + 2] + sub[4 * v + 3]
     return hist
 
 
@@ -88,19 +94,31 @@ def _ring_median(img, width):
 
 
 @njit(cache=True, nogil=True)
+def _col_max(colmax, row):
+    # A function of its own so that the loop is vectorised.
+    for x in range(colmax.shape[0]):
+        if row[x] > colmax[x]:
+            colmax[x] = row[x]
+
+
+@njit(cache=True, nogil=True)
 def _block_maps(img, block, mid):
     h, w = img.shape
     bh = (h + block - 1) // block
     bw = (w + block - 1) // block
     bmax = np.zeros((bh, bw), np.uint8)
-    for y in range(h):
-        by = y // block
-        row = img[y]
+    # Column maxima over a band of `block` rows (one vectorised pass per row),
+    # then the maximum of each block's columns.
+    colmax = np.zeros(w, np.uint8)
+    for by in range(bh):
+        colmax[:] = 0
+        for y in range(by * block, min(h, (by + 1) * block)):
+            _col_max(colmax, img[y])
         for bx in range(bw):
-            m = bmax[by, bx]
+            m = np.uint8(0)
             for x in range(bx * block, min(w, (bx + 1) * block)):
-                if row[x] > m:
-                    m = row[x]
+                if colmax[x] > m:
+                    m = colmax[x]
             bmax[by, bx] = m
     bg = np.zeros((bh, bw), np.uint8)
     interior = np.zeros((bh, bw), np.uint8)
@@ -129,20 +147,26 @@ def _block_maps(img, block, mid):
 
 
 @njit(cache=True, nogil=True)
+def _ink_row(row, limit, orow):
+    # A function of its own so that the loop is vectorised.
+    for x in range(orow.shape[0]):
+        orow[x] = np.uint8(1) if np.int32(row[x]) * 256 < limit[x] else np.uint8(0)
+
+
+@njit(cache=True, nogil=True)
 def _ink(img, bg, interior, block, ratio256, out):
     h, w = img.shape
     bw = bg.shape[1]
-    for y in range(h):
-        by = y // block
-        row = img[y]
-        orow = out[y]
+    limit = np.empty(w, np.int32)
+    for by in range(bg.shape[0]):
+        # Per block: ink below `limit`, or nothing at all outside the interior;
+        # spread over the block's columns once per band of rows.
         for bx in range(bw):
-            x0 = bx * block
-            x1 = min(w, x0 + block)
-            # Per block: ink below `limit`, or nothing at all outside the interior.
-            limit = np.int32(bg[by, bx]) * ratio256 if interior[by, bx] != 0 else np.int32(0)
-            for x in range(x0, x1):
-                orow[x] = 1 if np.int32(row[x]) * 256 < limit else 0
+            lim = np.int32(bg[by, bx]) * ratio256 if interior[by, bx] != 0 else np.int32(0)
+            for x in range(bx * block, min(w, (bx + 1) * block)):
+                limit[x] = lim
+        for y in range(by * block, min(h, (by + 1) * block)):
+            _ink_row(img[y], limit, out[y])
 
 
 def paper_levels(gray: np.ndarray, min_contrast: int = 24) -> PaperLevels:

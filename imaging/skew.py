@@ -91,24 +91,27 @@ def _ink_points(ry, rs, re, n, w):
 @njit(cache=True, nogil=True)
 def _score(ys, xs, step, t, hist, offset):
     # Differential square sum of the profile of ink sheared by t = tan(angle);
-    # only every `step`-th point is used (coarse sweep). Neighbouring points of a
-    # row land in the same bins; four interleaved copies of the histogram (rows
-    # of `hist`) keep each update from waiting on the one before it.
-    hist[:, :] = 0.0
+    # only every `step`-th point is used. Neighbouring points of a row land in
+    # the same bins: four interleaved copies of the histogram (bin b of copy c at
+    # 4 b + c) keep each update from waiting on the one before it, and unsigned
+    # indices spare the negative-index checks (r >= 1 by the choice of offset).
+    hist[:] = 0.0
     n = ys.shape[0]
-    j = 0
+    four = np.uint64(4)
+    j = np.uint64(0)
+    three = np.uint64(3)
     for i in range(0, n, step):
         r = ys[i] + xs[i] * t + offset
-        b = int(r)
-        f = r - b
-        c = j & 3
-        hist[c, b] += 1.0 - f
-        hist[c, b + 1] += f
-        j += 1
+        b = np.uint64(int(r))
+        f = r - float(b)
+        k = four * b + (j & three)
+        hist[k] += 1.0 - f
+        hist[k + four] += f
+        j += np.uint64(1)
     s = 0.0
-    prev = hist[0, 0] + hist[1, 0] + hist[2, 0] + hist[3, 0]
-    for i in range(1, hist.shape[1]):
-        cur = hist[0, i] + hist[1, i] + hist[2, i] + hist[3, i]
+    prev = hist[0] + hist[1] + hist[2] + hist[3]
+    for i in range(1, hist.shape[0] // 4):
+        cur = hist[4 * i] + hist[4 * i + 1] + hist[4 * i + 2] + hist[4 * i + 3]
         d = cur - prev
         s += d * d
         prev = cur
@@ -119,13 +122,17 @@ def _score(ys, xs, step, t, hist, offset):
 def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_stride):
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
-    hist = np.zeros((4, int(h + 2.0 * offset) + 3), np.float64)
+    hist = np.zeros(4 * (int(h + 2.0 * offset) + 3), np.float64)
+    # The sweep's subsample, made contiguous once: strided reads would touch a
+    # new cache line for almost every point in each of the sweep's passes.
+    cys = np.ascontiguousarray(ys[::coarse_stride])
+    cxs = np.ascontiguousarray(xs[::coarse_stride])
     nsweep = int(round(2.0 * max_angle / sweep_step)) + 1
     scores = np.empty(nsweep, np.float64)
     best = 0
     for k in range(nsweep):
         a = -max_angle + k * sweep_step
-        scores[k] = _score(ys, xs, coarse_stride, math.tan(math.radians(a)), hist, offset)
+        scores[k] = _score(cys, cxs, 1, math.tan(math.radians(a)), hist, offset)
         if scores[k] > scores[best]:
             best = k
     peak = scores[best]
@@ -158,7 +165,7 @@ def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_
     if conf > 0.0:
         # The sweep's samples can straddle a narrow peak: judge the peak at the
         # refined angle, on the same subsample as the sweep.
-        peak = max(peak, _score(ys, xs, coarse_stride, math.tan(math.radians(angle)), hist, offset))
+        peak = max(peak, _score(cys, cxs, 1, math.tan(math.radians(angle)), hist, offset))
         conf = 1.0 - med / peak
     return angle, conf
 
