@@ -259,8 +259,12 @@ class TusHandler:
         t_body = time.perf_counter()
         try:
             while True:
-                piece = await request.content.readany()
+                # One received piece at a time, as the parser produced it:
+                # readany() joins (copies) whatever has piled up meanwhile.
+                piece, chunk_end = await request.content.readchunk()
                 if not piece:
+                    if chunk_end:
+                        continue  # the end of an HTTP/1.1 chunk, not of the body
                     break
                 busy.last = time.monotonic()
                 n += len(piece)
