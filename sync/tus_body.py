@@ -3,29 +3,96 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
+
+class _Lane:
+    """Runs jobs one at a time, in the order given, on a shared pool, without holding a thread while idle.
+
+    A lane with work has one drain job in the pool; an empty lane has none,
+    so many uploads can share a small pool. After a job fails the lane skips
+    the rest and :meth:`barrier` reports the failure.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor):
+        self.pool = pool
+        self.lock = threading.Lock()
+        self.queue: deque = deque()
+        self.running = False
+        self.idle = threading.Event()
+        self.idle.set()
+        self.error: BaseException | None = None
+        self.dropped = False
+
+    def put(self, job) -> None:
+        with self.lock:
+            self.queue.append(job)
+            if self.running:
+                return
+            self.running = True
+            self.idle.clear()
+        self.pool.submit(self._drain)
+
+    def _drain(self) -> None:
+        while True:
+            with self.lock:
+                if not self.queue:
+                    self.running = False
+                    self.idle.set()
+                    return
+                job = self.queue.popleft()
+            if isinstance(job, Future):  # a barrier: everything before it has run
+                if job.set_running_or_notify_cancel():  # False: its waiter was cancelled
+                    if self.error is not None:
+                        job.set_exception(self.error)
+                    else:
+                        job.set_result(None)
+            elif self.error is None and not self.dropped:
+                try:
+                    job()
+                except BaseException as exc:  # kept for the barrier; the lane skips the rest
+                    self.error = exc
+
+    def barrier(self) -> Future:
+        """A future done once every job put before it has run (or failed: then with that error)."""
+        done: Future = Future()
+        self.put(done)
+        return done
+
+    def drop(self) -> None:
+        """Skip jobs not started yet and wait until the running one (if any) is over."""
+        self.dropped = True
+        self.idle.wait()
 
 
 class BodySink:
-    """Hashes and writes a PATCH body in a worker thread while the next piece is received.
+    """Hashes and writes a PATCH body in worker threads while the rest is still being received.
 
     Pieces are gathered, without copying, into blocks of about ``BLOCK``
-    bytes; one block at a time is in the pool, in order, so the event loop
-    keeps reading the socket while the previous block is hashed and written
-    (both release the GIL). The pieces are kept in :attr:`pieces` until the
-    PATCH ends, so that once the chunk is committed the stream verifier can
-    read them from memory instead of from the disk.
+    bytes. Each block goes to two lanes that run beside each other and
+    beside the event loop: one updates the chunk checksum and the running
+    whole-file hash, the other writes (both release the GIL). Each lane
+    keeps the order of the blocks; the event loop never waits for them
+    until the body has ended (:meth:`finish`), so receiving, hashing and
+    writing overlap instead of taking turns. The pieces are kept in
+    :attr:`pieces` until the PATCH ends anyway (the stream verifier reads
+    them once the chunk is committed), so a lane running behind holds no
+    extra memory.
     """
 
-    BLOCK = 2 << 20
+    BLOCK = 1 << 20
 
     def __init__(self, writer, pool: ThreadPoolExecutor, file_hash=None):
         """*file_hash*: the upload's running SHA-256 up to this PATCH's offset (a copy), or None.
 
-        When given it is updated with the same pieces while they are hot in
-        the cache, so the whole-file hash costs no pass of its own.
+        When given it is updated with the same pieces right after the chunk
+        checksum, while they are in the CPU cache, so the whole-file hash
+        costs no pass of its own.
         """
         self.writer, self.pool = writer, pool
         self.h = hashlib.sha256()
@@ -33,44 +100,49 @@ class BodySink:
         self.block: list[bytes] = []
         self.size = 0
         self.pieces: list[bytes] = []
-        self.pending: Future | None = None
+        self.hashing = _Lane(pool)
+        self.writing = _Lane(pool)
 
-    def _put(self, block: list[bytes]) -> None:
+    def _hash(self, block: list[bytes]) -> None:
         fh = self.file_hash
         for piece in block:
             self.h.update(piece)
             if fh is not None:
                 fh.update(piece)
+
+    def _write(self, block: list[bytes]) -> None:
+        for piece in block:
             self.writer.write(piece)
-        # Writeback starts while the rest of the chunk arrives, so the fsync
-        # before the acknowledgement has (almost) nothing left to flush.
+        # Page-cache writes start their writeback while the rest of the chunk
+        # arrives, so the fsync before the acknowledgement has little left to flush.
         start = getattr(self.writer, "start_writeback", None)
         if start is not None:
             start()
 
-    async def _flush(self) -> None:
-        if self.pending is not None:
-            await asyncio.wrap_future(self.pending)
+    def _flush(self) -> None:
         block, self.block, self.size = self.block, [], 0
-        self.pending = self.pool.submit(self._put, block)
+        self.hashing.put(functools.partial(self._hash, block))
+        self.writing.put(functools.partial(self._write, block))
 
-    async def feed(self, piece: bytes) -> None:
+    def feed(self, piece: bytes) -> None:
         self.block.append(piece)
         self.pieces.append(piece)
         self.size += len(piece)
         if self.size >= self.BLOCK:
-            await self._flush()
+            self._flush()
 
     async def finish(self) -> bytes:
+        """Wait for both lanes; the chunk's SHA-256, or the first error of a hash or a write."""
         if self.block:
-            await self._flush()
-        if self.pending is not None:
-            await asyncio.wrap_future(self.pending)
+            self._flush()
+        hashed, written = self.hashing.barrier(), self.writing.barrier()
+        await asyncio.gather(asyncio.wrap_future(hashed), asyncio.wrap_future(written))
         return self.h.digest()
 
     def drain(self) -> None:
-        if self.pending is not None:
-            wait([self.pending])
+        """Stop: queued blocks are skipped, a write still running is waited for (before any cut-back)."""
+        self.hashing.drop()
+        self.writing.drop()
 
 
 class IdleWatchdog:
