@@ -173,19 +173,20 @@ class TusHandler:
             return web.Response(status=200, headers={**headers, "Upload-Offset": str(row["length"]),
                                                      "Upload-Metadata": encode_metadata(meta),
                                                      **self.receipt_header(device_id, row["seq"])})
-        upload = self._live_upload(upload_id)
-        info = upload.info()
+        upload, info = self._live_upload(upload_id)
         return web.Response(status=200, headers={**headers, "Upload-Offset": str(info.offset),
                                                  "Upload-Metadata": encode_metadata(info.meta),
                                                  **self.expires(info.updated_at)})
 
     def _live_upload(self, upload_id: str):
+        """(upload, its info) of an open upload that has not expired; the info is read once."""
         upload = self.core.store.get_upload(upload_id)
         if upload is None:
             raise ProtocolError(404, "no such upload")
-        if self.caps.expiration_s and upload.info().updated_at + self.caps.expiration_s < time.time():
+        info = upload.info()
+        if self.caps.expiration_s and info.updated_at + self.caps.expiration_s < time.time():
             raise ProtocolError(410, "upload expired")
-        return upload
+        return upload, info
 
     async def terminate(self, request: web.Request) -> web.Response:
         device_id = self.tus_request(request)
@@ -240,8 +241,7 @@ class TusHandler:
             raise ProtocolError(423, "another PATCH on this upload is in progress")
 
     async def _write(self, request, upload_id, row, offset, checksum, busy) -> web.Response:
-        upload = self._live_upload(upload_id)
-        info = upload.info()
+        upload, info = self._live_upload(upload_id)
         if offset != info.offset:
             raise ProtocolError(409, f"Upload-Offset {offset} differs from {info.offset}")
         room = info.length - offset
