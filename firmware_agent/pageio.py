@@ -49,19 +49,48 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
+def _set_jfif_density(data: bytes, dpi: int) -> bytes:
+    # JFIF APP0 (ITU T.81 annex B, JFIF 1.02): SOI, FFE0, length, "JFIF\0",
+    # version (2 bytes), units (1 = dots per inch), X and Y density (big-endian).
+    if data[2:4] != b"\xff\xe0" or data[6:11] != b"JFIF\x00":
+        raise ValueError("the JPEG encoder wrote no JFIF header")
+    d = max(1, min(int(round(dpi)), 65535)).to_bytes(2, "big")
+    return data[:13] + b"\x01" + d + d + data[18:]
+
+
+def encode_jpeg(array: np.ndarray, *, dpi: int, quality: int = 90) -> bytes:
+    """Encode gray or RGB uint8 as baseline JPEG (libjpeg-turbo) with its dpi in the JFIF header.
+
+    Colour keeps full chroma resolution (4:4:4) from quality 90 up: red seals and
+    blue ink lose their edges under 4:2:0. simplejpeg reads the array in place,
+    where Pillow first unpacks it into its own 4-byte pixels (about a fifth of
+    the encoding time for an A4 page at 300 dpi).
+    """
+    import simplejpeg
+
+    if array.dtype != np.uint8 or array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] != 3):
+        raise ValueError(f"expected uint8 gray or RGB image, got {array.dtype} with shape {array.shape}")
+    a = np.ascontiguousarray(array)
+    if a.ndim == 2:
+        data = simplejpeg.encode_jpeg(a[:, :, None], quality=quality, colorspace="GRAY")
+    else:
+        data = simplejpeg.encode_jpeg(a, quality=quality, colorspace="RGB",
+                                      colorsubsampling="444" if quality >= 90 else "420")
+    return _set_jfif_density(data, dpi)
+
+
 def encode_image(array: np.ndarray, suffix: str, *, dpi: int, quality: int = 90) -> bytes:
     """Encode gray (HxW) or RGB (HxWx3) uint8 as PNG, JPEG or TIFF bytes, with its dpi."""
     from PIL import Image  # Pillow writes the dpi into JFIF/PNG/TIFF headers; cv2 does not
 
     if array.dtype != np.uint8 or array.ndim not in (2, 3):
         raise ValueError(f"expected uint8 gray or RGB image, got {array.dtype} with shape {array.shape}")
-    image = Image.fromarray(array)
-    buf = io.BytesIO()
     suffix = suffix.lower()
     if suffix in (".jpg", ".jpeg"):
-        image.save(buf, "JPEG", quality=quality, dpi=(dpi, dpi), subsampling=0 if quality >= 90 else 2,
-                   optimize=False)
-    elif suffix == ".png":
+        return encode_jpeg(array, dpi=dpi, quality=quality)
+    image = Image.fromarray(array)
+    buf = io.BytesIO()
+    if suffix == ".png":
         # compress_level 1: page captures are large and written on the hot path; size matters less
         image.save(buf, "PNG", dpi=(dpi, dpi), compress_level=1)
     elif suffix in (".tif", ".tiff"):

@@ -10,7 +10,8 @@ Order of the steps (the only place that knows it):
 6. sheet box and content box in the corrected frame;
 7. rotation + crop of the full-resolution page in one pass (skipped below
    ``min_rotation_deg``), in the page's own channels, filled with the paper colour;
-8. Sauvola binarization of the corrected page and speck removal (bitonal for OCR);
+8. Sauvola binarization of the corrected page and speck removal (bitonal for OCR,
+   unless ``PipelineParams.bitonal`` is off);
 9. quality warnings.
 
 Nothing here reads files or settings: the caller passes :class:`PipelineParams`.
@@ -93,6 +94,9 @@ class PipelineParams:
         Warn ``low_colour_depth`` for gray pages (TT 05/2025: 24-bit colour).
     size_change_tolerance : float
         Relative change of sheet size within a run that warns ``page_size_change``.
+    bitonal : bool
+        Also make the bitonal page for OCR (step 8); without it ``PageResult.bitonal``
+        is None.
     """
 
     analysis_dpi: float = 85.0
@@ -115,6 +119,7 @@ class PipelineParams:
     min_dpi: float = 200.0
     require_colour: bool = True
     size_change_tolerance: float = 0.04
+    bitonal: bool = True
 
 
 class RunContext:
@@ -177,7 +182,7 @@ class PageResult:
     """Outputs of :func:`process_page`."""
 
     colour: np.ndarray
-    bitonal: np.ndarray
+    bitonal: np.ndarray | None
     analysis: PageAnalysis
 
 
@@ -229,7 +234,8 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     -------
     PageResult
         ``colour``: corrected and cropped page, same channels as the input;
-        ``bitonal``: 0 = ink, 255 = paper; ``analysis``: :class:`PageAnalysis`.
+        ``bitonal``: 0 = ink, 255 = paper (None when ``params.bitonal`` is off);
+        ``analysis``: :class:`PageAnalysis`.
 
     Raises
     ------
@@ -281,13 +287,15 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     colour = rotate_crop(img, angle, tuple(crop), flip=flip, fill=fill)
     timings["correction"] = (time.perf_counter() - t) * 1e3
 
-    t = time.perf_counter()
-    gray = to_gray(colour)
-    bitonal = sauvola(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k)
-    timings["binarize"] = (time.perf_counter() - t) * 1e3
-    t = time.perf_counter()
-    bitonal, _ = despeckle(bitonal, int(round(p.speck_mm * d / 25.4)), inplace=True)
-    timings["despeckle"] = (time.perf_counter() - t) * 1e3
+    bitonal = None
+    if p.bitonal:
+        t = time.perf_counter()
+        gray = to_gray(colour)
+        bitonal = sauvola(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k)
+        timings["binarize"] = (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        bitonal, _ = despeckle(bitonal, int(round(p.speck_mm * d / 25.4)), inplace=True)
+        timings["despeckle"] = (time.perf_counter() - t) * 1e3
 
     warnings: list[dict] = []
     content_full = None if content is None else _scale_box(content, f, w, h)

@@ -30,6 +30,18 @@ def test_outputs_and_analysis_record_gray():
     assert r.colour.shape == (y1 - y0, x1 - x0)
 
 
+def test_without_bitonal_the_same_page_and_analysis():
+    img = page(seed=80, skew_deg=2.0)
+    full = process_page(img, 200)
+    lean = process_page(img, 200, params=PipelineParams(bitonal=False))
+    assert lean.bitonal is None
+    assert np.array_equal(lean.colour, full.colour)
+    assert "binarize" not in lean.analysis.timings_ms
+    a, b = lean.analysis.to_dict(), full.analysis.to_dict()
+    a.pop("timings_ms"), b.pop("timings_ms")
+    assert a == b
+
+
 def test_colour_page_keeps_three_channels_and_paper_fill():
     r = process_page(page(seed=81, colour=True, skew_deg=-5.0, background="none"), 200)
     assert r.colour.ndim == 3 and r.colour.shape[2] == 3
