@@ -270,7 +270,8 @@ class TusHandler:
                 n += len(piece)
                 if n > room:
                     raise ProtocolError(413, "body goes past Upload-Length")
-                sink.feed(piece)
+                if sink.feed(piece):
+                    await sink.catch_up()
             digest = await sink.finish()
             if request.content_length is not None and n != request.content_length:
                 raise ProtocolError(400, "body shorter than Content-Length")

@@ -79,13 +79,18 @@ class BodySink:
     whole-file hash, the other writes (both release the GIL). Each lane
     keeps the order of the blocks; the event loop never waits for them
     until the body has ended (:meth:`finish`), so receiving, hashing and
-    writing overlap instead of taking turns. The pieces are kept in
-    :attr:`pieces` until the PATCH ends anyway (the stream verifier reads
-    them once the chunk is committed), so a lane running behind holds no
-    extra memory.
+    writing overlap instead of taking turns, except when the lanes fall
+    ``MAX_LAG`` bytes behind (:meth:`feed` says so, :meth:`catch_up` waits).
+
+    The first ``KEEP`` bytes of pieces are also kept in :attr:`pieces` until
+    the PATCH ends, so that once the chunk is committed the stream verifier
+    reads them from memory; a longer body (one huge PATCH) is not held: then
+    :attr:`pieces` is None and the verifier reads the chunk from the file.
     """
 
     BLOCK = 1 << 20
+    MAX_LAG = 16 << 20
+    KEEP = 16 << 20
 
     def __init__(self, writer, pool: ThreadPoolExecutor, file_hash=None):
         """*file_hash*: the upload's running SHA-256 up to this PATCH's offset (a copy), or None.
@@ -99,7 +104,9 @@ class BodySink:
         self.file_hash = file_hash
         self.block: list[bytes] = []
         self.size = 0
-        self.pieces: list[bytes] = []
+        self.pieces: list[bytes] | None = []
+        self.kept = 0
+        self.lag = 0  # bytes handed to the lanes since they were last waited for
         self.hashing = _Lane(pool)
         self.writing = _Lane(pool)
 
@@ -120,23 +127,37 @@ class BodySink:
             start()
 
     def _flush(self) -> None:
-        block, self.block, self.size = self.block, [], 0
+        block, self.block = self.block, []
+        self.lag += self.size
+        self.size = 0
         self.hashing.put(functools.partial(self._hash, block))
         self.writing.put(functools.partial(self._write, block))
 
-    def feed(self, piece: bytes) -> None:
+    def feed(self, piece: bytes) -> bool:
+        """Take the next piece; True when the lanes are ``MAX_LAG`` behind: await :meth:`catch_up`."""
         self.block.append(piece)
-        self.pieces.append(piece)
+        if self.pieces is not None:
+            self.kept += len(piece)
+            if self.kept <= self.KEEP:
+                self.pieces.append(piece)
+            else:
+                self.pieces = None  # too long to hold: the verifier reads this chunk from the file
         self.size += len(piece)
         if self.size >= self.BLOCK:
             self._flush()
+        return self.lag >= self.MAX_LAG
+
+    async def catch_up(self) -> None:
+        """Wait until both lanes have done every full block; raises the first error of either."""
+        await asyncio.gather(asyncio.wrap_future(self.hashing.barrier()),
+                             asyncio.wrap_future(self.writing.barrier()))
+        self.lag = 0
 
     async def finish(self) -> bytes:
         """Wait for both lanes; the chunk's SHA-256, or the first error of a hash or a write."""
         if self.block:
             self._flush()
-        hashed, written = self.hashing.barrier(), self.writing.barrier()
-        await asyncio.gather(asyncio.wrap_future(hashed), asyncio.wrap_future(written))
+        await self.catch_up()
         return self.h.digest()
 
     def drain(self) -> None:

@@ -92,3 +92,34 @@ def test_a_lane_barrier_whose_waiter_gave_up_does_not_stop_the_lane():
         await asyncio.wrap_future(lane.barrier())
     asyncio.run(go())
     assert ran == [1] and lane.idle.wait(10)
+
+
+class _SmallSink(BodySink):
+    BLOCK = 1000
+    MAX_LAG = 5000
+    KEEP = 8000
+
+
+def test_a_long_body_is_not_held_in_memory_and_a_lagging_lane_makes_the_loop_wait():
+    pool = ThreadPoolExecutor(4)
+    gate = threading.Event()
+    writer = _ListWriter(gate=gate)
+    data = os.urandom(20_000)
+
+    async def go():
+        sink = _SmallSink(writer, pool)
+        waits = 0
+        for i in range(0, len(data), 500):
+            if sink.feed(data[i:i + 500]):
+                assert sink.lag >= _SmallSink.MAX_LAG
+                if not gate.is_set():  # the write lane is held at the gate: nothing written yet
+                    assert writer.parts == []
+                    gate.set()
+                await sink.catch_up()
+                waits += 1
+                assert sink.lag == 0 and b"".join(writer.parts) == data[:i + 500]
+        return await sink.finish(), sink, waits
+    digest, sink, waits = asyncio.run(go())
+    assert digest == hashlib.sha256(data).digest() and b"".join(writer.parts) == data
+    assert waits == 4
+    assert sink.pieces is None  # 20000 bytes > KEEP: the verifier reads this chunk from the file

@@ -62,3 +62,28 @@ def test_a_chunked_patch_body_is_received_whole_and_checked(tmp_path, kit):
         finally:
             await rx.close()
     kit.run(body())
+
+
+def test_chunks_longer_than_the_kept_pieces_are_verified_from_the_file(tmp_path, kit, monkeypatch):
+    """A PATCH body longer than BodySink.KEEP is not held for the verifier, which reads it from the file."""
+    from sync.deliver import deliver
+    from sync.tus_body import BodySink
+
+    monkeypatch.setattr(BodySink, "KEEP", 100_000)
+    monkeypatch.setattr(BodySink, "MAX_LAG", 3 * BodySink.BLOCK)
+    app = kit.Appliance(tmp_path / "appliance")
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            await app.enroll(rx)
+            b = app.seal((7_000_000,))
+            async with app.client(rx.url, chunk_size=3_000_000) as c:  # three PATCHes, none held
+                receipt, _ = await deliver(c, b, app.log_public)
+            assert receipt["leaf"]["sha256"] == b.file_sha256
+            assert rx.core.counters["verified_while_uploading"] == 1
+            archived = list((tmp_path / "rx" / "archive").rglob("*.sohoa"))
+            assert len(archived) == 1 and archived[0].read_bytes() == b.path.read_bytes()
+        finally:
+            await rx.close()
+    kit.run(body())
