@@ -135,25 +135,36 @@ def _kernel_table(page300: np.ndarray) -> list[str]:
 
 
 def _pipeline_table(pages: dict) -> tuple[list[str], dict]:
-    from firmware_agent.pageio import encode_image
-    from imaging.pipeline import process_page
+    from firmware_agent.pageio import encode_jpeg
+    from imaging.pipeline import PipelineParams, process_page
 
-    out = ["| page | ours: pipeline ms | OpenCV pipeline ms | speed-up | ours + JPEG q90 ms | np.copyto ms |",
-           "|---|---:|---:|---:|---:|---:|"]
+    lean = PipelineParams(bitonal=False)
+    out = ["| page | ours: analysis + correction ms | ours: + bitonal page (all steps) ms | OpenCV pipeline "
+           "(all steps) ms | speed-up (all steps) | ours: analysis + correction + JPEG q90 ms | "
+           "ours: all steps + JPEG q90 ms | np.copyto ms |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     res = {}
     for (dpi, colour), img in pages.items():
-        ours = _median_ms(lambda: process_page(img, dpi))
+        ac = _median_ms(lambda: process_page(img, dpi, lean))
+        full = _median_ms(lambda: process_page(img, dpi))
         peer = _median_ms(lambda: cv_pipeline(img, dpi), 3)
-        jpeg = _median_ms(lambda: encode_image(process_page(img, dpi).colour, ".jpg", dpi=dpi, quality=90), 3)
+        jpeg_ac = _median_ms(lambda: encode_jpeg(process_page(img, dpi, lean).colour, dpi=dpi, quality=90))
+        jpeg_full = _median_ms(lambda: encode_jpeg(process_page(img, dpi).colour, dpi=dpi, quality=90), 3)
         dst = np.empty_like(img)
         floor = _median_ms(lambda: np.copyto(dst, img))
-        res[(dpi, colour)] = (ours, peer, jpeg)
-        out.append(f"| {dpi} dpi {'colour' if colour else 'gray'} | {ours:.1f} | {peer:.1f} | {peer / ours:.1f}x | "
-                   f"{jpeg:.1f} | {floor:.2f} |")
-    r = process_page(pages[(300, False)], 300)
+        res[(dpi, colour)] = {"ac": ac, "full": full, "peer": peer, "jpeg_ac": jpeg_ac, "jpeg_full": jpeg_full}
+        out.append(f"| {dpi} dpi {'colour' if colour else 'gray'} | {ac:.1f} | {full:.1f} | {peer:.1f} | "
+                   f"{peer / full:.1f}x | {jpeg_ac:.1f} | {jpeg_full:.1f} | {floor:.2f} |")
     out.append("")
-    out.append("Breakdown of one 300 dpi gray page (ms): " + ", ".join(
-        f"{k} {v:.1f}" for k, v in r.analysis.timings_ms.items()))
+    for dpi, colour in ((300, False), (300, True)):
+        steps = {k: [] for k in ("analysis", "correction", "binarize", "despeckle", "total")}
+        for _ in range(REPEAT):
+            for k, v in process_page(pages[(dpi, colour)], dpi).analysis.timings_ms.items():
+                steps[k].append(v)
+        out.append(f"Steps of one {dpi} dpi {'colour' if colour else 'gray'} page (ms, medians of the "
+                   "pipeline's own timings): " + ", ".join(f"{k} {statistics.median(v):.1f}"
+                                                           for k, v in steps.items()))
+        out.append("")
     return out, res
 
 
@@ -252,8 +263,12 @@ def run() -> str:
     def check(label, ok, detail):
         verdict.append(f"- {label}: **{'met' if ok else 'missed'}** ({detail})")
 
-    check("pipeline ≤ 15 ms/page, 300 dpi gray", g300[0] <= 15, f"{g300[0]:.1f} ms, {g300[0] / 15:.1f}x the target")
-    check("≥ 8x faster than the OpenCV pipeline", g300[1] / g300[0] >= 8, f"{g300[1] / g300[0]:.1f}x")
+    check("analysis + correction pipeline ≤ 15 ms/page, 300 dpi gray", g300["ac"] <= 15,
+          f"{g300['ac']:.1f} ms")
+    check("the same with the bitonal page for OCR (Sauvola + despeckle) also within 15 ms", g300["full"] <= 15,
+          f"{g300['full']:.1f} ms, {g300['full'] / 15:.1f}x")
+    check("≥ 8x faster than the OpenCV pipeline (all steps on both sides)", g300["peer"] / g300["full"] >= 8,
+          f"{g300['peer'] / g300['full']:.1f}x")
     check("skew MAE ≤ 0.03°", ours_skew[0] <= 0.03, f"{ours_skew[0]:.4f}°")
     check("skew max error ≤ 0.1°", ours_skew[1] <= 0.1, f"{ours_skew[1]:.4f}°")
     if jd:
@@ -261,7 +276,10 @@ def run() -> str:
         # Our figure is the whole pipeline; the estimator alone is a fraction of it (kernel table).
         check("≥ 10x faster than jdeskew (whole pipeline vs its estimator)", jd[2] / ours_skew[2] >= 10,
               f"{jd[2] / ours_skew[2]:.1f}x")
-    check("colour page end to end ≤ 60 ms (300 dpi, with JPEG)", c300[2] <= 60, f"{c300[2]:.1f} ms")
+    check("colour page end to end (analysis, rotation, crop, JPEG) ≤ 60 ms, 300 dpi", c300["jpeg_ac"] <= 60,
+          f"{c300['jpeg_ac']:.1f} ms")
+    check("the same with the bitonal page also made, within 60 ms", c300["jpeg_full"] <= 60,
+          f"{c300['jpeg_full']:.1f} ms")
     peak_mb = warm[3] / 1024
     check("peak memory ≤ 300 MB (warm cache)", peak_mb <= 300, f"{peak_mb:.0f} MB")
     lines = [
@@ -278,10 +296,14 @@ def run() -> str:
         "",
         "### Whole pipeline",
         "",
-        "Ours: analysis on the 75 dpi copy (factor 4), rotation + crop of the full page, Sauvola bitonal, "
-        "despeckle. "
-        "OpenCV peer: gray, Otsu, crop to the Otsu paper box, minAreaRect skew, `warpAffine`, Sauvola from "
-        "`boxFilter`/`sqrBoxFilter`, despeckle by `connectedComponentsWithStats`.",
+        "Ours, *analysis + correction*: gray + area reduction to the 75 dpi analysis copy (factor 4), paper "
+        "levels, block background, ink mask, one run-length labelling (blank test, specks), skew, "
+        "orientation, sheet and content boxes, quality measures, then one rotation + crop of the full page "
+        "(`PipelineParams(bitonal=False)`). *All steps* adds the bitonal page for OCR: Sauvola on the "
+        "corrected page and despeckle (the agent's default). "
+        "OpenCV peer (all steps): gray, Otsu, crop to the Otsu paper box, minAreaRect skew, `warpAffine`, "
+        "Sauvola from `boxFilter`/`sqrBoxFilter`, despeckle by `connectedComponentsWithStats`. JPEG: "
+        "`firmware_agent.pageio.encode_jpeg` (simplejpeg / libjpeg-turbo, quality 90, 4:4:4).",
         "",
         *pipeline,
         "",

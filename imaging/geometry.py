@@ -27,6 +27,20 @@ from imaging.errors import ImageError
 from imaging.runs import Runs
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _corrected(bx, by, ax, ay, x, w, h):
+    # Corrected-frame pixel of source column x on a row with offsets bx, by;
+    # (-1, -1) when it falls outside the frame.
+    fx = bx + ax * x
+    fy = by + ay * x
+    if fx >= 0.0 and fy >= 0.0:
+        xr = int(fx)
+        yr = int(fy)
+        if xr < w and yr < h:
+            return xr, yr
+    return -1, -1
+
+
 @njit(cache=True, nogil=True)
 def _count_row(row, lo, hi, cols):
     # Upright case: add the row's pixels in [lo, hi] to the column counts and
@@ -72,19 +86,15 @@ def _profiles(mask, lo, hi, c, s, sign, step):
         for x in range(w):
             v = row[x]
             if v >= lo and v <= hi:
-                fx = bx + ax * x
-                fy = by + ay * x
-                if fx >= 0.0 and fy >= 0.0:
-                    xr = int(fx)
-                    yr = int(fy)
-                    if xr < w and yr < h:
-                        cols[xr] += 1.0
-                        if yr != cur:
-                            if cur >= 0:
-                                rows[cur] += run
-                            cur = yr
-                            run = 0.0
-                        run += 1.0
+                xr, yr = _corrected(bx, by, ax, ay, x, w, h)
+                if xr >= 0:
+                    cols[xr] += 1.0
+                    if yr != cur:
+                        if cur >= 0:
+                            rows[cur] += run
+                        cur = yr
+                        run = 0.0
+                    run += 1.0
         if cur >= 0:
             rows[cur] += run
     return rows, cols
@@ -107,16 +117,12 @@ def _runs_extent(ry, rs, re, h, w, c, s, sign):
         bx = xc + sign * (-c * xc - s * dy) + 0.5
         by = yc + sign * (-s * xc + c * dy) + 0.5
         for x in range(rs[r], re[r] + 1):
-            fx = bx + ax * x
-            fy = by + ay * x
-            if fx >= 0.0 and fy >= 0.0:
-                xr = int(fx)
-                yr = int(fy)
-                if xr < w and yr < h:
-                    xmin = min(xmin, xr)
-                    xmax = max(xmax, xr)
-                    ymin = min(ymin, yr)
-                    ymax = max(ymax, yr)
+            xr, yr = _corrected(bx, by, ax, ay, x, w, h)
+            if xr >= 0:
+                xmin = min(xmin, xr)
+                xmax = max(xmax, xr)
+                ymin = min(ymin, yr)
+                ymax = max(ymax, yr)
     return xmin, ymin, xmax, ymax
 
 

@@ -1,7 +1,7 @@
 """Quality measures of a page: sharpness (variance of the Laplacian) and grey levels.
 
 Sharpness is the variance of the 4-neighbour Laplacian over the sheet's interior,
-on every other row (Pech-Pacheco et al. 2000): a blurred scan loses the high frequencies of its
+on every fourth row (Pech-Pacheco et al. 2000): a blurred scan loses the high frequencies of its
 strokes and the variance drops. The paper level is the 95th percentile of the
 interior, the ink level the median grey of the pixels of the ink mask; their
 difference is the contrast.
@@ -32,7 +32,7 @@ class Quality:
     sharpness : float
         Variance of the Laplacian over the interior (0 when there is no interior).
     paper_level : int
-        95th percentile of the interior grey levels (every other row).
+        95th percentile of the interior grey levels (every fourth row).
     ink_level : int
         Median grey level of the ink pixels (255 when there is no ink).
     """
@@ -56,8 +56,9 @@ def _measure(img, interior, block, ink):
     s1 = 0.0
     s2 = 0.0
     bw = interior.shape[1]
-    # Every other row: the statistics of half the rows are the page's, for half the cost.
-    for y in range(1, h - 1, 2):
+    # Every fourth row: the ~150 000 pixels of a 75 dpi A4 page give its
+    # statistics for a quarter of the cost.
+    for y in range(1, h - 1, 4):
         by = y // block
         for bx in range(bw):
             if interior[by, bx] == 0:

@@ -66,6 +66,23 @@ class Runs:
         return Runs(y, self.x0[keep], self.x1[keep], rowstart, self.height, self.width)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _byte_runs(row, a, b, ink, y, ry, rs, re, k, inrun, start):
+    # Bytes a .. b - 1 of a row one at a time (the row's unaligned head and tail).
+    for x in range(a, b):
+        isink = np.uint64(1 if row[x] == ink else 0)
+        if isink != inrun:
+            if isink:
+                start = x
+            else:
+                ry[k] = y
+                rs[k] = start
+                re[k] = x - 1
+                k += 1
+            inrun = isink
+    return k, inrun, start
+
+
 @njit(cache=True, nogil=True)
 def _scan_row(row, words, head, ink, y, ry, rs, re, k, tz):
     # Runs of one row. Bytes [0, head) and those after the last whole word go one
@@ -83,17 +100,7 @@ def _scan_row(row, words, head, ink, y, ry, rs, re, k, tz):
     one = np.uint64(1)
     inrun = np.uint64(0)
     start = 0
-    for x in range(head):
-        isink = np.uint64(1 if row[x] == ink else 0)
-        if isink != inrun:
-            if isink:
-                start = x
-            else:
-                ry[k] = y
-                rs[k] = start
-                re[k] = x - 1
-                k += 1
-            inrun = isink
+    k, inrun, start = _byte_runs(row, 0, head, ink, y, ry, rs, re, k, inrun, start)
     for q in range(nw):
         x0 = head + 8 * q
         v = words[q] ^ pat
@@ -111,17 +118,7 @@ def _scan_row(row, words, head, ink, y, ry, rs, re, k, tz):
                 start = x
             inrun ^= one
             t &= t - one
-    for x in range(head + 8 * nw, w):
-        isink = np.uint64(1 if row[x] == ink else 0)
-        if isink != inrun:
-            if isink:
-                start = x
-            else:
-                ry[k] = y
-                rs[k] = start
-                re[k] = x - 1
-                k += 1
-            inrun = isink
+    k, inrun, start = _byte_runs(row, head + 8 * nw, w, ink, y, ry, rs, re, k, inrun, start)
     if inrun:
         ry[k] = y
         rs[k] = start
