@@ -109,3 +109,24 @@ def test_whole_file_hash_taken_while_receiving_still_rejects_a_wrong_file_hash(t
         finally:
             await rx.close()
     kit.run(body())
+
+
+def test_the_stream_check_runs_one_niceness_step_below_the_receiving_threads(tmp_path):
+    import sys
+    import threading
+
+    import pytest
+
+    from sync.verifier import VERIFY_NICE
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 10)
+
+    def check(reader):
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    v = StreamVerifier(open(path, "rb"), 10, check)
+    v.advance(10)
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert v.result() == min(19, mine + VERIFY_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # only that thread
