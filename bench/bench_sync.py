@@ -466,7 +466,9 @@ def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
         f"{cpu['peer_client']:.0f} ms |",
         "",
         f"Target ≥ 1× the peer: {'met' if ratio >= 1 else 'missed'} ({ratio:.2f}×"
-        + ("" if ratio >= 1 else f", {(1 - ratio) * 100:.0f} % short") + ")."
+        + ("" if ratio >= 1 else f", {(1 - ratio) * 100:.0f} % short") + "; single runs: ours "
+        + f"{min(tp['ours']):.0f}-{max(tp['ours']):.0f}, the peer {min(tp['peer']):.0f}-{max(tp['peer']):.0f} "
+          "MiB/s, so the ratio of medians moves with the peer's spread)."
         + " Per batch the receiver does work the peer skips: SHA-256 and ChaCha20-Poly1305 over every "
           "byte (chunk checksum and whole-file hash in one pass over the received pieces, decryption, "
           f"member hashes: {tp['crypto_ms']:.0f} ms of CPU per batch measured alone in this run, against "
@@ -480,10 +482,10 @@ def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
           "next; a chunk that starts on a 4 KiB boundary goes to the disk with `O_DIRECT` through a reused "
           "aligned staging buffer (no copy into the page cache and no writeback to do later, which cost as "
           "much CPU as a SHA-256 pass); the batch check reads the committed chunks from the received pieces "
-          "without copying them; freed buffers stay in the heap for the next chunk instead of being "
-          "faulted in again. The peer writes through the page cache and leaves the writeback to the kernel, "
+          "without copying them, in a thread at nice +5 that fills the gaps left by receiving and hashing; freed "
+          "buffers stay in the heap for the next chunk instead of being faulted in again. The peer writes through the page cache and leaves the writeback to the kernel, "
           "outside its process's CPU time. tus answers chunk by chunk and the 2 cores are shared with the "
-          "client (and, in this run, other work), so CPU per batch shows almost directly in the wall time. "
+          "client (and with any other work on the machine), so CPU per batch shows almost directly in the wall time. "
           "The CPU columns are medians from `/proc` and `getrusage`; single runs vary when other work "
           "shares the machine.",
         "",
