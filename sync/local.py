@@ -28,7 +28,7 @@ async def start_local_receiver(root: Path, host: str = "127.0.0.1", port: int = 
                                member_check: MemberCheck | None = None,
                                opts: ReceiverOptions | None = None, store: Store | None = None) -> LocalReceiver:
     """Serve a receiver rooted at *root* on the running event loop; ``port=0`` picks a free one."""
-    app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store)
+    app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store, own_process=False)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

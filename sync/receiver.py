@@ -418,11 +418,18 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
 
 
 def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, origin: str | None = None,
-                       opts: ReceiverOptions | None = None, store: Store | None = None) -> web.Application:
-    """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given)."""
+                       opts: ReceiverOptions | None = None, store: Store | None = None,
+                       own_process: bool = True) -> web.Application:
+    """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given).
+
+    With *own_process* (a receiver server) the process's allocator keeps freed
+    body buffers for reuse (:func:`sync.proc_tune.keep_large_buffers`); a
+    receiver inside another program (the demo, tests) leaves it alone.
+    """
     core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store)
     app = make_app(core, opts)
-    keep_large_buffers()  # socket reads reuse heap memory instead of faulting in fresh pages
+    if own_process:
+        keep_large_buffers()
 
     async def close_core(app: web.Application):
         yield
