@@ -26,7 +26,8 @@ IDLE_GIVE_UP_S = 600.0
 # write: those decide when the client may send its next chunk, the check
 # only has to be done by the last byte. On a busy machine it then fills the
 # gaps instead of taking turns with them (measured: 4 % more throughput on
-# 2 cores shared with the client); it still lags at most MEMORY_CAP bytes.
+# 2 cores shared with the client). Lagging more than MEMORY_CAP bytes behind
+# only means reading from the file instead of the received pieces.
 VERIFY_NICE = 5
 
 
