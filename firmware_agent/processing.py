@@ -48,7 +48,8 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     t0 = time.perf_counter()
     pixels, dpi = read_image(page.raw_path, default_dpi=page.dpi)
     kwargs = {"params": params} if params is not None else {}
-    result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()), **kwargs)
+    result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()), run_index=page.seq,
+                          **kwargs)
     colour = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".jpg"))
     bitonal = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".bitonal.png"))
     write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)

@@ -123,23 +123,41 @@ class PipelineParams:
 
 
 class RunContext:
-    """State of one feeder run: the previous sheet size, for the double-feed warning.
+    """State of one feeder run: the sheet sizes seen so far, for the double-feed warning.
 
-    Thread-safe: pages of one run may be processed by several workers.
+    Thread-safe: pages of one run may be processed by several workers, and not
+    necessarily in the order they were scanned. Each page is compared with its
+    neighbours in scan order (``index - 1`` and ``index + 1``) among the pages
+    already recorded, so of two neighbouring pages the one processed second
+    reports a change between them, whatever the order of processing.
     """
+
+    _KEEP = 64  # recent pages kept; a run's neighbours are processed close together
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._size_mm: tuple[float, float] | None = None
+        self._sizes: dict[int, tuple[float, float]] = {}
+        self._next = 0
 
-    def size_change(self, size_mm: tuple[float, float]) -> float:
-        """Record ``(width, height)`` in mm; return the relative change from the previous page."""
+    def size_change(self, size_mm: tuple[float, float], index: int | None = None) -> float:
+        """Record page ``index``'s ``(width, height)`` in mm; return the largest relative
+        change from its recorded neighbours (0 when none is recorded yet).
+
+        Without ``index`` the page is taken to follow the previous call's page.
+        """
         with self._lock:
-            prev, self._size_mm = self._size_mm, size_mm
-        if prev is None:
-            return 0.0
-        return max(abs(size_mm[0] - prev[0]) / max(prev[0], 1e-9),
-                   abs(size_mm[1] - prev[1]) / max(prev[1], 1e-9))
+            if index is None:
+                index = self._next
+            self._next = max(self._next, index + 1)
+            self._sizes[index] = size_mm
+            while len(self._sizes) > self._KEEP:
+                self._sizes.pop(min(self._sizes))
+            neighbours = [self._sizes[i] for i in (index - 1, index + 1) if i in self._sizes]
+        return max((_relative_change(size_mm, n) for n in neighbours), default=0.0)
+
+
+def _relative_change(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(abs(a[0] - b[0]) / max(b[0], 1e-9), abs(a[1] - b[1]) / max(b[1], 1e-9))
 
 
 @dataclass
@@ -216,7 +234,7 @@ def _scale_box(box: tuple[int, int, int, int], f: int, w: int, h: int) -> list[i
 
 
 def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = None,
-                 run: RunContext | None = None) -> PageResult:
+                 run: RunContext | None = None, run_index: int | None = None) -> PageResult:
     """Clean one scanned page.
 
     Parameters
@@ -229,6 +247,9 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         Settings; defaults if omitted.
     run : RunContext, optional
         The feeder run the page belongs to (enables ``page_size_change``).
+    run_index : int, optional
+        The page's place in the run in scan order; without it, pages are taken
+        in the order they are processed.
 
     Returns
     -------
@@ -325,7 +346,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         warnings.append(_warn("low_colour_depth", 8, 24))
     if run is not None:
         size = ((crop[2] - crop[0]) * 25.4 / d, (crop[3] - crop[1]) * 25.4 / d)
-        change = run.size_change(size)
+        change = run.size_change(size, run_index)
         if change > p.size_change_tolerance:
             warnings.append(_warn("page_size_change", change, p.size_change_tolerance))
     timings["total"] = (time.perf_counter() - t_start) * 1e3

@@ -72,6 +72,23 @@ def test_page_size_change_within_a_run():
     assert "page_size_change" not in _codes(process_page(short, 200))  # no run, no comparison
 
 
+def test_page_size_change_found_whatever_the_processing_order():
+    a4 = page(seed=83)
+    short = page(seed=83, size_mm=(210.0, 250.0))
+    # Scan order a4 (0), short (1), a4 (2); two workers may finish them in any order.
+    run = RunContext()
+    assert "page_size_change" not in _codes(process_page(a4, 200, run=run, run_index=0))
+    assert "page_size_change" not in _codes(process_page(a4, 200, run=run, run_index=2))
+    assert "page_size_change" in _codes(process_page(short, 200, run=run, run_index=1))
+    run = RunContext()
+    assert "page_size_change" not in _codes(process_page(short, 200, run=run, run_index=1))
+    assert "page_size_change" in _codes(process_page(a4, 200, run=run, run_index=2))
+    # Pages 3 and 5 are not neighbours: no comparison.
+    run = RunContext()
+    process_page(a4, 200, run=run, run_index=3)
+    assert "page_size_change" not in _codes(process_page(short, 200, run=run, run_index=5))
+
+
 def test_quality_warnings_dark_blur_and_faint():
     import cv2
 
