@@ -7,9 +7,10 @@ sharply between full text lines and empty gaps, which maximises the *differentia
 square sum* ``sum_i (p[i+1] - p[i])^2`` of the profile ``p``. Each ink pixel is
 split linearly between its two nearest bins (after a sub-pixel dither that
 spreads the points evenly over the bin phase), so the score is smooth in ``a``
-and the search can resolve angles far below one pixel of shear. A coarse sweep over ``[-max_angle, max_angle]`` on a subsample of the ink (about 8 000
-pixels) finds the peak; a golden-section search on up to 30 000 ink pixels
-refines it to ``precision``.
+and the search can resolve angles far below one pixel of shear. A coarse sweep
+over ``[-max_angle, max_angle]`` on a subsample of the ink (about 8 000 pixels)
+finds the peak; a golden-section search on up to 30 000 ink pixels refines it to
+``precision``.
 
 Confidence is ``1 - median(sweep) / peak`` (peak: the score at the refined
 angle, on the sweep's subsample): near 1 for text (one sharp
