@@ -9,7 +9,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.enroll import Enrollment, enroll
-from sync.receiver import CORE, ReceiverOptions, build_receiver_app
+from sync.receiver import CORE, ReceiverOptions
+from sync.receiver_app import build_receiver_app
 from sync.receiver_core import MemberCheck, ReceiverCore
 from sync.store import Store
 

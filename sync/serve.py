@@ -13,7 +13,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sync.receiver import ReceiverOptions, build_receiver_app
+from sync.receiver import ReceiverOptions
+from sync.receiver_app import build_receiver_app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,7 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from firmware_agent.records.receiver_check import receiver_member_check
     from sync.keys import load_or_create
-    from sync.receiver import ReceiverOptions, build_receiver_app
+    from sync.receiver import ReceiverOptions
+    from sync.receiver_app import build_receiver_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     member_check = None
