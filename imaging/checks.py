@@ -13,7 +13,7 @@ MIN_SIDE = 16
 # An A0 sheet at 400 dpi is about 13 250 x 18 700 = 248 Mpx; beyond 250 Mpx the
 # working buffers alone would exhaust a 4 GB Raspberry Pi, so refuse early.
 MAX_PIXELS = 250_000_000
-MAX_SIDE = 65_535
+MAX_SIDE = 65_500  # the largest side a JPEG can hold (libjpeg), and the archival page is a JPEG
 
 
 def check_page(image: object, name: str = "image") -> np.ndarray:
