@@ -218,7 +218,7 @@ class Journal:
         for area in ("pages", "outbox"):
             for path in (self.state_dir / area).glob("*/.tmp-*"):
                 path.unlink(missing_ok=True)  # an interrupted atomic write or batch link
-        for path in (self.state_dir / "pages").glob("*/*.raw.png"):
+        for path in (self.state_dir / "pages").glob("*/*.raw.*"):  # captures, J6 or older PNG
             if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed
 

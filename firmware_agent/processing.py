@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware_agent.journal import PageRow
-from firmware_agent.pageio import read_image, write_image_atomic
+from firmware_agent.capture_file import derived_path, read_capture
+from firmware_agent.pageio import write_image_atomic
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,12 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     from imaging.pipeline import RunContext, process_page
 
     t0 = time.perf_counter()
-    pixels, dpi = read_image(page.raw_path, default_dpi=page.dpi)
+    pixels, dpi = read_capture(page.raw_path, page.dpi)
     kwargs = {"params": params} if params is not None else {}
     result = process_page(pixels, dpi, run=run_state.setdefault("imaging_run", RunContext()), run_index=page.seq,
                           **kwargs)
-    colour = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".jpg"))
-    bitonal = page.raw_path.with_name(page.raw_path.name.replace(".raw.png", ".bitonal.png"))
+    colour = derived_path(page.raw_path, ".jpg")
+    bitonal = derived_path(page.raw_path, ".bitonal.png")
     write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)
     write_image_atomic(bitonal, result.bitonal, dpi=dpi)
     analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi,

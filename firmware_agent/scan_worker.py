@@ -28,7 +28,7 @@ from typing import Callable
 from drivers.scanner import DeviceBusy, FeederEmpty, Scanner, ScannerError, ScanSettings
 from firmware_agent.journal import Journal
 from firmware_agent.operator_states import RESUMABLE, message_for
-from firmware_agent.pageio import write_image_atomic
+from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 
 log = logging.getLogger("sohoa.scan")
 
@@ -266,8 +266,8 @@ class ScanWorker:
 
     def _store(self, job_id: int, image) -> None:
         seq = self.journal.next_seq(job_id)
-        path = self.journal.page_path(job_id, seq, ".raw.png")
-        write_image_atomic(path, image.pixels, dpi=image.dpi)  # J1: durable before the row
+        path = self.journal.page_path(job_id, seq, CAPTURE_SUFFIX)
+        write_capture_atomic(path, image.pixels)  # J1: durable before the row; J6 format
         h, w = image.pixels.shape[:2]
         channels = 1 if image.pixels.ndim == 2 else image.pixels.shape[2]
         try:

@@ -18,7 +18,7 @@ from drivers.input_key import InputKey, InputKeyUnavailable
 from firmware_agent.hotfolder import RetryLater
 from firmware_agent.intake import split_into_pages
 from firmware_agent.journal import Journal
-from firmware_agent.pageio import write_image_atomic
+from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 
 log = logging.getLogger("sohoa.triggers")
 
@@ -93,8 +93,8 @@ class HotFolderIntake:
             for seq, (pixels, dpi) in enumerate(split_into_pages(path, self.default_dpi), start=1):
                 if seq <= have:
                     continue  # journaled before a crash
-                raw = self.journal.page_path(job_id, seq, ".raw.png")
-                write_image_atomic(raw, pixels, dpi=dpi)
+                raw = self.journal.page_path(job_id, seq, CAPTURE_SUFFIX)
+                write_capture_atomic(raw, pixels)
                 written.append((seq, raw, pixels.shape[:2], dpi, 1 if pixels.ndim == 2 else 3))
         except Exception as exc:
             for _seq, raw, *_ in written:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from firmware_agent.capture_file import CAPTURE_SUFFIX
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,7 +55,7 @@ def check_journal(state: Path) -> dict:
         assert states <= {"acknowledged"}, f"batches not delivered: {states}"
         assert received_members(state) == sorted(names), "the archive holds each page exactly once"
         known = {p[4] for p in pages}
-        on_disk = {str(p.relative_to(state)) for p in (state / "pages").rglob("*.raw.png")} if (
+        on_disk = {str(p.relative_to(state)) for p in (state / "pages").rglob("*" + CAPTURE_SUFFIX)} if (
             state / "pages").exists() else set()
         assert on_disk == known, "orphan or missing capture files"
         assert not list(state.rglob(".tmp-*")), "half-written file left behind"

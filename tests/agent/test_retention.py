@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 
 import numpy as np
 
+from firmware_agent.capture_file import CAPTURE_SUFFIX, derived_path, write_capture_atomic
 from firmware_agent.journal import Journal
 from firmware_agent.pageio import write_image_atomic
 from firmware_agent.retention import sweep
 
 
 def page(journal: Journal, job: int, seq: int) -> int:
-    raw = journal.page_path(job, seq, ".raw.png")
-    write_image_atomic(raw, np.full((20, 30), 200, np.uint8), dpi=300)
+    raw = journal.page_path(job, seq, CAPTURE_SUFFIX)
+    write_capture_atomic(raw, np.full((20, 30), 200, np.uint8))
     pid = journal.add_page(job, seq, raw, width=30, height=20, dpi=300, channels=1)
-    colour = raw.with_name(raw.name.replace(".raw.png", ".jpg"))
+    colour = derived_path(raw, ".jpg")
     write_image_atomic(colour, np.full((20, 30), 200, np.uint8), dpi=300)
     journal.mark_processed(pid, colour, None, {"stage": "test"})
     return pid

@@ -17,8 +17,8 @@ import pytest
 
 from drivers.sane_scanner import SaneScanner
 from drivers.scanner import DeviceUnavailable, ScanSettings
+from firmware_agent.capture_file import CAPTURE_SUFFIX, read_capture
 from firmware_agent.journal import Journal
-from firmware_agent.pageio import read_image
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 
 SMALL = ScanSettings(source="adf", mode="gray", resolution=50, width_mm=60.0, height_mm=80.0,
@@ -94,8 +94,9 @@ def test_feeder_job_captures_ten_durable_pages(journal):
         assert job.state == "done" and job.pages == 10
         pages = job_pages(journal, job.id)
         assert [s for s, _ in pages] == list(range(1, 11))
-        for _, path in pages:
-            pixels, dpi = read_image(path)
+        for seq, path in pages:
+            pixels, _ = read_capture(path, 0)  # the file holds the pixels, the row the dpi (J6)
+            dpi = journal._conn().execute("SELECT dpi FROM pages WHERE job_id=? AND seq=?", (job.id, seq)).fetchone()[0]
             assert dpi == 50 and pixels.ndim == 2
         assert worker.snapshot()["message"]["vi"] == "Sẵn sàng"
     finally:
@@ -236,18 +237,20 @@ def small_tmpfs(tmp_path):
 
 def test_real_full_disk_leaves_no_corrupt_page_or_journal(small_tmpfs):
     journal = Journal(small_tmpfs / "state")
-    # leave room for about two pages: the disk fills in the middle of the feeder run
+    # Leave room for a few pages: the disk fills in the middle of the feeder run. A grid
+    # page at 150 dpi is a capture file of about 28 kB (the colour pattern compresses
+    # to almost nothing).
     free = shutil.disk_usage(small_tmpfs).free
-    (small_tmpfs / "filler").write_bytes(b"\0" * max(0, free - 600_000))
+    (small_tmpfs / "filler").write_bytes(b"\0" * max(0, free - 130_000))
     big = ScanSettings(source="adf", mode="color", resolution=150, width_mm=200.0, height_mm=200.0,
-                       extra={"read-return-value": "Default", "test-picture": "Color pattern"})
+                       extra={"read-return-value": "Default", "test-picture": "Grid"})
     worker = make_worker(journal, SaneScanner, device="test:0")
     try:
         worker.request_scan(request(big))
         wait_for(lambda: worker.state.paused_job is not None or worker.jobs_finished, what="pause on ENOSPC")
         assert worker.snapshot()["state"] == "disk_full"
         kept = journal.job(worker.state.paused_job).pages
-        assert 0 < kept < 10
+        assert 0 < kept < 10, kept
     finally:
         worker.stop()
     journal.close()
@@ -255,19 +258,21 @@ def test_real_full_disk_leaves_no_corrupt_page_or_journal(small_tmpfs):
     assert reopened._conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = reopened._conn().execute("SELECT raw_path FROM pages").fetchall()
     for (rel,) in rows:
-        read_image(reopened.abs(rel))  # every journaled page decodes whole
+        read_capture(reopened.abs(rel), 150)  # every journaled page decodes whole
     leftovers = [p for p in Path(small_tmpfs).rglob(".tmp-*")]
     assert leftovers == []
-    files = {reopened.rel(p) for p in (small_tmpfs / "state" / "pages").rglob("*.raw.png")}
+    files = {reopened.rel(p) for p in (small_tmpfs / "state" / "pages").rglob("*" + CAPTURE_SUFFIX)}
     assert files == {r[0] for r in rows}  # no file without its row
     reopened.close()
 
 
 def test_a_device_that_stops_answering_is_reported_hung_once(journal):
-    # The test backend's read delay makes each buffer take 0.2 s: a stand-in for a
-    # device that has stopped delivering data while the SANE call blocks.
-    slow = ScanSettings(source="adf", mode="gray", resolution=300, width_mm=20.0, height_mm=20.0,
-                        extra={"read-return-value": "Default", "read-delay": True, "read-delay-duration": 200000,
+    # The test backend's read delay holds back each buffer it passes through its pipe
+    # (up to 64 KiB) for 0.2 s: a stand-in for a device that has stopped delivering
+    # data while the SANE call blocks. 60 x 60 mm at 300 dpi is 0.5 MB, about 1.6 s.
+    slow = ScanSettings(source="adf", mode="gray", resolution=300, width_mm=60.0, height_mm=60.0,
+                        extra={"read-return-value": "Default", "test-picture": "Solid black", "read-delay": True,
+                               "read-delay-duration": 200000,
                                "read-limit": True, "read-limit-size": 4096})
     worker = make_worker(journal, SaneScanner, device="test:0")
     try:
