@@ -24,7 +24,7 @@ from numba import njit
 
 from imaging.checks import check_int, check_mask
 from imaging.errors import ImageError
-from imaging.runs import Runs, _runs, find_runs, word_view
+from imaging.runs import Runs, fill_runs, find_runs
 
 
 @dataclass(frozen=True)
@@ -113,21 +113,6 @@ def _label(ry, rs, re, rowstart, h):
     return comp, area, box
 
 
-@njit(cache=True, nogil=True)
-def _despeckle(img, words, ink, paper, size):
-    ry, rs, re, rowstart = _runs(img, words, ink)
-    comp, area, box = _label(ry, rs, re, rowstart, img.shape[0])
-    removed = 0
-    for i in range(ry.shape[0]):
-        c = comp[i]
-        if box[c, 2] - box[c, 0] <= size and box[c, 3] - box[c, 1] <= size:
-            row = img[ry[i]]
-            for x in range(rs[i], re[i] + 1):
-                row[x] = paper
-            removed += re[i] - rs[i] + 1
-    return removed
-
-
 def label_runs(runs: Runs) -> tuple[np.ndarray, Components]:
     """Group runs into 8-connected components.
 
@@ -208,8 +193,8 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     out = img if inplace else img.copy()
     if size == 0:
         return out, 0
-    work = out if out.ctypes.data % 8 == 0 else out.copy()  # the word view needs 8-byte alignment
-    removed = _despeckle(work, word_view(work), np.uint8(ink_v), np.uint8(paper_v), size)
-    if work is not out:
-        np.copyto(out, work)
-    return out, int(removed)
+    runs = find_runs(out, ink_v)
+    component, comps = label_runs(runs)
+    specks = runs.select(comps.fits(size)[component])
+    fill_runs(out, specks, paper_v)
+    return out, specks.pixels
