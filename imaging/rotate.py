@@ -45,6 +45,18 @@ def _blend_run(sa, sb, dd, g, f):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _blend_edge(srow, sw, nch, drow, lo, hi, k, g, f, fill):
+    # Output pixels lo .. hi - 1, where one of the two source samples may lie
+    # outside the row and takes the fill colour instead.
+    for i in range(lo, hi):
+        p = k + i
+        for c in range(nch):
+            a = np.int32(srow[p * nch + c]) if p >= 0 and p < sw else np.int32(fill[c])
+            b = np.int32(srow[(p + 1) * nch + c]) if p + 1 >= 0 and p + 1 < sw else np.int32(fill[c])
+            drow[i * nch + c] = (a * g + b * f + 128) >> 8
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _shear_row(srow, sw, nch, drow, dw, t, fill):
     # drow[i] = srow at (t + i), linear interpolation in 8-bit fixed point; samples
     # outside the source row take the fill colour.
@@ -66,22 +78,12 @@ def _shear_row(srow, sw, nch, drow, dw, t, fill):
     for i in range(lf):
         for c in range(nch):
             drow[i * nch + c] = fill[c]
-    for i in range(lf, ia):
-        p = k + i
-        for c in range(nch):
-            a = np.int32(srow[p * nch + c]) if p >= 0 and p < sw else np.int32(fill[c])
-            b = np.int32(srow[(p + 1) * nch + c]) if p + 1 >= 0 and p + 1 < sw else np.int32(fill[c])
-            drow[i * nch + c] = (a * g + b * f + 128) >> 8
+    _blend_edge(srow, sw, nch, drow, lf, ia, k, g, f, fill)
     n = (ib - ia) * nch
     s0 = (k + ia) * nch
     _blend_run(srow[s0:s0 + n], srow[s0 + nch:s0 + nch + n], drow[ia * nch:ia * nch + n],
                np.int32(g), np.int32(f))
-    for i in range(ib, rf):
-        p = k + i
-        for c in range(nch):
-            a = np.int32(srow[p * nch + c]) if p >= 0 and p < sw else np.int32(fill[c])
-            b = np.int32(srow[(p + 1) * nch + c]) if p + 1 >= 0 and p + 1 < sw else np.int32(fill[c])
-            drow[i * nch + c] = (a * g + b * f + 128) >> 8
+    _blend_edge(srow, sw, nch, drow, ib, rf, k, g, f, fill)
     for i in range(rf, dw):
         for c in range(nch):
             drow[i * nch + c] = fill[c]
