@@ -90,6 +90,8 @@ class ReceiverState:
     # -------------------------------------------------------------- devices and tokens
     def mint_token(self, device_id: str, ttl_s: float = 24 * 3600) -> str:
         token = b64url(secrets.token_bytes(32))
+        while token.startswith("-"):  # would be read as an option: `sohoa enroll --token -abc...` fails
+            token = b64url(secrets.token_bytes(32))
         now = time.time()
         with self.tx():
             self.db.execute("INSERT INTO tokens VALUES (?,?,?,?,NULL)",

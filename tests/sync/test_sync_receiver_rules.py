@@ -200,3 +200,16 @@ def test_enrollment_token_is_single_use_and_bound_to_its_device(tmp_path, kit):
         finally:
             await rx.close()
     kit.run(body())
+
+
+def test_tokens_never_begin_with_a_dash(tmp_path):
+    # A token such as "-m9XT..." is read by a command line as an option:
+    # `sohoa enroll --token -m9XT...` would fail for one token in 64.
+    from sync.receiver_state import ReceiverState
+
+    state = ReceiverState(tmp_path / "receiver.sqlite3")
+    tokens = [state.mint_token("dev-a") for _ in range(500)]
+    state.close()
+    assert len(set(tokens)) == 500
+    assert not [t for t in tokens if t.startswith("-")]
+    assert all(len(t) == 43 for t in tokens)  # still 32 bytes, b64url without padding
