@@ -21,6 +21,7 @@ from typing import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from firmware_agent.journal import open_db
+from firmware_agent.retention import remove_captures
 from firmware_agent.sync_settings import SyncSettings
 from sync.auth import HeaderSource
 from sync.batch import seal_batch
@@ -166,10 +167,11 @@ class UploaderTask:
                 log.info("sealed batch %d as seq %d (%d bytes)", sb.id, seq, sealed.size)
                 n += 1
             self.journal.set_batch_state(sb.id, "sealed")
-            # Only now may the clear copy go: the sealed file and its row are durable.
+            # Only now may the clear copy and the captures go: the sealed file and its row are durable.
             shutil.rmtree(sb.dir, ignore_errors=True)
             if sb.dir.parent.exists():
                 fsync_dir(sb.dir.parent)
+            remove_captures(self.journal, sb.id)
         return n
 
     # ------------------------------------------------------------------ queue

@@ -1,4 +1,4 @@
-"""Retention: the appliance deletes its copy of a page only after the archive's receipt, and a week later."""
+"""Retention: a capture goes once its batch is sealed; the archival page only after the receipt, and a week later."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from firmware_agent.capture_file import CAPTURE_SUFFIX, derived_path, write_capture_atomic
 from firmware_agent.journal import Journal
 from firmware_agent.pageio import write_image_atomic
-from firmware_agent.retention import sweep
+from firmware_agent.retention import remove_captures, sweep
 
 
 def page(journal: Journal, job: int, seq: int) -> int:
@@ -46,6 +46,41 @@ def test_files_go_only_after_the_receipt_and_the_keep_period(tmp_path):
     j.close()
 
 
+def test_captures_go_when_their_batch_is_sealed_and_nothing_else_does(tmp_path):
+    j = Journal(tmp_path / "state")
+    job = j.start_job("scanner:test", "default", "test")
+    p1, p2, p3 = page(j, job, 1), page(j, job, 2), page(j, job, 3)
+    pkg = tmp_path / "pkg.zip"
+    pkg.write_bytes(b"package")
+    b1 = j.stage_member(pkg, "pkg.zip", pages=2, documents=1, page_ids=(p1, p2), page_state="packaged")
+    j.close_batches(max_pages=1, max_age_s=0, force=True)
+    pkg2 = tmp_path / "pkg2.zip"
+    pkg2.write_bytes(b"package 2")
+    j.stage_member(pkg2, "pkg2.zip", pages=1, documents=1, page_ids=(p3,), page_state="packaged")
+
+    assert remove_captures(j) == 0  # staged is not sealed: the captures may still be needed
+    j.set_batch_state(b1, "sealed")
+    assert remove_captures(j, batch_id=b1 + 1) == 0  # another batch
+    assert remove_captures(j, batch_id=b1) == 2
+    for pid in (p1, p2):
+        row = j.page(pid)
+        assert not row.raw_path.exists() and row.colour_path.exists()  # the archival page stays
+    assert j.page(p3).raw_path.exists()  # its batch is not sealed
+    assert remove_captures(j) == 0  # idempotent
+    marked = j.read("SELECT id FROM pages WHERE capture_removed_at IS NOT NULL ORDER BY id")
+    assert [r[0] for r in marked] == [p1, p2]
+    assert j.read("SELECT COUNT(*) FROM pages WHERE removed_at IS NOT NULL")[0][0] == 0
+
+    # A crash between sealing and deleting: the next sweep finds what is left.
+    write_capture_atomic(j.page(p1).raw_path, np.full((20, 30), 200, np.uint8))
+    with j.transaction() as db:
+        db.execute("UPDATE pages SET capture_removed_at=NULL WHERE id=?", (p1,))
+    j.set_batch_state(b1, "acknowledged")
+    assert sweep(j, keep_local_days=7) == 0
+    assert not j.page(p1).raw_path.exists() and j.page(p1).colour_path.exists()
+    j.close()
+
+
 def test_a_version_1_journal_is_upgraded_in_place(tmp_path):
     state = tmp_path / "state"
     j = Journal(state)
@@ -54,12 +89,33 @@ def test_a_version_1_journal_is_upgraded_in_place(tmp_path):
     db.executescript("""
         CREATE TABLE pages_old AS SELECT * FROM pages;
         DROP TABLE pages; ALTER TABLE pages_old RENAME TO pages;
-        ALTER TABLE pages DROP COLUMN removed_at; ALTER TABLE batches DROP COLUMN acked_at;
+        ALTER TABLE pages DROP COLUMN removed_at; ALTER TABLE pages DROP COLUMN capture_removed_at;
+        ALTER TABLE batches DROP COLUMN acked_at;
         UPDATE meta SET value='1' WHERE key='schema_version';
     """)
     db.close()
     j = Journal(state)
-    assert j.read("SELECT value FROM meta WHERE key='schema_version'")[0][0] == "2"
-    assert "removed_at" in [r[1] for r in j.read("PRAGMA table_info(pages)")]
+    assert j.read("SELECT value FROM meta WHERE key='schema_version'")[0][0] == "3"
+    columns = [r[1] for r in j.read("PRAGMA table_info(pages)")]
+    assert "removed_at" in columns and "capture_removed_at" in columns
     assert "acked_at" in [r[1] for r in j.read("PRAGMA table_info(batches)")]
+    j.close()
+
+
+def test_a_version_2_journal_is_upgraded_in_place(tmp_path):
+    state = tmp_path / "state"
+    j = Journal(state)
+    job = j.start_job("scanner:test", "default", "test")
+    pid = page(j, job, 1)
+    j.close()
+    db = sqlite3.connect(state / "journal.sqlite3")
+    db.executescript("""
+        ALTER TABLE pages DROP COLUMN capture_removed_at;
+        UPDATE meta SET value='2' WHERE key='schema_version';
+    """)
+    db.close()
+    j = Journal(state)
+    assert j.read("SELECT value FROM meta WHERE key='schema_version'")[0][0] == "3"
+    assert j.read("SELECT capture_removed_at FROM pages WHERE id=?", (pid,))[0][0] is None
+    assert j.page(pid).raw_path.exists()
     j.close()
