@@ -66,33 +66,42 @@ class SkewEstimate:
 
 
 @njit(cache=True, nogil=True)
-def _ink_points(ry, rs, re, n, w):
-    # The n pixels of the runs, in raster order, as (y, x - centre).
-    ys = np.empty(n, np.float64)
-    xs = np.empty(n, np.float64)
-    i = 0
+def _ink_points(ry, rs, re, n, w, stride):
+    # Every `stride`-th pixel of the runs, in raster order, as (y, x - centre),
+    # with y shifted by a low-discrepancy sub-pixel dither (golden-ratio
+    # sequence) that spreads the points evenly over the bin phase; without it
+    # the score has a spurious peak near 0 degrees, where every point of a row
+    # would fall at the same phase between two bins. The dither advances once
+    # per point *kept*: dithering every pixel and then keeping every k-th one
+    # steps the phase by k times the golden ratio, which for some k (8: 0.944,
+    # almost a whole bin) barely moves along a row and brings the spurious
+    # peak back.
+    m = (n + stride - 1) // stride
+    ys = np.empty(m, np.float64)
+    xs = np.empty(m, np.float64)
     xc = (w - 1) / 2.0
     phase = 0.0
+    j = 0  # points written
+    i = 0  # index of the run's first pixel among all n
     for r in range(ry.shape[0]):
         y = float(ry[r])
-        for x in range(rs[r], re[r] + 1):
-            # A low-discrepancy sub-pixel dither (golden-ratio sequence) spreads
-            # the points evenly over the bin phase; without it the score has a
-            # spurious peak near 0 degrees, where every point of a row would
-            # fall at the same phase between two bins.
-            ys[i] = y + phase
-            xs[i] = x - xc
+        x = rs[r] + (stride - i % stride) % stride  # first pixel whose index is a multiple of stride
+        while x <= re[r]:
+            ys[j] = y + phase
+            xs[j] = x - xc
             phase += 0.6180339887498949
             if phase >= 1.0:
                 phase -= 1.0
-            i += 1
+            j += 1
+            x += stride
+        i += re[r] - rs[r] + 1
     return ys, xs
 
 
 @njit(cache=True, nogil=True)
-def _score(ys, xs, step, t, hist, offset):
-    # Differential square sum of the profile of ink sheared by t = tan(angle);
-    # only every `step`-th point is used. Neighbouring points of a row land in
+def _score(ys, xs, t, hist, offset):
+    # Differential square sum of the profile of ink sheared by t = tan(angle).
+    # Neighbouring points of a row land in
     # the same bins: four interleaved copies of the histogram (bin b of copy c at
     # 4 b + c) keep each update from waiting on the one before it, and unsigned
     # indices spare the negative-index checks (r >= 1 by the choice of offset).
@@ -101,7 +110,7 @@ def _score(ys, xs, step, t, hist, offset):
     four = np.uint64(4)
     j = np.uint64(0)
     three = np.uint64(3)
-    for i in range(0, n, step):
+    for i in range(n):
         r = ys[i] + xs[i] * t + offset
         b = np.uint64(int(r))
         f = r - float(b)
@@ -120,20 +129,17 @@ def _score(ys, xs, step, t, hist, offset):
 
 
 @njit(cache=True, nogil=True)
-def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_stride):
+def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision):
+    # (cys, cxs): the sweep's subsample; (fys, fxs): the finer one of the search.
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
     hist = np.zeros(4 * (int(h + 2.0 * offset) + 3), np.float64)
-    # The sweep's subsample, made contiguous once: strided reads would touch a
-    # new cache line for almost every point in each of the sweep's passes.
-    cys = np.ascontiguousarray(ys[::coarse_stride])
-    cxs = np.ascontiguousarray(xs[::coarse_stride])
     nsweep = int(round(2.0 * max_angle / sweep_step)) + 1
     scores = np.empty(nsweep, np.float64)
     best = 0
     for k in range(nsweep):
         a = -max_angle + k * sweep_step
-        scores[k] = _score(cys, cxs, 1, math.tan(math.radians(a)), hist, offset)
+        scores[k] = _score(cys, cxs, math.tan(math.radians(a)), hist, offset)
         if scores[k] > scores[best]:
             best = k
     peak = scores[best]
@@ -147,26 +153,26 @@ def _search(ys, xs, h, w, max_angle, sweep_step, precision, coarse_stride, fine_
     g = (math.sqrt(5.0) - 1.0) / 2.0
     c = hi - g * (hi - lo)
     d = lo + g * (hi - lo)
-    fc = _score(ys, xs, fine_stride, math.tan(math.radians(c)), hist, offset)
-    fd = _score(ys, xs, fine_stride, math.tan(math.radians(d)), hist, offset)
+    fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset)
+    fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset)
     while hi - lo > precision:
         if fc >= fd:
             hi = d
             d = c
             fd = fc
             c = hi - g * (hi - lo)
-            fc = _score(ys, xs, fine_stride, math.tan(math.radians(c)), hist, offset)
+            fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset)
         else:
             lo = c
             c = d
             fc = fd
             d = lo + g * (hi - lo)
-            fd = _score(ys, xs, fine_stride, math.tan(math.radians(d)), hist, offset)
+            fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset)
     angle = 0.5 * (lo + hi)
     if conf > 0.0:
         # The sweep's samples can straddle a narrow peak: judge the peak at the
         # refined angle, on the same subsample as the sweep.
-        peak = max(peak, _score(cys, cxs, 1, math.tan(math.radians(angle)), hist, offset))
+        peak = max(peak, _score(cys, cxs, math.tan(math.radians(angle)), hist, offset))
         conf = 1.0 - med / peak
     return angle, conf
 
@@ -213,7 +219,9 @@ def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 
     n = runs.pixels
     if n < _MIN_INK:
         return SkewEstimate(0.0, 0.0, n)
-    ys, xs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width)
-    angle, conf = _search(ys, xs, runs.height, runs.width, float(max_angle), float(sweep_step),
-                          float(precision), max(1, n // _COARSE_POINTS), -(-n // _FINE_POINTS))
+    # Each subsample is its own contiguous array with its own dither (see _ink_points).
+    cys, cxs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width, max(1, n // _COARSE_POINTS))
+    fys, fxs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width, -(-n // _FINE_POINTS))
+    angle, conf = _search(cys, cxs, fys, fxs, runs.height, runs.width, float(max_angle), float(sweep_step),
+                          float(precision))
     return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n)
