@@ -26,6 +26,7 @@ from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 from firmware_agent.sdnotify import Notifier, Watchdog
+from firmware_agent.state_lock import StateLock
 from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
 from firmware_agent.triggers import HotFolderIntake, KeyTrigger
@@ -56,6 +57,15 @@ class Agent:
     def __init__(self, cfg: Config, *, extra_sources: list | None = None):
         self.cfg = cfg
         self.started_at = time.time()
+        self.lock = StateLock(cfg.state_path)
+        self.lock.acquire()  # before the journal: opening it is what a second agent must not do
+        try:
+            self._build(cfg, extra_sources)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, cfg: Config, extra_sources: list | None) -> None:
         self.journal = Journal(cfg.state_path)
         self.notifier = Notifier()
         self.watchdog = Watchdog(self.notifier, loops=("process", "batch", "scanner", "web"))
@@ -172,6 +182,7 @@ class Agent:
             elif hasattr(src, "close"):
                 src.close()  # on the loop thread: sources may hold thread-bound SQLite handles
         self.journal.close()
+        self.lock.release()
 
     async def _health(self) -> None:
         """Beat the watchdog for the scanner threads only while they are alive and not stuck."""

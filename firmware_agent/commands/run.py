@@ -35,8 +35,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
         return 2
+    from firmware_agent.state_lock import StateInUse
+
     setup_logging(cfg.agent.log_level)
-    return asyncio.run(serve(cfg))
+    try:
+        return asyncio.run(serve(cfg))
+    except StateInUse as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
 
 async def serve(cfg, *, ready=None) -> int:
