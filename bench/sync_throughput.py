@@ -257,9 +257,10 @@ def report(tp: dict) -> list[str]:
         "it gets there: the body is taken piece by piece as the HTTP parser produced it (no joins); two ordered "
         "lanes in worker threads hash and write each 1 MiB block while the event loop reads the next; a chunk "
         "that starts on a 4 KiB boundary goes to the disk with `O_DIRECT` through a reused aligned staging "
-        "buffer (no page-cache copy and no writeback later); the batch check reads the committed chunks from "
-        "the received pieces without copying them, in a thread at nice +5 that fills the gaps left by "
-        "receiving and hashing; freed buffers stay in the heap for the next chunk instead of being faulted in "
+        "buffer (no page-cache copy and no writeback later); the batch check reads each block from the "
+        "received pieces without copying them as soon as it has arrived, before its chunk is acknowledged "
+        "(a chunk that then fails voids a check that read it), in a thread at nice +5 that fills the gaps "
+        "left by receiving and hashing; freed buffers stay in the heap for the next chunk instead of being faulted in "
         "again.",
         "",
         "Why the peer has two speeds: it writes through the page cache, and on this machine its speed depends "

@@ -249,7 +249,11 @@ class TusHandler:
             writer = upload.chunk_writer(offset)
         except OSError as exc:
             raise self._os_error(exc) from None
-        sink = BodySink(writer, self.pool, self.core.file_hash_base(upload_id, offset))
+        file_hash = self.core.file_hash_base(upload_id, offset)
+        # The batch check reads this chunk's blocks as they arrive (rule R2a).
+        verifier = self.core.verifier(upload_id, hash_file=file_hash is None)
+        offer = None if verifier is None else (lambda at, block: verifier.offer(offset + at, block))
+        sink = BodySink(writer, self.pool, file_hash, offer)
         n = 0
         committed = False
         commit: Future | None = None
@@ -285,6 +289,8 @@ class TusHandler:
                 # The commit runs on in its thread; it must not be cut back under it.
                 wait([commit])
                 committed = commit.exception() is None
+                if committed:  # durable and counted: final for the check too
+                    self.core.committed(upload_id, commit.result(), file_hash=sink.file_hash)
             if watchdog.fired:
                 raise ProtocolError(408, "body stalled") from None
             raise
@@ -297,16 +303,14 @@ class TusHandler:
             if not committed:
                 sink.drain()  # a write still running in the pool must land before the cut-back
                 writer.abort()
+                self.core.retract(upload_id)
         self.core.counters["bytes_received"] += n
         t_done = time.perf_counter()
         timing = f"body;dur={(t_commit - t_body) * 1000:.1f}, commit;dur={(t_done - t_commit) * 1000:.1f}"
         headers = {"Upload-Offset": str(new_offset), "Server-Timing": timing, **self.expires(time.time())}
+        self.core.committed(upload_id, new_offset, file_hash=sink.file_hash)
         if new_offset < info.length:
-            self.core.committed(upload_id, new_offset, offset, sink.pieces, file_hash=sink.file_hash)
             return web.Response(status=204, headers=headers)
-        # The last chunk goes to a running verifier from memory too; a batch
-        # sent in one PATCH is verified from the file by accept().
-        self.core.committed(upload_id, new_offset, offset, sink.pieces, file_hash=sink.file_hash, create=False)
         t0 = time.perf_counter()
         busy.accepting = True
         try:

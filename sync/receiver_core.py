@@ -74,7 +74,8 @@ class ReceiverCore:
         self._file_hashes: dict[str, tuple[int, object]] = {}
         self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
                          "disk_full": 0, "bytes_received": 0,
-                         "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0}
+                         "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0,
+                         "checks_restarted": 0}
         self.recover()
 
     def close(self) -> None:
@@ -107,32 +108,46 @@ class ReceiverCore:
         known = self._file_hashes.get(upload_id)
         return known[1].copy() if known is not None and known[0] == offset else None
 
-    def committed(self, upload_id: str, offset: int, start: int | None = None,
-                  pieces: list[bytes] | None = None, *, file_hash=None, create: bool = True) -> None:
-        """A PATCH made *offset* durable: let the upload's stream verifier read that far.
+    def verifier(self, upload_id: str, *, hash_file: bool) -> StreamVerifier | None:
+        """The upload's stream verifier, started now if it has none (None if it cannot be).
 
-        *pieces*, when given, are the committed bytes from *start* to *offset*
-        as received; the verifier reads them from memory instead of the disk.
+        Called as a PATCH begins: the verifier reads that PATCH's pieces as
+        they arrive (:meth:`StreamVerifier.offer`). A new verifier reads what
+        was committed before from the file. *hash_file* false: the whole-file
+        hash is being taken as the bytes arrive (:meth:`file_hash_base`), so
+        the check need not take it.
+        """
+        v = self._verifiers.get(upload_id)
+        if v is not None:
+            return v
+        row = self.state.upload(upload_id)
+        upload = self.store.get_upload(upload_id)
+        check = self._checker(row["device_id"], hash_file=hash_file) if row is not None else None
+        if upload is None or check is None:
+            return None
+        v = self._verifiers[upload_id] = StreamVerifier(upload.open_reader(), row["length"], check)
+        return v
+
+    def committed(self, upload_id: str, offset: int, *, file_hash=None) -> None:
+        """A PATCH made *offset* durable: its bytes are final for the upload's stream verifier.
+
         *file_hash* is the running whole-file hash up to *offset* (from
         :meth:`file_hash_base`, updated with the chunk), None if it broke off.
-        With *create* false an upload without a verifier is left without one.
         """
         if file_hash is not None:
             self._file_hashes[upload_id] = (offset, file_hash)
         else:
             self._file_hashes.pop(upload_id, None)
         v = self._verifiers.get(upload_id)
-        if v is None:
-            if not create:
-                return
-            row = self.state.upload(upload_id)
-            upload = self.store.get_upload(upload_id)
-            # Hashed as it arrived from byte 0: the check need not hash the file again.
-            check = self._checker(row["device_id"], hash_file=file_hash is None) if row is not None else None
-            if upload is None or check is None:
-                return
-            v = self._verifiers[upload_id] = StreamVerifier(upload.open_reader(), row["length"], check)
-        v.advance(offset, start, pieces)
+        if v is not None:
+            v.advance(offset)
+
+    def retract(self, upload_id: str) -> None:
+        """A PATCH failed: its pieces are withdrawn from the verifier, which is stopped if it read any."""
+        v = self._verifiers.get(upload_id)
+        if v is not None and not v.retract():
+            self.counters["checks_restarted"] += 1
+            self.forget(upload_id)  # the next PATCH starts a new one from the committed bytes
 
     def forget(self, upload_id: str) -> None:
         """The upload is gone (terminated, expired, replaced, refused): stop verifying it."""

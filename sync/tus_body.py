@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 
 class _Lane:
@@ -82,30 +83,29 @@ class BodySink:
     writing overlap instead of taking turns, except when the lanes fall
     ``MAX_LAG`` bytes behind (:meth:`feed` says so, :meth:`catch_up` waits).
 
-    The first ``KEEP`` bytes of pieces are also kept in :attr:`pieces` until
-    the PATCH ends, so that once the chunk is committed the stream verifier
-    reads them from memory; a longer body (one huge PATCH) is not held: then
-    :attr:`pieces` is None and the verifier reads the chunk from the file.
+    Each block is also handed, as it is, to *offer* (the batch check reads
+    it from memory while the rest arrives; see :mod:`sync.verifier`).
     """
 
     BLOCK = 1 << 20
     MAX_LAG = 16 << 20
-    KEEP = 16 << 20
 
-    def __init__(self, writer, pool: ThreadPoolExecutor, file_hash=None):
+    def __init__(self, writer, pool: ThreadPoolExecutor, file_hash=None,
+                 offer: Callable[[int, list[bytes]], None] | None = None):
         """*file_hash*: the upload's running SHA-256 up to this PATCH's offset (a copy), or None.
 
         When given it is updated with the same pieces right after the chunk
         checksum, while they are in the CPU cache, so the whole-file hash
-        costs no pass of its own.
+        costs no pass of its own. *offer(at, block)*, if given, gets every
+        block with its offset in the body.
         """
         self.writer, self.pool = writer, pool
         self.h = hashlib.sha256()
         self.file_hash = file_hash
+        self.offer = offer
         self.block: list[bytes] = []
         self.size = 0
-        self.pieces: list[bytes] | None = []
-        self.kept = 0
+        self.flushed = 0  # body bytes handed to the lanes
         self.lag = 0  # bytes handed to the lanes since they were last waited for
         self.hashing = _Lane(pool)
         self.writing = _Lane(pool)
@@ -128,6 +128,9 @@ class BodySink:
 
     def _flush(self) -> None:
         block, self.block = self.block, []
+        if self.offer is not None:
+            self.offer(self.flushed, block)
+        self.flushed += self.size
         self.lag += self.size
         self.size = 0
         self.hashing.put(functools.partial(self._hash, block))
@@ -136,12 +139,6 @@ class BodySink:
     def feed(self, piece: bytes) -> bool:
         """Take the next piece; True when the lanes are ``MAX_LAG`` behind: await :meth:`catch_up`."""
         self.block.append(piece)
-        if self.pieces is not None:
-            self.kept += len(piece)
-            if self.kept <= self.KEEP:
-                self.pieces.append(piece)
-            else:
-                self.pieces = None  # too long to hold: the verifier reads this chunk from the file
         self.size += len(piece)
         if self.size >= self.BLOCK:
             self._flush()

@@ -1,12 +1,22 @@
 """Verifying a batch while it is still arriving.
 
 A :class:`StreamVerifier` runs :func:`sync.batch.open_batch` in its own thread
-over a reader that only ever sees bytes the receiver has already committed
-(acknowledged, fsynced) and waits for more. Bytes below the committed offset
-never change (rule R1), so what it has checked stays checked; at the last byte
-acceptance only waits for the final chunk instead of reading the whole batch
-again. If anything goes wrong with it (a restart, a stall) acceptance simply
-verifies from the start.
+over a reader that sees the bytes of an upload as the receiver gets them and
+waits for more (design 5.8, rule R2a). Two limits bound what it may read:
+
+- the *committed* offset: acknowledged and fsynced bytes, which never change
+  (rule R1); below it the reader may also go to the file;
+- the pieces *offered* by the PATCH still arriving: in memory only, not yet
+  checked against the chunk checksum nor durable.
+
+Reading a chunk while it arrives, instead of after its acknowledgement, keeps
+the check close behind the last byte, so acceptance does not wait for a
+whole chunk to be decrypted and hashed after it. If that PATCH then fails
+(checksum, cut, full disk), :meth:`StreamVerifier.retract` takes its pieces
+back; when the check has already read some of them its work is void and the
+receiver stops it and starts a new one from the file. Whatever goes wrong
+with a verifier (a restart, a stall), acceptance simply verifies from the
+start.
 """
 
 from __future__ import annotations
@@ -44,47 +54,68 @@ class _Stopped(Exception):
     pass
 
 
-class _CommittedReader(io.RawIOBase):
-    """Reads an upload's bytes up to the committed offset, blocking for more.
+class _UploadReader(io.RawIOBase):
+    """Reads an upload's bytes as they arrive, blocking for more.
 
-    Committed chunks handed over with :meth:`advance` are read from memory;
-    bytes not (or no longer) held there, e.g. after a restart or when the
-    verifier lags by more than ``MEMORY_CAP``, are read from the file.
+    Held pieces (offered, contiguous, in order) are read from memory, whether
+    committed or not; anything else only once it is committed, from the
+    file. Pieces are dropped once read, and the oldest ones when more than
+    ``MEMORY_CAP`` bytes are held (the check lags): those are read from the
+    file after their commit.
     """
 
     MEMORY_CAP = 16 << 20  # per upload; two 8 MiB chunks of lag
 
     def __init__(self, fileobj, length: int):
         super().__init__()
-        self.f, self.length = fileobj, length
-        self.pos = 0
+        # Unbuffered: a buffered reader reads ahead past what it is asked for,
+        # that is past the committed offset, where the file is still being
+        # written, and would later serve those stale bytes from its buffer.
+        self.f, self.length = getattr(fileobj, "raw", fileobj), length
+        self.pos = 0  # bytes handed to the check; changed under the lock
         self.committed = 0
         self.stopped = False
         self.cond = threading.Condition()
-        self.held: deque[tuple[int, bytes]] = deque()  # (offset, piece), contiguous, in order
+        self.held: deque[tuple[int, bytes | memoryview]] = deque()  # (offset, piece)
         self.held_bytes = 0
 
     def readable(self) -> bool:
         return True
 
-    def advance(self, offset: int, start: int | None = None, pieces: list[bytes] | None = None) -> None:
-        """Bytes up to *offset* are committed; *pieces*, if given, are those from *start* on."""
+    # ------------------------------------------------------------- the receiver's side
+    def offer(self, start: int, pieces: list[bytes]) -> None:
+        """Pieces of a PATCH in progress, the first at offset *start*, readable from now on."""
         with self.cond:
-            if pieces and start is not None and start >= self.pos:
-                if self.held and self.held[-1][0] + len(self.held[-1][1]) != start:
-                    self._drop_held()
-                for piece in pieces:
+            if self.stopped:
+                return
+            if self.held and self.held[-1][0] + len(self.held[-1][1]) != start:
+                self._drop_held()  # not contiguous with what is held: keep only the new pieces
+            for piece in pieces:
+                if start + len(piece) > self.pos:  # (a re-sent chunk the check has passed needs no copy)
                     self.held.append((start, piece))
-                    start += len(piece)
                     self.held_bytes += len(piece)
-                while self.held_bytes > self.MEMORY_CAP:
-                    self.held_bytes -= len(self.held.popleft()[1])
+                start += len(piece)
+            while self.held_bytes > self.MEMORY_CAP:
+                self.held_bytes -= len(self.held.popleft()[1])
+            self.cond.notify_all()
+
+    def advance(self, offset: int) -> None:
+        """Bytes up to *offset* are committed."""
+        with self.cond:
             self.committed = max(self.committed, min(offset, self.length))
             self.cond.notify_all()
 
-    def _drop_held(self) -> None:
-        self.held.clear()
-        self.held_bytes = 0
+    def retract(self) -> bool:
+        """The PATCH in progress failed: forget its pieces; False if the check already read some."""
+        with self.cond:
+            while self.held and self.held[-1][0] + len(self.held[-1][1]) > self.committed:
+                start, piece = self.held.pop()
+                self.held_bytes -= len(piece)
+                if start < self.committed:  # a piece across the committed offset keeps its committed part
+                    keep = memoryview(piece)[:self.committed - start]
+                    self.held.append((start, keep))
+                    self.held_bytes += len(keep)
+            return self.pos <= self.committed
 
     def stop(self) -> None:
         with self.cond:
@@ -92,55 +123,68 @@ class _CommittedReader(io.RawIOBase):
             self._drop_held()
             self.cond.notify_all()
 
+    def _drop_held(self) -> None:
+        self.held.clear()
+        self.held_bytes = 0
+
+    # ------------------------------------------------------------- the check's side
+    def _wait(self) -> None:
+        """Until there is something to read at ``pos`` (or the end); under the lock."""
+        while True:
+            if self.stopped:
+                raise _Stopped()
+            while self.held and self.held[0][0] + len(self.held[0][1]) <= self.pos:
+                self.held_bytes -= len(self.held.popleft()[1])
+            if self.pos >= self.length or self.pos < self.committed or (self.held and self.held[0][0] <= self.pos):
+                return
+            if not self.cond.wait(IDLE_GIVE_UP_S):
+                raise _Stopped()
+
+    def _file_span(self, size: int) -> int:
+        """Bytes at ``pos`` to read from the file: committed ones, up to the first held piece."""
+        end = self.committed if not self.held else min(self.committed, self.held[0][0])
+        return max(0, min(size, end - self.pos))
+
     def read(self, size: int = -1) -> bytes | memoryview:
         """Up to *size* bytes: a held piece or a view into one when one holds them (no copy)."""
         if size is None or size < 0:
             return super().read(size)
         with self.cond:
             self._wait()
-            n = min(size, self.committed - self.pos)
-            while self.held and self.held[0][0] + len(self.held[0][1]) <= self.pos:
-                self.held_bytes -= len(self.held.popleft()[1])
-            piece = None
-            if n > 0 and self.held and self.held[0][0] <= self.pos:
+            if self.held and self.held[0][0] <= self.pos:
                 start, held = self.held[0]
                 skip = self.pos - start
-                piece = held if skip == 0 and len(held) <= n else memoryview(held)[skip:skip + n]
-        if piece is None:
-            out = bytearray(max(n, 0))
-            got = self.readinto(out) if n > 0 else 0
-            return bytes(out[:got]) if got != len(out) else bytes(out)
-        self.pos += len(piece)
-        return piece
-
-    def _wait(self) -> None:
-        while self.pos >= self.committed and self.pos < self.length:
-            if self.stopped or not self.cond.wait(IDLE_GIVE_UP_S):
-                raise _Stopped()
-        if self.stopped:
-            raise _Stopped()
+                n = min(size, len(held) - skip)
+                piece = held if skip == 0 and n == len(held) else memoryview(held)[skip:skip + n]
+                self.pos += n
+                return piece
+            n = self._file_span(size)
+        return self._from_file(n)
 
     def readinto(self, b) -> int:
+        out = memoryview(b)
         with self.cond:
             self._wait()
-            n = min(len(b), self.committed - self.pos)
-            got = self._from_memory(memoryview(b)[:n]) if n > 0 else 0
-            if not got and self.held:
-                n = min(n, self.held[0][0] - self.pos)  # from the disk only up to what memory holds
+            got = self._from_memory(out)
+            n = self._file_span(len(out)) if not got else 0
+        if got:
+            return got
+        data = self._from_file(n)
+        out[:len(data)] = data
+        return len(data)
+
+    def _from_file(self, n: int) -> bytes:
+        """*n* committed bytes at ``pos`` from the file (0: the end of the upload)."""
         if n <= 0:
-            return 0  # the end of the upload
-        if not got:
-            self.f.seek(self.pos)
-            data = self.f.read(n)
-            got = len(data)
-            b[:got] = data
-        self.pos += got
-        return got
+            return b""
+        self.f.seek(self.pos)
+        data = self.f.read(n)
+        with self.cond:
+            self.pos += len(data)
+        return data
 
     def _from_memory(self, out: memoryview) -> int:
         """Copy held pieces from ``pos`` into *out* (under the lock); 0 when ``pos`` is not held."""
-        while self.held and self.held[0][0] + len(self.held[0][1]) <= self.pos:
-            self.held_bytes -= len(self.held.popleft()[1])
         got, pos = 0, self.pos
         for start, piece in self.held:
             if got == len(out) or start > pos:
@@ -150,6 +194,7 @@ class _CommittedReader(io.RawIOBase):
             out[got:got + n] = memoryview(piece)[skip:skip + n]
             got += n
             pos += n
+        self.pos = pos
         return got
 
 
@@ -157,7 +202,7 @@ class StreamVerifier:
     """Runs *check(reader)* in a thread while the upload grows; see :meth:`result`."""
 
     def __init__(self, fileobj, length: int, check: Callable[[io.RawIOBase], OpenedBatch]):
-        self.reader = _CommittedReader(fileobj, length)
+        self.reader = _UploadReader(fileobj, length)
         self.fileobj = fileobj
         self.done = threading.Event()
         self.outcome: OpenedBatch | BaseException | None = None
@@ -174,9 +219,17 @@ class StreamVerifier:
             self.fileobj.close()
             self.done.set()
 
-    def advance(self, offset: int, start: int | None = None, pieces: list[bytes] | None = None) -> None:
-        """Let the check read up to *offset*; *pieces* (optional) are the committed bytes from *start*."""
-        self.reader.advance(offset, start, pieces)
+    def offer(self, start: int, pieces: list[bytes]) -> None:
+        """Pieces of the PATCH in progress, from offset *start*: the check may read them now."""
+        self.reader.offer(start, pieces)
+
+    def advance(self, offset: int) -> None:
+        """Bytes up to *offset* are committed (the check may read them from the file too)."""
+        self.reader.advance(offset)
+
+    def retract(self) -> bool:
+        """The PATCH in progress failed; False when the check read some of it (stop this verifier)."""
+        return self.reader.retract()
 
     def stop(self) -> None:
         self.reader.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import struct
@@ -63,20 +62,6 @@ def test_store_offset_survives_reopening_and_older_uploads_without_a_record(tmp_
     assert w.commit() == 10 and again.info().offset == 10
     again.terminate()
     assert not any(tmp_path.joinpath("uploads").iterdir())
-
-
-def test_stream_verifier_reads_committed_pieces_from_memory_and_the_rest_from_disk(tmp_path):
-    data = os.urandom(300_000)
-    path = tmp_path / "f.bin"
-    path.write_bytes(data[:100_000] + bytes(200_000))  # the disk holds zeros past 100 kB
-
-    def check(reader):
-        return hashlib.sha256(io.BufferedReader(reader, 65536).read()).hexdigest()
-    v = StreamVerifier(open(path, "rb"), len(data), check)
-    v.advance(100_000)                                      # from the disk
-    pieces = [data[i:i + 7_000] for i in range(100_000, 300_000, 7_000)]
-    v.advance(300_000, 100_000, pieces)                     # from memory only
-    assert v.result() == hashlib.sha256(data).hexdigest()
 
 
 def test_whole_file_hash_taken_while_receiving_still_rejects_a_wrong_file_hash(tmp_path, kit):
