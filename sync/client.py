@@ -220,20 +220,23 @@ class TusClient:
         """
         loop = asyncio.get_running_loop()
         receipt_path = None
-        if url is not None:
-            try:
-                offset, receipt_path = await self.head(url)
-            except UploadGone:
-                url = None
-        if url is None:
-            url, offset, receipt_path = await self.create(length, meta)
-            if on_created is not None:
-                on_created(url)
         retries = 0
         with open(path, "rb") as f:
             fd = f.fileno()
-            ahead = None  # (offset, future) of the next chunk, read and hashed while a PATCH is in flight
+            ahead = None  # (offset, future) of the next chunk, read and hashed while a request is in flight
             try:
+                if url is not None:
+                    try:
+                        offset, receipt_path = await self.head(url)
+                    except UploadGone:
+                        url = None
+                if url is None:
+                    # A new upload starts at 0 (unless the receiver already has it): read and
+                    # hash the first chunk while the creation request is in flight.
+                    ahead = (0, loop.run_in_executor(None, _read_at, fd, 0, min(self.chunk_size, length)))
+                    url, offset, receipt_path = await self.create(length, meta)
+                    if on_created is not None:
+                        on_created(url)
                 while receipt_path is None and (expect_receipt or offset < length):
                     if on_progress is not None:
                         on_progress(offset, length)
