@@ -1,8 +1,9 @@
 """The appliance side of sync: seal staged batches, upload them in order, keep receipts.
 
 Rules A1-A3 of design section 5.8. State lives in the journal's SQLite file:
-the journal's ``batches.state`` goes ``staged -> sealed -> acknowledged``
-and this module's own table ``sync_batches`` keeps the chain
+the journal's ``batches.state`` goes ``staged -> sealed -> uploaded ->
+acknowledged`` (``uploaded``: the receiver has every byte, its receipt is not
+verified yet) and this module's own table ``sync_batches`` keeps the chain
 (seq, batch hash), the upload URL and the verified receipt.
 """
 
@@ -214,6 +215,11 @@ class UploaderTask:
 
         def moved(offset: int, size: int) -> None:
             self.progress = {"seq": row["seq"], "offset": offset, "size": size}
+            if offset >= size and row["state"] == "sealed" and not uploaded:
+                uploaded.append(offset)  # every byte is there; the receipt is still to be checked
+                self._set(batch_id, state="uploaded")
+                self.journal.set_batch_state(batch_id, "uploaded")
+        uploaded: list[int] = []
         self._set(batch_id, attempts=row["attempts"] + 1)
         sent_before = client.bytes_sent
         try:
@@ -325,6 +331,10 @@ class UploaderTask:
     def acknowledged_total(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM sync_batches WHERE state='acknowledged'").fetchone()[0]
 
+    def awaiting_receipt(self) -> int:
+        """Batches the receiver has whole whose receipt the appliance has not verified."""
+        return self.db.execute("SELECT COUNT(*) FROM sync_batches WHERE state='uploaded'").fetchone()[0]
+
     def status(self) -> dict:
         batches, nbytes, oldest = self._backlog()
         vi, en = MESSAGES.get(self.state, ("", ""))
@@ -339,6 +349,7 @@ class UploaderTask:
             "oldest_unsent_age_s": round(oldest, 1) if oldest is not None else None,
             "progress": dict(self.progress) if self.progress else None,
             "batches_acknowledged": self.acknowledged_total(),
+            "awaiting_receipt": self.awaiting_receipt(),
             "last_error": {"vi": self.error[0], "en": self.error[1]} if self.error else None,
         }
 
@@ -350,6 +361,7 @@ class UploaderTask:
             f"sohoa_sync_backlog_bytes {nbytes}",
             f"sohoa_sync_oldest_unsent_age_seconds {oldest if oldest is not None else 0:.1f}",
             f"sohoa_sync_acknowledged_total {self.acknowledged_total()}",
+            f"sohoa_sync_awaiting_receipt_batches {self.awaiting_receipt()}",
             f"sohoa_sync_bytes_sent_total {self.bytes_sent}",
             f"sohoa_sync_upload_progress_ratio {(p['offset'] / p['size']) if p and p['size'] else 0:.4f}",
             f"sohoa_sync_online {1 if self.online else 0}",

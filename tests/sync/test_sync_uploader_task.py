@@ -201,3 +201,49 @@ def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the
             await rx.close()
             journal.close()
     asyncio.run(asyncio.wait_for(body(), 60))
+
+
+def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_path):
+    """Every byte reached the receiver but its receipt fails the check: 'uploaded', kept, asked again."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.keys import public_b64
+
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            overrides = await enroll_local(rx, state, "dev-5")
+            settings = SyncSettings(**{**overrides, "chunk_kib": 64, "backoff_min_s": 0.05, "backoff_max_s": 0.2})
+            (bid,) = _stage(journal, tmp_path, 1)
+            log_pub = state / "keys" / "log_ed25519.pub"
+            right = log_pub.read_text()
+            log_pub.write_text(public_b64(Ed25519PrivateKey.generate()) + "\n")  # some other log's key
+            task = UploaderTask(settings, journal, state, "dev-5")
+            runner = asyncio.create_task(task.run())
+            await _until(lambda: task.status()["state"] == "refused")
+            st = task.status()
+            assert st["awaiting_receipt"] == 1 and st["batches_acknowledged"] == 0 and st["backlog_batches"] == 1
+            assert "sohoa_sync_awaiting_receipt_batches 1" in task.metrics()
+            assert journal.batch_counts() == {"uploaded": 1}
+            db = open_db(journal.path)
+            assert db.execute("SELECT state FROM sync_batches").fetchone()[0] == "uploaded"
+            db.close()
+            assert len(list((state / "sealed").glob("*.sohoa"))) == 1  # kept until a receipt verifies
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            log_pub.write_text(right)  # the right key back: the same upload is answered with its receipt
+            task = UploaderTask(settings, journal, state, "dev-5")
+            runner = asyncio.create_task(task.run())
+            await _until(lambda: task.status()["batches_acknowledged"] == 1)
+            assert task.status()["awaiting_receipt"] == 0 and journal.batch_counts() == {"acknowledged": 1}
+            assert list((state / "sealed").glob("*.sohoa")) == []
+            assert rx.core.state.counts()["accepted"] == 1
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        finally:
+            await rx.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 90))
