@@ -34,6 +34,17 @@ from numba import njit
 from imaging.checks import check_page
 from imaging.errors import ImageError
 
+# Pass 2 blends column segments only ~25 pixels wide (a 2.3 degree turn of an
+# A4 page at 300 dpi changes the vertical offset every ~25 columns). Run as
+# plain loops, each segment is too short for the vector body and ends in a
+# scalar remainder; in fixed blocks of LANES pixels it is all vector code. A
+# block may run past its segment into the next one, which then writes those
+# pixels again with its own rows and weights (segments are done left to
+# right), so only the buffers need LANES spare bytes. Measured on a 300 dpi
+# A4 page turned 2.3 degrees (AMD EPYC, one core): 11.3 -> 8.0 ms gray,
+# 19.3 -> 17.6 ms colour; 16 lanes were slower than either.
+_LANES = 32
+
 
 @njit(cache=True, nogil=True)
 def _blend_run(sa, sb, dd, g, f):
@@ -106,8 +117,8 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
     pwb = pw * nch
     p1h = b1 - b0
     kk = np.empty(pw, np.int64)
-    fw = np.empty(pwb, np.uint16)
-    gw = np.empty(pwb, np.uint16)
+    fw = np.zeros(pwb + _LANES, np.uint16)
+    gw = np.zeros(pwb + _LANES, np.uint16)
     for i in range(pw):
         t = beta * (a0 + i - cx) + y0 - b0
         k = int(math.floor(t))
@@ -139,9 +150,9 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
             sk[q] = kk[i]
     s1[q] = pwb
     nring = int(kmax - kmin + 2)
-    ring = np.empty((nring, pwb), np.uint8)
-    fring = ring.ravel()
-    p2 = np.empty(pwb, np.uint8)
+    fring = np.zeros(nring * pwb + _LANES, np.uint8)
+    ring = fring[:nring * pwb].reshape(nring, pwb)
+    p2 = np.empty(pwb + _LANES, np.uint8)
     fillrow = np.empty(pwb, np.uint8)
     for b in range(pwb):
         fillrow[b] = fill[b % nch]
@@ -168,11 +179,14 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
                 rb = ra + 1 if ra + 1 < nring else 0
                 ba = np.uint64(ra * pwb)
                 bb = np.uint64(rb * pwb)
-                for x in range(a, e):
-                    ux = np.uint64(x)
-                    p2[ux] = np.uint8((np.int32(fring[ba + ux]) * np.int32(gw[ux])
-                                       + np.int32(fring[bb + ux]) * np.int32(fw[ux])
-                                       + np.int32(128)) >> np.int32(8))
+                x = np.uint64(a)
+                while x < np.uint64(e):  # whole blocks of _LANES (see there)
+                    for t in range(_LANES):
+                        ux = x + np.uint64(t)
+                        p2[ux] = np.uint8((np.int32(fring[ba + ux]) * np.int32(gw[ux])
+                                           + np.int32(fring[bb + ux]) * np.int32(fw[ux])
+                                           + np.int32(128)) >> np.int32(8))
+                    x += np.uint64(_LANES)
             else:
                 for x in range(a, e):
                     f = np.int32(fw[x])

@@ -84,3 +84,50 @@ def test_line_straightened():
 def test_bad_parameters(kw):
     with pytest.raises(ImageError):
         rotate_crop(np.zeros((20, 20), np.uint8), **kw)
+
+
+def _shear_ref(rows, t, fill, width):
+    """Row i resampled at t[i] + 0, 1, ..., width - 1 (linear, the kernel's 8-bit fixed point), fill outside."""
+    h, w = rows.shape
+    pad = np.full((h, w + 2), fill, np.int64)
+    pad[:, 1:-1] = rows
+    pos = t[:, None] + np.arange(width)[None, :]
+    k = np.floor(pos).astype(np.int64)
+    f = np.floor((pos - k) * 256.0 + 0.5).astype(np.int64)
+    k = np.where(f == 256, k + 1, k)
+    f = np.where(f == 256, 0, f)
+    a = np.take_along_axis(pad, np.clip(k + 1, 0, w + 1), axis=1)  # pad[:, 0] and pad[:, -1] are fill
+    b = np.take_along_axis(pad, np.clip(k + 2, 0, w + 1), axis=1)
+    return (a * (256 - f) + b * f + 128) >> 8
+
+
+def _three_shear_ref(img, angle, fill):
+    """Paeth's three shears on whole intermediate pages (no ring, no segments): the plain reference."""
+    h, w = img.shape
+    cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+    th = math.radians(angle)
+    alpha, beta = math.tan(th / 2.0), -math.sin(th)
+    # pass-1 columns a0..a1 and rows b0..b1 around the page: enough for any output pixel
+    ex = (alpha * (0 - cy), alpha * (h - 1 - cy))
+    a0 = int(math.floor(min(ex))) - 1
+    a1 = int(math.ceil(w - 1 + max(ex))) + 2
+    ey = (beta * (a0 - cx), beta * (a1 - 1 - cx))
+    b0 = int(math.floor(min(ey))) - 1
+    b1 = int(math.ceil(h - 1 + max(ey))) + 2
+    ys = np.arange(b0, b1)
+    src = np.full((b1 - b0, w), fill, np.int64)
+    inside = (ys >= 0) & (ys < h)
+    src[inside] = img[ys[inside]]
+    p1 = _shear_ref(src, a0 + alpha * (ys - cy), fill, a1 - a0)     # horizontal shear
+    p1[~inside] = fill
+    p2 = _shear_ref(p1.T, beta * (np.arange(a0, a1) - cx) - b0, fill, h).T  # vertical shear
+    return _shear_ref(p2, alpha * (np.arange(h) - cy) - a0, fill, w).astype(np.uint8)  # horizontal again
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.floats(-45, 45).filter(lambda a: abs(a) > 1e-3),
+       st.integers(16, 120), st.integers(16, 160))
+def test_equals_the_plain_three_shear_reference(seed, angle, h, w):
+    img = np.random.default_rng(seed).integers(0, 256, (h, w), dtype=np.uint8)
+    fill = seed % 256
+    assert np.array_equal(rotate_crop(img, angle, fill=fill), _three_shear_ref(img, angle, fill))
