@@ -215,16 +215,17 @@ class UploaderTask:
 
         def moved(offset: int, size: int) -> None:
             self.progress = {"seq": row["seq"], "offset": offset, "size": size}
-            if offset >= size and row["state"] == "sealed" and not uploaded:
-                uploaded.append(offset)  # every byte is there; the receipt is still to be checked
+
+        def uploaded() -> None:  # every byte is there; the receipt is still to be checked
+            if row["state"] == "sealed":
                 self._set(batch_id, state="uploaded")
                 self.journal.set_batch_state(batch_id, "uploaded")
-        uploaded: list[int] = []
         self._set(batch_id, attempts=row["attempts"] + 1)
         sent_before = client.bytes_sent
         try:
             receipt, verified = await deliver(client, batch, ed25519_public(read_public(self.log_path)),
-                                              url=row["upload_url"], on_created=created, on_progress=moved)
+                                              url=row["upload_url"], on_created=created, on_progress=moved,
+                                              on_uploaded=uploaded)
         finally:
             self.bytes_sent += client.bytes_sent - sent_before
         # A3: keep the verified receipt, then forget the local copy.

@@ -35,10 +35,16 @@ class Outbound:
 
 async def deliver(client: TusClient, batch: Outbound, log_public: Ed25519PublicKey, *, url: str | None = None,
                   on_created: Callable[[str], None] | None = None,
-                  on_progress: Callable[[int, int], None] | None = None) -> tuple[dict, VerifiedReceipt]:
-    """Send *batch* (resuming *url*) and return its receipt once verified (rule A3)."""
+                  on_progress: Callable[[int, int], None] | None = None,
+                  on_uploaded: Callable[[], None] | None = None) -> tuple[dict, VerifiedReceipt]:
+    """Send *batch* (resuming *url*) and return its receipt once verified (rule A3).
+
+    *on_uploaded* is called once the receiver has every byte, before its receipt is fetched.
+    """
     result = await client.upload(batch.path, batch.size, batch.metadata(), url=url, on_created=on_created,
                                  on_progress=on_progress)
+    if on_uploaded is not None:
+        on_uploaded()
     path = result.receipt_path or f"/receipts/{batch.device_id}/{batch.seq}"
     receipt = await client.receipt(path)
     if receipt is None:
