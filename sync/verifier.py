@@ -91,9 +91,8 @@ class _UploadReader(io.RawIOBase):
             if self.held and self.held[-1][0] + len(self.held[-1][1]) != start:
                 self._drop_held()  # not contiguous with what is held: keep only the new pieces
             for piece in pieces:
-                if start + len(piece) > self.pos:  # (a re-sent chunk the check has passed needs no copy)
-                    self.held.append((start, piece))
-                    self.held_bytes += len(piece)
+                self.held.append((start, piece))  # pieces the check has passed are dropped by _wait
+                self.held_bytes += len(piece)
                 start += len(piece)
             while self.held_bytes > self.MEMORY_CAP:
                 self.held_bytes -= len(self.held.popleft()[1])
