@@ -50,13 +50,7 @@ def _interleaved_ms(fns: dict, repeat: int = REPEAT) -> dict:
 
 
 def _median_ms(fn, repeat: int = REPEAT) -> float:
-    fn()  # warm (JIT load, caches, page faults)
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+    return _interleaved_ms({"fn": fn}, repeat)["fn"]
 
 
 # ---------------------------------------------------------------- OpenCV / scikit-image peer pipeline
