@@ -35,10 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from firmware_agent.state_lock import StateInUse
+
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except StateInUse as exc:  # any command that runs an agent on a state folder already in use
+        print(exc, file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -63,15 +63,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     setup_logging("info", stream=sys.stderr if args.once else sys.stdout)
     cfg = demo_config(args.state_dir.resolve(), 0 if args.once and args.port == 8080 else args.port,
                       records=not args.no_records)
-    from firmware_agent.state_lock import StateInUse
-
     try:
         return asyncio.run(_demo(cfg, args))
     except KeyboardInterrupt:
         return 0
-    except StateInUse as exc:
-        print(exc, file=sys.stderr)
-        return 2
 
 
 async def _demo(cfg, args: argparse.Namespace) -> int:

@@ -35,14 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
         return 2
-    from firmware_agent.state_lock import StateInUse
-
     setup_logging(cfg.agent.log_level)
-    try:
-        return asyncio.run(serve(cfg))
-    except StateInUse as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    return asyncio.run(serve(cfg))
 
 
 async def serve(cfg, *, ready=None) -> int:
