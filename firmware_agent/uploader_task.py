@@ -388,8 +388,10 @@ class UploaderTask:
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout_s
+        # One wake-up, not one per poll: waking cuts a retry's back-off short, and a
+        # receiver that keeps failing would then be asked ten times a second.
+        self.wake()
         while loop.time() < end:
-            self.wake()
             if self._backlog()[0] == 0:
                 break
             await asyncio.sleep(0.1)

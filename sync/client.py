@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
@@ -140,6 +140,13 @@ class TusClient:
             return PermanentError("protocol", f"{what}: {status} {reason}", status)
         return TransientError(f"{what}: {status} {reason}")
 
+    def serves(self, url: str) -> bool:
+        """True when *url* is on this client's endpoint (same scheme, host and port)."""
+        def origin(u: str) -> tuple:
+            p = urlsplit(u)
+            return p.scheme, p.hostname, p.port or {"http": 80, "https": 443}.get(p.scheme)
+        return origin(url) == origin(self.files)
+
     async def probe(self) -> bool:
         """True when the receiver answers ``OPTIONS /files/`` like a tus server."""
         try:
@@ -225,6 +232,8 @@ class TusClient:
             fd = f.fileno()
             ahead = None  # (offset, future) of the next chunk, read and hashed while a request is in flight
             try:
+                if url is not None and not self.serves(url):
+                    url = None  # made on an endpoint since replaced (design A2): ask this one afresh
                 if url is not None:
                     try:
                         offset, receipt_path = await self.head(url)

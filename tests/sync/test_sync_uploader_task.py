@@ -123,6 +123,79 @@ def test_offline_then_online_and_resume_after_restart(tmp_path):
     asyncio.run(asyncio.wait_for(body(), 90))
 
 
+def test_a_receiver_that_moved_gets_the_batch_created_again_and_resumed(tmp_path):
+    """Design A2: an upload URL on the old endpoint is not resumed; idempotent creation finds the upload."""
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        rx2 = None
+        try:
+            overrides = await enroll_local(rx, state, "dev-5")
+            _stage(journal, tmp_path, 1, size=600_000)
+            slow = SyncSettings(**{**overrides, "chunk_kib": 64, "bandwidth_kib_s": 1024})
+            t1 = UploaderTask(slow, journal, state, "dev-5")
+            r1 = asyncio.create_task(t1.run())
+            await _until(lambda: (t1.progress or {}).get("offset", 0) >= 256 * 1024)
+            r1.cancel()
+            await asyncio.gather(r1, return_exceptions=True)
+            old_url = open_db(journal.path).execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            # The same receiver state comes back on another port; the old one is closed.
+            await rx.close()
+            rx = None
+            rx2 = await start_local_receiver(tmp_path / "rx")
+            assert rx2.url not in old_url
+            moved = SyncSettings(**{**overrides, "endpoint": rx2.url, "chunk_kib": 64, "backoff_min_s": 0.05,
+                                    "backoff_max_s": 0.2})
+            t2 = UploaderTask(moved, journal, state, "dev-5")
+            r2 = asyncio.create_task(t2.run())
+            await _until(lambda: t2.status()["batches_acknowledged"] == 1, timeout=20)
+            r2.cancel()
+            await asyncio.gather(r2, return_exceptions=True)
+            assert t2.failures == 0  # no attempt went to the old port
+            assert t2.bytes_sent < 600_000 * 2 * 0.8  # the receiver's offset was kept
+            assert rx2.core.state.db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 1
+            new_url = open_db(journal.path).execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            assert new_url.startswith(rx2.url) and new_url.rsplit("/", 1)[1] == old_url.rsplit("/", 1)[1]
+        finally:
+            for r in (rx, rx2):
+                if r is not None:
+                    await r.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 90))
+
+
+def test_waiting_for_the_backlog_does_not_cut_the_retry_back_off_short(tmp_path):
+    """``drain`` (sohoa demo --once) must not turn back-off into ten retries a second."""
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            overrides = await enroll_local(rx, state, "dev-6")
+        finally:
+            await rx.close()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            dead = s.getsockname()[1]
+        settings = SyncSettings(**{**overrides, "endpoint": f"http://127.0.0.1:{dead}/", "backoff_min_s": 0.5,
+                                   "backoff_max_s": 1.0})
+        _stage(journal, tmp_path, 1, size=10_000)
+        task = UploaderTask(settings, journal, state, "dev-6")
+        runner = asyncio.create_task(task.run())
+        try:
+            assert await task.drain(2.0) == 0
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        # 2 s at 0.5-1 s per retry: a handful of tries; waking at every poll made about 20.
+        assert 1 <= task.failures <= 6
+        journal.close()
+    asyncio.run(asyncio.wait_for(body(), 60))
+
+
 def test_allowed_hours_window():
     assert in_hours(None, 3)
     assert in_hours((18, 7), 23) and in_hours((18, 7), 2) and not in_hours((18, 7), 12)
