@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 
 import numpy as np
 
@@ -35,6 +36,8 @@ _STATUS_TEXT = {
 TYPE_BOOL, TYPE_INT, TYPE_FIXED, TYPE_STRING, TYPE_BUTTON, TYPE_GROUP = range(6)
 CAP_SOFT_SELECT, CAP_HARD_SELECT, CAP_SOFT_DETECT, CAP_INACTIVE = 1, 2, 4, 32
 
+# Time a frame's reader thread gets between sane_start and a cancel; see SaneScanner._cancel_quietly.
+CANCEL_SETTLE_S = 0.25
 _LIBUSB_NAME = re.compile(r"libusb:(\d{3}):(\d{3})")
 
 
@@ -43,8 +46,29 @@ def _sane():
     """Import and initialise libsane once per process (sane_init is not re-entrant)."""
     import sane
 
+    _load_thread_unwinder()
     sane.init()
     return sane
+
+
+def _load_thread_unwinder() -> None:
+    """Have glibc load its stack unwinder (libgcc_s) now, on a thread of our own.
+
+    glibc loads libgcc_s, under the dynamic loader's lock, the first time a thread ends
+    through pthread_exit or is cancelled. SANE's reader threads end that way and are
+    cancelled asynchronously: if that first load runs in a reader thread as sane_cancel
+    strikes it, the locks the load held (the loader's, the heap's) stay taken, and
+    sane_cancel or the process's exit waits for ever (seen with the test backend: about 1
+    in 50 jams cancelled under load). A thread that starts straight in pthread_exit makes
+    the load happen here, where nothing cancels it.
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    thread = ctypes.c_ulong()
+    start = ctypes.cast(libc.pthread_exit, ctypes.c_void_p)  # void *(*)(void *), as pthread_create wants
+    if libc.pthread_create(ctypes.byref(thread), None, start, None) == 0:
+        libc.pthread_join(thread, None)
 
 
 def map_sane_error(exc: BaseException) -> ScannerError:
@@ -110,6 +134,7 @@ class SaneScanner:
         self._settings: ScanSettings | None = None
         self._duplex_back = False
         self._buttons: frozenset[str] | None = None
+        self._started_at: float | None = None  # monotonic time of the last successful sane_start
 
     # ------------------------------------------------------------------ description
     def _options(self) -> list[tuple]:
@@ -225,17 +250,17 @@ class SaneScanner:
             self._duplex_back = False
         try:
             self._dev.start()
+            self._started_at = time.monotonic()
             depth = int(self._dev.get_parameters()[3])
             # allow16bitsamples=True: python-sane's own 16->8 bit path reads half lines (2.9.2),
             # so take the 16-bit samples and reduce them here.
             data, width, _height, samples, sample_size = self._dev.dev.snap(True, True, None)
         except Exception as exc:
-            err = map_sane_error(exc)
-            if not isinstance(err, FeederEmpty):
-                self._cancel_quietly()
-            raise err from None
+            # No sane_cancel here: the caller records the fault first and then calls
+            # end_batch(), because sane_cancel itself can hang in a faulty driver (see
+            # _load_thread_unwinder for one way it did).
+            raise map_sane_error(exc) from None
         if not data:
-            self._cancel_quietly()
             raise DeviceIOError("scanner returned no data")
         pixels = _to_uint8(bytes(data), width, samples, sample_size)
         side = "back" if self._duplex_back else "front"
@@ -250,6 +275,15 @@ class SaneScanner:
         self._cancel_quietly()
 
     def _cancel_quietly(self) -> None:
+        # Backends built on sanei_thread start a reader thread in sane_start and cancel it
+        # asynchronously. A cancel that lands while the reader is inside malloc or free (its
+        # first allocation, which also sets up a heap for the thread, or its last free) leaves
+        # that heap locked, and sane_cancel waits for ever on the thread. Seen with the test
+        # backend when a fault is reported at once: about 1 in 500 cancels under load, even
+        # with _load_thread_unwinder. By CANCEL_SETTLE_S after the start the reader is past its
+        # first allocation, and it is either blocked on a full pipe (a safe place to be
+        # cancelled) or has finished the frame and ended (nothing left to cancel).
+        self._settle()
         try:
             self._dev.dev.cancel()
         except Exception:  # cancel after an error may itself fail; the device is reset on reopen
@@ -284,7 +318,13 @@ class SaneScanner:
         m = _LIBUSB_NAME.search(self.name)
         return (int(m.group(1)), int(m.group(2))) if m else None
 
+    def _settle(self) -> None:
+        if self._started_at is not None:
+            time.sleep(max(0.0, self._started_at + CANCEL_SETTLE_S - time.monotonic()))
+            self._started_at = None
+
     def close(self) -> None:
+        self._settle()  # sane_close cancels an open frame too
         try:
             self._dev.close()
         except Exception:  # closing a vanished device fails; nothing left to release

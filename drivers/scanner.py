@@ -132,7 +132,11 @@ class Scanner(Protocol):
     def scan_one(self, first: bool) -> ScannedImage:
         """Acquire the next image. ``first`` is True for the first sheet of a batch.
 
-        Raises :class:`FeederEmpty` when the feeder has no sheet.
+        Raises :class:`FeederEmpty` when the feeder has no sheet, another
+        :class:`ScannerError` on a fault. After any error the frame is still
+        open: the caller records the fault first and then calls
+        :meth:`end_batch`, because stopping a frame is itself a call that a
+        faulty driver can hang in.
         """
 
     def end_batch(self) -> None:

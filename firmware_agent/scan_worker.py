@@ -245,6 +245,7 @@ class ScanWorker:
                 self._end(job_id, "done" if self.state.job_pages or not first else "feeder_empty")
                 return
             except DeviceBusy as err:
+                scanner.end_batch()
                 busy += 1
                 if busy <= BUSY_RETRIES:
                     time.sleep(0.2 * 2 ** busy)
@@ -290,11 +291,15 @@ class ScanWorker:
     def _finish(self, job_id: int, err: ScannerError) -> None:
         code = err.code
         if code in RESUMABLE:
-            if code in ("io_error", "unplugged", "hung"):
-                self._drop_device(str(err))
             self._pause(job_id, code, str(err))
         else:
             self._end(job_id, code, str(err))
+        # The frame is stopped only once the fault is on record (see Scanner.scan_one): if the
+        # driver hangs in its cancel, the operator still reads "paper jam", not just "hung".
+        if code in ("io_error", "unplugged", "hung"):
+            self._drop_device(str(err))
+        elif self._scanner is not None:
+            self._scanner.end_batch()
 
     def _pause(self, job_id: int, code: str, detail: str) -> None:
         msg = message_for(code)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 from pathlib import Path
+
+RELEASE_LIMIT_S = 15.0  # a driver that has not stopped its frame by then never will
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +95,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(message_for_error(exc).text + f" ({exc})", file=sys.stderr)
         return 1
     args.out.mkdir(parents=True, exist_ok=True)
-    n = 0
+    n, rc = 0, 0
     try:
         scanner.configure(ScanSettings(source=args.source, mode=args.mode, resolution=args.resolution,
                                        width_mm=args.width_mm, height_mm=args.height_mm, extra=extra))
@@ -106,12 +110,37 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except FeederEmpty:
         if n == 0:
             print(message_for_error(FeederEmpty()).text, file=sys.stderr)
-            return 1
+            rc = 1
     except ScannerError as exc:
         print(f"{message_for_error(exc).text} ({exc}); {n} ảnh đã lưu / images saved", file=sys.stderr)
-        return 1
+        rc = 1
     finally:
-        scanner.end_batch()
-        scanner.close()
-    print(f"{n} ảnh / images -> {args.out}", file=sys.stderr)
-    return 0
+        released = release(scanner, RELEASE_LIMIT_S)
+    if not released:
+        # The fault (if any) is printed above; a thread stuck inside the driver would also
+        # hang the interpreter's exit, so leave at once.
+        print(f"Máy quét không dừng được, hãy tắt rồi bật lại máy quét; {n} ảnh đã lưu / "
+              f"The scanner did not stop; switch it off and on again; {n} images saved", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    if rc == 0:
+        print(f"{n} ảnh / images -> {args.out}", file=sys.stderr)
+    return rc
+
+
+def release(scanner, limit_s: float) -> bool:
+    """End the batch and close *scanner*; False when the driver has not returned within *limit_s*.
+
+    A SANE backend whose reader thread is cancelled at the wrong moment never returns
+    from sane_cancel (see drivers.sane_scanner), so the calls run on a thread of their own.
+    """
+    def work() -> None:
+        try:
+            scanner.end_batch()
+        finally:
+            scanner.close()
+    worker = threading.Thread(target=work, name="scanner-release", daemon=True)
+    worker.start()
+    worker.join(limit_s)
+    return not worker.is_alive()

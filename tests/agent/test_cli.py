@@ -41,12 +41,32 @@ def test_scan_to_a_folder(tmp_path):
 
 
 def test_scan_reports_a_jam_in_vietnamese(tmp_path):
-    # A small area: the test backend's reader thread then never waits on a full pipe when
-    # the jam cancels the frame (a large frame once deadlocked its cancel under load).
     res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:1", "--resolution", "200",
                 "--width-mm", "20", "--height-mm", "20", "--option", "read-return-value=SANE_STATUS_JAMMED")
     assert res.returncode == 1
     assert "Kẹt giấy / Paper jam" in res.stderr
+
+
+def test_scan_gives_up_on_a_driver_that_hangs_while_stopping(tmp_path):
+    """The jam is printed first; a stop that never returns ends the command with exit 1, not a hang."""
+    # A sane_cancel that never returns cannot be caused on demand, so the driver's stop is
+    # replaced by one that blocks; scanning and the jam are the real test backend's.
+    script = (
+        "import sys, threading\n"
+        "from drivers.sane_scanner import SaneScanner\n"
+        "from firmware_agent.commands import scanners\n"
+        "from firmware_agent.cli import main\n"
+        "SaneScanner.end_batch = lambda self: threading.Event().wait()\n"
+        "scanners.RELEASE_LIMIT_S = 1.0\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-c", script, "scan", "--out", str(tmp_path / "out"), "--device", "test:1",
+                          "--resolution", "200", "--width-mm", "20", "--height-mm", "20",
+                          "--option", "read-return-value=SANE_STATUS_JAMMED"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, env=env)
+    assert res.returncode == 1
+    jam, stuck = res.stderr.index("Kẹt giấy / Paper jam"), res.stderr.index("Máy quét không dừng được")
+    assert jam < stuck and "switch it off and on again" in res.stderr
 
 
 def test_scan_with_no_such_scanner(tmp_path):

@@ -135,6 +135,41 @@ def test_jam_pauses_the_job_and_the_next_press_resumes_at_the_next_sheet(journal
         worker.stop()
 
 
+class HangsWhenStopped(ScriptedPaperPath):
+    """A driver whose sane_cancel never returns (until the test lets it), after a real injected jam."""
+
+    def __init__(self, name: str):
+        super().__init__(name, fault="SANE_STATUS_JAMMED", fault_after=1)
+        self.stopping, self.let_go = threading.Event(), threading.Event()
+
+    def end_batch(self):
+        self.stopping.set()
+        self.let_go.wait(30)
+        super().end_batch()
+
+
+def test_a_jam_is_on_record_before_the_driver_is_asked_to_stop(journal):
+    paper = {}
+
+    def opener(name):
+        paper["device"] = HangsWhenStopped(name)
+        return paper["device"]
+
+    worker = make_worker(journal, opener)
+    try:
+        wait_for(lambda: worker.state.state == "ready", what="device open")
+        worker.request_scan(request())
+        wait_for(lambda: paper["device"].stopping.is_set(), what="the stop request")
+        # The driver is stuck in its stop; the operator already reads why the job stopped.
+        job = journal.recent_jobs(1)[0]
+        assert job.state == "paused" and len(job_pages(journal, job.id)) == 1
+        assert any(e["code"] == "paper_jam" for e in journal.recent_events())
+        assert worker.snapshot()["message"]["vi"] == "Kẹt giấy"
+    finally:
+        paper["device"].let_go.set()
+        worker.stop()
+
+
 def test_io_error_mid_job_drops_and_reopens_the_device_by_itself(journal):
     opened = []
 
