@@ -27,6 +27,13 @@ def _stage(journal: Journal, tmp, n_batches: int, size: int = 200_000) -> list[i
     return ids
 
 
+def _dead_endpoint() -> str:
+    """A loopback URL on a port nothing listens on (bound once, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+
 async def _until(pred, timeout=30.0):
     for _ in range(int(timeout / 0.05)):
         if pred():
@@ -81,10 +88,7 @@ def test_offline_then_online_and_resume_after_restart(tmp_path):
         rx = await start_local_receiver(tmp_path / "rx")
         try:
             overrides = await enroll_local(rx, state, "dev-7")
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                dead = s.getsockname()[1]
-            offline = SyncSettings(**{**overrides, "endpoint": f"http://127.0.0.1:{dead}/", "backoff_min_s": 0.05,
+            offline = SyncSettings(**{**overrides, "endpoint": _dead_endpoint(), "backoff_min_s": 0.05,
                                       "backoff_max_s": 0.2})
             _stage(journal, tmp_path, 1, size=600_000)
             t1 = UploaderTask(offline, journal, state, "dev-7")
@@ -177,10 +181,7 @@ def test_waiting_for_the_backlog_does_not_cut_the_retry_back_off_short(tmp_path)
             overrides = await enroll_local(rx, state, "dev-6")
         finally:
             await rx.close()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            dead = s.getsockname()[1]
-        settings = SyncSettings(**{**overrides, "endpoint": f"http://127.0.0.1:{dead}/", "backoff_min_s": 0.5,
+        settings = SyncSettings(**{**overrides, "endpoint": _dead_endpoint(), "backoff_min_s": 0.5,
                                    "backoff_max_s": 1.0})
         _stage(journal, tmp_path, 1, size=10_000)
         task = UploaderTask(settings, journal, state, "dev-6")
