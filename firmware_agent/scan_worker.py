@@ -225,24 +225,25 @@ class ScanWorker:
             return
         first = True
         busy = 0
+        # Every way out records the job's end before the driver is asked to stop (design J5).
         while True:
             if self._cancel.is_set() or self._stop.is_set():
-                scanner.end_batch()
                 self._end(job_id, "cancelled" if self._cancel.is_set() else "interrupted")
+                scanner.end_batch()
                 return
             if request.max_pages is not None and self.state.job_pages >= request.max_pages:
-                scanner.end_batch()
                 self._end(job_id, "done")
+                scanner.end_batch()
                 return
             if not self._disk_ok():
-                scanner.end_batch()
                 self._pause(job_id, "disk_full", "free space below the configured minimum")
+                scanner.end_batch()
                 return
             try:
                 image = scanner.scan_one(first)
             except FeederEmpty:
-                scanner.end_batch()
                 self._end(job_id, "done" if self.state.job_pages or not first else "feeder_empty")
+                scanner.end_batch()
                 return
             except DeviceBusy as err:
                 scanner.end_batch()
@@ -261,8 +262,8 @@ class ScanWorker:
                 self._store(job_id, image)
             except (OSError, sqlite3.OperationalError) as exc:
                 # ENOSPC on the page or "database or disk is full": nothing half-written stays (J1)
-                scanner.end_batch()
                 self._pause(job_id, "disk_full", f"cannot store page: {exc}")
+                scanner.end_batch()
                 return
 
     def _store(self, job_id: int, image) -> None:

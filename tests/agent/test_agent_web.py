@@ -97,7 +97,8 @@ def test_scan_action_needs_the_technician_password(run):
         assert agent.journal.recent_jobs() == []
         async with http.post("/api/scan", json={}, headers=auth(PASSWORD)) as r:
             assert r.status == 202
-        await until(lambda: agent.journal.page_counts().get("batched", 0) == 10)
+        await until(lambda: agent.journal.page_counts().get("batched", 0) == 10
+                    and agent.journal.recent_jobs(1)[0].state != "running")
         job = agent.journal.recent_jobs(1)[0]
         assert job.trigger == "web" and job.state == "done" and job.pages == 10
         async with http.get("/api/status") as r:
