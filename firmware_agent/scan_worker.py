@@ -246,12 +246,12 @@ class ScanWorker:
                 scanner.end_batch()
                 return
             except DeviceBusy as err:
-                scanner.end_batch()
                 busy += 1
                 if busy <= BUSY_RETRIES:
+                    scanner.end_batch()
                     time.sleep(0.2 * 2 ** busy)
                     continue
-                self._finish(job_id, err)
+                self._finish(job_id, err)  # records the fault, then ends the batch
                 return
             except ScannerError as err:
                 self._finish(job_id, err)
