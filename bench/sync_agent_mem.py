@@ -32,8 +32,8 @@ async def main(work: Path, url: str, token: str, size_mib: int) -> None:
     with open(src, "wb") as f:  # incompressible, like JPEG pages and PDFs
         for _ in range(size_mib):
             f.write(os.urandom(1 << 20))
-    journal.stage_member(src, "package-0001.zip", pages=1000, documents=10)
-    journal.close_batches(max_pages=1, max_age_s=0, force=True)
+    journal.batches.stage_member(src, "package-0001.zip", pages=1000, documents=10)
+    journal.batches.close_due(max_pages=1, max_age_s=0, force=True)
     settings = SyncSettings(endpoint=url)  # default chunk size, as shipped
     await enroll_device(settings, state, "bench-mem-0001", url, token)
     task = UploaderTask(settings, journal, state, "bench-mem-0001")

@@ -221,7 +221,7 @@ class Agent:
             "scanners": [w.snapshot() for w in self.scanners],
             "jobs": [j.__dict__ for j in self.journal.recent_jobs(8)],
             "pages": counts,
-            "batches": self.journal.batch_counts(),
+            "batches": self.journal.batches.counts(),
             "disk": {"free_bytes": disk.free, "total_bytes": disk.total, "free_pct": 100 * disk.free / disk.total,
                      "min_free_mb": self.cfg.agent.min_free_mb},
             "events": self.journal.recent_events(8),

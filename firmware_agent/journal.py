@@ -6,6 +6,9 @@ Invariants (docs/design.md §2):
   so a step that runs twice after a crash changes nothing the second time;
 - J3 jobs that were running when the agent stopped become ``interrupted``.
 
+Upload batches have their own life cycle (design 2.1) in :mod:`firmware_agent.batches`,
+reached as ``journal.batches``.
+
 Every method opens a short transaction on the calling thread's connection, so
 the journal may be used from the event loop and from worker threads alike.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import threading
 import time
@@ -21,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from firmware_agent.journal_schema import SCHEMA, open_db, upgrade
-from firmware_agent.pageio import fsync_dir
+from firmware_agent.batches import BatchLedger
+from firmware_agent.journal_schema import SCHEMA, ensure_indexes, open_db, upgrade
 
 @dataclass(frozen=True)
 class PageRow:
@@ -53,16 +57,6 @@ class JobRow:
     pages: int
 
 
-@dataclass(frozen=True)
-class StagedBatch:
-    id: int
-    dir: Path
-    members: list[Path]
-    page_count: int
-    doc_count: int
-    created_at: float
-
-
 class Journal:
     """All durable state of the appliance except file contents."""
 
@@ -75,6 +69,8 @@ class Journal:
         self._conn().executescript(SCHEMA)
         with self.transaction() as db:
             upgrade(db, self.path)
+            ensure_indexes(db)
+        self.batches = BatchLedger(self)  # the batch life cycle (design 2.1)
 
     # ------------------------------------------------------------------ plumbing
     def _conn(self) -> sqlite3.Connection:
@@ -127,6 +123,10 @@ class Journal:
         for path in (self.state_dir / "pages").glob("*/*.raw.*"):  # captures, J6 or older PNG
             if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed
+        folders = {r[0] for r in self._conn().execute("SELECT dir FROM batches WHERE state IN ('open', 'staged', 'sealing')")}
+        for path in (self.state_dir / "outbox").glob("batch-*"):
+            if self.rel(path) not in folders:
+                shutil.rmtree(path, ignore_errors=True)  # sealed already, or its row never committed
 
     # ------------------------------------------------------------------ jobs
     def start_job(self, source: str, profile: str, trigger: str) -> int:
@@ -231,88 +231,6 @@ class Journal:
             colour_path=self.abs(r["colour_path"]) if r["colour_path"] else None,
             bitonal_path=self.abs(r["bitonal_path"]) if r["bitonal_path"] else None,
             analysis=json.loads(r["analysis"]) if r["analysis"] else None)
-
-    # ------------------------------------------------------------------ batches
-    def stage_member(self, src: Path, name: str, *, pages: int, documents: int,
-                     page_ids: tuple[int, ...] = (), page_state: str = "batched") -> int:
-        """Put a finished file into the open upload batch, exactly once.
-
-        The file is hard-linked into the batch folder (same file system), the row
-        committed together with the state change of *page_ids*, and only then is
-        *src* removed. A crash anywhere leaves either the old state (link is
-        replaced on retry) or the new one (src removal is retried by the caller's
-        next pass finding nothing to do).
-        """
-        if "/" in name or name.startswith("."):
-            raise ValueError(f"invalid batch member name {name!r}")
-        batch_id, batch_dir = self._open_batch()
-        dst = batch_dir / name
-        tmp = batch_dir / f".tmp-{name}"
-        tmp.unlink(missing_ok=True)
-        os.link(src, tmp)
-        os.replace(tmp, dst)
-        fsync_dir(batch_dir)
-        now = time.time()
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO batch_members VALUES (?,?,?,?,?)",
-                       (batch_id, name, dst.stat().st_size, pages, documents))
-            db.execute("UPDATE batches SET page_count=(SELECT SUM(pages) FROM batch_members WHERE batch_id=?),"
-                       " doc_count=(SELECT SUM(documents) FROM batch_members WHERE batch_id=?) WHERE id=?",
-                       (batch_id, batch_id, batch_id))
-            for pid in page_ids:
-                db.execute("UPDATE pages SET state=? WHERE id=?", (page_state, pid))
-                db.execute("INSERT INTO page_events VALUES (?, ?, ?)", (pid, page_state, now))
-                db.execute("INSERT OR REPLACE INTO page_batches VALUES (?, ?)", (pid, batch_id))
-        if Path(src).resolve() != dst.resolve():
-            Path(src).unlink(missing_ok=True)
-        return batch_id
-
-    def _open_batch(self) -> tuple[int, Path]:
-        row = self._conn().execute("SELECT id, dir FROM batches WHERE state='open' ORDER BY id LIMIT 1").fetchone()
-        if row:
-            return int(row[0]), self.abs(row[1])
-        with self.transaction() as db:
-            cur = db.execute("INSERT INTO batches(state, dir, created_at) VALUES ('open', '', ?)", (time.time(),))
-            batch_id = int(cur.lastrowid)
-            rel = f"outbox/batch-{batch_id:08d}"
-            db.execute("UPDATE batches SET dir=? WHERE id=?", (rel, batch_id))
-        path = self.abs(rel)
-        path.mkdir(parents=True, exist_ok=True)
-        fsync_dir(path.parent)
-        return batch_id, path
-
-    def close_batches(self, *, max_pages: int, max_age_s: float, force: bool = False) -> list[int]:
-        """open -> staged for batches that are full, old enough, or all when *force*."""
-        now = time.time()
-        closed = []
-        with self.transaction() as db:
-            for r in db.execute("SELECT id, page_count, doc_count, created_at FROM batches WHERE state='open'"):
-                has_members = r["page_count"] > 0 or r["doc_count"] > 0 or db.execute(
-                    "SELECT 1 FROM batch_members WHERE batch_id=?", (r["id"],)).fetchone()
-                if has_members and (force or r["page_count"] >= max_pages or now - r["created_at"] >= max_age_s):
-                    closed.append(r["id"])
-            for batch_id in closed:
-                db.execute("UPDATE batches SET state='staged', closed_at=? WHERE id=?", (now, batch_id))
-        return closed
-
-    def staged_batches(self) -> list[StagedBatch]:
-        rows = self._conn().execute("SELECT * FROM batches WHERE state='staged' ORDER BY id").fetchall()
-        out = []
-        for r in rows:
-            names = [m[0] for m in self._conn().execute(
-                "SELECT name FROM batch_members WHERE batch_id=? ORDER BY name", (r["id"],))]
-            d = self.abs(r["dir"])
-            out.append(StagedBatch(r["id"], d, [d / n for n in names], r["page_count"], r["doc_count"],
-                                   r["created_at"]))
-        return out
-
-    def set_batch_state(self, batch_id: int, state: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE batches SET state=?, acked_at=CASE WHEN ?='acknowledged' THEN ? ELSE acked_at END "
-                       "WHERE id=?", (state, state, time.time(), batch_id))
-
-    def batch_counts(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self._conn().execute("SELECT state, COUNT(*) FROM batches GROUP BY state")}
 
     # ------------------------------------------------------------------ events and counters
     def event(self, level: str, code: str, message: str, job_id: int | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,15 +45,27 @@ CREATE TABLE IF NOT EXISTS page_events(   -- append-only: proves each step ran o
     state    TEXT NOT NULL,
     at       REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS batches(
+CREATE TABLE IF NOT EXISTS batches(   -- one state machine per batch (design 2.1)
     id          INTEGER PRIMARY KEY,
-    state       TEXT NOT NULL,            -- open -> staged -> (sync: sealed, uploaded, acknowledged)
-    dir         TEXT NOT NULL,            -- relative to state_dir
+    state       TEXT NOT NULL CHECK (state IN ('open', 'staged', 'sealing', 'sealed', 'uploaded',
+                                               'acknowledged')),
+    dir         TEXT NOT NULL,            -- batch folder, relative to state_dir
     page_count  INTEGER NOT NULL DEFAULT 0,
     doc_count   INTEGER NOT NULL DEFAULT 0,
     created_at  REAL NOT NULL,
     closed_at   REAL,
-    acked_at    REAL                      -- when the receipt was verified (state 'acknowledged')
+    acked_at    REAL,                     -- when the receipt was verified (state 'acknowledged')
+    seq         INTEGER,                  -- position in this device's chain, from 'sealing' on
+    batch_hash  TEXT,                     -- SHA-256 of the manifest, from 'sealed' on
+    file_sha256 TEXT,                     -- SHA-256 of the sealed file
+    size        INTEGER,                  -- bytes of the sealed file
+    sealed_path TEXT,                     -- relative to state_dir
+    manifest    TEXT,                     -- canonical JSON of the manifest (5.3)
+    sealed_at   REAL,
+    upload_url  TEXT,                     -- committed before the first PATCH (A2)
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    receipt_json TEXT                     -- the verified receipt (A3)
 );
 CREATE TABLE IF NOT EXISTS page_batches(  -- which batch carried a page (loose or inside a package)
     page_id   INTEGER PRIMARY KEY REFERENCES pages(id),
@@ -67,6 +79,7 @@ CREATE TABLE IF NOT EXISTS batch_members(
     documents  INTEGER NOT NULL,
     PRIMARY KEY (batch_id, name)
 );
+-- Indexes of columns added by an upgrade are made in `upgrade` (the columns exist only after it).
 CREATE TABLE IF NOT EXISTS events(        -- what the operator and technician read
     id       INTEGER PRIMARY KEY,
     at       REAL NOT NULL,
@@ -108,5 +121,55 @@ def upgrade(db: sqlite3.Connection, path: os.PathLike) -> None:
     if version <= 2:
         # v2 -> v3: captures go when their batch is sealed, the other files after the receipt
         db.execute("ALTER TABLE pages ADD COLUMN capture_removed_at REAL")
+    if version <= 3:
+        _fold_sync_batches(db)
     if version < SCHEMA_VERSION:
         db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+
+
+def ensure_indexes(db: sqlite3.Connection) -> None:
+    """Indexes on columns that older journals gain only in :func:`upgrade` (run after it)."""
+    # B2 (a member name belongs to at most one batch) is checked inside the staging
+    # transaction rather than by a unique index: a journal from before version 4 may
+    # already hold a name twice, and it must still open so the audit can report it.
+    db.execute("CREATE INDEX IF NOT EXISTS batch_members_name ON batch_members(name)")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS batches_seq ON batches(seq) WHERE seq IS NOT NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS batches_state ON batches(state, id)")
+
+
+_V4_COLUMNS = ("seq INTEGER", "batch_hash TEXT", "file_sha256 TEXT", "size INTEGER", "sealed_path TEXT",
+               "manifest TEXT", "sealed_at REAL", "upload_url TEXT", "attempts INTEGER NOT NULL DEFAULT 0",
+               "last_error TEXT", "receipt_json TEXT")
+
+
+def _fold_sync_batches(db: sqlite3.Connection) -> None:
+    """v3 -> v4: the uploader's own table becomes columns of ``batches`` (one state machine, 2.1).
+
+    The two tables were written in separate commits, so a crash between them left
+    them disagreeing (the journal said 'uploaded', the uploader 'acknowledged').
+    The more advanced of the two wins: a verified receipt in ``sync_batches`` is
+    proof of acknowledgement; a row there is proof of a durable sealed file.
+    The old ``batches`` table had a state column without the CHECK; rows keep
+    their state, which is always one the new CHECK allows.
+    """
+    have = {r[1] for r in db.execute("PRAGMA table_info(batches)")}
+    for col in _V4_COLUMNS:
+        if col.split()[0] not in have:
+            db.execute(f"ALTER TABLE batches ADD COLUMN {col}")
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sync_batches'").fetchone() is None:
+        return
+    rank = {"open": 0, "staged": 1, "sealing": 2, "sealed": 3, "uploaded": 4, "acknowledged": 5}
+    for r in db.execute("SELECT * FROM sync_batches").fetchall():
+        row = db.execute("SELECT state, acked_at FROM batches WHERE id=?", (r["batch_id"],)).fetchone()
+        if row is None:
+            continue
+        sync_state = "acknowledged" if r["receipt_json"] else r["state"]
+        state = max((row["state"], sync_state), key=lambda s: rank.get(s, 0))
+        acked = row["acked_at"] or r["acknowledged_at"] if state == "acknowledged" else None
+        db.execute("UPDATE batches SET state=?, acked_at=?, seq=?, batch_hash=?, file_sha256=?, size=?,"
+                   " sealed_path=?, sealed_at=?, upload_url=?, attempts=?, last_error=?, receipt_json=?"
+                   " WHERE id=?",
+                   (state, acked, r["seq"], r["batch_hash"], r["file_sha256"], r["size"], r["sealed_path"],
+                    r["sealed_at"], r["upload_url"], r["attempts"], r["last_error"], r["receipt_json"],
+                    r["batch_id"]))
+    db.execute("DROP TABLE sync_batches")

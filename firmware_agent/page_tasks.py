@@ -111,9 +111,10 @@ class BatchTask:
         if self.stage_pages:
             for page in self.journal.pages_in_state("processed", 200):
                 name = f"job-{page.job_id:06d}-{page.seq:05d}{page.colour_path.suffix}"
-                self.journal.stage_member(page.colour_path, name, pages=1, documents=0, page_ids=(page.id,))
-        closed = self.journal.close_batches(max_pages=self.max_pages, max_age_s=self.max_age_s,
-                                            force=force_close)
+                self.journal.batches.stage_member(page.colour_path, name, pages=1, documents=0,
+                                                  page_ids=(page.id,))
+        closed = self.journal.batches.close_due(max_pages=self.max_pages, max_age_s=self.max_age_s,
+                                                force=force_close)
         for batch_id in closed:
             log.info("batch %d staged for upload", batch_id, extra={"batch_id": batch_id})
         return len(closed)

@@ -1,10 +1,10 @@
 """The appliance side of sync: seal staged batches, upload them in order, keep receipts.
 
-Rules A1-A3 of design section 5.8. State lives in the journal's SQLite file:
-the journal's ``batches.state`` goes ``staged -> sealed -> uploaded ->
-acknowledged`` (``uploaded``: the receiver has every byte, its receipt is not
-verified yet) and this module's own table ``sync_batches`` keeps the chain
-(seq, batch hash), the upload URL and the verified receipt.
+Rules A1-A3 of design section 5.8 over the batch life cycle of design 2.1: the
+journal's ``batches`` row is the only record of a batch (``staged -> sealing ->
+sealed -> uploaded -> acknowledged``; ``uploaded``: the receiver has every byte,
+its receipt is not verified yet), and every step here is one of its
+compare-and-set transitions (:class:`firmware_agent.batches.BatchLedger`).
 """
 
 from __future__ import annotations
@@ -21,36 +21,18 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from firmware_agent.journal import open_db
+from firmware_agent.batches import SealingJob
 from firmware_agent.retention import remove_captures
 from firmware_agent.sync_settings import SyncSettings
 from sync.auth import HeaderSource
 from sync.batch import seal_batch
-from sync.canon import ZERO_HASH
+from sync.canon import canonical
 from sync.client import PermanentError, TransientError, TusClient
 from sync.deliver import Outbound, deliver
 from sync.fsutil import fsync_dir
 from sync.keys import ed25519_public, load_or_create, read_public, x25519_public
 
 log = logging.getLogger("sohoa.sync")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sync_batches(
-    batch_id        INTEGER PRIMARY KEY,      -- journal batches.id
-    seq             INTEGER NOT NULL UNIQUE,  -- position in this device's chain
-    batch_hash      TEXT NOT NULL,
-    file_sha256     TEXT NOT NULL,
-    size            INTEGER NOT NULL,
-    sealed_path     TEXT NOT NULL,            -- relative to state_dir
-    state           TEXT NOT NULL,            -- sealed, uploaded, acknowledged
-    upload_url      TEXT,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    sealed_at       REAL NOT NULL,
-    acknowledged_at REAL,
-    receipt_json    TEXT
-);
-"""
 
 # What the operator and technician read (Vietnamese first).
 MESSAGES = {
@@ -86,7 +68,7 @@ class UploaderTask:
     settings : SyncSettings
         The ``[sync]`` section.
     journal : firmware_agent.journal.Journal
-        Source of staged batches; its file also holds ``sync_batches``.
+        Its ``batches`` ledger holds every batch's state (design 2.1).
     state_dir : Path
         The agent's state directory (``sealed/`` and ``keys/`` live there).
     device_id : str
@@ -107,8 +89,7 @@ class UploaderTask:
         self.window = settings.hours()
         self.sealed_dir = self.state_dir / "sealed"
         self.sealed_dir.mkdir(parents=True, exist_ok=True)
-        self.db = open_db(journal.path)
-        self.db.executescript(SCHEMA)
+        self.ledger = journal.batches
         self.key_path, self.archive_path, self.log_path = settings.key_paths(self.state_dir)
         self.state = "off" if not settings.endpoint else "idle"
         self.error: tuple[str, str] | None = None  # (vietnamese, english)
@@ -134,58 +115,41 @@ class UploaderTask:
 
     # ------------------------------------------------------------------ sealing (A1)
     def seal_staged(self) -> int:
-        """Seal every staged batch; returns how many were sealed. Blocking: run in a thread."""
+        """Seal every staged batch, oldest first; returns how many were sealed. Blocking: run in a thread."""
+        for folder in self.ledger.sealed_folders():  # a crash after sealing kept them (B4)
+            self._drop_folder(folder)
         if not self.enrolled():
             return 0
         archive_pub = x25519_public(read_public(self.archive_path))
         key = self.device_key()
-        db = open_db(self.journal.path)  # this runs in a worker thread: its own connection
-        try:
-            return self._seal_all(db, key, archive_pub)
-        finally:
-            db.close()
-
-    def _seal_all(self, db, key, archive_pub) -> int:
         n = 0
-        for sb in self.journal.staged_batches():
-            done = db.execute("SELECT seq FROM sync_batches WHERE batch_id=?", (sb.id,)).fetchone()
-            if done is None:
-                last = db.execute("SELECT seq, batch_hash FROM sync_batches ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (last[0] + 1, last[1]) if last else (1, ZERO_HASH)
-                out = self.sealed_dir / f"{seq:010d}.sohoa"
-                climate = self.climate_summary() if self.climate_summary else None
-                sealed = seal_batch(out, [(p.name, p) for p in sb.members], device_id=self.device_id, seq=seq,
-                                    prev=prev, created=int(sb.created_at), pages=sb.page_count,
-                                    documents=sb.doc_count, climate=climate, device_key=key,
-                                    archive_public=archive_pub, level=self.settings.compression_level)
-                with db:
-                    db.execute("BEGIN IMMEDIATE")
-                    db.execute(
-                        "INSERT INTO sync_batches(batch_id, seq, batch_hash, file_sha256, size, sealed_path, state,"
-                        " sealed_at) VALUES (?,?,?,?,?,?,'sealed',?)",
-                        (sb.id, seq, sealed.batch_hash, sealed.file_sha256, sealed.size,
-                         str(out.relative_to(self.state_dir)), time.time()))
-                log.info("sealed batch %d as seq %d (%d bytes)", sb.id, seq, sealed.size)
-                n += 1
-            self.journal.set_batch_state(sb.id, "sealed")
-            # Only now may the clear copy and the captures go: the sealed file and its row are durable.
-            shutil.rmtree(sb.dir, ignore_errors=True)
-            if sb.dir.parent.exists():
-                fsync_dir(sb.dir.parent)
-            remove_captures(self.journal, sb.id)
+        while (job := self.ledger.begin_sealing()) is not None:
+            self._seal(job, key, archive_pub)
+            n += 1
         return n
 
+    def _seal(self, job: SealingJob, key, archive_pub) -> None:
+        out = self.sealed_dir / f"{job.seq:010d}.sohoa"
+        climate = self.climate_summary() if self.climate_summary else None
+        sealed = seal_batch(out, [(m.name, m.path) for m in job.members], device_id=self.device_id, seq=job.seq,
+                            prev=job.prev, created=int(job.created_at), pages=job.page_count,
+                            documents=job.doc_count, climate=climate, device_key=key,
+                            archive_public=archive_pub, level=self.settings.compression_level)
+        if not self.ledger.finish_sealing(job, batch_hash=sealed.batch_hash, file_sha256=sealed.file_sha256,
+                                          size=sealed.size, sealed_path=out, manifest=canonical(sealed.manifest)):
+            raise RuntimeError(f"batch {job.id} left 'sealing' while it was being sealed")
+        log.info("sealed batch %d as seq %d (%d members, %d bytes)", job.id, job.seq, len(job.members), sealed.size)
+        # Only now may the clear copy and the captures go: the sealed file and its row are durable.
+        self._drop_folder(job.dir)
+        remove_captures(self.journal, job.id)
+
+    @staticmethod
+    def _drop_folder(folder: Path) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+        if folder.parent.exists():
+            fsync_dir(folder.parent)
+
     # ------------------------------------------------------------------ queue
-    def _next(self):
-        return self.db.execute("SELECT * FROM sync_batches WHERE state != 'acknowledged' ORDER BY seq LIMIT 1"
-                               ).fetchone()
-
-    def _set(self, batch_id: int, **cols) -> None:
-        sets = ", ".join(f"{k}=?" for k in cols)
-        with self.db:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.db.execute(f"UPDATE sync_batches SET {sets} WHERE batch_id=?", (*cols.values(), batch_id))
-
     def _client_for(self) -> TusClient:
         if self._client is None:
             s = self.settings
@@ -200,43 +164,38 @@ class UploaderTask:
 
         Raises TransientError / PermanentError from the transfer.
         """
-        row = self._next()
+        row = self.ledger.next_to_send()
         if row is None:
             return False
-        path = self.state_dir / row["sealed_path"]
-        batch = Outbound(self.device_id, row["seq"], row["batch_hash"], row["file_sha256"], row["size"], path)
+        batch = Outbound(self.device_id, row.seq, row.batch_hash, row.file_sha256, row.size, row.path)
         client = self._client_for()
-        batch_id = row["batch_id"]
         self.state = "uploading"
-        self.progress = {"seq": row["seq"], "offset": 0, "size": row["size"]}
+        self.progress = {"seq": row.seq, "offset": 0, "size": row.size}
 
         def created(url: str) -> None:
-            self._set(batch_id, upload_url=url)  # A2: committed before the first PATCH
+            self.ledger.set_upload_url(row.id, url)  # A2: committed before the first PATCH
 
         def moved(offset: int, size: int) -> None:
-            self.progress = {"seq": row["seq"], "offset": offset, "size": size}
+            self.progress = {"seq": row.seq, "offset": offset, "size": size}
 
         def uploaded() -> None:  # every byte is there; the receipt is still to be checked
-            if row["state"] == "sealed":
-                self._set(batch_id, state="uploaded")
-                self.journal.set_batch_state(batch_id, "uploaded")
-        self._set(batch_id, attempts=row["attempts"] + 1)
+            self.ledger.mark_uploaded(row.id)
+        self.ledger.count_attempt(row.id)
         sent_before = client.bytes_sent
         try:
             receipt, verified = await deliver(client, batch, ed25519_public(read_public(self.log_path)),
-                                              url=row["upload_url"], on_created=created, on_progress=moved,
+                                              url=row.upload_url, on_created=created, on_progress=moved,
                                               on_uploaded=uploaded)
         finally:
             self.bytes_sent += client.bytes_sent - sent_before
         # A3: keep the verified receipt, then forget the local copy.
-        self._set(batch_id, state="acknowledged", receipt_json=json.dumps(receipt), acknowledged_at=time.time(),
-                  last_error=None)
-        self.journal.set_batch_state(batch_id, "acknowledged")
-        path.unlink(missing_ok=True)
-        fsync_dir(path.parent)
+        if not self.ledger.mark_acknowledged(row.id, seq=row.seq, batch_hash=row.batch_hash, receipt=receipt):
+            raise RuntimeError(f"batch seq {row.seq} changed state while it was being sent")
+        row.path.unlink(missing_ok=True)
+        fsync_dir(row.path.parent)
         self.acknowledged_now += 1
         self.progress = None
-        log.info("batch seq %d acknowledged: log index %d of %d", row["seq"], verified.index, verified.tree_size)
+        log.info("batch seq %d acknowledged: log index %d of %d", row.seq, verified.index, verified.tree_size)
         return True
 
     # ------------------------------------------------------------------ loop
@@ -278,7 +237,7 @@ class UploaderTask:
         if not in_hours(self.window, dt.datetime.now().hour):
             self.state = "waiting_hours"
             return 60.0
-        if self._next() is None:
+        if self.ledger.next_to_send() is None:
             self.state, self.progress = "idle", None
             return 2.0
         try:
@@ -298,8 +257,8 @@ class UploaderTask:
         except PermanentError as exc:
             self.state = "refused"
             self.refusals += 1
-            row = self._next()
-            vi, en = _refusal_text(exc.code, row["seq"] if row else 0)
+            row = self.ledger.next_to_send()
+            vi, en = _refusal_text(exc.code, row.seq if row else 0)
             self._fail(vi, en, detail=str(exc))
             self.journal.event("error", "sync_refused", f"{vi} / {en}: {exc.detail[:300]}")
             return s.backoff_max_s  # keep asking, slowly: a technician may fix the receiver side
@@ -315,26 +274,22 @@ class UploaderTask:
     def _fail(self, vi: str, en: str, detail: str = "") -> None:
         self.failures += 1
         self.error = (f"{vi}: {detail}" if detail else vi, f"{en}: {detail}" if detail else en)
-        row = self._next()
+        row = self.ledger.next_to_send()
         if row is not None:
-            self._set(row["batch_id"], last_error=f"{en}: {detail}"[:500])
+            self.ledger.set_error(row.id, f"{en}: {detail}")
         log.warning("%s / %s %s", vi, en, detail)
 
     # ------------------------------------------------------------------ reporting
     def _backlog(self) -> tuple[int, int, float | None]:
-        r = self.db.execute("SELECT COUNT(*), COALESCE(SUM(size), 0), MIN(sealed_at) FROM sync_batches "
-                            "WHERE state != 'acknowledged'").fetchone()
-        staged = self.journal.staged_batches()
-        oldest = [t for t in (r[2], *(b.created_at for b in staged)) if t is not None]
-        staged_bytes = sum(p.stat().st_size for b in staged for p in b.members if p.exists())
-        return r[0] + len(staged), r[1] + staged_bytes, (time.time() - min(oldest)) if oldest else None
+        batches, nbytes, oldest = self.ledger.backlog()
+        return batches, nbytes, (time.time() - oldest) if oldest is not None else None
 
     def acknowledged_total(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM sync_batches WHERE state='acknowledged'").fetchone()[0]
+        return self.ledger.acknowledged_total()
 
     def awaiting_receipt(self) -> int:
         """Batches the receiver has whole whose receipt the appliance has not verified."""
-        return self.db.execute("SELECT COUNT(*) FROM sync_batches WHERE state='uploaded'").fetchone()[0]
+        return self.ledger.awaiting_receipt()
 
     def status(self) -> dict:
         batches, nbytes, oldest = self._backlog()
@@ -369,10 +324,6 @@ class UploaderTask:
             f"sohoa_sync_failures_total {self.failures}",
             f"sohoa_sync_refused_total {self.refusals}",
         ]
-
-    def close(self) -> None:
-        """Release the database connection (``status`` and ``metrics`` still work until then)."""
-        self.db.close()
 
     def add_routes(self, app) -> None:
         """No routes of its own: status and metrics go through the status page."""

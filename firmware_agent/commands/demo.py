@@ -167,7 +167,7 @@ async def wait_downstream(agent, *, deadline: float) -> None:
 
 def demo_summary(agent, scanned: int, seconds: float) -> dict:
     counts = agent.journal.page_counts()
-    batches = agent.journal.batch_counts()
+    batches = agent.journal.batches.counts()
     failed_pages = counts.get("failed", 0)
     errors = [e["message"] for e in agent.journal.recent_events(50) if e["level"] == "error"]
     summary = {

@@ -120,9 +120,11 @@ class RecordStore:
                 args += expect
             return db.execute(q, args).rowcount > 0
 
-    def set_package(self, file_id: int, name: str) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE rec_files SET package=? WHERE id=?", (name, file_id))
+    @staticmethod
+    def mark_packaged(db, file_id: int, name: str) -> None:
+        """ready -> packaged under member *name*, inside the caller's transaction (the batch member's)."""
+        db.execute("UPDATE rec_files SET package=?, state='packaged', updated_at=? WHERE id=? AND state='ready'",
+                   (name, time.time(), file_id))
 
     def update_cover(self, file_id: int, cover: dict) -> None:
         with self.tx() as db:

@@ -4,7 +4,7 @@ The task is a loop of small idempotent steps over the journal (design §6.7):
 split (page -> record file/document, page state ``documented``), OCR (background,
 low priority, never in the scanning path), close idle record files, analyse
 (classification and metadata; hold what needs a technician), package (SIP zip,
-``Journal.stage_member``, page state ``packaged``). After a crash each step
+``journal.batches.stage_member``, page state ``packaged``). After a crash each step
 takes up whatever waits in its state.
 """
 
@@ -24,7 +24,6 @@ from firmware_agent.records.coversheet import SheetDetection, detect
 from firmware_agent.records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
 from firmware_agent.records.package import DocPages, analyse, build_package
 from firmware_agent.records.pdfa import PageInput
-from firmware_agent.records.sip import make_uuid
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 
@@ -128,8 +127,6 @@ class RecordsTask:
         built = []
         for f in self.store.files("ready"):
             pages = self.store.pages_of(f.id)
-            if self._already_staged(f):
-                continue
             docs: dict[int, list[PageInput]] = {}
             for pid, role, seq in pages:
                 if role != "content":
@@ -150,33 +147,25 @@ class RecordsTask:
                 self.store.set_state(f.id, "held", "build_failed", str(exc)[:200], expect=("ready",))
                 continue
             name = f"{folder}.zip" + (".enc" if path.name.endswith(".enc") else "")
-            batch_id = self.journal.stage_member(path, name, pages=npages, documents=len(ordered),
-                                                 page_ids=tuple(p[0] for p in pages), page_state="packaged")
-            with self.store.tx() as db:
-                rel = db.execute("SELECT dir FROM batches WHERE id=?", (batch_id,)).fetchone()[0]
+            # The record file becomes 'packaged' in the transaction that adds its member
+            # (design 2.1, B6): no crash can leave one without the other. A journal from
+            # before that rule may hold the member already: then it is only marked (B2).
+            fresh = self.journal.batches.member_batch(name) is None
+            batch_id = self.journal.batches.stage_member(
+                path, name, pages=npages, documents=len(ordered), page_ids=tuple(p[0] for p in pages),
+                page_state="packaged", also=lambda db, _batch, fid=f.id, n=name: self.store.mark_packaged(db, fid, n))
+            rel = self.journal.read("SELECT dir FROM batches WHERE id=?", (batch_id,))[0][0]
             staged = self.journal.abs(rel) / name
-            self.store.set_package(f.id, name)
-            self.store.set_state(f.id, "packaged", expect=("ready",))
             if f.cover.get("mode") == "03":
                 # secret: once the encrypted package exists, no readable trace of it stays
                 self.store.drop_ocr([p[0] for p in pages])
                 remove_page_files(self.journal, [p[0] for p in pages])
+            if not fresh:
+                continue
             log.info("record file %d (%s): package %s staged in batch %d", f.id, f.file_code, name, batch_id)
             self.packages.append(staged)
             built.append(staged)
         return built
-
-    def _already_staged(self, f) -> bool:
-        """A crash after staging but before 'packaged' was written: finish the bookkeeping only."""
-        objid = "uuid-" + make_uuid(f"{self.settings.agency}/{f.id}/{f.cover.get('file_code')}", "OBJID")
-        with self.store.tx() as db:
-            row = db.execute("SELECT name FROM batch_members WHERE name IN (?, ?)",
-                             (f"{objid}.zip", f"{objid}.zip.enc")).fetchone()
-        if row is None:
-            return False
-        self.store.set_package(f.id, row[0])
-        self.store.set_state(f.id, "packaged", expect=("ready",))
-        return True
 
     def sync_step(self, force_close: bool = False) -> list[Path]:
         # run() and drain() both call this from worker threads; the steps are idempotent
@@ -253,8 +242,8 @@ class RecordsTask:
         await self.drain(max(1.0, timeout))
 
     def demo_summary(self) -> dict:
-        """Demo hook: the SIP zips built in this run and the record files held."""
-        return {"packages": [str(p) for p in self.packages],
+        """Demo hook: the SIP zips built in this run, how many, and the record files held."""
+        return {"packages": [str(p) for p in self.packages], "records_packaged": len(self.packages),
                 "records_held": [{"id": f.id, "reason": f.hold_code, "message": f.hold_message}
                                  for f in self.store.files("held")]}
 

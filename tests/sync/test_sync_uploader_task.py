@@ -22,8 +22,8 @@ def _stage(journal: Journal, tmp, n_batches: int, size: int = 200_000) -> list[i
         for i in range(2):
             src = tmp / f"src-{b}-{i}.zip"
             src.write_bytes(os.urandom(size))
-            journal.stage_member(src, f"hs-{b:03d}-{i}.zip", pages=3, documents=1)
-        ids += journal.close_batches(max_pages=1, max_age_s=0, force=True)
+            journal.batches.stage_member(src, f"hs-{b:03d}-{i}.zip", pages=3, documents=1)
+        ids += journal.batches.close_due(max_pages=1, max_age_s=0, force=True)
     return ids
 
 
@@ -52,7 +52,8 @@ def test_staged_batches_are_sealed_sent_acknowledged_and_deleted(tmp_path):
             overrides = await enroll_local(rx, state, "dev-9")
             settings = SyncSettings(**{**overrides, "chunk_kib": 64})
             ids = _stage(journal, tmp_path, 3)
-            staged_dirs = [b.dir for b in journal.staged_batches()]
+            staged_dirs = [journal.abs(r[0]) for r in journal.read("SELECT dir FROM batches WHERE state='staged'")]
+            assert len(staged_dirs) == 3 and all(d.is_dir() for d in staged_dirs)
             task = UploaderTask(settings, journal, state, "dev-9", climate_summary=lambda: {"temp_c": 26.5})
             before = task.status()
             assert before["backlog_batches"] == 3 and before["backlog_bytes"] >= 6 * 200_000
@@ -63,12 +64,12 @@ def test_staged_batches_are_sealed_sent_acknowledged_and_deleted(tmp_path):
             assert any(line.startswith("sohoa_sync_acknowledged_total 3") for line in task.metrics())
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-            assert journal.batch_counts().get("acknowledged") == 3
+            assert journal.batches.counts().get("acknowledged") == 3
             assert not any(d.exists() for d in staged_dirs)
             assert list((state / "sealed").glob("*.sohoa")) == []
             db = open_db(journal.path)
-            rows = db.execute("SELECT seq, batch_id, receipt_json FROM sync_batches ORDER BY seq").fetchall()
-            assert [r["batch_id"] for r in rows] == ids and [r["seq"] for r in rows] == [1, 2, 3]
+            rows = db.execute("SELECT seq, id, receipt_json FROM batches ORDER BY seq").fetchall()
+            assert [r["id"] for r in rows] == ids and [r["seq"] for r in rows] == [1, 2, 3]
             log_pub = ed25519_public(read_public(state / "keys" / "log_ed25519.pub"))
             assert [verify_receipt(json.loads(r["receipt_json"]), log_pub).index for r in rows] == [0, 1, 2]
             db.close()
@@ -109,7 +110,7 @@ def test_offline_then_online_and_resume_after_restart(tmp_path):
             r2.cancel()
             await asyncio.gather(r2, return_exceptions=True)
             db = open_db(journal.path)
-            url = db.execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            url = db.execute("SELECT upload_url FROM batches").fetchone()[0]
             db.close()
             assert url
             # ...and a new agent resumes the same upload from the server's offset.
@@ -144,7 +145,7 @@ def test_a_receiver_that_moved_gets_the_batch_created_again_and_resumed(tmp_path
             await _until(lambda: (t1.progress or {}).get("offset", 0) >= 256 * 1024)
             r1.cancel()
             await asyncio.gather(r1, return_exceptions=True)
-            old_url = open_db(journal.path).execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            old_url = open_db(journal.path).execute("SELECT upload_url FROM batches").fetchone()[0]
             # The same receiver state comes back on another port; the old one is closed.
             await rx.close()
             rx = None
@@ -160,7 +161,7 @@ def test_a_receiver_that_moved_gets_the_batch_created_again_and_resumed(tmp_path
             assert t2.failures == 0  # no attempt went to the old port
             assert t2.bytes_sent < 600_000 * 2 * 0.8  # the receiver's offset was kept
             assert rx2.core.state.db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0] == 1
-            new_url = open_db(journal.path).execute("SELECT upload_url FROM sync_batches").fetchone()[0]
+            new_url = open_db(journal.path).execute("SELECT upload_url FROM batches").fetchone()[0]
             assert new_url.startswith(rx2.url) and new_url.rsplit("/", 1)[1] == old_url.rsplit("/", 1)[1]
         finally:
             for r in (rx, rx2):
@@ -259,8 +260,8 @@ def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the
                 z.writestr("HS-MAT/readme.txt", "bí mật")
             w.close()
             assert b"readme.txt" not in secret.read_bytes()
-            journal.stage_member(secret, "hs-0001.zip.enc", pages=1, documents=1)
-            journal.close_batches(max_pages=1, max_age_s=0, force=True)
+            journal.batches.stage_member(secret, "hs-0001.zip.enc", pages=1, documents=1)
+            journal.batches.close_due(max_pages=1, max_age_s=0, force=True)
             task = UploaderTask(SyncSettings(**overrides), journal, state, "dev-5")
             runner = asyncio.create_task(task.run())
             await _until(lambda: task.status()["state"] == "refused")
@@ -301,9 +302,9 @@ def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_pa
             st = task.status()
             assert st["awaiting_receipt"] == 1 and st["batches_acknowledged"] == 0 and st["backlog_batches"] == 1
             assert "sohoa_sync_awaiting_receipt_batches 1" in task.metrics()
-            assert journal.batch_counts() == {"uploaded": 1}
+            assert journal.batches.counts() == {"uploaded": 1}
             db = open_db(journal.path)
-            assert db.execute("SELECT state FROM sync_batches").fetchone()[0] == "uploaded"
+            assert db.execute("SELECT state FROM batches").fetchone()[0] == "uploaded"
             db.close()
             assert len(list((state / "sealed").glob("*.sohoa"))) == 1  # kept until a receipt verifies
             runner.cancel()
@@ -312,7 +313,7 @@ def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_pa
             task = UploaderTask(settings, journal, state, "dev-5")
             runner = asyncio.create_task(task.run())
             await _until(lambda: task.status()["batches_acknowledged"] == 1)
-            assert task.status()["awaiting_receipt"] == 0 and journal.batch_counts() == {"acknowledged": 1}
+            assert task.status()["awaiting_receipt"] == 0 and journal.batches.counts() == {"acknowledged": 1}
             assert list((state / "sealed").glob("*.sohoa")) == []
             assert rx.core.state.counts()["accepted"] == 1
             runner.cancel()
