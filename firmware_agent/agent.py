@@ -22,6 +22,7 @@ from drivers.scanner import DeviceUnavailable, ScanSettings
 from drivers.usb_reset import UsbDeviceNotFound, UsbResetError, reset_sane_device
 from firmware_agent.config import Config
 from firmware_agent.journal import Journal
+from firmware_agent.journal_audit import AuditReport, audit
 from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
@@ -31,6 +32,7 @@ from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
 from firmware_agent.triggers import HotFolderIntake, KeyTrigger
 from firmware_agent.web.app import build_app
+from sync.keys import ed25519_public, read_public
 
 log = logging.getLogger("sohoa.agent")
 
@@ -97,6 +99,7 @@ class Agent:
         self.sources: list = list(extra_sources or [])
         self._runner: web.AppRunner | None = None
         self.address: str | None = None
+        self.audit_report: AuditReport | None = None
 
     # ------------------------------------------------------------------ control
     def _request(self, profile: str, trigger: str, max_pages: int | None = None) -> ScanRequest:
@@ -137,6 +140,8 @@ class Agent:
             self.journal.event("warning", "interrupted", f"{msg.text}: lượt {job.id}, giữ {job.pages} trang / "
                                                          f"job {job.id}, {job.pages} pages kept", job_id=job.id)
             log.warning("job %d was interrupted; %d pages kept", job.id, job.pages, extra={"job_id": job.id})
+        # Before any task runs, so a repair never races one (design 2.1).
+        self.audit_report = await asyncio.to_thread(self.audit_journal)
         for worker in self.scanners:
             worker.start()
         if self.hotfolder is not None:
@@ -199,6 +204,21 @@ class Agent:
             self.notifier.status(self._one_line_status())
             await asyncio.sleep(2.0)
 
+    def audit_journal(self) -> AuditReport:
+        """The start-up audit (design 2.1): every finding to the log and the events the status page shows."""
+        log_path = self.cfg.sync.key_paths(self.cfg.state_path)[2]
+        log_public = ed25519_public(read_public(log_path)) if log_path.exists() else None
+        report = audit(self.journal, device_id=self.cfg.agent.device_id, log_public=log_public, repair=True)
+        for f in report.findings:
+            level = "warning" if f.repaired else "error"
+            self.journal.event(level, f"audit_{f.code}", f"{f.vi} / {f.en}")
+            log.log(logging.WARNING if f.repaired else logging.ERROR, "journal audit: %s", f.en,
+                    extra={"batch_id": f.batch_id})
+        if report.findings:
+            log.warning("journal audit: %d findings, %d repaired", len(report.findings),
+                        sum(f.repaired for f in report.findings))
+        return report
+
     def _task_failed(self, name: str, exc: BaseException) -> None:
         self.journal.event("error", "task_failed", f"Tác vụ {name} lỗi, đang khởi động lại / "
                                                    f"Task {name} failed, restarting: {exc}")
@@ -225,6 +245,7 @@ class Agent:
             "disk": {"free_bytes": disk.free, "total_bytes": disk.total, "free_pct": 100 * disk.free / disk.total,
                      "min_free_mb": self.cfg.agent.min_free_mb},
             "events": self.journal.recent_events(8),
+            "journal_audit": self.audit_report.to_dict() if self.audit_report else None,
             "triggers": {
                 "hotfolder": str(self.hotfolder.path) if self.hotfolder else None,
                 "key": {"device": self.key.device, "error": self.key.error} if self.key else None,

@@ -226,8 +226,8 @@ class BatchLedger:
 
     def count_attempt(self, batch_id: int) -> bool:
         with self.journal.transaction() as db:
-            cur = db.execute("UPDATE batches SET attempts = attempts + 1 WHERE id=? AND state IN ('sealed', 'uploaded')",
-                             (batch_id,))
+            cur = db.execute("UPDATE batches SET attempts = attempts + 1 WHERE id=?"
+                             " AND state IN ('sealed', 'uploaded')", (batch_id,))
             return cur.rowcount == 1
 
     def set_error(self, batch_id: int, text: str | None) -> bool:

@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = (
     "firmware_agent.commands.run",
     "firmware_agent.commands.demo",
+    "firmware_agent.commands.journal",
     "firmware_agent.commands.scanners",
     "firmware_agent.commands.imaging",
     "firmware_agent.commands.records",

@@ -123,7 +123,8 @@ class Journal:
         for path in (self.state_dir / "pages").glob("*/*.raw.*"):  # captures, J6 or older PNG
             if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed
-        folders = {r[0] for r in self._conn().execute("SELECT dir FROM batches WHERE state IN ('open', 'staged', 'sealing')")}
+        folders = {r[0] for r in self._conn().execute(
+            "SELECT dir FROM batches WHERE state IN ('open', 'staged', 'sealing')")}
         for path in (self.state_dir / "outbox").glob("batch-*"):
             if self.rel(path) not in folders:
                 shutil.rmtree(path, ignore_errors=True)  # sealed already, or its row never committed

@@ -123,14 +123,22 @@ def render_page(spec: PageSpec, dpi: int = 200, place: str = "Tân Phú", contin
 
 def scanned(img: Image.Image, seed: int, angle: float | None = None, noise: float = 6.0) -> Image.Image:
     """Turn a clean page into something that looks scanned: tilt, grain, specks."""
+    import cv2  # OpenCV's warp is ~50x faster than Pillow's on a full page; the demo writes 14 of them
+
     rng = random.Random(seed)
     if angle is None:
         angle = rng.uniform(-1.2, 1.2)
-    out = img.rotate(angle, resample=Image.BILINEAR, expand=False, fillcolor=(235, 235, 230))
-    arr = np.asarray(out, dtype=np.int16)
+    src = np.asarray(img.convert("RGB"))
+    h, w = src.shape[:2]
+    # Pillow's rotate turns counter-clockwise by *angle* about the centre; so does this matrix.
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
+    out = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=(235, 235, 230))
     nrng = np.random.default_rng(seed)
-    arr = arr + nrng.normal(0.0, noise, size=arr.shape[:2])[..., None].astype(np.int16)
-    specks = nrng.random(arr.shape[:2]) < 0.0004
+    grain = (nrng.standard_normal((h, w), dtype=np.float32) * noise).astype(np.int16)
+    arr = out.astype(np.int16)
+    arr += grain[..., None]
+    specks = nrng.random((h, w), dtype=np.float32) < 0.0004
     arr[specks] = 30
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
 
@@ -174,7 +182,9 @@ def write_demo_stack(dest: Path, dpi: int = 150) -> list[Path]:
     for name, img in demo_stack(dpi):
         path = dest / name
         tmp = path.with_name(path.name + ".part")
-        img.save(tmp, format="JPEG" if name.endswith(".jpg") else "PNG", quality=90, dpi=(dpi, dpi))
+        # PNG at level 1: a grainy page takes a quarter of the time of the default level, at about its size
+        img.save(tmp, format="JPEG" if name.endswith(".jpg") else "PNG", quality=90, compress_level=1,
+                 dpi=(dpi, dpi))
         tmp.replace(path)
         paths.append(path)
     return paths

@@ -1,0 +1,79 @@
+"""`sohoa journal check`: the batch audit of design 2.1 on demand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("journal", help="the appliance's journal: check that no package was lost")
+    jsub = p.add_subparsers(dest="journal_action", metavar="ACTION", required=True)
+    c = jsub.add_parser("check", help="prove every packaged record file is in exactly one batch, every sealed "
+                                      "batch carries exactly its members and every receipt verifies; repair what "
+                                      "is safe (exit 1 while anything needs a technician)")
+    where = c.add_mutually_exclusive_group()
+    where.add_argument("--config", default="/etc/sohoa/sohoa.toml", help="TOML config file (for the state folder)")
+    where.add_argument("--state-dir", type=Path, help="the state folder itself (the demo's, say)")
+    c.add_argument("--device-id", help="device id the receipts must name (default: from the config)")
+    c.add_argument("--no-repair", action="store_true", help="only report, change nothing")
+    c.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    c.set_defaults(func=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from firmware_agent.config import ConfigError, load_config
+    from firmware_agent.journal import Journal
+    from firmware_agent.journal_audit import audit
+    from firmware_agent.state_lock import StateInUse, StateLock
+    from sync.keys import ed25519_public, read_public
+
+    try:
+        if args.state_dir is not None:
+            cfg = load_config(None, {"agent": {"state_dir": str(args.state_dir)}})
+        else:
+            cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        return 2
+    state = cfg.state_path
+    if not (state / "journal.sqlite3").exists():
+        print(f"Không có nhật ký trong {state} / No journal in {state}", file=sys.stderr)
+        return 2
+    device_id = args.device_id or cfg.agent.device_id
+    lock = StateLock(state)
+    repair = not args.no_repair
+    try:
+        lock.acquire()
+    except StateInUse:
+        # The running agent audits at its own start; a second writer must not repair under it.
+        print("Tác tử đang chạy: chỉ kiểm tra, không sửa / The agent is running: checking only, repairing "
+              "nothing", file=sys.stderr)
+        lock, repair = None, False
+    try:
+        log_path = cfg.sync.key_paths(state)[2]
+        log_public = ed25519_public(read_public(log_path)) if log_path.exists() else None
+        journal = Journal(state)
+        try:
+            report = audit(journal, device_id=device_id, log_public=log_public, repair=repair, hash_files=True)
+        finally:
+            journal.close()
+    finally:
+        if lock is not None:
+            lock.release()
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        checked = report.checked
+        print(f"Đã kiểm tra / Checked: {checked.get('records_packaged', 0)} hồ sơ đã đóng gói / packaged record "
+              f"files, {checked.get('batches_unsealed', 0) + checked.get('batches_sealed', 0)} lô / batches, "
+              f"{checked.get('receipts', 0)} biên nhận / receipts")
+        for f in report.findings:
+            mark = "đã sửa / repaired" if f.repaired else "CẦN XỬ LÝ / NEEDS ACTION"
+            print(f"- [{mark}] {f.vi} / {f.en}")
+        if not report.findings:
+            print("Không có vấn đề / No problems")
+    return 0 if report.ok else 1
+
