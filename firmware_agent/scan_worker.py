@@ -79,6 +79,9 @@ class ScanWorker:
         self._open_failures = 0
         self.state = WorkerState(device=device_name)
         self.heartbeat_at = time.monotonic()
+        # Rounds of the device loop (open, wait for a request, poll the buttons): lets a
+        # watcher know the worker has looked again since some moment, without a clock.
+        self.cycles = 0
         self.jobs_finished = 0
         self._thread = threading.Thread(target=self._run, name=f"scanner-{device_name}", daemon=True)
 
@@ -104,13 +107,13 @@ class ScanWorker:
                 "job_pages": s.job_pages, "paused_job": s.paused_job, "last_error": s.last_error,
                 "capabilities": s.capabilities}
 
-    def check_hung(self, limit_s: float) -> bool:
-        """True once when the device thread has made no progress for *limit_s* while busy.
+    def check_hung(self, limit_s: float, now: float | None = None) -> bool:
+        """True once when the device thread has made no progress for *limit_s* (by *now*, monotonic).
 
         A USB scanner that stops answering blocks inside libusb for ever; the caller then
         resets the device (which makes the blocked call fail) and the thread reopens it.
         """
-        stuck = time.monotonic() - self.heartbeat_at > limit_s
+        stuck = (time.monotonic() if now is None else now) - self.heartbeat_at > limit_s
         if stuck and self.state.state != "hung":
             self._set_state("hung", f"no answer for {limit_s:.0f} s")
             self.journal.event("error", "hung", message_for("hung").text, job_id=self.state.job_id)
@@ -125,6 +128,7 @@ class ScanWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.heartbeat_at = time.monotonic()
+            self.cycles += 1
             if self._scanner is None and not self._try_open():
                 # requests stay queued and are served once the device is back
                 self._stop.wait(self._reopen_s)
