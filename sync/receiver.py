@@ -8,11 +8,11 @@ replies, start-up) is :mod:`sync.receiver_app`.
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from sync.batch import BatchError
 from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
 from sync.keys import ed25519_public
 from sync.receiver_core import ReceiverCore
+from sync.receiver_limits import BucketSpec, FailureLimiter, ThrottledLog, client_address
+from sync.receiver_state import storage_full
 from sync.tus_body import BodySink, IdleWatchdog
 from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
                                parse_checksum, parse_metadata, parse_nonneg, safe_filename)
@@ -36,12 +38,21 @@ _READ = 1 << 20
 
 @dataclass
 class ReceiverOptions:
+    """The receiver's settings; the limits and timeouts are those of design 5.7 and 5.8."""
+
     max_size: int = 4 * 1024**3
     expiration_s: float = 24 * 3600.0
     body_idle_timeout_s: float = 60.0
+    header_timeout_s: float = 20.0
+    idle_timeout_s: float = 75.0
     takeover_idle_s: float = 10.0
     sweep_every_s: float = 600.0
     termination: bool = True
+    # Failed enrollments: per client address, and for all addresses together.
+    enroll_per_address: BucketSpec = BucketSpec(burst=10, refill_s=6.0)
+    enroll_overall: BucketSpec = BucketSpec(burst=60, refill_s=1.0)
+    # Peers whose X-Forwarded-For names the client (the TLS reverse proxy).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -59,6 +70,10 @@ class TusHandler:
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tus-io")
+        self.enroll_limiter = FailureLimiter(opts.enroll_per_address, opts.enroll_overall)
+        # Refusals of requests nobody authenticated: counted always, logged at most once a minute.
+        self.auth_log = ThrottledLog(log)
+        self.enroll_log = ThrottledLog(log)
 
     # ----------------------------------------------------------------- helpers
     def authenticate(self, request: web.Request) -> str:
@@ -72,7 +87,7 @@ class TusHandler:
             check_signature(creds, ed25519_public(device.public_key))
         except AuthError as exc:
             self.core.counters["auth_failures"] += 1
-            log.warning("auth refused from %s: %s", request.remote, exc.reason)
+            self.auth_log.warning("auth refused from %s: %s", request.remote, exc.reason)
             raise
         return creds.device_id
 
@@ -125,6 +140,7 @@ class TusHandler:
             if done["batch"] != batch:
                 self.core.reject(device_id, seq, "fork", "creation for an accepted seq with another batch hash")
                 raise ProtocolError(409, "fork: this seq was accepted with another batch")
+            self._ensure_archived(done)
             accepted = state.upload(done["upload_id"])
             return web.Response(status=201, headers={
                 "Location": f"/files/{done['upload_id']}", "Upload-Offset": str(accepted["length"]),
@@ -158,7 +174,11 @@ class TusHandler:
             upload = self.core.store.new_upload(upload_id, length, store_meta)
         except OSError as exc:
             raise self._os_error(exc) from None
-        state.add_upload(upload_id, device_id, seq, batch, sha, length)
+        try:
+            state.add_upload(upload_id, device_id, seq, batch, sha, length)
+        except BaseException:
+            upload.terminate()  # no row, no files: the client creates it again later
+            raise
         return web.Response(status=201, headers={"Location": f"/files/{upload_id}", "Upload-Offset": "0",
                                                  **self.expires(upload.info().updated_at)})
 
@@ -167,6 +187,7 @@ class TusHandler:
         upload_id, row = self.own_upload(request, device_id)
         headers = {"Cache-Control": "no-store", "Upload-Length": str(row["length"])}
         if row["state"] == "accepted":
+            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
             meta = {"seq": str(row["seq"]), "batch": row["batch"], "sha256": row["sha256"]}
             return web.Response(status=200, headers={**headers, "Upload-Offset": str(row["length"]),
                                                      "Upload-Metadata": encode_metadata(meta),
@@ -210,6 +231,7 @@ class TusHandler:
         if row["state"] == "accepted":
             if offset != row["length"]:
                 raise ProtocolError(409, f"offset is {row['length']}")
+            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
             return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
                                                      **self.receipt_header(device_id, row["seq"])})
         await self._take_over(upload_id)
@@ -292,6 +314,7 @@ class TusHandler:
                 if committed:  # durable and counted: final for the check too
                     self.core.committed(upload_id, commit.result(), file_hash=sink.file_hash)
             if watchdog.fired:
+                self.core.counters["body_timeouts"] += 1
                 raise ProtocolError(408, "body stalled") from None
             raise
         except (ConnectionError, ClientError):
@@ -323,28 +346,72 @@ class TusHandler:
                                                  **self.receipt_header(row["device_id"], row["seq"])})
 
     def _os_error(self, exc: OSError) -> ProtocolError:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            self.core.counters["disk_full"] += 1
-            log.error("store full: %s", exc)
-            return ProtocolError(507, "Insufficient Storage")
+        if storage_full(exc):
+            return self.storage_full(exc)
         log.exception("store error")
         return ProtocolError(500, "store error")
+
+    def storage_full(self, exc: BaseException) -> ProtocolError:
+        """The one answer to a write refused for lack of room, wherever it happened (design 5.8)."""
+        self.core.counters["disk_full"] += 1
+        log.error("storage full: %s: %s", type(exc).__name__, exc)
+        return ProtocolError(507, "Insufficient Storage")
+
+    def _ensure_archived(self, entry) -> None:
+        try:
+            self.core.ensure_archived(entry)
+        except OSError as exc:
+            raise self._os_error(exc) from None
 
     async def receipt(self, request: web.Request) -> web.Response:
         device_id = self.authenticate(request)
         if request.match_info["device"] != device_id:
             raise ProtocolError(404, "no such receipt")
-        receipt = self.core.receipt_for(device_id, int(request.match_info["seq"]))
-        if receipt is None:
+        entry = self.core.state.log_entry(device_id, int(request.match_info["seq"]))
+        if entry is None:
             raise ProtocolError(404, "no such receipt")
-        return web.json_response(receipt)
+        self._ensure_archived(entry)
+        return web.json_response(json.loads(entry["receipt"]))
 
     async def enroll(self, request: web.Request) -> web.Response:
+        """``POST /enroll`` (design 5.7): failures are rate-limited per client address and overall."""
+        address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                                 self.opts.trusted_proxies)
+        wait_s = self.enroll_limiter.admit(address)
+        if wait_s:
+            self.core.counters["enroll_limited"] += 1
+            return web.Response(status=429, text=f"too many failed enrollments, retry after {wait_s} s\n",
+                                headers={"Retry-After": str(wait_s), "Sohoa-Reason": "too many failed enrollments"})
+        body: dict = {}
+        try:
+            body = await self._enroll_body(request)
+            device_id, public_key, token = body["device"], body["public_key"], body["token"]
+            if not isinstance(token, str) or not self.core.state.enroll(device_id, public_key, token):
+                raise ProtocolError(403, "token invalid, used, expired or for another device")
+        except ProtocolError as exc:
+            self._enroll_refused(address, body.get("device"), exc)
+            raise
+        self.enroll_limiter.succeeded(address)
+        log.info("enrolled device %s", device_id)
+        dev = self.core.state.device(device_id)
+        return web.json_response({"device": device_id, "archive_public_key": self.core.archive_public_b64,
+                                  "log_public_key": self.core.log_public_b64, "log_origin": self.core.origin,
+                                  "next_seq": dev.last_seq + 1}, status=201)
+
+    async def _enroll_body(self, request: web.Request) -> dict:
+        """The checked enrollment object; :class:`ProtocolError` 400 or 408 otherwise."""
         if request.content_length is None or request.content_length > 4096:
             raise ProtocolError(400, "enrollment body missing or too large")
         try:
-            body = json.loads(await request.read())
-            device_id, public_key, token = body["device"], body["public_key"], body["token"]
+            raw = await asyncio.wait_for(request.read(), self.opts.body_idle_timeout_s)
+        except asyncio.TimeoutError:
+            self.core.counters["body_timeouts"] += 1
+            raise ProtocolError(408, "enrollment body not received in time") from None
+        except (ConnectionError, ClientError):
+            raise ProtocolError(400, "connection lost during the body") from None
+        try:
+            body = json.loads(raw)
+            device_id, public_key, _ = body["device"], body["public_key"], body["token"]
             if not (isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id)):
                 raise ValueError("bad device id")
             if len(unb64(public_key)) != 32:
@@ -352,17 +419,16 @@ class TusHandler:
             ed25519_public(public_key)
         except (ValueError, KeyError, TypeError):
             raise ProtocolError(400, "enrollment needs device, public_key (b64) and token") from None
-        if not isinstance(token, str) or not self.core.state.enroll(device_id, public_key, token):
-            self.core.reject(device_id, None, "enroll", "invalid, used or expired token")
-            raise ProtocolError(403, "token invalid, used, expired or for another device")
-        log.info("enrolled device %s", device_id)
-        dev = self.core.state.device(device_id)
-        return web.json_response({"device": device_id, "archive_public_key": self.core.archive_public_b64,
-                                  "log_public_key": self.core.log_public_b64, "log_origin": self.core.origin,
-                                  "next_seq": dev.last_seq + 1}, status=201)
+        return body
 
-    async def metrics(self, request: web.Request) -> web.Response:
-        lines = [f"sohoa_receiver_{k}_total {v}" for k, v in self.core.counters.items()]
-        lines += [f"sohoa_receiver_{k} {v}" for k, v in self.core.state.counts().items()]
-        lines.append(f"sohoa_receiver_log_size {self.core.tree.size}")
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    def _enroll_refused(self, address: str, device_id: object, exc: ProtocolError) -> None:
+        """Count, record (one bounded row per address) and log, at most once a minute, a refused enrollment."""
+        self.core.counters["enroll_refused"] += 1
+        try:
+            self.core.state.enroll_refused(address, device_id, exc.reason)
+        except sqlite3.Error as err:  # the refusal is answered whether or not it could be recorded
+            self.core.counters["rejections_unrecorded"] += 1
+            log.error("enrollment refusal from %s not recorded: %s", address, err)
+        device = device_id if isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id) else "?"
+        self.enroll_log.warning("enrollment refused from %s for device %s: %s %s", address, device,
+                                exc.status, exc.reason)

@@ -227,10 +227,6 @@ class ReceiverCore:
             upload.finish(entry["archive"])
             log.info("archive file %s finished after an earlier failure", entry["archive"])
 
-    def receipt_for(self, device_id: str, seq: int) -> dict | None:
-        row = self.state.log_entry(device_id, seq)
-        return json.loads(row["receipt"]) if row else None
-
     async def accept(self, upload_id: str) -> dict:
         """Verify the complete upload *upload_id*, append it to the log, archive it.
 
