@@ -12,7 +12,6 @@ import json
 import logging
 import re
 import secrets
-import sqlite3
 import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from aiohttp import ClientError, web
 
 from sync.auth import AuthError, check_signature, parse_auth_header
 from sync.batch import BatchError
-from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
+from sync.canon import HEX64_RE
 from sync.keys import ed25519_public
 from sync.receiver_core import ReceiverCore
-from sync.receiver_limits import BucketSpec, FailureLimiter, ThrottledLog, client_address
+from sync.receiver_limits import BucketSpec, ThrottledLog
 from sync.receiver_state import storage_full
 from sync.tus_body import BodySink, IdleWatchdog
 from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
@@ -70,10 +69,8 @@ class TusHandler:
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tus-io")
-        self.enroll_limiter = FailureLimiter(opts.enroll_per_address, opts.enroll_overall)
-        # Refusals of requests nobody authenticated: counted always, logged at most once a minute.
+        # Refused authentications: counted always, logged at most once a minute (design 5.6).
         self.auth_log = ThrottledLog(log)
-        self.enroll_log = ThrottledLog(log)
 
     # ----------------------------------------------------------------- helpers
     def authenticate(self, request: web.Request) -> str:
@@ -372,63 +369,3 @@ class TusHandler:
             raise ProtocolError(404, "no such receipt")
         self._ensure_archived(entry)
         return web.json_response(json.loads(entry["receipt"]))
-
-    async def enroll(self, request: web.Request) -> web.Response:
-        """``POST /enroll`` (design 5.7): failures are rate-limited per client address and overall."""
-        address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
-                                 self.opts.trusted_proxies)
-        wait_s = self.enroll_limiter.admit(address)
-        if wait_s:
-            self.core.counters["enroll_limited"] += 1
-            return web.Response(status=429, text=f"too many failed enrollments, retry after {wait_s} s\n",
-                                headers={"Retry-After": str(wait_s), "Sohoa-Reason": "too many failed enrollments"})
-        body: dict = {}
-        try:
-            body = await self._enroll_body(request)
-            device_id, public_key, token = body["device"], body["public_key"], body["token"]
-            if not isinstance(token, str) or not self.core.state.enroll(device_id, public_key, token):
-                raise ProtocolError(403, "token invalid, used, expired or for another device")
-        except ProtocolError as exc:
-            self._enroll_refused(address, body.get("device"), exc)
-            raise
-        self.enroll_limiter.succeeded(address)
-        log.info("enrolled device %s", device_id)
-        dev = self.core.state.device(device_id)
-        return web.json_response({"device": device_id, "archive_public_key": self.core.archive_public_b64,
-                                  "log_public_key": self.core.log_public_b64, "log_origin": self.core.origin,
-                                  "next_seq": dev.last_seq + 1}, status=201)
-
-    async def _enroll_body(self, request: web.Request) -> dict:
-        """The checked enrollment object; :class:`ProtocolError` 400 or 408 otherwise."""
-        if request.content_length is None or request.content_length > 4096:
-            raise ProtocolError(400, "enrollment body missing or too large")
-        try:
-            raw = await asyncio.wait_for(request.read(), self.opts.body_idle_timeout_s)
-        except asyncio.TimeoutError:
-            self.core.counters["body_timeouts"] += 1
-            raise ProtocolError(408, "enrollment body not received in time") from None
-        except (ConnectionError, ClientError):
-            raise ProtocolError(400, "connection lost during the body") from None
-        try:
-            body = json.loads(raw)
-            device_id, public_key, _ = body["device"], body["public_key"], body["token"]
-            if not (isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id)):
-                raise ValueError("bad device id")
-            if len(unb64(public_key)) != 32:
-                raise ValueError("public key must be 32 bytes")
-            ed25519_public(public_key)
-        except (ValueError, KeyError, TypeError):
-            raise ProtocolError(400, "enrollment needs device, public_key (b64) and token") from None
-        return body
-
-    def _enroll_refused(self, address: str, device_id: object, exc: ProtocolError) -> None:
-        """Count, record (one bounded row per address) and log, at most once a minute, a refused enrollment."""
-        self.core.counters["enroll_refused"] += 1
-        try:
-            self.core.state.enroll_refused(address, device_id, exc.reason)
-        except sqlite3.Error as err:  # the refusal is answered whether or not it could be recorded
-            self.core.counters["rejections_unrecorded"] += 1
-            log.error("enrollment refusal from %s not recorded: %s", address, err)
-        device = device_id if isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id) else "?"
-        self.enroll_log.warning("enrollment refused from %s for device %s: %s %s", address, device,
-                                exc.status, exc.reason)

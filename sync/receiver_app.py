@@ -25,6 +25,7 @@ from sync.proc_tune import keep_large_buffers
 from sync.receiver import CORE, ReceiverOptions, TusHandler
 from sync.receiver_conn import ConnectionWatch, GuardedSite
 from sync.receiver_core import MemberCheck, ReceiverCore
+from sync.receiver_enroll import EnrollHandler
 from sync.receiver_state import storage_full
 from sync.store import Store
 from sync.tus_protocol import TUS_VERSION, Capabilities, ProtocolError
@@ -79,7 +80,7 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
     for method in caps.methods():
         app.router.add_route(method, "/files/{upload_id}", actions[method])
     app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)
-    app.router.add_post("/enroll", h.enroll)
+    app.router.add_post("/enroll", EnrollHandler(core, opts).enroll)
 
     async def sweeper(app: web.Application):
         async def loop():
