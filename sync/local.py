@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.enroll import Enrollment, enroll
 from sync.receiver import CORE, ReceiverOptions
-from sync.receiver_app import build_receiver_app
+from sync.receiver_app import Listening, build_receiver_app, start_listeners
 from sync.receiver_core import MemberCheck, ReceiverCore
 from sync.store import Store
 
@@ -18,24 +17,29 @@ from sync.store import Store
 @dataclass
 class LocalReceiver:
     url: str
-    runner: web.AppRunner
+    listening: Listening
     core: ReceiverCore
 
+    @property
+    def metrics_url(self) -> str | None:
+        """``http://127.0.0.1:<port>/metrics`` when started with a metrics listener, else None."""
+        return self.listening.metrics_url
+
     async def close(self) -> None:
-        await self.runner.cleanup()
+        await self.listening.close()
 
 
 async def start_local_receiver(root: Path, host: str = "127.0.0.1", port: int = 0, *,
                                member_check: MemberCheck | None = None,
-                               opts: ReceiverOptions | None = None, store: Store | None = None) -> LocalReceiver:
-    """Serve a receiver rooted at *root* on the running event loop; ``port=0`` picks a free one."""
+                               opts: ReceiverOptions | None = None, store: Store | None = None,
+                               metrics_port: int | None = None) -> LocalReceiver:
+    """Serve a receiver rooted at *root* on the running event loop; ``port=0`` picks a free one.
+
+    *metrics_port* (0: a free one) also starts the loopback metrics listener.
+    """
     app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store, own_process=False)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0][1]  # the real port when port=0
-    return LocalReceiver(f"http://{host}:{bound}/", runner, app[CORE])
+    listening = await start_listeners(app, host, port, metrics_port=metrics_port)
+    return LocalReceiver(listening.url, listening, app[CORE])
 
 
 async def enroll_with_local(receiver: LocalReceiver, device_id: str, key: Ed25519PrivateKey) -> Enrollment:

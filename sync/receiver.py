@@ -8,7 +8,6 @@ replies, start-up) is :mod:`sync.receiver_app`.
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import re
@@ -22,9 +21,11 @@ from aiohttp import ClientError, web
 
 from sync.auth import AuthError, check_signature, parse_auth_header
 from sync.batch import BatchError
-from sync.canon import DEVICE_ID_RE, HEX64_RE, unb64
+from sync.canon import HEX64_RE
 from sync.keys import ed25519_public
 from sync.receiver_core import ReceiverCore
+from sync.receiver_limits import BucketSpec, ThrottledLog
+from sync.receiver_state import storage_full
 from sync.tus_body import BodySink, IdleWatchdog
 from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
                                parse_checksum, parse_metadata, parse_nonneg, safe_filename)
@@ -36,12 +37,21 @@ _READ = 1 << 20
 
 @dataclass
 class ReceiverOptions:
+    """The receiver's settings; the limits and timeouts are those of design 5.7 and 5.8."""
+
     max_size: int = 4 * 1024**3
     expiration_s: float = 24 * 3600.0
     body_idle_timeout_s: float = 60.0
+    header_timeout_s: float = 20.0
+    idle_timeout_s: float = 75.0
     takeover_idle_s: float = 10.0
     sweep_every_s: float = 600.0
     termination: bool = True
+    # Failed enrollments: per client address, and for all addresses together.
+    enroll_per_address: BucketSpec = BucketSpec(burst=10, refill_s=6.0)
+    enroll_overall: BucketSpec = BucketSpec(burst=60, refill_s=1.0)
+    # Peers whose X-Forwarded-For names the client (the TLS reverse proxy).
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass
@@ -59,6 +69,8 @@ class TusHandler:
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tus-io")
+        # Refused authentications: counted always, logged at most once a minute (design 5.6).
+        self.auth_log = ThrottledLog(log)
 
     # ----------------------------------------------------------------- helpers
     def authenticate(self, request: web.Request) -> str:
@@ -72,7 +84,7 @@ class TusHandler:
             check_signature(creds, ed25519_public(device.public_key))
         except AuthError as exc:
             self.core.counters["auth_failures"] += 1
-            log.warning("auth refused from %s: %s", request.remote, exc.reason)
+            self.auth_log.warning("auth refused from %s: %s", request.remote, exc.reason)
             raise
         return creds.device_id
 
@@ -125,6 +137,7 @@ class TusHandler:
             if done["batch"] != batch:
                 self.core.reject(device_id, seq, "fork", "creation for an accepted seq with another batch hash")
                 raise ProtocolError(409, "fork: this seq was accepted with another batch")
+            self._ensure_archived(done)
             accepted = state.upload(done["upload_id"])
             return web.Response(status=201, headers={
                 "Location": f"/files/{done['upload_id']}", "Upload-Offset": str(accepted["length"]),
@@ -158,7 +171,11 @@ class TusHandler:
             upload = self.core.store.new_upload(upload_id, length, store_meta)
         except OSError as exc:
             raise self._os_error(exc) from None
-        state.add_upload(upload_id, device_id, seq, batch, sha, length)
+        try:
+            state.add_upload(upload_id, device_id, seq, batch, sha, length)
+        except BaseException:
+            upload.terminate()  # no row, no files: the client creates it again later
+            raise
         return web.Response(status=201, headers={"Location": f"/files/{upload_id}", "Upload-Offset": "0",
                                                  **self.expires(upload.info().updated_at)})
 
@@ -167,6 +184,7 @@ class TusHandler:
         upload_id, row = self.own_upload(request, device_id)
         headers = {"Cache-Control": "no-store", "Upload-Length": str(row["length"])}
         if row["state"] == "accepted":
+            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
             meta = {"seq": str(row["seq"]), "batch": row["batch"], "sha256": row["sha256"]}
             return web.Response(status=200, headers={**headers, "Upload-Offset": str(row["length"]),
                                                      "Upload-Metadata": encode_metadata(meta),
@@ -210,6 +228,7 @@ class TusHandler:
         if row["state"] == "accepted":
             if offset != row["length"]:
                 raise ProtocolError(409, f"offset is {row['length']}")
+            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
             return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
                                                      **self.receipt_header(device_id, row["seq"])})
         await self._take_over(upload_id)
@@ -292,6 +311,7 @@ class TusHandler:
                 if committed:  # durable and counted: final for the check too
                     self.core.committed(upload_id, commit.result(), file_hash=sink.file_hash)
             if watchdog.fired:
+                self.core.counters["body_timeouts"] += 1
                 raise ProtocolError(408, "body stalled") from None
             raise
         except (ConnectionError, ClientError):
@@ -323,46 +343,29 @@ class TusHandler:
                                                  **self.receipt_header(row["device_id"], row["seq"])})
 
     def _os_error(self, exc: OSError) -> ProtocolError:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            self.core.counters["disk_full"] += 1
-            log.error("store full: %s", exc)
-            return ProtocolError(507, "Insufficient Storage")
+        if storage_full(exc):
+            return self.storage_full(exc)
         log.exception("store error")
         return ProtocolError(500, "store error")
+
+    def storage_full(self, exc: BaseException) -> ProtocolError:
+        """The one answer to a write refused for lack of room, wherever it happened (design 5.8)."""
+        self.core.counters["disk_full"] += 1
+        log.error("storage full: %s: %s", type(exc).__name__, exc)
+        return ProtocolError(507, "Insufficient Storage")
+
+    def _ensure_archived(self, entry) -> None:
+        try:
+            self.core.ensure_archived(entry)
+        except OSError as exc:
+            raise self._os_error(exc) from None
 
     async def receipt(self, request: web.Request) -> web.Response:
         device_id = self.authenticate(request)
         if request.match_info["device"] != device_id:
             raise ProtocolError(404, "no such receipt")
-        receipt = self.core.receipt_for(device_id, int(request.match_info["seq"]))
-        if receipt is None:
+        entry = self.core.state.log_entry(device_id, int(request.match_info["seq"]))
+        if entry is None:
             raise ProtocolError(404, "no such receipt")
-        return web.json_response(receipt)
-
-    async def enroll(self, request: web.Request) -> web.Response:
-        if request.content_length is None or request.content_length > 4096:
-            raise ProtocolError(400, "enrollment body missing or too large")
-        try:
-            body = json.loads(await request.read())
-            device_id, public_key, token = body["device"], body["public_key"], body["token"]
-            if not (isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id)):
-                raise ValueError("bad device id")
-            if len(unb64(public_key)) != 32:
-                raise ValueError("public key must be 32 bytes")
-            ed25519_public(public_key)
-        except (ValueError, KeyError, TypeError):
-            raise ProtocolError(400, "enrollment needs device, public_key (b64) and token") from None
-        if not isinstance(token, str) or not self.core.state.enroll(device_id, public_key, token):
-            self.core.reject(device_id, None, "enroll", "invalid, used or expired token")
-            raise ProtocolError(403, "token invalid, used, expired or for another device")
-        log.info("enrolled device %s", device_id)
-        dev = self.core.state.device(device_id)
-        return web.json_response({"device": device_id, "archive_public_key": self.core.archive_public_b64,
-                                  "log_public_key": self.core.log_public_b64, "log_origin": self.core.origin,
-                                  "next_seq": dev.last_seq + 1}, status=201)
-
-    async def metrics(self, request: web.Request) -> web.Response:
-        lines = [f"sohoa_receiver_{k}_total {v}" for k, v in self.core.counters.items()]
-        lines += [f"sohoa_receiver_{k} {v}" for k, v in self.core.state.counts().items()]
-        lines.append(f"sohoa_receiver_log_size {self.core.tree.size}")
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+        self._ensure_archived(entry)
+        return web.json_response(json.loads(entry["receipt"]))

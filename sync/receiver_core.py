@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import sqlite3
 import time
 from pathlib import Path
 from typing import Callable
@@ -75,7 +76,9 @@ class ReceiverCore:
         self.counters = {"accepted": 0, "rejected": 0, "auth_failures": 0, "checksum_mismatch": 0,
                          "disk_full": 0, "bytes_received": 0,
                          "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0,
-                         "checks_restarted": 0}
+                         "checks_restarted": 0, "rejections_unrecorded": 0,
+                         "enroll_refused": 0, "enroll_limited": 0,
+                         "header_timeouts": 0, "idle_closed": 0, "body_timeouts": 0}
         self.recover()
 
     def close(self) -> None:
@@ -199,14 +202,30 @@ class ReceiverCore:
                 log.info("recovered archive file %s", row["archive"])
 
     def reject(self, device_id: str | None, seq: int | None, code: str, detail: str) -> None:
-        """Record and report a refused batch or request."""
-        self.counters["rejected"] += 1
-        self.state.reject(device_id, seq, code, detail)
-        log.warning("rejected device=%s seq=%s %s: %s", device_id, seq, code, detail)
+        """Record and report a refused batch or request.
 
-    def receipt_for(self, device_id: str, seq: int) -> dict | None:
-        row = self.state.log_entry(device_id, seq)
-        return json.loads(row["receipt"]) if row else None
+        A row that cannot be written (disk full) does not change the refusal the
+        caller answers: it is logged and counted as ``rejections_unrecorded``.
+        """
+        self.counters["rejected"] += 1
+        log.warning("rejected device=%s seq=%s %s: %s", device_id, seq, code, detail)
+        try:
+            self.state.reject(device_id, seq, code, detail)
+        except sqlite3.Error as exc:
+            self.counters["rejections_unrecorded"] += 1
+            log.error("rejection of device=%s seq=%s not recorded: %s", device_id, seq, exc)
+
+    def ensure_archived(self, entry) -> None:
+        """Finish the rename of an accepted upload (its log *entry*) if it did not happen (rule R2).
+
+        Called before a receipt is answered (rule R3): the rename may have
+        failed for lack of room after the acceptance committed. Raises the
+        store's ``OSError`` while it still cannot be done.
+        """
+        upload = self.store.get_upload(entry["upload_id"])
+        if upload is not None and not self.store.archived(entry["archive"]):
+            upload.finish(entry["archive"])
+            log.info("archive file %s finished after an earlier failure", entry["archive"])
 
     async def accept(self, upload_id: str) -> dict:
         """Verify the complete upload *upload_id*, append it to the log, archive it.
@@ -220,6 +239,7 @@ class ReceiverCore:
         async with lock:
             done = self.state.log_entry(device_id, seq)
             if done is not None and done["batch"] == row["batch"] and done["upload_id"] == upload_id:
+                self.ensure_archived(done)
                 return json.loads(done["receipt"])
             try:
                 receipt = await self._verify_and_commit(row, done)
@@ -242,6 +262,7 @@ class ReceiverCore:
             self.forget(upload_id)
             self.store.get_upload(upload_id).terminate()
             self.state.drop_upload(upload_id)
+            self.ensure_archived(done)
             return json.loads(done["receipt"])
         if done is not None:
             raise BatchError("fork", f"seq {seq} was accepted with batch {done['batch'][:16]}, "

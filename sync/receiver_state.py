@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import secrets
 import sqlite3
@@ -9,7 +10,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.canon import ZERO_HASH, b64url
+from sync.canon import DEVICE_ID_RE, ZERO_HASH, b64url
+
+ENROLL_REFUSALS_KEPT = 256  # rows of enroll_refusals, one per client address (design 5.7)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices(
@@ -57,7 +60,27 @@ CREATE TABLE IF NOT EXISTS rejections(
     code        TEXT NOT NULL,
     detail      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS enroll_refusals(
+    address     TEXT PRIMARY KEY,         -- client address (IPv6: its /64), design 5.7
+    attempts    INTEGER NOT NULL,
+    first_at    REAL NOT NULL,
+    last_at     REAL NOT NULL,
+    last_device TEXT,                     -- the device id last asked for, when it was a valid id
+    last_reason TEXT NOT NULL
+);
 """
+
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_SQLITE_FULL, _SQLITE_IOERR = 13, 10
+
+
+def storage_full(exc: BaseException) -> bool:
+    """True for a write refused for lack of room: a file's ``ENOSPC``/``EDQUOT``/``EFBIG``, or
+    SQLite's ``SQLITE_FULL``/``SQLITE_IOERR`` (its journal or shared-memory file could not grow)."""
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code is not None and (code & 0xFF) in (_SQLITE_FULL, _SQLITE_IOERR)
+    return isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS
 
 
 @dataclass(frozen=True)
@@ -186,6 +209,22 @@ class ReceiverState:
     def rejections(self, limit: int = 100) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM rejections ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
 
+    def enroll_refused(self, address: str, device_id: object, reason: str, *,
+                       keep: int = ENROLL_REFUSALS_KEPT) -> None:
+        """Count a refused enrollment from *address*; the table keeps the *keep* most recent addresses."""
+        now = time.time()
+        device = device_id if isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id) else None
+        with self.tx():
+            self.db.execute(
+                "INSERT INTO enroll_refusals VALUES (?,1,?,?,?,?) ON CONFLICT(address) DO UPDATE SET "
+                "attempts=attempts+1, last_at=excluded.last_at, last_device=excluded.last_device, "
+                "last_reason=excluded.last_reason", (address[:64], now, now, device, reason[:200]))
+            self.db.execute("DELETE FROM enroll_refusals WHERE address NOT IN "
+                            "(SELECT address FROM enroll_refusals ORDER BY last_at DESC LIMIT ?)", (keep,))
+
+    def enroll_refusals(self, limit: int = 100) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM enroll_refusals ORDER BY last_at DESC LIMIT ?", (limit,)).fetchall()
+
     def counts(self) -> dict[str, int]:
         one = self.db.execute
         return {"devices": one("SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL").fetchone()[0],
@@ -207,5 +246,18 @@ class _Tx:
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+            except BaseException:
+                self._rollback()  # a COMMIT refused (disk full) may leave the transaction open
+                raise
+        else:
+            self._rollback()
         return False
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR);
+        # a ROLLBACK then would fail and hide the error that matters.
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")

@@ -93,14 +93,21 @@ class FileStore:
     def new_upload(self, upload_id: str, length: int, meta: dict) -> "FileUpload":
         data, info_path = self._paths(upload_id)
         now = time.time()
-        fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.close(fd)
         info = UploadInfo(upload_id, length, 0, dict(meta), now, now)
-        # Not fsynced: an upload lost in a power cut answers 404 and the client
-        # creates it again, which creation's idempotency allows.
-        offset_record.create(info_path.with_suffix(".offset"))
-        write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False, sync_file=False)
-        return FileUpload(self, upload_id, data, info_path)
+        upload = FileUpload(self, upload_id, data, info_path)
+        try:
+            fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.close(fd)
+            # Not fsynced: an upload lost in a power cut answers 404 and the client
+            # creates it again, which creation's idempotency allows.
+            offset_record.create(upload.offset_path)
+            write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False, sync_file=False)
+        except OSError:
+            # A full disk part way: no file of a half-made upload stays behind (design 5.8).
+            upload.terminate()
+            info_path.with_name(f".{info_path.name}.tmp").unlink(missing_ok=True)  # write_atomic's
+            raise
+        return upload
 
     def get_upload(self, upload_id: str) -> "FileUpload | None":
         if not UPLOAD_ID_RE.fullmatch(upload_id):

@@ -9,6 +9,14 @@ import sys
 from pathlib import Path
 
 DEFAULT_ROOT = "/var/lib/sohoa-receiver"
+DEFAULT_METRICS_PORT = 8471
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-size-mib", type=int, default=4096, help="largest batch accepted (MiB)")
     p.add_argument("--origin", default=None, help="log name written in checkpoints")
     p.add_argument("--no-sip-check", action="store_true", help="do not run the SIP_hoso verifier on .zip members")
+    p.add_argument("--metrics-host", default="127.0.0.1",
+                   help="bind address of the separate /metrics listener (no credentials: keep it on loopback)")
+    p.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT,
+                   help=f"port of the /metrics listener (default {DEFAULT_METRICS_PORT}; 0 picks a free one)")
+    p.add_argument("--header-timeout", type=_seconds, default=20.0,
+                   help="seconds from the first byte of a request head to its end (then 408 and close)")
+    p.add_argument("--idle-timeout", type=_seconds, default=75.0,
+                   help="seconds a connection may wait with no request before it is closed")
+    p.add_argument("--body-idle-timeout", type=_seconds, default=60.0,
+                   help="seconds a PATCH body may stall (then 408); an /enroll body must arrive within it")
+    p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                   help="a reverse proxy whose X-Forwarded-For names the client (repeatable)")
     p = action("token", "mint a one-time enrollment token for DEVICE_ID", cmd_token)
     p.add_argument("device_id")
     p.add_argument("--ttl-hours", type=float, default=24.0)
@@ -60,22 +80,27 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
-    from aiohttp import web
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from firmware_agent.records.receiver_check import receiver_member_check
     from sync.keys import load_or_create
     from sync.receiver import ReceiverOptions
-    from sync.receiver_app import build_receiver_app
+    from sync.receiver_app import build_receiver_app, serve_forever
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     member_check = None
     if not args.no_sip_check:
         member_check = receiver_member_check(load_or_create(args.root / "keys" / "archive_x25519.pem", X25519PrivateKey))
-    app = build_receiver_app(args.root, member_check=member_check, origin=args.origin,
-                             opts=ReceiverOptions(max_size=args.max_size_mib * 1024 * 1024))
-    print(f"sohoa receiver: {args.root} on http://{args.host}:{args.port}/files/", file=sys.stderr)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None)
+    opts = ReceiverOptions(max_size=args.max_size_mib * 1024 * 1024, header_timeout_s=args.header_timeout,
+                           idle_timeout_s=args.idle_timeout, body_idle_timeout_s=args.body_idle_timeout,
+                           trusted_proxies=tuple(args.trusted_proxy))
+    app = build_receiver_app(args.root, member_check=member_check, origin=args.origin, opts=opts)
+
+    def ready(listening) -> None:
+        print(f"sohoa receiver: {args.root} on {listening.url}files/, metrics on {listening.metrics_url}",
+              file=sys.stderr, flush=True)
+    serve_forever(app, args.host, args.port, metrics_host=args.metrics_host, metrics_port=args.metrics_port,
+                  on_ready=ready)
     return 0
 
 
@@ -131,9 +156,16 @@ def cmd_rejections(args: argparse.Namespace) -> int:
     state = _state(args.root)
     if state is None:
         return 1
+    def when(t: float) -> str:
+        return dt.datetime.fromtimestamp(t, dt.timezone.utc).isoformat(timespec="seconds")
     for r in state.rejections():
-        at = dt.datetime.fromtimestamp(r["at"], dt.timezone.utc).isoformat(timespec="seconds")
-        print(f"{at}\t{r['device_id']}\tseq {r['seq']}\t{r['code']}\t{r['detail']}")
+        print(f"{when(r['at'])}\t{r['device_id']}\tseq {r['seq']}\t{r['code']}\t{r['detail']}")
+    refusals = state.enroll_refusals()
+    if refusals:
+        print("Đăng ký bị từ chối, theo địa chỉ / Refused enrollments, by client address:")
+    for r in refusals:
+        print(f"{when(r['last_at'])}\t{r['address']}\tenroll\t{r['attempts']} attempts since "
+              f"{when(r['first_at'])}\tlast for {r['last_device'] or '?'}: {r['last_reason']}")
     return 0
 
 

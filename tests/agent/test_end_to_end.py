@@ -65,13 +65,13 @@ def status(port: int) -> dict:
 
 
 def test_enroll_run_scan_and_receipt(tmp_path):
-    rx_port = free_port()
+    rx_port, metrics_port = free_port(), free_port()
     rx_root = tmp_path / "rx"
     receiver = start("receiver", "serve", "--root", str(rx_root), "--host", "127.0.0.1", "--port", str(rx_port),
-                     log=tmp_path / "rx.log")
+                     "--metrics-port", str(metrics_port), log=tmp_path / "rx.log")
     agent = None
     try:
-        wait_http(f"http://127.0.0.1:{rx_port}/metrics")
+        wait_http(f"http://127.0.0.1:{metrics_port}/metrics")  # served on its own loopback listener
         token = sohoa("receiver", "token", "xa-01", "--root", str(rx_root)).stdout.strip()
         password_hash = sohoa("passwd", input="technician-pass\n").stdout.strip()
         config = tmp_path / "sohoa.toml"

@@ -38,7 +38,8 @@ def test_technician_flow_enroll_upload_verify_revoke(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen([*SOHOA, "receiver", "serve", "--root", str(root), "--port", str(port)], cwd=ROOT,
+    server = subprocess.Popen([*SOHOA, "receiver", "serve", "--root", str(root), "--port", str(port),
+                               "--metrics-port", "0"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):

@@ -26,6 +26,9 @@ def test_exec_start_is_a_valid_sohoa_command():
     args = build_parser().parse_args(argv[1:])
     assert args.func.__name__ == "cmd_serve" and args.host == "127.0.0.1" and args.port == 8470
     assert str(args.root) == "/var/lib/sohoa-receiver"
+    # /metrics has no credentials: only ever on loopback, on a port of its own.
+    assert (args.metrics_host, args.metrics_port) == ("127.0.0.1", 8471)
+    assert args.trusted_proxy == ["127.0.0.1"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
