@@ -280,3 +280,58 @@ def _three_shear(src: np.ndarray, nch: int, w: int, h: int, angle_deg: float,
     out = np.empty((y1 - y0, (x1 - x0) * nch), np.uint8)
     _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy, fill)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _turn90(src, nch, out, clockwise):
+    # src: (h, w * nch) bytes, out: (w, h * nch). Tiles of 64 x 64 pixels keep both
+    # the rows read and the rows written in cache.
+    h = src.shape[0]
+    w = src.shape[1] // nch
+    tile = 64
+    for by in range(0, h, tile):
+        for bx in range(0, w, tile):
+            for y in range(by, min(h, by + tile)):
+                srow = src[y]
+                for x in range(bx, min(w, bx + tile)):
+                    if clockwise:
+                        oy = x
+                        ox = h - 1 - y
+                    else:
+                        oy = w - 1 - x
+                        ox = y
+                    for c in range(nch):
+                        out[oy, ox * nch + c] = srow[x * nch + c]
+
+
+def turn(image: np.ndarray, degrees: int) -> np.ndarray:
+    """Turn a page clockwise by a multiple of 90 degrees (exact: pixels are only moved).
+
+    Parameters
+    ----------
+    image : ndarray, uint8, shape (H, W) or (H, W, 3)
+    degrees : int
+        0, 90, 180 or 270.
+
+    Returns
+    -------
+    ndarray, uint8, shape (H, W[, 3]) for 0 and 180, (W, H[, 3]) for 90 and 270
+        ``np.rot90(image, -degrees // 90)``, C-contiguous; the input itself for 0.
+
+    Raises
+    ------
+    ImageError
+        On an invalid page or angle.
+    """
+    img = check_page(image)
+    if degrees not in (0, 90, 180, 270):
+        raise ImageError(f"turn {degrees!r} must be 0, 90, 180 or 270 degrees")
+    if degrees == 0:
+        return img
+    if degrees == 180:
+        return np.ascontiguousarray(img[::-1, ::-1])
+    h, w = img.shape[:2]
+    nch = 1 if img.ndim == 2 else 3
+    out = np.empty((w, h * nch), np.uint8)
+    _turn90(img.reshape(h, w * nch), nch, out, degrees == 90)
+    return out.reshape((w, h) if nch == 1 else (w, h, 3))

@@ -58,11 +58,16 @@ class SkewEstimate:
         0 (no direction) to 1 (one sharp peak).
     ink_pixels : int
         Number of ink pixels the estimate used.
+    score : float
+        The score at the angle on the sweep's subsample, divided by the square of
+        its number of points: how sharply the ink falls into lines; comparable
+        between the two directions of one page (see ``transpose``).
     """
 
     angle_deg: float
     confidence: float
     ink_pixels: int
+    score: float = 0.0
 
 
 @njit(cache=True, nogil=True)
@@ -89,6 +94,32 @@ def _ink_points(ry, rs, re, n, w, stride):
         while x <= re[r]:
             ys[j] = y + phase
             xs[j] = x - xc
+            phase += 0.6180339887498949
+            if phase >= 1.0:
+                phase -= 1.0
+            j += 1
+            x += stride
+        i += re[r] - rs[r] + 1
+    return ys, xs
+
+
+@njit(cache=True, nogil=True)
+def _ink_points_t(ry, rs, re, n, h, stride):
+    # _ink_points of the transposed mask: (x dithered, y - centre), in the runs'
+    # order, which the score does not depend on.
+    m = (n + stride - 1) // stride
+    ys = np.empty(m, np.float64)
+    xs = np.empty(m, np.float64)
+    yc = (h - 1) / 2.0
+    phase = 0.0
+    j = 0
+    i = 0
+    for r in range(ry.shape[0]):
+        y = float(ry[r]) - yc
+        x = rs[r] + (stride - i % stride) % stride
+        while x <= re[r]:
+            ys[j] = x + phase
+            xs[j] = y
             phase += 0.6180339887498949
             if phase >= 1.0:
                 phase -= 1.0
@@ -174,7 +205,7 @@ def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision):
         # refined angle, on the same subsample as the sweep.
         peak = max(peak, _score(cys, cxs, math.tan(math.radians(angle)), hist, offset))
         conf = 1.0 - med / peak
-    return angle, conf
+    return angle, conf, peak
 
 
 def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 0.5,
@@ -210,8 +241,14 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 
 
 
 def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 0.5,
-                       precision: float = 0.005) -> SkewEstimate:
-    """:func:`estimate_skew` on the ink given as runs (:func:`imaging.runs.find_runs`)."""
+                       precision: float = 0.005, *, transpose: bool = False) -> SkewEstimate:
+    """:func:`estimate_skew` on the ink given as runs (:func:`imaging.runs.find_runs`).
+
+    With ``transpose`` the ink is read with rows and columns swapped: the
+    estimate is that of text lines running down the page (a page scanned a
+    quarter turn round); the page turned a quarter turn either way to make
+    those lines horizontal has the skew ``-angle_deg``.
+    """
     for name, v, lo, hi in (("max_angle", max_angle, 0.5, 45.0), ("sweep_step", sweep_step, 0.05, 2.0),
                             ("precision", precision, 0.0005, 0.5)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
@@ -220,8 +257,10 @@ def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 
     if n < _MIN_INK:
         return SkewEstimate(0.0, 0.0, n)
     # Each subsample is its own contiguous array with its own dither (see _ink_points).
-    cys, cxs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width, max(1, n // _COARSE_POINTS))
-    fys, fxs = _ink_points(runs.y, runs.x0, runs.x1, n, runs.width, -(-n // _FINE_POINTS))
-    angle, conf = _search(cys, cxs, fys, fxs, runs.height, runs.width, float(max_angle), float(sweep_step),
-                          float(precision))
-    return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n)
+    points = _ink_points_t if transpose else _ink_points
+    side = runs.height if transpose else runs.width
+    cys, cxs = points(runs.y, runs.x0, runs.x1, n, side, max(1, n // _COARSE_POINTS))
+    fys, fxs = points(runs.y, runs.x0, runs.x1, n, side, -(-n // _FINE_POINTS))
+    h, w = (runs.width, runs.height) if transpose else (runs.height, runs.width)
+    angle, conf, peak = _search(cys, cxs, fys, fxs, h, w, float(max_angle), float(sweep_step), float(precision))
+    return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n, float(peak) / float(cys.size) ** 2)

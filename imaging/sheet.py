@@ -1,0 +1,380 @@
+"""The sheet's edges, found from the step between the scanner background and the paper.
+
+Method: from each side of the frame, every row (for the left and right edges)
+and every column (top and bottom) of the analysis image is walked inwards while
+it is scanner background, keeping the running maximum ``M`` of the pixels passed
+(all but the last one, which may be half paper). The walk stops at the first
+pixel brighter than ``(1 + step) M + offset`` after at least ``band`` pixels:
+a step up from a band of background that reaches the frame's border, however
+dark or light the background and however the light falls off across the page
+(the test is relative to the background next to the pixel, not to a global
+level). A row that starts on paper never stops (its running maximum is the
+paper), so text, rules and black bars inside the sheet are never taken for an
+edge; nor is the slow change of uneven light, which never steps by a few per
+cent within a pixel. The walk gives up at ``limit`` pixels from the border.
+
+The stopping points of one side lie on a straight line when that side of the
+sheet shows against the background. A Hough search finds the line
+``p = b + t q`` (``p``: the walking coordinate, ``q``: the coordinate along the
+edge) that holds the most points within 1.5 pixels: a coarse sweep of the slope
+over ±15° in 0.5° steps with 4-pixel bins, then a fine one over ±0.5° around the
+best in 0.02° steps with 1-pixel bins. The side counts as *found* when the line
+holds at least ``min_share`` of the frame's rows (columns); otherwise the sheet
+is taken to reach the frame on that side (the crop keeps it whole). The slope is
+the sheet's own skew, which need not be the text's.
+
+References
+----------
+P. V. C. Hough, "Method and means for recognizing complex patterns", US patent
+3 069 654, 1962; R. O. Duda, P. E. Hart, "Use of the Hough transformation to
+detect lines and curves in pictures", CACM 15(1), 1972.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from imaging.checks import check_gray, check_int
+from imaging.errors import ImageError
+from imaging.runs import Runs
+
+_COARSE_STEP = 0.5  # degrees
+_FINE_STEP = 0.02
+_MAX_SLOPE_DEG = 15.0
+_TOLERANCE = 1.5  # pixels either side of the line
+
+
+@dataclass(frozen=True)
+class SheetEdge:
+    """One side of the sheet, in analysis pixels of the frame as scanned.
+
+    A left or right edge is the line ``x = offset + slope * y``; a top or bottom
+    edge ``y = offset + slope * x``. Positions are pixel indices: the outermost
+    pixel that belongs (at least in part) to the sheet.
+
+    Attributes
+    ----------
+    found : bool
+        The edge shows against the scanner background.
+    offset, slope : float
+        The line (0 and 0 when not found).
+    points : int
+        Walks that stopped on the line.
+    lo, hi : int
+        Extent of those points along the edge (first and last row or column).
+    """
+
+    found: bool
+    offset: float = 0.0
+    slope: float = 0.0
+    points: int = 0
+    lo: int = 0
+    hi: int = 0
+
+    def at(self, q: float) -> float:
+        """Position of the edge at ``q`` along it."""
+        return self.offset + self.slope * q
+
+
+@dataclass(frozen=True)
+class SheetEdges:
+    """The four sides of the sheet (see :func:`find_sheet_edges`)."""
+
+    left: SheetEdge
+    top: SheetEdge
+    right: SheetEdge
+    bottom: SheetEdge
+    width: int
+    height: int
+
+    @property
+    def sides(self) -> tuple[SheetEdge, SheetEdge, SheetEdge, SheetEdge]:
+        """``(left, top, right, bottom)``, the order of a box's coordinates."""
+        return self.left, self.top, self.right, self.bottom
+
+    def box(self, angle_deg: float, margin: int = 0) -> tuple[tuple[int, int, int, int], tuple[bool, ...]]:
+        """The sheet's bounding box in the frame turned clockwise by ``angle_deg``.
+
+        The same turn as :func:`imaging.rotate.rotate_crop` (about the centre, the
+        frame keeps its size). Each found side gives the outermost turned position
+        of its line over the points' extent (the line runs through the centres
+        of the sheet's outermost pixels), moved out by ``margin`` pixels; a side
+        not found gives the frame's edge.
+
+        Returns
+        -------
+        box : tuple of int
+            ``(x0, y0, x1, y1)``, end-exclusive, inside the frame.
+        found : tuple of bool
+            Per coordinate of ``box``: it comes from a found edge.
+        """
+        w, h = self.width, self.height
+        a = math.radians(float(angle_deg))
+        c, s = math.cos(a), math.sin(a)
+        xc, yc = (w - 1) / 2.0, (h - 1) / 2.0
+
+        def turned(x: float, y: float) -> tuple[float, float]:
+            dx, dy = x - xc, y - yc
+            return xc + c * dx - s * dy, yc + s * dx + c * dy
+
+        x0, y0, x1, y1 = 0, 0, w, h
+        if self.left.found:
+            x0 = round(min(turned(self.left.at(q), q)[0] for q in (self.left.lo, self.left.hi))) - margin
+        if self.right.found:
+            x1 = round(max(turned(self.right.at(q), q)[0] for q in (self.right.lo, self.right.hi))) + 1 + margin
+        if self.top.found:
+            y0 = round(min(turned(q, self.top.at(q))[1] for q in (self.top.lo, self.top.hi))) - margin
+        if self.bottom.found:
+            y1 = round(max(turned(q, self.bottom.at(q))[1] for q in (self.bottom.lo, self.bottom.hi))) + 1 + margin
+        x0, y0 = min(max(x0, 0), w - 1), min(max(y0, 0), h - 1)
+        x1, y1 = max(min(x1, w), x0 + 1), max(min(y1, h), y0 + 1)
+        return (x0, y0, x1, y1), tuple(e.found for e in self.sides)
+
+
+    def inside_blocks(self, block: int, shape: tuple[int, int]) -> np.ndarray:
+        """uint8 per block of ``block`` pixels: 1 where the block's centre lies inside every found edge."""
+        bh, bw = shape
+        ys = (np.arange(bh, dtype=np.float64) + 0.5) * block - 0.5
+        xs = (np.arange(bw, dtype=np.float64) + 0.5) * block - 0.5
+        y, x = np.meshgrid(ys, xs, indexing="ij")
+        ok = np.ones(shape, bool)
+        if self.left.found:
+            ok &= x >= self.left.at(y)
+        if self.right.found:
+            ok &= x <= self.right.at(y)
+        if self.top.found:
+            ok &= y >= self.top.at(x)
+        if self.bottom.found:
+            ok &= y <= self.bottom.at(x)
+        return ok.astype(np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def _walk_rows(img, step256, offset256, band, limit, left, right):
+    # Per row: first stop from the left (the sheet's first pixel) and from the
+    # right (its last pixel); -1 when the walk gives up. The running maximum
+    # covers every pixel from the border to two before the tested one; the
+    # pixel between, often half paper, is the sheet's when it is nearer the paper.
+    h, w = img.shape
+    for y in range(h):
+        row = img[y]
+        left[y] = -1
+        m = np.int32(0)
+        for x in range(band):
+            m = max(m, np.int32(row[x]))
+        for x in range(band + 1, min(limit, w)):
+            m = max(m, np.int32(row[x - 2]))
+            v = np.int32(row[x])
+            if v * 256 >= m * step256 + offset256:
+                # The pixel before is the sheet's when it is nearer the paper than the background.
+                left[y] = x - 1 if 2 * np.int32(row[x - 1]) >= m + v else x
+                break
+        right[y] = -1
+        m = np.int32(0)
+        for x in range(w - band, w):
+            m = max(m, np.int32(row[x]))
+        for x in range(w - 2 - band, max(w - 1 - limit, -1), -1):
+            m = max(m, np.int32(row[x + 2]))
+            v = np.int32(row[x])
+            if v * 256 >= m * step256 + offset256:
+                right[y] = x + 1 if 2 * np.int32(row[x + 1]) >= m + v else x
+                break
+
+
+@njit(cache=True, nogil=True)
+def _walk_down(img, y0, dy, step256, offset256, band, limit, out):
+    # The walks of every column from row y0 in direction dy, row after row so that
+    # memory is read in order.
+    h, w = img.shape
+    m = np.zeros(w, np.int32)
+    for x in range(w):
+        out[x] = -1
+    for k in range(band):
+        row = img[y0 + dy * k]
+        for x in range(w):
+            m[x] = max(m[x], np.int32(row[x]))
+    left = w
+    for k in range(band + 1, min(limit, h)):
+        if left == 0:
+            break
+        row = img[y0 + dy * k]
+        before = img[y0 + dy * (k - 2)]
+        left = 0
+        for x in range(w):
+            if out[x] >= 0:
+                continue
+            m[x] = max(m[x], np.int32(before[x]))
+            v = np.int32(row[x])
+            if v * 256 >= m[x] * step256 + offset256:
+                half = 2 * np.int32(img[y0 + dy * (k - 1), x]) >= m[x] + v
+                out[x] = y0 + dy * (k - 1) if half else y0 + dy * k
+            else:
+                left += 1
+
+
+@njit(cache=True, nogil=True)
+def _sweep(p, q, t0, dt, nt, binw, win, lo, nb):
+    # For each slope t0 + k dt, histogram b = p - t q in nb bins of binw from lo,
+    # and the best sum over win neighbouring bins; returns the best slope, the
+    # offset at the centre of its window and the count.
+    n = p.shape[0]
+    hist = np.zeros(nb, np.int64)
+    best = -1
+    bt = t0
+    bb = 0.0
+    for k in range(nt):
+        t = t0 + k * dt
+        hist[:] = 0
+        for i in range(n):
+            j = int(math.floor((p[i] - t * q[i] - lo) / binw))
+            if 0 <= j < nb:
+                hist[j] += 1
+        s = 0
+        for j in range(win):
+            s += hist[j]
+        for j in range(win, nb + 1):
+            if s > best:
+                best = s
+                bt = t
+                bb = lo + (j - win / 2.0) * binw
+            if j < nb:
+                s += hist[j] - hist[j - win]
+    return bt, bb, best
+
+
+def _line(points: np.ndarray, extent: int, min_share: float) -> SheetEdge:
+    # points[q] = stop position p of walk q (-1: none).
+    q = np.flatnonzero(points >= 0).astype(np.float64)
+    if q.size < max(2, min_share * extent):
+        return SheetEdge(False)
+    p = points[points >= 0].astype(np.float64)
+    # Offsets b = p - t q of slopes up to tan(15.5°) lie within [lo, hi].
+    tmax = math.tan(math.radians(_MAX_SLOPE_DEG + _COARSE_STEP))
+    lo = -tmax * float(q.max()) - 4.0
+    hi = float(p.max()) + tmax * float(q.max()) + 4.0
+    n_coarse = int(round(2 * _MAX_SLOPE_DEG / _COARSE_STEP)) + 1
+    # Slopes in equal steps of tan, close enough to equal angle steps within ±15°.
+    t15 = math.tan(math.radians(_MAX_SLOPE_DEG))
+    t, _, _ = _sweep(p, q, -t15, 2 * t15 / (n_coarse - 1), n_coarse, 4.0, 2, lo, int((hi - lo) / 4.0) + 2)
+    fine = math.tan(math.radians(_COARSE_STEP))
+    n_fine = int(round(2 * _COARSE_STEP / _FINE_STEP)) + 1
+    t, b, _ = _sweep(p, q, t - fine, 2 * fine / (n_fine - 1), n_fine, 1.0, 3, lo, int(hi - lo) + 2)
+    on = np.abs(p - (b + t * q)) <= _TOLERANCE
+    # The sweep's slope is as coarse as its steps, and all slopes within them hold
+    # the same points: a least-squares line through those points is the edge.
+    for _ in range(2):
+        if on.sum() < 2 or np.ptp(q[on]) == 0:
+            break
+        t, b = np.polyfit(q[on], p[on], 1)
+        on = np.abs(p - (b + t * q)) <= _TOLERANCE
+    count = int(on.sum())
+    if count < min_share * extent:
+        return SheetEdge(False)
+    return SheetEdge(True, float(b), float(t), count, int(q[on].min()), int(q[on].max()))
+
+
+def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, band: int = 2,
+                     limit_fraction: float = 0.33, min_share: float = 0.25) -> SheetEdges:
+    """Find the sheet's four edges against the scanner background.
+
+    Parameters
+    ----------
+    gray : ndarray, uint8, shape (H, W)
+        Analysis image (about 75-100 dpi).
+    step : float
+        Relative step up from the background to the paper, 0 to 1.
+    offset : int
+        ... plus this many grey levels (above the noise of the background), 0 to 64.
+    band : int
+        Background pixels needed before an edge, 1 to 64.
+    limit_fraction : float
+        Walks give up beyond this fraction of the frame's width (height), in (0, 0.5].
+    min_share : float
+        Share of the frame's rows (columns) that must stop on one line for the
+        edge to count, in (0, 1].
+
+    Returns
+    -------
+    SheetEdges
+
+    Raises
+    ------
+    ImageError
+        On an invalid image or parameter.
+    """
+    img = check_gray(gray)
+    off = check_int(offset, "offset", 0, 64)
+    bnd = check_int(band, "band", 1, 64)
+    for name, v, lo, hi in (("step", step, 0.0, 1.0), ("limit_fraction", limit_fraction, 1e-9, 0.5),
+                            ("min_share", min_share, 1e-9, 1.0)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
+            raise ImageError(f"{name} {v!r} is out of range [{lo}, {hi}]")
+    h, w = img.shape
+    s256 = int(round((1.0 + float(step)) * 256))
+    left = np.empty(h, np.int32)
+    right = np.empty(h, np.int32)
+    top = np.empty(w, np.int32)
+    bottom = np.empty(w, np.int32)
+    _walk_rows(img, s256, off * 256, bnd, max(bnd + 2, int(limit_fraction * w)), left, right)
+    lim = max(bnd + 2, int(limit_fraction * h))
+    _walk_down(img, 0, 1, s256, off * 256, bnd, lim, top)
+    _walk_down(img, h - 1, -1, s256, off * 256, bnd, lim, bottom)
+    return SheetEdges(_line(left, h, min_share), _line(top, w, min_share), _line(right, h, min_share),
+                      _line(bottom, w, min_share), w, h)
+
+
+def edge_debris(runs: Runs, component: np.ndarray, count: int, edges: SheetEdges, band: float,
+                share: float = 0.9) -> np.ndarray:
+    """Which components lie (almost) wholly within ``band`` pixels inside a found edge, or beyond it.
+
+    The shadow along a sheet's edge, the dark edge of a photocopy and what is left
+    of the scanner background beside the edge lie there; text does not, on a
+    sheet whose edge shows. Each run is tested against the edge at its own row
+    (or columns), so a long band along a skewed edge is recognised.
+
+    Parameters
+    ----------
+    runs : Runs
+        Ink runs in the frame of ``edges``.
+    component : ndarray of int, shape (runs.count,)
+        Component of each run (:func:`imaging.components.label_runs`).
+    count : int
+        Number of components.
+    edges : SheetEdges
+    band : float
+        Width of the band inside each edge, pixels.
+    share : float
+        Share of a component's pixels that must lie in the bands.
+
+    Returns
+    -------
+    ndarray of bool, shape (count,)
+    """
+    y = runs.y.astype(np.float64)
+    x0 = runs.x0.astype(np.float64)
+    x1 = runs.x1.astype(np.float64)
+    inside = np.zeros(runs.count, bool)
+    e = edges.left
+    if e.found:
+        inside |= x1 <= e.at(y) + band
+    e = edges.right
+    if e.found:
+        inside |= x0 >= e.at(y) - band
+    e = edges.top
+    if e.found:
+        inside |= y <= np.minimum(e.at(x0), e.at(x1)) + band
+    e = edges.bottom
+    if e.found:
+        inside |= y >= np.maximum(e.at(x0), e.at(x1)) - band
+    if not inside.any():
+        return np.zeros(count, bool)
+    # Debris: at least `share` of the component's pixels lie in the bands (noise and
+    # the odd streak of a copier carry an edge's shadow a little further in).
+    length = (runs.x1 - runs.x0 + 1).astype(np.float64)
+    total = np.bincount(component, weights=length, minlength=count)
+    within = np.bincount(component, weights=length * inside, minlength=count)
+    return within >= share * total
