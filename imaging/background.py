@@ -1,4 +1,4 @@
-"""Paper levels, block background map and ink mask for the analysis image.
+"""Paper levels, block background map, scanner-background blocks and ink mask.
 
 The page is cut into square blocks (a few millimetres). A block's *background*
 is the brightest value among it and its eight neighbours (a 3x3 maximum of the
@@ -9,10 +9,20 @@ darker than ``ratio`` times its block's background; faint bleed-through from the
 back side (a few per cent darker than the paper) and paper texture stay above
 that ratio.
 
-Where the scanner's background shows (dark lid, black borders), blocks whose
-maximum stays below the paper threshold ``mid`` are not paper; a block is
-*interior* when it and its eight neighbours (inside the frame) are paper, so the
-dark background next to the sheet's edge is never taken for ink.
+A block is *outside* the sheet (dark scanner background, a dark border, the
+dark edge of a photocopied sheet) when even its brightest pixel is well below
+the paper around it: below ``outside_ratio`` times the *wide background* (the
+maximum of the block maxima within ``reach`` blocks, about 27 mm, far enough to
+reach the paper from any dark border band, near enough that light fall-off
+across a page changes it by a few per cent), or below ``floor_ratio`` times the
+page's paper level (background far from the sheet, where the wide background is
+the background itself). Every pixel of an outside block counts as ink, so the
+scanner background and everything dark that touches it (a wedge of background
+beside a skewed sheet, a photocopy's dark sheet edge, the shadow along an edge)
+form connected ink that the pipeline drops where it touches the frame's border.
+A light scanner background (a grey lid) is not outside: it is not darker than
+``ratio`` times the paper either, so it holds no ink. A block is *interior* when
+neither it nor any of its eight neighbours is outside.
 
 References
 ----------
@@ -102,7 +112,7 @@ def _col_max(colmax, row):
 
 
 @njit(cache=True, nogil=True)
-def _block_maps(img, block, mid):
+def _block_max(img, block):
     h, w = img.shape
     bh = (h + block - 1) // block
     bw = (w + block - 1) // block
@@ -120,30 +130,52 @@ def _block_maps(img, block, mid):
                 if colmax[x] > m:
                     m = colmax[x]
             bmax[by, bx] = m
-    bg = np.zeros((bh, bw), np.uint8)
+    return bmax
+
+
+@njit(cache=True, nogil=True)
+def _max3(a):
+    # 3x3 maximum; cells beyond the grid do not count.
+    bh, bw = a.shape
+    out = np.empty_like(a)
+    for by in range(bh):
+        for bx in range(bw):
+            m = a[by, bx]
+            for yy in range(max(0, by - 1), min(bh, by + 2)):
+                for xx in range(max(0, bx - 1), min(bw, bx + 2)):
+                    if a[yy, xx] > m:
+                        m = a[yy, xx]
+            out[by, bx] = m
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _block_maps(img, block, paper, reach, outside256, floor256):
+    bmax = _block_max(img, block)
+    bg = _max3(bmax)
+    wide = bg
+    for _ in range(reach - 1):
+        wide = _max3(wide)
+    bh, bw = bmax.shape
+    floor = np.int32(paper) * floor256
+    outside = np.zeros((bh, bw), np.uint8)
+    for by in range(bh):
+        for bx in range(bw):
+            v = np.int32(bmax[by, bx]) * 256
+            if v < np.int32(wide[by, bx]) * outside256 or v < floor:
+                outside[by, bx] = 1
     interior = np.zeros((bh, bw), np.uint8)
     for by in range(bh):
         for bx in range(bw):
-            m = 0
-            allpaper = 1
+            ok = 1
             # Beyond the frame counts as paper: a sheet that fills the frame (or is
             # cut off) keeps its edge blocks, so text running into the edge is seen.
-            for dy in range(-1, 2):
-                yy = by + dy
-                if yy < 0 or yy >= bh:
-                    continue
-                for dx in range(-1, 2):
-                    xx = bx + dx
-                    if xx < 0 or xx >= bw:
-                        continue
-                    v = bmax[yy, xx]
-                    if v > m:
-                        m = v
-                    if v < mid:
-                        allpaper = 0
-            bg[by, bx] = m
-            interior[by, bx] = allpaper
-    return bmax, bg, interior
+            for yy in range(max(0, by - 1), min(bh, by + 2)):
+                for xx in range(max(0, bx - 1), min(bw, bx + 2)):
+                    if outside[yy, xx] != 0:
+                        ok = 0
+            interior[by, bx] = ok
+    return bmax, bg, outside, interior
 
 
 @njit(cache=True, nogil=True)
@@ -154,15 +186,15 @@ def _ink_row(row, limit, orow):
 
 
 @njit(cache=True, nogil=True)
-def _ink(img, bg, interior, block, ratio256, out):
+def _ink(img, bg, outside, block, ratio256, out):
     h, w = img.shape
     bw = bg.shape[1]
     limit = np.empty(w, np.int32)
     for by in range(bg.shape[0]):
-        # Per block: ink below `limit`, or nothing at all outside the interior;
-        # spread over the block's columns once per band of rows.
+        # Per block: ink below `limit`, or every pixel of an outside block (256 * 256
+        # is above any pixel); spread over the block's columns once per band of rows.
         for bx in range(bw):
-            lim = np.int32(bg[by, bx]) * ratio256 if interior[by, bx] != 0 else np.int32(0)
+            lim = np.int32(bg[by, bx]) * ratio256 if outside[by, bx] == 0 else np.int32(65536)
             for x in range(bx * block, min(w, (bx + 1) * block)):
                 limit[x] = lim
         for y in range(by * block, min(h, (by + 1) * block)):
@@ -201,40 +233,78 @@ def paper_levels(gray: np.ndarray, min_contrast: int = 24) -> PaperLevels:
     return PaperLevels(paper, bg, int(0.6 * paper), False)
 
 
-def block_maps(gray: np.ndarray, block: int, mid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return per-block maximum, background (3x3 maximum) and interior flags.
+@dataclass(frozen=True)
+class BlockMaps:
+    """Block maps of an analysis image (one cell per ``block x block`` pixels).
+
+    Attributes
+    ----------
+    maximum : ndarray, uint8
+        Brightest pixel of each block.
+    background : ndarray, uint8
+        3x3 maximum of ``maximum``: the local paper level.
+    outside : ndarray, uint8
+        1 where the block is scanner background or dark border (see the module notes).
+    interior : ndarray, uint8
+        1 where neither the block nor any of its eight neighbours is outside.
+    """
+
+    maximum: np.ndarray
+    background: np.ndarray
+    outside: np.ndarray
+    interior: np.ndarray
+
+
+def block_maps(gray: np.ndarray, block: int, paper: int, *, reach: int = 4, outside_ratio: float = 0.6,
+               floor_ratio: float = 0.35) -> BlockMaps:
+    """Block maxima, local background, outside and interior flags.
 
     Parameters
     ----------
     gray : ndarray, uint8, shape (H, W)
     block : int
         Block side in pixels, 2 to 256.
-    mid : int
-        Paper threshold from :func:`paper_levels`.
+    paper : int
+        The page's paper level (:func:`paper_levels`), 0 to 255.
+    reach : int
+        The wide background is the maximum of the block maxima within this many
+        blocks (a square of ``2 reach + 1`` blocks), 1 to 32.
+    outside_ratio : float
+        A block is outside when its maximum is below this fraction of the wide
+        background, in [0, 1].
+    floor_ratio : float
+        ... or below this fraction of ``paper``, in [0, 1].
 
     Returns
     -------
-    bmax, background, interior : ndarray, uint8, shape (ceil(H / block), ceil(W / block))
+    BlockMaps
+        Each map of shape ``(ceil(H / block), ceil(W / block))``.
 
     Raises
     ------
     ImageError
-        On an invalid image, block or threshold.
+        On an invalid image, block, paper level, reach or ratio.
     """
     img = check_gray(gray)
     b = check_int(block, "block", 2, 256)
-    m = check_int(mid, "mid", 0, 255)
-    return _block_maps(img, b, m)
+    pl = check_int(paper, "paper", 0, 255)
+    r = check_int(reach, "reach", 1, 32)
+    for name, v in (("outside_ratio", outside_ratio), ("floor_ratio", floor_ratio)):
+        if not 0.0 <= float(v) <= 1.0:
+            raise ImageError(f"{name} {v!r} must be in [0, 1]")
+    bmax, bg, outside, interior = _block_maps(img, b, pl, r, int(round(float(outside_ratio) * 256)),
+                                              int(round(float(floor_ratio) * 256)))
+    return BlockMaps(bmax, bg, outside, interior)
 
 
-def ink_mask(gray: np.ndarray, background: np.ndarray, interior: np.ndarray, block: int,
+def ink_mask(gray: np.ndarray, background: np.ndarray, outside: np.ndarray, block: int,
              ratio: float = 0.7) -> np.ndarray:
-    """Mark ink: pixels darker than ``ratio`` times their block's background.
+    """Mark ink: pixels darker than ``ratio`` times their block's background, and outside blocks.
 
     Parameters
     ----------
     gray : ndarray, uint8, shape (H, W)
-    background, interior : ndarray, uint8
+    background, outside : ndarray, uint8
         Block maps from :func:`block_maps` with the same ``block``.
     block : int
         Block side in pixels.
@@ -244,7 +314,7 @@ def ink_mask(gray: np.ndarray, background: np.ndarray, interior: np.ndarray, blo
     Returns
     -------
     ndarray, uint8, shape (H, W)
-        1 for ink inside the interior of the sheet, 0 elsewhere.
+        1 for ink (every pixel of an outside block included), 0 elsewhere.
 
     Raises
     ------
@@ -255,11 +325,11 @@ def ink_mask(gray: np.ndarray, background: np.ndarray, interior: np.ndarray, blo
     img = check_gray(gray)
     b = check_int(block, "block", 2, 256)
     shape = ((img.shape[0] + b - 1) // b, (img.shape[1] + b - 1) // b)
-    if background.shape != shape or interior.shape != shape:
+    if background.shape != shape or outside.shape != shape:
         raise ImageError(f"block maps of shape {background.shape} do not match {shape}")
     if not 0.0 < float(ratio) <= 1.0:
         raise ImageError(f"ratio {ratio!r} must be in (0, 1]")
     out = np.empty(img.shape, np.uint8)
-    _ink(img, np.ascontiguousarray(background, np.uint8), np.ascontiguousarray(interior, np.uint8),
+    _ink(img, np.ascontiguousarray(background, np.uint8), np.ascontiguousarray(outside, np.uint8),
          b, int(round(float(ratio) * 256)), out)
     return out

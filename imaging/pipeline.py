@@ -1,18 +1,26 @@
 """The page pipeline: analysis on a small gray copy, one geometric correction at full size.
 
-Order of the steps (the only place that knows it):
+Order of the steps (the only place that knows it; docs/design.md section 4):
 
 1. validate the page and its dpi;
 2. gray + area reduction to about ``analysis_dpi`` (one pass over the page);
-3. paper and background levels, block background map, ink mask;
-4. speck removal on the ink mask, blank decision;
-5. skew (projection profiles) and, on text, orientation (0/180);
-6. sheet box and content box in the corrected frame;
-7. rotation + crop of the full-resolution page in one pass (skipped below
-   ``min_rotation_deg``), in the page's own channels, filled with the paper colour;
-8. Sauvola binarization of the corrected page and speck removal (bitonal for OCR,
-   unless ``PipelineParams.bitonal`` is off);
-9. quality warnings.
+3. paper level, block maps (local and wide background, outside blocks), ink mask;
+4. the sheet's edges, from the step between scanner background and paper;
+5. ink components: the scanner background and what joins it, and debris along
+   the sheet's edges, are dropped; blank decision; specks removed;
+6. skew of text lines running across the page and down it; the larger score
+   gives the lines' direction;
+7. orientation (0/180 across, 90/270 down) with a confidence; unsure pages stay
+   as scanned and are flagged;
+8. sheet box and content box in the corrected frame; a sheet side that would
+   come closer to the content than ``crop_margin_mm`` goes back to the frame's
+   edge (fail-safe);
+9. rotation + crop of the full-resolution page in one pass (skipped below
+   ``min_rotation_deg``), in the page's own channels, filled with the paper
+   colour, then the quarter turn;
+10. Sauvola binarization of the corrected page and speck removal (bitonal for
+    OCR, unless ``PipelineParams.bitonal`` is off);
+11. warnings.
 
 Nothing here reads files or settings: the caller passes :class:`PipelineParams`.
 ``time.perf_counter`` is read only to fill ``timings_ms``.
@@ -20,29 +28,29 @@ Nothing here reads files or settings: the caller passes :class:`PipelineParams`.
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from imaging.background import block_maps, ink_mask, paper_levels
 from imaging.blank import detect_blank_runs
 from imaging.checks import check_page, check_positive
-from imaging.components import despeckle, label_runs
+from imaging.components import Components, despeckle, label_runs
 from imaging.errors import ImageError
-from imaging.geometry import project_box, runs_box
+from imaging.frame import keep_content, scale_box, turn_box
+from imaging.geometry import runs_box
 from imaging.gray import reduce, to_gray
-from imaging.orientation import detect_orientation_runs
+from imaging.orientation import Orientation, detect_orientation_runs
 from imaging.quality import measure_quality
-from imaging.rotate import rotate_crop
+from imaging.record import ANALYSIS_VERSION, PageAnalysis, PageResult, RunContext
+from imaging.rotate import rotate_crop, turn
+from imaging.runs import Runs, fill_runs, find_runs
 from imaging.sauvola import sauvola
-from imaging.runs import fill_runs, find_runs
-from imaging.skew import estimate_skew_runs
+from imaging.sheet import SheetEdges, edge_debris, find_sheet_edges
+from imaging.skew import SkewEstimate, estimate_skew_runs
 
-
-# Version of the analysis record (docs/design.md section 4); later versions only add keys.
-ANALYSIS_VERSION = 1
+__all__ = ["ANALYSIS_VERSION", "PageAnalysis", "PageResult", "PipelineParams", "RunContext", "process_page"]
 
 
 @dataclass(frozen=True)
@@ -61,14 +69,55 @@ class PipelineParams:
         Side of the background blocks.
     ink_ratio : float
         Ink is darker than this fraction of the local background.
+    wide_background_mm : float
+        Reach of the wide background (the brightest block within this distance).
+    outside_ratio, outside_floor : float
+        A block is scanner background when its brightest pixel is below
+        ``outside_ratio`` times the wide background or ``outside_floor`` times
+        the paper level.
+    sheet_step : float
+        Relative step up from the scanner background to the paper at a sheet edge.
+    sheet_offset : int
+        ... plus this many grey levels.
+    sheet_band_mm : float
+        Background a walk must cross before it can stop at an edge.
+    sheet_min_share : float
+        Share of the frame's rows (columns) that must stop on one line for a
+        sheet edge to count.
+    border_depth_mm : float
+        Ink touching the frame's border and reaching no further in than this is
+        background (a wedge beside a skewed sheet, a dark edge).
+    edge_band_mm : float
+        Ink lying within this distance inside a found sheet edge is edge debris
+        (shadow, a photocopy's dark edge).
+    crop_margin_mm : float
+        A found sheet side must leave this much room round the content, or it
+        goes back to the frame's edge (``crop_unsure``).
+    text_max_mm : float
+        Ink components taller than this (seals, stamps, tables, photos) do not
+        count for skew and orientation.
     max_skew_deg : float
         Skew search range (±).
     min_skew_confidence : float
         Below this confidence the page is not rotated (no text lines found).
+    min_text_confidence : float
+        From this confidence on, the lines are text enough for the orientation
+        to be measured (a page may be turned without being deskewed).
     min_rotation_deg : float
         Smaller skews are not corrected.
     fix_orientation : bool
-        Turn pages found upside down.
+        Turn pages found sideways or upside down.
+    orientation_strip_mm : float
+        Width of the strips the orientation cue measures text lines in.
+    min_orientation_confidence : float
+        Below this confidence a page is left as scanned and flagged
+        ``orientation_unsure``.
+    min_orientation_lines : int
+        Pages with fewer voting line segments are not judged (left as scanned,
+        no warning).
+    min_direction_ratio : float
+        The lines' direction counts only when one direction's score is this many
+        times the other's.
     sauvola_window_mm, sauvola_k : float
         Sauvola window side (mm, made odd in pixels) and k.
     speck_mm : float
@@ -76,8 +125,6 @@ class PipelineParams:
         the blank test.
     blank_max_ink_mm2 : float
         A page with less ink is blank.
-    min_background_contrast : int
-        Grey levels between paper and scanner background to crop to the sheet.
     blur_min : float
         Smallest acceptable variance of the Laplacian (``blur`` warning).
     dark_paper_max : int
@@ -95,22 +142,37 @@ class PipelineParams:
     size_change_tolerance : float
         Relative change of sheet size within a run that warns ``page_size_change``.
     bitonal : bool
-        Also make the bitonal page for OCR (step 8); without it ``PageResult.bitonal``
+        Also make the bitonal page for OCR (step 10); without it ``PageResult.bitonal``
         is None.
     """
 
     analysis_dpi: float = 85.0
     block_mm: float = 3.0
     ink_ratio: float = 0.7
+    wide_background_mm: float = 12.0
+    outside_ratio: float = 0.6
+    outside_floor: float = 0.35
+    sheet_step: float = 0.03
+    sheet_offset: int = 3
+    sheet_band_mm: float = 0.7
+    sheet_min_share: float = 0.25
+    border_depth_mm: float = 10.0
+    edge_band_mm: float = 3.0
+    crop_margin_mm: float = 1.0
+    text_max_mm: float = 10.0
     max_skew_deg: float = 15.0
     min_skew_confidence: float = 0.75
+    min_text_confidence: float = 0.5
     min_rotation_deg: float = 0.05
     fix_orientation: bool = True
+    orientation_strip_mm: float = 12.0
+    min_orientation_confidence: float = 0.99
+    min_orientation_lines: int = 20
+    min_direction_ratio: float = 1.25
     sauvola_window_mm: float = 2.0
     sauvola_k: float = 0.2
     speck_mm: float = 0.3
     blank_max_ink_mm2: float = 4.0
-    min_background_contrast: int = 24
     blur_min: float = 150.0
     dark_paper_max: int = 140
     light_ink_min: int = 150
@@ -122,86 +184,16 @@ class PipelineParams:
     bitonal: bool = True
 
 
-class RunContext:
-    """State of one feeder run: the sheet sizes seen so far, for the double-feed warning.
+@dataclass(frozen=True)
+class _Lines:
+    """The text lines' direction, skew and orientation (steps 6 and 7)."""
 
-    Thread-safe: pages of one run may be processed by several workers, and not
-    necessarily in the order they were scanned. Each page is compared with its
-    neighbours in scan order (``index - 1`` and ``index + 1``) among the pages
-    already recorded, so of two neighbouring pages the one processed second
-    reports a change between them, whatever the order of processing.
-    """
-
-    _KEEP = 64  # recent pages kept; a run's neighbours are processed close together
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sizes: dict[int, tuple[float, float]] = {}
-        self._next = 0
-
-    def size_change(self, size_mm: tuple[float, float], index: int | None = None) -> float:
-        """Record page ``index``'s ``(width, height)`` in mm; return the largest relative
-        change from its recorded neighbours (0 when none is recorded yet).
-
-        Without ``index`` the page is taken to follow the previous call's page.
-        """
-        with self._lock:
-            if index is None:
-                index = self._next
-            self._next = max(self._next, index + 1)
-            self._sizes[index] = size_mm
-            while len(self._sizes) > self._KEEP:
-                self._sizes.pop(min(self._sizes))
-            neighbours = [self._sizes[i] for i in (index - 1, index + 1) if i in self._sizes]
-        return max((_relative_change(size_mm, n) for n in neighbours), default=0.0)
-
-
-def _relative_change(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return max(abs(a[0] - b[0]) / max(b[0], 1e-9), abs(a[1] - b[1]) / max(b[1], 1e-9))
-
-
-@dataclass
-class PageAnalysis:
-    """What the pipeline found and did. Boxes are ``[x0, y0, x1, y1]`` (end-exclusive)
-    in input pixels of the corrected frame: the input canvas turned by
-    ``angle_applied`` (and 180 degrees if ``orientation`` is 180) about its centre;
-    with no correction they are plain input coordinates."""
-
-    width: int
-    height: int
-    dpi: float
-    channels: int
-    skew_deg: float
-    skew_confidence: float
-    angle_applied: float
-    orientation: int
-    orientation_measure: float
-    blank: bool
-    blank_measure: float
-    content_box: list[int] | None
-    crop_box: list[int]
-    paper_level: int
-    sharpness: float
-    warnings: list[dict] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable dict of all fields, with ``version`` first."""
-        d = {"version": ANALYSIS_VERSION, **asdict(self)}
-        for k, v in list(d.items()):
-            if isinstance(v, float):
-                d[k] = round(v, 4)
-        d["timings_ms"] = {k: round(v, 3) for k, v in self.timings_ms.items()}
-        return d
-
-
-@dataclass
-class PageResult:
-    """Outputs of :func:`process_page`."""
-
-    colour: np.ndarray
-    bitonal: np.ndarray | None
-    analysis: PageAnalysis
+    skew: SkewEstimate        # of the lines in the frame where they run across
+    vertical: bool            # the lines run down the page as scanned
+    text: bool                # confident text lines: the page may be rotated (min_skew_confidence)
+    turn: int                 # 0, 90, 180, 270 (clockwise), what the correction applies
+    orientation: Orientation | None
+    unsure: bool              # text whose orientation was not sure enough: left as scanned
 
 
 def _warn(code: str, measure: float, limit: float) -> dict:
@@ -224,17 +216,68 @@ def _paper_fill(img: np.ndarray, small: np.ndarray, f: int, paper_level: int) ->
     return tuple(int(v) for v in np.median(samples, axis=0))
 
 
-def _scale_box(box: tuple[int, int, int, int], f: int, w: int, h: int) -> list[int]:
-    x0, y0, x1, y1 = box
-    # A box that reaches the analysis copy's last row or column reaches the page's
-    # (the reduction dropped the last w mod f columns and h mod f rows).
-    x1 = w if x1 >= w // f else x1 * f
-    y1 = h if y1 >= h // f else y1 * f
-    return [min(x0 * f, w - 1), min(y0 * f, h - 1), max(x1, x0 * f + 1), max(y1, y0 * f + 1)]
+def _background(comps: Components, component: np.ndarray, runs: Runs, outside: np.ndarray, block: int,
+                edges: SheetEdges, depth: float, band: float) -> np.ndarray:
+    """Bool per component: scanner background, or what joins it, or debris along a found sheet edge."""
+    b = comps.box
+    h, w = runs.height, runs.width
+    # A component holding outside blocks is the background itself; one that only
+    # reaches a little way in from the frame's border is a wedge of background
+    # beside a skewed sheet, a dark sheet edge or text cut off by the frame.
+    has_outside = np.bincount(component, weights=outside[runs.y // block, runs.x0 // block],
+                              minlength=comps.count) > 0
+    depth_in = np.full(comps.count, np.inf)
+    depth_in = np.where(b[:, 0] == 0, np.minimum(depth_in, b[:, 2]), depth_in)
+    depth_in = np.where(b[:, 1] == 0, np.minimum(depth_in, b[:, 3]), depth_in)
+    depth_in = np.where(b[:, 2] == w, np.minimum(depth_in, w - b[:, 0]), depth_in)
+    depth_in = np.where(b[:, 3] == h, np.minimum(depth_in, h - b[:, 1]), depth_in)
+    border = np.isfinite(depth_in) & (has_outside | (depth_in <= depth))
+    return border | edge_debris(runs, component, comps.count, edges, band)
+
+
+def _lines(ink: np.ndarray, runs: Runs, blank: bool, p: PipelineParams, strip: int,
+           given: int | None) -> _Lines:
+    """Steps 6 and 7 on the text-like ink (``ink`` holds exactly ``runs``)."""
+    across = estimate_skew_runs(runs, p.max_skew_deg)
+    down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True) if (p.fix_orientation or given) else None
+    if given is not None:
+        vertical = given in (90, 270)
+    else:
+        vertical = down is not None and down.score > across.score * p.min_direction_ratio
+    if vertical:
+        # The page turned a quarter turn has the skew -angle (skew.estimate_skew_runs).
+        skew = SkewEstimate(-down.angle_deg, down.confidence, down.ink_pixels, down.score)
+    else:
+        skew = across
+    text = skew.confidence >= p.min_skew_confidence and not blank
+    if skew.confidence < p.min_text_confidence or blank:
+        return _Lines(skew, vertical, False, given or 0, None, False)
+    if vertical:
+        # Orientation is measured with the lines running across: on the mask turned
+        # a quarter turn clockwise, where 0 means a turn of 90 and 180 one of 270.
+        turned = find_runs(np.ascontiguousarray(np.rot90(ink, -1)))
+        orient = detect_orientation_runs(turned, skew.angle_deg, strip)
+        base = 90
+    else:
+        orient = detect_orientation_runs(runs, skew.angle_deg, strip)
+        base = 0
+    if given is not None:
+        return _Lines(skew, vertical, text, given, orient, False)
+    if not p.fix_orientation or orient.lines < p.min_orientation_lines:
+        # Too little text to tell (a separator sheet, two lines and a signature):
+        # left as scanned, and nothing for anyone to review.
+        return _Lines(skew, vertical, text, 0, orient, False)
+    # The direction is sure when one score clearly wins (down only counts when it
+    # wins by min_direction_ratio; across must win by as much to be sure).
+    sure_direction = vertical or across.score >= (down.score if down else 0.0) * p.min_direction_ratio
+    if sure_direction and orient.confidence >= p.min_orientation_confidence:
+        return _Lines(skew, vertical, text, (base + orient.degrees) % 360, orient, False)
+    return _Lines(skew, vertical, text, 0, orient, True)
 
 
 def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = None,
-                 run: RunContext | None = None, run_index: int | None = None) -> PageResult:
+                 run: RunContext | None = None, run_index: int | None = None, *,
+                 orientation: int | None = None) -> PageResult:
     """Clean one scanned page.
 
     Parameters
@@ -250,6 +293,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     run_index : int, optional
         The page's place in the run in scan order; without it, pages are taken
         in the order they are processed.
+    orientation : int, optional
+        Turn the page clockwise by this much (0, 90, 180 or 270) instead of the
+        pipeline's own decision (an answer from another cue, e.g. the caller's
+        OCR engine); the skew is then measured with the lines running the way
+        this turn implies.
 
     Returns
     -------
@@ -261,12 +309,14 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     Raises
     ------
     ImageError
-        On an invalid page or dpi (see :func:`imaging.checks.check_page`).
+        On an invalid page, dpi or orientation (see :func:`imaging.checks.check_page`).
     """
     p = params or PipelineParams()
     t_start = time.perf_counter()
     img = check_page(image)
     d = check_positive(dpi, "dpi", upper=4800)
+    if orientation is not None and orientation not in (0, 90, 180, 270):
+        raise ImageError(f"orientation {orientation!r} must be 0, 90, 180 or 270")
     h, w = img.shape[:2]
     f = max(1, int(round(d / p.analysis_dpi)))
     if h // f < 16 or w // f < 16:
@@ -276,36 +326,56 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     timings: dict[str, float] = {}
 
     small = reduce(img, f, "area")
-    levels = paper_levels(small, p.min_background_contrast)
+    sh, sw = small.shape
+    levels = paper_levels(small)
     block = max(4, int(round(p.block_mm / mm_px)))
-    _, bg, interior = block_maps(small, block, levels.mid)
-    ink = ink_mask(small, bg, interior, block, p.ink_ratio)
+    maps = block_maps(small, block, levels.paper, reach=max(1, int(round(p.wide_background_mm / p.block_mm))),
+                      outside_ratio=p.outside_ratio, floor_ratio=p.outside_floor)
+    ink = ink_mask(small, maps.background, maps.outside, block, p.ink_ratio)
+    edges = find_sheet_edges(small, step=p.sheet_step, offset=p.sheet_offset,
+                             band=max(1, int(round(p.sheet_band_mm / mm_px))), min_share=p.sheet_min_share)
     # The ink is cut into runs and labelled once; the blank test, speck removal,
     # skew, orientation and content box all work from those runs.
     runs = find_runs(ink)
     component, comps = label_runs(runs)
+    drop = _background(comps, component, runs, maps.outside, block, edges, p.border_depth_mm / mm_px,
+                       p.edge_band_mm / mm_px)[component]
+    fill_runs(ink, runs.select(drop), 0)
+    runs, component = runs.select(~drop), component[~drop]
     blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),
                               max_ink_mm2=p.blank_max_ink_mm2, block=block)
     speck = comps.fits(int(round(max(p.speck_mm, 0.5) / mm_px)))[component]
     fill_runs(ink, runs.select(speck), 0)
-    runs = runs.select(~speck)
-    skew = estimate_skew_runs(runs, p.max_skew_deg)
-    text = skew.confidence >= p.min_skew_confidence and not blank.blank
-    angle = skew.angle_deg if (text and abs(skew.angle_deg) >= p.min_rotation_deg) else 0.0
-    orient = detect_orientation_runs(runs, skew.angle_deg) if (text and p.fix_orientation) else None
-    flip = orient is not None and orient.degrees == 180
-    # Every other row is enough to find the sheet's long straight edges.
-    sheet = project_box(small, angle, flip=flip, lo=levels.mid, hi=255, fraction=0.5, step=2)
-    if sheet is None:
-        sheet = (0, 0, small.shape[1], small.shape[0])
-    content = None if blank.blank else runs_box(runs, angle, flip=flip)
+    runs, component = runs.select(~speck), component[~speck]
+    # Seals, stamps, tables and photos have long straight or round strokes of their
+    # own: skew and orientation read the text-like ink only.
+    tall = ((comps.box[:, 3] - comps.box[:, 1]) > p.text_max_mm / mm_px)[component]
+    text_ink = ink.copy()
+    fill_runs(text_ink, runs.select(tall), 0)
+    lines = _lines(text_ink, runs.select(~tall), blank.blank, p, max(4, int(round(p.orientation_strip_mm / mm_px))),
+                   orientation)
+    skew = lines.skew
+    angle = skew.angle_deg if (lines.text and abs(skew.angle_deg) >= p.min_rotation_deg) else 0.0
+    sheet, found = edges.box(angle)
+    content = None if blank.blank else runs_box(runs, angle)
+    safe = keep_content(sheet, found, content, max(1, int(round(p.crop_margin_mm / mm_px))), sw, sh)
+    interior = maps.interior & edges.inside_blocks(block, maps.interior.shape)
     quality = measure_quality(small, interior, block, ink)
-    crop = _scale_box(sheet, f, w, h)
+    # Boxes at full size in the frame turned by the angle only, then turned.
+    crop_a = scale_box(safe.box, f, w, h)
+    content_a = None if content is None else scale_box(content, f, w, h)
+    if content_a is not None:
+        # The content lies inside the crop (the fail-safe); the reduction's rounding
+        # must not put its scaled box a pixel beyond it.
+        content_a = [max(content_a[0], crop_a[0]), max(content_a[1], crop_a[1]),
+                     min(content_a[2], crop_a[2]), min(content_a[3], crop_a[3])]
+    crop = turn_box(crop_a, lines.turn, w, h)
+    content_box = None if content_a is None else turn_box(content_a, lines.turn, w, h)
     timings["analysis"] = (time.perf_counter() - t_start) * 1e3
 
     t = time.perf_counter()
     fill = _paper_fill(img, small, f, levels.paper)
-    colour = rotate_crop(img, angle, tuple(crop), flip=flip, fill=fill)
+    colour = turn(rotate_crop(img, angle, tuple(crop_a), fill=fill), lines.turn)
     timings["correction"] = (time.perf_counter() - t) * 1e3
 
     bitonal = None
@@ -319,18 +389,16 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         timings["despeckle"] = (time.perf_counter() - t) * 1e3
 
     warnings: list[dict] = []
-    content_full = None if content is None else _scale_box(content, f, w, h)
-    if content_full is not None:  # content is reported within the sheet
-        content_full = [max(content_full[0], crop[0]), max(content_full[1], crop[1]),
-                        min(content_full[2], crop[2]), min(content_full[3], crop[3])]
-        if content_full[0] >= content_full[2] or content_full[1] >= content_full[3]:
-            content_full = None
-    if content_full is not None:
-        gap = min(content_full[0] - crop[0], content_full[1] - crop[1],
-                  crop[2] - content_full[2], crop[3] - content_full[3]) * 25.4 / d
+    if content_box is not None:
+        gap = min(content_box[0] - crop[0], content_box[1] - crop[1],
+                  crop[2] - content_box[2], crop[3] - content_box[3]) * 25.4 / d
         if gap < p.edge_margin_mm:
             warnings.append(_warn("content_at_edge", gap, p.edge_margin_mm))
-    if text:
+    if safe.gap is not None:
+        warnings.append(_warn("crop_unsure", safe.gap * mm_px, p.crop_margin_mm))
+    if lines.unsure:
+        warnings.append(_warn("orientation_unsure", lines.orientation.confidence, p.min_orientation_confidence))
+    if lines.text:
         # Sharpness and ink levels mean something only where there is text.
         if quality.sharpness < p.blur_min:
             warnings.append(_warn("blur", quality.sharpness, p.blur_min))
@@ -351,12 +419,16 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
             warnings.append(_warn("page_size_change", change, p.size_change_tolerance))
     timings["total"] = (time.perf_counter() - t_start) * 1e3
 
+    orient = lines.orientation
     analysis = PageAnalysis(
         width=w, height=h, dpi=d, channels=1 if img.ndim == 2 else 3,
         skew_deg=skew.angle_deg, skew_confidence=skew.confidence, angle_applied=angle,
-        orientation=180 if flip else 0,
-        orientation_measure=0.0 if orient is None else orient.measure,
+        orientation=lines.turn, orientation_measure=0.0 if orient is None else orient.measure,
         blank=blank.blank, blank_measure=blank.ink_mm2,
-        content_box=content_full, crop_box=crop, paper_level=levels.paper,
-        sharpness=quality.sharpness, warnings=warnings, timings_ms=timings)
+        content_box=content_box, crop_box=crop, paper_level=levels.paper,
+        sharpness=quality.sharpness, warnings=warnings, timings_ms=timings,
+        orientation_confidence=0.0 if orient is None else orient.confidence,
+        orientation_lines=0 if orient is None else orient.lines,
+        lines_vertical=lines.vertical, sheet_edges=[bool(v) and not r for v, r in zip(found, safe.rejected)])
     return PageResult(colour=colour, bitonal=bitonal, analysis=analysis)
+

@@ -29,7 +29,10 @@ def test_black_borders_removed_when_sheet_fills_frame():
     r = process_page(page(seed=71, background="none", black_border_mm=4), 200)
     x0, y0, x1, y1 = r.analysis.crop_box
     assert 3.0 < _mm(x0) < 5.5 and 3.0 < _mm(y0) < 5.5
-    assert r.colour[:, :10].min(axis=0).mean() > 100  # the black strip is gone
+    # The black strip is gone but for at most one analysis pixel (2 pixels at 200 dpi)
+    # on the paper's side of the edge, which the crop never cuts into.
+    assert (np.median(r.colour[:, :10], axis=0) < 100).sum() <= 2
+    assert (np.median(r.colour[:10, :], axis=1) < 100).sum() <= 2
 
 
 def test_no_background_keeps_the_whole_frame():
