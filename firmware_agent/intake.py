@@ -7,7 +7,9 @@ image as it is stored (no resampling, no loss); any other page is rendered by
 poppler's ``pdftoppm`` at the default dpi. See docs/design.md section 3.
 
 Pages come out as C-contiguous ``uint8`` arrays, gray ``(H, W)`` or RGB
-``(H, W, 3)``; an RGB image whose three channels are equal is given as gray.
+``(H, W, 3)``: gray only when the file stores one channel. An RGB image whose
+three channels are equal stays RGB, since the archive copy must be 24-bit
+colour (TT 05/2025).
 """
 
 from __future__ import annotations
@@ -211,18 +213,7 @@ def to_array(img: Image.Image) -> np.ndarray:
         img = img.convert("L")
     elif mode not in ("L", "RGB"):
         img = img.convert("RGB")
-    arr = np.asarray(img, dtype=np.uint8)
-    if arr.ndim == 3 and _is_gray(arr):
-        arr = arr[:, :, 0]
-    return np.ascontiguousarray(arr)
-
-
-def _is_gray(rgb: np.ndarray) -> bool:
-    # A strided look first: a colour page is almost always caught by it, cheaply.
-    sample = rgb[::16, ::16]
-    if not ((sample[..., 0] == sample[..., 1]).all() and (sample[..., 1] == sample[..., 2]).all()):
-        return False
-    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    return np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
 
 
 # --------------------------------------------------------------------------- PDF

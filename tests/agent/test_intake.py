@@ -228,8 +228,9 @@ def test_default_dpi_is_checked(tmp_path):
 
 def test_to_array_modes():
     assert to_array(Image.new("CMYK", (4, 3), (200, 0, 0, 0))).shape == (3, 4, 3)
+    # Equal channels are still an RGB scan: the archive copy must stay 24-bit colour.
     gray_rgb = to_array(Image.new("RGB", (4, 3), (9, 9, 9)))
-    assert gray_rgb.shape == (3, 4) and (gray_rgb == 9).all()
+    assert gray_rgb.shape == (3, 4, 3) and (gray_rgb == 9).all()
     assert to_array(Image.new("1", (4, 3), 1)).max() == 255
     la = to_array(Image.new("LA", (2, 2), (0, 0)))
     assert la.shape == (2, 2) and (la == 255).all()
