@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imaging.background import block_maps, ink_mask, paper_levels
+from imaging.background import block_maps, darkest_ratio, ink_mask, paper_levels
 from imaging.blank import detect_blank_runs
 from imaging.checks import check_page, check_positive
 from imaging.components import Components, despeckle, label_runs
@@ -90,6 +90,9 @@ class PipelineParams:
     edge_band_mm : float
         Ink lying within this distance inside a found sheet edge is edge debris
         (shadow, a photocopy's dark edge).
+    faint_ratio : float
+        Ink in that band whose darkest pixel is lighter than this fraction of its
+        background is debris even in small pieces (printed text is darker).
     crop_margin_mm : float
         A found sheet side must leave this much room round the content, or it
         goes back to the frame's edge (``crop_unsure``).
@@ -158,6 +161,7 @@ class PipelineParams:
     sheet_min_share: float = 0.25
     border_depth_mm: float = 10.0
     edge_band_mm: float = 3.0
+    faint_ratio: float = 0.5
     crop_margin_mm: float = 1.0
     text_max_mm: float = 10.0
     max_skew_deg: float = 15.0
@@ -216,8 +220,8 @@ def _paper_fill(img: np.ndarray, small: np.ndarray, f: int, paper_level: int) ->
     return tuple(int(v) for v in np.median(samples, axis=0))
 
 
-def _background(comps: Components, component: np.ndarray, runs: Runs, outside: np.ndarray, block: int,
-                edges: SheetEdges, depth: float, band: float) -> np.ndarray:
+def _background(comps: Components, component: np.ndarray, runs: Runs, outside: np.ndarray, faint: np.ndarray,
+                block: int, edges: SheetEdges, depth: float, band: float, long: float) -> np.ndarray:
     """Bool per component: scanner background, or what joins it, or debris along a found sheet edge."""
     b = comps.box
     h, w = runs.height, runs.width
@@ -232,7 +236,7 @@ def _background(comps: Components, component: np.ndarray, runs: Runs, outside: n
     depth_in = np.where(b[:, 2] == w, np.minimum(depth_in, w - b[:, 0]), depth_in)
     depth_in = np.where(b[:, 3] == h, np.minimum(depth_in, h - b[:, 1]), depth_in)
     border = np.isfinite(depth_in) & (has_outside | (depth_in <= depth))
-    return border | edge_debris(runs, component, comps.count, edges, band)
+    return border | edge_debris(runs, component, b, faint, edges, band, long)
 
 
 def _lines(ink: np.ndarray, runs: Runs, blank: bool, p: PipelineParams, strip: int,
@@ -338,8 +342,9 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     # skew, orientation and content box all work from those runs.
     runs = find_runs(ink)
     component, comps = label_runs(runs)
-    drop = _background(comps, component, runs, maps.outside, block, edges, p.border_depth_mm / mm_px,
-                       p.edge_band_mm / mm_px)[component]
+    faint = darkest_ratio(small, runs, component, comps.count, maps.background, block) > p.faint_ratio
+    drop = _background(comps, component, runs, maps.outside, faint, block, edges, p.border_depth_mm / mm_px,
+                       p.edge_band_mm / mm_px, p.text_max_mm / mm_px)[component]
     fill_runs(ink, runs.select(drop), 0)
     runs, component = runs.select(~drop), component[~drop]
     blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),

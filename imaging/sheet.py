@@ -327,33 +327,8 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
                       _line(bottom, w, min_share), w, h)
 
 
-def edge_debris(runs: Runs, component: np.ndarray, count: int, edges: SheetEdges, band: float,
-                share: float = 0.9) -> np.ndarray:
-    """Which components lie (almost) wholly within ``band`` pixels inside a found edge, or beyond it.
-
-    The shadow along a sheet's edge, the dark edge of a photocopy and what is left
-    of the scanner background beside the edge lie there; text does not, on a
-    sheet whose edge shows. Each run is tested against the edge at its own row
-    (or columns), so a long band along a skewed edge is recognised.
-
-    Parameters
-    ----------
-    runs : Runs
-        Ink runs in the frame of ``edges``.
-    component : ndarray of int, shape (runs.count,)
-        Component of each run (:func:`imaging.components.label_runs`).
-    count : int
-        Number of components.
-    edges : SheetEdges
-    band : float
-        Width of the band inside each edge, pixels.
-    share : float
-        Share of a component's pixels that must lie in the bands.
-
-    Returns
-    -------
-    ndarray of bool, shape (count,)
-    """
+def _within(runs: Runs, edges: SheetEdges, band: float) -> np.ndarray:
+    """Bool per run: it lies within ``band`` pixels inside a found edge, or beyond it."""
     y = runs.y.astype(np.float64)
     x0 = runs.x0.astype(np.float64)
     x1 = runs.x1.astype(np.float64)
@@ -370,11 +345,53 @@ def edge_debris(runs: Runs, component: np.ndarray, count: int, edges: SheetEdges
     e = edges.bottom
     if e.found:
         inside |= y >= np.maximum(e.at(x0), e.at(x1)) - band
+    return inside
+
+
+def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, faint: np.ndarray, edges: SheetEdges,
+                band: float, long: float, share: float = 0.9) -> np.ndarray:
+    """Which components are debris along a found edge: a shadow, a dark sheet edge, background.
+
+    A component is debris when at least ``share`` of its pixels lie within
+    ``band`` pixels inside a found edge (or beyond it), and it reaches the edge
+    (a pixel within one pixel of it, or beyond), or runs ``long`` pixels or more
+    (along the edge, since the band is narrow), or is ``faint``. A photocopy's
+    dark edge or a lid's shadow does one of these, and noise breaks its faint
+    fringe into pieces; a printed letter near the edge does none, so text close
+    to the sheet's edge stays content. Each run is tested against the edge at
+    its own row (or columns), so a band along a skewed edge is recognised.
+
+    Parameters
+    ----------
+    runs : Runs
+        Ink runs in the frame of ``edges``.
+    component : ndarray of int, shape (runs.count,)
+        Component of each run (:func:`imaging.components.label_runs`).
+    boxes : ndarray of int, shape (n, 4)
+        Bounding box of each component (``Components.box``).
+    faint : ndarray of bool, shape (n,)
+        The component is faint (no pixel much darker than its paper).
+    edges : SheetEdges
+    band : float
+        Width of the band inside each edge, pixels.
+    long : float
+        Length, pixels, from which a component in the band is debris without
+        reaching the edge.
+    share : float
+        Share of a component's pixels that must lie in the bands (noise and the
+        odd streak of a copier carry an edge's shadow a little further in).
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    count = boxes.shape[0]
+    inside = _within(runs, edges, band)
     if not inside.any():
         return np.zeros(count, bool)
-    # Debris: at least `share` of the component's pixels lie in the bands (noise and
-    # the odd streak of a copier carry an edge's shadow a little further in).
     length = (runs.x1 - runs.x0 + 1).astype(np.float64)
     total = np.bincount(component, weights=length, minlength=count)
     within = np.bincount(component, weights=length * inside, minlength=count)
-    return within >= share * total
+    touching = np.bincount(component, weights=_within(runs, edges, 1.0), minlength=count) > 0
+    extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    return (within >= share * total) & (touching | (extent >= long) | faint)
