@@ -35,3 +35,74 @@ def test_few_lines_stay_upright():
 def test_bad_angle():
     with pytest.raises(ImageError):
         detect_orientation(np.zeros((20, 20), np.uint8), 90.0)
+
+
+def _lines_mask(n_lines=24, width=300, above=3, below=1, seed=0):
+    """Text-like lines: a core band with marks above (ascenders, accents) and fewer below."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n_lines * 14 + 20, width + 40), np.uint8)
+    for i in range(n_lines):
+        y = 10 + i * 14
+        for x in range(20, 20 + width, 6):
+            mask[y + 3:y + 8, x:x + 4] = 1                       # x-height
+            if rng.random() < 0.5:
+                mask[y:y + 3, x + 1:x + 1 + above] = 1           # above the core
+            if rng.random() < 0.25:
+                mask[y + 8:y + 10, x + 1:x + 1 + below] = 1      # below it
+    return mask
+
+
+def test_more_ink_above_the_core_reads_upright_and_its_mirror_upside_down():
+    mask = _lines_mask()
+    up = detect_orientation(mask, 0.0, strip=30)
+    down = detect_orientation(mask[::-1, ::-1], 0.0, strip=30)
+    assert up.degrees == 0 and up.score > 3 and up.confidence > 0.99
+    assert down.degrees == 180 and down.score < -3 and down.confidence > 0.99
+    assert up.lines >= 24 and up.measure > 0 > down.measure
+
+
+def test_no_preferred_direction_gives_low_confidence():
+    mask = _lines_mask(above=2, below=2)
+    mask[:, :] = 0
+    rng = np.random.default_rng(5)
+    for i in range(24):  # symmetric lines: as much above as below
+        y = 10 + i * 14
+        for x in range(20, 320, 6):
+            mask[y + 3:y + 8, x:x + 4] = 1
+            k = rng.random()
+            if k < 0.3:
+                mask[y:y + 3, x + 1:x + 3] = 1
+            elif k < 0.6:
+                mask[y + 8:y + 11, x + 1:x + 3] = 1
+    o = detect_orientation(mask, 0.0, strip=30)
+    assert o.confidence < 0.99
+
+
+def test_segment_votes_match_a_plain_count():
+    from imaging.orientation import _profiles, _segments, _votes
+    from imaging.runs import find_runs
+
+    mask = _lines_mask(n_lines=6, seed=2)
+    runs = find_runs(mask)
+    _, sprof, _ = _profiles(runs.y, runs.x0, runs.x1, runs.height, runs.width, 0.0, 30)
+    seg = _segments(sprof)
+    # plain reference: per strip of 30 columns, runs of non-empty rows >= 4 high
+    ref = []
+    for s0 in range(0, mask.shape[1], 30):
+        prof = mask[:, s0:s0 + 30].sum(axis=1).astype(float)
+        i = 0
+        while i < prof.size:
+            if prof[i] == 0:
+                i += 1
+                continue
+            a = i
+            while i < prof.size and prof[i] > 0:
+                i += 1
+            if i - a < 4:
+                continue
+            p = prof[a:i]
+            core = np.flatnonzero(p >= 0.5 * p.max())
+            ref.append((i - a, p.sum(), p[:core[0]].sum(), p[core[-1] + 1:].sum()))
+    np.testing.assert_allclose(seg, np.array(ref, float).reshape(-1, 4))
+    b = _votes(seg)
+    assert b.size > 0 and (b > 0).mean() > 0.8

@@ -1,0 +1,157 @@
+"""Sheet edges: the walks against a plain reference, the line fit, the box and the debris test."""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from imaging.components import label_runs
+from imaging.errors import ImageError
+from imaging.runs import find_runs
+from imaging.sheet import SheetEdge, SheetEdges, _walk_down, _walk_rows, edge_debris, find_sheet_edges
+
+
+def reference_walk(line, step256, offset256, band, limit):
+    """First stop of one walk along ``line`` from its start, as the design states it."""
+    m = max(int(v) for v in line[:band])
+    for x in range(band + 1, min(limit, len(line))):
+        m = max(m, int(line[x - 2]))
+        v = int(line[x])
+        if v * 256 >= m * step256 + offset256:
+            return x - 1 if 2 * int(line[x - 1]) >= m + v else x
+    return -1
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(6, 30), st.integers(6, 30))), st.integers(1, 3), st.integers(4, 40))
+def test_walks_match_reference(img, band, limit):
+    h, w = img.shape
+    s256, o256 = 264, 3 * 256
+    left, right = np.empty(h, np.int32), np.empty(h, np.int32)
+    _walk_rows(img, s256, o256, band, limit, left, right)
+    top, bottom = np.empty(w, np.int32), np.empty(w, np.int32)
+    lim = limit
+    _walk_down(img, 0, 1, s256, o256, band, lim, top)
+    _walk_down(img, h - 1, -1, s256, o256, band, lim, bottom)
+    for y in range(h):
+        assert left[y] == reference_walk(img[y], s256, o256, band, limit)
+        r = reference_walk(img[y, ::-1], s256, o256, band, limit)
+        assert right[y] == (-1 if r < 0 else w - 1 - r)
+    for x in range(w):
+        assert top[x] == reference_walk(img[:, x], s256, o256, band, lim)
+        r = reference_walk(img[::-1, x], s256, o256, band, lim)
+        assert bottom[x] == (-1 if r < 0 else h - 1 - r)
+
+
+def _sheet(w=400, h=560, bg=30, paper=235, angle=0.0, margin=24, falloff=0.0, noise=0.0, seed=0):
+    """A blank sheet on a background, turned counter-clockwise by ``angle``, light falling off to the right."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((h, w), np.uint8)
+    mask[margin:h - margin, margin:w - margin] = 255
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
+    cover = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR).astype(np.float32) / 255
+    img = bg + (paper - bg) * cover
+    img *= 1.0 - falloff * np.linspace(0, 1, w)[None, :]
+    img += rng.normal(0, noise, img.shape)
+    return np.clip(np.round(img), 0, 255).astype(np.uint8), m
+
+
+@pytest.mark.parametrize("bg", [30, 200])
+@pytest.mark.parametrize("angle", [0.0, 2.5, -4.0])
+@pytest.mark.parametrize("falloff", [0.0, 0.33])
+def test_edges_of_a_turned_sheet_on_dark_and_light_backgrounds(bg, angle, falloff):
+    img, m = _sheet(bg=bg, angle=angle, falloff=falloff, noise=2.0)
+    e = find_sheet_edges(img, band=2)
+    assert all(s.found for s in e.sides)
+    # The sheet turned counter-clockwise by `angle`: its left edge runs x = b + t y with t = tan(angle).
+    t = math.tan(math.radians(angle))
+    for side in e.sides:
+        assert abs(side.slope - (t if side in (e.left, e.right) else -t)) < 0.004
+    # Each edge passes through the turned corners of the sheet, within a pixel.
+    corners = np.array([[24, 24], [375, 24], [375, 535], [24, 535]], np.float64)
+    turned = corners @ m[:, :2].T + m[:, 2]
+    (lx, ly), (tx, ty), (rx, ry), (bx, by) = turned[0], turned[1], turned[2], turned[3]
+    assert abs(e.left.at(ly) - lx) < 1.5 and abs(e.top.at(tx) - ty) < 1.5
+    assert abs(e.right.at(ry) - rx) < 1.5 and abs(e.bottom.at(bx) - by) < 1.5
+
+
+def test_no_background_and_slow_light_find_no_edge():
+    img, _ = _sheet(margin=0, falloff=0.33, noise=2.0)
+    e = find_sheet_edges(img)
+    assert not any(s.found for s in e.sides)
+    assert e.box(0.0) == ((0, 0, 400, 560), (False,) * 4)
+
+
+def test_bars_and_text_inside_the_sheet_make_no_edge():
+    # The sheet fills the frame; a thick black bar and text-like strokes inside it.
+    img = np.full((500, 400), 235, np.uint8)
+    img[:, 120:130] = 10
+    for y in range(40, 460, 14):
+        img[y:y + 6, 60:340:7] = 20
+    e = find_sheet_edges(img)
+    assert not any(s.found for s in e.sides)
+
+
+def test_a_grey_lid_behind_yellowed_paper_shows_no_edge():
+    img, _ = _sheet(bg=222, paper=228, noise=2.0)
+    assert not any(s.found for s in find_sheet_edges(img).sides)
+
+
+def test_box_in_the_turned_frame_holds_the_whole_sheet():
+    img, m = _sheet(angle=3.0, noise=1.0)
+    e = find_sheet_edges(img, band=2)
+    (x0, y0, x1, y1), found = e.box(3.0)
+    assert found == (True,) * 4
+    # Turned clockwise by 3 degrees, the sheet is upright again: 352 x 512 at the same centre.
+    assert abs((x1 - x0) - 352) <= 3 and abs((y1 - y0) - 512) <= 3
+    assert abs((x0 + x1) / 2 - 200) <= 2 and abs((y0 + y1) / 2 - 280) <= 2
+
+
+def test_bad_parameters():
+    for kw in (dict(step=-0.1), dict(offset=100), dict(band=0), dict(limit_fraction=0.9), dict(min_share=0)):
+        with pytest.raises(ImageError):
+            find_sheet_edges(np.zeros((20, 20), np.uint8), **kw)
+
+
+def reference_debris(mask, comp_of_pixel, edges, band, long, faint, share=0.9):
+    """Per component: share of pixels in the bands, reaching the edge, extent."""
+    out = []
+    for c in range(comp_of_pixel.max() + 1):
+        ys, xs = np.nonzero(comp_of_pixel == c)
+        if ys.size == 0:
+            out.append(False)
+            continue
+        near = np.zeros(ys.size, bool)
+        touch = np.zeros(ys.size, bool)
+        e = edges.left
+        near |= xs <= e.at(ys) + band
+        touch |= xs <= e.at(ys) + 1.0
+        inband = near.mean() >= share
+        extent = max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+        out.append(bool(inband and (touch.any() or extent >= long or faint[c])))
+    return np.array(out)
+
+
+def test_edge_debris_matches_reference():
+    rng = np.random.default_rng(3)
+    mask = np.zeros((120, 100), np.uint8)
+    mask[10:110, 20:23] = 1                      # a shadow band along the edge (x = 20)
+    mask[30:34, 25:28] = 1                       # a speck of it, not touching, faint
+    mask[50:56, 26:29] = 1                       # a letter near the edge, dark
+    mask[60:66, 60:70] = 1                       # a letter far from it
+    mask |= (rng.random(mask.shape) < 0.01).astype(np.uint8)
+    runs = find_runs(mask)
+    comp, comps = label_runs(runs)
+    edges = SheetEdges(SheetEdge(True, 20.0, 0.0, 100, 0, 119), SheetEdge(False), SheetEdge(False),
+                       SheetEdge(False), 100, 120)
+    faint = np.zeros(comps.count, bool)
+    faint[comp[np.flatnonzero((runs.y == 30) & (runs.x0 <= 25) & (runs.x1 >= 25))]] = True
+    got = edge_debris(runs, comp, comps.box, faint, edges, band=9.0, long=40.0)
+    label = np.full(mask.shape, -1)
+    for y, a, b, c in zip(runs.y, runs.x0, runs.x1, comp):
+        label[y, a:b + 1] = c
+    np.testing.assert_array_equal(got, reference_debris(mask, label, edges, 9.0, 40.0, faint))
+    assert got[label[50, 26]] == False and got[label[20, 21]] == True and got[label[30, 25]] == True  # noqa: E712
