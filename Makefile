@@ -11,7 +11,7 @@ STATE   ?= $(CURDIR)/.demo-state
 
 # Debian packages the appliance and its tests need (see README "What gets installed").
 APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-config \
-            libusb-1.0-0 tesseract-ocr tesseract-ocr-vie poppler-utils \
+            libusb-1.0-0 tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils \
             fonts-dejavu-core systemd iproute2
 # Extra packages only the benchmarks need (the peers measured beside us). Node.js and
 # npm are checked by command: a machine may have them from elsewhere (nodesource's

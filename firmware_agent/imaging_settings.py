@@ -1,7 +1,9 @@
 """The [imaging] config section: the page clean-up settings a technician may tune.
 
-Each field has the name of the ``imaging.pipeline.PipelineParams`` field it sets;
-the rest keep the pipeline's defaults.
+Each field has the name of the ``imaging.pipeline.PipelineParams`` field it sets
+(``osd`` and ``osd_min_confidence`` are the processing stage's own, see
+``firmware_agent.processing.ProcessingParams``); the rest keep the pipeline's
+defaults.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ class ImagingSettings:
     max_skew_deg: float = setting(15.0, doc="Skew search range (± degrees).", minimum=1.0, maximum=45.0)
     min_rotation_deg: float = setting(0.05, doc="Smaller skews are left alone (degrees).", minimum=0.0,
                                       maximum=5.0)
-    fix_orientation: bool = setting(True, doc="Turn pages found upside down.")
+    fix_orientation: bool = setting(True, doc="Turn pages found sideways or upside down.")
+    min_orientation_confidence: float = setting(0.99, doc="Below this confidence (0-1) a page is left as scanned and "
+                                                          "flagged orientation_unsure.", minimum=0.5, maximum=0.9999)
+    osd: bool = setting(True, doc="Ask tesseract's orientation detection (Debian tesseract-ocr-osd) about pages "
+                                  "flagged orientation_unsure; about 1.5 s for each such page.")
+    osd_min_confidence: float = setting(2.0, doc="Tesseract's orientation answer counts from this confidence on.",
+                                        minimum=0.0, maximum=100.0)
     sauvola_window_mm: float = setting(2.0, doc="Sauvola binarization window (mm) for the OCR page.",
                                        minimum=0.5, maximum=20.0)
     sauvola_k: float = setting(0.2, doc="Sauvola k.", minimum=0.01, maximum=1.0)
