@@ -111,8 +111,11 @@ def _kernel_table(page300: np.ndarray) -> list[str]:
     # The pipeline's analysis copy of a 300 dpi page: factor 4 (75 dpi), 3 mm blocks.
     small = reduce(page300, 4)
     lv = paper_levels(small)
-    _, bg, inter = block_maps(small, 9, lv.mid)
-    ink = ink_mask(small, bg, inter, 9)
+    maps = block_maps(small, 9, lv.paper)
+    ink = ink_mask(small, maps.background, maps.outside, 9)
+    # The skew kernel gets the text's ink: the scanner background (outside blocks,
+    # which the mask marks as ink for the pipeline to drop) left out.
+    ink[np.kron(maps.outside, np.ones((9, 9), np.uint8))[:ink.shape[0], :ink.shape[1]] != 0] = 0
     bit = sauvola(page300, 25)
     win = 25
     floor = np.empty_like(page300)

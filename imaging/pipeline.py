@@ -121,6 +121,9 @@ class PipelineParams:
     min_direction_ratio : float
         The lines' direction counts only when one direction's score is this many
         times the other's.
+    lines_across_sure : float
+        Lines across with at least this skew confidence settle the direction
+        without measuring lines down the page.
     sauvola_window_mm, sauvola_k : float
         Sauvola window side (mm, made odd in pixels) and k.
     speck_mm : float
@@ -173,6 +176,7 @@ class PipelineParams:
     min_orientation_confidence: float = 0.99
     min_orientation_lines: int = 20
     min_direction_ratio: float = 1.25
+    lines_across_sure: float = 0.9
     sauvola_window_mm: float = 2.0
     sauvola_k: float = 0.2
     speck_mm: float = 0.3
@@ -220,35 +224,49 @@ def _paper_fill(img: np.ndarray, small: np.ndarray, f: int, paper_level: int) ->
     return tuple(int(v) for v in np.median(samples, axis=0))
 
 
-def _background(comps: Components, component: np.ndarray, runs: Runs, outside: np.ndarray, faint: np.ndarray,
-                block: int, edges: SheetEdges, depth: float, band: float, long: float) -> np.ndarray:
+def _background(comps: Components, component: np.ndarray, runs: Runs, small: np.ndarray, maps, block: int,
+                edges: SheetEdges, p: PipelineParams, mm_px: float) -> np.ndarray:
     """Bool per component: scanner background, or what joins it, or debris along a found sheet edge."""
     b = comps.box
     h, w = runs.height, runs.width
     # A component holding outside blocks is the background itself; one that only
     # reaches a little way in from the frame's border is a wedge of background
     # beside a skewed sheet, a dark sheet edge or text cut off by the frame.
-    has_outside = np.bincount(component, weights=outside[runs.y // block, runs.x0 // block],
+    has_outside = np.bincount(component, weights=maps.outside[runs.y // block, runs.x0 // block],
                               minlength=comps.count) > 0
     depth_in = np.full(comps.count, np.inf)
     depth_in = np.where(b[:, 0] == 0, np.minimum(depth_in, b[:, 2]), depth_in)
     depth_in = np.where(b[:, 1] == 0, np.minimum(depth_in, b[:, 3]), depth_in)
     depth_in = np.where(b[:, 2] == w, np.minimum(depth_in, w - b[:, 0]), depth_in)
     depth_in = np.where(b[:, 3] == h, np.minimum(depth_in, h - b[:, 1]), depth_in)
-    border = np.isfinite(depth_in) & (has_outside | (depth_in <= depth))
-    return border | edge_debris(runs, component, b, faint, edges, band, long)
+    drop = np.isfinite(depth_in) & (has_outside | (depth_in <= p.border_depth_mm / mm_px))
+    debris, in_band = edge_debris(runs, component, b, edges, p.edge_band_mm / mm_px, p.text_max_mm / mm_px)
+    drop |= debris
+    if in_band.any():
+        # Small pieces in the band are debris when faint: printed text is far darker.
+        sel = in_band[component]
+        darkest = darkest_ratio(small, runs.select(sel), component[sel], comps.count, maps.background, block)
+        drop |= in_band & (darkest > p.faint_ratio)
+    return drop
 
 
 def _lines(ink: np.ndarray, runs: Runs, blank: bool, p: PipelineParams, strip: int,
            given: int | None) -> _Lines:
     """Steps 6 and 7 on the text-like ink (``ink`` holds exactly ``runs``)."""
     across = estimate_skew_runs(runs, p.max_skew_deg)
-    down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True) if (p.fix_orientation or given) else None
+    down = None
     if given is not None:
         vertical = given in (90, 270)
     else:
+        # The lines' direction from the sweep alone (its score is at most a few per
+        # cent below the refined one); the search refines only the direction that
+        # wins. Lines across this sure are never a page turned sideways (whose lines
+        # read across at a confidence of 0.45 at most on the development pages).
+        if p.fix_orientation and across.confidence < p.lines_across_sure:
+            down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True, refine=False)
         vertical = down is not None and down.score > across.score * p.min_direction_ratio
     if vertical:
+        down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True)
         # The page turned a quarter turn has the skew -angle (skew.estimate_skew_runs).
         skew = SkewEstimate(-down.angle_deg, down.confidence, down.ink_pixels, down.score)
     else:
@@ -342,9 +360,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     # skew, orientation and content box all work from those runs.
     runs = find_runs(ink)
     component, comps = label_runs(runs)
-    faint = darkest_ratio(small, runs, component, comps.count, maps.background, block) > p.faint_ratio
-    drop = _background(comps, component, runs, maps.outside, faint, block, edges, p.border_depth_mm / mm_px,
-                       p.edge_band_mm / mm_px, p.text_max_mm / mm_px)[component]
+    drop = _background(comps, component, runs, small, maps, block, edges, p, mm_px)[component]
     fill_runs(ink, runs.select(drop), 0)
     runs, component = runs.select(~drop), component[~drop]
     blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),

@@ -16,12 +16,13 @@ cent within a pixel. The walk gives up at ``limit`` pixels from the border.
 The stopping points of one side lie on a straight line when that side of the
 sheet shows against the background. A Hough search finds the line
 ``p = b + t q`` (``p``: the walking coordinate, ``q``: the coordinate along the
-edge) that holds the most points within 1.5 pixels: a coarse sweep of the slope
-over ±15° in 0.5° steps with 4-pixel bins, then a fine one over ±0.5° around the
-best in 0.02° steps with 1-pixel bins. The side counts as *found* when the line
-holds at least ``min_share`` of the frame's rows (columns); otherwise the sheet
-is taken to reach the frame on that side (the crop keeps it whole). The slope is
-the sheet's own skew, which need not be the text's.
+edge) that holds the most points: a sweep of the slope over ±15° in 0.5° steps
+with 4-pixel bins. A least-squares line through the points within 4 pixels of
+it, then (three times) through those within 1.5 pixels of the line fitted, is
+the edge. The side counts as *found* when the line holds at least
+``min_share`` of the frame's rows (columns); otherwise the sheet is taken to
+reach the frame on that side (the crop keeps it whole). The slope is the
+sheet's own skew, which need not be the text's.
 
 References
 ----------
@@ -43,7 +44,6 @@ from imaging.errors import ImageError
 from imaging.runs import Runs
 
 _COARSE_STEP = 0.5  # degrees
-_FINE_STEP = 0.02
 _MAX_SLOPE_DEG = 15.0
 _TOLERANCE = 1.5  # pixels either side of the line
 
@@ -188,7 +188,8 @@ def _walk_rows(img, step256, offset256, band, limit, left, right):
 @njit(cache=True, nogil=True)
 def _walk_down(img, y0, dy, step256, offset256, band, limit, out):
     # The walks of every column from row y0 in direction dy, row after row so that
-    # memory is read in order.
+    # memory is read in order; only the columns still walking are visited (most
+    # stop within the background's few millimetres, those beside the sheet never).
     h, w = img.shape
     m = np.zeros(w, np.int32)
     for x in range(w):
@@ -197,23 +198,25 @@ def _walk_down(img, y0, dy, step256, offset256, band, limit, out):
         row = img[y0 + dy * k]
         for x in range(w):
             m[x] = max(m[x], np.int32(row[x]))
-    left = w
+    active = np.arange(w)
+    n = w
     for k in range(band + 1, min(limit, h)):
-        if left == 0:
+        if n == 0:
             break
         row = img[y0 + dy * k]
         before = img[y0 + dy * (k - 2)]
-        left = 0
-        for x in range(w):
-            if out[x] >= 0:
-                continue
+        kept = 0
+        for i in range(n):
+            x = active[i]
             m[x] = max(m[x], np.int32(before[x]))
             v = np.int32(row[x])
             if v * 256 >= m[x] * step256 + offset256:
                 half = 2 * np.int32(img[y0 + dy * (k - 1), x]) >= m[x] + v
                 out[x] = y0 + dy * (k - 1) if half else y0 + dy * k
             else:
-                left += 1
+                active[kept] = x
+                kept += 1
+        n = kept
 
 
 @njit(cache=True, nogil=True)
@@ -246,31 +249,59 @@ def _sweep(p, q, t0, dt, nt, binw, win, lo, nb):
     return bt, bb, best
 
 
+@njit(cache=True, nogil=True)
+def _line_kernel(p, q, max_slope_deg, coarse_deg, tolerance):
+    # Sweep of the slope (4-pixel bins, windows of 2), then least squares through
+    # the points near the line, three times.
+    tmax = math.tan(math.radians(max_slope_deg + coarse_deg))
+    qmax = q.max()
+    lo = -tmax * qmax - 4.0
+    hi = p.max() + tmax * qmax + 4.0
+    n_coarse = int(round(2 * max_slope_deg / coarse_deg)) + 1
+    t15 = math.tan(math.radians(max_slope_deg))
+    t, b, _ = _sweep(p, q, -t15, 2 * t15 / (n_coarse - 1), n_coarse, 4.0, 2, lo, int((hi - lo) / 4.0) + 2)
+    n = p.shape[0]
+    on = np.zeros(n, np.bool_)
+    for it in range(4):
+        # The sweep's line is within half a step of slope (a few pixels at the ends):
+        # the first fit takes the points within 4 pixels of it, the next ones those
+        # within `tolerance` of the fitted line.
+        tol = 4.0 if it == 0 else tolerance
+        k = 0
+        sq = 0.0
+        sp = 0.0
+        for i in range(n):
+            on[i] = abs(p[i] - (b + t * q[i])) <= tol
+            if on[i]:
+                k += 1
+                sq += q[i]
+                sp += p[i]
+        if it == 3 or k < 2:
+            break
+        mq = sq / k
+        mp = sp / k
+        cov = 0.0
+        var = 0.0
+        for i in range(n):
+            if on[i]:
+                cov += (q[i] - mq) * (p[i] - mp)
+                var += (q[i] - mq) * (q[i] - mq)
+        if var <= 0.0:
+            break
+        # The sweep's slope is as coarse as its steps, and all slopes within them
+        # hold the same points: the least-squares line through them is the edge.
+        t = cov / var
+        b = mp - t * mq
+    return b, t, on
+
+
 def _line(points: np.ndarray, extent: int, min_share: float) -> SheetEdge:
     # points[q] = stop position p of walk q (-1: none).
     q = np.flatnonzero(points >= 0).astype(np.float64)
     if q.size < max(2, min_share * extent):
         return SheetEdge(False)
     p = points[points >= 0].astype(np.float64)
-    # Offsets b = p - t q of slopes up to tan(15.5°) lie within [lo, hi].
-    tmax = math.tan(math.radians(_MAX_SLOPE_DEG + _COARSE_STEP))
-    lo = -tmax * float(q.max()) - 4.0
-    hi = float(p.max()) + tmax * float(q.max()) + 4.0
-    n_coarse = int(round(2 * _MAX_SLOPE_DEG / _COARSE_STEP)) + 1
-    # Slopes in equal steps of tan, close enough to equal angle steps within ±15°.
-    t15 = math.tan(math.radians(_MAX_SLOPE_DEG))
-    t, _, _ = _sweep(p, q, -t15, 2 * t15 / (n_coarse - 1), n_coarse, 4.0, 2, lo, int((hi - lo) / 4.0) + 2)
-    fine = math.tan(math.radians(_COARSE_STEP))
-    n_fine = int(round(2 * _COARSE_STEP / _FINE_STEP)) + 1
-    t, b, _ = _sweep(p, q, t - fine, 2 * fine / (n_fine - 1), n_fine, 1.0, 3, lo, int(hi - lo) + 2)
-    on = np.abs(p - (b + t * q)) <= _TOLERANCE
-    # The sweep's slope is as coarse as its steps, and all slopes within them hold
-    # the same points: a least-squares line through those points is the edge.
-    for _ in range(2):
-        if on.sum() < 2 or np.ptp(q[on]) == 0:
-            break
-        t, b = np.polyfit(q[on], p[on], 1)
-        on = np.abs(p - (b + t * q)) <= _TOLERANCE
+    b, t, on = _line_kernel(p, q, _MAX_SLOPE_DEG, _COARSE_STEP, _TOLERANCE)
     count = int(on.sum())
     if count < min_share * extent:
         return SheetEdge(False)
@@ -327,38 +358,59 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
                       _line(bottom, w, min_share), w, h)
 
 
-def _within(runs: Runs, edges: SheetEdges, band: float) -> np.ndarray:
-    """Bool per run: it lies within ``band`` pixels inside a found edge, or beyond it."""
-    y = runs.y.astype(np.float64)
-    x0 = runs.x0.astype(np.float64)
-    x1 = runs.x1.astype(np.float64)
-    inside = np.zeros(runs.count, bool)
-    e = edges.left
-    if e.found:
-        inside |= x1 <= e.at(y) + band
-    e = edges.right
-    if e.found:
-        inside |= x0 >= e.at(y) - band
-    e = edges.top
-    if e.found:
-        inside |= y <= np.minimum(e.at(x0), e.at(x1)) + band
-    e = edges.bottom
-    if e.found:
-        inside |= y >= np.maximum(e.at(x0), e.at(x1)) - band
-    return inside
+@njit(cache=True, nogil=True)
+def _bands(ry, rs, re, comp, count, found, offset, slope, band):
+    # Per component: pixels, pixels within `band` inside a found edge (or beyond
+    # it), and whether a pixel lies within one pixel of an edge (or beyond). Edges
+    # in the order left, top, right, bottom; a run is tested against each edge at
+    # its own row (left, right) or at its two ends (top, bottom).
+    total = np.zeros(count, np.float64)
+    within = np.zeros(count, np.float64)
+    touch = np.zeros(count, np.bool_)
+    for r in range(ry.shape[0]):
+        y = float(ry[r])
+        x0 = float(rs[r])
+        x1 = float(re[r])
+        c = comp[r]
+        n = x1 - x0 + 1.0
+        total[c] += n
+        near = False
+        very = False
+        if found[0]:
+            e = offset[0] + slope[0] * y
+            near |= x1 <= e + band
+            very |= x0 <= e + 1.0
+        if found[2]:
+            e = offset[2] + slope[2] * y
+            near |= x0 >= e - band
+            very |= x1 >= e - 1.0
+        if found[1]:
+            e = min(offset[1] + slope[1] * x0, offset[1] + slope[1] * x1)
+            near |= y <= e + band
+            very |= y <= max(offset[1] + slope[1] * x0, offset[1] + slope[1] * x1) + 1.0
+        if found[3]:
+            e = max(offset[3] + slope[3] * x0, offset[3] + slope[3] * x1)
+            near |= y >= e - band
+            very |= y >= min(offset[3] + slope[3] * x0, offset[3] + slope[3] * x1) - 1.0
+        if near:
+            within[c] += n
+        if very:
+            touch[c] = True
+    return total, within, touch
 
 
-def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, faint: np.ndarray, edges: SheetEdges,
-                band: float, long: float, share: float = 0.9) -> np.ndarray:
+def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: SheetEdges, band: float,
+                long: float, share: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
     """Which components are debris along a found edge: a shadow, a dark sheet edge, background.
 
-    A component is debris when at least ``share`` of its pixels lie within
-    ``band`` pixels inside a found edge (or beyond it), and it reaches the edge
-    (a pixel within one pixel of it, or beyond), or runs ``long`` pixels or more
-    (along the edge, since the band is narrow), or is ``faint``. A photocopy's
-    dark edge or a lid's shadow does one of these, and noise breaks its faint
-    fringe into pieces; a printed letter near the edge does none, so text close
-    to the sheet's edge stays content. Each run is tested against the edge at
+    A component lies *in the band* when at least ``share`` of its pixels lie
+    within ``band`` pixels inside a found edge (or beyond it). It is debris when
+    it also reaches the edge (a pixel within one pixel of it, or beyond) or runs
+    ``long`` pixels or more (along the edge, since the band is narrow): a
+    photocopy's dark edge or a lid's shadow does one of these. Noise breaks
+    their faint fringe into small pieces that do neither; those are returned
+    apart, for the caller to judge by their contrast, since a printed letter
+    near the edge does neither either. Each run is tested against the edge at
     its own row (or columns), so a band along a skewed edge is recognised.
 
     Parameters
@@ -369,8 +421,6 @@ def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, faint: np.
         Component of each run (:func:`imaging.components.label_runs`).
     boxes : ndarray of int, shape (n, 4)
         Bounding box of each component (``Components.box``).
-    faint : ndarray of bool, shape (n,)
-        The component is faint (no pixel much darker than its paper).
     edges : SheetEdges
     band : float
         Width of the band inside each edge, pixels.
@@ -383,15 +433,17 @@ def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, faint: np.
 
     Returns
     -------
-    ndarray of bool, shape (n,)
+    debris, in_band : ndarray of bool, shape (n,)
+        ``in_band``: in the band but not debris by reach or length.
     """
     count = boxes.shape[0]
-    inside = _within(runs, edges, band)
-    if not inside.any():
-        return np.zeros(count, bool)
-    length = (runs.x1 - runs.x0 + 1).astype(np.float64)
-    total = np.bincount(component, weights=length, minlength=count)
-    within = np.bincount(component, weights=length * inside, minlength=count)
-    touching = np.bincount(component, weights=_within(runs, edges, 1.0), minlength=count) > 0
+    sides = edges.sides
+    if not any(e.found for e in sides):
+        return np.zeros(count, bool), np.zeros(count, bool)
+    total, within, touching = _bands(runs.y, runs.x0, runs.x1, np.ascontiguousarray(component, np.int64), count,
+                                     np.array([e.found for e in sides]), np.array([e.offset for e in sides]),
+                                     np.array([e.slope for e in sides]), float(band))
+    within = within >= share * total
     extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    return (within >= share * total) & (touching | (extent >= long) | faint)
+    debris = within & (touching | (extent >= long))
+    return debris, within & ~debris

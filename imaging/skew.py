@@ -160,8 +160,9 @@ def _score(ys, xs, t, hist, offset):
 
 
 @njit(cache=True, nogil=True)
-def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision):
+def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision, refine):
     # (cys, cxs): the sweep's subsample; (fys, fxs): the finer one of the search.
+    # Without `refine`, the sweep's best sample is the answer.
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
     hist = np.zeros(4 * (int(h + 2.0 * offset) + 3), np.float64)
@@ -178,6 +179,8 @@ def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision):
     conf = 0.0 if peak <= 0.0 else 1.0 - med / peak
     if best == 0 or best == nsweep - 1:
         conf = 0.0
+    if not refine:
+        return -max_angle + best * sweep_step, conf, peak
     # Golden-section search for the maximum in [peak - step, peak + step], all points.
     lo = -max_angle + (best - 1) * sweep_step
     hi = -max_angle + (best + 1) * sweep_step
@@ -241,13 +244,15 @@ def estimate_skew(ink: np.ndarray, max_angle: float = 15.0, sweep_step: float = 
 
 
 def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 0.5,
-                       precision: float = 0.005, *, transpose: bool = False) -> SkewEstimate:
+                       precision: float = 0.005, *, transpose: bool = False, refine: bool = True) -> SkewEstimate:
     """:func:`estimate_skew` on the ink given as runs (:func:`imaging.runs.find_runs`).
 
     With ``transpose`` the ink is read with rows and columns swapped: the
     estimate is that of text lines running down the page (a page scanned a
     quarter turn round); the page turned a quarter turn either way to make
-    those lines horizontal has the skew ``-angle_deg``.
+    those lines horizontal has the skew ``-angle_deg``. Without ``refine`` only
+    the coarse sweep runs (about a third of the work): the angle is the best
+    sweep step, the confidence and score are the sweep's.
     """
     for name, v, lo, hi in (("max_angle", max_angle, 0.5, 45.0), ("sweep_step", sweep_step, 0.05, 2.0),
                             ("precision", precision, 0.0005, 0.5)):
@@ -260,7 +265,8 @@ def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 
     points = _ink_points_t if transpose else _ink_points
     side = runs.height if transpose else runs.width
     cys, cxs = points(runs.y, runs.x0, runs.x1, n, side, max(1, n // _COARSE_POINTS))
-    fys, fxs = points(runs.y, runs.x0, runs.x1, n, side, -(-n // _FINE_POINTS))
+    fys, fxs = points(runs.y, runs.x0, runs.x1, n, side, -(-n // _FINE_POINTS)) if refine else (cys, cxs)
     h, w = (runs.width, runs.height) if transpose else (runs.height, runs.width)
-    angle, conf, peak = _search(cys, cxs, fys, fxs, h, w, float(max_angle), float(sweep_step), float(precision))
+    angle, conf, peak = _search(cys, cxs, fys, fxs, h, w, float(max_angle), float(sweep_step), float(precision),
+                                bool(refine))
     return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n, float(peak) / float(cys.size) ** 2)
