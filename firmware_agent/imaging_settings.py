@@ -21,8 +21,12 @@ class ImagingSettings:
     fix_orientation: bool = setting(True, doc="Turn pages found sideways or upside down.")
     min_orientation_confidence: float = setting(0.99, doc="Below this confidence (0-1) a page is left as scanned and "
                                                           "flagged orientation_unsure.", minimum=0.5, maximum=0.9999)
-    osd: bool = setting(True, doc="Ask tesseract's orientation detection (Debian tesseract-ocr-osd) about pages "
-                                  "flagged orientation_unsure; about 1.5 s for each such page.")
+    osd: str = setting("sideways", doc="Which orientation_unsure pages tesseract's orientation detection (Debian "
+                                       "tesseract-ocr-osd) is asked about, about 1.5 s each: 'sideways' (lines run down "
+                                       "the page: 90 or 270 to tell apart), 'unsure' (every one; while the records "
+                                       "splitter does not wait for pages in scan order, a page held back by it can "
+                                       "land in the wrong record file), 'off'.",
+                       choices=("off", "sideways", "unsure"))
     osd_min_confidence: float = setting(2.0, doc="Tesseract's orientation answer counts from this confidence on.",
                                         minimum=0.0, maximum=100.0)
     sauvola_window_mm: float = setting(2.0, doc="Sauvola binarization window (mm) for the OCR page.",

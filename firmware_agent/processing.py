@@ -44,14 +44,16 @@ class ProcessingParams:
     Attributes
     ----------
     pipeline : imaging.pipeline.PipelineParams
-    osd : bool
-        Ask tesseract's orientation detection about ``orientation_unsure`` pages.
+    osd : str
+        Which ``orientation_unsure`` pages tesseract's orientation detection is
+        asked about: ``"sideways"`` (their lines run down the page: 90 or 270),
+        ``"unsure"`` (all of them) or ``"off"``.
     osd_min_confidence : float
         Its answer counts from this "Orientation confidence" on.
     """
 
     pipeline: Any
-    osd: bool = True
+    osd: str = "sideways"
     osd_min_confidence: float = 2.0
 
     def __getattr__(self, name: str) -> Any:
@@ -165,8 +167,11 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     run = run_state.setdefault("imaging_run", RunContext())
     result = process_page(pixels, dpi, params=stage.pipeline, run=run, run_index=page.seq)
     osd = None
-    unsure = any(w["code"] == "orientation_unsure" for w in result.analysis.warnings)
-    if unsure and stage.osd:
+    a = result.analysis
+    unsure = any(w["code"] == "orientation_unsure" for w in a.warnings)
+    # A page held back here is processed after the pages scanned after it: asked by
+    # default only when the page is sideways, where leaving it unturned costs most.
+    if unsure and (stage.osd == "unsure" or (stage.osd == "sideways" and a.lines_vertical)):
         result, osd = _second_cue(pixels, dpi, result, stage.pipeline, stage.osd_min_confidence, run, page.seq)
     colour = derived_path(page.raw_path, ".jpg")
     bitonal = derived_path(page.raw_path, ".bitonal.png")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imaging.errors import ImageError
+
 
 def scale_box(box: tuple[int, int, int, int], factor: int, width: int, height: int) -> list[int]:
     """A box of the analysis copy (the page reduced by ``factor``) in page pixels.
@@ -28,6 +30,11 @@ def turn_box(box: list[int] | tuple[int, ...], degrees: int, width: int, height:
 
     A point ``(x, y)`` (pixel corners) goes to ``(height - y, x)`` for 90,
     ``(width - x, height - y)`` for 180 and ``(y, width - x)`` for 270.
+
+    Raises
+    ------
+    ImageError
+        For another angle.
     """
     x0, y0, x1, y1 = (int(v) for v in box)
     if degrees == 90:
@@ -38,7 +45,7 @@ def turn_box(box: list[int] | tuple[int, ...], degrees: int, width: int, height:
         return [y0, width - x1, y1, width - x0]
     if degrees == 0:
         return [x0, y0, x1, y1]
-    raise ValueError(f"turn {degrees!r} must be 0, 90, 180 or 270 degrees")
+    raise ImageError(f"turn {degrees!r} must be 0, 90, 180 or 270 degrees")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,6 @@ from numba import njit
 
 from imaging.checks import check_gray, check_int
 from imaging.errors import ImageError
-from imaging.runs import Runs
 
 _COARSE_STEP = 0.5  # degrees
 _MAX_SLOPE_DEG = 15.0
@@ -356,94 +355,3 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
     _walk_down(img, h - 1, -1, s256, off * 256, bnd, lim, bottom)
     return SheetEdges(_line(left, h, min_share), _line(top, w, min_share), _line(right, h, min_share),
                       _line(bottom, w, min_share), w, h)
-
-
-@njit(cache=True, nogil=True)
-def _bands(ry, rs, re, comp, count, found, offset, slope, band):
-    # Per component: pixels, pixels within `band` inside a found edge (or beyond
-    # it), and whether a pixel lies within one pixel of an edge (or beyond). Edges
-    # in the order left, top, right, bottom; a run is tested against each edge at
-    # its own row (left, right) or at its two ends (top, bottom).
-    total = np.zeros(count, np.float64)
-    within = np.zeros(count, np.float64)
-    touch = np.zeros(count, np.bool_)
-    for r in range(ry.shape[0]):
-        y = float(ry[r])
-        x0 = float(rs[r])
-        x1 = float(re[r])
-        c = comp[r]
-        n = x1 - x0 + 1.0
-        total[c] += n
-        near = False
-        very = False
-        if found[0]:
-            e = offset[0] + slope[0] * y
-            near |= x1 <= e + band
-            very |= x0 <= e + 1.0
-        if found[2]:
-            e = offset[2] + slope[2] * y
-            near |= x0 >= e - band
-            very |= x1 >= e - 1.0
-        if found[1]:
-            e = min(offset[1] + slope[1] * x0, offset[1] + slope[1] * x1)
-            near |= y <= e + band
-            very |= y <= max(offset[1] + slope[1] * x0, offset[1] + slope[1] * x1) + 1.0
-        if found[3]:
-            e = max(offset[3] + slope[3] * x0, offset[3] + slope[3] * x1)
-            near |= y >= e - band
-            very |= y >= min(offset[3] + slope[3] * x0, offset[3] + slope[3] * x1) - 1.0
-        if near:
-            within[c] += n
-        if very:
-            touch[c] = True
-    return total, within, touch
-
-
-def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: SheetEdges, band: float,
-                long: float, share: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """Which components are debris along a found edge: a shadow, a dark sheet edge, background.
-
-    A component lies *in the band* when at least ``share`` of its pixels lie
-    within ``band`` pixels inside a found edge (or beyond it). It is debris when
-    it also reaches the edge (a pixel within one pixel of it, or beyond) or runs
-    ``long`` pixels or more (along the edge, since the band is narrow): a
-    photocopy's dark edge or a lid's shadow does one of these. Noise breaks
-    their faint fringe into small pieces that do neither; those are returned
-    apart, for the caller to judge by their contrast, since a printed letter
-    near the edge does neither either. Each run is tested against the edge at
-    its own row (or columns), so a band along a skewed edge is recognised.
-
-    Parameters
-    ----------
-    runs : Runs
-        Ink runs in the frame of ``edges``.
-    component : ndarray of int, shape (runs.count,)
-        Component of each run (:func:`imaging.components.label_runs`).
-    boxes : ndarray of int, shape (n, 4)
-        Bounding box of each component (``Components.box``).
-    edges : SheetEdges
-    band : float
-        Width of the band inside each edge, pixels.
-    long : float
-        Length, pixels, from which a component in the band is debris without
-        reaching the edge.
-    share : float
-        Share of a component's pixels that must lie in the bands (noise and the
-        odd streak of a copier carry an edge's shadow a little further in).
-
-    Returns
-    -------
-    debris, in_band : ndarray of bool, shape (n,)
-        ``in_band``: in the band but not debris by reach or length.
-    """
-    count = boxes.shape[0]
-    sides = edges.sides
-    if not any(e.found for e in sides):
-        return np.zeros(count, bool), np.zeros(count, bool)
-    total, within, touching = _bands(runs.y, runs.x0, runs.x1, np.ascontiguousarray(component, np.int64), count,
-                                     np.array([e.found for e in sides]), np.array([e.offset for e in sides]),
-                                     np.array([e.slope for e in sides]), float(band))
-    within = within >= share * total
-    extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    debris = within & (touching | (extent >= long))
-    return debris, within & ~debris

@@ -106,3 +106,31 @@ def test_segment_votes_match_a_plain_count():
     np.testing.assert_allclose(seg, np.array(ref, float).reshape(-1, 4))
     b = _votes(seg)
     assert b.size > 0 and (b > 0).mean() > 0.8
+
+
+def test_line_ends_match_a_plain_reference():
+    from imaging.orientation import _line_ends, _profiles
+    from imaging.runs import find_runs
+
+    mask = _lines_mask(n_lines=8, seed=4)
+    mask[30:36, 5:12] = 1  # one line starts further left
+    runs = find_runs(mask)
+    prof, _, off = _profiles(runs.y, runs.x0, runs.x1, runs.height, runs.width, 0.0, 30)
+    left, right = _line_ends(runs.y, runs.x0, runs.x1, prof, off, runs.width, 0.0)
+    # plain reference at no skew: runs of non-empty rows at least 4 high, their ink's extent
+    rows = mask.any(axis=1)
+    ref_l, ref_r = [], []
+    y = 0
+    while y < rows.size:
+        if not rows[y]:
+            y += 1
+            continue
+        a = y
+        while y < rows.size and rows[y]:
+            y += 1
+        if y - a >= 4:
+            xs = np.flatnonzero(mask[a:y].any(axis=0))
+            ref_l.append(xs[0] - (mask.shape[1] - 1) / 2)
+            ref_r.append(xs[-1] - (mask.shape[1] - 1) / 2)
+    np.testing.assert_allclose(left, ref_l)
+    np.testing.assert_allclose(right, ref_r)

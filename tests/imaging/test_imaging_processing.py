@@ -58,7 +58,7 @@ def test_unsure_page_is_turned_by_the_second_cue(tmp_path):
 
 def test_without_the_second_cue_the_page_stays_as_scanned_and_flagged(tmp_path):
     row = _row(tmp_path, cached_page(**SIDEWAYS))
-    out = process_page_file(row, jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE, osd=False))
+    out = process_page_file(row, jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE, osd="off"))
     assert "osd" not in out.analysis and out.analysis["orientation"] == 0
     assert "orientation_unsure" in [w["code"] for w in out.analysis["warnings"]]
 
@@ -76,6 +76,19 @@ def test_osd_answer_is_used_only_when_sure_and_along_the_lines(answer, vertical,
     assert osd_turn(answer, vertical, 2.0) == turn
 
 
+def test_by_default_an_unsure_upright_reading_page_is_not_asked_about(tmp_path):
+    # Lines across, orientation unsure: by default left as scanned and flagged,
+    # without holding the page back for tesseract; with osd = "unsure" it is asked.
+    img = cached_page(dpi=DPI, seed=302, font="serif", background="dark")
+    out = process_page_file(_row(tmp_path, img), jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE))
+    assert "osd" not in out.analysis and not out.analysis["lines_vertical"]
+    assert "orientation_unsure" in [w["code"] for w in out.analysis["warnings"]]
+    asked = process_page_file(_row(tmp_path, img, seq=2), jpeg_quality=90, run_state={},
+                              params=ProcessingParams(NEVER_SURE, osd="unsure"))
+    assert asked.analysis["osd"]["used"] is True and asked.analysis["osd"]["rotate"] == 0
+    assert "orientation_unsure" not in [w["code"] for w in asked.analysis["warnings"]]
+
+
 def test_sure_pages_cost_no_osd(tmp_path):
     row = _row(tmp_path, cached_page(dpi=DPI, seed=301, font="serif", background="dark"))
     out = process_page_file(row, jpeg_quality=90, run_state={}, params=pipeline_params({}))
@@ -83,8 +96,8 @@ def test_sure_pages_cost_no_osd(tmp_path):
 
 
 def test_imaging_settings_reach_the_pipeline_and_the_stage():
-    params = pipeline_params({"sauvola_k": 0.3, "osd": False, "osd_min_confidence": 5.0,
+    params = pipeline_params({"sauvola_k": 0.3, "osd": "unsure", "osd_min_confidence": 5.0,
                               "min_orientation_confidence": 0.95})
     assert params.sauvola_k == 0.3 and params.min_orientation_confidence == 0.95
-    assert params.osd is False and params.osd_min_confidence == 5.0
+    assert params.osd == "unsure" and params.osd_min_confidence == 5.0
     assert isinstance(params.pipeline, PipelineParams)
