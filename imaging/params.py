@@ -132,7 +132,7 @@ class PipelineParams:
     min_orientation_confidence: float = 0.99
     min_orientation_lines: int = 20
     min_direction_ratio: float = 1.25
-    lines_across_sure: float = 0.9
+    lines_across_sure: float = 0.7
     sauvola_window_mm: float = 2.0
     sauvola_k: float = 0.2
     speck_mm: float = 0.3
