@@ -3,8 +3,9 @@
 The ink mask (:func:`imaging.background.ink_mask`) marks every pixel of an
 outside block, so the scanner background, dark borders and everything dark
 joined to them form ink components that touch the frame's border. A component
-that touches the border is background when it holds an outside block, or when it
-reaches only a little way in (a wedge of background beside a skewed sheet, a
+that touches the border is background when it holds an outside block and lies
+for the most part beyond the sheet's found edges (round the sheet, not over it),
+or when it reaches only a little way in (a wedge of background beside a skewed sheet, a
 dark sheet edge, text cut off by the frame). Along a sheet edge that was found
 (:mod:`imaging.sheet`), a component lying (almost) wholly in a narrow band inside
 the edge, or beyond it, is debris when it reaches the edge, runs long, or is
@@ -67,6 +68,17 @@ def _bands(ry, rs, re, comp, count, found, offset, slope, band):
     return total, within, touch
 
 
+def _band_shares(runs: Runs, component: np.ndarray, count: int, edges: SheetEdges,
+                 band: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per component: pixels, pixels in the bands (or beyond the edges), reaching an edge."""
+    sides = edges.sides
+    if not any(e.found for e in sides):
+        return np.ones(count), np.zeros(count), np.zeros(count, bool)
+    return _bands(runs.y, runs.x0, runs.x1, np.ascontiguousarray(component, np.int64), count,
+                  np.array([e.found for e in sides]), np.array([e.offset for e in sides]),
+                  np.array([e.slope for e in sides]), float(band))
+
+
 def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: SheetEdges, band: float,
                 long: float, share: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
     """Which components are debris along a found edge: a shadow, a dark sheet edge, background.
@@ -116,12 +128,7 @@ def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: She
         raise ImageError("component labels or boxes do not match the runs")
     check_positive(band, "band")
     check_positive(long, "long")
-    sides = edges.sides
-    if not any(e.found for e in sides):
-        return np.zeros(count, bool), np.zeros(count, bool)
-    total, within, touching = _bands(runs.y, runs.x0, runs.x1, np.ascontiguousarray(component, np.int64), count,
-                                     np.array([e.found for e in sides]), np.array([e.offset for e in sides]),
-                                     np.array([e.slope for e in sides]), float(band))
+    total, within, touching = _band_shares(runs, component, count, edges, band)
     within = within >= share * total
     extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     debris = within & (touching | (extent >= long))
@@ -183,7 +190,12 @@ def not_content(runs: Runs, component: np.ndarray, comps: Components, gray: np.n
     depth_in = np.where(b[:, 1] == 0, np.minimum(depth_in, b[:, 3]), depth_in)
     depth_in = np.where(b[:, 2] == w, np.minimum(depth_in, w - b[:, 0]), depth_in)
     depth_in = np.where(b[:, 3] == h, np.minimum(depth_in, h - b[:, 1]), depth_in)
-    drop = np.isfinite(depth_in) & (has_outside | (depth_in <= depth))
+    # Outside blocks make background only round the sheet: most of the component
+    # lies beyond the found edges (or in the band inside them). Ink filling the
+    # frame to its border (a dark photograph, a test pattern) is what was scanned.
+    total, beyond, _ = _band_shares(runs, component, comps.count, edges, band)
+    around = beyond >= 0.5 * total
+    drop = np.isfinite(depth_in) & ((has_outside & around) | (depth_in <= depth))
     debris, in_band = edge_debris(runs, component, b, edges, band, long)
     drop |= debris
     if in_band.any():

@@ -40,6 +40,13 @@ class PipelineParams:
     sheet_min_share : float
         Share of the frame's rows (columns) that must stop on one line for a
         sheet edge to count.
+    sheet_shadow_mm : float
+        Background just outside a sheet edge left out of the flatness test (the
+        lid's shadow).
+    sheet_flat_levels, sheet_flat_ratio : int, float
+        The background a walk crosses must vary by no more than this many grey
+        levels, this fraction of its brightest pixel or half the step up to the
+        paper, whichever is most.
     border_depth_mm : float
         Ink touching the frame's border and reaching no further in than this is
         background (a wedge beside a skewed sheet, a dark edge).
@@ -118,6 +125,9 @@ class PipelineParams:
     sheet_offset: int = 3
     sheet_band_mm: float = 0.7
     sheet_min_share: float = 0.25
+    sheet_shadow_mm: float = 1.5
+    sheet_flat_levels: int = 24
+    sheet_flat_ratio: float = 0.2
     border_depth_mm: float = 10.0
     edge_band_mm: float = 3.0
     faint_ratio: float = 0.5

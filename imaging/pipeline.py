@@ -193,7 +193,9 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
                       outside_ratio=p.outside_ratio, floor_ratio=p.outside_floor)
     ink = ink_mask(small, maps.background, maps.outside, block, p.ink_ratio)
     edges = find_sheet_edges(small, step=p.sheet_step, offset=p.sheet_offset,
-                             band=max(1, int(round(p.sheet_band_mm / mm_px))), min_share=p.sheet_min_share)
+                             band=max(1, int(round(p.sheet_band_mm / mm_px))), min_share=p.sheet_min_share,
+                             skip=int(round(p.sheet_shadow_mm / mm_px)), flat_levels=p.sheet_flat_levels,
+                             flat_ratio=p.sheet_flat_ratio)
     # The ink is cut into runs and labelled once; the blank test, speck removal,
     # skew, orientation and content box all work from those runs.
     runs = find_runs(ink)

@@ -11,7 +11,12 @@ dark or light the background and however the light falls off across the page
 level). A row that starts on paper never stops (its running maximum is the
 paper), so text, rules and black bars inside the sheet are never taken for an
 edge; nor is the slow change of uneven light, which never steps by a few per
-cent within a pixel. The walk gives up at ``limit`` pixels from the border.
+cent within a pixel. The background crossed must be flat (a scanner's lid or
+backing), but for the last ``skip`` pixels, where a shadow may lie along the
+edge: its range may not exceed half the step up to the paper (nor a few grey
+levels or a fifth of its brightness, for light lids). A walk that crossed a
+pattern, a photograph or text running off the frame gives up, as it does at
+``limit`` pixels from the border.
 
 The stopping points of one side lie on a straight line when that side of the
 sheet shows against the background. A Hough search finds the line
@@ -153,69 +158,57 @@ class SheetEdges:
 
 
 @njit(cache=True, nogil=True)
-def _walk_rows(img, step256, offset256, band, limit, left, right):
-    # Per row: first stop from the left (the sheet's first pixel) and from the
-    # right (its last pixel); -1 when the walk gives up. The running maximum
-    # covers every pixel from the border to two before the tested one; the
-    # pixel between, often half paper, is the sheet's when it is nearer the paper.
-    h, w = img.shape
-    for y in range(h):
-        row = img[y]
-        left[y] = -1
-        m = np.int32(0)
-        for x in range(band):
-            m = max(m, np.int32(row[x]))
-        for x in range(band + 1, min(limit, w)):
-            m = max(m, np.int32(row[x - 2]))
-            v = np.int32(row[x])
-            if v * 256 >= m * step256 + offset256:
-                # The pixel before is the sheet's when it is nearer the paper than the background.
-                left[y] = x - 1 if 2 * np.int32(row[x - 1]) >= m + v else x
-                break
-        right[y] = -1
-        m = np.int32(0)
-        for x in range(w - band, w):
-            m = max(m, np.int32(row[x]))
-        for x in range(w - 2 - band, max(w - 1 - limit, -1), -1):
-            m = max(m, np.int32(row[x + 2]))
-            v = np.int32(row[x])
-            if v * 256 >= m * step256 + offset256:
-                right[y] = x + 1 if 2 * np.int32(row[x + 1]) >= m + v else x
-                break
+def _walk(line, step256, offset256, band, limit, skip, flat_levels, flat256):
+    # One walk along `line` (a view from the frame's border inwards): the index of
+    # the sheet's outermost pixel, or -1. M, the running maximum, covers every
+    # pixel from the border to two before the tested one; the pixel between, often
+    # half paper, is the sheet's when it is nearer the paper than M. The background
+    # crossed, but for the last `skip` pixels (a shadow along the edge), must be
+    # flat: a range within max(flat_levels, flat256 / 256 of its maximum, half the
+    # step from its maximum up to the paper), since noise on a dark lid can be as
+    # large as the step from a light one. A textured band (a pattern, a
+    # photograph, text running off the frame) is no scanner background, and the
+    # walk gives up.
+    n = min(limit, line.shape[0])
+    m = np.int32(0)
+    for x in range(min(band, n)):
+        m = max(m, np.int32(line[x]))
+    fmax = np.int32(0)
+    fmin = np.int32(255)
+    j = 0  # pixels taken into the flatness test so far
+    for x in range(band + 1, n):
+        m = max(m, np.int32(line[x - 2]))
+        while j <= x - 2 - skip:
+            fmax = max(fmax, np.int32(line[j]))
+            fmin = min(fmin, np.int32(line[j]))
+            j += 1
+        v = np.int32(line[x])
+        if v * 256 >= m * step256 + offset256:
+            if j > 0 and (fmax - fmin) * 256 > max(flat_levels * 256, fmax * flat256, (v - fmax) * 128):
+                return -1
+            return x - 1 if 2 * np.int32(line[x - 1]) >= m + v else x
+    return -1
 
 
 @njit(cache=True, nogil=True)
-def _walk_down(img, y0, dy, step256, offset256, band, limit, out):
-    # The walks of every column from row y0 in direction dy, row after row so that
-    # memory is read in order; only the columns still walking are visited (most
-    # stop within the background's few millimetres, those beside the sheet never).
+def _walk_rows(img, step256, offset256, band, limit, skip, flat_levels, flat256, left, right):
+    # Per row: the walk from the left (the sheet's first pixel) and from the
+    # right (its last pixel); -1 when it gives up.
     h, w = img.shape
-    m = np.zeros(w, np.int32)
+    for y in range(h):
+        left[y] = _walk(img[y], step256, offset256, band, limit, skip, flat_levels, flat256)
+        r = _walk(img[y, ::-1], step256, offset256, band, limit, skip, flat_levels, flat256)
+        right[y] = -1 if r < 0 else w - 1 - r
+
+
+@njit(cache=True, nogil=True)
+def _walk_cols(img, step256, offset256, band, limit, skip, flat_levels, flat256, top, bottom):
+    # Per column: the walk down from the top and up from the bottom.
+    h, w = img.shape
     for x in range(w):
-        out[x] = -1
-    for k in range(band):
-        row = img[y0 + dy * k]
-        for x in range(w):
-            m[x] = max(m[x], np.int32(row[x]))
-    active = np.arange(w)
-    n = w
-    for k in range(band + 1, min(limit, h)):
-        if n == 0:
-            break
-        row = img[y0 + dy * k]
-        before = img[y0 + dy * (k - 2)]
-        kept = 0
-        for i in range(n):
-            x = active[i]
-            m[x] = max(m[x], np.int32(before[x]))
-            v = np.int32(row[x])
-            if v * 256 >= m[x] * step256 + offset256:
-                half = 2 * np.int32(img[y0 + dy * (k - 1), x]) >= m[x] + v
-                out[x] = y0 + dy * (k - 1) if half else y0 + dy * k
-            else:
-                active[kept] = x
-                kept += 1
-        n = kept
+        top[x] = _walk(img[:, x], step256, offset256, band, limit, skip, flat_levels, flat256)
+        r = _walk(img[::-1, x], step256, offset256, band, limit, skip, flat_levels, flat256)
+        bottom[x] = -1 if r < 0 else h - 1 - r
 
 
 @njit(cache=True, nogil=True)
@@ -308,7 +301,8 @@ def _line(points: np.ndarray, extent: int, min_share: float) -> SheetEdge:
 
 
 def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, band: int = 2,
-                     limit_fraction: float = 0.33, min_share: float = 0.25) -> SheetEdges:
+                     limit_fraction: float = 0.33, min_share: float = 0.25, skip: int = 4, flat_levels: int = 24,
+                     flat_ratio: float = 0.2) -> SheetEdges:
     """Find the sheet's four edges against the scanner background.
 
     Parameters
@@ -326,6 +320,13 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
     min_share : float
         Share of the frame's rows (columns) that must stop on one line for the
         edge to count, in (0, 1].
+    skip : int
+        Pixels just outside the edge left out of the flatness test (a shadow
+        along the edge), 0 to 64.
+    flat_levels, flat_ratio : int, float
+        The background crossed must vary by no more than ``flat_levels`` grey
+        levels, ``flat_ratio`` of its brightest pixel or half the step up to the
+        paper, whichever is most (0 to 255, 0 to 1).
 
     Returns
     -------
@@ -339,8 +340,10 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
     img = check_gray(gray)
     off = check_int(offset, "offset", 0, 64)
     bnd = check_int(band, "band", 1, 64)
+    sk = check_int(skip, "skip", 0, 64)
+    fl = check_int(flat_levels, "flat_levels", 0, 255)
     for name, v, lo, hi in (("step", step, 0.0, 1.0), ("limit_fraction", limit_fraction, 1e-9, 0.5),
-                            ("min_share", min_share, 1e-9, 1.0)):
+                            ("min_share", min_share, 1e-9, 1.0), ("flat_ratio", flat_ratio, 0.0, 1.0)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
             raise ImageError(f"{name} {v!r} is out of range [{lo}, {hi}]")
     h, w = img.shape
@@ -349,9 +352,8 @@ def find_sheet_edges(gray: np.ndarray, *, step: float = 0.03, offset: int = 3, b
     right = np.empty(h, np.int32)
     top = np.empty(w, np.int32)
     bottom = np.empty(w, np.int32)
-    _walk_rows(img, s256, off * 256, bnd, max(bnd + 2, int(limit_fraction * w)), left, right)
-    lim = max(bnd + 2, int(limit_fraction * h))
-    _walk_down(img, 0, 1, s256, off * 256, bnd, lim, top)
-    _walk_down(img, h - 1, -1, s256, off * 256, bnd, lim, bottom)
+    f256 = int(round(float(flat_ratio) * 256))
+    _walk_rows(img, s256, off * 256, bnd, max(bnd + 2, int(limit_fraction * w)), sk, fl, f256, left, right)
+    _walk_cols(img, s256, off * 256, bnd, max(bnd + 2, int(limit_fraction * h)), sk, fl, f256, top, bottom)
     return SheetEdges(_line(left, h, min_share), _line(top, w, min_share), _line(right, h, min_share),
                       _line(bottom, w, min_share), w, h)

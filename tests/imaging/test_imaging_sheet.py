@@ -9,38 +9,45 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from imaging.errors import ImageError
-from imaging.sheet import SheetEdge, SheetEdges, _walk_down, _walk_rows, find_sheet_edges
+from imaging.sheet import SheetEdge, SheetEdges, _walk_cols, _walk_rows, find_sheet_edges
 
 
-def reference_walk(line, step256, offset256, band, limit):
-    """First stop of one walk along ``line`` from its start, as the design states it."""
-    m = max(int(v) for v in line[:band])
-    for x in range(band + 1, min(limit, len(line))):
-        m = max(m, int(line[x - 2]))
-        v = int(line[x])
+def reference_walk(line, step256, offset256, band, limit, skip, flat_levels, flat256):
+    """First stop of one walk along ``line`` from its start, as the module notes state it."""
+    line = [int(v) for v in line]
+    n = min(limit, len(line))
+    m = max(line[:min(band, n)], default=0)
+    for x in range(band + 1, n):
+        m = max(m, line[x - 2])
+        v = line[x]
         if v * 256 >= m * step256 + offset256:
-            return x - 1 if 2 * int(line[x - 1]) >= m + v else x
+            flat = line[:max(0, x - 1 - skip)]
+            if flat and (max(flat) - min(flat)) * 256 > max(flat_levels * 256, max(flat) * flat256,
+                                                             (v - max(flat)) * 128):
+                return -1
+            return x - 1 if 2 * line[x - 1] >= m + v else x
     return -1
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(6, 30), st.integers(6, 30))), st.integers(1, 3), st.integers(4, 40))
-def test_walks_match_reference(img, band, limit):
+@given(arrays(np.uint8, st.tuples(st.integers(6, 30), st.integers(6, 30))), st.integers(1, 3), st.integers(4, 40),
+       st.integers(0, 5), st.sampled_from([(24, 51), (255, 256), (0, 0)]))
+def test_walks_match_reference(img, band, limit, skip, flat):
     h, w = img.shape
     s256, o256 = 264, 3 * 256
+    fl, f256 = flat
     left, right = np.empty(h, np.int32), np.empty(h, np.int32)
-    _walk_rows(img, s256, o256, band, limit, left, right)
+    _walk_rows(img, s256, o256, band, limit, skip, fl, f256, left, right)
     top, bottom = np.empty(w, np.int32), np.empty(w, np.int32)
-    lim = limit
-    _walk_down(img, 0, 1, s256, o256, band, lim, top)
-    _walk_down(img, h - 1, -1, s256, o256, band, lim, bottom)
+    _walk_cols(img, s256, o256, band, limit, skip, fl, f256, top, bottom)
+    args = (s256, o256, band, limit, skip, fl, f256)
     for y in range(h):
-        assert left[y] == reference_walk(img[y], s256, o256, band, limit)
-        r = reference_walk(img[y, ::-1], s256, o256, band, limit)
+        assert left[y] == reference_walk(img[y], *args)
+        r = reference_walk(img[y, ::-1], *args)
         assert right[y] == (-1 if r < 0 else w - 1 - r)
     for x in range(w):
-        assert top[x] == reference_walk(img[:, x], s256, o256, band, lim)
-        r = reference_walk(img[::-1, x], s256, o256, band, lim)
+        assert top[x] == reference_walk(img[:, x], *args)
+        r = reference_walk(img[::-1, x], *args)
         assert bottom[x] == (-1 if r < 0 else h - 1 - r)
 
 
@@ -93,6 +100,23 @@ def test_bars_and_text_inside_the_sheet_make_no_edge():
     assert not any(s.found for s in e.sides)
 
 
+def test_a_pattern_filling_the_frame_makes_no_edge():
+    # Bright and dark lines to the frame's border (a test pattern, a photograph):
+    # the walks cross no flat background, so no edge is found and nothing is cut.
+    img = np.zeros((400, 300), np.uint8)
+    img[::3] = 200
+    img[1::3] = 90
+    img[:, 200:] //= 2
+    assert not any(s.found for s in find_sheet_edges(img).sides)
+
+
+def test_a_shadow_just_outside_the_edge_still_lets_it_show():
+    img, _ = _sheet(bg=200, noise=1.0)
+    img[24:536, 376:379] = 90  # the lid's shadow beside the right edge
+    e = find_sheet_edges(img, band=2, skip=4)
+    assert e.right.found and abs(e.right.at(300) - 375) < 1.5
+
+
 def test_a_grey_lid_behind_yellowed_paper_shows_no_edge():
     img, _ = _sheet(bg=222, paper=228, noise=2.0)
     assert not any(s.found for s in find_sheet_edges(img).sides)
@@ -109,7 +133,8 @@ def test_box_in_the_turned_frame_holds_the_whole_sheet():
 
 
 def test_bad_parameters():
-    for kw in (dict(step=-0.1), dict(offset=100), dict(band=0), dict(limit_fraction=0.9), dict(min_share=0)):
+    for kw in (dict(step=-0.1), dict(offset=100), dict(band=0), dict(limit_fraction=0.9), dict(min_share=0),
+               dict(skip=-1), dict(flat_levels=300), dict(flat_ratio=2.0)):
         with pytest.raises(ImageError):
             find_sheet_edges(np.zeros((20, 20), np.uint8), **kw)
 
