@@ -90,5 +90,7 @@ class SessionStore:
         for key in [k for k, s in self._sessions.items() if now >= s.expires_at()]:
             del self._sessions[key]
         while len(self._sessions) >= self.MAX_SESSIONS:
-            oldest = min(self._sessions, key=lambda k: self._sessions[k].last_used)
-            del self._sessions[oldest]
+            # Kiosk sessions cost nothing to make again (any GET /api/session makes one), so a flood
+            # of them must not push out a session someone typed a password for.
+            victim = min(self._sessions, key=lambda k: (not self._sessions[k].kiosk, self._sessions[k].last_used))
+            del self._sessions[victim]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 from aiohttp import web
 
 from firmware_agent.config import hash_password
@@ -82,6 +83,26 @@ def test_login_form_works_without_script_and_only_sends_you_home(web_client):
             async with browser.post("/login", data={"password": "x" * 2000}) as r:
                 assert r.status == 400  # never hashed
     serve(check)
+
+
+def test_a_flood_of_kiosk_sessions_does_not_push_out_a_technician(web_client, web_login):
+    async def check(base, calls):
+        async with web_client(base) as technician, aiohttp.ClientSession(
+                base, cookie_jar=aiohttp.DummyCookieJar()) as flood:
+            _, tech = await web_login(technician, PASSWORD)
+            first = None
+            for _ in range(1100):  # every request without a cookie is handed a new kiosk session
+                async with flood.get("/api/session") as r:
+                    answer = await r.json()
+                    if first is None:
+                        first = (r.cookies["sohoa_session"].value, answer["csrf_token"])
+            assert answer["role"] == "operator"
+            async with flood.post("/api/declared", headers={"X-CSRF-Token": first[1],
+                                                           "Cookie": f"sohoa_session={first[0]}"}) as r:
+                assert r.status == 401  # the store stayed at its cap: the oldest kiosk session went
+            async with technician.post("/api/undeclared", headers={"X-CSRF-Token": tech["csrf_token"]}) as r:
+                assert r.status == 200
+    serve(check, operator_open=True)
 
 
 def test_an_ipv6_client_is_limited_by_its_64():
