@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -106,6 +107,18 @@ class BatchSettings:
                                      minimum=0.0)
 
 
+def _host_name_ok(name: object) -> bool:
+    """A DNS name or an IP address, as a Host header carries it without its port."""
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in "/ @?#"):
+        return False
+    if ":" in name:  # only an IPv6 literal may hold a colon
+        try:
+            ipaddress.IPv6Address(name.strip().strip("[]"))
+        except ValueError:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class WebSettings:
     bind: str = setting("127.0.0.1", doc="Address of the status page. Loopback by default; see allow_lan.")
@@ -123,9 +136,8 @@ class WebSettings:
 
     def __post_init__(self) -> None:
         # Lists arrive from TOML as lists; keep the frozen settings hashable and checked.
-        if not isinstance(self.hostnames, (list, tuple)) or not all(
-                isinstance(h, str) and h.strip() and not any(c in h for c in "/ @") for h in self.hostnames):
-            raise ConfigError(f"web.hostnames: expected an array of host names, got {self.hostnames!r}")
+        if not isinstance(self.hostnames, (list, tuple)) or not all(map(_host_name_ok, self.hostnames)):
+            raise ConfigError(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
         object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
         for key in ("password_hash", "operator_pin_hash"):
             value = getattr(self, key)

@@ -33,7 +33,6 @@ CSRF_HEADER = "X-CSRF-Token"
 ROLE_ATTR = "sohoa_role"
 # Request key of the role the guard let through; aiohttp 3.14 wants typed keys, older releases strings.
 GRANTED = web.RequestKey("sohoa_granted", str) if hasattr(web, "RequestKey") else "sohoa_granted"
-GUARD: web.AppKey["Guard"] = web.AppKey("sohoa_guard")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_PASSWORD = 1024
 
@@ -120,7 +119,6 @@ class Guard:
     # ------------------------------------------------------------------ wiring
     def install(self, app: web.Application) -> None:
         """Put the checks in front of every route of *app* and add ``/login``, ``/logout``, ``/api/session``."""
-        app[GUARD] = self
         app.middlewares.append(self._middleware)
         app.on_response_prepare.append(self._frame_headers)
         app.on_cleanup.append(self._close)

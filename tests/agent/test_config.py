@@ -98,14 +98,15 @@ def test_web_section_names_hosts_and_roles(tmp_path):
     pin = hash_password("135790")
     cfg = load_config(write(tmp_path, f"""
 [web]
-hostnames = ["scan-station.local", "192.168.1.20"]
+hostnames = ["scan-station.local", "192.168.1.20", "[fd00::20]"]
 operator_pin_hash = "{pin}"
 """))
-    assert cfg.web.hostnames == ("scan-station.local", "192.168.1.20") and cfg.web.operator_pin_hash == pin
+    assert cfg.web.hostnames == ("scan-station.local", "192.168.1.20", "[fd00::20]") and cfg.web.operator_pin_hash == pin
     assert load_config(None).web.hostnames == ()
     for bad, message in (('hostnames = "scan-station.local"', "web.hostnames: expected an array"),
                          ('hostnames = ["a b"]', "web.hostnames: expected an array"),
                          ('hostnames = [""]', "web.hostnames: expected an array"),
+                         ('hostnames = ["scan-station.local:8080"]', "web.hostnames: expected an array"),
                          ('password_hash = "hunter2"', "web.password_hash: not a hash"),
                          ('operator_pin_hash = "scrypt$1$2$3$4$5"', "web.operator_pin_hash: not a hash"),
                          (f'operator_open = true\noperator_pin_hash = "{pin}"', "web.operator_open: set either"),
