@@ -60,9 +60,11 @@ def test_log_in_scan_and_log_out_while_a_forged_post_is_refused(tmp_path, browse
         agent.sources.extend(await optional_sources(cfg, agent))
         await agent.start()
         station = agent.address.rstrip("/")
+        async def forging_page(_request):
+            return web.Response(text=FORGER.format(station=station), content_type="text/html")
+
         forger = web.Application()
-        forger.router.add_get("/", lambda _r: web.Response(text=FORGER.format(station=station),
-                                                           content_type="text/html"))
+        forger.router.add_get("/", forging_page)
         runner = web.AppRunner(forger)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
