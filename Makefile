@@ -17,12 +17,14 @@ APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-con
 # npm are checked by command: a machine may have them from elsewhere (nodesource's
 # nodejs bundles npm and conflicts with Debian's npm package).
 BENCH_APT_PKGS := ghostscript pngquant unpaper
+# Extra packages only the tests need: a real browser for the status page's browser test.
+TEST_APT_PKGS := chromium chromium-driver
 
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export SANE_CONFIG_DIR := $(CURDIR)/drivers/sane_test_config
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: all deps bench-deps venv demo demo-once test bench clean
+.PHONY: all deps bench-deps test-deps venv demo demo-once test bench clean
 
 all: venv
 
@@ -40,6 +42,11 @@ bench-deps: deps
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
 
+test-deps: deps
+	@dpkg -s $(TEST_APT_PKGS) >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(TEST_APT_PKGS); }
+
 $(VENV)/.installed: pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -54,7 +61,7 @@ demo: venv
 demo-once: venv
 	$(BIN)/sohoa demo --state-dir $(STATE) --pages 20 --once
 
-test: venv
+test: venv test-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: venv bench-deps

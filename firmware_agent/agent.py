@@ -32,6 +32,7 @@ from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
 from firmware_agent.triggers import HotFolderIntake, KeyTrigger
 from firmware_agent.web.app import build_app
+from firmware_agent.web.guard import Guard
 from sync.keys import ed25519_public, read_public
 
 log = logging.getLogger("sohoa.agent")
@@ -98,6 +99,7 @@ class Agent:
                                   on_press=lambda: self.request_scan("key"))
         self.sources: list = list(extra_sources or [])
         self._runner: web.AppRunner | None = None
+        self.web_guard = Guard.from_settings(cfg.web)  # sessions and guess limits of the status page
         self.address: str | None = None
         self.audit_report: AuditReport | None = None
 
@@ -160,7 +162,7 @@ class Agent:
 
     async def _start_web(self) -> None:
         app = build_app(core_status=self.status, core_metrics=self.metrics, sources=self.sources, actions=self,
-                        password_hash=self.cfg.web.password_hash)
+                        guard=self.web_guard)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.cfg.web.bind, self.cfg.web.port)

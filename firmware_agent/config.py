@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -106,12 +107,45 @@ class BatchSettings:
                                      minimum=0.0)
 
 
+def _host_name_ok(name: object) -> bool:
+    """A DNS name or an IP address, as a Host header carries it without its port."""
+    if not isinstance(name, str) or not name.strip() or any(c in name for c in "/ @?#"):
+        return False
+    if ":" in name:  # only an IPv6 literal may hold a colon
+        try:
+            ipaddress.IPv6Address(name.strip().strip("[]"))
+        except ValueError:
+            return False
+    return True
+
+
 @dataclass(frozen=True)
 class WebSettings:
     bind: str = setting("127.0.0.1", doc="Address of the status page. Loopback by default; see allow_lan.")
     port: int = setting(8080, doc="TCP port of the status page (0 = any free port).", minimum=0, maximum=65535)
     allow_lan: bool = setting(False, doc="Must be true to bind to a non-loopback address.")
-    password_hash: str = setting("", doc="scrypt hash from `sohoa passwd`; empty = state-changing actions disabled.")
+    hostnames: tuple[str, ...] = setting(factory=tuple, doc="Host names the page answers besides localhost, "
+                                         "127.0.0.1, [::1] and the bind address, e.g. ['scan-station.local', "
+                                         "'192.168.1.20']; any other Host header is refused (DNS rebinding).")
+    password_hash: str = setting("", doc="Technician password, as `sohoa passwd` prints it; guards held-record "
+                                         "decisions, settings and anything destructive. Empty = none of those.")
+    operator_pin_hash: str = setting("", doc="Operator PIN, as `sohoa passwd --operator` prints it; lets an "
+                                             "operator start and cancel scans. Empty = no PIN.")
+    operator_open: bool = setting(False, doc="Kiosk: scan and cancel need no login (still only from the page "
+                                             "itself). Not together with operator_pin_hash.")
+
+    def __post_init__(self) -> None:
+        # Lists arrive from TOML as lists; keep the frozen settings hashable and checked.
+        if not isinstance(self.hostnames, (list, tuple)) or not all(map(_host_name_ok, self.hostnames)):
+            raise ConfigError(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
+        object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
+        for key in ("password_hash", "operator_pin_hash"):
+            value = getattr(self, key)
+            if value and not password_hash_ok(value):
+                raise ConfigError(f"web.{key}: not a hash printed by `sohoa passwd`, got {value[:20]!r}")
+        if self.operator_open and self.operator_pin_hash:
+            raise ConfigError("web.operator_open: set either operator_open = true (kiosk) or operator_pin_hash, "
+                              "not both")
 
 
 @dataclass(frozen=True)
@@ -259,21 +293,47 @@ def explain(cls: type = Config, prefix: str = "") -> list[str]:
 
 # --------------------------------------------------------------------------- password
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
+# scrypt cost bounds a stored hash may ask for: at least what hash_password uses,
+# at most 128 MiB of memory per check (a config must not be able to exhaust RAM).
+_SCRYPT_N_MIN, _SCRYPT_N_MAX, _SCRYPT_R_MAX, _SCRYPT_P_MAX = 2**14, 2**17, 16, 4
+
+
+def hash_password(password: str, *, salt: bytes | None = None, n: int = 2**14) -> str:
     """scrypt hash in the form ``scrypt$n$r$p$salt_hex$hash_hex``."""
     salt = salt or secrets.token_bytes(16)
-    n, r, p = 2**14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    r, p = 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=_maxmem(n, r))
     return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def _maxmem(n: int, r: int) -> int:
+    return 129 * r * n + (1 << 20)  # scrypt needs 128·r·N bytes (and a little more)
+
+
+def _parse(stored: str) -> tuple[int, int, int, bytes, str] | None:
     try:
-        algo, n, r, p, salt_hex, hash_hex = stored.split("$")
-        if algo != "scrypt":
-            return False
-        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r),
-                                p=int(p), dklen=32)
-    except (ValueError, TypeError):
+        algo, n_s, r_s, p_s, salt_hex, hash_hex = stored.split("$")
+        n, r, p, salt = int(n_s), int(r_s), int(p_s), bytes.fromhex(salt_hex)
+        bytes.fromhex(hash_hex)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if (algo != "scrypt" or not _SCRYPT_N_MIN <= n <= _SCRYPT_N_MAX or n & (n - 1)
+            or not 1 <= r <= _SCRYPT_R_MAX or not 1 <= p <= _SCRYPT_P_MAX or len(salt) < 8 or len(hash_hex) != 64):
+        return None
+    return n, r, p, salt, hash_hex.lower()
+
+
+def password_hash_ok(stored: str) -> bool:
+    """True when *stored* is a hash ``check_password`` can use."""
+    return _parse(stored) is not None
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Compare in constant time; takes tens of milliseconds, so never call it on the event loop."""
+    parsed = _parse(stored)
+    if parsed is None:
         return False
+    n, r, p, salt, hash_hex = parsed
+    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p, dklen=32,
+                            maxmem=_maxmem(n, r))
     return hmac.compare_digest(digest.hex(), hash_hex)

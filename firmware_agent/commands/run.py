@@ -19,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", nargs="?", default="/etc/sohoa/sohoa.toml")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("passwd", help="print the hash of a technician password for web.password_hash")
+    p = sub.add_parser("passwd", help="print the hash of a technician password for web.password_hash "
+                                      "(--operator: of an operator PIN for web.operator_pin_hash)")
+    p.add_argument("--operator", action="store_true",
+                   help="hash an operator PIN (scan and cancel only) instead of the technician password")
     p.set_defaults(func=cmd_passwd)
 
     p = sub.add_parser("messages", help="print every operator message (Vietnamese / English)")
@@ -89,20 +92,25 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_passwd(_args: argparse.Namespace) -> int:
+def cmd_passwd(args: argparse.Namespace) -> int:
     from firmware_agent.config import hash_password
 
+    # A PIN is typed on a touch screen, so it may be short; guessing is limited (docs/design.md §3.1).
+    key, minimum, what = (("operator_pin_hash", 6, "Mã PIN cần ít nhất 6 ký tự / The PIN needs at least 6 characters")
+                          if args.operator else
+                          ("password_hash", 8, "Mật khẩu cần ít nhất 8 ký tự / Password needs at least 8 characters"))
     if sys.stdin.isatty():
-        first = getpass.getpass("Mật khẩu mới / New password: ")
+        prompt = "Mã PIN mới / New PIN: " if args.operator else "Mật khẩu mới / New password: "
+        first = getpass.getpass(prompt)
         if getpass.getpass("Nhập lại / Again: ") != first:
             print("Hai lần nhập không khớp / The two entries differ", file=sys.stderr)
             return 1
     else:
         first = sys.stdin.readline().rstrip("\n")
-    if len(first) < 8:
-        print("Mật khẩu cần ít nhất 8 ký tự / Password needs at least 8 characters", file=sys.stderr)
+    if len(first) < minimum:
+        print(what, file=sys.stderr)
         return 1
-    print(f'password_hash = "{hash_password(first)}"')
+    print(f'{key} = "{hash_password(first)}"')
     return 0
 
 

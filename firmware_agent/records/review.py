@@ -1,13 +1,12 @@
 """What the technician sees of the records stage: status, metrics, confirmations.
 
 Held record files carry a reason in Vietnamese and English; the technician
-confirms (or corrects) them through ``POST /api/records/{id}/confirm`` with the
-status page's password, after which they are packaged.
+confirms (or corrects) them through ``POST /api/records/{id}/confirm``, a
+technician action of the status page's guard, after which they are packaged.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 
 from firmware_agent.records.coversheet import CoverSheet, CoverSheetError
@@ -92,22 +91,13 @@ def metrics(task) -> list[str]:
 def add_routes(task, app) -> None:
     from aiohttp import web
 
-    from firmware_agent.config import check_password
+    from firmware_agent.web.guard import add_action
+    from firmware_agent.web.sessions import TECHNICIAN
 
     async def list_records(_request):
         return web.json_response(status(task), dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
     async def confirm_route(request):
-        header = request.headers.get("Authorization", "")
-        password = ""
-        if header.startswith("Basic "):
-            try:
-                password = base64.b64decode(header[6:]).decode("utf-8").partition(":")[2]
-            except ValueError:
-                password = ""
-        if not task.password_hash or not check_password(password, task.password_hash):
-            raise web.HTTPUnauthorized(text="Cần mật khẩu kỹ thuật viên / Technician password required",
-                                       headers={"WWW-Authenticate": 'Basic realm="sohoa"'})
         try:
             body = await request.json()
             result = confirm(task.store, int(request.match_info["id"]), body.get("cover"), body.get("documents"))
@@ -116,4 +106,5 @@ def add_routes(task, app) -> None:
         return web.json_response(result)
 
     app.router.add_get("/api/records", list_records)
-    app.router.add_post("/api/records/{id:\\d+}/confirm", confirm_route)
+    # A held-record decision is the technician's (docs/design.md §3.1).
+    add_action(app, "POST", "/api/records/{id:\\d+}/confirm", confirm_route, role=TECHNICIAN)

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from base64 import b64encode
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,9 +106,14 @@ endpoint = "http://127.0.0.1:{rx_port}/"
         agent = start("run", "--config", str(config), log=tmp_path / "agent.log")
         web_port = agent_port(tmp_path / "agent.log")
         wait_http(f"http://127.0.0.1:{web_port}/api/status")
+        # as a script logs in: the password form field, a JSON answer, then the cookie and the token
+        login = urllib.request.Request(f"http://127.0.0.1:{web_port}/login", data=b"password=technician-pass",
+                                       method="POST", headers={"Accept": "application/json"})
+        with urllib.request.urlopen(login, timeout=30) as answer:
+            token = json.load(answer)["csrf_token"]
+            cookie = answer.headers["Set-Cookie"].split(";")[0]
         req = urllib.request.Request(f"http://127.0.0.1:{web_port}/api/scan", data=b"{}", method="POST", headers={
-            "Content-Type": "application/json",
-            "Authorization": "Basic " + b64encode(b"tech:technician-pass").decode()})
+            "Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": token})
         assert urllib.request.urlopen(req, timeout=5).status == 202
 
         end = time.monotonic() + 90
