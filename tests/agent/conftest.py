@@ -159,3 +159,19 @@ def web_client():
 def web_login():
     """``await web_login(http, password)`` -> ``(status, json)``."""
     return login
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from Debian's packages, driven by Selenium (installed by ``make test``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

@@ -212,7 +212,7 @@ def test_sohoa_journal_check_reports_repairs_and_respects_a_running_agent(tmp_pa
     assert missing.returncode == 2 and "No journal" in missing.stderr
 
 
-def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations):
+def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations, browser):
     station = stations.Station(tmp_path / "state", pages=2)
     station.finish()
     station.journal.close()
@@ -229,10 +229,23 @@ def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations):
             async with aiohttp.ClientSession(agent.address) as http:
                 async with http.get("/api/status") as r:
                     status = await r.json()
+            shown = await asyncio.to_thread(page_text, agent.address)
         finally:
             await agent.stop()
-        return status
-    status = asyncio.run(main())
+        return status, shown
+
+    def page_text(address: str) -> str:
+        """What the technician reads in the audit box of the status page (a real browser)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser.get(address)
+        box = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "audit")
+                                               if "lô" in d.find_element(By.ID, "audit").text else False)
+        return box.text
+    status, shown = asyncio.run(main())
+    assert "Cần kỹ thuật viên / Technician needed" in shown
+    assert "Tệp lô số 1 đã niêm phong bị thay đổi" in shown and "has changed" in shown
     audit_status = status["journal_audit"]
     assert audit_status["ok"] is False
     assert [f["code"] for f in audit_status["findings"]] == ["sealed_file_changed"]

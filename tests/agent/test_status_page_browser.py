@@ -10,10 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from aiohttp import web
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -31,18 +28,6 @@ fetch("{station}/api/scan", {{method: "POST", mode: "no-cors", credentials: "inc
                              headers: {{"Content-Type": "text/plain"}}, body: "{{}}"}})
   .finally(() => {{ document.title = "sent"; document.getElementById("f").submit(); }});
 </script></body></html>"""
-
-
-@pytest.fixture
-def browser():
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def test_log_in_scan_and_log_out_while_a_forged_post_is_refused(tmp_path, browser):
