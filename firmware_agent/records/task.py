@@ -133,7 +133,12 @@ class RecordsTask:
         import cv2
 
         n = 0
+        # Capture order (§6.2): a page cleaned before an earlier one waits for it, or a secret
+        # record's page could join the record file its still unread cover sheet closes.
+        (first_captured,), = self.journal.read("SELECT MIN(id) FROM pages WHERE state='captured'")
         for page in self.journal.pages_in_state("processed", limit):
+            if first_captured is not None and page.id > first_captured:
+                break
             src = page.colour_path or page.raw_path
             gray = cv2.imread(str(src), cv2.IMREAD_REDUCED_GRAYSCALE_2)
             det = detect(gray) if gray is not None else SheetDetection("")
@@ -144,7 +149,8 @@ class RecordsTask:
         return n
 
     def close_step(self, force: bool = False) -> list[int]:
-        if self.journal.pages_in_state("processed", 1):
+        # A page still being cleaned may belong to the open record file (S6).
+        if self.journal.pages_in_state("processed", 1) or self.journal.pages_in_state("captured", 1):
             return []
         return self.splitter.close_open(None if force else self.settings.close_after_s)
 

@@ -436,3 +436,34 @@ def test_deleted_text_leaves_the_journal_files_only_with_secure_delete_and_a_che
     assert "journal.sqlite3" in found(tmp_path / "plain")
     journal.close()
 
+
+def test_pages_are_split_in_capture_order_even_when_processed_out_of_order(tmp_path):
+    """A secret record's page cleaned before its cover sheet must not join the public record file before it."""
+    state = tmp_path / "state"
+    journal = Journal(state)
+    images = [cover_page("H49.64.33.2026.961", PUBLIC_TITLE, "01"), body_page(PUBLIC_BODY),
+              cover_page("H49.64.33.2026.962", SECRET_TITLE, "03"), body_page(SECRET_BODY)]
+    job = journal.start_job("scanner:test:1", "", "test")
+    ids = []
+    for i, img in enumerate(images, 1):
+        path = journal.page_path(job, i, ".jpg")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img.save(path, quality=85, dpi=(DPI, DPI))
+        ids.append(journal.add_page(job, i, path, width=img.width, height=img.height, dpi=DPI, channels=3))
+    task = RecordsTask(RecordsSettings(hold_low_confidence=False), journal, state)
+
+    def processed(pid: int) -> None:
+        journal.mark_processed(pid, journal.page(pid).raw_path, None, {"blank": False})
+
+    processed(ids[0])
+    processed(ids[1])
+    assert task.split_step() == 2
+    assert task.close_step(force=True) == []  # pages are still on their way: the public file stays open
+    # Two processing workers: the secret body page is done while its cover sheet is still being cleaned.
+    processed(ids[3])
+    assert task.split_step() == 0
+    processed(ids[2])
+    assert task.split_step() == 2
+    files = {f.cover["mode"]: f.id for f in task.store.files()}
+    assert [(pid, role) for pid, role, _seq in task.store.pages_of(files["03"])] == [(ids[2], "cover"),
+                                                                                     (ids[3], "content")]
