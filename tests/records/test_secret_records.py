@@ -218,8 +218,10 @@ def run_station(tmp_path: Path, files: dict[str, list[Image.Image]], packages: i
             try:
                 for name, pages in files.items():
                     await asyncio.to_thread(drop_pdf, inbox, name, pages)
+                # 'packaged' commits with the staging, a moment before the task notes the package
                 await until(lambda: records.store.counts().get("packaged", 0) == packages
-                            and not records.store.secret_to_scrub(), what="packages staged and scrubbed")
+                            and len(records.packages) == packages and not records.store.secret_to_scrub(),
+                            what="packages staged and scrubbed")
                 out["counts"] = records.store.counts()
                 out["held"] = records.store.files("held")
                 out["members"] = sorted(p.name for p in (state / "outbox").rglob("*") if p.is_file())
