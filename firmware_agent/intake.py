@@ -4,7 +4,9 @@ Used by the hot folder: a network copier's "scan to folder" output becomes the
 pages of one job. The type is decided by the file's magic bytes, never by its
 name. A PDF page that is exactly one upright image covering the page gives that
 image as it is stored (no resampling, no loss); any other page is rendered by
-poppler's ``pdftoppm`` at the default dpi. See docs/design.md section 3.
+poppler's ``pdftoppm`` at the default dpi and read from its standard output, so
+no rendered page is ever written to disk (it may belong to a secret record
+file, design §6.6). See docs/design.md section 3.
 
 Pages come out as C-contiguous ``uint8`` arrays, gray ``(H, W)`` or RGB
 ``(H, W, 3)``; an RGB image whose three channels are equal is given as gray.
@@ -12,8 +14,8 @@ Pages come out as C-contiguous ``uint8`` arrays, gray ``(H, W)`` or RGB
 
 from __future__ import annotations
 
+import io
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -338,22 +340,23 @@ def _multiply(m: tuple[float, ...], n: tuple[float, ...]) -> tuple[float, ...]:
 
 
 def _render(path: Path, page_no: int, dpi: int) -> tuple[np.ndarray, int]:
-    with tempfile.TemporaryDirectory(prefix="sohoa-render-") as tmp:
-        out = Path(tmp) / "page"
-        cmd = ["pdftoppm", "-r", str(dpi), "-f", str(page_no), "-l", str(page_no), "-singlefile",
-               str(path), str(out)]
-        try:
-            done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
-        except FileNotFoundError as exc:
-            raise IntakeError("Thiếu chương trình pdftoppm", "pdftoppm (poppler-utils) is not installed") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise IntakeError(f"Dựng trang {page_no} của PDF quá lâu",
-                              f"Rendering PDF page {page_no} timed out") from exc
-        produced = out.with_suffix(".ppm")
-        if done.returncode != 0 or not produced.exists():
-            detail = done.stderr.decode(errors="replace").strip().splitlines()
-            raise IntakeError(f"Không dựng được trang {page_no} của PDF",
-                              f"Could not render PDF page {page_no}: {detail[-1] if detail else done.returncode}")
-        with Image.open(produced) as im:
+    # No output root: pdftoppm writes the one page as PPM to its standard output.
+    cmd = ["pdftoppm", "-r", str(dpi), "-f", str(page_no), "-l", str(page_no), str(path)]
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
+    except FileNotFoundError as exc:
+        raise IntakeError("Thiếu chương trình pdftoppm", "pdftoppm (poppler-utils) is not installed") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise IntakeError(f"Dựng trang {page_no} của PDF quá lâu",
+                          f"Rendering PDF page {page_no} timed out") from exc
+    if done.returncode != 0 or not done.stdout:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise IntakeError(f"Không dựng được trang {page_no} của PDF",
+                          f"Could not render PDF page {page_no}: {detail[-1] if detail else done.returncode}")
+    try:
+        with Image.open(io.BytesIO(done.stdout)) as im:
             im.load()
             return to_array(im), dpi
+    except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
+        raise IntakeError(f"Không dựng được trang {page_no} của PDF",
+                          f"Could not render PDF page {page_no}: {exc}") from exc

@@ -39,5 +39,7 @@ class RecordsSettings:
                                              "pages.", minimum=1.0)
     min_dpi: int = setting(200, doc="Pages below this resolution hold their record file (TT 05/2025: 200 dpi).",
                            minimum=50)
-    secret_recipient_key: str = setting("", doc="File with the archive's X25519 public key (32 raw bytes or PEM) "
-                                                "used to encrypt secret (mode 03) packages; empty = hold them.")
+    secret_recipient_key: str = setting("", doc="File with the X25519 public key secret (mode 03) packages are "
+                                                "encrypted to (32 raw bytes, or one base64 line); empty = the "
+                                                "archive key received at enrollment, and secret record files "
+                                                "wait (held) until the station is enrolled.")

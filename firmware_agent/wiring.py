@@ -23,8 +23,14 @@ async def optional_sources(cfg: Config, agent, *, demo: bool = False) -> list:
         # Records packages whole record files; loose pages must not also be staged.
         agent.batching.stage_pages = False
         agent.watchdog.register("records")
+        # Secret record files are encrypted to the archive key from enrollment unless one is
+        # configured, and take their hot-folder originals with them (docs/design.md §6.6).
+        _device, archive_key, _log = cfg.sync.key_paths(cfg.state_path)
+        hotfolder = agent.hotfolder
         sources.append(RecordsTask(cfg.records, agent.journal, cfg.state_path,
-                                   password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat))
+                                   password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
+                                   archive_key_path=archive_key,
+                                   remove_original=hotfolder.remove_taken if hotfolder is not None else None))
     climate = None
     if cfg.climate.enabled:
         from firmware_agent.climate.service import ClimateService
