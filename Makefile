@@ -50,7 +50,7 @@ test-deps: deps
 $(VENV)/.installed: pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[station,central,test]'
 	@touch $@
 
 venv: deps $(VENV)/.installed
@@ -65,7 +65,7 @@ test: venv test-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: venv bench-deps
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[station,central,test,bench]'
 	$(BIN)/python -m bench.run --out BENCHMARKS.md
 
 clean:

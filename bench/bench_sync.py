@@ -30,7 +30,7 @@ from sync.auth import HeaderSource
 from sync.client import TransientError, TusClient
 from sync.deliver import Outbound, deliver
 from sync.keys import ed25519_public, public_b64
-from sync.receiver_state import ReceiverState
+from central.receiver_state import ReceiverState
 
 APPLIANCES = 3300
 POOL = 64

@@ -63,22 +63,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     setup_logging("info", stream=sys.stderr if args.once else sys.stdout)
     cfg = demo_config(args.state_dir.resolve(), 0 if args.once and args.port == 8080 else args.port,
                       records=not args.no_records)
+    from firmware_agent.demo_receiver import DemoReceiverError
+    from sync.enroll import EnrollError
+
     try:
         return asyncio.run(_demo(cfg, args))
     except KeyboardInterrupt:
         return 0
+    except (DemoReceiverError, EnrollError) as exc:
+        print(f"Máy chủ nhận của bản demo không chạy được / The demo's receiver could not be used: {exc}",
+              file=sys.stderr)
+        return 1
 
 
 async def _demo(cfg, args: argparse.Namespace) -> int:
+    import dataclasses
+
     from firmware_agent.agent import Agent
     from firmware_agent.commands.run import keep_signal_handlers
+    from firmware_agent.demo_receiver import DemoReceiver
     from firmware_agent.wiring import optional_sources
 
     # Ctrl-C or SIGTERM at any moment ends the demo through agent.stop(), not a traceback.
     stop = asyncio.Event()
     keeper = asyncio.create_task(keep_signal_handlers(stop))
-    agent = Agent(cfg)
-    agent.sources.extend(await optional_sources(cfg, agent, demo=True))
+    agent = Agent(cfg)  # takes the state folder's lock first: a second demo on it stops here
+    receiver = None
+    try:
+        # The archive beside the station: `sohoa-central serve` in a process of its own.
+        receiver = await DemoReceiver.start(cfg.state_path / "demo-receiver")
+        sync = await receiver.enroll(cfg.sync, cfg.state_path, cfg.agent.device_id)
+        agent.sources.append(receiver)
+        agent.sources.extend(optional_sources(dataclasses.replace(cfg, sync=sync), agent))
+    except BaseException:
+        if receiver is not None:
+            await receiver.aclose()
+        agent.journal.close()
+        agent.lock.release()
+        keeper.cancel()
+        raise
     await agent.start()
     print(f"Trang trạng thái / Status page: {agent.address}  (mật khẩu / password: {DEMO_PASSWORD})",
           file=sys.stderr if args.once else sys.stdout, flush=True)

@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_coversheet(args: argparse.Namespace) -> int:
-    from firmware_agent.records.coversheet import CoverSheet, CoverSheetError, sheets_pdf
+    from records.coversheet import CoverSheet, CoverSheetError, sheets_pdf
 
     try:
         sheet = CoverSheet(args.file_code, args.paper_file_code, args.title, args.maintenance, args.mode, args.note)
@@ -67,7 +67,7 @@ def cmd_coversheet(args: argparse.Namespace) -> int:
 
 
 def cmd_sip_verify(args: argparse.Namespace) -> int:
-    from firmware_agent.records.sip_verify import verify
+    from records.sip_verify import verify
 
     if not args.path.exists():
         print(f"{args.path}: không tồn tại / does not exist", file=sys.stderr)
@@ -85,10 +85,10 @@ def cmd_sip_verify(args: argparse.Namespace) -> int:
 def cmd_sip_build(args: argparse.Namespace) -> int:
     import tempfile
 
-    from firmware_agent.records.classify import load_rules
-    from firmware_agent.records.ocr import OcrError, bitonal_copy, run_tesseract
-    from firmware_agent.records.package import DocPages, analyse, build_package
-    from firmware_agent.records.pdfa import PageInput
+    from records.classify import load_rules
+    from records.ocr import OcrError, bitonal_copy, run_tesseract
+    from records.package import DocPages, analyse, build_package
+    from records.pdfa import PageInput
 
     rules = load_rules()
     docs, values = [], []

@@ -48,7 +48,7 @@ async def serve(cfg, *, ready=None) -> int:
     from firmware_agent.wiring import optional_sources
 
     agent = Agent(cfg)
-    agent.sources.extend(await optional_sources(cfg, agent))
+    agent.sources.extend(optional_sources(cfg, agent))
     await agent.start()
     print(f"Trang trạng thái / Status page: {agent.address}", flush=True)
     if ready is not None:

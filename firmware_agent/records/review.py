@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from firmware_agent.records.coversheet import CoverSheet, CoverSheetError
+from records.coversheet import CoverSheet, CoverSheetError
 from firmware_agent.records.store import RecordStore
 
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from firmware_agent.records.coversheet import CoverSheet, render, render_patch
-from firmware_agent.records.fonts import pil_font
+from records.coversheet import CoverSheet, render, render_patch
+from records.fonts import pil_font
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"

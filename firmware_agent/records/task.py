@@ -23,11 +23,11 @@ from firmware_agent.hotfolder import job_original
 from firmware_agent.journal import Journal
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
-from firmware_agent.records.classify import load_rules
-from firmware_agent.records.coversheet import SheetDetection, detect
-from firmware_agent.records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
-from firmware_agent.records.package import DocPages, analyse, build_package
-from firmware_agent.records.pdfa import PageInput
+from records.classify import load_rules
+from records.coversheet import SheetDetection, detect
+from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
+from records.package import DocPages, analyse, build_package
+from records.pdfa import PageInput
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 

@@ -43,7 +43,7 @@ def run(tmp_path, web_client):
         async def main():
             cfg = config(tmp_path, records, **web)
             agent = Agent(cfg)
-            agent.sources.extend(await optional_sources(cfg, agent))
+            agent.sources.extend(optional_sources(cfg, agent))
             await agent.start()
             try:
                 async with web_client(agent.address) as http:

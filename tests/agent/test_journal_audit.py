@@ -16,8 +16,9 @@ from firmware_agent.capture_file import CAPTURE_SUFFIX, derived_path, write_capt
 from firmware_agent.config import load_config
 from firmware_agent.journal_audit import audit
 from firmware_agent.page_tasks import ProcessingTask
-from firmware_agent.records import coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet
+from firmware_agent.records import samples
+from records import coversheet
+from records.coversheet import CoverSheet
 from firmware_agent.records.task import RecordsTask
 from firmware_agent.records_settings import RecordsSettings
 from firmware_agent.state_lock import StateLock
@@ -26,7 +27,7 @@ from firmware_agent.sync_settings import SyncSettings
 from firmware_agent.uploader_task import UploaderTask
 from firmware_agent.wiring import optional_sources
 from sync.keys import ed25519_public, read_public
-from sync.local import start_local_receiver
+from central.local import start_local_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -223,7 +224,7 @@ def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations, browser):
 
     async def main():
         agent = Agent(cfg)
-        agent.sources.extend(await optional_sources(cfg, agent))
+        agent.sources.extend(optional_sources(cfg, agent))
         await agent.start()
         try:
             async with aiohttp.ClientSession(agent.address) as http:

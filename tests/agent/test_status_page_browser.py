@@ -42,7 +42,7 @@ def test_log_in_scan_and_log_out_while_a_forged_post_is_refused(tmp_path, browse
 
     async def main():
         agent = Agent(cfg)
-        agent.sources.extend(await optional_sources(cfg, agent))
+        agent.sources.extend(optional_sources(cfg, agent))
         await agent.start()
         station = agent.address.rstrip("/")
         async def forging_page(_request):

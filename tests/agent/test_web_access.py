@@ -20,7 +20,7 @@ from yarl import URL
 
 from firmware_agent.agent import Agent
 from firmware_agent.config import check_password, hash_password, load_config
-from firmware_agent.records.fonts import pil_font
+from records.fonts import pil_font
 from firmware_agent.web.guard import Guard
 from firmware_agent.wiring import optional_sources
 
@@ -58,7 +58,7 @@ def station(tmp_path):
             agent = Agent(cfg)
             if clock is not None:
                 agent.web_guard = Guard.from_settings(cfg.web, clock=clock)
-            agent.sources.extend(await optional_sources(cfg, agent))
+            agent.sources.extend(optional_sources(cfg, agent))
             await agent.start()
             try:
                 await body(agent, agent.address.rstrip("/"))

@@ -13,10 +13,11 @@ import pytest
 from PIL import Image, ImageDraw
 
 from firmware_agent.journal import Journal
-from firmware_agent.records import coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet
-from firmware_agent.records.fonts import pil_font
-from firmware_agent.records.sip_verify import verify
+from firmware_agent.records import samples
+from records import coversheet
+from records.coversheet import CoverSheet
+from records.fonts import pil_font
+from records.sip_verify import verify
 from firmware_agent.records.task import RecordsTask
 from firmware_agent.records_settings import RecordsSettings
 

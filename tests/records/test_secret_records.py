@@ -31,9 +31,10 @@ from firmware_agent.agent import Agent
 from firmware_agent.config import load_config
 from firmware_agent.hotfolder import HotFolder
 from firmware_agent.journal import Journal
-from firmware_agent.records import coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet
-from firmware_agent.records.fonts import pil_font
+from firmware_agent.records import samples
+from records import coversheet
+from records.coversheet import CoverSheet
+from records.fonts import pil_font
 from firmware_agent.records.store import RecordStore
 from firmware_agent.records.task import RecordsTask
 from firmware_agent.records_settings import RecordsSettings
@@ -42,7 +43,7 @@ from firmware_agent.triggers import HotFolderIntake
 from firmware_agent.wiring import optional_sources
 from sync.at_rest import DecryptingReader
 from sync.keys import load_private
-from sync.local import start_local_receiver
+from central.local import start_local_receiver
 
 DPI = 200
 DEVICE = "xa-mat-01"
@@ -212,7 +213,7 @@ def run_station(tmp_path: Path, files: dict[str, list[Image.Image]], packages: i
             await enroll_local(receiver, state, DEVICE)
             cfg = config(tmp_path)
             agent = Agent(cfg)
-            agent.sources.extend(await optional_sources(cfg, agent))
+            agent.sources.extend(optional_sources(cfg, agent))
             records = next(s for s in agent.sources if s.name == "records")
             await agent.start()
             try:
