@@ -17,12 +17,18 @@ APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-con
 # npm are checked by command: a machine may have them from elsewhere (nodesource's
 # nodejs bundles npm and conflicts with Debian's npm package).
 BENCH_APT_PKGS := ghostscript pngquant unpaper
+# Extra packages only the evaluation needs: the corpus's fonts (Vietnamese glyphs in all four
+# families; fonts-liberation 1.x lacks them, fonts-liberation2 has them) and the PDF tools it reads with.
+EVAL_APT_PKGS := fonts-liberation2 fonts-freefont-ttf fonts-texgyre fonts-dejavu-core fonts-dejavu-extra \
+                 poppler-utils tesseract-ocr-vie tesseract-ocr-osd ghostscript
+# `make eval EVAL_ARGS=--quick` for a small subset; see `python -m eval --help`.
+EVAL_ARGS ?=
 
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export SANE_CONFIG_DIR := $(CURDIR)/drivers/sane_test_config
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: all deps bench-deps venv demo demo-once test bench clean
+.PHONY: all deps bench-deps eval-deps venv demo demo-once test bench eval clean
 
 all: venv
 
@@ -39,6 +45,11 @@ bench-deps: deps
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
+
+eval-deps: deps
+	@dpkg -s $(EVAL_APT_PKGS) >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(EVAL_APT_PKGS); }
 
 $(VENV)/.installed: pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +71,13 @@ test: venv
 bench: venv bench-deps
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run --out BENCHMARKS.md
+
+# The evaluation corpus and harness (eval/): generates the corpus from a seed into .cache/eval,
+# runs `sohoa run` over it and the baselines (plain tesseract, OCRmyPDF) on the same pages,
+# and writes EVALUATION.md and eval/results.json (a full run takes about an hour on 2 cores).
+eval: venv eval-deps
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m eval $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache .demo-state build *.egg-info
