@@ -120,7 +120,7 @@ def paper_effects(sheet: np.ndarray, deg: Degradation, rng: random.Random, nrng:
                                     (0, 0), 1.2 * deg.dpi / 300)
         mirrored = cv2.resize(mirrored, (w, h))
         ink = (255.0 - mirrored.astype(np.float32)) / 255.0
-        out *= (1.0 - deg.bleed * 0.22 * ink)[..., None]
+        out *= (1.0 - deg.bleed * 0.12 * ink)[..., None]
     if deg.yellowed > 0:
         tint = np.array([1.0, 1.0 - 0.05 * deg.yellowed, 1.0 - 0.17 * deg.yellowed], np.float32)
         mottle = 1.0 - 0.06 * deg.yellowed * _soft_noise(nrng, h, w, int(40 * px_mm))
@@ -197,6 +197,9 @@ def scan_sheet(sheet: np.ndarray, content_box, deg: Degradation, seed: int,
     cbox = None
     if boxes:
         cbox = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    gray_needed = deg.colour != "rgb" or deg.photocopy or deg.fax
+    if gray_needed:  # the copier keeps one channel: do the rest of the work on one
+        paper = (paper @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
     k = {0: 0, 90: 3, 180: 2, 270: 1}[deg.orientation]  # np.rot90 turns counter-clockwise
     paper = np.ascontiguousarray(np.rot90(paper, k))
     holes = np.ascontiguousarray(np.rot90(holes, k))
@@ -214,14 +217,19 @@ def scan_sheet(sheet: np.ndarray, content_box, deg: Degradation, seed: int,
         bg = np.array([250, 250, 250], np.float32)
     else:
         bg = np.array([rng.uniform(200, 232)] * 3, np.float32)
+    if gray_needed:
+        bg = bg[:1]
     mask = cv2.warpAffine(np.full((h, w), 255, np.uint8), m, (cw, ch), flags=cv2.INTER_LINEAR)
-    hole_c = cv2.warpAffine(holes, m, (cw, ch), flags=cv2.INTER_LINEAR)
     canvas = cv2.warpAffine(paper, m, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                            borderValue=tuple(float(v) for v in bg))
-    alpha = (mask.astype(np.float32) / 255.0) * (1.0 - hole_c.astype(np.float32) / 255.0)
-    canvas = canvas * alpha[..., None] + bg * (1.0 - alpha[..., None])
+                            borderValue=tuple(float(v) for v in bg) + (0.0,) * (4 - bg.size))
+    if canvas.ndim == 2:
+        canvas = canvas[..., None]
+    if deg.holes:  # the scanner's backing shows through the holes
+        hole_c = cv2.warpAffine(holes, m, (cw, ch), flags=cv2.INTER_LINEAR).astype(np.float32)[..., None] / 255.0
+        canvas = canvas * (1.0 - hole_c) + bg * hole_c
     if deg.border == "dark":
-        canvas += nrng.normal(0, 4, canvas.shape[:2])[..., None].astype(np.float32) * (1 - alpha[..., None])
+        outside = (mask < 255)[..., None]
+        canvas += nrng.standard_normal(canvas.shape[:2], dtype=np.float32)[..., None] * 4.0 * outside
 
     def warp(pts):
         # corner points are pixel edges; OpenCV maps pixel centres (edge + 0.5)
@@ -229,18 +237,14 @@ def scan_sheet(sheet: np.ndarray, content_box, deg: Degradation, seed: int,
 
     sheet_quad = warp(sheet_pts)
     content_quad = warp(content_pts) if content_pts is not None else None
-    gray_needed = deg.colour != "rgb" or deg.photocopy or deg.fax
     img = canvas
     if deg.falloff > 0:
-        yy, xx = np.mgrid[0:ch, 0:cw].astype(np.float32)
         a = math.radians(deg.falloff_angle)
-        proj = (xx - cw / 2) * math.cos(a) + (yy - ch / 2) * math.sin(a)
         span = abs(cw * math.cos(a)) + abs(ch * math.sin(a))
-        t = np.clip(proj / span + 0.5, 0, 1)
+        xs = ((np.arange(cw, dtype=np.float32) - cw / 2) * math.cos(a) / span)[None, :]
+        ys = ((np.arange(ch, dtype=np.float32) - ch / 2) * math.sin(a) / span)[:, None]
+        t = np.clip(xs + ys + 0.5, 0, 1)
         img = img * (1.0 - deg.falloff * t)[..., None]
-    if gray_needed:
-        g = img @ np.array([0.299, 0.587, 0.114], np.float32)
-        img = g[..., None]
     if deg.photocopy:
         # toner copy: ink greyer, paper a little darker, grey speckle, dark sheet edges
         img = 38 + img * 0.80
@@ -256,10 +260,10 @@ def scan_sheet(sheet: np.ndarray, content_box, deg: Degradation, seed: int,
         if img.ndim == 2:
             img = img[..., None]
     if deg.noise > 0:
-        img = img + nrng.normal(0, deg.noise, img.shape[:2]).astype(np.float32)[..., None]
+        img = img + (nrng.standard_normal(img.shape[:2], dtype=np.float32) * deg.noise)[..., None]
     if deg.fax:
         thr = rng.uniform(135, 165)
-        g = img[..., 0] + nrng.normal(0, 18, img.shape[:2]).astype(np.float32)
+        g = img[..., 0] + nrng.standard_normal(img.shape[:2], dtype=np.float32) * 18.0
         bw = np.where(g < thr, 0, 255).astype(np.uint8)
         for _ in range(rng.randint(2, 6)):
             y = rng.randrange(ch)

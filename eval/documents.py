@@ -354,7 +354,9 @@ def _civil_fields(rng, kind, ctx, date) -> list[tuple[str, str]]:
                 ("Nơi đăng ký khai sinh", f"Ủy ban nhân dân xã {ctx['X']}, huyện {ctx['D']}"),
                 ("Ngày, tháng, năm đăng ký", f"{min(28, bd + 3):02d}/{bm:02d}/{by}")]
     if kind.key == "trich_luc_khai_tu":
-        dy = rng.randint(max(by + 20, 1990), date[2])
+        by = rng.randint(1925, 1985)
+        birth = f"{bd:02d}/{bm:02d}/{by}"
+        dy = rng.randint(max(by + 20, date[2] - 8), date[2])
         return [("Họ, chữ đệm, tên người đã chết", who), ("Ngày, tháng, năm sinh", birth),
                 ("Giới tính", "Nữ" if female else "Nam"), ("Dân tộc", rng.choice(vocab.ETHNIC)),
                 ("Nơi cư trú cuối cùng", f"{ctx['H']}, xã {ctx['X']}, huyện {ctx['D']}"),

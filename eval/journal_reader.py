@@ -74,8 +74,8 @@ def read(state_dir: Path) -> dict:
         ocr = {r["page_id"]: {"lines": _ocr_lines(r["result"]), "error": r["error"], "seconds": r["seconds"]}
                for r in _rows(db, "SELECT page_id, result, error, seconds FROM rec_ocr")}
         events = _rows(db, "SELECT at, level, code, message, page_id FROM events WHERE level!='info' ORDER BY id")
-        first_doc_event = _rows(db, "SELECT MAX(at) AS last FROM page_events")
+        last_event = _rows(db, "SELECT MAX(at) AS last FROM page_events")
     finally:
         db.close()
     return {"pages": pages, "roles": roles, "files": files, "ocr": ocr, "events": events,
-            "last_page_event": first_doc_event[0]["last"] if first_doc_event else None}
+            "last_page_event": last_event[0]["last"] if last_event else None}

@@ -274,7 +274,8 @@ def score(truth: dict, out: dict, baselines: dict) -> dict:
         st_file_ids = {sv["pages"][p]["role"]["file_id"] for p in content if sv["pages"][p]["role"]}
         fid = next((f["id"] for f in sv["files"].values() if f.get("cover_page_id") == cover_sid
                     and cover_sid is not None), None)
-        v = {"file_code": rf["file_code"], "mode": rf["mode"], "station_file": fid, "reasons": []}
+        v = {"file_code": rf["file_code"], "mode": rf["mode"], "station_file": fid, "reasons": [],
+             "documents": len(rf["documents"])}
         if fid is None:
             v["reasons"].append("cover sheet not read")
         f = sv["files"].get(fid) if fid is not None else None
@@ -368,6 +369,11 @@ def summarise(truth: dict, res: dict) -> dict:
     s["cer_all"] = {e: {k: _cer_total(content, e, k) for k in ("lines", "strict", "lines_nodia", "strict_nodia")}
                     for e in engines}
     s["intact_pages"] = len(intact)
+    s["cer_subsets"] = {}
+    for eng in ("ocrmypdf", "ocrmypdf_rd"):
+        sub = [p for p in content if eng in p.get("cer", {})]
+        if sub and len(sub) < len(content):
+            s["cer_subsets"][eng] = {"pages": len(sub), **{e: _cer_total(sub, e) for e in engines}}
     dl = list(docs.values())
     s["documents"] = len(dl)
     s["doc_matched"] = _rate(sum(d["matched"] for d in dl), len(dl))
