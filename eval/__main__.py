@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                   "jobs only (default 1: all)")
     ap.add_argument("--rd-every", type=int, default=4, help="the same for OCRmyPDF --rotate-pages --deskew "
                                                             "(default 4; 0 = not run)")
+    ap.add_argument("--workers", type=int, default=2, help="processes that draw the corpus (default 2)")
     ap.add_argument("--rescore", action="store_true", help="score the last run's saved output again (no station "
                                                            "or baseline run)")
     ap.add_argument("--close-after", type=float, default=10.0, help="the station's records.close_after_s")
@@ -103,10 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         truth = json.loads((cdir / "truth.json").read_text(encoding="utf-8"))
         log(f"corpus: reusing {cdir}")
     else:
-        if cdir.exists():
-            shutil.rmtree(cdir)
         log(f"corpus: generating {n_docs} documents (seed {args.seed}) into {cdir}")
-        truth = corpus.build(args.seed, n_docs, cdir, log=log)
+        truth = corpus.build(args.seed, n_docs, cdir, workers=args.workers, log=log)
     stacks = cdir / "stacks"
     work = args.cache / "run"
     raw_path = args.cache / f"raw-s{args.seed}-n{n_docs}.pickle"
@@ -118,10 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         load_before = raw.get("load_before", load_before)
         log(f"rescoring {raw_path}")
     else:
-        st, bl_texts, thr, meta_extra = _measure(args, truth, stacks, work, log)
-        with open(raw_path, "wb") as fh:
-            pickle.dump({"station": st, "baselines": bl_texts, "thr": thr, "meta_extra": meta_extra,
-                         "load_before": load_before, "elapsed_min": (time.monotonic() - t_start) / 60}, fh)
+        def save(st, bl_texts, thr, meta_extra):
+            # after each stage, so a run cut short can still be scored (--rescore)
+            with open(raw_path.with_suffix(".tmp"), "wb") as fh:
+                pickle.dump({"station": st, "baselines": bl_texts, "thr": thr, "meta_extra": meta_extra,
+                             "load_before": load_before, "elapsed_min": (time.monotonic() - t_start) / 60}, fh)
+            os.replace(raw_path.with_suffix(".tmp"), raw_path)
+
+        st, bl_texts, thr, meta_extra = _measure(args, truth, stacks, work, log, save)
         raw = {}
     log("scoring")
     res = score.score(truth, st, bl_texts)
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _measure(args, truth: dict, stacks: Path, work: Path, log) -> tuple:
+def _measure(args, truth: dict, stacks: Path, work: Path, log, save) -> tuple:
     """Run the station, then the baselines, on the corpus; returns (station output, texts, timings, extra)."""
     from eval import baselines, station
 
@@ -160,10 +163,12 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log) -> tuple:
     bl_texts: dict[str, dict] = {}
     thr = {"station_s": st["seconds"], "station_ppm": len(truth["pages"]) * 60.0 / st["seconds"]}
     meta_extra: dict = {}
+    save(st, bl_texts, thr, meta_extra)
     if not args.no_baselines:
         texts, secs = baselines.tesseract(stacks, truth, log=log)
         bl_texts["tesseract"], thr["tesseract_s"] = texts, secs
         log(f"tesseract: done in {secs:.0f} s")
+        save(st, bl_texts, thr, meta_extra)
         texts, secs, failed = baselines.ocrmypdf(stacks, truth, every=args.ocrmypdf_every, log=log)
         bl_texts["ocrmypdf"], thr["ocrmypdf_s"] = texts, secs
         thr["ocrmypdf_pages"] = sum(1 for p in truth["pages"] if p["record_file"] % args.ocrmypdf_every == 0)
@@ -172,6 +177,7 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log) -> tuple:
         meta_extra["ocrmypdf_failed"] = len(failed)
         meta_extra["ocrmypdf_failures"] = failed
         log(f"ocrmypdf: done in {secs:.0f} s ({len(failed)} jobs failed)")
+        save(st, bl_texts, thr, meta_extra)
         if args.rd_every:
             texts, secs, failed_rd = baselines.ocrmypdf(stacks, truth, extra=("--rotate-pages", "--deskew"),
                                                         every=args.rd_every, log=log)
@@ -181,6 +187,7 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log) -> tuple:
             meta_extra["ocrmypdf_failures"] += failed_rd
             log(f"ocrmypdf --rotate-pages --deskew: done in {secs:.0f} s ({len(failed_rd)} jobs failed)")
     meta_extra["measure_minutes"] = (time.monotonic() - t0) / 60
+    save(st, bl_texts, thr, meta_extra)
     return st, bl_texts, thr, meta_extra
 
 

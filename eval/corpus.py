@@ -224,19 +224,24 @@ def _assign_stack_files(rng: random.Random, files: list, pages: list) -> None:
 
 # ----------------------------------------------------------------------------------- pixels
 
-def _cover_pdfs(truth: dict, work: Path, sohoa: list[str]) -> dict[int, Path]:
+def _cover_pdfs(truth: dict, work: Path, sohoa: list[str], reuse: bool = False) -> dict[int, Path]:
     """Print each record file's cover sheet (and its PATCHT sheets) with `sohoa coversheet`."""
     out = {}
     for rf in truth["record_files"]:
         pdf = work / f"cover_{rf['index']:03d}.pdf"
+        out[rf["index"]] = pdf
+        if reuse and pdf.exists():
+            continue
         n_patch = max(0, len(rf["documents"]) - 1)
         cmd = sohoa + ["coversheet", "--file-code", rf["file_code"], "--paper-file-code", rf["paper_file_code"],
                        "--title", rf["title"], "--maintenance", rf["maintenance"], "--mode", rf["mode"],
                        "--note", rf["note"], "--patch", str(max(1, n_patch)), "--dpi", "300", "-o", str(pdf)]
+        tmp = pdf.with_suffix(".part.pdf")
+        cmd[-1] = str(tmp)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"sohoa coversheet failed: {proc.stderr.strip()[:300]}")
-        out[rf["index"]] = pdf
+        os.replace(tmp, pdf)
     return out
 
 
@@ -405,7 +410,7 @@ def build(seed: int, n_docs: int, dest: Path, *, workers: int = 2, log=print) ->
     truth = plan(seed, n_docs)
     work = dest / "covers"
     work.mkdir(exist_ok=True)
-    covers = _cover_pdfs(truth, work, sohoa_command())
+    covers = _cover_pdfs(truth, work, sohoa_command(), reuse=True)
     docs_by_rf: dict[int, list] = {}
     for d in truth["documents"]:
         docs_by_rf.setdefault(d["record_file"], []).append(d)
@@ -415,13 +420,28 @@ def build(seed: int, n_docs: int, dest: Path, *, workers: int = 2, log=print) ->
     jobs = [(rf, docs_by_rf.get(rf["index"], []), pages_by_rf[rf["index"]], str(covers[rf["index"]]), str(stacks))
             for rf in truth["record_files"]]
     by_id = {p["id"]: p for p in truth["pages"]}
-    done = 0
+    # each record file's ground truth is kept beside its files as it is written, so an interrupted
+    # build takes up where it stopped
+    parts = dest / "parts"
+    parts.mkdir(exist_ok=True)
+    todo = []
+    for job in jobs:
+        part = parts / f"rf-{job[0]['index']:03d}.json"
+        if part.exists():
+            for pid, extra in json.loads(part.read_text(encoding="utf-8")).items():
+                by_id[pid].update(extra)
+        else:
+            todo.append(job)
+    done = len(jobs) - len(todo)
     with ProcessPoolExecutor(max(1, workers)) as pool:
-        for result in pool.map(_record_file_pixels, jobs):
+        for job, result in zip(todo, pool.map(_record_file_pixels, todo)):
             for pid, extra in result.items():
                 by_id[pid].update(extra)
+            part = parts / f"rf-{job[0]['index']:03d}.json"
+            part.with_suffix(".tmp").write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+            os.replace(part.with_suffix(".tmp"), part)
             done += 1
-            if done % 10 == 0 or done == len(jobs):
+            if done % 5 == 0 or done == len(jobs):
                 log(f"corpus: {done}/{len(jobs)} record files written")
     truth["stack_files"] = sorted({p["file"] for p in truth["pages"]})
     (dest / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1), encoding="utf-8")
