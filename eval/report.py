@@ -239,6 +239,13 @@ def write(path, s: dict, meta: dict, thr: dict, record_files: dict) -> str:
                  "OCRmyPDF with rotation and deskew.")
     lines += ["", "## Machine", "", f"- {meta['machine']}", f"- load average before the run: {meta['load_before']}, "
               f"after: {meta['load_after']} (the machine is shared; figures vary with its load)", ""]
+    lines += ["## Reproduce", "",
+              "`make eval` (the corpus is generated into `.cache/eval/` on first use, then reused); "
+              "`make eval EVAL_ARGS=--quick` for a 24-document subset in a few minutes; other options in "
+              "`.venv/bin/python -m eval --help` (`--seed`, `--docs N`, `--keep` to keep the station's state folder, "
+              "`--no-baselines`, `--ocrmypdf-every N`, `--rescore` to score the last run's saved output again). "
+              "Per-page, per-document and per-record-file verdicts are in `eval/results.json` (for a full run; "
+              "under `.cache/eval/` otherwise), for diffing runs.", ""]
     lines += ["## How every figure was computed", "", METHOD.format(cut=CUT_TOLERANCE_MM, near=int(SUBJECT_NEAR * 100)),
               ""]
     text = "\n".join(lines) + "\n"
