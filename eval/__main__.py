@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - t_start:7.1f}s] {msg}", flush=True)
 
+    command = "python -m eval " + " ".join(argv if argv is not None else sys.argv[1:])
     cdir = args.cache / f"corpus-s{args.seed}-n{n_docs}-v{corpus.GENERATOR_VERSION}"
     if (cdir / "truth.json").exists():
         truth = json.loads((cdir / "truth.json").read_text(encoding="utf-8"))
@@ -121,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             # after each stage, so a run cut short can still be scored (--rescore)
             with open(raw_path.with_suffix(".tmp"), "wb") as fh:
                 pickle.dump({"station": st, "baselines": bl_texts, "thr": thr, "meta_extra": meta_extra,
-                             "load_before": load_before, "elapsed_min": (time.monotonic() - t_start) / 60}, fh)
+                             "load_before": load_before, "elapsed_min": (time.monotonic() - t_start) / 60,
+                             "command": command, "load_after": _load()}, fh)
             os.replace(raw_path.with_suffix(".tmp"), raw_path)
 
         st, bl_texts, thr, meta_extra = _measure(args, truth, stacks, work, log, save)
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     res = score.score(truth, st, bl_texts)
     s = res["summary"]
     roles = [p["role"] for p in truth["pages"]]
-    meta = {"command": "python -m eval " + " ".join(argv if argv is not None else sys.argv[1:]),
+    meta = {"command": command,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git": _git(),
             "seed": args.seed, "record_files": len(truth["record_files"]), "documents": len(truth["documents"]),
             "pages": len(roles), "content_pages": roles.count("content"), "covers": roles.count("cover"),
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             "run_minutes": (time.monotonic() - t_start) / 60, **meta_extra}
     if args.rescore:  # the run that measured, not this one
         meta["run_minutes"] = raw.get("elapsed_min", 0.0) + meta["run_minutes"]
+        meta["command"] = raw.get("command", "python -m eval (an earlier run)") + ", scored again with --rescore"
+        meta["load_after"] = raw.get("load_after", meta["load_after"])
     report.write(out_md, s, meta, thr, res["record_files"])
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps({"meta": meta, "throughput": thr, "summary": s, "record_files": res["record_files"],
