@@ -142,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:
             "run_minutes": (time.monotonic() - t_start) / 60, **meta_extra}
     if args.rescore:  # the run that measured, not this one
         meta["run_minutes"] = raw.get("elapsed_min", 0.0) + meta["run_minutes"]
-        meta["command"] = raw.get("command", "python -m eval (an earlier run)") + ", scored again with --rescore"
+        me = raw.get("meta_extra", {})
+        measured = raw.get("command") or ("python -m eval" + (f" --ocrmypdf-every {me['ocrmypdf_every']}"
+                                                              if me.get("ocrmypdf_every", 1) != 1 else "")
+                                          + ("" if "rd_every" in me else " --rd-every 0"))
+        meta["command"] = measured + ", scored again with --rescore"
         meta["load_after"] = raw.get("load_after", meta["load_after"])
     report.write(out_md, s, meta, thr, res["record_files"])
     out_json.parent.mkdir(parents=True, exist_ok=True)
