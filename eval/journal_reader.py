@@ -54,6 +54,10 @@ def read(state_dir: Path) -> dict:
             r["file"] = name
             r["analysis"] = json.loads(r["analysis"]) if r["analysis"] else None
             pages.append(r)
+        documented = {r["page_id"]: r["at"] for r in _rows(
+            db, "SELECT page_id, MIN(at) AS at FROM page_events WHERE state='documented' GROUP BY page_id")}
+        for r in pages:
+            r["documented_at"] = documented.get(r["id"])
         roles = {r["page_id"]: r for r in _rows(db, "SELECT page_id, role, file_id, doc_seq, detail FROM rec_pages")}
         files = []
         for r in _rows(db, "SELECT id, file_code, cover, state, hold_code, hold_message, package, cover_page_id "

@@ -181,7 +181,8 @@ def write(path, s: dict, meta: dict, thr: dict, record_files: dict) -> str:
         f"CER: line-order-free rate first, reading-order rate in brackets (both with diacritics; see *How*). "
         f"Holds: {', '.join(f'{k} {v}' for k, v in s['holds'].items()) or 'none'}. Station pages that failed or never "
         f"arrived: {s['failed_pages']}. Station documents that start on a page which is not a true first page: "
-        f"{s['spurious_documents']}.",
+        f"{s['spurious_documents']}. Pages the station assigned to a record file and document before a page "
+        f"scanned earlier than them had been assigned (journal `page_events`): {s.get('assigned_out_of_order', 0)}.",
         "",
         "### Without diacritics",
         "",

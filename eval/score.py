@@ -299,6 +299,16 @@ def score(truth: dict, out: dict, baselines: dict) -> dict:
         v["exact"] = not v["reasons"]
         res["record_files"][rf["index"]] = v
     res["worst_merge"] = _worst_merge(truth, sv, sid_to_tid)
+    # pages the station put into a record file before a page scanned earlier was (documented_at)
+    latest, late = 0.0, 0
+    for sp in sorted(out["journal"]["pages"], key=lambda r: r["id"], reverse=True):
+        at = sp.get("documented_at")
+        if at is None:
+            continue
+        if at > latest and latest:
+            late += 1
+        latest = min(latest, at) if latest else at
+    res["assigned_out_of_order"] = late
     res["summary"] = summarise(truth, res)
     return res
 
@@ -402,6 +412,7 @@ def summarise(truth: dict, res: dict) -> dict:
     eq = [p for p in rgb if "rgb_equal" in p["tags"]]
     s["rgb_equal_kept_colour"] = _rate(sum(p["channels_station"] == 3 for p in eq), len(eq))
     s["failed_pages"] = sum(p["role_station"] in ("failed", "missing") for p in pages.values())
+    s["assigned_out_of_order"] = res.get("assigned_out_of_order", 0)
     s["by_kind"] = _by_kind(res, engines)
     s["by_degradation"] = _by_degradation(res, engines)
     s["calibration"] = _calibration(res)
