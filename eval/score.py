@@ -285,17 +285,21 @@ def score(truth: dict, out: dict, baselines: dict) -> dict:
                 if cov.get(k) != rf[k]:
                     v["reasons"].append(f"cover field {k}")
             v["state"], v["hold"] = f["state"], f["hold_code"]
-        if st_file_ids != ({fid} if fid is not None else set()):
-            v["reasons"].append("pages in other record files")
+        if st_file_ids - {fid}:
+            v["reasons"].append("some of its pages in another record file")
         if fid is not None:
             mine = [sid_to_tid.get(s) for key, pids in sorted(sv["docs"].items()) if key[0] == fid for s in pids]
-            if sorted(x for x in mine if x) != sorted(content) or len(mine) != len(content):
-                v["reasons"].append("other pages in it")
+            lost = set(content) - set(mine)
+            foreign = [x for x in mine if x not in set(content)]
+            if lost:
+                v["reasons"].append(f"{len(lost)} of its content pages in no document of it")
+            if foreign:
+                v["reasons"].append(f"{len(foreign)} other pages in its documents")
             station_docs = [[sid_to_tid.get(s) for s in pids] for key, pids in sorted(sv["docs"].items())
                             if key[0] == fid]
             true_docs = [tdocs[d]["page_ids"] for d in rf["documents"]]
             if station_docs != true_docs:
-                v["reasons"].append(f"documents split {len(station_docs)} vs {len(true_docs)}")
+                v["reasons"].append(f"documents not as on paper ({len(station_docs)} found, {len(true_docs)} true)")
         v["exact"] = not v["reasons"]
         res["record_files"][rf["index"]] = v
     res["worst_merge"] = _worst_merge(truth, sv, sid_to_tid)
