@@ -166,17 +166,20 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log, save) -> tuple:
 
     t0 = time.monotonic()
     log(f"station: {len(truth['pages'])} pages in {len(truth['stack_files'])} files")
+    loads = {"station": _load()}
     st = station.run(stacks, work, close_after_s=args.close_after, log=log)
     log(f"station: done in {st['seconds']:.0f} s")
     bl_texts: dict[str, dict] = {}
-    thr = {"station_s": st["seconds"], "station_ppm": len(truth["pages"]) * 60.0 / st["seconds"]}
+    thr = {"station_s": st["seconds"], "station_ppm": len(truth["pages"]) * 60.0 / st["seconds"], "loads": loads}
     meta_extra: dict = {}
     save(st, bl_texts, thr, meta_extra)
     if not args.no_baselines:
+        loads["tesseract"] = _load()
         texts, secs = baselines.tesseract(stacks, truth, log=log)
         bl_texts["tesseract"], thr["tesseract_s"] = texts, secs
         log(f"tesseract: done in {secs:.0f} s")
         save(st, bl_texts, thr, meta_extra)
+        loads["ocrmypdf"] = _load()
         texts, secs, failed = baselines.ocrmypdf(stacks, truth, every=args.ocrmypdf_every, log=log)
         bl_texts["ocrmypdf"], thr["ocrmypdf_s"] = texts, secs
         thr["ocrmypdf_pages"] = sum(1 for p in truth["pages"] if p["record_file"] % args.ocrmypdf_every == 0)

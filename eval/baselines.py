@@ -5,7 +5,7 @@
   as they are; PDF and TIFF pages extracted losslessly), two pages at a time;
 - ``ocrmypdf``: ``ocrmypdf -l vie --jobs 2`` with default settings on each scan
   job (a PDF as written; a TIFF or a job's JPEG pages wrapped losslessly into a
-  PDF by img2pdf first, not timed), text per page from ``pdftotext``;
+  PDF by img2pdf first, not timed), text per page from ``pdftotext -raw``;
 - ``ocrmypdf_rd``: the same with ``--rotate-pages --deskew``, on the scan jobs of every fourth record file
   (a full second pass would add a quarter of an hour on two cores).
 Every process runs with ``OMP_THREAD_LIMIT=1``, like the station's tesseract.
@@ -123,7 +123,9 @@ def ocrmypdf(stacks: Path, truth: dict, *, extra: tuple = (), every: int = 1,
                                "error": proc.stderr.decode("utf-8", "replace").strip()[-300:]})
                 continue
             for i, pid in enumerate(ids, 1):
-                r = subprocess.run(["pdftotext", "-enc", "UTF-8", "-f", str(i), "-l", str(i), str(dst), "-"],
+                # -raw: the text layer in the order it was written (tesseract's), as for the station's PDFs;
+                # the default layout mode tears slanted lines of a page that was not deskewed into pieces
+                r = subprocess.run(["pdftotext", "-raw", "-enc", "UTF-8", "-f", str(i), "-l", str(i), str(dst), "-"],
                                    capture_output=True)
                 texts[pid] = r.stdout.decode("utf-8", "replace")
             dst.unlink(missing_ok=True)

@@ -232,12 +232,22 @@ def write(path, s: dict, meta: dict, thr: dict, record_files: dict) -> str:
         lines.append(f"- OCRmyPDF ({meta['versions'].get('ocrmypdf', '?')}, default settings, `--jobs 2`): "
                      f"{thr.get('ocrmypdf_pages', meta['pages'])} of the same pages (every page of the scan jobs it "
                      f"ran on), one run per scan job, {thr['ocrmypdf_s']:.0f} s = **{thr['ocrmypdf_ppm']:.1f} "
-                     f"pages/min**; with `--rotate-pages --deskew` {thr.get('ocrmypdf_rd_s', 0):.0f} s on its share. "
-                     f"Failed jobs: {meta.get('ocrmypdf_failed', 0)} and {meta.get('ocrmypdf_rd_failed', 0)}.")
+                     f"pages/min**" + (f"; with `--rotate-pages --deskew` {thr['ocrmypdf_rd_s']:.0f} s on its share"
+                                       if "ocrmypdf_rd_s" in thr else " (the `--rotate-pages --deskew` variant was "
+                                       "not run)") + f". Failed jobs: {meta.get('ocrmypdf_failed', 0)}.")
+        if meta.get("ocrmypdf_text_rerun"):
+            lines.append(f"- OCRmyPDF's page texts come from a second run of the same command on the same files "
+                         f"({meta['ocrmypdf_text_rerun']:.0f} s), read with `pdftotext -raw`: the measuring run read "
+                         f"them in pdftotext's layout mode, which tears the slanted lines of pages OCRmyPDF does not "
+                         f"deskew into fragments (39 % CER where tesseract itself read 19 % on the same pages). Its "
+                         f"pages/min above are the measuring run's.")
         lines.append(f"- plain tesseract ({meta['versions'].get('tesseract', '?')}), content pages only, two at a "
                      f"time: {thr.get('tesseract_s', 0):.0f} s for {meta['content_pages']} pages.")
-    lines.append("- Runs one after the other on the same machine: station, then tesseract, then OCRmyPDF, then "
-                 "OCRmyPDF with rotation and deskew.")
+    lines.append("- Runs one after the other on the same machine: station, then plain tesseract, then OCRmyPDF"
+                 + (", then OCRmyPDF with rotation and deskew" if "ocrmypdf_rd_s" in thr else "") + ". The machine "
+                 "is shared: when the load average changes during the run (see *Machine*), the stages run under "
+                 "different loads" + (f" (load average at the start of each: " + ", ".join(
+                     f"{k} {v}" for k, v in thr["loads"].items()) + ")" if thr.get("loads") else "") + ".")
     lines += ["", "## Machine", "", f"- {meta['machine']}", f"- load average before the run: {meta['load_before']}, "
               f"after: {meta['load_after']} (the machine is shared; figures vary with its load)", ""]
     lines += ["## Reproduce", "",
