@@ -39,6 +39,8 @@ from eval import documents, vocab
 from eval.degrade import Degradation, scan_sheet
 from eval.render import pick_style, render_page
 
+# Part of the cache folder's name: bump it with any change that alters the corpus's bytes or ground
+# truth, or an old cache would be scored against the new generator's expectations.
 GENERATOR_VERSION = 1
 AGENCY = "H49.64.33"
 
