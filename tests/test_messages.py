@@ -1,0 +1,95 @@
+"""The message catalogues (docs/design.md §1.1): the file format, the loader, and that the code uses them.
+
+Every code has both languages with the same placeholders; every code the sources
+look up exists and every code in a catalogue is looked up; no Vietnamese text is
+left in the sources outside the catalogues (except the allow-listed domain
+vocabulary and paper content).
+"""
+
+from __future__ import annotations
+
+import ast
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from sync.catalogue import LEVELS, Catalogue, CatalogueError, Message, load, parse, placeholders
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------- the loader
+
+def test_a_message_is_looked_up_filled_and_shown_vietnamese_first():
+    cat = parse('version = 1\n[intake.page_damaged]\nlevel = "error"\n'
+                'vi = "Ảnh trong trang {page} của PDF bị hỏng"\nen = "Image on PDF page {page} is damaged"\n')
+    msg = cat["intake.page_damaged"]
+    assert (msg.code, msg.level) == ("intake.page_damaged", "error")
+    filled = msg.format(page=3)
+    assert filled.text == "Ảnh trong trang 3 của PDF bị hỏng / Image on PDF page 3 is damaged"
+    assert filled.to_dict() == {"code": "intake.page_damaged", "level": "error",
+                                "vi": "Ảnh trong trang 3 của PDF bị hỏng", "en": "Image on PDF page 3 is damaged",
+                                "text": filled.text, "action_vi": "", "action_en": ""}
+    assert msg.vi.endswith("{page} của PDF bị hỏng")  # the catalogue's own message is unchanged
+    assert cat.to_dict() == {"version": 1, "messages": {"intake.page_damaged": msg.to_dict()}}
+
+
+def test_filling_needs_exactly_the_names_a_message_uses():
+    msg = parse('version = 1\n[a.b]\nvi = "{n} trang, {pct:.1f} %"\nen = "{n} pages, {pct:.1f} %"\n'
+                'action_vi = "Gọi {who}"\naction_en = "Call {who}"\n')["a.b"]
+    assert msg.format(n=2, pct=12.345, who="kỹ thuật viên").vi == "2 trang, 12.3 %"
+    assert msg.format(n=2, pct=1, who="x").action_en == "Call x"
+    with pytest.raises(ValueError, match="missing values \\['who'\\]"):
+        msg.format(n=2, pct=1)
+    with pytest.raises(ValueError, match="unknown values \\['seq'\\]"):
+        msg.format(n=2, pct=1, who="x", seq=4)
+
+
+def test_braces_and_percent_signs_are_text():
+    msg = parse('version = 1\n[a.b]\nvi = "{{x}} %%EOF {n}"\nen = "{{x}} %%EOF {n}"\n')["a.b"]
+    assert msg.format(n=1).text == "{x} %%EOF 1 / {x} %%EOF 1"
+
+
+def test_the_catalogue_is_immutable():
+    cat = parse('version = 1\n[a.b]\nvi = "x"\nen = "y"\n')
+    with pytest.raises(AttributeError):
+        cat.source = "other"
+    with pytest.raises(TypeError):
+        cat["a.c"] = Message("a.c", "x", "y")  # type: ignore[index]
+    with pytest.raises(TypeError):
+        cat._messages["a.c"] = Message("a.c", "x", "y")
+    with pytest.raises(KeyError, match="no message 'a.c'"):
+        cat["a.c"]
+    with pytest.raises(AttributeError):
+        cat["a.b"].vi = "z"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("text,problem", [
+    ('[a.b]\nvi = "x"\nen = "y"\n', "version = 1"),
+    ('version = 2\n[a.b]\nvi = "x"\nen = "y"\n', "version = 1"),
+    ('version = 1\n[a.b]\nvi = "x"\n', "a.b.en is missing"),
+    ('version = 1\n[a.b]\nvi = " "\nen = "y"\n', "a.b.vi is missing or empty"),
+    ('version = 1\n[a.b]\nvi = "x {n}"\nen = "y"\n', "vi names \\['n'\\] but en names \\[\\]"),
+    ('version = 1\n[a.b]\nvi = "x"\nen = "y"\naction_vi = "{who}"\naction_en = "z"\n', "action_vi names"),
+    ('version = 1\n[a.b]\nvi = "x"\nen = "y"\naction_vi = "z"\n', "come together"),
+    ('version = 1\n[a.b]\nvi = "x"\nen = "y"\nlevel = "fatal"\n', "level must be one of"),
+    ('version = 1\n[a.b]\nvi = "x"\nen = "y"\nnote = "z"\n', "unknown field"),
+    ('version = 1\n[a.b]\nvi = "x"\nen = "y"\n[a.b.c]\nvi = "x"\nen = "y"\n', "unknown field"),
+    ('version = 1\n[a.b]\nvi = "x {0}"\nen = "y {0}"\n', "plain name"),
+    ('version = 1\n[a.b]\nvi = "x {n.real}"\nen = "y {n.real}"\n', "plain name"),
+    ('version = 1\n[a.b]\nvi = "x {n!r}"\nen = "y {n!r}"\n', "plain name"),
+    ('version = 1\n[a.b]\nvi = "x {"\nen = "y"\n', "a.b"),
+    ('version = 1\n[a.B]\nvi = "x"\nen = "y"\n', "segment"),
+    ('version = 1\n[ab]\nvi = "x"\nen = "y"\n', "area and a name"),
+    ('version = 1\n[a]\nb = "x"\n', "not a table"),
+    ('version = 1\n[a.b]\nvi = "Ke\u0323t gia\u0301y"\nen = "Paper jam"\n', "NFC"),
+    ('version = 1\n[a.b\nvi = "x"\n', "<catalogue>"),
+])
+def test_a_broken_catalogue_is_refused_whole(text, problem):
+    with pytest.raises(CatalogueError, match=problem):
+        parse(text)
+
+
+def test_placeholders_reads_names_and_specs():
+    assert placeholders("{a} {b:.1f} {{c}} {a}") == {"a", "b"}
