@@ -17,6 +17,10 @@ import pytest
 from sync.catalogue import LEVELS, Catalogue, CatalogueError, Message, load, parse, placeholders
 
 ROOT = Path(__file__).resolve().parents[1]
+# Each program's catalogue and the packages whose sources may look into it.
+PROGRAMS = {
+    "firmware_agent/messages.toml": ("firmware_agent",),
+}
 
 
 # ---------------------------------------------------------------------- the loader
@@ -93,3 +97,42 @@ def test_a_broken_catalogue_is_refused_whole(text, problem):
 
 def test_placeholders_reads_names_and_specs():
     assert placeholders("{a} {b:.1f} {{c}} {a}") == {"a", "b"}
+
+
+# ---------------------------------------------------------------------- the catalogues
+
+@pytest.mark.parametrize("path", sorted(PROGRAMS))
+def test_every_code_has_both_languages_with_the_same_values(path):
+    """Re-checked here as the rules say, not only as the loader enforces them."""
+    cat = load(ROOT / path)
+    assert isinstance(cat, Catalogue) and len(cat) > 0
+    for code, msg in cat.items():
+        assert msg.code == code
+        assert msg.vi.strip() and msg.en.strip(), code
+        assert msg.level in LEVELS, code
+        assert placeholders(msg.vi) == placeholders(msg.en), code
+        assert placeholders(msg.action_vi) == placeholders(msg.action_en), code
+        assert bool(msg.action_vi) == bool(msg.action_en), code
+        # Vietnamese first means Vietnamese words: the vi text is not the English one copied.
+        if any(c.isalpha() for c in msg.en) and len(msg.en) > 12:
+            assert msg.vi != msg.en, code
+
+
+def test_the_station_loads_its_own_catalogue():
+    from firmware_agent.messages import CATALOGUE as STATION
+
+    assert STATION.source.endswith("firmware_agent/messages.toml")
+    assert STATION["scanner.paper_jam"].text == "Kẹt giấy / Paper jam"
+
+
+def test_every_scanner_error_of_the_driver_has_a_state_message():
+    import drivers.scanner as scanner
+    from firmware_agent.operator_states import MESSAGES, RESUMABLE, message_for_error
+
+    errors = [c for c in vars(scanner).values() if isinstance(c, type) and issubclass(c, scanner.ScannerError)]
+    assert len(errors) >= 10
+    for error in errors:
+        assert error.code in MESSAGES, error.__name__
+        assert message_for_error(error("x")) is MESSAGES[error.code]
+    assert RESUMABLE <= set(MESSAGES)
+    assert all(m.code == f"scanner.{code}" for code, m in MESSAGES.items())
