@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from central.messages import CATALOGUE
+
 DEFAULT_ROOT = "/var/lib/sohoa-central"
 DEFAULT_METRICS_PORT = 8471
 
@@ -122,8 +124,7 @@ def _stop_with_parent() -> None:
 def _state(root: Path):
     from central.receiver_state import ReceiverState
     if not (root / "receiver.sqlite3").exists():
-        print(f"Không có máy chủ nhận ở {root} / No receiver state in {root} (run `sohoa-central serve` once)",
-              file=sys.stderr)
+        print(CATALOGUE["cli.no_receiver_state"].format(root=root).text, file=sys.stderr)
         return None
     return ReceiverState(root / "receiver.sqlite3")
 
@@ -131,15 +132,14 @@ def _state(root: Path):
 def cmd_token(args: argparse.Namespace) -> int:
     from sync.canon import DEVICE_ID_RE
     if not DEVICE_ID_RE.fullmatch(args.device_id):
-        print("Mã thiết bị không hợp lệ / Invalid device id", file=sys.stderr)
+        print(CATALOGUE["cli.invalid_device_id"].text, file=sys.stderr)
         return 2
     state = _state(args.root)
     if state is None:
         return 1
     token = state.mint_token(args.device_id, ttl_s=args.ttl_hours * 3600)
     print(token)
-    print(f"Dùng một lần cho {args.device_id}, hết hạn sau {args.ttl_hours:g} giờ / "
-          f"One-time token for {args.device_id}, expires in {args.ttl_hours:g} h", file=sys.stderr)
+    print(CATALOGUE["cli.token_issued"].format(device=args.device_id, hours=args.ttl_hours).text, file=sys.stderr)
     return 0
 
 
@@ -148,10 +148,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if state is None:
         return 1
     if not state.revoke(args.device_id):
-        print(f"Không có thiết bị {args.device_id} đang hoạt động / No active device {args.device_id}",
-              file=sys.stderr)
+        print(CATALOGUE["cli.no_active_device"].format(device=args.device_id).text, file=sys.stderr)
         return 1
-    print(f"Đã thu hồi / Revoked: {args.device_id}")
+    print(f"{CATALOGUE['cli.revoked'].text}: {args.device_id}")
     return 0
 
 
@@ -177,7 +176,7 @@ def cmd_rejections(args: argparse.Namespace) -> int:
         print(f"{when(r['at'])}\t{r['device_id']}\tseq {r['seq']}\t{r['code']}\t{r['detail']}")
     refusals = state.enroll_refusals()
     if refusals:
-        print("Đăng ký bị từ chối, theo địa chỉ / Refused enrollments, by client address:")
+        print(f"{CATALOGUE['cli.enroll_refusals'].text}:")
     for r in refusals:
         print(f"{when(r['last_at'])}\t{r['address']}\tenroll\t{r['attempts']} attempts since "
               f"{when(r['first_at'])}\tlast for {r['last_device'] or '?'}: {r['last_reason']}")

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Each program's catalogue and the packages whose sources may look into it.
 PROGRAMS = {
     "firmware_agent/messages.toml": ("firmware_agent",),
+    "central/messages.toml": ("central",),
 }
 
 
@@ -118,10 +119,12 @@ def test_every_code_has_both_languages_with_the_same_values(path):
             assert msg.vi != msg.en, code
 
 
-def test_the_station_loads_its_own_catalogue():
+def test_the_station_and_the_server_each_load_their_own_catalogue():
+    from central.messages import CATALOGUE as CENTRAL
     from firmware_agent.messages import CATALOGUE as STATION
 
     assert STATION.source.endswith("firmware_agent/messages.toml")
+    assert CENTRAL.source.endswith("central/messages.toml")
     assert STATION["scanner.paper_jam"].text == "Kẹt giấy / Paper jam"
 
 
@@ -136,3 +139,24 @@ def test_every_scanner_error_of_the_driver_has_a_state_message():
         assert message_for_error(error("x")) is MESSAGES[error.code]
     assert RESUMABLE <= set(MESSAGES)
     assert all(m.code == f"scanner.{code}" for code, m in MESSAGES.items())
+
+
+def _run(*argv: str, module: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=ROOT)
+
+
+def test_the_central_command_speaks_from_its_catalogue(tmp_path):
+    from central.messages import CATALOGUE
+
+    bad = _run("token", "../x", "--root", str(tmp_path), module="central")
+    assert bad.returncode == 2 and bad.stderr.strip() == "Mã thiết bị không hợp lệ / Invalid device id"
+    missing = _run("revoke", "commune-1", "--root", str(tmp_path), module="central")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == CATALOGUE["cli.no_receiver_state"].format(root=tmp_path).text
+    assert missing.stderr.startswith(f"Không có máy chủ nhận ở {tmp_path} (hãy chạy `sohoa-central serve`")
