@@ -160,3 +160,17 @@ def test_the_central_command_speaks_from_its_catalogue(tmp_path):
     assert missing.returncode == 1
     assert missing.stderr.strip() == CATALOGUE["cli.no_receiver_state"].format(root=tmp_path).text
     assert missing.stderr.startswith(f"Không có máy chủ nhận ở {tmp_path} (hãy chạy `sohoa-central serve`")
+
+
+def test_a_refused_confirmation_says_why_vietnamese_first(tmp_path):
+    from firmware_agent.journal import Journal
+    from firmware_agent.records.review import confirm
+    from firmware_agent.records.store import RecordStore
+
+    journal = Journal(tmp_path)
+    try:
+        with pytest.raises(ValueError) as info:
+            confirm(RecordStore(journal), 99, None, None)
+    finally:
+        journal.close()
+    assert str(info.value) == "Hồ sơ 99 không ở trạng thái chờ xác nhận / Record file 99 is not held"
