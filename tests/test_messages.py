@@ -174,3 +174,33 @@ def test_a_refused_confirmation_says_why_vietnamese_first(tmp_path):
     finally:
         journal.close()
     assert str(info.value) == "Hồ sơ 99 không ở trạng thái chờ xác nhận / Record file 99 is not held"
+
+
+def test_errors_that_reach_a_person_carry_their_code_and_words(tmp_path):
+    from firmware_agent.capture_file import decode_capture
+    from firmware_agent.intake import IntakeError, count_pages
+    from firmware_agent.pageio import PageReadError, read_image
+
+    empty = tmp_path / "x.png"
+    empty.write_bytes(b"")
+    with pytest.raises(PageReadError) as page:
+        read_image(empty)
+    assert page.value.code == "page_file.empty" and str(page.value) == "Tệp x.png rỗng / File x.png is empty"
+    with pytest.raises(PageReadError) as capture:
+        decode_capture(b"\x28\xb5\x2f\xfd" + b"\0" * 20, "y")
+    assert capture.value.code == "page_file.capture_damaged"
+    assert str(capture.value).startswith("Tệp ảnh gốc y hỏng / Capture file y is damaged: ")
+    with pytest.raises(IntakeError) as intake:
+        count_pages(empty)
+    assert (intake.value.code, intake.value.vi, intake.value.en) == (
+        "intake.empty", "Tệp rỗng (0 byte)", "Empty file (0 bytes)")
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n")
+    with pytest.raises(IntakeError) as truncated:
+        count_pages(cut)
+    assert str(truncated.value) == "Tệp PDF bị cắt cụt (thiếu dấu kết thúc %%EOF) / Truncated PDF (no %%EOF end marker)"
+    missing = tmp_path / "gone.tif"
+    with pytest.raises(IntakeError) as unreadable:
+        count_pages(missing)
+    assert unreadable.value.vi == "Không đọc được tệp"
+    assert unreadable.value.en == "Cannot read file: No such file or directory" == "Cannot read file: " + unreadable.value.detail
