@@ -23,6 +23,7 @@ from drivers.usb_reset import UsbDeviceNotFound, UsbResetError, reset_sane_devic
 from firmware_agent.config import Config
 from firmware_agent.journal import Journal
 from firmware_agent.journal_audit import AuditReport, audit
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
@@ -112,10 +113,10 @@ class Agent:
                      device: str | None = None) -> dict:
         profile = profile or self.cfg.scanner.default_profile
         if profile not in self.cfg.scanner.profiles:
-            return {"ok": False, "error": f"Không có hồ sơ quét {profile!r} / No scan profile {profile!r}"}
+            return {"ok": False, "error": CATALOGUE["job.no_profile"].format(profile=repr(profile)).text}
         worker = self._worker(device)
         if worker is None:
-            return {"ok": False, "error": f"Không có máy quét {device!r} / No scanner {device!r}"}
+            return {"ok": False, "error": CATALOGUE["job.no_scanner"].format(device=repr(device)).text}
         worker.request_scan(self._request(profile, trigger, max_pages))
         return {"ok": True, "device": worker.device_name, "profile": profile}
 
@@ -138,9 +139,8 @@ class Agent:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         for job in self.journal.recover():
-            msg = message_for("interrupted")
-            self.journal.event("warning", "interrupted", f"{msg.text}: lượt {job.id}, giữ {job.pages} trang / "
-                                                         f"job {job.id}, {job.pages} pages kept", job_id=job.id)
+            msg, kept = message_for("interrupted"), CATALOGUE["job.kept"].format(job=job.id, pages=job.pages)
+            self.journal.event("warning", "interrupted", f"{msg.text}: {kept.text}", job_id=job.id)
             log.warning("job %d was interrupted; %d pages kept", job.id, job.pages, extra={"job_id": job.id})
         # Before any task runs, so a repair never races one (design 2.1).
         self.audit_report = await asyncio.to_thread(self.audit_journal)
@@ -222,8 +222,7 @@ class Agent:
         return report
 
     def _task_failed(self, name: str, exc: BaseException) -> None:
-        self.journal.event("error", "task_failed", f"Tác vụ {name} lỗi, đang khởi động lại / "
-                                                   f"Task {name} failed, restarting: {exc}")
+        self.journal.event("error", "task_failed", f"{CATALOGUE['agent.task_failed'].format(task=name).text}: {exc}")
 
     # ------------------------------------------------------------------ status
     def _one_line_status(self) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from firmware_agent.batches import BatchLedger
 from firmware_agent.journal_schema import SCHEMA, ensure_indexes, open_db, upgrade
+from firmware_agent.messages import CATALOGUE
 
 @dataclass(frozen=True)
 class PageRow:
@@ -111,7 +112,7 @@ class Journal:
             for job_id in ids:
                 kept = db.execute("SELECT COUNT(*) FROM pages WHERE job_id=?", (job_id,)).fetchone()[0]
                 db.execute("UPDATE jobs SET state='interrupted', ended_at=?, message=? WHERE id=?",
-                           (now, f"Bị gián đoạn, đã giữ {kept} trang / Interrupted, {kept} pages kept", job_id))
+                           (now, CATALOGUE["job.interrupted"].format(pages=kept).text, job_id))
         self._remove_orphans()
         return [self.job(i) for i in ids]
 

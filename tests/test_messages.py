@@ -204,3 +204,22 @@ def test_errors_that_reach_a_person_carry_their_code_and_words(tmp_path):
         count_pages(missing)
     assert unreadable.value.vi == "Không đọc được tệp"
     assert unreadable.value.en == "Cannot read file: No such file or directory" == "Cannot read file: " + unreadable.value.detail
+
+
+def test_a_scan_key_the_driver_cannot_open_is_shown_in_the_operators_words(tmp_path):
+    import time
+
+    from firmware_agent.triggers import KeyTrigger
+
+    device = tmp_path / "event7"
+    key = KeyTrigger(str(device), 28, on_press=lambda: None, retry_s=0.05)
+    key.start()
+    try:
+        for _ in range(400):
+            if key.error:
+                break
+            time.sleep(0.025)
+    finally:
+        key.stop()
+    assert key.error.startswith(f"Không dùng được phím quét {device} / Scan key {device} unavailable: ")
+    assert "No such file" in key.error
