@@ -223,3 +223,50 @@ def test_a_scan_key_the_driver_cannot_open_is_shown_in_the_operators_words(tmp_p
         key.stop()
     assert key.error.startswith(f"Không dùng được phím quét {device} / Scan key {device} unavailable: ")
     assert "No such file" in key.error
+
+
+def test_the_status_page_reads_the_whole_catalogue_at_api_messages():
+    """GET /api/messages over real HTTP: every code, unfilled, no session needed, revalidated by ETag."""
+    import asyncio
+
+    import aiohttp
+    from aiohttp import web
+
+    from firmware_agent.messages import CATALOGUE
+    from firmware_agent.web.app import build_app
+    from firmware_agent.web.guard import Guard
+
+    class NoActions:
+        def scan(self, device, profile):
+            return {"ok": False}
+
+        def cancel(self, device):
+            return {"ok": False}
+
+    async def go():
+        app = build_app(core_status=dict, core_metrics=list, sources=[], actions=NoActions(), guard=Guard())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(base + "/api/messages") as r:
+                    assert r.status == 200 and r.content_type == "application/json" and r.charset == "utf-8"
+                    body, etag = await r.json(), r.headers["ETag"]
+                async with http.get(base + "/api/messages", headers={"If-None-Match": etag}) as r:
+                    assert r.status == 304 and await r.read() == b""
+                async with http.get(base + "/api/messages", headers={"Host": "evil.example"}) as r:
+                    assert r.status == 421  # the guard's host check covers it like every route
+                async with http.post(base + "/api/scan", data=b"{") as r:  # no secret can grant the operator
+                    assert r.status == 403 and await r.text() == ("Chưa đặt mật khẩu kỹ thuật viên (sohoa passwd) / "
+                                                                  "No technician password is set (sohoa passwd)")
+        finally:
+            await runner.cleanup()
+        return body
+
+    body = asyncio.run(go())
+    assert body["version"] == 1 and list(body["messages"]) == list(CATALOGUE)
+    assert body["messages"]["scanner.paper_jam"] == CATALOGUE["scanner.paper_jam"].to_dict()
+    assert body["messages"]["intake.image_page_damaged"]["vi"] == "Ảnh bị hỏng hoặc bị cắt cụt (trang {page})"

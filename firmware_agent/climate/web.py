@@ -125,14 +125,14 @@ def add_routes(app: web.Application, service: ClimateService) -> None:
     async def series_json(request: web.Request) -> web.Response:
         name = request.query.get("range", "24h")
         if name not in RANGES:
-            raise web.HTTPBadRequest(text=f"range must be one of {', '.join(RANGES)}")
+            raise web.HTTPBadRequest(text=CATALOGUE["climate.bad_range"].format(ranges=", ".join(RANGES)).text)
         return web.json_response(await asyncio.to_thread(series, service, name, time.time()))
 
     async def report(request: web.Request) -> web.Response:
         month = request.query.get("month") or dt.datetime.now().strftime("%Y-%m")
         fmt = request.query.get("format", "pdf")
         if fmt not in ("png", "pdf"):
-            raise web.HTTPBadRequest(text="format must be png or pdf")
+            raise web.HTTPBadRequest(text=CATALOGUE["climate.bad_format"].text)
         try:
             body = await asyncio.to_thread(build_report, service, month, fmt)
         except ValueError as exc:
