@@ -119,6 +119,112 @@ def test_every_code_has_both_languages_with_the_same_values(path):
             assert msg.vi != msg.en, code
 
 
+# ---------------------------------------------------------------------- the sources
+
+# Vietnamese text that is not a message: domain vocabulary, what is printed on or read from
+# paper, and config defaults (the commune's own names). Whole files, then single literals.
+NOT_MESSAGES_FILES = {
+    "firmware_agent/records/samples.py": "the text of generated sample documents",
+    "records/codes.py": "TT 05/2025's code tables (domain vocabulary)",
+    "records/metadata.py": "words read from the paper documents",
+    "records/text.py": "words read from the paper documents",
+    "records/classify.py": "document type names of the rules table",
+    "records/coversheet.py": "what a cover sheet prints",
+}
+NOT_MESSAGES_LITERALS = {
+    ("firmware_agent/climate_settings.py", "Kho lưu trữ"),  # default room_name (config)
+    ("firmware_agent/climate_settings.py",
+     "Where it hangs, shown on the status page and the report (e.g. 'Kho 1, kệ A')."),  # a config field's help
+    ("firmware_agent/records_settings.py", "Ủy ban nhân dân xã (demo)"),  # default agency_name (config)
+}
+SOURCE_PACKAGES = ("firmware_agent", "drivers", "imaging", "records", "sync", "central")
+_VIETNAMESE_MARKS = {"\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u0323", "\u031b"}
+
+
+def is_vietnamese(text: str) -> bool:
+    """True if *text* has a letter only Vietnamese writes here (a tone or vowel mark, or đ)."""
+    return "đ" in text.lower() or any(c in _VIETNAMESE_MARKS for c in unicodedata.normalize("NFD", text))
+
+
+def _sources(*packages: str):
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                found.add(id(first.value))
+    return found
+
+
+def lookups(*packages: str) -> tuple[dict[str, list[str]], list[str]]:
+    """Codes looked up as ``CATALOGUE["code"]`` (code -> where), and every lookup that is not a literal."""
+    used: dict[str, list[str]] = {}
+    computed = []
+    for name, tree in _sources(*packages):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Subscript):
+                continue
+            target = node.value
+            if not ((isinstance(target, ast.Name) and target.id == "CATALOGUE")
+                    or (isinstance(target, ast.Attribute) and target.attr == "CATALOGUE")):
+                continue
+            if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                used.setdefault(node.slice.value, []).append(f"{name}:{node.lineno}")
+            else:
+                computed.append(f"{name}:{node.lineno}")
+    return used, computed
+
+
+def test_the_scan_finds_the_lookups_it_is_meant_to():
+    tree = ast.parse('CATALOGUE["a.b"].text\nx.CATALOGUE["c.d"]\nCATALOGUE[f"a.{k}"]\nOTHER["e.f"]\n')
+    found = [n.slice.value for n in ast.walk(tree) if isinstance(n, ast.Subscript)
+             and isinstance(n.slice, ast.Constant)]
+    assert sorted(found) == ["a.b", "c.d", "e.f"]
+    assert is_vietnamese("Kẹt giấy") and is_vietnamese("đ") and is_vietnamese("Ke\u0323t")
+    assert not is_vietnamese("Paper jam — 24 °C × 3 … → naïve")
+
+
+@pytest.mark.parametrize("path,packages", sorted(PROGRAMS.items()))
+def test_every_code_the_code_looks_up_exists_and_every_code_is_looked_up(path, packages):
+    catalogue = load(ROOT / path)
+    used, computed = lookups(*packages)
+    assert computed == [], "look messages up by a literal code (design §1.1 M5)"
+    assert {code: where for code, where in used.items() if code not in catalogue} == {}
+    assert [code for code in catalogue if code not in used] == []
+
+
+def test_only_the_two_programs_speak_to_people():
+    """The shared packages raise errors with English details; the programs put the words on them (M6)."""
+    assert lookups("drivers", "imaging", "records", "sync") == ({}, [])
+
+
+def test_no_vietnamese_string_literal_is_left_outside_the_catalogues():
+    left = []
+    for name, tree in _sources(*SOURCE_PACKAGES):
+        if name in NOT_MESSAGES_FILES:
+            continue
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+                    and is_vietnamese(node.value) and (name, node.value) not in NOT_MESSAGES_LITERALS):
+                left.append(f"{name}:{node.lineno}: {node.value[:60]!r}")
+    assert left == []
+
+
+def test_the_allow_list_names_only_what_is_there():
+    """An allow-list entry whose text moved away must go, so the list does not grow stale."""
+    for name in NOT_MESSAGES_FILES:
+        assert (ROOT / name).is_file(), name
+    for name, text in NOT_MESSAGES_LITERALS:
+        assert text in (ROOT / name).read_text(encoding="utf-8"), (name, text)
+
+
 def test_the_station_and_the_server_each_load_their_own_catalogue():
     from central.messages import CATALOGUE as CENTRAL
     from firmware_agent.messages import CATALOGUE as STATION
