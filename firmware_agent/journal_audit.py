@@ -102,8 +102,8 @@ class _Audit:
                        else CATALOGUE["audit.record_not_batched"])
                 self.note("record_not_batched", msg.format(file=label), repaired=fixed)
             else:
-                self.note("record_in_two_batches", CATALOGUE["audit.record_in_two_batches"].format(file=label,
-                                                                                                    n=r["n"]))
+                self.note("record_in_two_batches",
+                          CATALOGUE["audit.record_in_two_batches"].format(file=label, n=r["n"]))
 
     # ------------------------------------------------------------------ check 2 (and 5)
     def unsealed(self, _hash_files: bool) -> None:
