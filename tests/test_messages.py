@@ -199,6 +199,38 @@ def test_every_code_the_code_looks_up_exists_and_every_code_is_looked_up(path, p
     assert [code for code in catalogue if code not in used] == []
 
 
+def _read_lookups(*packages: str):
+    """``(code, given, where)`` for each message read right at its lookup: ``CATALOGUE["code"].format(...)``
+    gives the keyword names; ``.text``, ``.vi``, ``.en`` read straight off it give none."""
+    for name, tree in _sources(*packages):
+        calls = {id(n.func): n for n in ast.walk(tree)
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "format"}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Subscript)):
+                continue
+            sub = node.value
+            if not (isinstance(sub.value, ast.Name) and sub.value.id == "CATALOGUE"
+                    and isinstance(sub.slice, ast.Constant)):
+                continue
+            where = f"{name}:{node.lineno}"
+            if node.attr in ("text", "vi", "en", "action_vi", "action_en"):
+                yield sub.slice.value, frozenset(), where
+            elif node.attr == "format":
+                call = calls[id(node)]
+                assert not call.args and all(k.arg for k in call.keywords), f"{where}: values by name only"
+                yield sub.slice.value, frozenset(k.arg for k in call.keywords), where
+
+
+@pytest.mark.parametrize("path,packages", sorted(PROGRAMS.items()))
+def test_a_message_read_at_its_lookup_is_given_exactly_its_values(path, packages):
+    """M3 checked where the call can be read: ``.format`` names what the message uses, ``.text`` needs none."""
+    catalogue = load(ROOT / path)
+    read = list(_read_lookups(*packages))
+    wrong = [f"{where}: {code} needs {sorted(catalogue[code].names)}, given {sorted(given)}"
+             for code, given, where in read if given != catalogue[code].names]
+    assert wrong == [] and len(read) > 0
+
+
 def test_only_the_two_programs_speak_to_people():
     """The shared packages raise errors with English details; the programs put the words on them (M6)."""
     assert lookups("drivers", "imaging", "records", "sync") == ({}, [])
