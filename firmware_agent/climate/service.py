@@ -23,7 +23,7 @@ from firmware_agent.climate.metrics import point_metrics, rate_pi
 from firmware_agent.climate.period import Band, period_figures
 from firmware_agent.climate.sampling import Outcome, Sampler
 from firmware_agent.climate.store import ClimateStore
-from firmware_agent.climate_settings import ClimateSettings
+from firmware_agent.climate.settings import ClimateSettings
 
 log = logging.getLogger(__name__)
 SUMMARY_VERSION = 1
