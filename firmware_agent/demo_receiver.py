@@ -13,6 +13,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from firmware_agent.subsystem import Subsystem
 
 READY = re.compile(r"on (http://[^ ]+/)files/, metrics on ")
 
@@ -21,8 +22,8 @@ class DemoReceiverError(RuntimeError):
     """The demo's receiver did not start; the message says why (with the end of its log)."""
 
 
-class DemoReceiver:
-    """A status source for the demo: the receiver's URL on the page, its process stopped with the demo."""
+class DemoReceiver(Subsystem):
+    """A subsystem of the demo: the receiver's URL on the page, its process stopped with the demo."""
 
     name = "demo_receiver"
 
@@ -78,17 +79,13 @@ class DemoReceiver:
             raise DemoReceiverError(f"sohoa-central token failed: {err.decode('utf-8', 'replace')[-500:]}")
         return out.decode("ascii").split()[0]
 
-    # a status source
+    # a subsystem of the demo agent: shown on the page, stopped with it (no loop of its own)
+    runs = False
+
     def status(self) -> dict:
         return {"url": self.url, "running": self.proc.returncode is None}
 
-    def metrics(self) -> list[str]:
-        return []
-
-    def add_routes(self, app) -> None:
-        """None: the receiver serves its own port."""
-
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.terminate()
             try:

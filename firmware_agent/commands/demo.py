@@ -98,7 +98,7 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
         agent.sources.extend(optional_sources(dataclasses.replace(cfg, sync=sync), agent))
     except BaseException:
         if receiver is not None:
-            await receiver.aclose()
+            await receiver.stop()
         agent.journal.close()
         agent.lock.release()
         keeper.cancel()
@@ -204,9 +204,7 @@ def demo_summary(agent, scanned: int, seconds: float) -> dict:
         "state_dir": str(agent.journal.state_dir),
     }
     for src in agent.sources:
-        extra = getattr(src, "demo_summary", None)
-        if extra is not None:
-            summary.update(extra())
+        summary.update(src.demo_summary())
     by_name = {s.name: s for s in agent.sources}
     if "sync" in by_name:
         summary["batches_acknowledged"] = by_name["sync"].status()["batches_acknowledged"]
