@@ -9,6 +9,7 @@ opens what it archived with the archive key it keeps on disk.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import time
@@ -40,7 +41,7 @@ class DemoReceiver(Subsystem):
         with open(log, "ab") as out:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "central", "serve", "--root", str(root), "--host", "127.0.0.1",
-                "--port", "0", "--metrics-port", "0", "--exit-with-parent",
+                "--port", "0", "--metrics-port", "0", "--parent-pid", str(os.getpid()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout_s
         tail = ""
