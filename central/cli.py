@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds a connection may wait with no request before it is closed")
     p.add_argument("--body-idle-timeout", type=_seconds, default=60.0,
                    help="seconds a PATCH body may stall (then 408); an /enroll body must arrive within it")
-    p.add_argument("--exit-with-parent", action="store_true",
-                   help="stop when the process that started this one ends (the station's demo runs one this way)")
+    p.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                   help="stop when process PID, which started this one, ends (the station's demo runs one this way)")
     p.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                    help="a reverse proxy whose X-Forwarded-For names the client (repeatable)")
     p = action("token", "mint a one-time enrollment token for DEVICE_ID", cmd_token)
@@ -95,24 +95,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def ready(listening) -> None:
         print(f"sohoa receiver: {args.root} on {listening.url}files/, metrics on {listening.metrics_url}",
               file=sys.stderr, flush=True)
-        if args.exit_with_parent:
-            _stop_with_parent()
+        if args.parent_pid is not None:
+            _stop_with_parent(args.parent_pid)
     serve_forever(app, args.host, args.port, metrics_host=args.metrics_host, metrics_port=args.metrics_port,
                   on_ready=ready)
     return 0
 
 
-def _stop_with_parent() -> None:
-    """SIGTERM to this process once its parent is gone (re-parented), even if the parent was killed -9.
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM to this process once *parent* is no longer its parent, even if it was killed -9.
 
     A demo station killed with -9 must not leave its receiver running on the same folder.
+    The parent's pid comes from the command line, not from ``getppid()`` read here: a
+    parent killed while this process was still starting has already handed it to init.
     """
     import os
     import signal
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:

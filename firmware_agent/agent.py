@@ -29,6 +29,7 @@ from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 from firmware_agent.sdnotify import Notifier, Watchdog
 from firmware_agent.state_lock import StateLock
+from firmware_agent.subsystem import Subsystem
 from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
 from firmware_agent.triggers import HotFolderIntake, KeyTrigger
@@ -98,7 +99,7 @@ class Agent:
         if cfg.input_key.device:
             self.key = KeyTrigger(cfg.input_key.device, cfg.input_key.key_code,
                                   on_press=lambda: self.request_scan("key"))
-        self.sources: list = list(extra_sources or [])
+        self.sources: list[Subsystem] = list(extra_sources or [])
         self._runner: web.AppRunner | None = None
         self.web_guard = Guard.from_settings(cfg.web)  # sessions and guess limits of the status page
         self.address: str | None = None
@@ -154,7 +155,7 @@ class Agent:
         self.supervisor.start("batch", self.batching.run)
         self.supervisor.start("health", self._health)
         for src in self.sources:
-            if hasattr(src, "run"):
+            if src.runs:
                 self.supervisor.start(src.name, src.run)
         await self._start_web()
         self.notifier.ready(f"{self.address}")
@@ -184,10 +185,7 @@ class Agent:
         if self._runner is not None:
             await self._runner.cleanup()
         for src in self.sources:
-            if hasattr(src, "aclose"):
-                await src.aclose()
-            elif hasattr(src, "close"):
-                src.close()  # on the loop thread: sources may hold thread-bound SQLite handles
+            await src.stop()  # on the loop thread: subsystems may hold thread-bound SQLite handles
         self.journal.close()
         self.lock.release()
 

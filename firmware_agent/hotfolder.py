@@ -31,7 +31,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from firmware_agent.messages import CATALOGUE
-from firmware_agent.pageio import fsync_dir
+from sync.fsutil import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -411,10 +411,7 @@ class HotFolder:
         if reason is not None:
             # The reason is written first, so a rejected file never sits without one.
             text = format_reason(claimed.name, reason[0], reason[1], datetime.now(timezone.utc))
-            final = dest.with_name(dest.name + REASON_SUFFIX)
-            tmp = final.with_name("." + final.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, final)
+            write_atomic(dest.with_name(dest.name + REASON_SUFFIX), text.encode("utf-8"), sync_dir=False)
         os.rename(claimed, dest)
         fsync_dir(folder)
         fsync_dir(self.processing_dir)

@@ -28,6 +28,7 @@ from typing import Any
 from firmware_agent.batches import BatchLedger
 from firmware_agent.journal_schema import SCHEMA, ensure_indexes, open_db, upgrade
 from firmware_agent.messages import CATALOGUE
+from sync.fsutil import remove_temporaries
 
 @dataclass(frozen=True)
 class PageRow:
@@ -118,9 +119,9 @@ class Journal:
 
     def _remove_orphans(self) -> None:
         known = {r[0] for r in self._conn().execute("SELECT raw_path FROM pages")}
-        for area in ("pages", "outbox"):
-            for path in (self.state_dir / area).glob("*/.tmp-*"):
-                path.unlink(missing_ok=True)  # an interrupted atomic write or batch link
+        # Whatever an interrupted durable write or batch link left (one naming, sync.fsutil.tmp_path).
+        for area in ("pages", "outbox", "sealed", "records", "keys"):
+            remove_temporaries(self.state_dir / area)
         for path in (self.state_dir / "pages").glob("*/*.raw.*"):  # captures, J6 or older PNG
             if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from firmware_agent.messages import CATALOGUE
+from imaging.checks import MAX_PIXELS  # one limit for decoding and for the pipeline
 from sync.catalogue import Message
+from sync.fsutil import write_atomic
 
 DEFAULT_DPI = 300
-MAX_PIXELS = 200_000_000  # ~A0 at 600 dpi; beyond this a file is refused, not decoded
 
 
 class PageReadError(ValueError):
@@ -40,32 +41,9 @@ class PageReadError(ValueError):
         super().__init__(f"{message.text}: {detail}" if detail else message.text)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write *data* to *path* so that it is either absent or complete, also after power loss."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    """Write *data* to *path* so that it is either absent or complete, also after power loss (J1)."""
+    write_atomic(Path(path), data, mode=0o640, make_parents=True)
 
 
 def _set_jfif_density(data: bytes, dpi: int) -> bytes:

@@ -25,6 +25,7 @@ from firmware_agent.batches import SealingJob
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_captures
 from firmware_agent.sync_settings import SyncSettings
+from firmware_agent.subsystem import Subsystem
 from sync.auth import HeaderSource
 from sync.batch import seal_batch
 from sync.catalogue import Message
@@ -61,7 +62,7 @@ def in_hours(window: tuple[int, int] | None, hour: int) -> bool:
     return start <= hour < end if start < end else hour >= start or hour < end
 
 
-class UploaderTask:
+class UploaderTask(Subsystem):
     """Long-lived sync task of the agent (a status source: ``run``, ``status``, ``metrics``, ``add_routes``).
 
     Parameters
@@ -326,11 +327,8 @@ class UploaderTask:
             f"sohoa_sync_refused_total {self.refusals}",
         ]
 
-    def add_routes(self, app) -> None:
-        """No routes of its own: status and metrics go through the status page."""
-
     async def wait_idle(self, timeout_s: float = 60.0) -> int:
-        """The agent's common name for :meth:`drain` (``sohoa demo --once`` waits on every source)."""
+        """:meth:`drain` under the subsystems' common name (``sohoa demo --once`` waits on each)."""
         return await self.drain(timeout_s)
 
     async def drain(self, timeout_s: float = 60.0) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from sync.at_rest import AtRestError, DecryptingReader, EncryptingWriter
 from sync.canon import (DEVICE_ID_RE, HEX64_RE, MEMBER_NAME_RE, ZERO_HASH, canonical,
                         parse_canonical, plain_numbers)
-from sync.fsutil import fsync_dir
+from sync.fsutil import durable_file
 
 MAGIC = b"SOHOABT1"
 VERSION = 1
@@ -130,9 +129,7 @@ def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: st
     sig = sign_manifest(mbytes, device_key)
     by_name = dict(members)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    with open(tmp, "wb") as raw:
+    with durable_file(out_path, make_parents=True) as raw:
         hashed = _HashingFile(raw)
         enc = EncryptingWriter(hashed, archive_public)
         cctx = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=0)
@@ -143,10 +140,6 @@ def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: st
                     while block := f.read(_IO):
                         z.write(block)
         enc.close()
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(tmp, out_path)
-    fsync_dir(out_path.parent)
     return SealedBatch(out_path, hashlib.sha256(mbytes).hexdigest(), hashed.h.hexdigest(), hashed.n, manifest)
 
 

@@ -132,10 +132,10 @@ NOT_MESSAGES_FILES = {
     "records/coversheet.py": "what a cover sheet prints",
 }
 NOT_MESSAGES_LITERALS = {
-    ("firmware_agent/climate_settings.py", "Kho lưu trữ"),  # default room_name (config)
-    ("firmware_agent/climate_settings.py",
+    ("firmware_agent/climate/settings.py", "Kho lưu trữ"),  # default room_name (config)
+    ("firmware_agent/climate/settings.py",
      "Where it hangs, shown on the status page and the report (e.g. 'Kho 1, kệ A')."),  # a config field's help
-    ("firmware_agent/records_settings.py", "Ủy ban nhân dân xã (demo)"),  # default agency_name (config)
+    ("firmware_agent/records/settings.py", "Ủy ban nhân dân xã (demo)"),  # default agency_name (config)
 }
 SOURCE_PACKAGES = ("firmware_agent", "drivers", "imaging", "records", "sync", "central")
 _VIETNAMESE_MARKS = {"\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u0323", "\u031b"}

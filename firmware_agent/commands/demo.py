@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def demo_config(state_dir: Path, port: int, *, records: bool = True):
-    from firmware_agent.config import hash_password, load_config
+    from firmware_agent.config import load_config
+    from firmware_agent.web.passwords import hash_password
 
     here = Path(__file__).resolve().parents[2] / "drivers" / "sane_test_config"
     os.environ.setdefault("SANE_CONFIG_DIR", str(here))
@@ -98,7 +99,7 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
         agent.sources.extend(optional_sources(dataclasses.replace(cfg, sync=sync), agent))
     except BaseException:
         if receiver is not None:
-            await receiver.aclose()
+            await receiver.stop()
         agent.journal.close()
         agent.lock.release()
         keeper.cancel()
@@ -204,9 +205,7 @@ def demo_summary(agent, scanned: int, seconds: float) -> dict:
         "state_dir": str(agent.journal.state_dir),
     }
     for src in agent.sources:
-        extra = getattr(src, "demo_summary", None)
-        if extra is not None:
-            summary.update(extra())
+        summary.update(src.demo_summary())
     by_name = {s.name: s for s in agent.sources}
     if "sync" in by_name:
         summary["batches_acknowledged"] = by_name["sync"].status()["batches_acknowledged"]

@@ -3,10 +3,10 @@
 Reading is open to any request that names an allowed host (the page binds to
 loopback unless ``web.allow_lan``); anything that changes state goes through
 the :class:`~firmware_agent.web.guard.Guard` (session, CSRF token, Origin,
-role). Scan and cancel are operator actions. Subsystems plug in as *sources*:
-each has a ``name``, ``status() -> dict``, ``metrics() -> list[str]`` and
-``add_routes(app)`` (state-changing routes through ``guard.add_action``); the
-page shows every source's status under its name.
+role). Scan and cancel are operator actions. Subsystems
+(:class:`firmware_agent.subsystem.Subsystem`) plug in with their ``status()``,
+``metrics()`` and ``add_routes(app)`` (state-changing routes through
+``guard.add_action``); the page shows every subsystem's status under its name.
 """
 
 from __future__ import annotations
@@ -19,18 +19,9 @@ from typing import Callable, Protocol
 from aiohttp import web
 
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.subsystem import Subsystem
 from firmware_agent.web.guard import Guard, add_action
 from firmware_agent.web.sessions import OPERATOR
-
-
-class StatusSource(Protocol):
-    name: str
-
-    def status(self) -> dict: ...
-
-    def metrics(self) -> list[str]: ...
-
-    def add_routes(self, app: web.Application) -> None: ...
 
 
 class Actions(Protocol):
@@ -40,7 +31,7 @@ class Actions(Protocol):
 
 
 def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list[str]],
-              sources: list[StatusSource], actions: Actions, guard: Guard) -> web.Application:
+              sources: list[Subsystem], actions: Actions, guard: Guard) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     guard.install(app)
     page = resources.files("firmware_agent.web").joinpath("status.html").read_text(encoding="utf-8")

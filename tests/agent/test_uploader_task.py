@@ -231,7 +231,7 @@ def test_the_demo_receiver_runs_apart_and_drain_waits_for_receipts(tmp_path):
             kept = receiver.extract_packages("demo-commune-0001", device, tmp_path / "out")
             assert sorted(p.name for p in kept) == [f"m-{b}-{i}.bin" for b in range(2) for i in range(2)]
         finally:
-            await receiver.aclose()
+            await receiver.stop()
             journal.close()
         assert receiver.proc.returncode == 0  # stopped with SIGTERM, cleanly
     asyncio.run(asyncio.wait_for(body(), 60))

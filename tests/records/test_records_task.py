@@ -19,7 +19,7 @@ from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from records.sip_verify import verify
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 
 DPI = 200
 
@@ -194,7 +194,7 @@ def test_review_routes_need_a_technician_login(tmp_path):
     import aiohttp
     from aiohttp import web
 
-    from firmware_agent.config import hash_password
+    from firmware_agent.web.passwords import hash_password
     from firmware_agent.web.guard import Guard
 
     journal = Journal(tmp_path)

@@ -37,7 +37,7 @@ from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from firmware_agent.records.store import RecordStore
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.sync_enrollment import enroll_local
 from firmware_agent.triggers import HotFolderIntake
 from firmware_agent.wiring import optional_sources
