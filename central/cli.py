@@ -216,8 +216,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
             return 1
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(identity_file(archive))
-        print(f"Đã ghi khóa giải mã age (giữ bí mật, xóa sau khi dùng) / Wrote the age identity (keep it secret, "
-              f"delete it after use): {args.age_identity}\n"
+        print(f"Đã ghi khóa giải mã age (giữ bí mật, xóa sau khi dùng) / "
+              f"Wrote the age identity (keep it secret, delete it after use): {args.age_identity}\n"
               f"  age -d -i {args.age_identity} BATCH.sohoa | zstd -d > BATCH.plain", file=sys.stderr)
     return 0
 

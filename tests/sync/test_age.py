@@ -197,7 +197,8 @@ def test_specification_example_keys():
 
 
 @pytest.mark.parametrize("text", ["A12UEL5L", "a12uel5l",
-                                  "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+                                  "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharacters"
+                                  "bio1tt5tgs",
                                   "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
                                   "split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w"])
 def test_bech32_valid_vectors_of_bip173(text):
@@ -253,7 +254,8 @@ def _stanza_for(key) -> bytes:
     """A well-formed X25519 stanza for another recipient (its body opens for *key* only)."""
     eph = X25519PrivateKey.generate()
     wrap = _hkdf(eph.exchange(key.public_key()), raw_public(eph) + raw_public(key), b"age-encryption.org/v1/X25519")
-    return b"-> X25519 " + _b64(raw_public(eph)) + b"\n" + _b64(ChaCha20Poly1305(wrap).encrypt(bytes(12), os.urandom(16), None)) + b"\n"
+    body = ChaCha20Poly1305(wrap).encrypt(bytes(12), os.urandom(16), None)
+    return b"-> X25519 " + _b64(raw_public(eph)) + b"\n" + _b64(body) + b"\n"
 
 
 def _mac_flipped(raw: bytes) -> bytes:
