@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("device_id")
     action("devices", "list enrolled devices and their chain heads", cmd_devices)
     action("rejections", "list the latest refused batches and requests", cmd_rejections)
-    action("keys", "print the archive and log public keys (and fingerprints)", cmd_keys)
+    p = action("keys", "print the archive and log public keys (and fingerprints), and the archive's age recipient",
+               cmd_keys)
+    p.add_argument("--age-identity", type=Path, metavar="FILE",
+                   help="also write the archive key as an age identity file (mode 0600, never over an existing "
+                        "file) for `age -d -i FILE` on sealed batches and .enc packages")
     return parser
 
 
@@ -184,15 +188,36 @@ def cmd_rejections(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    import os
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+    from sync.age import identity_file, recipient_string
     from sync.keys import fingerprint, load_or_create, public_b64
     keys = args.root / "keys"
+    loaded = {}
     for label, name, kind in (("archive (X25519)", "archive_x25519.pem", X25519PrivateKey),
                               ("log (Ed25519)", "log_ed25519.pem", Ed25519PrivateKey)):
-        pub = public_b64(load_or_create(keys / name, kind))
+        loaded[name] = load_or_create(keys / name, kind)
+        pub = public_b64(loaded[name])
         print(f"{label}: {pub}  fingerprint {fingerprint(pub)}")
+    archive = loaded["archive_x25519.pem"]
+    print(f"archive (age recipient): {recipient_string(archive)}")
+    if args.age_identity is not None:
+        # O_EXCL: an identity file is a copy of the archive's private key; never
+        # replace a file (perhaps another key's) without the operator removing it.
+        try:
+            fd = os.open(args.age_identity, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            print(f"Tệp đã tồn tại, không ghi đè / File exists, not overwritten: {args.age_identity}",
+                  file=sys.stderr)
+            return 1
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(identity_file(archive))
+        print(f"Đã ghi khóa giải mã age (giữ bí mật, xóa sau khi dùng) / "
+              f"Wrote the age identity (keep it secret, delete it after use): {args.age_identity}\n"
+              f"  age -d -i {args.age_identity} BATCH.sohoa | zstd -d > BATCH.plain", file=sys.stderr)
     return 0
 
 

@@ -73,11 +73,11 @@ def build_package(*, file_id: int, cover: dict, docs: list[DocPages], doc_values
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = f"{agency}/{file_id}/{file_code}"
     if secret:
-        from sync.at_rest import EncryptingWriter
+        from sync.age import AgeWriter
 
         final = out_dir / f"rf-{file_id:06d}.zip.enc"
         with durable_file(final) as raw:
-            writer = EncryptingWriter(raw, recipient_key)
+            writer = AgeWriter(raw, recipient_key)
             name = build_sip(record, entries, writer, agency=agency, seed=seed)
             writer.close()
     else:
