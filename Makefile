@@ -13,37 +13,53 @@ STATE   ?= $(CURDIR)/.demo-state
 APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-config \
             libusb-1.0-0 tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils \
             fonts-dejavu-core systemd iproute2
+# Extra packages only the tests need: a real browser for the status page's browser tests;
+# age and zstd, the independent tools that must open a sealed batch (tests/sync/test_age_interop.py).
+TEST_APT_PKGS := chromium chromium-driver age zstd
 # Extra packages only the benchmarks need (the peers measured beside us). Node.js and
 # npm are checked by command: a machine may have them from elsewhere (nodesource's
 # nodejs bundles npm and conflicts with Debian's npm package).
 BENCH_APT_PKGS := ghostscript pngquant unpaper
+# Extra packages only the evaluation needs: the corpus's fonts (Vietnamese glyphs in all four
+# families; fonts-liberation 1.x lacks them, fonts-liberation2 has them) and the PDF tools it reads with.
+EVAL_APT_PKGS := fonts-liberation2 fonts-freefont-ttf fonts-texgyre fonts-dejavu-core fonts-dejavu-extra \
+                 poppler-utils tesseract-ocr-vie tesseract-ocr-osd ghostscript
+# `make eval EVAL_ARGS=--quick` for a small subset; see `python -m eval --help`.
+EVAL_ARGS ?=
 
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export SANE_CONFIG_DIR := $(CURDIR)/drivers/sane_test_config
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: all deps bench-deps venv demo demo-once test bench clean
+# $(call apt,PACKAGES): install those of PACKAGES that are missing (nothing when all are there).
+apt = @dpkg -s $(1) >/dev/null 2>&1 || { \
+	  echo "Installing Debian packages: $(1)"; \
+	  $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(1); }
+
+.PHONY: all deps test-deps bench-deps eval-deps venv demo demo-once test bench eval clean
 
 all: venv
 
 deps:
-	@dpkg -s $(APT_PKGS) >/dev/null 2>&1 || { \
-	  echo "Installing Debian packages: $(APT_PKGS)"; \
-	  $(SUDO) apt-get update && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PKGS); }
+	$(call apt,$(APT_PKGS))
+
+test-deps: deps
+	$(call apt,$(TEST_APT_PKGS))
 
 bench-deps: deps
-	@dpkg -s $(BENCH_APT_PKGS) >/dev/null 2>&1 || { \
-	  $(SUDO) apt-get update && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BENCH_APT_PKGS); }
+	$(call apt,$(BENCH_APT_PKGS))
 	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; }
 
+eval-deps: deps
+	$(call apt,$(EVAL_APT_PKGS))
+
 $(VENV)/.installed: pyproject.toml | deps
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[station,central,test]'
 	@touch $@
 
 venv: deps $(VENV)/.installed
@@ -54,12 +70,19 @@ demo: venv
 demo-once: venv
 	$(BIN)/sohoa demo --state-dir $(STATE) --pages 20 --once
 
-test: venv
+test: venv test-deps
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: venv bench-deps
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet -e '.[station,central,test,bench]'
 	$(BIN)/python -m bench.run --out BENCHMARKS.md
+
+# The evaluation corpus and harness (eval/): generates the corpus from a seed into .cache/eval,
+# runs `sohoa run` over it and the baselines (plain tesseract, OCRmyPDF) on the same pages,
+# and writes EVALUATION.md and eval/results.json (a full run takes about an hour on 2 cores).
+eval: venv eval-deps
+	$(BIN)/pip install --quiet -e '.[station,central,test,bench]'
+	$(BIN)/python -m eval $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache .demo-state build *.egg-info

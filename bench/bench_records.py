@@ -46,8 +46,8 @@ def _pages(work: Path) -> list[Path]:
 
 
 def _ours(pages: list[Path], work: Path, out: Path, *, bitonal: bool = True) -> tuple[float, int, list]:
-    from firmware_agent.records.ocr import bitonal_copy, run_tesseract
-    from firmware_agent.records.pdfa import PageInput, build_pdfa
+    from records.ocr import bitonal_copy, run_tesseract
+    from records.pdfa import PageInput, build_pdfa
 
     t0 = time.perf_counter()
 
@@ -123,7 +123,7 @@ def _check(pdf: Path) -> tuple[bool, bool]:
 
 
 def _assembly(pages: list[Path], results: list) -> float:
-    from firmware_agent.records.pdfa import PageInput, build_pdfa
+    from records.pdfa import PageInput, build_pdfa
 
     times = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,7 +18,7 @@ from sync.batch import seal_batch
 from sync.canon import ZERO_HASH
 from sync.deliver import Outbound
 from sync.keys import load_or_create, public_b64
-from sync.receiver_state import ReceiverState
+from central.receiver_state import ReceiverState
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,7 +61,7 @@ class Receiver:
 
     def start(self) -> str:
         self.port = _port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "sync.serve", "--root", str(self.root), "--port",
+        self.proc = subprocess.Popen([sys.executable, "-m", "central.serve", "--root", str(self.root), "--port",
                                       str(self.port), "--max-size", str(4 << 30)], cwd=ROOT,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_port(self.port, self.proc)

@@ -5,44 +5,31 @@ its metadata (shown by ``sohoa config --explain``) and a default that suits the
 demo. Unknown keys and wrong types are rejected with a message that names the
 dotted key and says what is expected, so a technician can fix the line.
 
-A subsystem keeps its settings dataclass next to its code and the root
-``Config`` below composes them; the loader knows nothing about any of them.
+A subsystem keeps its settings dataclass next to its code (built from
+``settings_base.setting``) and the root ``Config`` below composes them; the
+loader knows nothing about any of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import os
-import secrets
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from firmware_agent.climate.settings import ClimateSettings
+from firmware_agent.imaging_settings import ImagingSettings
+from firmware_agent.records.settings import RecordsSettings
+from firmware_agent.settings_base import ConfigError, setting
+from firmware_agent.sync_settings import SyncSettings
+from firmware_agent.web.settings import WebSettings
 
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the key."""
-
-
-def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None,
-            choices: tuple | None = None, minimum: float | None = None,
-            maximum: float | None = None) -> Any:
-    """Declare a config field with its documentation and simple constraints."""
-    meta = {"doc": doc, "choices": choices, "min": minimum, "max": maximum}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-# Imported as a module (not its class) because records_settings imports setting() from here.
-from firmware_agent import records_settings  # noqa: E402
-from firmware_agent import sync_settings  # noqa: E402
-from firmware_agent import climate_settings  # noqa: E402
-from firmware_agent import imaging_settings  # noqa: E402
+# The names a caller of the loader needs, whichever module defines them.
+__all__ = ["Config", "ConfigError", "explain", "load_config", "setting"]
 
 
 # --------------------------------------------------------------------------- sections
@@ -107,14 +94,6 @@ class BatchSettings:
 
 
 @dataclass(frozen=True)
-class WebSettings:
-    bind: str = setting("127.0.0.1", doc="Address of the status page. Loopback by default; see allow_lan.")
-    port: int = setting(8080, doc="TCP port of the status page (0 = any free port).", minimum=0, maximum=65535)
-    allow_lan: bool = setting(False, doc="Must be true to bind to a non-loopback address.")
-    password_hash: str = setting("", doc="scrypt hash from `sohoa passwd`; empty = state-changing actions disabled.")
-
-
-@dataclass(frozen=True)
 class Config:
     agent: AgentSettings = setting(factory=AgentSettings, doc="The appliance itself.")
     scanner: ScannerSettings = setting(factory=ScannerSettings, doc="The SANE scanner and its triggers.")
@@ -123,10 +102,12 @@ class Config:
     processing: ProcessingSettings = setting(factory=ProcessingSettings, doc="Page clean-up.")
     batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
-    imaging: imaging_settings.ImagingSettings = setting(factory=lambda: imaging_settings.ImagingSettings(), doc="Page clean-up (deskew, crop, blank pages, binarization).")
-    records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
-    sync: sync_settings.SyncSettings = setting(factory=lambda: sync_settings.SyncSettings(), doc="Sealing and uploading batches to the central receiver.")
-    climate: climate_settings.ClimateSettings = setting(factory=lambda: climate_settings.ClimateSettings(), doc="Storage-room climate: sensors, target band, alerts.")
+    imaging: ImagingSettings = setting(factory=ImagingSettings, doc="Page clean-up (deskew, crop, blank pages, "
+                                       "binarization).")
+    records: RecordsSettings = setting(factory=RecordsSettings, doc="Record files, OCR, PDF/A and SIP_hoso packages.")
+    sync: SyncSettings = setting(factory=SyncSettings, doc="Sealing and uploading batches to the central receiver.")
+    climate: ClimateSettings = setting(factory=ClimateSettings, doc="Storage-room climate: sensors, target band, "
+                                       "alerts.")
 
     @property
     def state_path(self) -> Path:
@@ -257,23 +238,3 @@ def explain(cls: type = Config, prefix: str = "") -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- password
-
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
-    """scrypt hash in the form ``scrypt$n$r$p$salt_hex$hash_hex``."""
-    salt = salt or secrets.token_bytes(16)
-    n, r, p = 2**14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        algo, n, r, p, salt_hex, hash_hex = stored.split("$")
-        if algo != "scrypt":
-            return False
-        digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r),
-                                p=int(p), dklen=32)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(digest.hex(), hash_hex)

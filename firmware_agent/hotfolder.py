@@ -8,14 +8,18 @@ only wake the timer early.
 
 Taking a file moves it into ``.processing/``, hands it to ``on_file`` and moves
 it into ``.done/`` (or ``.rejected/`` with a reason file when ``on_file``
-raises). Nothing is ever deleted, and a name in ``.done/`` is never looked at
-again, also across restarts.
+raises). A name in ``.done/`` is never looked at again, also across restarts.
+The hot folder deletes an original only when the records stage asks it to
+(:meth:`HotFolder.remove_taken`): once a page of it belongs to a secret record
+file whose encrypted package is staged (design H3, §6.6).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -26,7 +30,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from firmware_agent.pageio import fsync_dir
+from firmware_agent.messages import CATALOGUE
+from sync.fsutil import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +86,59 @@ def parse_reason(text: str) -> dict[str, str]:
     return fields
 
 
+def _stem_suffix(name: str) -> tuple[str, str]:
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        return name, ""
+    return stem, suffix
+
+
 def _unique(folder: Path, name: str) -> Path:
     """``folder/name``, or ``folder/stem.N.suffix`` with the first free N."""
     candidate = folder / name
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem:
-        stem, suffix = name, ""
+    stem, suffix = _stem_suffix(name)
     n = 1
     while candidate.exists() or candidate.with_name(candidate.name + REASON_SUFFIX).exists():
         candidate = folder / (f"{stem}.{n}.{suffix}" if suffix else f"{stem}.{n}")
         n += 1
     return candidate
+
+
+def _copies(folder: Path, name: str) -> list[Path]:
+    """Files in *folder* named *name* or, with the counter :func:`_unique` adds, ``stem.N.suffix``."""
+    stem, suffix = _stem_suffix(name)
+    counted = re.compile(re.escape(stem) + r"\.[0-9]+" + (re.escape("." + suffix) if suffix else ""))
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    return [Path(e.path) for e in entries
+            if (e.name == name or counted.fullmatch(e.name)) and e.is_file(follow_symlinks=False)]
+
+
+def _sha256_starts(path: Path, prefix: str) -> bool:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError:
+        return False
+    return h.hexdigest().startswith(prefix)
+
+
+def job_original(source: str) -> tuple[str, str] | None:
+    """``(name, sha256 prefix)`` of the original behind a hot-folder job's source, else None.
+
+    The intake names a hot-folder job ``hotfolder:{name}#{first 16 hex digits of SHA-256}``
+    (``firmware_agent.triggers.HotFolderIntake``); a scanner job gives None.
+    """
+    if not source.startswith("hotfolder:"):
+        return None
+    name, sep, digest = source[len("hotfolder:"):].rpartition("#")
+    if not sep or not name or not re.fullmatch(r"[0-9a-f]{8,64}", digest):
+        return None
+    return name, digest
 
 
 @dataclass
@@ -165,6 +212,43 @@ class HotFolder:
     def _ensure_dirs(self) -> None:
         for folder in (self.path, self.processing_dir, self.done_dir, self.rejected_dir):
             folder.mkdir(parents=True, exist_ok=True)
+
+    def remove_taken(self, name: str, sha256_prefix: str) -> bool:
+        """Delete every taken-in copy of an original that a secret record file came from (H3).
+
+        A copy is a file in ``.done/`` or ``.rejected/`` named *name* (or *name*
+        with a counter) whose SHA-256 starts with *sha256_prefix*; a rejected
+        copy's reason file goes with it. Safe to call from any thread.
+
+        Returns
+        -------
+        bool
+            True when no copy is left; False while one still waits in
+            ``.processing/``, which is never deleted under a running hand-over:
+            call again once the hot folder has moved it on.
+
+        Raises
+        ------
+        OSError
+            If a copy cannot be deleted (e.g. permissions).
+        """
+        if "/" in name or name in ("", ".", "..") or not sha256_prefix:
+            return True
+        prefix = sha256_prefix.lower()
+        # .processing/ first: a copy moved on from there meanwhile is then found in .done/.
+        waiting = any(_sha256_starts(p, prefix) for p in _copies(self.processing_dir, name))
+        removed = 0
+        for folder in (self.done_dir, self.rejected_dir):
+            gone = [p for p in _copies(folder, name) if _sha256_starts(p, prefix)]
+            for path in gone:
+                path.unlink(missing_ok=True)
+                path.with_name(path.name + REASON_SUFFIX).unlink(missing_ok=True)
+            if gone:
+                fsync_dir(folder)
+                removed += len(gone)
+        if removed:
+            log.info("hot folder: %d copies of %s deleted (secret record file packaged)", removed, name)
+        return not waiting
 
     # ----------------------------------------------------------------- thread
 
@@ -303,9 +387,8 @@ class HotFolder:
         except (FileNotFoundError, ValueError):
             tries = 0
         if tries >= MAX_TRIES:
-            return [self._finish(claimed, self.rejected_dir, (
-                f"Tệp làm phần mềm dừng đột ngột {tries} lần khi đọc",
-                f"The agent stopped {tries} times while reading this file"))]
+            crashed = CATALOGUE["intake.crashed_reading"].format(tries=tries)
+            return [self._finish(claimed, self.rejected_dir, (crashed.vi, crashed.en))]
         # Counted before the hand-over, so a file that kills the process is given up after MAX_TRIES.
         tries_file.write_text(str(tries + 1))
         self._retry_at.pop(claimed.name, None)
@@ -317,8 +400,8 @@ class HotFolder:
             log.warning("hot folder: %s kept for a later try: %s", claimed.name, exc)
             return []
         except Exception as exc:
-            vi = getattr(exc, "vi", None) or "Không nhận được tệp này"
-            en = getattr(exc, "en", None) or f"File not taken in: {type(exc).__name__}: {exc}"
+            vi = getattr(exc, "vi", None) or CATALOGUE["intake.not_taken"].vi
+            en = getattr(exc, "en", None) or f"{CATALOGUE['intake.not_taken'].en}: {type(exc).__name__}: {exc}"
             log.warning("hot folder: %s rejected: %s", claimed.name, en)
             return [self._finish(claimed, self.rejected_dir, (vi, en))]
         return [self._finish(claimed, self.done_dir, None)]
@@ -328,10 +411,7 @@ class HotFolder:
         if reason is not None:
             # The reason is written first, so a rejected file never sits without one.
             text = format_reason(claimed.name, reason[0], reason[1], datetime.now(timezone.utc))
-            final = dest.with_name(dest.name + REASON_SUFFIX)
-            tmp = final.with_name("." + final.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, final)
+            write_atomic(dest.with_name(dest.name + REASON_SUFFIX), text.encode("utf-8"), sync_dir=False)
         os.rename(claimed, dest)
         fsync_dir(folder)
         fsync_dir(self.processing_dir)

@@ -101,6 +101,10 @@ def open_db(path: str | os.PathLike) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows and freed pages are overwritten with zeros, so text removed on purpose (a secret
+    # record's OCR and fields, docs/design.md §6.6 C4) is gone from the file once the WAL is checkpointed.
+    # Debian builds SQLite with SECURE_DELETE, making this its default; other builds are not.
+    conn.execute("PRAGMA secure_delete=ON")
     return conn
 
 

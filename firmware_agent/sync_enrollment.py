@@ -1,4 +1,4 @@
-"""Enrollment of this appliance with a receiver, and the demo's in-process receiver.
+"""Enrollment of this appliance with a receiver.
 
 ``sohoa enroll`` and ``sohoa demo`` use these; the keys end up where
 :class:`firmware_agent.uploader_task.UploaderTask` reads them
@@ -17,7 +17,7 @@ from sync.keys import load_or_create, read_public, save_public, x25519_public
 
 
 def archive_public_key(settings: SyncSettings, state_dir: Path):
-    """The archive's X25519 public key for ``sync.at_rest.EncryptingWriter``, or None before enrollment.
+    """The archive's X25519 public key for ``sync.age.AgeWriter``, or None before enrollment.
 
     Records marked secret (mode 03) are written through that writer from the
     start and staged as ``<name>.enc``; only the receiver can read them.
@@ -49,22 +49,9 @@ async def enroll_device(settings: SyncSettings, state_dir: Path, device_id: str,
 async def enroll_local(receiver, state_dir: Path, device_id: str, settings: SyncSettings | None = None) -> dict:
     """Enroll with an in-process receiver (the demo); returns the ``[sync]`` overrides to use.
 
-    *receiver* is a :class:`sync.local.LocalReceiver`.
+    *receiver* is a :class:`central.local.LocalReceiver`.
     """
     settings = settings or SyncSettings()
     token = receiver.core.state.mint_token(device_id, ttl_s=600)
     await enroll_device(settings, state_dir, device_id, receiver.url, token)
     return {"endpoint": receiver.url, "backoff_min_s": 0.2, "backoff_max_s": 5.0}
-
-
-async def start_demo_sync(state_dir: Path, device_id: str, settings: SyncSettings | None = None):
-    """The demo's receiver: in-process under ``{state_dir}/demo-receiver``, this device enrolled.
-
-    Returns ``(LocalReceiver, SyncSettings)``; build the :class:`UploaderTask`
-    with those settings and ``await receiver.close()`` at the end.
-    """
-    from sync.local import start_local_receiver
-    settings = settings or SyncSettings()
-    receiver = await start_local_receiver(Path(state_dir) / "demo-receiver")
-    overrides = await enroll_local(receiver, Path(state_dir), device_id, settings)
-    return receiver, dataclasses.replace(settings, **overrides)

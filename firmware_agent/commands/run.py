@@ -8,6 +8,8 @@ import getpass
 import signal
 import sys
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the appliance agent (what systemd starts)")
@@ -19,7 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", nargs="?", default="/etc/sohoa/sohoa.toml")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("passwd", help="print the hash of a technician password for web.password_hash")
+    p = sub.add_parser("passwd", help="print the hash of a technician password for web.password_hash "
+                                      "(--operator: of an operator PIN for web.operator_pin_hash)")
+    p.add_argument("--operator", action="store_true",
+                   help="hash an operator PIN (scan and cancel only) instead of the technician password")
     p.set_defaults(func=cmd_passwd)
 
     p = sub.add_parser("messages", help="print every operator message (Vietnamese / English)")
@@ -33,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return 2
     setup_logging(cfg.agent.log_level)
     return asyncio.run(serve(cfg))
@@ -45,9 +50,9 @@ async def serve(cfg, *, ready=None) -> int:
     from firmware_agent.wiring import optional_sources
 
     agent = Agent(cfg)
-    agent.sources.extend(await optional_sources(cfg, agent))
+    agent.sources.extend(optional_sources(cfg, agent))
     await agent.start()
-    print(f"Trang trạng thái / Status page: {agent.address}", flush=True)
+    print(f"{CATALOGUE['cli.status_page'].text}: {agent.address}", flush=True)
     if ready is not None:
         ready(agent)
     stop = asyncio.Event()
@@ -83,26 +88,31 @@ def cmd_config(args: argparse.Namespace) -> int:
     try:
         load_config(args.path)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return 2
-    print(f"Cấu hình hợp lệ / Config OK: {args.path}")
+    print(f"{CATALOGUE['cli.config_ok'].text}: {args.path}")
     return 0
 
 
-def cmd_passwd(_args: argparse.Namespace) -> int:
-    from firmware_agent.config import hash_password
+def cmd_passwd(args: argparse.Namespace) -> int:
+    from firmware_agent.web.passwords import hash_password
 
+    # A PIN is typed on a touch screen, so it may be short; guessing is limited (docs/design.md §3.1).
+    key, minimum, too_short, prompt = (
+        ("operator_pin_hash", 6, CATALOGUE["cli.passwd.pin_too_short"], CATALOGUE["cli.passwd.new_pin"])
+        if args.operator else
+        ("password_hash", 8, CATALOGUE["cli.passwd.password_too_short"], CATALOGUE["cli.passwd.new_password"]))
     if sys.stdin.isatty():
-        first = getpass.getpass("Mật khẩu mới / New password: ")
-        if getpass.getpass("Nhập lại / Again: ") != first:
-            print("Hai lần nhập không khớp / The two entries differ", file=sys.stderr)
+        first = getpass.getpass(f"{prompt.text}: ")
+        if getpass.getpass(f"{CATALOGUE['cli.passwd.again'].text}: ") != first:
+            print(CATALOGUE["cli.passwd.mismatch"].text, file=sys.stderr)
             return 1
     else:
         first = sys.stdin.readline().rstrip("\n")
-    if len(first) < 8:
-        print("Mật khẩu cần ít nhất 8 ký tự / Password needs at least 8 characters", file=sys.stderr)
+    if len(first) < minimum:
+        print(too_short.format(n=minimum).text, file=sys.stderr)
         return 1
-    print(f'password_hash = "{hash_password(first)}"')
+    print(f'{key} = "{hash_password(first)}"')
     return 0
 
 

@@ -1,6 +1,7 @@
-"""Records: from cleaned pages to TT 05/2025 archive packages.
+"""The station's records task: pages -> record files -> packages staged for upload.
 
-Cover sheets split the page stream into record files, tesseract reads the
-pages, rules in a data table classify each document, and every record file
-becomes one SIP_hoso package of PDF/A-2b documents (docs/design.md §6).
+The library it builds on (cover sheets, OCR, classification, PDF/A, SIP_hoso)
+is the top-level ``records`` package, shared with the central archive; this
+package holds only what runs inside the agent: the splitter, the journal
+tables, the technician's review and the task loop (docs/design.md §6).
 """

@@ -1,16 +1,16 @@
 """What the technician sees of the records stage: status, metrics, confirmations.
 
 Held record files carry a reason in Vietnamese and English; the technician
-confirms (or corrects) them through ``POST /api/records/{id}/confirm`` with the
-status page's password, after which they are packaged.
+confirms (or corrects) them through ``POST /api/records/{id}/confirm``, a
+technician action of the status page's guard, after which they are packaged.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 
-from firmware_agent.records.coversheet import CoverSheet, CoverSheetError
+from records.coversheet import CoverSheet, CoverSheetError
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import RecordStore
 
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
@@ -20,7 +20,7 @@ def confirm(store: RecordStore, file_id: int, cover: dict | None, docs: dict | N
     """held -> ready, applying the technician's corrections; raises ValueError naming the problem."""
     f = store.file(file_id)
     if f is None or f.state != "held":
-        raise ValueError(f"record file {file_id} is not held / không ở trạng thái chờ xác nhận")
+        raise ValueError(CATALOGUE["records.review.not_held"].format(file=file_id).text)
     merged = dict(f.cover)
     if cover:
         merged.update(cover)
@@ -29,17 +29,17 @@ def confirm(store: RecordStore, file_id: int, cover: dict | None, docs: dict | N
                            maintenance=merged.get("maintenance", "01"), mode=merged.get("mode", "01"),
                            note=merged.get("note", ""))
     except (CoverSheetError, TypeError) as exc:
-        raise ValueError(f"Thông tin hồ sơ chưa đủ / record file fields incomplete: {exc}") from None
+        raise ValueError(f"{CATALOGUE['records.review.fields_incomplete'].text}: {exc}") from None
     with store.tx() as db:
         clash = db.execute("SELECT id FROM rec_files WHERE file_code=? AND id!=? AND state!='empty'",
                            (sheet.file_code, file_id)).fetchone()
     if clash:
-        raise ValueError(f"Mã hồ sơ {sheet.file_code} đã dùng / file code already used (record file {clash[0]})")
+        raise ValueError(CATALOGUE["records.review.file_code_used"].format(code=sheet.file_code, other=clash[0]).text)
     for seq_s, values in (docs or {}).items():
         seq = int(seq_s)
         row = next((d for d in store.docs(file_id) if d["seq"] == seq), None)
         if row is None:
-            raise ValueError(f"record file {file_id} has no document {seq}")
+            raise ValueError(CATALOGUE["records.review.no_document"].format(file=file_id, seq=seq).text)
         fields = dict(row["fields"])
         fields.update({k: str(v) for k, v in values.items() if k in _DOC_EDITABLE})
         store.save_doc(file_id, seq, fields, row["confidence"], [])
@@ -92,22 +92,13 @@ def metrics(task) -> list[str]:
 def add_routes(task, app) -> None:
     from aiohttp import web
 
-    from firmware_agent.config import check_password
+    from firmware_agent.web.guard import add_action
+    from firmware_agent.web.sessions import TECHNICIAN
 
     async def list_records(_request):
         return web.json_response(status(task), dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
 
     async def confirm_route(request):
-        header = request.headers.get("Authorization", "")
-        password = ""
-        if header.startswith("Basic "):
-            try:
-                password = base64.b64decode(header[6:]).decode("utf-8").partition(":")[2]
-            except ValueError:
-                password = ""
-        if not task.password_hash or not check_password(password, task.password_hash):
-            raise web.HTTPUnauthorized(text="Cần mật khẩu kỹ thuật viên / Technician password required",
-                                       headers={"WWW-Authenticate": 'Basic realm="sohoa"'})
         try:
             body = await request.json()
             result = confirm(task.store, int(request.match_info["id"]), body.get("cover"), body.get("documents"))
@@ -116,4 +107,5 @@ def add_routes(task, app) -> None:
         return web.json_response(result)
 
     app.router.add_get("/api/records", list_records)
-    app.router.add_post("/api/records/{id:\\d+}/confirm", confirm_route)
+    # A held-record decision is the technician's (docs/design.md §3.1).
+    add_action(app, "POST", "/api/records/{id:\\d+}/confirm", confirm_route, role=TECHNICIAN)

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import time
 
-from firmware_agent.records.coversheet import SheetDetection
+from records.coversheet import SheetDetection
 from firmware_agent.records.store import HOLD_MESSAGES, RecordStore
 
 

@@ -2,6 +2,8 @@
 
 Each public method is one transaction, so every pipeline step writes its
 result together with its state change and can be repeated after a crash.
+A secret record file's text leaves these tables once its package is staged
+(:meth:`RecordStore.scrub_secret`, design §6.6 C3).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import types
 from dataclasses import dataclass
 
 from firmware_agent.journal import Journal, open_db
+from firmware_agent.messages import CATALOGUE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rec_files(
@@ -25,7 +28,8 @@ CREATE TABLE IF NOT EXISTS rec_files(
     new_doc       INTEGER NOT NULL DEFAULT 1, -- the next content page starts a document
     package       TEXT,                    -- batch member name once staged
     created_at    REAL NOT NULL,
-    updated_at    REAL NOT NULL
+    updated_at    REAL NOT NULL,
+    scrubbed_at   REAL                     -- secret (mode 03): every clear trace removed (design §6.6)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rec_files_code ON rec_files(file_code) WHERE state NOT IN ('empty');
 CREATE TABLE IF NOT EXISTS rec_pages(
@@ -53,16 +57,17 @@ CREATE TABLE IF NOT EXISTS rec_docs(
 );
 """
 
+# Hold code -> "vi / en" (the words are the catalogue's records.hold.* messages).
 HOLD_MESSAGES = types.MappingProxyType({
-    "coversheet_damaged": "Tờ bìa hồ sơ không đọc được / Cover sheet unreadable",
-    "coversheet_twice": "Hai tờ bìa liền nhau / Two cover sheets in a row",
-    "filecode_used": "Mã hồ sơ đã dùng / File code already used",
-    "no_coversheet": "Các trang không có tờ bìa phía trước / Pages without a cover sheet before them",
-    "needs_confirmation": "Cần kỹ thuật viên xác nhận / Needs a technician's confirmation",
-    "no_secret_key": "Hồ sơ mật nhưng chưa có khóa mã hóa / Secret record file but no encryption key",
-    "low_dpi": "Độ phân giải dưới mức tối thiểu / Resolution below the minimum",
-    "ocr_failed": "Không nhận dạng được chữ / OCR failed",
-    "build_failed": "Không tạo được gói hồ sơ / Package could not be built",
+    "coversheet_damaged": CATALOGUE["records.hold.coversheet_damaged"].text,
+    "coversheet_twice": CATALOGUE["records.hold.coversheet_twice"].text,
+    "filecode_used": CATALOGUE["records.hold.filecode_used"].text,
+    "no_coversheet": CATALOGUE["records.hold.no_coversheet"].text,
+    "needs_confirmation": CATALOGUE["records.hold.needs_confirmation"].text,
+    "no_secret_key": CATALOGUE["records.hold.no_secret_key"].text,
+    "low_dpi": CATALOGUE["records.hold.low_dpi"].text,
+    "ocr_failed": CATALOGUE["records.hold.ocr_failed"].text,
+    "build_failed": CATALOGUE["records.hold.build_failed"].text,
 })
 
 
@@ -77,6 +82,7 @@ class FileRow:
     new_doc: bool
     package: str | None
     updated_at: float
+    scrubbed_at: float | None = None
 
 
 class RecordStore:
@@ -85,6 +91,9 @@ class RecordStore:
         conn = open_db(journal.path)
         try:
             conn.executescript(SCHEMA)
+            columns = {r["name"] for r in conn.execute("PRAGMA table_info(rec_files)")}
+            if "scrubbed_at" not in columns:  # journals from before secret records were scrubbed
+                conn.execute("ALTER TABLE rec_files ADD COLUMN scrubbed_at REAL")
         finally:
             conn.close()
 
@@ -95,7 +104,7 @@ class RecordStore:
     @staticmethod
     def _file(r) -> FileRow:
         return FileRow(r["id"], r["file_code"], json.loads(r["cover"]), r["state"], r["hold_code"],
-                       r["hold_message"], bool(r["new_doc"]), r["package"], r["updated_at"])
+                       r["hold_message"], bool(r["new_doc"]), r["package"], r["updated_at"], r["scrubbed_at"])
 
     def files(self, *states: str) -> list[FileRow]:
         with self.tx() as db:
@@ -170,10 +179,6 @@ class RecordStore:
             return None, ""
         return (json.loads(r[0]) if r[0] else None), r[1]
 
-    def drop_ocr(self, page_ids: list[int]) -> None:
-        with self.tx() as db:
-            db.executemany("DELETE FROM rec_ocr WHERE page_id=?", [(p,) for p in page_ids])
-
     def ocr_stats(self) -> tuple[int, float, int]:
         with self.tx() as db:
             r = db.execute("SELECT COUNT(*), COALESCE(SUM(seconds),0), COALESCE(MAX(rss_kb),0) FROM rec_ocr "
@@ -193,6 +198,64 @@ class RecordStore:
                      "needs": json.loads(r[3])}
                     for r in db.execute("SELECT seq, fields, confidence, needs FROM rec_docs WHERE file_id=? "
                                         "ORDER BY seq", (file_id,))]
+
+    # ----------------------------------------------------------------- secret record files (design §6.6)
+    def secret_to_scrub(self) -> list[int]:
+        """Packaged secret record files that may still have a clear trace somewhere (C5)."""
+        with self.tx() as db:
+            return [r[0] for r in db.execute(
+                "SELECT id FROM rec_files WHERE state='packaged' AND scrubbed_at IS NULL"
+                " AND json_extract(cover, '$.mode')='03' ORDER BY id")]
+
+    def job_sources(self, page_ids: list[int]) -> list[str]:
+        """The sources of the jobs that captured *page_ids* (``hotfolder:…`` or ``scanner:…``)."""
+        if not page_ids:
+            return []
+        with self.tx() as db:
+            marks = ",".join("?" * len(page_ids))
+            return [r[0] for r in db.execute(
+                f"SELECT DISTINCT j.source FROM jobs j JOIN pages p ON p.job_id=j.id WHERE p.id IN ({marks})"
+                " ORDER BY j.id", tuple(page_ids))]
+
+    def scrub_secret(self, file_id: int, page_ids: list[int], complete: bool) -> bool:
+        """Remove a packaged secret record file's text from the journal (C3), in one transaction.
+
+        Deletes the OCR of *page_ids* and the file's extracted fields, keeps of its
+        cover only the fileCode and the mode, empties its hold reason, and sets
+        ``scrubbed_at`` when *complete* (its page files and originals are gone too).
+        Returns True when a row changed: the WAL then holds the old text until the
+        next checkpoint (:meth:`checkpoint`).
+        """
+        changed = 0
+        with self.tx() as db:
+            r = db.execute("SELECT cover, hold_code, hold_message FROM rec_files WHERE id=?", (file_id,)).fetchone()
+            if r is None:
+                return False
+            kept = json.dumps({"file_code": json.loads(r["cover"]).get("file_code"), "mode": "03"},
+                              ensure_ascii=False)
+            for pid in page_ids:
+                changed += db.execute("DELETE FROM rec_ocr WHERE page_id=?", (pid,)).rowcount
+            changed += db.execute("DELETE FROM rec_docs WHERE file_id=?", (file_id,)).rowcount
+            if r["cover"] != kept or r["hold_code"] or r["hold_message"]:
+                db.execute("UPDATE rec_files SET cover=?, hold_code='', hold_message='' WHERE id=?", (kept, file_id))
+                changed += 1
+            if complete:
+                db.execute("UPDATE rec_files SET scrubbed_at=? WHERE id=? AND scrubbed_at IS NULL",
+                           (time.time(), file_id))
+        return changed > 0
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and cut it to zero bytes (C4); False if a reader kept it.
+
+        With ``secure_delete`` on, the copied pages carry zeros where deleted text
+        was, and the truncation drops the older WAL frames that still held it.
+        """
+        conn = open_db(self.journal.path)
+        try:
+            busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+        return busy == 0
 
     def counts(self) -> dict[str, int]:
         with self.tx() as db:

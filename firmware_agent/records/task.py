@@ -4,34 +4,52 @@ The task is a loop of small idempotent steps over the journal (design §6.7):
 split (page -> record file/document, page state ``documented``), OCR (background,
 low priority, never in the scanning path), close idle record files, analyse
 (classification and metadata; hold what needs a technician), package (SIP zip,
-``journal.batches.stage_member``, page state ``packaged``). After a crash each step
-takes up whatever waits in its state.
+``journal.batches.stage_member``, page state ``packaged``), and scrub: a secret
+(mode 03) record file leaves no clear trace once its encrypted package is staged
+(design §6.6). After a crash each step takes up whatever waits in its state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from firmware_agent.hotfolder import job_original
 from firmware_agent.journal import Journal
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
-from firmware_agent.records.classify import load_rules
-from firmware_agent.records.coversheet import SheetDetection, detect
-from firmware_agent.records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
-from firmware_agent.records.package import DocPages, analyse, build_package
-from firmware_agent.records.pdfa import PageInput
+from records.classify import load_rules
+from records.coversheet import SheetDetection, detect
+from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
+from records.package import DocPages, analyse, build_package
+from records.pdfa import PageInput
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
+from firmware_agent.subsystem import Subsystem
 
 log = logging.getLogger("sohoa.records")
 
+SECRET = "03"
+# A secret record file whose scrub could not finish (an original still in .processing/)
+# is tried again after this many seconds, not on every pass.
+SCRUB_RETRY_S = 5.0
+
 
 def load_recipient_key(path: str) -> bytes | None:
-    """The archive's X25519 public key: 32 raw bytes or the base64 text sync writes."""
+    """The archive's X25519 public key: 32 raw bytes or the base64 text sync writes.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    ValueError
+        If it holds neither 32 raw bytes nor the base64 of an X25519 public key.
+    """
     if not path:
         return None
     data = Path(path).read_bytes()
@@ -42,13 +60,26 @@ def load_recipient_key(path: str) -> bytes | None:
     return raw_public(x25519_public(data.decode("ascii").strip()))
 
 
-class RecordsTask:
-    """The records stage of the agent. See module docstring; settings: ``RecordsSettings``."""
+class RecordsTask(Subsystem):
+    """The records stage of the agent. See module docstring; settings: ``RecordsSettings``.
+
+    Parameters
+    ----------
+    archive_key_path : Path, optional
+        Where enrollment stores the archive's public key (design §5.2); the
+        recipient of secret packages when ``secret_recipient_key`` is not set.
+        Default ``{state_dir}/keys/archive_x25519.pub``.
+    remove_original : callable, optional
+        ``(name, sha256 prefix) -> bool``, the hot folder's
+        :meth:`~firmware_agent.hotfolder.HotFolder.remove_taken`; None when the
+        station has no hot folder.
+    """
 
     name = "records"
 
     def __init__(self, settings, journal: Journal, state_dir: str | Path, *, password_hash: str = "",
-                 heartbeat=lambda name: None):
+                 heartbeat=lambda name: None, archive_key_path: Path | None = None,
+                 remove_original: Callable[[str, str], bool] | None = None):
         self.settings = settings
         self.journal = journal
         self.state_dir = Path(state_dir)
@@ -61,13 +92,41 @@ class RecordsTask:
                                  min_dpi=settings.min_dpi)
         self.rules = load_rules(settings.rules_file or None)
         self.ocr_queue = OcrQueue(settings.ocr_workers, settings.ocr_languages, settings.ocr_nice)
-        self.recipient_key = load_recipient_key(settings.secret_recipient_key)
+        # A configured key that cannot be read stops the agent here (K1), not at the first secret file.
+        self._configured_key = load_recipient_key(settings.secret_recipient_key)
+        self.archive_key_path = Path(archive_key_path or self.state_dir / "keys" / "archive_x25519.pub")
+        self._remove_original = remove_original
         self.out_dir = self.state_dir / "records" / "out"
         self.work_dir = self.state_dir / "records" / "work"
         self.packages: list[Path] = []
         self._step_lock = threading.Lock()
         self._inflight: set[int] = set()
         self._ocr_tasks: set[asyncio.Task] = set()
+        self._key_problem = ""
+        self._scrub_retry_at: dict[int, float] = {}
+        # Once after every start: a crash may have come between a scrub and its checkpoint (C4).
+        self._checkpoint_due = True
+
+    # ------------------------------------------------------------------ the recipient of secret packages
+    def recipient_key(self) -> bytes | None:
+        """The key secret packages are encrypted to (design §6.6 K1), or None: hold them (K2).
+
+        ``records.secret_recipient_key`` when configured, else the archive key
+        stored at enrollment, read afresh so an enrollment is seen at once.
+        """
+        if self._configured_key is not None:
+            return self._configured_key
+        try:
+            key = load_recipient_key(str(self.archive_key_path))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            if str(exc) != self._key_problem:  # once per distinct problem, not on every pass
+                log.error("archive key %s unusable, secret record files stay held: %s", self.archive_key_path, exc)
+                self._key_problem = str(exc)
+            return None
+        self._key_problem = ""
+        return key
 
     # ------------------------------------------------------------------ steps (blocking)
     def split_step(self, limit: int = 50) -> int:
@@ -75,7 +134,12 @@ class RecordsTask:
         import cv2
 
         n = 0
+        # Capture order (§6.2): a page cleaned before an earlier one waits for it, or a secret
+        # record's page could join the record file its still unread cover sheet closes.
+        (first_captured,), = self.journal.read("SELECT MIN(id) FROM pages WHERE state='captured'")
         for page in self.journal.pages_in_state("processed", limit):
+            if first_captured is not None and page.id > first_captured:
+                break
             src = page.colour_path or page.raw_path
             gray = cv2.imread(str(src), cv2.IMREAD_REDUCED_GRAYSCALE_2)
             det = detect(gray) if gray is not None else SheetDetection("")
@@ -86,7 +150,8 @@ class RecordsTask:
         return n
 
     def close_step(self, force: bool = False) -> list[int]:
-        if self.journal.pages_in_state("processed", 1):
+        # A page still being cleaned may belong to the open record file (S6).
+        if self.journal.pages_in_state("processed", 1) or self.journal.pages_in_state("captured", 1):
             return []
         return self.splitter.close_open(None if force else self.settings.close_after_s)
 
@@ -115,18 +180,35 @@ class RecordsTask:
                 self.store.set_state(f.id, "held", "ocr_failed", f"{len(failed)} trang / pages", expect=("closed",))
             elif needs_all and self.settings.hold_low_confidence:
                 self.store.set_state(f.id, "held", "needs_confirmation", ", ".join(needs_all), expect=("closed",))
-            elif f.cover.get("mode") == "03" and self.recipient_key is None:
+            elif f.cover.get("mode") == SECRET and self.recipient_key() is None:
                 self.store.set_state(f.id, "held", "no_secret_key", expect=("closed",))
             else:
                 self.store.set_state(f.id, "ready", expect=("closed",))
             done += 1
         return done
 
+    def release_step(self) -> int:
+        """held (no_secret_key) -> ready once a recipient key exists, e.g. after enrollment (K2)."""
+        waiting = [f for f in self.store.files("held") if f.hold_code == "no_secret_key"]
+        if not waiting or self.recipient_key() is None:
+            return 0
+        released = 0
+        for f in waiting:
+            if self.store.set_state(f.id, "ready", expect=("held",)):
+                log.info("record file %d (%s): archive key present, no longer held", f.id, f.file_code)
+                released += 1
+        return released
+
     def package_step(self) -> list[Path]:
         """ready -> packaged: build the SIP and stage it into the open upload batch."""
         built = []
         for f in self.store.files("ready"):
             pages = self.store.pages_of(f.id)
+            key = self.recipient_key() if f.cover.get("mode") == SECRET else None
+            if f.cover.get("mode") == SECRET and key is None:
+                # e.g. a technician confirmed it before enrollment: held again, never built in clear
+                self.store.set_state(f.id, "held", "no_secret_key", expect=("ready",))
+                continue
             docs: dict[int, list[PageInput]] = {}
             for pid, role, seq in pages:
                 if role != "content":
@@ -141,7 +223,7 @@ class RecordsTask:
             try:
                 path, folder, npages = build_package(
                     file_id=f.id, cover=f.cover, docs=ordered, doc_values=values, agency=self.settings.agency,
-                    out_dir=self.out_dir, work_dir=self.work_dir / f"rf-{f.id:06d}", recipient_key=self.recipient_key)
+                    out_dir=self.out_dir, work_dir=self.work_dir / f"rf-{f.id:06d}", recipient_key=key)
             except (OSError, ValueError, PermissionError) as exc:
                 log.error("record file %d: package failed: %s", f.id, exc)
                 self.store.set_state(f.id, "held", "build_failed", str(exc)[:200], expect=("ready",))
@@ -156,16 +238,67 @@ class RecordsTask:
                 page_state="packaged", also=lambda db, _batch, fid=f.id, n=name: self.store.mark_packaged(db, fid, n))
             rel = self.journal.read("SELECT dir FROM batches WHERE id=?", (batch_id,))[0][0]
             staged = self.journal.abs(rel) / name
-            if f.cover.get("mode") == "03":
+            if f.cover.get("mode") == SECRET:
                 # secret: once the encrypted package exists, no readable trace of it stays
-                self.store.drop_ocr([p[0] for p in pages])
-                remove_page_files(self.journal, [p[0] for p in pages])
+                self.scrub(f.id)
             if not fresh:
                 continue
             log.info("record file %d (%s): package %s staged in batch %d", f.id, f.file_code, name, batch_id)
             self.packages.append(staged)
             built.append(staged)
         return built
+
+    # ------------------------------------------------------------------ secret record files (design §6.6)
+    def scrub(self, file_id: int) -> bool:
+        """C1-C4 for one packaged secret record file; True when no clear trace of it is left.
+
+        Every step is idempotent, so a crash half-way is made good by
+        :meth:`scrub_step` on a later pass (C5).
+        """
+        page_ids = [p[0] for p in self.store.pages_of(file_id)]
+        remove_page_files(self.journal, page_ids)
+        for pid in page_ids:  # left by a crash during OCR
+            (self.work_dir / "ocr" / f"page-{pid}.png").unlink(missing_ok=True)
+        shutil.rmtree(self.work_dir / f"rf-{file_id:06d}", ignore_errors=True)
+        complete = self._remove_originals(file_id, page_ids)
+        if self.store.scrub_secret(file_id, page_ids, complete):
+            self._checkpoint_due = True
+        self._checkpoint()
+        if complete:
+            self._scrub_retry_at.pop(file_id, None)
+            log.info("record file %d: secret, no clear trace left (%d pages)", file_id, len(page_ids))
+        else:
+            self._scrub_retry_at[file_id] = time.monotonic() + SCRUB_RETRY_S
+        return complete
+
+    def _remove_originals(self, file_id: int, page_ids: list[int]) -> bool:
+        """C2: the hot-folder originals of *page_ids* are gone (or there is no hot folder)."""
+        complete = True
+        for source in self.store.job_sources(page_ids):
+            original = job_original(source)
+            if original is None or self._remove_original is None:
+                continue
+            try:
+                complete = self._remove_original(*original) and complete
+            except OSError as exc:
+                if file_id not in self._scrub_retry_at:  # said once, then tried again quietly
+                    log.error("record file %d: a hot-folder original could not be deleted: %s", file_id, exc)
+                complete = False
+        return complete
+
+    def _checkpoint(self) -> None:
+        if self._checkpoint_due and self.store.checkpoint():
+            self._checkpoint_due = False
+
+    def scrub_step(self) -> int:
+        """Scrub packaged secret record files a crash or a busy hot folder left unfinished (C5)."""
+        now = time.monotonic()
+        done = 0
+        for file_id in self.store.secret_to_scrub():
+            if self._scrub_retry_at.get(file_id, 0.0) <= now:
+                done += self.scrub(file_id)
+        self._checkpoint()
+        return done
 
     def sync_step(self, force_close: bool = False) -> list[Path]:
         # run() and drain() both call this from worker threads; the steps are idempotent
@@ -174,7 +307,10 @@ class RecordsTask:
             self.split_step()
             self.close_step(force_close)
             self.analyse_step()
-            return self.package_step()
+            self.release_step()
+            built = self.package_step()
+            self.scrub_step()
+            return built
 
     # ------------------------------------------------------------------ OCR (async, background)
     async def _ocr_one(self, page_id: int) -> None:

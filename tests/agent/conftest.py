@@ -1,10 +1,12 @@
-"""Fixtures for the agent tests: a station whose batches the tests move with the real tasks."""
+"""Fixtures for the agent tests: a station whose batches the tests move with the real tasks, and a
+client that talks to the status page as a script would (log in, keep the cookie, send the token)."""
 
 from __future__ import annotations
 
 import types
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -115,3 +117,61 @@ def archived_batches(state: Path, device_id: str = "demo-commune-0001") -> dict[
 def stations():
     """``stations.Station(root, pages)``: for test modules (which cannot import a conftest by name)."""
     return types.SimpleNamespace(Station=Station, DEVICE=DEVICE, archived_batches=archived_batches)
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand (the guard's sessions and guess limits read it)."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def client(base_url: str, *, local_ip: str | None = None) -> aiohttp.ClientSession:
+    """A client with its own cookie jar; ``unsafe`` because the page is served on an IP address."""
+    connector = aiohttp.TCPConnector(local_addr=(local_ip, 0)) if local_ip else None
+    return aiohttp.ClientSession(base_url, cookie_jar=aiohttp.CookieJar(unsafe=True), connector=connector)
+
+
+async def login(http: aiohttp.ClientSession, password: str) -> tuple[int, dict]:
+    """``POST /login`` as a script: the form field, answered in JSON (``csrf_token`` on success)."""
+    async with http.post("/login", data={"password": password}, headers={"Accept": "application/json"}) as r:
+        return r.status, await r.json()
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def web_client():
+    """``web_client(base_url, local_ip=None)``: a session with its own cookie jar (and source address)."""
+    return client
+
+
+@pytest.fixture
+def web_login():
+    """``await web_login(http, password)`` -> ``(status, json)``."""
+    return login
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from Debian's packages, driven by Selenium (installed by ``make test``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()

@@ -1,18 +1,17 @@
-"""The assembled agent over real loopback HTTP: status, metrics, password-guarded actions, hot folder."""
+"""The assembled agent over real loopback HTTP: status, metrics, login-guarded actions, hot folder."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 
-import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
 
 from firmware_agent.agent import Agent
-from firmware_agent.config import hash_password, load_config
+from firmware_agent.config import load_config
+from firmware_agent.web.passwords import hash_password
 from firmware_agent.wiring import optional_sources
 
 PASSWORD = "correct horse battery"
@@ -30,10 +29,6 @@ def config(tmp_path, records=False, **web):
     })
 
 
-def auth(password: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"tech:{password}".encode()).decode()}
-
-
 async def until(predicate, timeout=30.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -44,15 +39,15 @@ async def until(predicate, timeout=30.0):
 
 
 @pytest.fixture
-def run(tmp_path):
+def run(tmp_path, web_client):
     def runner(body, records=False, **web):
         async def main():
             cfg = config(tmp_path, records, **web)
             agent = Agent(cfg)
-            agent.sources.extend(await optional_sources(cfg, agent))
+            agent.sources.extend(optional_sources(cfg, agent))
             await agent.start()
             try:
-                async with aiohttp.ClientSession(agent.address) as http:
+                async with web_client(agent.address) as http:
                     await body(agent, http)
             finally:
                 await agent.stop()
@@ -84,18 +79,21 @@ def test_status_page_json_and_metrics(run):
     run(body, records=True)
 
 
-def test_scan_action_needs_the_technician_password(run):
+def test_scan_action_needs_a_login(run, web_login):
     async def body(agent, http):
         async with http.post("/api/scan", json={}) as r:
-            assert r.status == 401
-        async with http.post("/api/scan", json={}, headers=auth("wrong")) as r:
-            assert r.status == 401 and "Sai mật khẩu" in await r.text()
-        async with http.post("/api/scan", data="not json", headers=auth(PASSWORD)) as r:
+            assert r.status == 401 and "Cần đăng nhập" in await r.text()
+        status, answer = await web_login(http, "wrong")
+        assert status == 401 and "Sai mật khẩu" in answer["error"]
+        status, answer = await web_login(http, PASSWORD)
+        assert status == 200 and answer["role"] == "technician"
+        token = {"X-CSRF-Token": answer["csrf_token"]}
+        async with http.post("/api/scan", data="not json", headers=token) as r:
             assert r.status == 400
-        async with http.post("/api/scan", json={"profile": "nope"}, headers=auth(PASSWORD)) as r:
+        async with http.post("/api/scan", json={"profile": "nope"}, headers=token) as r:
             assert r.status == 409
         assert agent.journal.recent_jobs() == []
-        async with http.post("/api/scan", json={}, headers=auth(PASSWORD)) as r:
+        async with http.post("/api/scan", json={}, headers=token) as r:
             assert r.status == 202
         await until(lambda: agent.journal.page_counts().get("batched", 0) == 10
                     and agent.journal.recent_jobs(1)[0].state != "running")
@@ -107,11 +105,16 @@ def test_scan_action_needs_the_technician_password(run):
     run(body)
 
 
-def test_actions_are_refused_when_no_password_is_set(run):
+def test_actions_are_refused_when_no_password_is_set(run, web_login):
     async def body(agent, http):
-        async with http.post("/api/scan", json={}, headers=auth(PASSWORD)) as r:
+        async with http.post("/api/scan", json={}) as r:
             assert r.status == 403
             assert "sohoa passwd" in await r.text()
+        status, answer = await web_login(http, PASSWORD)
+        assert status == 401
+        async with http.get("/login") as r:
+            assert "sohoa passwd" in await r.text()
+        assert agent.journal.recent_jobs() == []
     run(body, password_hash="")
 
 

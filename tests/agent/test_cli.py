@@ -109,6 +109,19 @@ def test_passwd_prints_a_hash_for_the_config():
     assert res.returncode == 0 and res.stdout.startswith('password_hash = "scrypt$')
 
 
+def test_passwd_operator_prints_a_pin_hash_for_the_config():
+    from firmware_agent.web.passwords import check_password
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "firmware_agent", "passwd", "--operator"], input="135790\n",
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 0 and res.stdout.startswith('operator_pin_hash = "scrypt$')
+    assert check_password("135790", res.stdout.split('"')[1])
+    short = subprocess.run([sys.executable, "-m", "firmware_agent", "passwd", "--operator"], input="1357\n",
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert short.returncode == 1 and "ít nhất 6 ký tự" in short.stderr and short.stdout == ""
+
+
 def test_readme_shows_every_operator_message_as_the_code_has_it():
     from firmware_agent.operator_states import markdown_table
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware_agent.config import ConfigError, check_password, explain, hash_password, load_config
+from firmware_agent.config import ConfigError, explain, load_config
+
+from firmware_agent.web.passwords import check_password, hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,6 +90,31 @@ def test_password_hash_round_trip():
     assert check_password("mật khẩu dài", stored)
     assert not check_password("mat khau dai", stored)
     assert not check_password("x", "garbage")
+    # a costlier hash still checks; a cost past the bound (memory a config could exhaust) does not
+    assert check_password("mật khẩu dài", hash_password("mật khẩu dài", n=2**15))
+    algo, n, r, p, salt, digest = stored.split("$")
+    assert not check_password("mật khẩu dài", "$".join((algo, str(2**20), r, p, salt, digest)))
+
+
+def test_web_section_names_hosts_and_roles(tmp_path):
+    pin = hash_password("135790")
+    cfg = load_config(write(tmp_path, f"""
+[web]
+hostnames = ["scan-station.local", "192.168.1.20", "[fd00::20]"]
+operator_pin_hash = "{pin}"
+"""))
+    assert cfg.web.hostnames == ("scan-station.local", "192.168.1.20", "[fd00::20]") and cfg.web.operator_pin_hash == pin
+    assert load_config(None).web.hostnames == ()
+    for bad, message in (('hostnames = "scan-station.local"', "web.hostnames: expected an array"),
+                         ('hostnames = ["a b"]', "web.hostnames: expected an array"),
+                         ('hostnames = [""]', "web.hostnames: expected an array"),
+                         ('hostnames = ["scan-station.local:8080"]', "web.hostnames: expected an array"),
+                         ('password_hash = "hunter2"', "web.password_hash: not a hash"),
+                         ('operator_pin_hash = "scrypt$1$2$3$4$5"', "web.operator_pin_hash: not a hash"),
+                         (f'operator_open = true\noperator_pin_hash = "{pin}"', "web.operator_open: set either"),
+                         ('operator_pin = "1234"', "web.operator_pin: unknown key")):
+        with pytest.raises(ConfigError, match=message):
+            load_config(write(tmp_path, f"[web]\n{bad}\n"))
 
 
 def test_agent_refuses_to_start_on_a_bad_config(tmp_path):

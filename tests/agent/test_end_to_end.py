@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from base64 import b64encode
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,15 +25,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def sohoa(*args, **kw):
+def sohoa(*args, package="firmware_agent", **kw):
+    """`sohoa ...` (the station), or with package="central" `sohoa-central ...`."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "firmware_agent", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", package, *args], capture_output=True, text=True,
                           env=env, timeout=120, **kw)
 
 
-def start(*args, log: Path):
+def start(*args, log: Path, package="firmware_agent"):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "firmware_agent", *args], stdout=open(log, "w"),
+    return subprocess.Popen([sys.executable, "-m", package, *args], stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, env=env)
 
 
@@ -67,12 +67,12 @@ def status(port: int) -> dict:
 def test_enroll_run_scan_and_receipt(tmp_path):
     rx_port, metrics_port = free_port(), free_port()
     rx_root = tmp_path / "rx"
-    receiver = start("receiver", "serve", "--root", str(rx_root), "--host", "127.0.0.1", "--port", str(rx_port),
-                     "--metrics-port", str(metrics_port), log=tmp_path / "rx.log")
+    receiver = start("serve", "--root", str(rx_root), "--host", "127.0.0.1", "--port", str(rx_port),
+                     "--metrics-port", str(metrics_port), log=tmp_path / "rx.log", package="central")
     agent = None
     try:
         wait_http(f"http://127.0.0.1:{metrics_port}/metrics")  # served on its own loopback listener
-        token = sohoa("receiver", "token", "xa-01", "--root", str(rx_root)).stdout.strip()
+        token = sohoa("token", "xa-01", "--root", str(rx_root), package="central").stdout.strip()
         password_hash = sohoa("passwd", input="technician-pass\n").stdout.strip()
         config = tmp_path / "sohoa.toml"
         config.write_text(f"""
@@ -107,9 +107,14 @@ endpoint = "http://127.0.0.1:{rx_port}/"
         agent = start("run", "--config", str(config), log=tmp_path / "agent.log")
         web_port = agent_port(tmp_path / "agent.log")
         wait_http(f"http://127.0.0.1:{web_port}/api/status")
+        # as a script logs in: the password form field, a JSON answer, then the cookie and the token
+        login = urllib.request.Request(f"http://127.0.0.1:{web_port}/login", data=b"password=technician-pass",
+                                       method="POST", headers={"Accept": "application/json"})
+        with urllib.request.urlopen(login, timeout=30) as answer:
+            token = json.load(answer)["csrf_token"]
+            cookie = answer.headers["Set-Cookie"].split(";")[0]
         req = urllib.request.Request(f"http://127.0.0.1:{web_port}/api/scan", data=b"{}", method="POST", headers={
-            "Content-Type": "application/json",
-            "Authorization": "Basic " + b64encode(b"tech:technician-pass").decode()})
+            "Content-Type": "application/json", "Cookie": cookie, "X-CSRF-Token": token})
         assert urllib.request.urlopen(req, timeout=5).status == 202
 
         end = time.monotonic() + 90
@@ -118,7 +123,7 @@ endpoint = "http://127.0.0.1:{rx_port}/"
         s = status(web_port)
         assert s["sync"]["batches_acknowledged"] >= 1, (tmp_path / "agent.log").read_text()[-3000:]
         assert s["pages"].get("batched") == 10
-        devices = sohoa("receiver", "devices", "--root", str(rx_root)).stdout
+        devices = sohoa("devices", "--root", str(rx_root), package="central").stdout
         assert "xa-01" in devices and "last seq" in devices
         assert list((rx_root / "archive" / "xa-01").glob("*.sohoa"))
     finally:

@@ -255,3 +255,54 @@ def test_thread_survives_a_failing_pass_and_logs_it_once(tmp_path, caplog):
     finally:
         hf.stop()
     assert rec.calls == [("late.png", 1)]
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_remove_taken_deletes_every_copy_of_one_original_and_nothing_else(tmp_path):
+    """H3: a secret record file's original goes from .done/ and .rejected/, found by name and SHA-256."""
+    hf = HotFolder(tmp_path, settle_s=0.0, on_file=Recorder())
+    for name, data in (("scan.pdf", b"%PDF secret"), ("scan.pdf", b"%PDF secret"), ("scan.pdf", b"%PDF other"),
+                       ("scan.1.pdf", b"%PDF secret"), ("scanx.pdf", b"%PDF secret")):
+        (tmp_path / name).write_bytes(data)
+        hf.scan_once()
+        hf.scan_once()
+    done = sorted(p.name for p in hf.done_dir.iterdir())
+    assert done == ["scan.1.1.pdf", "scan.1.pdf", "scan.2.pdf", "scan.pdf", "scanx.pdf"]
+    secret = _sha(hf.done_dir / "scan.pdf")
+    hf.rejected_dir.joinpath("scan.3.pdf").write_bytes(b"%PDF secret")
+    hf.rejected_dir.joinpath("scan.3.pdf" + ".reason.txt").write_text("sohoa-reject 1\n")
+    assert hf.remove_taken("scan.pdf", secret[:16]) is True
+    # Same name and content under a counter: gone; other content, another name: kept.
+    kept = {p.name: p.read_bytes() for p in hf.done_dir.iterdir()}
+    assert kept == {"scan.2.pdf": b"%PDF other", "scan.1.1.pdf": b"%PDF secret", "scanx.pdf": b"%PDF secret"}
+    assert list(hf.rejected_dir.iterdir()) == []
+    assert hf.remove_taken("scan.1.pdf", secret[:16]) is True
+    assert sorted(p.name for p in hf.done_dir.iterdir()) == ["scan.2.pdf", "scanx.pdf"]
+    assert hf.remove_taken("scan.pdf", secret[:16]) is True  # nothing left: still fine
+
+
+def test_remove_taken_waits_for_a_copy_still_in_processing(tmp_path):
+    hf = HotFolder(tmp_path, settle_s=0.0, on_file=Recorder())
+    hf.processing_dir.mkdir(parents=True)
+    left = hf.processing_dir / "scan.pdf"
+    left.write_bytes(b"%PDF secret")  # a crash between intake and the move to .done/
+    digest = _sha(left)[:16]
+    assert hf.remove_taken("scan.pdf", digest) is False
+    assert left.exists()  # never deleted under a hand-over
+    assert hf.scan_once() == [hf.done_dir / "scan.pdf"]
+    assert hf.remove_taken("scan.pdf", digest) is True
+    assert list(hf.done_dir.iterdir()) == []
+
+
+def test_job_original_reads_the_intake_job_source():
+    from firmware_agent.hotfolder import job_original
+
+    assert job_original("hotfolder:scan#1.pdf#0123456789abcdef") == ("scan#1.pdf", "0123456789abcdef")
+    assert job_original("scanner:test:0") is None
+    assert job_original("hotfolder:scan.pdf") is None
+    assert job_original("hotfolder:#0123456789abcdef") is None

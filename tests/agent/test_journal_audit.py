@@ -16,17 +16,18 @@ from firmware_agent.capture_file import CAPTURE_SUFFIX, derived_path, write_capt
 from firmware_agent.config import load_config
 from firmware_agent.journal_audit import audit
 from firmware_agent.page_tasks import ProcessingTask
-from firmware_agent.records import coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet
+from firmware_agent.records import samples
+from records import coversheet
+from records.coversheet import CoverSheet
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.state_lock import StateLock
 from firmware_agent.sync_enrollment import enroll_local
 from firmware_agent.sync_settings import SyncSettings
 from firmware_agent.uploader_task import UploaderTask
 from firmware_agent.wiring import optional_sources
 from sync.keys import ed25519_public, read_public
-from sync.local import start_local_receiver
+from central.local import start_local_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,7 +213,7 @@ def test_sohoa_journal_check_reports_repairs_and_respects_a_running_agent(tmp_pa
     assert missing.returncode == 2 and "No journal" in missing.stderr
 
 
-def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations):
+def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations, browser):
     station = stations.Station(tmp_path / "state", pages=2)
     station.finish()
     station.journal.close()
@@ -223,16 +224,29 @@ def test_the_agent_audits_at_start_and_shows_it(tmp_path, stations):
 
     async def main():
         agent = Agent(cfg)
-        agent.sources.extend(await optional_sources(cfg, agent))
+        agent.sources.extend(optional_sources(cfg, agent))
         await agent.start()
         try:
             async with aiohttp.ClientSession(agent.address) as http:
                 async with http.get("/api/status") as r:
                     status = await r.json()
+            shown = await asyncio.to_thread(page_text, agent.address)
         finally:
             await agent.stop()
-        return status
-    status = asyncio.run(main())
+        return status, shown
+
+    def page_text(address: str) -> str:
+        """What the technician reads in the audit box of the status page (a real browser)."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        browser.get(address)
+        box = WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "audit")
+                                               if "lô" in d.find_element(By.ID, "audit").text else False)
+        return box.text
+    status, shown = asyncio.run(main())
+    assert "Cần kỹ thuật viên / Technician needed" in shown
+    assert "Tệp lô số 1 đã niêm phong bị thay đổi" in shown and "has changed" in shown
     audit_status = status["journal_audit"]
     assert audit_status["ok"] is False
     assert [f["code"] for f in audit_status["findings"]] == ["sealed_file_changed"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from firmware_agent.records import samples
-from firmware_agent.records.ocr import OcrResult, Word
+from records.ocr import OcrResult, Word
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,10 @@ import pikepdf
 import pytest
 from PIL import ImageDraw
 
-from firmware_agent.records import code39, coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet, CoverSheetError, detect, parse_payload
+from firmware_agent.records import samples
+
+from records import code39, coversheet
+from records.coversheet import CoverSheet, CoverSheetError, detect, parse_payload
 
 DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
 SHEET = CoverSheet("H49.64.33.2001.160", "H49.1.2.160", "Hồ sơ đăng ký khai sinh năm 2001", "01", "01", "Lô 3, kệ B")

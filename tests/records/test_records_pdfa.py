@@ -9,8 +9,8 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from firmware_agent.records import pdfa
-from firmware_agent.records.icc import srgb_profile
+from records import pdfa
+from records.icc import srgb_profile
 
 LINES = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc", "QUYẾT ĐỊNH",
          "Về việc cấp giấy chứng nhận quyền sử dụng đất"]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from firmware_agent.records import pdfa, sip
-from firmware_agent.records.sip_verify import verify
+from records import pdfa, sip
+from records.sip_verify import verify
 
 FILE_CODE = "H49.64.33.2001.160"
 
@@ -145,7 +145,7 @@ def test_field_too_long_is_named_even_with_fixed_checksums(package, tmp_path):
     # re-sign the METS reference so only the field itself is wrong
     mets = root / "METS.xml"
     m = mets.read_text(encoding="utf-8")
-    from firmware_agent.records.sip_xml import digest
+    from records.sip_xml import digest
 
     new = ead.read_bytes()
     m = re.sub(r'(xlink:href="metadata/descriptive/EAD.xml"[^>]*?SIZE=")\d+(")', rf"\g<1>{len(new)}\2", m)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import io
 import json
@@ -14,12 +13,13 @@ import pytest
 from PIL import Image, ImageDraw
 
 from firmware_agent.journal import Journal
-from firmware_agent.records import coversheet, samples
-from firmware_agent.records.coversheet import CoverSheet
-from firmware_agent.records.fonts import pil_font
-from firmware_agent.records.sip_verify import verify
+from firmware_agent.records import samples
+from records import coversheet
+from records.coversheet import CoverSheet
+from records.fonts import pil_font
+from records.sip_verify import verify
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 
 DPI = 200
 
@@ -140,7 +140,7 @@ def test_low_confidence_waits_for_a_technician(tmp_path):
 def test_secret_record_file_is_only_written_encrypted(tmp_path):
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from sync.at_rest import DecryptingReader
+    from sync.age import AgeReader
     from sync.keys import raw_public
 
     key = X25519PrivateKey.generate()
@@ -157,7 +157,8 @@ def test_secret_record_file_is_only_written_encrypted(tmp_path):
     assert not blob.startswith(b"PK") and b"%PDF" not in blob and "Hồ sơ".encode() not in blob
     assert not list((tmp_path / "state" / "records").rglob("*.pdf"))
     plain = tmp_path / "plain.zip"
-    plain.write_bytes(DecryptingReader(io.BytesIO(blob), key).read())
+    assert blob.startswith(b"age-encryption.org/v1\n")  # an age file, for the archive key
+    plain.write_bytes(AgeReader(io.BytesIO(blob), key).read())
     assert verify(plain) == []
     # its OCR text does not stay in the journal, nor its page images on disk
     assert task.store.ocr_stats()[0] == 0
@@ -190,41 +191,55 @@ def test_page_count_mode_and_blank_sheets(tmp_path):
     assert "<fileCode>H49.64.33." in ead
 
 
-def test_review_routes_need_the_password(tmp_path):
+def test_review_routes_need_a_technician_login(tmp_path):
     import aiohttp
     from aiohttp import web
 
-    from firmware_agent.config import hash_password
+    from firmware_agent.web.passwords import hash_password
+    from firmware_agent.web.guard import Guard
 
     journal = Journal(tmp_path)
     feed(journal, [short_page("Không có tờ bìa")])
-    task = RecordsTask(RecordsSettings(), journal, tmp_path, password_hash=hash_password("pw"))
+    task = RecordsTask(RecordsSettings(), journal, tmp_path)
 
     async def scenario():
         await task.drain(60)
-        app = web.Application()
-        task.add_routes(app)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
-        base = f"http://127.0.0.1:{port}/api/records"
+        bare = web.Application()  # the route mounted without the status page's guard
+        task.add_routes(bare)
+        guarded = web.Application()
+        Guard(password_hash=hash_password("technician pw")).install(guarded)
+        task.add_routes(guarded)
+        runners = [web.AppRunner(bare), web.AppRunner(guarded)]
+        ports = []
+        for runner in runners:
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            ports.append(site._server.sockets[0].getsockname()[1])
+        base = f"http://127.0.0.1:{ports[1]}"
         try:
-            async with aiohttp.ClientSession() as s:
-                listing = await (await s.get(base)).json()
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                listing = await (await s.get(f"{base}/api/records")).json()
                 fid = listing["held"][0]["id"]
                 body = {"cover": {"file_code": "G.7", "paper_file_code": "p.7", "title": "Hồ sơ G"}}
-                denied = await s.post(f"{base}/{fid}/confirm", json=body)
-                ok = await s.post(f"{base}/{fid}/confirm", json=body, headers={"Authorization": "Basic " + base64.b64encode(b"tech:pw").decode()})
-                return listing, denied.status, ok.status, await ok.json()
+                unguarded = await s.post(f"http://127.0.0.1:{ports[0]}/api/records/{fid}/confirm", json=body)
+                denied = await s.post(f"{base}/api/records/{fid}/confirm", json=body)
+                login = await s.post(f"{base}/login", json={"password": "technician pw"})
+                token = (await login.json())["csrf_token"]
+                no_token = await s.post(f"{base}/api/records/{fid}/confirm", json=body)
+                still = task.store.file(fid).state
+                ok = await s.post(f"{base}/api/records/{fid}/confirm", json=body, headers={"X-CSRF-Token": token})
+                return (listing, unguarded.status, denied.status, no_token.status, ok.status, await ok.json(),
+                        (still, task.store.file(fid).state))
         finally:
-            await runner.cleanup()
+            for runner in runners:
+                await runner.cleanup()
 
-    listing, denied, ok, result = asyncio.run(scenario())
+    listing, unguarded, denied, no_token, ok, result, state = asyncio.run(scenario())
     assert listing["held"][0]["reason"] == "no_coversheet"
     assert "Pages without a cover sheet" in listing["held"][0]["message"]
-    assert (denied, ok) == (401, 200) and result["state"] == "ready"
+    assert (unguarded, denied, no_token, ok) == (403, 401, 403, 200) and result["state"] == "ready"
+    assert state == ("held", "ready")  # nothing the refused requests did changed it
     assert json.dumps(listing, ensure_ascii=False)
 
 

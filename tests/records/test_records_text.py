@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware_agent.records import classify, metadata
-from firmware_agent.records.text import best_substring_distance, fold, fuzzy_score
+from records import classify, metadata
+from records.text import best_substring_distance, fold, fuzzy_score
 
 DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
 RULES = classify.load_rules()
@@ -52,8 +52,8 @@ def test_title_in_capitals_beats_the_same_words_in_the_subject_line():
 
 
 def test_unknown_page_has_low_confidence():
-    from firmware_agent.records.package import analyse
-    from firmware_agent.records.ocr import OcrResult
+    from records.package import analyse
+    from records.ocr import OcrResult
 
     lines = ["một trang không có tiêu đề", "chỉ có vài dòng chữ thường"]
     c = classify.classify(lines, RULES)
