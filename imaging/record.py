@@ -13,6 +13,11 @@ import numpy as np
 # Version of the analysis record (docs/design.md section 4); later revisions only add keys.
 ANALYSIS_VERSION = 1
 
+# The codes a page's ``warnings`` may carry, in the order of the design's table
+# (docs/design.md section 4); the station words each one for its operators.
+WARNING_CODES = ("content_at_edge", "crop_unsure", "orientation_unsure", "blur", "too_light", "low_contrast",
+                 "too_dark", "low_resolution", "low_colour_depth", "page_size_change")
+
 
 class RunContext:
     """State of one feeder run: the sheet sizes seen so far, for the double-feed warning.

@@ -3,7 +3,8 @@
 ``analyze`` prints one JSON object per input file, one per line (a contract other
 tools rely on, see docs/design.md section 4). ``ms`` is the pipeline time,
 excluding file decoding. A file that cannot be read or processed gives a line
-with ``error`` instead, and the exit status is 1.
+with ``error`` instead, and the exit status is 1. ``clean`` prints a summary and,
+under it, each warning in the operator's words (``firmware_agent.page_warnings``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.page_warnings import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -101,4 +103,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     print(f"{args.input}: skew {a.skew_deg:+.2f}° (confidence {a.skew_confidence:.2f}), "
           f"applied {a.angle_applied:+.2f}°, orientation {a.orientation}, blank {a.blank}, "
           f"{len(a.warnings)} warning(s), {ms:.0f} ms", file=sys.stderr)
+    # What each warning means, in the operator's words.
+    for w in a.warnings:
+        print(f"  {describe(w)}", file=sys.stderr)
     return 0

@@ -91,6 +91,44 @@ def test_clean_writes_colour_and_bitonal(files, tmp_path):
     assert bitonal.shape == colour.shape[:2] and set(np.unique(bitonal)) <= {0, 255}
 
 
+def test_clean_says_each_warning_in_the_operators_words(tmp_path, capsys):
+    from firmware_agent.messages import CATALOGUE
+
+    # A black band ending just before the text: the found edge would graze it, so
+    # the side is kept whole (crop_unsure); a gray scan (low_colour_depth).
+    img = np.array(page(dpi=200, seed=205, background="none"))
+    img[:, :int(21.5 * 200 / 25.4)] = 20
+    src, out = tmp_path / "band.png", tmp_path / "band.jpg"
+    write_image_atomic(src, img, dpi=200)
+    assert main(["imaging", "clean", str(src), str(out)]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith(f"{src}: ") and "2 warning(s)" in lines[0]
+    unsure, gray = CATALOGUE["page.warning.crop_unsure"], CATALOGUE["page.warning.low_colour_depth"]
+    assert lines[1].startswith(f"  {unsure.text} [crop_unsure: ") and lines[1].endswith(
+        f"; 1.0]: {unsure.action_vi} / {unsure.action_en}")
+    assert lines[1].startswith("  Không chắc mép giấy, giữ nguyên khổ quét / Sheet edge unsure, whole scan kept")
+    assert lines[2] == f"  {gray.text} [low_colour_depth: 8.0; 24.0]: {gray.action_vi} / {gray.action_en}"
+    assert len(lines) == 3
+
+
+def test_every_page_warning_has_the_operators_words():
+    import ast
+
+    from firmware_agent.page_warnings import MESSAGES, describe
+    from imaging.record import WARNING_CODES
+
+    assert tuple(MESSAGES) == WARNING_CODES
+    assert all(m.code == f"page.warning.{code}" and m.vi and m.action_vi for code, m in MESSAGES.items())
+    # Every code the pipeline can put on a page is one of them (its _warn calls, read from the source).
+    emitted = set()
+    for path in (ROOT / "imaging").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_warn":
+                emitted.add(node.args[0].value)
+    assert emitted == set(WARNING_CODES)
+    assert describe({"code": "later_code", "measure": 1.0, "limit": 2.0}) == "[later_code: 1.0; 2.0]"
+
+
 def test_clean_refuses_a_corrupt_file(files, tmp_path, capsys):
     out = tmp_path / "never.jpg"
     assert main(["imaging", "clean", str(files["corrupt"]), str(out)]) == 1
