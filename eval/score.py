@@ -85,8 +85,15 @@ def corrected(points, analysis: dict) -> np.ndarray:
     c, s = math.cos(a), math.sin(a)
     dx, dy = pts[:, 0] - cx, pts[:, 1] - cy
     x, y = c * dx - s * dy, s * dx + c * dy
-    if analysis.get("orientation", 0) == 180:
+    turn = analysis.get("orientation", 0) or 0
+    if turn == 90:
+        x, y = -y, x
+    elif turn == 180:
         x, y = -x, -y
+    elif turn == 270:
+        x, y = y, -x
+    if turn in (90, 270):  # the corrected frame is H x W
+        cx, cy = cy, cx
     return np.stack([x + cx, y + cy], axis=1)
 
 

@@ -134,6 +134,13 @@ def test_crop_verdict_sees_a_cut_and_a_whole_sheet():
     # a page the station turned 180: the same crop in its frame is the other half
     turned = score.crop_verdict(page, dict(a, orientation=180, crop_box=[10, 10, 410, 1110]))
     assert turned["content_cut_mm"] > 50
+    # a quarter turn (design §4): the corrected frame is 1120 wide and 820 high
+    corners = score.corrected([[0, 0], [819, 0], [819, 1119], [0, 1119]], dict(a, orientation=90))
+    assert corners.tolist() == [[1119, 0], [1119, 819], [0, 819], [0, 0]]
+    back = score.corrected([[0, 0]], dict(a, orientation=270))
+    assert back.tolist() == [[0, 819]]
+    sideways = score.crop_verdict(page, dict(a, orientation=90, crop_box=[10, 10, 1110, 810]))
+    assert sideways["sheet_kept"] > 0.99 and sideways["content_cut_mm"] == 0
 
 
 def test_character_error_rates():
