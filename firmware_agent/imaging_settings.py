@@ -22,10 +22,10 @@ class ImagingSettings:
     min_orientation_confidence: float = setting(0.99, doc="Below this confidence (0-1) a page is left as scanned and "
                                                           "flagged orientation_unsure.", minimum=0.5, maximum=0.9999)
     osd: str = setting("sideways", doc="Which orientation_unsure pages tesseract's orientation detection (Debian "
-                                       "tesseract-ocr-osd) is asked about, about 1.5 s each: 'sideways' (lines run down "
-                                       "the page: 90 or 270 to tell apart), 'unsure' (every one; while the records "
-                                       "splitter does not wait for pages in scan order, a page held back by it can "
-                                       "land in the wrong record file), 'off'.",
+                                       "tesseract-ocr-osd) is asked about, 1.5 s or more each: 'sideways' (lines run "
+                                       "down the page: 90 or 270 to tell apart), 'unsure' (every one; while cover "
+                                       "sheets are read on the cleaned page, one turned upright can read worse than "
+                                       "as scanned, see docs/imaging.md), 'off'.",
                        choices=("off", "sideways", "unsure"))
     osd_min_confidence: float = setting(2.0, doc="Tesseract's orientation answer counts from this confidence on.",
                                         minimum=0.0, maximum=100.0)

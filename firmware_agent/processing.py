@@ -169,8 +169,9 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     osd = None
     a = result.analysis
     unsure = any(w["code"] == "orientation_unsure" for w in a.warnings)
-    # A page held back here is processed after the pages scanned after it: asked by
-    # default only when the page is sideways, where leaving it unturned costs most.
+    # Each answer costs 1.5 s or more, and the records task waits for the page (it
+    # splits in capture order): asked by default only when the page is sideways,
+    # where leaving it unturned costs most.
     if unsure and (stage.osd == "unsure" or (stage.osd == "sideways" and a.lines_vertical)):
         result, osd = _second_cue(pixels, dpi, result, stage.pipeline, stage.osd_min_confidence, run, page.seq)
     colour = derived_path(page.raw_path, ".jpg")
