@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from firmware_agent.config import ConfigError, load_config
-    from firmware_agent.logs import setup_logging
+    from sync.logs import setup_logging
 
     try:
         cfg = load_config(args.config)
