@@ -158,3 +158,31 @@ def test_bash_completion(tmp_path):
                                    _ARGCOMPLETE_STDOUT_FILENAME=str(answer)))
     assert done.returncode == 0
     assert answer.read_text().split() == ["config"]
+
+
+def test_run_on_a_port_in_use_ends_with_one_line(tmp_path):
+    """A value the check cannot know is wrong (the port is taken now): one line and status 1, no traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = tmp_path / "sohoa.toml"
+        config.write_text(f"""[agent]
+device_id = "xa-test-01"
+state_dir = "{tmp_path / 'state'}"
+min_free_mb = 10
+[records]
+enabled = false
+[climate]
+enabled = false
+[scanner]
+device = "test:1"
+[web]
+port = {taken.getsockname()[1]}
+""", encoding="utf-8")
+        done = subprocess.run([*SOHOA, "run", "--config", str(config)], capture_output=True, text=True,
+                              env=_env(), cwd=ROOT, timeout=300)
+    assert done.returncode == exit_codes.FAILURE
+    assert "Không khởi động được / Cannot start" in done.stderr and "address already in use" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
