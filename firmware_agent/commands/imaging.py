@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 from firmware_agent import exit_codes
+from firmware_agent.kernel_cache import kernels_cached
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.progress import Progress
 
@@ -56,17 +56,6 @@ def _process(path: Path):
     return result, dpi, (time.perf_counter() - t0) * 1e3
 
 
-def _kernels_cached() -> bool:
-    """Whether numba has compiled the imaging kernels here before (its index files exist)."""
-    import imaging
-
-    cache_dir = os.environ.get("NUMBA_CACHE_DIR")
-    places = [Path(imaging.__file__).parent / "__pycache__"]
-    if cache_dir:
-        places += list(Path(cache_dir).glob("imaging*"))
-    return any(any(place.glob("*.nbi")) for place in places if place.is_dir())
-
-
 def _warm_up() -> None:
     # Load (or compile) the kernels for gray and colour pages once, so that the
     # first file's `ms` measures processing, not the loading of compiled code.
@@ -74,7 +63,7 @@ def _warm_up() -> None:
 
     from imaging.pipeline import process_page
 
-    if not _kernels_cached():  # the first use compiles for 15 s to a minute: say so, on stderr
+    if not kernels_cached():  # the first use compiles for 15 s to a minute: say so, on stderr
         print(CATALOGUE["cli.imaging.compiling"].text, file=sys.stderr, flush=True)
     # A small page with skewed "text lines", so rotation and binarization run too.
     page = np.full((400, 300), 230, np.uint8)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import signal
 import sys
 
 from firmware_agent import exit_codes
+from firmware_agent.kernel_cache import kernels_cached
 from firmware_agent.messages import CATALOGUE
 
 
@@ -59,6 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if cfg is None:
         return exit_codes.CONFIG
     setup_logging(cfg.agent.log_level)
+    if not kernels_cached():  # the service's first start after an install waits on numba: say why
+        logging.getLogger("sohoa.agent").info(CATALOGUE["cli.imaging.compiling"].text)
     try:
         return asyncio.run(serve(cfg))
     except StateInUse:
