@@ -168,7 +168,7 @@ def _item_dataclass(tp: Any) -> Any:
     return None
 
 
-def _field(key: str, name: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) -> Any:
+def _field(key: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) -> Any:
     item = _item_dataclass(tp)
     if item is not None:
         if not isinstance(value, list):
@@ -198,7 +198,7 @@ def _build(cls: type, data: dict, prefix: str, out: _Problems) -> Any:
             continue
         key = f"{prefix}.{name}" if prefix else name
         try:
-            kwargs[name] = _field(key, name, value, hints[name], fields[name].metadata, out)
+            kwargs[name] = _field(key, value, hints[name], fields[name].metadata, out)
         except ConfigError as exc:
             out.add(exc)
     try:
