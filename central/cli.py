@@ -78,16 +78,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
-
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     from central.sip_check import receiver_member_check
+    from sync.logs import setup_logging
     from sync.keys import load_or_create
     from central.receiver import ReceiverOptions
     from central.receiver_app import build_receiver_app, serve_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("info", sys.stderr)  # the station's format, journald priorities (sync/logs.py)
     member_check = None
     if not args.no_sip_check:
         member_check = receiver_member_check(load_or_create(args.root / "keys" / "archive_x25519.pem", X25519PrivateKey))

@@ -9,11 +9,12 @@ receiver host that does not install the appliance). Without
 from __future__ import annotations
 
 import argparse
-import logging
+import sys
 from pathlib import Path
 
 from central.receiver import ReceiverOptions
 from central.receiver_app import build_receiver_app, serve_forever
+from sync.logs import setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--header-timeout", type=float, default=ReceiverOptions.header_timeout_s)
     p.add_argument("--idle-timeout", type=float, default=ReceiverOptions.idle_timeout_s)
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("info", sys.stderr)  # the station's format, journald priorities (sync/logs.py)
     opts = ReceiverOptions(max_size=args.max_size, takeover_idle_s=args.takeover_idle,
                            body_idle_timeout_s=args.body_idle_timeout, header_timeout_s=args.header_timeout,
                            idle_timeout_s=args.idle_timeout)

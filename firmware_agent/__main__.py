@@ -1,3 +1,3 @@
-from firmware_agent.cli import main
+from firmware_agent.cli import entry
 
-raise SystemExit(main())
+entry()

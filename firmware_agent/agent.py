@@ -24,6 +24,7 @@ from firmware_agent.config import Config
 from firmware_agent.journal import Journal
 from firmware_agent.journal_audit import AuditReport, audit
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.metrics import counter, gauge, station_families
 from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
@@ -162,7 +163,7 @@ class Agent:
         self.watchdog.start()
 
     async def _start_web(self) -> None:
-        app = build_app(core_status=self.status, core_metrics=self.metrics, sources=self.sources, actions=self,
+        app = build_app(core_status=self.status, core_metrics=self.metric_families, sources=self.sources, actions=self,
                         guard=self.web_guard)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -251,24 +252,27 @@ class Agent:
             },
         }
 
-    def metrics(self) -> list[str]:
+    def metric_families(self) -> list:
+        """Everything ``/metrics`` serves: build info, the agent's families and every subsystem's."""
+        return station_families(self.cfg.agent.device_id, self.metrics, self.sources)
+
+    def metrics(self) -> list:
         s = self.status()
-        lines = ["# TYPE sohoa_pages gauge"]
-        for state, n in s["pages"].items():
-            if state != "today":
-                lines.append(f'sohoa_pages{{state="{state}"}} {n}')
-        lines += ["# TYPE sohoa_pages_today gauge", f"sohoa_pages_today {s['pages']['today']}",
-                  "# TYPE sohoa_batches gauge"]
-        lines += [f'sohoa_batches{{state="{k}"}} {v}' for k, v in s["batches"].items()]
-        lines += ["# TYPE sohoa_disk_free_bytes gauge", f"sohoa_disk_free_bytes {s['disk']['free_bytes']}",
-                  "# TYPE sohoa_scanner_up gauge"]
-        for sc in s["scanners"]:
-            up = 0 if sc["state"] in ("unplugged", "hung", "access_denied") else 1
-            lines.append(f'sohoa_scanner_up{{device="{sc["device"]}",state="{sc["state"]}"}} {up}')
-        lines += ["# TYPE sohoa_task_restarts_total counter"]
-        lines += [f'sohoa_task_restarts_total{{task="{k}"}} {v}' for k, v in self.supervisor.restarts.items()]
-        lines += ["# TYPE sohoa_uptime_seconds gauge", f"sohoa_uptime_seconds {s['uptime_s']}"]
-        return lines
+        down = ("unplugged", "hung", "access_denied")
+        return [
+            gauge("sohoa_pages", "Pages in the journal by state.",
+                  samples=[({"state": k}, n) for k, n in s["pages"].items() if k != "today"]),
+            gauge("sohoa_pages_today", "Pages captured since local midnight.", s["pages"]["today"]),
+            gauge("sohoa_batches", "Upload batches by state.",
+                  samples=[({"state": k}, v) for k, v in s["batches"].items()]),
+            gauge("sohoa_disk_free_bytes", "Free bytes in the state folder's file system.", s["disk"]["free_bytes"]),
+            gauge("sohoa_scanner_up", "1 while the scanner can be used (labelled with its state).",
+                  samples=[({"device": sc["device"], "state": sc["state"]}, 0 if sc["state"] in down else 1)
+                           for sc in s["scanners"]]),
+            counter("sohoa_task_restarts", "Restarts of a supervised task after a failure.",
+                    samples=[({"task": k}, v) for k, v in self.supervisor.restarts.items()]),
+            gauge("sohoa_uptime_seconds", "Seconds since the agent started.", s["uptime_s"]),
+        ]
 
     # ------------------------------------------------------------------ waiting (demo, tests)
     def pipeline_idle(self) -> bool:

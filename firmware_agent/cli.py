@@ -1,10 +1,20 @@
-"""The `sohoa` command: a thin dispatcher over ``firmware_agent.commands``."""
+"""The `sohoa` command: a thin dispatcher over ``firmware_agent.commands``.
+
+Whatever a command does, it ends with one of the statuses of
+``firmware_agent.exit_codes`` and never with a traceback for Ctrl-C or for a
+reader that went away (``sohoa imaging analyze … | head``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from firmware_agent import exit_codes
+from firmware_agent.messages import CATALOGUE
+from firmware_agent.metrics import version
 
 # Explicit list, in help order. Adding a command family = adding its module here.
 COMMAND_MODULES = (
@@ -16,36 +26,79 @@ COMMAND_MODULES = (
     "firmware_agent.commands.records",
     "firmware_agent.commands.sync",
     "firmware_agent.commands.climate",
+    "firmware_agent.commands.completion",
 )
+
+
+def _epilog() -> str:
+    meanings = ((exit_codes.OK, CATALOGUE["cli.exit_codes.ok"]),
+                (exit_codes.FAILURE, CATALOGUE["cli.exit_codes.failure"]),
+                (exit_codes.USAGE, CATALOGUE["cli.exit_codes.usage"]),
+                (exit_codes.CONFIG, CATALOGUE["cli.exit_codes.config"]),
+                (exit_codes.STATE_IN_USE, CATALOGUE["cli.exit_codes.state_in_use"]),
+                (exit_codes.DEVICE_MISSING, CATALOGUE["cli.exit_codes.device_missing"]),
+                (exit_codes.INTERRUPTED, CATALOGUE["cli.exit_codes.interrupted"]),
+                (exit_codes.BROKEN_PIPE, CATALOGUE["cli.exit_codes.broken_pipe"]))
+    return "\n".join([f"{CATALOGUE['cli.exit_codes.title'].text}:",
+                      *(f"  {code:3d}  {message.text}" for code, message in meanings)])
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sohoa",
         description="Commune scanning-station appliance (sohoa).",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sohoa {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Answer bash's completion request (argcomplete's protocol) when the shell asks; else nothing."""
+    if "_ARGCOMPLETE" not in os.environ:
+        return
+    try:
+        import argcomplete
+    except ImportError:  # the optional package is not installed: no completion, no error
+        return
+    argcomplete.autocomplete(parser)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    _complete(parser)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return exit_codes.USAGE
     from firmware_agent.state_lock import StateInUse
 
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        # The reader is gone: nothing more can be said to it, and Python's own flush at exit
+        # must not raise again on the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return exit_codes.BROKEN_PIPE
     except StateInUse as exc:  # any command that runs an agent on a state folder already in use
         print(exc, file=sys.stderr)
-        return 2
+        return exit_codes.STATE_IN_USE
+
+
+def entry() -> None:
+    """The console script: Ctrl-C while the commands are still being imported ends quietly too."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(exit_codes.INTERRUPTED)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

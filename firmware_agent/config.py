@@ -13,6 +13,7 @@ loader knows nothing about any of them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from firmware_agent.climate.settings import ClimateSettings
+from firmware_agent.config_checks import check_values
+from firmware_agent.config_lines import key_lines, line_of
 from firmware_agent.imaging_settings import ImagingSettings
 from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.settings_base import ConfigError, setting
@@ -119,16 +122,24 @@ class Config:
 _NESTED_MAPS = {("scanner", "profiles"): ScanProfile}
 
 
+class _Problems(list):
+    """Every problem found in one file, as ``"dotted.key: what is wrong"`` strings, in the order found."""
+
+    def add(self, exc: ConfigError) -> None:
+        self.extend(exc.problems)
+
+
 def _expect(tp: Any) -> str:
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
     return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
-def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping) -> Any:
+def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) -> Any:
+    """*value* checked against *tp* and *meta*; raises ConfigError (a nested table adds its problems to *out*)."""
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a table [{key}], got {type(value).__name__}")
-        return _build(tp, value, key)
+        return _build(tp, value, key, out)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if tp is bool and not isinstance(value, bool):
@@ -137,6 +148,8 @@ def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping) -> Any:
         raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
     if tp in (str, dict) and not isinstance(value, tp):
         raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
+    if tp is float and not math.isfinite(value):
+        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
     choices = meta.get("choices")
     if choices and value not in choices:
         raise ConfigError(f"{key}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
@@ -155,70 +168,99 @@ def _item_dataclass(tp: Any) -> Any:
     return None
 
 
-def _build(cls: type, data: dict, prefix: str = "") -> Any:
+def _field(key: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) -> Any:
+    item = _item_dataclass(tp)
+    if item is not None:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected an array of tables [[{key}]]")
+        return tuple(_coerce(f"{key}[{i}]", v, item, {}, out) for i, v in enumerate(value))
+    if isinstance(tp, types.GenericAlias):
+        tp = typing.get_origin(tp)
+    nested = _NESTED_MAPS.get(tuple(key.split(".")))
+    if nested is not None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table of tables")
+        return {k: _coerce(f"{key}.{k}", v, nested, {}, out) for k, v in value.items()}
+    return _coerce(key, value, tp, meta, out)
+
+
+def _build(cls: type, data: dict, prefix: str, out: _Problems) -> Any:
+    """*cls* from *data*; every problem goes to *out* and its field keeps its default, so all are found."""
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
+    for name in sorted(set(data) - set(fields)):
         where = f"[{prefix}]" if prefix else "the top level"
-        raise ConfigError(f"{prefix + '.' if prefix else ''}{unknown[0]}: unknown key in {where}; "
-                          f"known keys: {', '.join(sorted(fields))}")
+        out.append(f"{prefix + '.' if prefix else ''}{name}: unknown key in {where}; "
+                   f"known keys: {', '.join(sorted(fields))}")
     kwargs = {}
     for name, value in data.items():
+        if name not in fields:
+            continue
         key = f"{prefix}.{name}" if prefix else name
-        tp = hints[name]
-        item = _item_dataclass(tp)
-        if item is not None:
-            if not isinstance(value, list):
-                raise ConfigError(f"{key}: expected an array of tables [[{key}]]")
-            kwargs[name] = tuple(_coerce(f"{key}[{i}]", v, item, {}) for i, v in enumerate(value))
-            continue
-        if isinstance(tp, types.GenericAlias):
-            tp = typing.get_origin(tp)
-        nested = _NESTED_MAPS.get(tuple(key.split(".")))
-        if nested is not None:
-            if not isinstance(value, dict):
-                raise ConfigError(f"{key}: expected a table of tables")
-            kwargs[name] = {k: _coerce(f"{key}.{k}", v, nested, {}) for k, v in value.items()}
-            continue
-        kwargs[name] = _coerce(key, value, tp, fields[name].metadata)
-    return cls(**kwargs)
+        try:
+            kwargs[name] = _field(key, value, hints[name], fields[name].metadata, out)
+        except ConfigError as exc:
+            out.add(exc)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:  # a section's own checks (__post_init__): report them, and go on
+        out.add(exc)           # with the fields they did not name, so later checks still see those
+        named = {p.split(":", 1)[0] for p in exc.problems}
+        try:
+            return cls(**{k: v for k, v in kwargs.items() if f"{prefix}.{k}" not in named})
+        except ConfigError:
+            return cls()
 
 
-def load_config(path: str | os.PathLike | None, overrides: dict | None = None) -> Config:
+def load_config(path: str | os.PathLike | None, overrides: dict | None = None, *, installed: bool = False) -> Config:
     """Read and validate a TOML file (or only defaults when *path* is None).
 
     *overrides* is a nested dict applied on top (used by the demo and tests).
-    Raises :class:`ConfigError` with a message naming the offending key.
+    *installed* is for a station's own file (`sohoa run`, `sohoa config check`): the
+    demo's identity (device id, agency code and name) is refused there.
+    Raises :class:`ConfigError` naming every offending key, each with its line
+    (``ConfigError.problems``, ``ConfigError.lines``).
     """
     data: dict = {}
+    text = ""
     if path is not None:
         try:
             raw = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
         try:
-            data = tomllib.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            data = tomllib.loads(text)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
-    cfg = _build(Config, data)
-    _check_cross_fields(cfg)
+    out = _Problems()
+    cfg = _build(Config, data, "", out)
+    _check_cross_fields(cfg, out)
+    check_values(cfg, out, installed=installed)
+    if out:
+        lines = key_lines(text)
+        located = sorted(((line_of(p.split(":", 1)[0], lines), p) for p in out),
+                         key=lambda item: (item[0] is None, item[0] or 0))
+        raise ConfigError("\n".join(f"line {n}: {p}" if n else p for n, p in located),
+                          problems=[p for _n, p in located], lines=[n for n, _p in located])
     return cfg
 
 
-def _check_cross_fields(cfg: Config) -> None:
+def _check_cross_fields(cfg: Config, out: _Problems) -> None:
     profiles = cfg.scanner.profiles
     if cfg.scanner.default_profile not in profiles:
-        raise ConfigError(f"scanner.default_profile: no profile named {cfg.scanner.default_profile!r}; "
-                          f"defined: {', '.join(sorted(profiles)) or 'none'}")
+        out.append(f"scanner.default_profile: no profile named {cfg.scanner.default_profile!r}; "
+                   f"defined: {', '.join(sorted(profiles)) or 'none'}")
     for button, prof in cfg.scanner.buttons.items():
-        if prof not in profiles:
-            raise ConfigError(f"scanner.buttons.{button}: no profile named {prof!r}")
+        if not isinstance(prof, str):
+            out.append(f"scanner.buttons.{button}: expected a profile name, got {prof!r}")
+        elif prof not in profiles:
+            out.append(f"scanner.buttons.{button}: no profile named {prof!r}")
     bind = cfg.web.bind
     if bind not in ("127.0.0.1", "::1", "localhost") and not cfg.web.allow_lan:
-        raise ConfigError(f"web.bind: {bind!r} is not a loopback address; set web.allow_lan = true to serve the LAN")
+        out.append(f"web.bind: {bind!r} is not a loopback address; set web.allow_lan = true to serve the LAN")
 
 
 def explain(cls: type = Config, prefix: str = "") -> list[str]:

@@ -33,6 +33,9 @@ from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 
 log = logging.getLogger("sohoa.scan")
 
+# Scanner states logged at info; every other state needs someone and is logged as a warning.
+ROUTINE_STATES = frozenset({"ready", "scanning", "job_done", "cancelled", "feeder_empty"})
+
 BUSY_RETRIES = 5
 
 
@@ -162,7 +165,11 @@ class ScanWorker:
             caps = scanner.capabilities()
         except ScannerError as err:
             self._open_failures += 1
-            self._set_state(err.code if err.code in ("access_denied", "device_busy") else "unplugged", str(err))
+            code = err.code if err.code in ("access_denied", "device_busy") else "unplugged"
+            if self._open_failures == 1 and self.state.state == code:
+                # _set_state logs a change only, and a worker starts as "unplugged": say it once per outage
+                log.warning("scanner %s: %s (%s)", self.device_name, message_for(code).text, err)
+            self._set_state(code, str(err))
             if self._usb_reset is not None and self._open_failures == 3:
                 # three failed opens in a row: the USB side may be hung; reset once per outage
                 self._usb_reset(None, self.device_name)
@@ -338,7 +345,9 @@ class ScanWorker:
 
     def _set_state(self, code: str, detail: str = "") -> None:
         if code != self.state.state:
-            log.info("scanner %s: %s", self.device_name, message_for(code).text)
+            # A state that needs someone (unplugged, jam, hung...) is a warning: `journalctl -p warning` shows it.
+            level = logging.INFO if code in ROUTINE_STATES else logging.WARNING
+            log.log(level, "scanner %s: %s", self.device_name, message_for(code).text)
         self.state.state = code
         if detail:
             self.state.last_error = detail

@@ -12,7 +12,16 @@ from typing import Any
 
 
 class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the key."""
+    """A config file that cannot be used; the message names the key.
+
+    ``problems`` holds one ``"dotted.key: what is wrong"`` string per problem, and
+    ``lines`` the line of each in the file (None where the key is not written there).
+    """
+
+    def __init__(self, message: str, *, problems: list[str] | None = None, lines: list[int | None] | None = None):
+        super().__init__(message)
+        self.problems = list(problems) if problems is not None else [message]
+        self.lines = list(lines) if lines is not None else [None] * len(self.problems)
 
 
 def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None,

@@ -32,7 +32,8 @@ class Subsystem:
     def status(self) -> dict:
         return {}
 
-    def metrics(self) -> list[str]:
+    def metrics(self) -> list:
+        """Prometheus metric families (``firmware_agent.metrics.gauge``/``counter``), read at each scrape."""
         return []
 
     def add_routes(self, app) -> None:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from firmware_agent.batches import SealingJob
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.metrics import counter, gauge
 from firmware_agent.retention import remove_captures
 from firmware_agent.sync_settings import SyncSettings
 from firmware_agent.subsystem import Subsystem
@@ -311,20 +312,26 @@ class UploaderTask(Subsystem):
             "last_error": {"vi": self.error[0], "en": self.error[1]} if self.error else None,
         }
 
-    def metrics(self) -> list[str]:
+    def metrics(self) -> list:
         batches, nbytes, oldest = self._backlog()
         p = self.progress
         return [
-            f"sohoa_sync_backlog_batches {batches}",
-            f"sohoa_sync_backlog_bytes {nbytes}",
-            f"sohoa_sync_oldest_unsent_age_seconds {oldest if oldest is not None else 0:.1f}",
-            f"sohoa_sync_acknowledged_total {self.acknowledged_total()}",
-            f"sohoa_sync_awaiting_receipt_batches {self.awaiting_receipt()}",
-            f"sohoa_sync_bytes_sent_total {self.bytes_sent}",
-            f"sohoa_sync_upload_progress_ratio {(p['offset'] / p['size']) if p and p['size'] else 0:.4f}",
-            f"sohoa_sync_online {1 if self.online else 0}",
-            f"sohoa_sync_failures_total {self.failures}",
-            f"sohoa_sync_refused_total {self.refusals}",
+            gauge("sohoa_sync_backlog_batches", "Sealed batches not yet acknowledged by the archive.", batches),
+            gauge("sohoa_sync_backlog_bytes", "Bytes of the sealed batches not yet acknowledged.", nbytes),
+            gauge("sohoa_sync_oldest_unsent_age_seconds", "Age of the oldest unacknowledged batch (0 = none).",
+                  round(oldest, 1) if oldest is not None else 0),
+            counter("sohoa_sync_acknowledged", "Batches the archive acknowledged with a receipt.",
+                    self.acknowledged_total()),
+            gauge("sohoa_sync_awaiting_receipt_batches", "Uploaded batches whose receipt is not yet checked.",
+                  self.awaiting_receipt()),
+            counter("sohoa_sync_bytes_sent", "Batch bytes sent in upload requests since the agent started.",
+                    self.bytes_sent),
+            gauge("sohoa_sync_upload_progress_ratio", "Fraction of the current upload acknowledged (0 = none).",
+                  (p["offset"] / p["size"]) if p and p["size"] else 0),
+            gauge("sohoa_sync_online", "1 while the last request to the archive got an answer.",
+                  1 if self.online else 0),
+            counter("sohoa_sync_failures", "Upload attempts that failed (network, server error).", self.failures),
+            counter("sohoa_sync_refused", "Batches the archive refused.", self.refusals),
         ]
 
     async def wait_idle(self, timeout_s: float = 60.0) -> int:

@@ -24,6 +24,7 @@ from firmware_agent.climate.period import Band, period_figures
 from firmware_agent.climate.sampling import Outcome, Sampler
 from firmware_agent.climate.store import ClimateStore
 from firmware_agent.climate.settings import ClimateSettings
+from firmware_agent.metrics import gauge
 from firmware_agent.subsystem import Subsystem
 
 log = logging.getLogger(__name__)
@@ -236,43 +237,39 @@ class ClimateService(Subsystem):
             "alerts": self.alerts.active(),
         }
 
-    def metrics(self) -> list[str]:
-        """Prometheus text-format lines, every name prefixed ``sohoa_climate_``."""
+    def metrics(self) -> list:
+        """Prometheus gauge families, every name prefixed ``sohoa_climate_``."""
         status = self.status()
-        lines: list[str] = []
+        families: list = []
 
-        def family(name: str, help_text: str, kind: str, samples: list[tuple[dict, float]]) -> None:
-            lines.append(f"# HELP sohoa_climate_{name} {help_text}")
-            lines.append(f"# TYPE sohoa_climate_{name} {kind}")
-            for labels, value in samples:
-                text = ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items())
-                lines.append(f"sohoa_climate_{name}{{{text}}} {value:g}" if text else f"sohoa_climate_{name} {value:g}")
+        def family(name: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
+            families.append(gauge(f"sohoa_climate_{name}", help_text, samples=samples))
 
         sensors = status["sensors"]
         lab = [{"sensor": s["id"], "location": s["location"]} for s in sensors]
-        family("sensor_ok", "1 when the last read of the sensor gave a good value.", "gauge",
+        family("sensor_ok", "1 when the last read of the sensor gave a good value.",
                [(lb, 1.0 if s["state"] == "ok" else 0.0) for lb, s in zip(lab, sensors)])
-        family("temperature_celsius", "Last good temperature (calibrated).", "gauge",
+        family("temperature_celsius", "Last good temperature (calibrated).",
                [(lb, s["t_c"]) for lb, s in zip(lab, sensors) if s["t_c"] is not None])
-        family("humidity_percent", "Last good relative humidity (calibrated).", "gauge",
+        family("humidity_percent", "Last good relative humidity (calibrated).",
                [(lb, s["rh_pct"]) for lb, s in zip(lab, sensors) if s["rh_pct"] is not None])
         with_m = [(lb, s["metrics"]) for lb, s in zip(lab, sensors) if s["metrics"]]
-        family("preservation_index_years", "Preservation Index at the last reading.", "gauge",
+        family("preservation_index_years", "Preservation Index at the last reading.",
                [(lb, m["pi_years"]) for lb, m in with_m])
-        family("emc_percent", "Equilibrium moisture content at the last reading.", "gauge",
+        family("emc_percent", "Equilibrium moisture content at the last reading.",
                [(lb, m["emc_pct"]) for lb, m in with_m])
-        family("dew_point_celsius", "Dew point at the last reading.", "gauge",
+        family("dew_point_celsius", "Dew point at the last reading.",
                [(lb, m["dew_point_c"]) for lb, m in with_m])
-        family("mold_risk_per_day", "Fraction of mould germination time used per day now.", "gauge",
+        family("mold_risk_per_day", "Fraction of mould germination time used per day now.",
                [(lb, m["mold_risk_per_day"]) for lb, m in with_m])
-        family("twpi_30d_years", "Time-weighted Preservation Index over 30 days.", "gauge",
+        family("twpi_30d_years", "Time-weighted Preservation Index over 30 days.",
                [(lb, s["month"]["twpi_years"]) for lb, s in zip(lab, sensors)
                 if s["month"] and s["month"].get("twpi_years") is not None])
-        family("alert_active", "1 for every active climate alert.", "gauge",
+        family("alert_active", "1 for every active climate alert.",
                [({"sensor": a["sensor"], "kind": a["kind"]}, 1.0) for a in status["alerts"]])
-        family("alerts_active", "Number of active climate alerts.", "gauge", [({}, float(len(status["alerts"])))])
-        family("db_bytes", "Size of the climate time-series file.", "gauge", [({}, float(self.store.file_bytes()))])
-        return lines
+        family("alerts_active", "Number of active climate alerts.", [({}, float(len(status["alerts"])))])
+        family("db_bytes", "Size of the climate time-series file.", [({}, float(self.store.file_bytes()))])
+        return families
 
     def summary(self, since: float, until: float) -> dict | None:
         """The climate summary for a sync batch (design §7.7); None without data."""
@@ -296,6 +293,3 @@ class ClimateService(Subsystem):
 
         add_routes(app, self)
 
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -56,7 +56,7 @@ def demo_config(state_dir: Path, port: int, *, records: bool = True):
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from firmware_agent.logs import setup_logging
+    from sync.logs import setup_logging
 
     if args.pages < 0 or (args.pages == 0 and not args.once):
         print("--pages must be at least 1 (0 only with --once)", file=sys.stderr)

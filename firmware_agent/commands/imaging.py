@@ -1,10 +1,16 @@
-"""`sohoa imaging analyze FILE...` and `sohoa imaging clean IN OUT [--bitonal OUT2]`.
+"""`sohoa imaging analyze FILE...` and `sohoa imaging clean IN OUT` / `clean PATH... --out-dir DIR`.
 
 ``analyze`` prints one JSON object per input file, one per line (a contract other
 tools rely on, see docs/design.md section 4). ``ms`` is the pipeline time,
 excluding file decoding. A file that cannot be read or processed gives a line
-with ``error`` instead, and the exit status is 1. ``clean`` prints a summary and,
-under it, each warning in the operator's words (``firmware_agent.page_warnings``).
+with ``error`` instead, and the exit status is 1.
+
+``clean`` takes one file and its output name, or any number of files and
+folders (searched for images) with ``--out-dir``: each page goes to the folder
+under its name (its path below a folder argument kept), with a progress bar on
+a terminal. The numba kernels compile on the first use after an install; both
+commands say so on stderr before they wait. Under each page's summary ``clean`` prints each warning in the operator's words
+(``firmware_agent.page_warnings``).
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from firmware_agent import exit_codes
+from firmware_agent.kernel_cache import kernels_cached
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.page_warnings import describe
+from firmware_agent.progress import Progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,10 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = isub.add_parser("analyze", help="print skew, blank, content box and warnings as JSON lines")
     a.add_argument("files", nargs="+", type=Path, metavar="FILE")
     a.set_defaults(func=cmd_analyze)
-    c = isub.add_parser("clean", help="write the corrected colour page (and a bitonal page)")
-    c.add_argument("input", type=Path, metavar="IN")
-    c.add_argument("output", type=Path, metavar="OUT", help=".jpg, .png or .tif")
-    c.add_argument("--bitonal", type=Path, metavar="OUT2", help="bitonal page for OCR (.png or .tif)")
+    c = isub.add_parser("clean", help="write the corrected colour page (and a bitonal page) of one file, "
+                                      "or of many files and folders with --out-dir")
+    c.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                   help="IN OUT (one file), or with --out-dir any number of files and folders")
+    c.add_argument("--out-dir", type=Path, metavar="DIR", help="write every cleaned page here")
+    c.add_argument("--format", choices=("jpg", "png", "tif"), default="jpg",
+                   help="colour page format with --out-dir (default jpg)")
+    c.add_argument("--bitonal", type=Path, metavar="OUT2",
+                   help="bitonal page for OCR (.png or .tif); with --out-dir, a folder for them (PNG)")
     c.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     c.set_defaults(func=cmd_clean)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -51,6 +65,8 @@ def _warm_up() -> None:
 
     from imaging.pipeline import process_page
 
+    if not kernels_cached():  # the first use compiles for 15 s to a minute: say so, on stderr
+        print(CATALOGUE["cli.imaging.compiling"].text, file=sys.stderr, flush=True)
     # A small page with skewed "text lines", so rotation and binarization run too.
     page = np.full((400, 300), 230, np.uint8)
     for row in range(40, 360, 16):
@@ -88,22 +104,71 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return status
 
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".pnm", ".pgm", ".ppm"})
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
+    if args.out_dir is None:
+        if len(args.paths) != 2:
+            print(CATALOGUE["cli.clean_usage"].text, file=sys.stderr)
+            return exit_codes.USAGE
+        _warm_up()
+        return _clean_one(args.paths[0], args.paths[1], args.bitonal, args.quality, report=True)
+    jobs, missing = _plan(args.paths, args.out_dir, args.format, args.bitonal)
+    for path in missing:
+        print(f"{CATALOGUE['cli.clean_failed'].text}: {path}: no such file or folder", file=sys.stderr)
+    _warm_up()
+    failed = len(missing)
+    with Progress(len(jobs), CATALOGUE["cli.clean_progress"].text) as bar:
+        for source, target, bitonal in jobs:
+            failed += _clean_one(source, target, bitonal, args.quality, report=not bar.active, note=bar.note)
+            bar.step(source.name)
+    print(CATALOGUE["cli.clean_done"].format(done=len(jobs) - failed + len(missing), total=len(jobs),
+                                             failed=failed).text, file=sys.stderr)
+    return exit_codes.FAILURE if failed else exit_codes.OK
+
+
+def _plan(paths: list[Path], out_dir: Path, fmt: str, bitonal_dir: Path | None):
+    """(source, colour target, bitonal target or None) for every image under *paths*; and the paths missing."""
+    jobs, missing = [], []
+    for path in paths:
+        if path.is_dir():
+            sources = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                             and not p.name.startswith("."))
+            pairs = [(p, Path(path.name) / p.relative_to(path)) for p in sources]
+        elif path.is_file():
+            pairs = [(path, Path(path.name))]
+        else:
+            missing.append(path)
+            continue
+        for source, rel in pairs:
+            jobs.append((source, out_dir / rel.with_suffix("." + fmt),
+                         bitonal_dir / rel.with_suffix(".png") if bitonal_dir else None))
+    return jobs, missing
+
+
+def _clean_one(source: Path, target: Path, bitonal: Path | None, quality: int, *, report: bool,
+               note=None) -> int:
+    """Clean *source* into *target* (and *bitonal*); 0, or 1 after saying why."""
     from firmware_agent.pageio import PageReadError, write_image_atomic
 
+    say = note or (lambda line: print(line, file=sys.stderr))
     try:
-        result, dpi, ms = _process(args.input)
-        write_image_atomic(args.output, result.colour, dpi=dpi, quality=args.quality)
-        if args.bitonal:
-            write_image_atomic(args.bitonal, result.bitonal, dpi=dpi)
+        result, dpi, ms = _process(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_image_atomic(target, result.colour, dpi=dpi, quality=quality)
+        if bitonal:
+            bitonal.parent.mkdir(parents=True, exist_ok=True)
+            write_image_atomic(bitonal, result.bitonal, dpi=dpi)
     except (PageReadError, ValueError, OSError) as exc:
-        print(f"{CATALOGUE['cli.clean_failed'].text}: {exc}", file=sys.stderr)
+        say(f"{CATALOGUE['cli.clean_failed'].text}: {source}: {exc}")
         return 1
-    a = result.analysis
-    print(f"{args.input}: skew {a.skew_deg:+.2f}° (confidence {a.skew_confidence:.2f}), "
-          f"applied {a.angle_applied:+.2f}°, orientation {a.orientation}, blank {a.blank}, "
-          f"{len(a.warnings)} warning(s), {ms:.0f} ms", file=sys.stderr)
-    # What each warning means, in the operator's words.
-    for w in a.warnings:
-        print(f"  {describe(w)}", file=sys.stderr)
+    if report:
+        a = result.analysis
+        say(f"{source}: skew {a.skew_deg:+.2f}° (confidence {a.skew_confidence:.2f}), "
+            f"applied {a.angle_applied:+.2f}°, orientation {a.orientation}, blank {a.blank}, "
+            f"{len(a.warnings)} warning(s), {ms:.0f} ms")
+        # What each warning means, in the operator's words.
+        for w in a.warnings:
+            say(f"  {describe(w)}")
     return 0

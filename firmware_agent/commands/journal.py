@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 
@@ -39,7 +40,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             cfg = load_config(args.config)
     except ConfigError as exc:
         print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.CONFIG
     state = cfg.state_path
     if not (state / "journal.sqlite3").exists():
         print(CATALOGUE["cli.journal.no_journal"].format(state=state).text, file=sys.stderr)

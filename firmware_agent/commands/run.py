@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import signal
 import sys
 
+from firmware_agent import exit_codes
+from firmware_agent.kernel_cache import kernels_cached
 from firmware_agent.messages import CATALOGUE
 
 
@@ -16,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", default="/etc/sohoa/sohoa.toml", help="TOML config file")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("config", help="check or explain the config file")
+    p = sub.add_parser("config", help="check the config file as `sohoa run` reads it (every problem, with its "
+                                      "line), or explain every setting")
     p.add_argument("action", choices=("check", "explain"))
     p.add_argument("path", nargs="?", default="/etc/sohoa/sohoa.toml")
     p.set_defaults(func=cmd_config)
@@ -31,17 +35,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_messages)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def load_checked(path: str):
+    """The station's config from *path*, or None after printing every problem with its line.
+
+    `sohoa run` and `sohoa config check` both read the file through here, so they
+    accept and refuse exactly the same files.
+    """
     from firmware_agent.config import ConfigError, load_config
-    from firmware_agent.logs import setup_logging
 
     try:
-        cfg = load_config(args.config)
+        return load_config(path, installed=True)
     except ConfigError as exc:
-        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
-        return 2
+        head = CATALOGUE["cli.config_problems"].format(n=len(exc.problems), path=path).text
+        print(f"{CATALOGUE['cli.config_error'].text}: {head}", file=sys.stderr)
+        for line, problem in zip(exc.lines, exc.problems):
+            print(f"  line {line}: {problem}" if line else f"  {problem}", file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from firmware_agent.state_lock import StateInUse
+    from sync.logs import setup_logging
+
+    cfg = load_checked(args.config)
+    if cfg is None:
+        return exit_codes.CONFIG
     setup_logging(cfg.agent.log_level)
-    return asyncio.run(serve(cfg))
+    if not kernels_cached():  # the service's first start after an install waits on numba: say why
+        logging.getLogger("sohoa.agent").info(CATALOGUE["cli.imaging.compiling"].text)
+    try:
+        return asyncio.run(serve(cfg))
+    except StateInUse:
+        raise
+    except OSError as exc:  # a folder it may not write, a port in use: said in one line, not a traceback
+        print(f"{CATALOGUE['cli.start_failed'].text}: {exc}", file=sys.stderr)
+        return exit_codes.FAILURE
 
 
 async def serve(cfg, *, ready=None) -> int:
@@ -80,18 +108,15 @@ async def keep_signal_handlers(stop: asyncio.Event, period_s: float = 0.2) -> No
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from firmware_agent.config import ConfigError, explain, load_config
+    from firmware_agent.config import explain
 
     if args.action == "explain":
         print("\n".join(explain()))
-        return 0
-    try:
-        load_config(args.path)
-    except ConfigError as exc:
-        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.OK
+    if load_checked(args.path) is None:
+        return exit_codes.CONFIG
     print(f"{CATALOGUE['cli.config_ok'].text}: {args.path}")
-    return 0
+    return exit_codes.OK
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 RELEASE_LIMIT_S = 15.0  # a driver that has not stopped its frame by then never will
@@ -57,7 +58,7 @@ def cmd_scanners(args: argparse.Namespace) -> int:
         return 0
     if not out:
         print(CATALOGUE["cli.scan.no_scanner"].text)
-        return 1
+        return exit_codes.DEVICE_MISSING
     for c in out:
         print(f"{c['name']}: {c.get('vendor', '')} {c.get('model', '')} ({c.get('type', '')})")
         if "error" in c:
@@ -90,11 +91,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         name = args.device or (list_devices() or [{"name": ""}])[0]["name"]
         if not name:
             print(CATALOGUE["cli.scan.no_scanner"].text, file=sys.stderr)
-            return 1
+            return exit_codes.DEVICE_MISSING
         scanner = SaneScanner(name)
     except ScannerError as exc:
         print(message_for_error(exc).text + f" ({exc})", file=sys.stderr)
-        return 1
+        return exit_codes.DEVICE_MISSING if exc.code == "unplugged" else exit_codes.FAILURE
     args.out.mkdir(parents=True, exist_ok=True)
     n, rc = 0, 0
     try:

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 
@@ -72,7 +73,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     from sync.keys import fingerprint, load_or_create, public_b64
     cfg = _config(args.config)
     if cfg is None:
-        return 2
+        return exit_codes.CONFIG
     key_path, _, _ = cfg.sync.key_paths(cfg.state_path)
     pub = public_b64(load_or_create(key_path, Ed25519PrivateKey))
     print(f"{cfg.agent.device_id}: {pub}  fingerprint {fingerprint(pub)}  ({key_path})")
@@ -89,7 +90,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
     cfg = _config(args.config)
     if cfg is None:
-        return 2
+        return exit_codes.CONFIG
     if args.print_auth_header:
         key_path, _, _ = cfg.sync.key_paths(cfg.state_path)
         print(make_auth_header(cfg.agent.device_id, load_or_create(key_path, Ed25519PrivateKey), lifetime_s=3600))

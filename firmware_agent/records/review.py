@@ -11,6 +11,7 @@ import json
 
 from records.coversheet import CoverSheet, CoverSheetError
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.metrics import counter, gauge
 from firmware_agent.records.store import RecordStore
 
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
@@ -72,21 +73,19 @@ def status(task) -> dict:
     }
 
 
-def metrics(task) -> list[str]:
+def metrics(task) -> list:
     store = task.store
     n, seconds, rss = store.ocr_stats()
-    lines = ["# TYPE sohoa_records_files gauge"]
-    for state, count in sorted(store.counts().items()):
-        lines.append(f'sohoa_records_files{{state="{state}"}} {count}')
-    lines += [
-        "# TYPE sohoa_records_ocr_backlog gauge", f"sohoa_records_ocr_backlog {store.ocr_backlog()}",
-        "# TYPE sohoa_records_ocr_pages_total counter", f"sohoa_records_ocr_pages_total {n}",
-        "# TYPE sohoa_records_ocr_seconds_total counter", f"sohoa_records_ocr_seconds_total {seconds:.3f}",
-        "# TYPE sohoa_records_ocr_max_rss_bytes gauge", f"sohoa_records_ocr_max_rss_bytes {rss * 1024}",
-        "# TYPE sohoa_records_packages_built_total counter",
-        f"sohoa_records_packages_built_total {len(task.packages)}",
+    return [
+        gauge("sohoa_records_files", "Record files by state.",
+              samples=[({"state": state}, count) for state, count in sorted(store.counts().items())]),
+        gauge("sohoa_records_ocr_backlog", "Pages waiting for OCR.", store.ocr_backlog()),
+        counter("sohoa_records_ocr_pages", "Pages read by tesseract.", n),
+        counter("sohoa_records_ocr_seconds", "Seconds tesseract spent on pages.", round(seconds, 3)),
+        gauge("sohoa_records_ocr_max_rss_bytes", "Largest resident memory of one tesseract process.", rss * 1024),
+        counter("sohoa_records_packages_built", "SIP_hoso packages built since the agent started.",
+                len(task.packages)),
     ]
-    return lines
 
 
 def add_routes(task, app) -> None:

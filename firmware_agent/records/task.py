@@ -390,7 +390,7 @@ class RecordsTask(Subsystem):
     def status(self) -> dict:
         return review.status(self)
 
-    def metrics(self) -> list[str]:
+    def metrics(self) -> list:
         return review.metrics(self)
 
     def add_routes(self, app) -> None:

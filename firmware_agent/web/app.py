@@ -19,6 +19,7 @@ from typing import Callable, Protocol
 from aiohttp import web
 
 from firmware_agent.messages import CATALOGUE
+from firmware_agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, exposition
 from firmware_agent.subsystem import Subsystem
 from firmware_agent.web.guard import Guard, add_action
 from firmware_agent.web.sessions import OPERATOR
@@ -30,7 +31,7 @@ class Actions(Protocol):
     def cancel(self, device: str | None) -> dict: ...
 
 
-def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list[str]],
+def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list],
               sources: list[Subsystem], actions: Actions, guard: Guard) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     guard.install(app)
@@ -62,14 +63,9 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
         return web.Response(body=messages_body, content_type="application/json", charset="utf-8", headers=headers)
 
     async def metrics(_request: web.Request) -> web.Response:
-        lines = list(core_metrics())
-        for src in sources:
-            try:
-                lines.extend(src.metrics())
-            except Exception:  # keep the other metrics flowing
-                lines.append(f'sohoa_source_error{{source="{src.name}"}} 1')
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+        # The families are read here, on the loop, like /api/status; the library writes the text.
+        return web.Response(body=exposition(core_metrics()),
+                            headers={"Content-Type": METRICS_CONTENT_TYPE, "X-Content-Type-Options": "nosniff"})
 
     async def read_json(request: web.Request) -> dict:
         if not request.can_read_body:

@@ -38,13 +38,17 @@ class WebSettings:
 
     def __post_init__(self) -> None:
         # Lists arrive from TOML as lists; keep the frozen settings hashable and checked.
+        problems = []
         if not isinstance(self.hostnames, (list, tuple)) or not all(map(_host_name_ok, self.hostnames)):
-            raise ConfigError(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
-        object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
+            problems.append(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
+        else:
+            object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
         for key in ("password_hash", "operator_pin_hash"):
             value = getattr(self, key)
             if value and not password_hash_ok(value):
-                raise ConfigError(f"web.{key}: not a hash printed by `sohoa passwd`, got {value[:20]!r}")
+                problems.append(f"web.{key}: not a hash printed by `sohoa passwd`, got {value[:20]!r}")
         if self.operator_open and self.operator_pin_hash:
-            raise ConfigError("web.operator_open: set either operator_open = true (kiosk) or operator_pin_hash, "
-                              "not both")
+            problems.append("web.operator_open: set either operator_open = true (kiosk) or operator_pin_hash, "
+                            "not both")
+        if problems:  # all of them at once (the loader lists every problem of a file)
+            raise ConfigError("\n".join(problems), problems=problems)

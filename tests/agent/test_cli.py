@@ -71,7 +71,7 @@ def test_scan_gives_up_on_a_driver_that_hangs_while_stopping(tmp_path):
 
 def test_scan_with_no_such_scanner(tmp_path):
     res = sohoa("scan", "--out", str(tmp_path / "out"), "--device", "test:9")
-    assert res.returncode == 1 and "Không thấy máy quét" in res.stderr
+    assert res.returncode == 5 and "Không thấy máy quét" in res.stderr  # exit_codes.DEVICE_MISSING
 
 
 def test_demo_once_prints_its_json_line(tmp_path):

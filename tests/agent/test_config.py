@@ -121,7 +121,7 @@ def test_agent_refuses_to_start_on_a_bad_config(tmp_path):
     bad = write(tmp_path, "[scanner]\npoll_ms = -5\n")
     res = subprocess.run([sys.executable, "-m", "firmware_agent", "run", "--config", str(bad)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert res.returncode == 2
+    assert res.returncode == 3  # exit_codes.CONFIG: the unit does not restart on it
     assert "scanner.poll_ms: must be at least 50" in res.stderr
     assert "Lỗi cấu hình / Config error" in res.stderr
 

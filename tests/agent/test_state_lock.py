@@ -63,7 +63,7 @@ def test_a_second_demo_on_the_same_state_folder_is_refused(tmp_path):
             time.sleep(0.02)
         assert first.poll() is None, "the first demo ended before the test could start the second"
         second = subprocess.run(cmd + ["0"], capture_output=True, text=True, env=env(), cwd=tmp_path, timeout=60)
-        assert second.returncode == 2
+        assert second.returncode == 4  # exit_codes.STATE_IN_USE
         assert f"pid {first.pid}" in second.stderr and "run only one" in second.stderr
     finally:
         first.send_signal(signal.SIGKILL)

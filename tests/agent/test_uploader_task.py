@@ -7,6 +7,7 @@ import json
 import os
 import socket
 
+from firmware_agent.metrics import exposition
 from firmware_agent.journal import Journal, open_db
 from firmware_agent.sync_settings import SyncSettings
 from firmware_agent.sync_enrollment import enroll_local
@@ -61,7 +62,7 @@ def test_staged_batches_are_sealed_sent_acknowledged_and_deleted(tmp_path):
             await _until(lambda: task.status()["batches_acknowledged"] == 3)
             st = task.status()
             assert st["backlog_batches"] == 0 and st["state"] in ("idle", "uploading") and st["last_error"] is None
-            assert any(line.startswith("sohoa_sync_acknowledged_total 3") for line in task.metrics())
+            assert "sohoa_sync_acknowledged_total 3.0" in exposition(task.metrics()).decode().splitlines()
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             assert journal.batches.counts().get("acknowledged") == 3
@@ -98,7 +99,7 @@ def test_offline_then_online_and_resume_after_restart(tmp_path):
             st = t1.status()
             assert st["backlog_batches"] == 1 and st["oldest_unsent_age_s"] >= 0
             assert "Không kết nối" in st["last_error"]["vi"] and "unreachable" in st["last_error"]["en"]
-            assert "sohoa_sync_online 0" in t1.metrics()
+            assert "sohoa_sync_online 0.0" in exposition(t1.metrics()).decode().splitlines()
             r1.cancel()
             await asyncio.gather(r1, return_exceptions=True)
 
@@ -315,7 +316,7 @@ def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_pa
             assert st["message"] == "Máy chủ từ chối lô, cần kỹ thuật viên / The server refused a batch, technician needed"
             assert st["last_error"]["vi"].startswith("Biên nhận của lô 1 không hợp lệ: ")
             assert st["last_error"]["en"].startswith("The receipt for batch 1 does not verify: ")
-            assert "sohoa_sync_awaiting_receipt_batches 1" in task.metrics()
+            assert "sohoa_sync_awaiting_receipt_batches 1.0" in exposition(task.metrics()).decode().splitlines()
             assert journal.batches.counts() == {"uploaded": 1}
             db = open_db(journal.path)
             assert db.execute("SELECT state FROM batches").fetchone()[0] == "uploaded"

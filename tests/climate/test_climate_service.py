@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from drivers.sensors import BadReading
+from firmware_agent.metrics import exposition
 from firmware_agent.climate.service import ClimateService
 from firmware_agent.climate.metrics import preservation_index
 from firmware_agent.climate.sampling import Sampler
@@ -132,16 +133,16 @@ def test_metrics_lines_are_prometheus_text(tmp_path, sysfs, clock):
     svc = ClimateService(settings(usb=False, alerts=AlertSettings(min_duration_s=0)), tmp_path / "c.sqlite3",
                          sysfs_root=sysfs.root, clock=clock)
     svc.sample_once()
-    lines = svc.metrics()
+    lines = exposition(svc.metrics()).decode().splitlines()
     sample_re = re.compile(r'^sohoa_climate_[a-z0-9_]+(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+-]+$')
     for line in lines:
         assert line.startswith("# HELP sohoa_climate_") or line.startswith("# TYPE sohoa_climate_") \
             or sample_re.match(line), line
     text = "\n".join(lines)
-    assert 'sohoa_climate_temperature_celsius{sensor="hwmon-sht3x",location="Kho 1, kệ A"} 29.5' in text
-    assert 'sohoa_climate_sensor_ok{sensor="w1-28-0316a2794aff",location="Kho 1, sàn"} 0' in text
-    assert 'sohoa_climate_alert_active{sensor="hwmon-sht3x",kind="mold"} 1' in text
-    assert "sohoa_climate_alerts_active 3" in text  # too hot, too damp, mould
+    assert 'sohoa_climate_temperature_celsius{location="Kho 1, kệ A",sensor="hwmon-sht3x"} 29.5' in text
+    assert 'sohoa_climate_sensor_ok{location="Kho 1, sàn",sensor="w1-28-0316a2794aff"} 0.0' in text
+    assert 'sohoa_climate_alert_active{kind="mold",sensor="hwmon-sht3x"} 1.0' in text
+    assert "sohoa_climate_alerts_active 3.0" in text  # too hot, too damp, mould
 
 
 def test_summary_matches_the_documented_format(tmp_path, sysfs, clock):

@@ -12,6 +12,7 @@ import zipfile
 import pytest
 from PIL import Image, ImageDraw
 
+from firmware_agent.metrics import exposition
 from firmware_agent.journal import Journal
 from firmware_agent.records import samples
 from records import coversheet
@@ -93,7 +94,7 @@ def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
     assert journal.read("SELECT COUNT(*) FROM batch_members")[0][0] == 2
     status = task.status()
     assert status["files"] == {"packaged": 2} and status["ocr_backlog"] == 0
-    assert any(line.startswith("sohoa_records_ocr_pages_total 8") for line in task.metrics())
+    assert "sohoa_records_ocr_pages_total 8.0" in exposition(task.metrics()).decode().splitlines()
 
 
 def test_separator_problems_are_held_with_their_reason_then_confirmed(tmp_path):
