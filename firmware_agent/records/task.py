@@ -24,10 +24,13 @@ from firmware_agent.journal import Journal
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
 from records.classify import load_rules
-from records.coversheet import SheetDetection, detect
+from firmware_agent.capture_file import read_capture
+from firmware_agent.pageio import PageReadError
+from records.coversheet import SheetDetection
 from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
 from records.package import DocPages, analyse, build_package
 from records.pdfa import PageInput
+from records.separators import detect_page
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 
@@ -129,24 +132,40 @@ class RecordsTask:
 
     # ------------------------------------------------------------------ steps (blocking)
     def split_step(self, limit: int = 50) -> int:
-        """Assign waiting processed pages; returns how many were assigned."""
-        import cv2
-
+        """Assign waiting processed pages in capture order (design §6.2 S0); returns how many were assigned."""
         n = 0
-        # Capture order (§6.2): a page cleaned before an earlier one waits for it, or a secret
+        # Capture order (S0): a page cleaned before an earlier one waits for it, or a secret
         # record's page could join the record file its still unread cover sheet closes.
         (first_captured,), = self.journal.read("SELECT MIN(id) FROM pages WHERE state='captured'")
         for page in self.journal.pages_in_state("processed", limit):
             if first_captured is not None and page.id > first_captured:
                 break
-            src = page.colour_path or page.raw_path
-            gray = cv2.imread(str(src), cv2.IMREAD_REDUCED_GRAYSCALE_2)
-            det = detect(gray) if gray is not None else SheetDetection("")
+            det = self.detect(page)
             blank = bool((page.analysis or {}).get("blank", False))
             self.splitter.assign(page.id, page.dpi, det, blank)
             self.journal.set_page_state([page.id], "documented", expect="processed")
             n += 1
         return n
+
+    @staticmethod
+    def detect(page) -> SheetDetection:
+        """Is *page* a separator? Read on its capture at full resolution, then its cleaned page (D1-D5)."""
+        import cv2
+
+        try:
+            capture, _dpi = read_capture(page.raw_path, page.dpi)
+        except PageReadError:  # removed after its batch was sealed, or damaged: the cleaned page must do
+            capture = None
+
+        def cleaned():
+            src = page.colour_path
+            return cv2.imread(str(src), cv2.IMREAD_GRAYSCALE) if src is not None else None
+
+        try:
+            return detect_page(capture, cleaned, page.dpi)
+        except ValueError as exc:
+            log.warning("page %d: separator detection failed: %s", page.id, exc)
+            return SheetDetection("")
 
     def close_step(self, force: bool = False) -> list[int]:
         # A page still being cleaned may belong to the open record file (S6).
