@@ -89,7 +89,12 @@ def read_symbols(gray: np.ndarray, dpi: float) -> list[Symbol]:
 
 
 def decode(gray: np.ndarray, dpi: float) -> tuple[SheetDetection | None, bool]:
-    """(what the symbols on *gray* make of the page or None, whether a symbol was located undecoded)."""
+    """(what the symbols on *gray* make of the page or None, clue).
+
+    The clue is True when a QR symbol was located but not decoded, False when none
+    was, and None when a QR code of someone else's decoded (its corner squares are
+    then no sign of a cover sheet).
+    """
     symbols = [s for s in read_symbols(gray, dpi) if s.dark]
     for s in symbols:
         if s.fmt == "qr" and s.decoded and s.text.startswith(PREFIX):
@@ -100,8 +105,9 @@ def decode(gray: np.ndarray, dpi: float) -> tuple[SheetDetection | None, bool]:
     for s in symbols:
         if s.fmt == "code39" and s.decoded and s.text.strip().upper() == PATCH_TEXT:
             return SheetDetection("patch"), False
-    located = any(not s.decoded and s.fmt == "qr" for s in symbols)
-    return None, located
+    if any(s.decoded and s.fmt == "qr" for s in symbols):
+        return None, None
+    return None, any(not s.decoded and s.fmt == "qr" for s in symbols)
 
 
 # --------------------------------------------------------------------------- look-alikes (D5)
@@ -215,10 +221,14 @@ def barcode_bars(gray: np.ndarray, dpi: float) -> int:
     return best
 
 
-def look_alike(gray: np.ndarray, dpi: float, qr_located: bool = False) -> SheetDetection | None:
-    """A separator's print without a decodable code (D5): 'damaged' (cover) or 'damaged_patch', else None."""
+def look_alike(gray: np.ndarray, dpi: float, qr_located: bool | None = False) -> SheetDetection | None:
+    """A separator's print without a decodable code (D5): 'damaged' (cover) or 'damaged_patch', else None.
+
+    *qr_located* None means a foreign QR code decoded on the page: corner squares
+    alone are then its own, and only the banner bands make a cover look-alike.
+    """
     banners, finders, tall = banners_and_finders(gray, dpi)
-    if banners >= 2 or (banners >= 1 and (finders >= 1 or qr_located)) or finders >= 2:
+    if banners >= 2 or (banners >= 1 and (finders >= 1 or qr_located)) or (finders >= 2 and qr_located is not None):
         return SheetDetection("damaged", None, f"cover: QR code unreadable ({banners} bands, {finders} corner "
                                                f"squares)")
     if tall:  # bars merged by blur at 100 dpi still leave tall components: count them at 150 dpi
@@ -270,7 +280,7 @@ def detect_page(capture: np.ndarray | None, cleaned: Callable[[], np.ndarray | N
     if det is not None:
         return det
     suspect = look_alike(first, dpi, located)
-    if capture is None or (suspect is None and not located):
+    if capture is None or (suspect is None and located is not True):
         return suspect or SheetDetection("")
     # D4: the capture shows a separator's print that did not decode: the straightened page may
     page = cleaned()
