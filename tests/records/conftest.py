@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,12 @@ def fake_ocr():
 
 
 def _fake_ocr(width: int, height: int, lines: list[str], dpi: int = 200) -> OcrResult:
-    """Word boxes laid out on lines, standing in for tesseract where OCR is not under test."""
+    """Word boxes laid out on lines, standing in for tesseract where OCR is not under test.
+
+    Each character is 20 px wide, so a run of spaces is a gap on the page (two header columns).
+    """
     words = []
     for n, line in enumerate(lines):
-        x = 150
-        for text in line.split():
-            w = 28 * len(text)
-            words.append(Word(text, x, 200 + 70 * n, w, 40, 95.0, n))
-            x += w + 25
-    return OcrResult(words, width, height, dpi, lines=list(lines))
+        for m in re.finditer(r"\S+", line):
+            words.append(Word(m.group(), 150 + 20 * m.start(), 200 + 70 * n, 20 * len(m.group()), 40, 95.0, n))
+    return OcrResult(words, width, height, dpi, lines=[" ".join(line.split()) for line in lines])
