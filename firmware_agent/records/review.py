@@ -52,9 +52,9 @@ def status(task) -> dict:
     held = []
     for f in store.files("held"):
         held.append({"id": f.id, "file_code": f.file_code, "reason": f.hold_code, "message": f.hold_message,
-                     "cover": f.cover,
+                     "cover": f.cover, "pages": list(f.hold_pages),
                      "documents": [{"seq": d["seq"], "values": d["fields"], "confidence": d["confidence"],
-                                    "needs": d["needs"]} for d in store.docs(f.id)]})
+                                    "needs": d["needs"], "boxes": d["boxes"]} for d in store.docs(f.id)]})
     n, seconds, rss = store.ocr_stats()
     return {
         "enabled": True,

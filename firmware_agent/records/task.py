@@ -28,7 +28,7 @@ from firmware_agent.capture_file import read_capture
 from firmware_agent.pageio import PageReadError
 from records.coversheet import SheetDetection
 from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
-from records.package import DocPages, analyse, build_package
+from records.package import DocPages, analyse_page, build_package
 from records.pdfa import PageInput
 from records.separators import detect_page
 from firmware_agent.records.splitter import Splitter
@@ -182,20 +182,31 @@ class RecordsTask:
             if any(r[0] is None and not r[1] for r in results.values()):
                 continue  # OCR still pending
             needs_all: list[str] = []
+            stamped: list[int] = []
             firsts: dict[int, int] = {}
             for pid, _role, seq in pages:
                 firsts.setdefault(seq, pid)
             for seq, pid in sorted(firsts.items()):
                 data, _err = results[pid]
                 first = OcrResult.from_json(data) if data else None
-                values, conf, needs = analyse(first, self.rules, self.settings.thresholds)
-                self.store.save_doc(f.id, seq, values, conf, needs)
+                values, conf, needs, boxes = analyse_page(first, self.rules, self.settings.thresholds)
+                # each box with the page it is on, for the review to highlight (design §6.7)
+                boxes = {k: [pid, *b] for k, b in boxes.items() if b}
+                self.store.save_doc(f.id, seq, values, conf, needs, boxes)
                 needs_all += [f"{seq}:{n}" for n in needs]
+                if values.get("mode") == SECRET:
+                    stamped.append(pid)
             failed = [pid for pid, (d, e) in results.items() if e]
             if f.hold_code:
                 self.store.set_state(f.id, "held", f.hold_code, f.hold_message.partition(": ")[2], expect=("closed",))
             elif failed:
                 self.store.set_state(f.id, "held", "ocr_failed", f"{len(failed)} trang / pages", expect=("closed",))
+            elif stamped and f.cover.get("mode") != SECRET:
+                # L8: a secrecy stamp on a record file the cover does not mark secret. It is raised to
+                # mode 03 at once (packaged encrypted unless a technician lowers it when confirming).
+                self.store.update_cover(f.id, dict(f.cover, mode=SECRET))
+                self.store.set_state(f.id, "held", "secret_stamp", ", ".join(f"trang/page {p}" for p in stamped),
+                                     expect=("closed",), pages=tuple(stamped))
             elif needs_all and self.settings.hold_low_confidence:
                 self.store.set_state(f.id, "held", "needs_confirmation", ", ".join(needs_all), expect=("closed",))
             elif f.cover.get("mode") == SECRET and self.recipient_key() is None:

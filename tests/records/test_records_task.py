@@ -18,6 +18,7 @@ from records import coversheet
 from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from records.sip_verify import verify
+from records.text import fold
 from firmware_agent.records.task import RecordsTask
 from firmware_agent.records_settings import RecordsSettings
 
@@ -57,11 +58,13 @@ def run(task: RecordsTask, timeout: float = 120.0):
 def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
     journal = Journal(tmp_path)
     feed(journal, [img for _name, img in samples.demo_stack(DPI)])
-    first = RecordsTask(RecordsSettings(), journal, tmp_path)
+    # the chain, not the confidence model: low-confidence holds are tested below
+    settings = RecordsSettings(hold_low_confidence=False)
+    first = RecordsTask(settings, journal, tmp_path)
     assert first.split_step() == 14
     assert first.split_step() == 0  # nothing assigned twice
     # a restart after splitting: a new task on the same journal finishes the work
-    task = RecordsTask(RecordsSettings(), journal, tmp_path)
+    task = RecordsTask(settings, journal, tmp_path)
     built = run(task)
     assert len(built) == 2, task.status()
     assert all(verify(p) == [] for p in built)
@@ -249,3 +252,40 @@ def test_config_section(tmp_path):
     assert cfg.records.separator == "blank-sheet" and cfg.records.ocr_workers == 1
     with pytest.raises(ConfigError, match="records.separator"):
         load_config(None, {"records": {"separator": "magic"}})
+
+
+def test_secrecy_stamp_raises_the_record_file_to_secret_for_a_technician(tmp_path, nd30_page):
+    """L8: a MẬT stamp under a public cover: held with the page named, the cover raised to mode 03."""
+    journal = Journal(tmp_path)
+    stamped = samples.scanned(nd30_page(organ=("CÔNG AN HUYỆN ĐỨC HÒA", "CÔNG AN XÃ TÂN PHÚ"), number="03/BC-CAX",
+                                        place_date="Tân Phú, ngày 02 tháng 7 năm 2015", title=("BÁO CÁO",),
+                                        subject=("Tình hình an ninh trật tự quý II năm 2015",), stamp="MẬT"),
+                              seed=5, angle=0.3, noise=4.0)
+    ids = feed(journal, [cover("D.9"), stamped])
+    task = RecordsTask(RecordsSettings(hold_low_confidence=False), journal, tmp_path)
+    assert run(task) == []  # nothing packaged in clear
+    (held,) = task.status()["held"]
+    assert held["reason"] == "secret_stamp" and held["pages"] == [ids[1]]
+    assert task.store.file(held["id"]).cover["mode"] == "03"
+    doc = held["documents"][0]
+    assert doc["values"]["mode"] == "03" and doc["boxes"]["mode"][0] == ids[1]  # the stamp's box, on its page
+    assert doc["boxes"]["organName"][0] == ids[1] and len(doc["boxes"]["organName"]) == 5
+
+
+def test_a_field_below_its_threshold_is_held_with_its_box(tmp_path, nd30_page):
+    journal = Journal(tmp_path)
+    page = samples.scanned(nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"), number="12/QĐ-UBND",
+                                     place_date="Tân Phú, ngày 05 tháng 3 năm 2001", title=("QUYẾT ĐỊNH",),
+                                     subject=("Về việc cấp giấy chứng nhận quyền sử dụng đất",)),
+                           seed=6, angle=0.3, noise=4.0)
+    ids = feed(journal, [cover("D.10"), page])
+    settings = dataclasses.replace(RecordsSettings(), thresholds={"organName": 1.01, "typeName": 0.0})
+    task = RecordsTask(settings, journal, tmp_path)
+    assert run(task) == []
+    (held,) = task.status()["held"]
+    assert held["reason"] == "needs_confirmation" and "1:organName" in held["message"]
+    doc = held["documents"][0]
+    assert doc["needs"] == ["organName"]
+    assert fold(doc["values"]["organName"]).startswith("UY BAN NHAN DAN XA TAN PH")  # as read from the JPEG
+    page_id, x0, y0, x1, y1 = doc["boxes"]["organName"]
+    assert page_id == ids[1] and 0 <= x0 < x1 and 0 <= y0 < y1 < page.height // 4
