@@ -23,7 +23,7 @@ NATION = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 MOTTO = "DOC LAP - TU DO - HANH PHUC"
 GAP_FACTOR = 2.5        # L1: a gap wider than this many line heights cuts a line
 BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights are not one block
-_NUMBER_START = re.compile(r"^S[O0Ô6]?\s*[:;.,]?\s*[\dOoIl|]")
+_NUMBER_START = re.compile(r"^S[O06]?\s*[:;.,]?\s*[\dOoIl|]")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
 
 

@@ -13,11 +13,16 @@ import json
 import time
 
 from records.coversheet import SheetDetection
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import HOLD_MESSAGES, RecordStore
 
 
 def _pending(code: str, detail: str = "") -> tuple[str, str]:
     return code, HOLD_MESSAGES[code] + (f": {detail}" if detail else "")
+
+
+def _page(page_id: int) -> str:
+    return CATALOGUE["records.hold.page"].format(page=page_id).text
 
 
 class Splitter:
@@ -109,8 +114,8 @@ class Splitter:
                 # S1: a cover look-alike opens a record file of its own, held; never content of the last one
                 if cur is not None:
                     self.close_in(db, cur["id"])
-                file_id = self._new_file(db, {}, None, _pending("coversheet_damaged", f"trang/page {page_id}, "
-                                                                                     f"{det.reason}"),
+                file_id = self._new_file(db, {}, None,
+                                         _pending("coversheet_damaged", f"{_page(page_id)}, {det.reason}"),
                                          page_id, hold_pages=(page_id,))
             else:
                 if cur is None:
@@ -123,7 +128,7 @@ class Splitter:
                 new_doc = bool(cur["new_doc"])
                 if role == "damaged_patch":
                     # S5: a PATCHT look-alike ends the document as a PATCHT would, and holds the file
-                    self._hold_page(db, file_id, "separator_damaged", f"trang/page {page_id}, {det.reason}", page_id)
+                    self._hold_page(db, file_id, "separator_damaged", f"{_page(page_id)}, {det.reason}", page_id)
                 if role in ("patch", "damaged_patch") or (role == "blank" and self.separator == "blank-sheet"):
                     new_doc = True
                 elif role == "content":

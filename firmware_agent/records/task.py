@@ -21,6 +21,7 @@ from pathlib import Path
 
 from firmware_agent.hotfolder import job_original
 from firmware_agent.journal import Journal
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
 from records.classify import load_rules
@@ -33,6 +34,7 @@ from records.pdfa import PageInput
 from records.separators import detect_page
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
+from firmware_agent.subsystem import Subsystem
 
 log = logging.getLogger("sohoa.records")
 
@@ -62,7 +64,7 @@ def load_recipient_key(path: str) -> bytes | None:
     return raw_public(x25519_public(data.decode("ascii").strip()))
 
 
-class RecordsTask:
+class RecordsTask(Subsystem):
     """The records stage of the agent. See module docstring; settings: ``RecordsSettings``.
 
     Parameters
@@ -205,7 +207,8 @@ class RecordsTask:
                 # L8: a secrecy stamp on a record file the cover does not mark secret. It is raised to
                 # mode 03 at once (packaged encrypted unless a technician lowers it when confirming).
                 self.store.update_cover(f.id, dict(f.cover, mode=SECRET))
-                self.store.set_state(f.id, "held", "secret_stamp", ", ".join(f"trang/page {p}" for p in stamped),
+                pages_named = ", ".join(CATALOGUE["records.hold.page"].format(page=p).text for p in stamped)
+                self.store.set_state(f.id, "held", "secret_stamp", pages_named,
                                      expect=("closed",), pages=tuple(stamped))
             elif needs_all and self.settings.hold_low_confidence:
                 self.store.set_state(f.id, "held", "needs_confirmation", ", ".join(needs_all), expect=("closed",))

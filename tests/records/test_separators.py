@@ -20,7 +20,7 @@ from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 from firmware_agent.journal import Journal
 from firmware_agent.records import samples
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 from records import coversheet, separators
 from records.coversheet import CoverSheet
 from records.fonts import pil_font
@@ -112,7 +112,7 @@ def test_damaged_cover_is_held_on_its_own_never_merged(tmp_path):
     first, second = task.store.files()
     assert [p[0] for p in task.store.pages_of(first.id)] == ids[:2]  # nothing of the next file joined it
     assert second.hold_code == "coversheet_damaged" and second.hold_pages == (ids[2],)
-    assert f"trang/page {ids[2]}" in second.hold_message
+    assert f"trang {ids[2]} / page {ids[2]}" in second.hold_message
     assert [p[:2] for p in task.store.pages_of(second.id)] == [(ids[2], "damaged"), (ids[3], "content")]
     asyncio.run(task.drain(300))
     held = {h["id"]: h for h in task.status()["held"]}
