@@ -157,6 +157,10 @@ class Splitter:
         """Close the open record file (if it has been idle *idle_s* seconds, when given)."""
         closed = []
         with self.store.tx() as db:
+            # S6: never while a page is captured or processed but not yet assigned: it may be the
+            # open record file's. Checked in the transaction that closes, so no page slips in between.
+            if db.execute("SELECT 1 FROM pages WHERE state IN ('captured', 'processed') LIMIT 1").fetchone():
+                return closed
             cur = self._open(db)
             if cur is not None and (idle_s is None or time.time() - cur["updated_at"] >= idle_s):
                 self.close_in(db, cur["id"])

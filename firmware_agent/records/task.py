@@ -170,9 +170,7 @@ class RecordsTask(Subsystem):
             return SheetDetection("")
 
     def close_step(self, force: bool = False) -> list[int]:
-        # A page still being cleaned may belong to the open record file (S6).
-        if self.journal.pages_in_state("processed", 1) or self.journal.pages_in_state("captured", 1):
-            return []
+        # A page still being cleaned may belong to the open record file (S6): close_open checks.
         return self.splitter.close_open(None if force else self.settings.close_after_s)
 
     def analyse_step(self) -> int:

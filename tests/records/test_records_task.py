@@ -290,3 +290,42 @@ def test_a_field_below_its_threshold_is_held_with_its_box(tmp_path, nd30_page):
     assert fold(doc["values"]["organName"]).startswith("UY BAN NHAN DAN XA TAN PH")  # as read from the JPEG
     page_id, x0, y0, x1, y1 = doc["boxes"]["organName"]
     assert page_id == ids[1] and 0 <= x0 < x1 and 0 <= y0 < y1 < page.height // 4
+
+
+def test_scan_order_holds_when_a_later_page_finishes_processing_first(tmp_path):
+    """S0/S6 with the real task: cover A, page 1, cover B, page 2 — processed 2, B, 1, A.
+
+    Nothing is assigned until every earlier page is, and no record file closes (even at once,
+    forced) while a page is still being processed; both files come out whole, in scan order.
+    """
+    journal = Journal(tmp_path)
+    images = [cover("S.1"), short_page("Trang thứ nhất của hồ sơ S.1"), cover("S.2"),
+              short_page("Trang thứ nhất của hồ sơ S.2")]
+    job = journal.start_job("hotfolder:order", "", "test")
+    ids = []
+    for i, img in enumerate(images, 1):
+        path = journal.page_path(job, i, ".jpg")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img.save(path, quality=85, dpi=(DPI, DPI))
+        ids.append(journal.add_page(job, i, path, width=img.width, height=img.height, dpi=DPI, channels=3))
+    settings = dataclasses.replace(RecordsSettings(), hold_low_confidence=False, close_after_s=1.0)
+    task = RecordsTask(settings, journal, tmp_path)
+
+    def processed(n: int) -> None:
+        journal.mark_processed(ids[n], journal.page(ids[n]).raw_path, None, {"blank": False})
+
+    for n in (3, 2, 1):  # two workers: the later pages finish first
+        processed(n)
+        assert task.split_step() == 0
+        assert task.close_step(force=True) == [] and task.store.files() == []
+    processed(0)
+    assert task.split_step() == 4
+    # the last record file stays open while the next page of the job is still being cleaned
+    late = journal.add_page(job, 5, journal.page(ids[3]).raw_path, width=1654, height=2339, dpi=DPI, channels=3)
+    assert task.close_step(force=True) == []
+    journal.mark_processed(late, journal.page(late).raw_path, None, {"blank": False})
+    built = run(task)
+    assert len(built) == 2
+    by_code = {f.file_code: [(pid, role) for pid, role, _seq in task.store.pages_of(f.id)] for f in task.store.files()}
+    assert by_code == {"S.1": [(ids[0], "cover"), (ids[1], "content")],
+                       "S.2": [(ids[2], "cover"), (ids[3], "content"), (late, "content")]}
