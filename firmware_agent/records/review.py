@@ -13,6 +13,7 @@ from records.coversheet import CoverSheet, CoverSheetError
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import RecordStore
 
+_SECRET = "03"
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 
@@ -52,10 +53,14 @@ def status(task) -> dict:
     store = task.store
     held = []
     for f in store.files("held"):
+        # GET /api/records needs no login: a secret (mode 03) file's read text is not listed (design §6.6),
+        # only which fields wait and where they are on the page.
+        secret = f.cover.get("mode") == _SECRET
         held.append({"id": f.id, "file_code": f.file_code, "reason": f.hold_code, "message": f.hold_message,
-                     "cover": f.cover, "pages": list(f.hold_pages),
-                     "documents": [{"seq": d["seq"], "values": d["fields"], "confidence": d["confidence"],
-                                    "needs": d["needs"], "boxes": d["boxes"]} for d in store.docs(f.id)]})
+                     "cover": f.cover, "pages": list(f.hold_pages), "redacted": secret,
+                     "documents": [{"seq": d["seq"], "values": {} if secret else d["fields"],
+                                    "confidence": d["confidence"], "needs": d["needs"], "boxes": d["boxes"]}
+                                   for d in store.docs(f.id)]})
     n, seconds, rss = store.ocr_stats()
     return {
         "enabled": True,

@@ -269,8 +269,12 @@ def test_secrecy_stamp_raises_the_record_file_to_secret_for_a_technician(tmp_pat
     assert held["reason"] == "secret_stamp" and held["pages"] == [ids[1]]
     assert task.store.file(held["id"]).cover["mode"] == "03"
     doc = held["documents"][0]
-    assert doc["values"]["mode"] == "03" and doc["boxes"]["mode"][0] == ids[1]  # the stamp's box, on its page
-    assert doc["boxes"]["organName"][0] == ids[1] and len(doc["boxes"]["organName"]) == 5
+    # the public listing names no read text of a secret file, only where its fields are
+    assert held["redacted"] and doc["values"] == {}
+    assert doc["boxes"]["mode"][0] == ids[1] and doc["boxes"]["organName"][0] == ids[1]  # on the stamped page
+    assert len(doc["boxes"]["organName"]) == 5
+    (stored,) = task.store.docs(held["id"])
+    assert stored["fields"]["mode"] == "03"
 
 
 def test_a_field_below_its_threshold_is_held_with_its_box(tmp_path, nd30_page):
