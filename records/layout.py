@@ -23,7 +23,8 @@ NATION = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 MOTTO = "DOC LAP - TU DO - HANH PHUC"
 GAP_FACTOR = 2.5        # L1: a gap wider than this many line heights cuts a line
 BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights are not one block
-_NUMBER_START = re.compile(r"^S[O06]?\s*[:;.,]?\s*[\dOoIl|]")
+# "Số" folded, as OCR returns it: SO, S0, S6, or 5O followed by its colon
+_NUMBER_START = re.compile(r"^(?:S[O06]?|5[O0]?\s*[:;])\s*[:;.,]?\s*[\dOIZ|]")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
 
 
@@ -109,8 +110,25 @@ def segments(ocr: OcrResult) -> list[Segment]:
                 cur = []
             cur.append(w)
         out.append(Segment(tuple(cur)))
+    out = [piece for s in out for piece in _split_at_nation(s, ocr.height)]
     out.sort(key=lambda s: (s.y0, s.x0))
     return out
+
+
+def _split_at_nation(s: Segment, page_height: int) -> list[Segment]:
+    """L1: a header line whose columns lie closer than the gap rule, cut where the motto starts.
+
+    "ỦY BAN NHÂN DÂN XÃ PHƯỚC  CỘNG HÒA XÃ HỘI …" is two segments, only in the top
+    third of the page (the words "cộng hòa" in the body cut nothing).
+    """
+    if s.y0 > page_height / 3 or len(s.words) < 3:
+        return [s]
+    folded = [fold(w.text) for w in s.words]
+    for i in range(1, len(folded) - 1):
+        if folded[i] == "CONG" and folded[i + 1].startswith("HO") and fuzzy_score(
+                NATION, " ".join(folded[i:i + 8])) >= 0.8:
+            return [Segment(s.words[:i]), Segment(s.words[i:])]
+    return [s]
 
 
 @dataclass

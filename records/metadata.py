@@ -25,9 +25,10 @@ from records.text import fold
 FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 # ô 3: "Số: 12/QĐ-UBND" (the S and its accent as OCR returns them)
-_NUMBER = re.compile(r"^\s*[Ss5][^\s\d:;.,/]{0,2}\s*[:;.,]?\s*([0-9OoIl|]{1,11})\s*(?:/\s*(\S{1,40}))?")
-_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"})
-_DATE = re.compile(r"NGAY\s*([\dOIL|]{1,2})\s*[,.]?\s*THANG\s*([\dOIL|]{1,2})\s*[,.]?\s*NAM\s*([\dOIL|]{4})")
+_NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
+                     r"\s*(?:/\s*(\S{1,40}))?")
+_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
+_DATE = re.compile(r"NGAY\s*([\dOIL|\]]{1,2})\s*[,.]?\s*THANG\s*([\dOIL|\]]{1,2})\s*[,.]?\s*NAM\s*([\dOIL|\]]{4})")
 _NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
 # "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
@@ -294,8 +295,10 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     subj, sfeats, ssegs = _subject(lay, block)
     type_code, label = cls.type_code, cls.label
     cong_van = 0.0
-    if cls.type_conf == 0 and sfeats.get("cong_van"):
-        type_code, label, cong_van = "22", "Công văn", 1.0  # §6.3: a "V/v" subject and no title
+    if sfeats.get("cong_van") and not block:
+        # §6.3: a "V/v" subject under the number and no title block: a Công văn, whatever words
+        # of its subject ("kế hoạch", "bản đồ") the line-by-line fallback matched
+        type_code, label, cong_van = "22", "Công văn", 1.0
     abbr = _abbr_of(notation)
     agree = 0.0
     if abbr and type_code in TYPE_ABBR:

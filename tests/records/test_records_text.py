@@ -125,3 +125,29 @@ def test_metadata_tolerates_lost_diacritics_and_rejects_impossible_dates(fake_oc
     assert e.values["issuedDate"] == "31/02/2019"
     assert e.features["issuedDate"]["valid"] == 0.0        # no 31 February: the model sees it
     assert metadata.extract(fake_ocr(2480, 3508, ["không có số"]), RULES).values["codeNumber"] == ""
+
+
+def test_header_columns_read_as_one_line_are_cut_at_the_motto_and_ocr_misreadings_of_the_number(fake_ocr):
+    # one space between the columns: no gap to cut at, the national motto's first words cut it (L1)
+    lines = ["ỦY BAN NHÂN DÂN XÃ PHƯỚC CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             "LỘC".center(26) + " " * 21 + "Độc lập - Tự do - Hạnh phúc",
+             "5Ô: Z5/TTr-UBND".ljust(44) + "Phước Lộc, ngày 12 tháng 6 năm 202]",
+             " " * 38 + "TỜ TRÌNH"]
+    e = metadata.extract(fake_ocr(2000, 2830, lines), RULES)  # a narrower page: the motto starts right of 30 %
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ PHƯỚC LỘC"
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("25", "TTr-UBND")
+    assert e.values["issuedDate"] == "12/06/2021"
+    assert e.features["codeNumber"]["fixed_digits"] == 1.0  # the model knows digits were mended
+
+
+def test_a_vv_subject_without_title_is_a_cong_van_whatever_its_words_match(fake_ocr):
+    lines = ["ỦY BAN NHÂN DÂN XÃ ĐƯỜNG LÂM".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 192/UBND-ĐC".ljust(44) + "Đường Lâm, ngày 19 tháng 10 năm 2021",
+             "V/v góp ý dự thảo Kế hoạch",
+             "phát triển kinh tế - xã hội",
+             "",
+             "Kính gửi: Ủy ban nhân dân huyện"]
+    e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+    assert (e.values["typeName"], e.values["label"]) == ("22", "Công văn")
+    assert e.values["subject"] == "V/v góp ý dự thảo Kế hoạch phát triển kinh tế - xã hội"
