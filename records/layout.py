@@ -24,7 +24,8 @@ MOTTO = "DOC LAP - TU DO - HANH PHUC"
 GAP_FACTOR = 2.5        # L1: a gap wider than this many line heights cuts a line
 BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights are not one block
 # "Số" folded, as OCR returns it: SO, S0, S6, or 5O followed by its colon
-_NUMBER_START = re.compile(r"^(?:S[O06]?|5[O0]?\s*[:;])\s*[:;.,]?\s*[\dOIZ|]")
+# followed by a colon or a space, then a digit ("SƠN", a place name's end, is not one)
+_NUMBER_START = re.compile(r"^(?:S[O06]?\s*[:;.,]|S[O06]\s|5[O0]?\s*[:;])\s*[\dOIZ|]")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
 
 
@@ -123,7 +124,7 @@ def _split_at_nation(s: Segment, page_height: int) -> list[Segment]:
     """
     if s.y0 > page_height / 3 or len(s.words) < 3:
         return [s]
-    folded = [fold(w.text) for w in s.words]
+    folded = [re.sub(r"[^A-Z]", "", fold(w.text)) for w in s.words]
     for i in range(1, len(folded) - 1):
         if folded[i] == "CONG" and folded[i + 1].startswith("HO") and fuzzy_score(
                 NATION, " ".join(folded[i:i + 8])) >= 0.8:

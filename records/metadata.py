@@ -222,7 +222,7 @@ def _organ(lay: L.PageLayout) -> tuple[str, dict, list]:
     if len(lines) >= 2 and _is_parent(folded[0], folded[1]):
         lines = lines[1:]
         parent = 1.0
-    text = " ".join(s.text for s in lines).strip(" -–—:;,.")
+    text = " ".join(s.text for s in lines).strip(" -–—:;,._|'\"")
     mean, low = _conf(lines)
     name = " ".join(s.folded for s in lines)
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,

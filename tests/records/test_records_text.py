@@ -151,3 +151,13 @@ def test_a_vv_subject_without_title_is_a_cong_van_whatever_its_words_match(fake_
     e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
     assert (e.values["typeName"], e.values["label"]) == ("22", "Công văn")
     assert e.values["subject"] == "V/v góp ý dự thảo Kế hoạch phát triển kinh tế - xã hội"
+
+
+def test_a_wrapped_body_name_is_not_taken_for_the_number(fake_ocr):
+    lines = ["ỦY BAN NHÂN DÂN XÃ KIM".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             "SƠN".center(22) + " " * 22 + "   Độc lập - Tự do - Hạnh phúc",
+             "Số: 161/QĐ-UBND".ljust(44) + "Xã Kim Sơn, ngày 24 tháng 08 năm 2021",
+             " " * 50 + "QUYẾT ĐỊNH"]
+    e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("161", "QĐ-UBND")
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIM SƠN"
