@@ -33,7 +33,8 @@ _NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*
 # "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*[/.,|1Il]\s*[vwyVWY]\b")
-_BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "THUC HIEN", "NOI NHAN", "I.", "1.")
+_BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
+_LABELLED = re.compile(r"\w\s*:\s*\S")
 _COPY_MARKS = ("(BAN SAO)", "(BAN CHINH)", "BAN SAO", "BAN CHINH")
 # Bodies' names begin with one of these (folded); an abbreviation or a place alone marks a parent line.
 BODY_PREFIXES = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ", "TRUONG ",
@@ -269,6 +270,11 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
             break
         if f.strip() in _COPY_MARKS:
             continue
+        if _LABELLED.search(f) and not _VV.match(f):
+            break  # a form's labelled field ("Họ, chữ đệm, tên: …"), not a trích yếu
+        if run and s.x0 < run[0].x0 - 3 * lay.mm and s.x1 > run[0].x1 + 3 * lay.mm \
+                and s.x1 - s.x0 > 1.15 * (run[0].x1 - run[0].x0):
+            break  # wider than the first line on both sides: the body's first line, not a centred one
         run.append(s)
         if len(run) == 4:
             break

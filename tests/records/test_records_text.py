@@ -161,3 +161,16 @@ def test_a_wrapped_body_name_is_not_taken_for_the_number(fake_ocr):
     e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
     assert (e.values["codeNumber"], e.values["codeNotation"]) == ("161", "QĐ-UBND")
     assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIM SƠN"
+
+
+def test_the_subject_stops_at_the_body_and_a_form_has_none(fake_ocr):
+    head = ["ỦY BAN NHÂN DÂN XÃ TÂN PHÚ".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+            "Số: 30/TB-UBND".ljust(44) + "Tân Phú, ngày 05 tháng 3 năm 2021"]
+    notice = head + [" " * 50 + "THÔNG BÁO",
+                     " " * 30 + "Về việc lịch cắt điện trên địa bàn xã",
+                     " " * 2 + "Bà Tạ Thanh Linh, sinh năm 1961, thường trú tại ấp Bình Tả, xã Tân Phú, huyện Đức"]
+    assert metadata.extract(fake_ocr(2480, 3508, notice), RULES).values["subject"] == \
+        "Về việc lịch cắt điện trên địa bàn xã"
+    form = head + [" " * 47 + "GIẤY KHAI SINH", " " * 36 + "Họ, chữ đệm, tên: LÊ THU OANH"]
+    assert metadata.extract(fake_ocr(2480, 3508, form), RULES).values["subject"] == ""
