@@ -213,7 +213,37 @@ def _is_parent(first: str, second: str) -> bool:
     return False
 
 
-def _organ(lay: L.PageLayout) -> tuple[str, dict, list]:
+# The fixed words a body's name starts with, spelt right: OCR that misreads one of their
+# marks ("ỦY BAN NHÂN ĐÂN") is mended, as "V/v" is, since nothing else can be meant.
+BODY_SPELLING = (("UY BAN NHAN DAN", "ỦY BAN NHÂN DÂN"), ("HOI DONG NHAN DAN", "HỘI ĐỒNG NHÂN DÂN"),
+                 ("CONG AN", "CÔNG AN"), ("VAN PHONG", "VĂN PHÒNG"), ("BAN CHI HUY QUAN SU", "BAN CHỈ HUY QUÂN SỰ"))
+_UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
+
+
+def _spelt(text: str) -> tuple[str, float]:
+    """(*text* with its leading fixed words spelt right, 1.0 if they were misread)."""
+    words = text.split()
+    for folded, right in BODY_SPELLING:
+        n = len(folded.split())
+        head = " ".join(words[:n])
+        if len(words) > n and fold(head) == folded:
+            return " ".join([right, *words[n:]]), float(head != right)
+    return text, 0.0
+
+
+def _place_of(text: str) -> str:
+    """The place a body's name or a place-and-date line ends with, after its unit word (upper case)."""
+    words = text.split()
+    folded = [fold(w) for w in words]
+    for i in range(len(words) - 1, -1, -1):
+        for unit in _UNITS:
+            k = len(unit.split())
+            if folded[i:i + k] == unit.split() and i + k < len(words):
+                return " ".join(words[i + k:]).upper().strip(" ,.")
+    return ""
+
+
+def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
     lines = lay.organ
     if not lines:
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
@@ -223,12 +253,20 @@ def _organ(lay: L.PageLayout) -> tuple[str, dict, list]:
     if len(lines) >= 2 and _is_parent(folded[0], folded[1]):
         lines = lines[1:]
         parent = 1.0
-    text = " ".join(s.text for s in lines).strip(" -–—:;,._|'\"")
+    text, mended = _spelt(" ".join(s.text for s in lines).strip(" -–—:;,._|'\""))
     mean, low = _conf(lines)
     name = " ".join(s.folded for s in lines)
+    # the place in the body's name against the place-and-date line's: the same spelling twice is
+    # likely right; the same letters with other marks means one of them was misread
+    place = _place_of(text)
+    before = date_segs[0].text.split(",")[0] if date_segs else ""
+    dated = _place_of(before) or before.upper().strip()
+    same = float(bool(place) and place == dated)
+    conflict = float(bool(place and dated) and place != dated and fold(place) == fold(dated))
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
              "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
-             "upper": min(s.upper for s in lines), "left_column": 1.0}
+             "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
+             "place_same": same, "place_conflict": conflict}
     return text[:200], feats, lines
 
 
@@ -322,7 +360,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     out.set("codeNotation", notation, nfeats, nsegs)
     date, dfeats, dsegs = _date(lay)
     out.set("issuedDate", date, dfeats, dsegs)
-    body, ofeats, osegs = _organ(lay)
+    body, ofeats, osegs = _organ(lay, dsegs)
     ofeats["motto"] = float(lay.nation is not None)
     out.set("organName", body, ofeats, osegs)
     out.set("subject", subj, sfeats, ssegs)

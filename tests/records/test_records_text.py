@@ -174,3 +174,18 @@ def test_the_subject_stops_at_the_body_and_a_form_has_none(fake_ocr):
         "Về việc lịch cắt điện trên địa bàn xã"
     form = head + [" " * 47 + "GIẤY KHAI SINH", " " * 36 + "Họ, chữ đệm, tên: LÊ THU OANH"]
     assert metadata.extract(fake_ocr(2480, 3508, form), RULES).values["subject"] == ""
+
+
+def test_body_name_fixed_words_are_spelt_right_and_its_place_checked_against_the_date_line(fake_ocr):
+    def page(organ: str, place: str):
+        return fake_ocr(2480, 3508, [organ.ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                                     " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+                                     "Số: 30/TB-UBND".ljust(44) + f"{place}, ngày 05 tháng 3 năm 2021",
+                                     " " * 50 + "THÔNG BÁO"])
+
+    e = metadata.extract(page("ỦY BAN NHÂN ĐÂN XÃ QUẢNG ĐIỂN", "Quảng Điền"), RULES)
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ QUẢNG ĐIỂN"  # the fixed words mended, the place as read
+    f = e.features["organName"]
+    assert (f["mended"], f["place_same"], f["place_conflict"]) == (1.0, 0.0, 1.0)  # one of the two is misread
+    f = metadata.extract(page("ỦY BAN NHÂN DÂN XÃ QUẢNG ĐIỀN", "Xã Quảng Điền"), RULES).features["organName"]
+    assert (f["mended"], f["place_same"], f["place_conflict"]) == (0.0, 1.0, 0.0)
