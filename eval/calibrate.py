@@ -66,7 +66,7 @@ def samples(corpus: Path, state: Path) -> list[dict]:
         if data is None:
             continue  # no OCR of its first page in the run (not reached, or failed): nothing to label
         ext = extract(OcrResult.from_json(data), rules)
-        row = {"doc": d["id"], "kind": d["kind"], "fields": {}}
+        row = {"corpus": corpus.name, "doc": d["id"], "kind": d["kind"], "fields": {}}
         for name in FIELDS:
             value = ext.values.get(name, "")
             right = field_right(name, d, value, ext.values.get("label", ""))
@@ -119,13 +119,17 @@ def report(rows: list[dict], fitted: dict | None = None, out=sys.stdout) -> dict
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=("fit", "report", "dump"))
-    ap.add_argument("--corpus", type=Path, required=True, help="corpus folder (with truth.json)")
-    ap.add_argument("--state", type=Path, required=True, help="the kept run's state folder (journal.sqlite3)")
+    ap.add_argument("--corpus", type=Path, required=True, action="append",
+                    help="corpus folder (with truth.json); repeat with --state for several runs")
+    ap.add_argument("--state", type=Path, required=True, action="append",
+                    help="the kept run's state folder (journal.sqlite3), one per --corpus")
     ap.add_argument("--out", type=Path, default=ROOT / "records" / "confidence.json")
     ap.add_argument("--precision", type=float, default=0.99)
     ap.add_argument("--holdout", action="store_true", help="fit on half the documents, report on the other half")
     args = ap.parse_args(argv)
-    rows = samples(args.corpus, args.state)
+    if len(args.corpus) != len(args.state):
+        ap.error("give one --state per --corpus")
+    rows = [r for corpus, state in zip(args.corpus, args.state) for r in samples(corpus, state)]
     print(f"{len(rows)} documents with their first page read", file=sys.stderr)
     if args.action == "dump":
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
@@ -133,10 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "report":
         report(rows)
         return 0
-    rows.sort(key=lambda r: r["doc"])
+    rows.sort(key=lambda r: (r["corpus"], r["doc"]))
     fit_rows, held_out = (rows[0::2], rows[1::2]) if args.holdout else (rows, [])
     fitted = fit(fit_rows, args.precision)
-    fitted["fitted_on"] = {"corpus": args.corpus.name, "documents": len(fit_rows), "precision": args.precision,
+    fitted["fitted_on"] = {"corpus": [c.name for c in args.corpus], "documents": len(fit_rows),
+                           "precision": args.precision,
                            "holdout": len(held_out)}
     args.out.write_text(json.dumps(fitted, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print("fitted on:")

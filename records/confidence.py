@@ -89,11 +89,13 @@ def fit_logistic(rows: list[dict], labels: list[bool], l2: float = 1.0) -> tuple
 def threshold_for(confidences: list[float], labels: list[bool], precision: float = 0.99,
                   minimum: float = 0.5) -> float:
     """The lowest confidence t (>= *minimum*) at which values with confidence >= t are right >= *precision*."""
-    pairs = sorted(zip(confidences, labels), reverse=True)
+    pairs = sorted(zip(confidences, labels), key=lambda p: p[0], reverse=True)
     best = 1.0
     right = 0
     for n, (c, ok) in enumerate(pairs, 1):
         right += ok
+        if n < len(pairs) and pairs[n][0] == c:
+            continue  # a threshold passes every value of equal confidence: judge the whole tie
         if right / n >= precision and c >= minimum:
             best = c
     return round(best, 3)

@@ -27,6 +27,8 @@ def test_threshold_is_the_lowest_confidence_keeping_the_precision():
     assert confidence.threshold_for(confs, labels, precision=0.99) == 0.9
     assert confidence.threshold_for(confs, labels, precision=0.8) == 0.7
     assert confidence.threshold_for([0.9], [False]) == 1.0  # nothing trustworthy: everything is held
+    # a wrong value with the same confidence as a right one passes with it: the tie is judged whole
+    assert confidence.threshold_for([0.99, 0.9, 0.9], [True, True, False], precision=0.9) == 0.99
 
 
 def test_a_value_not_found_or_not_modelled_is_not_trusted():
