@@ -116,6 +116,27 @@ def report(rows: list[dict], fitted: dict | None = None, out=sys.stdout) -> dict
     return summary
 
 
+BINS = (0.0, 0.5, 0.8, 0.9, 0.95, 1.0001)
+
+
+def reliability(rows: list[dict], fitted: dict | None = None, out=sys.stdout) -> None:
+    """A Markdown table: per field and confidence bin, right / values (non-empty values only)."""
+    from records.confidence import score
+    from records.metadata import FIELDS
+
+    model = fitted["fields"] if fitted else None
+    heads = [f"{lo:.2f}–{min(hi, 1.0):.2f}" for lo, hi in zip(BINS, BINS[1:])]
+    print("| field | " + " | ".join(heads) + " |", file=out)
+    print("|---" * (len(heads) + 1) + "|", file=out)
+    for name in FIELDS:
+        cells = []
+        for lo, hi in zip(BINS, BINS[1:]):
+            fs = [f for r in rows for f in [r["fields"][name]] if f["value"]
+                  and lo <= score(name, f["features"], model) < hi]
+            cells.append(f"{sum(f['right'] for f in fs)}/{len(fs)}" if fs else "–")
+        print(f"| {name} | " + " | ".join(cells) + " |", file=out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.calibrate", description=__doc__.splitlines()[0])
     ap.add_argument("action", choices=("fit", "report", "dump"))
@@ -136,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.action == "report":
         report(rows)
+        reliability(rows)
         return 0
     rows.sort(key=lambda r: (r["corpus"], r["doc"]))
     fit_rows, held_out = (rows[0::2], rows[1::2]) if args.holdout else (rows, [])
