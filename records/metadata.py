@@ -350,9 +350,9 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
     tmean, tlow = _conf(block)
-    out.set("typeName", type_code, {"score": cls.type_conf, "block": float(bool(block)), "conf": tmean,
-                                    "min_conf": tlow, "agree": agree, "cong_van": cong_van,
-                                    "lines": float(len(block))}, block or ssegs)
+    out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
+                                    "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,
+                                    "cong_van": cong_van, "lines": float(len(block))}, block or ssegs)
     out.values["label"] = label
     out.values["group"] = cls.group
     nfeats = dict(nfeats, agree=agree)
