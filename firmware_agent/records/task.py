@@ -137,11 +137,13 @@ class RecordsTask(Subsystem):
         """Assign waiting processed pages in capture order (design §6.2 S0); returns how many were assigned."""
         n = 0
         # Capture order (S0): a page cleaned before an earlier one waits for it, or a secret
-        # record's page could join the record file its still unread cover sheet closes.
-        (first_captured,), = self.journal.read("SELECT MIN(id) FROM pages WHERE state='captured'")
-        for page in self.journal.pages_in_state("processed", limit):
-            if first_captured is not None and page.id > first_captured:
-                break
+        # record's page could join the record file its still unread cover sheet closes. One
+        # statement, so one snapshot: two reads could miss a page captured between them.
+        ready = self.journal.read(
+            "SELECT id FROM pages WHERE state='processed' AND id < COALESCE("
+            "(SELECT MIN(id) FROM pages WHERE state='captured'), 9223372036854775807) ORDER BY id LIMIT ?", (limit,))
+        for (page_id,) in ready:
+            page = self.journal.page(page_id)
             det = self.detect(page)
             blank = bool((page.analysis or {}).get("blank", False))
             self.splitter.assign(page.id, page.dpi, det, blank)
