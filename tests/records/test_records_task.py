@@ -333,3 +333,55 @@ def test_scan_order_holds_when_a_later_page_finishes_processing_first(tmp_path):
     by_code = {f.file_code: [(pid, role) for pid, role, _seq in task.store.pages_of(f.id)] for f in task.store.files()}
     assert by_code == {"S.1": [(ids[0], "cover"), (ids[1], "content")],
                        "S.2": [(ids[2], "cover"), (ids[3], "content"), (late, "content")]}
+
+
+def test_a_technician_sees_the_page_with_the_doubtful_fields_box(tmp_path, nd30_page):
+    """POST /api/records/{id}/page/{page}: the page reduced, the field's box drawn in red; technician only."""
+    import aiohttp
+    from aiohttp import web
+
+    from firmware_agent.web.guard import Guard
+    from firmware_agent.web.passwords import hash_password
+
+    journal = Journal(tmp_path)
+    page = samples.scanned(nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"), number="12/QĐ-UBND",
+                                     place_date="Tân Phú, ngày 05 tháng 3 năm 2001", title=("QUYẾT ĐỊNH",)),
+                           seed=7, angle=0.2, noise=4.0)
+    ids = feed(journal, [cover("V.1"), page])
+    task = RecordsTask(dataclasses.replace(RecordsSettings(), thresholds={"organName": 1.01}), journal, tmp_path)
+
+    async def scenario():
+        await task.drain(120)
+        app = web.Application()
+        Guard(password_hash=hash_password("technician pw")).install(app)
+        task.add_routes(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                (held,) = (await (await s.get(f"{base}/api/records")).json())["held"]
+                url = f"{base}/api/records/{held['id']}/page/{ids[1]}"
+                anonymous = (await s.post(url, json={"field": "organName"})).status
+                token = (await (await s.post(f"{base}/login", json={"password": "technician pw"})).json())["csrf_token"]
+                h = {"X-CSRF-Token": token}
+                seen = await s.post(url, json={"field": "organName"}, headers=h)
+                jpeg = await seen.read()
+                other = (await s.post(f"{base}/api/records/{held['id']}/page/{ids[1] + 99}", headers=h)).status
+                return held, anonymous, seen.status, seen.content_type, jpeg, other
+        finally:
+            await runner.cleanup()
+
+    held, anonymous, status, ctype, jpeg, other = asyncio.run(scenario())
+    assert (anonymous, status, ctype, other) == (401, 200, "image/jpeg", 404)
+    view = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    assert view.width == 1000
+    _pid, x0, y0, x1, y1 = held["documents"][0]["boxes"]["organName"]
+    k = 1000 / page.width
+    # the red frame just outside the box; nothing red on the clean page's left margin below it
+    edge = [view.getpixel((round((x0 + x1) / 2 * k), round(y0 * k) - d)) for d in range(2, 9)]
+    assert any(r > 180 and g < 90 and b < 90 for r, g, b in edge), edge
+    margin = [view.getpixel((10, y)) for y in range(round(y1 * k) + 60, round(y1 * k) + 120)]
+    assert not any(r > 180 and g < 90 and b < 90 for r, g, b in margin)
