@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from records.codes import GROUPS, TYPE_NAME
-from records.text import fold, fuzzy_score
+from records.text import best_substring_distance, fold
 
 HEADER = ("pattern", "type_code", "group", "weight", "label")
 
@@ -40,7 +40,8 @@ class Classification:
     group: str
     group_conf: float
     label: str
-    title_line: int  # index of the matched title line in the page's lines, -1 if none
+    title_line: int  # index of the matched title line in the page's lines, -1 if none,
+                     # -2 - k when it is the layout's title block k
 
 
 def parse_rules(text: str, source: str = "rules") -> list[Rule]:
@@ -95,41 +96,75 @@ def _upper_ratio(line: str) -> float:
     return sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
 
 
-def classify(lines: list[str], rules: list[Rule], title_zone: float = 0.45) -> Classification:
-    """TypeName and group of a document from its first page's OCR lines.
+def allowed_edits(pattern_folded: str) -> int:
+    """Design §6.3: a pattern of n folded characters matches with at most floor(n/6) edits."""
+    return len(pattern_folded) // 6
 
-    Title rows are scored on the first *title_zone* of the lines: fuzzy match x
-    how upper-case the line is (titles are printed in capitals) x how much of the
-    line the pattern covers. Confidence drops when a different type scores close.
+
+def title_match(rule: Rule, text: str) -> float:
+    """1 - edits/len when *rule* occurs in *text* within its edit budget, else 0."""
+    folded = fold(text)
+    if not folded:
+        return 0.0
+    if rule.folded in folded:
+        return 1.0
+    if len(folded) + allowed_edits(rule.folded) < len(rule.folded):
+        return 0.0
+    d = best_substring_distance(rule.folded, folded)
+    return 1.0 - d / len(rule.folded) if d <= allowed_edits(rule.folded) else 0.0
+
+
+def score_titles(candidates: list[str], rules: list[Rule]) -> list[tuple[float, Rule, int]]:
+    """(score, rule, candidate index) of every title row matching a candidate, best first.
+
+    A candidate is a line or a block of title lines joined by a space; earlier
+    candidates (higher on the page) win ties. Score: match x (0.5 + 0.5 x upper-case
+    share) x (0.75 + 0.25 x share of the candidate the pattern covers).
     """
-    zone = lines[:max(8, int(len(lines) * title_zone) + 1)]
-    folded_zone = [fold(x) for x in zone]
     scored: list[tuple[float, float, int, Rule, int, int]] = []
     for order, rule in enumerate(rules):
         if rule.type_code == "*":
             continue
         best, best_i = 0.0, -1
-        for i, (line, fl) in enumerate(zip(zone, folded_zone)):
-            if not fl:
+        for i, cand in enumerate(candidates):
+            m = title_match(rule, cand)
+            if m <= 0:
                 continue
-            m = fuzzy_score(rule.folded, fl)
-            if m < 0.7:
-                continue
-            coverage = min(1.0, len(rule.folded) / max(len(fl), 1))
-            s = m * (0.5 + 0.5 * _upper_ratio(line)) * (0.75 + 0.25 * coverage)
+            coverage = min(1.0, len(rule.folded) / max(len(fold(cand)), 1))
+            s = m * (0.5 + 0.5 * _upper_ratio(cand)) * (0.75 + 0.25 * coverage) - 0.002 * i
             if s > best:
                 best, best_i = s, i
         if best > 0:
             scored.append((best, rule.weight, len(rule.folded), rule, best_i, order))
     # later rows (a technician's file) win ties over the shipped ones
     scored.sort(key=lambda t: (round(t[0] + 0.05 * t[1], 6), t[2], t[5]), reverse=True)
+    return [(s[0], s[3], s[4]) for s in scored]
+
+
+def classify(lines: list[str], rules: list[Rule], title_zone: float = 0.45,
+             titles: list[str] | None = None) -> Classification:
+    """TypeName and group of a document from its first page's OCR lines.
+
+    *titles* are the title blocks the layout found (design §6.3 L6), tried first;
+    without them (or when none matches) title rows are scored on the first
+    *title_zone* of the lines. Confidence drops when a different type scores close.
+    """
+    scored = score_titles(titles, rules) if titles else []
+    title_i = -1
+    if scored:
+        title_i = -2 - scored[0][2]  # a layout block, not a line: see Classification.title_line
+    else:
+        zone = lines[:max(8, int(len(lines) * title_zone) + 1)]
+        scored = score_titles(zone, rules)
+        if scored:
+            title_i = scored[0][2]
     if scored:
         top = scored[0]
-        rival = next((s for s in scored[1:] if s[3].type_code != top[3].type_code), None)
+        rival = next((s for s in scored[1:] if s[1].type_code != top[1].type_code), None)
         conf = top[0] if rival is None else top[0] * min(1.0, 0.6 + 2.0 * (top[0] - rival[0]))
-        type_code, label, title_i, title_group = top[3].type_code, top[3].label, top[4], top[3].group
+        type_code, label, title_group = top[1].type_code, top[1].label, top[1].group
     else:
-        conf, type_code, label, title_i, title_group = 0.0, "32", "Khác", -1, "*"
+        conf, type_code, label, title_group = 0.0, "32", "Khác", "*"
     group, gconf = _group(lines, rules)
     if title_group != "*":
         group, gconf = title_group, max(conf, gconf)

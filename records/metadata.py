@@ -1,8 +1,14 @@
-"""Document metadata from first-page OCR: number and notation, date, issuing body, subject.
+"""Document fields from a first page, each taken from its place in the layout (design §6.3 L3-L8).
 
-Patterns run on accent-folded text (design §6.3) so lost diacritics do not
-matter; values are returned from the original text where it keeps them. Each
-field has a confidence 0..1 that the caller compares with its threshold.
+:func:`extract` finds the layout (:mod:`records.layout`), the title block and the
+type (:mod:`records.classify`), then reads number and notation, issued date,
+issuing body and trích yếu from where Nghị định 30/2020 puts them, or from the
+printed labels of a form. Each value comes with *features*: measured facts
+about how it was found (tesseract's confidences for its words, whether it sat in
+its place, checks of its form), which :mod:`records.confidence` turns into the
+probability that the value is right, and with the box of its words on the page.
+Patterns run on accent-folded text so lost diacritics do not matter; values keep
+the text as read.
 """
 
 from __future__ import annotations
@@ -11,102 +17,354 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from records.classify import Classification
-from records.text import fold, fuzzy_score
+from records import layout as L
+from records.classify import Classification, Rule, classify
+from records.ocr import OcrResult
+from records.text import fold
 
-# "Số" with any (or no) accent on the o, as OCR returns it; the notation keeps Đ.
-_NUMBER = re.compile(r"\b[Ss][^\W\d_]?\s*[:;.,]?\s*(\d{1,11})\s*/\s*([0-9A-Za-zĐđ][0-9A-Za-zĐđ\-/.]{0,40})")
-_DATE = re.compile(r"NG[AÀ]Y\s*(\d{1,2})\s*TH[AÁ]NG\s*(\d{1,2})\s*N[AĂ]M\s*(\d{4})")
-_ORGAN_PREFIX = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ",
-                 "TRUONG", "BENH VIEN", "TRAM Y TE", "TOA AN", "BAN ", "DANG UY", "CHI CUC")
-_HEADER_WORDS = ("CONG HOA XA HOI CHU NGHIA VIET NAM", "DOC LAP - TU DO - HANH PHUC")
+FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
+
+# ô 3: "Số: 12/QĐ-UBND" (the S and its accent as OCR returns them)
+_NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
+                     r"\s*(?:/\s*(\S{1,40}))?")
+_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
+_DATE = re.compile(r"NGAY\s*([\dOIL|\]]{1,2})\s*[,.]?\s*THANG\s*([\dOIL|\]]{1,2})\s*[,.]?\s*NAM\s*([\dOIL|\]]{4})")
+_NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
+# "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
+_VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
+_VV_AS_READ = re.compile(r"^\(?\s*V\s*[/.,|1Il]\s*[vwyVWY]\b")
+_BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
+_LABELLED = re.compile(r"\w\s*:\s*\S")
+_COPY_MARKS = ("(BAN SAO)", "(BAN CHINH)", "BAN SAO", "BAN CHINH")
+# Bodies' names begin with one of these (folded); an abbreviation or a place alone marks a parent line.
+BODY_PREFIXES = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ", "TRUONG ",
+                 "BENH VIEN", "TRAM Y TE", "TOA AN", "BAN ", "DANG UY", "CHI CUC", "CUC ", "MAT TRAN", "DOAN ",
+                 "HOI ", "BO ", "TONG CUC", "VIEN ", "TRUNG TAM", "CHI NHANH", "THANH TRA", "KHO BAC", "CHI CUC",
+                 "BAN CHI HUY", "QUAN DOI", "TRAM ", "HOP TAC XA")
+PARENT_PREFIXES = ("UBND ", "HDND ", "HUYEN ", "TINH ", "THANH PHO ", "QUAN ", "THI XA ", "XA ", "PHUONG ",
+                   "DANG BO ", "BO ")
+# Nghị định 30/2020 Phụ lục III: abbreviation of each type name in a notation (QĐ-UBND).
+TYPE_ABBR = {"01": "NQ", "02": "QD", "03": "CT", "04": "QC", "05": "QYD", "06": "TC", "07": "TB", "08": "HD",
+             "09": "CTR", "10": "KH", "11": "PA", "12": "DA", "13": "DA", "14": "BC", "15": "TTR", "16": "GUQ",
+             "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HD", "23": "CD", "24": "BGN", "25": "BTT",
+             "26": "GM", "27": "GGT", "28": "GNP"}
 
 
 @dataclass
 class Extracted:
-    """Values and confidences of the document fields read from the first page."""
+    """Values, features, boxes (and, once scored, confidences) of the document fields of a first page."""
 
     values: dict = field(default_factory=dict)
+    features: dict = field(default_factory=dict)
+    boxes: dict = field(default_factory=dict)
     confidence: dict = field(default_factory=dict)
+    mode: str = ""             # "03" when the page carries a secrecy stamp (L8)
+    classification: Classification | None = None
 
-    def set(self, name: str, value: str, conf: float) -> None:
+    def set(self, name: str, value: str, features: dict, segs: list) -> None:
         self.values[name] = value
-        self.confidence[name] = round(conf, 3)
+        self.features[name] = {k: round(float(v), 4) for k, v in features.items()}
+        self.boxes[name] = L.box_of(segs)
 
 
-def number_notation(lines: list[str]) -> tuple[str, str, float]:
-    """("12", "QĐ-UBND", confidence) from a line such as ``Số: 12/QĐ-UBND``."""
-    for line in lines[:15]:
-        m = _NUMBER.search(line)
-        if m and fold(line[m.start():m.start() + 2]) in ("SO", "S0", "S"):
-            exact = line[m.start():m.start() + 2] in ("Số", "SỐ")
-            notation = m.group(2).rstrip(".-/")
-            return m.group(1), notation[:30], 0.95 if exact else 0.75
-    return "", "", 0.0
+def _conf(segs: list) -> tuple[float, float]:
+    """(mean, minimum) tesseract confidence of the words of *segs*, 0..1."""
+    words = [w for s in segs for w in s.words]
+    if not words:
+        return 0.0, 0.0
+    confs = [max(0.0, w.conf) / 100 for w in words]
+    return sum(confs) / len(confs), min(confs)
 
 
-def issued_date(lines: list[str]) -> tuple[str, float]:
-    """"DD/MM/YYYY" from ``…, ngày 05 tháng 3 năm 2001`` (accent-insensitive)."""
-    for line in lines[:20]:
-        m = _DATE.search(fold(line))
-        if not m:
+def _clean_notation(raw: str) -> str:
+    s = raw.replace("Ð", "Đ").replace("đ", "Đ") if raw else ""
+    s = re.sub("Đ{2,}", "Đ", s)  # tesseract sometimes reads one Đ as both Đ and Ð; no notation has ĐĐ
+    s = re.sub(r"\s+", "", s).strip(".,;:-/_|'\"")
+    return s[:30]
+
+
+def _abbr_of(notation: str) -> str:
+    """The type part of a notation ('QĐ' of 'QĐ-UBND'), folded."""
+    return fold(notation.split("-")[0]).replace(" ", "") if "-" in notation else ""
+
+
+# --------------------------------------------------------------------------- title and type
+
+def title_blocks(lay: L.PageLayout) -> list[list[L.Segment]]:
+    """L6: centred upper-case lines below the header, grouped into blocks of up to three lines."""
+    top = lay.header_bottom - 2 * lay.mm if lay.header_bottom else 0
+    cands = []
+    for s in lay.segments:
+        if s.y0 < top or s.y0 > 0.75 * lay.height or s is lay.nation or s is lay.motto:
             continue
-        d, mo, y = (int(g) for g in m.groups())
-        try:
-            dt.date(y, mo, d)
-        except ValueError:
-            return f"{d:02d}/{mo:02d}/{y:04d}", 0.3
-        return f"{d:02d}/{mo:02d}/{y:04d}", 0.95 if "ngày" in line.lower() else 0.8
-    return "", 0.0
-
-
-def organ(lines: list[str]) -> tuple[str, float]:
-    """The issuing body: the first header line that is not the national motto."""
-    for line in lines[:6]:
-        fl = fold(line)
-        for header in _HEADER_WORDS:
-            if header in fl:
-                # the two header columns may come out as one line: keep the left part
-                cut = fl.find(header)
-                if cut <= 3:
-                    fl, line = "", ""
-                else:
-                    line = line[:cut].strip()
-                    fl = fold(line)
-        if len(fl) < 4 or fl.startswith("SO") and _NUMBER.search(line):
+        letters = re.sub(r"[^A-Z]", "", s.folded)
+        if len(letters) < 3 or s.upper < 0.75 or not lay.centred(s, 0.12) or ":" in s.text[:len(s.text) // 2]:
             continue
-        conf = 0.85 if fl.startswith(_ORGAN_PREFIX) else 0.45
-        if max(fuzzy_score(h, fl) for h in _HEADER_WORDS) > 0.8:
+        if lay.in_left(s) and s.y0 < (lay.number.y1 if lay.number else top + 30 * lay.mm):
+            continue  # the issuing body, not a title
+        cands.append(s)
+    blocks: list[list[L.Segment]] = []
+    for s in cands:
+        if blocks and len(blocks[-1]) < 3:
+            prev = blocks[-1][-1]
+            if 0 <= s.y0 - prev.y1 <= L.BLOCK_GAP * max(prev.height, s.height) and s.y0 >= prev.y0:
+                blocks[-1].append(s)
+                continue
+        blocks.append([s])
+    return blocks
+
+
+def _type(lay: L.PageLayout, lines: list[str], rules: list[Rule]) -> tuple[Classification, list]:
+    blocks = title_blocks(lay)
+    texts = [" ".join(s.text for s in b) for b in blocks]
+    cls = classify(lines, rules, titles=texts)
+    block = blocks[-2 - cls.title_line] if cls.title_line <= -2 else []
+    return cls, block
+
+
+# --------------------------------------------------------------------------- fields
+
+def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
+    s = lay.number
+    if s is None:
+        return "", "", {"found": 0.0}, []
+    m = _NUMBER.match(s.text)
+    if not m:
+        return "", "", {"found": 0.0}, []
+    raw_num = m.group(1)
+    num = raw_num.translate(_DIGITS)
+    notation = _clean_notation(m.group(2) or "")
+    words = s.words[:3]
+    mean, low = _conf([L.Segment(tuple(words))])
+    first = s.words[0].text
+    feats = {"found": 1.0, "conf": mean, "min_conf": low, "accent": float(first[:2] in ("Số", "SỐ")),
+             "fixed_digits": float(num != raw_num), "in_left": float(lay.in_left(s)),
+             "leading_zero": float(num.startswith("0") and len(num) > 1), "has_notation": float(bool(notation)),
+             "notation_form": float(bool(re.fullmatch(r"[0-9A-ZĐ]{1,8}(?:[-/][0-9A-ZĐ]{1,10}){0,3}", notation))),
+             "notation_conf": _conf([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
+    return num, notation, feats, [s]
+
+
+def _date_in(s: L.Segment) -> tuple[str, dict] | None:
+    f = s.folded
+    m = _DATE.search(f)
+    kind = "words"
+    if m is None:
+        m = _NUMERIC_DATE.search(f)
+        kind = "numeric"
+        if m is None:
+            return None
+        before = f[:m.start()]
+        if ":" in before or not ("NGAY" in before[-8:] or before.rstrip().endswith(",")):
+            return None  # a labelled field of a form ("Ngày sinh: 01/02/1990"), not the issued date
+    groups = [g.translate(_DIGITS).upper().replace("L", "1") for g in m.groups()]
+    d, mo, y = (int(g) for g in groups)
+    try:
+        dt.date(y, mo, d)
+        valid = 1.0
+    except ValueError:
+        valid = 0.0
+    before = f[:m.start()]
+    place = 1.0 if re.search(r"[A-Z]{2,}.*,\s*$", before) else 0.0
+    label = 1.0 if ":" in before else 0.0
+    today = 1.0 if "HOM NAY" in before else 0.0
+    year_ok = 1.0 if 1945 <= y <= dt.date.today().year + 1 else 0.0
+    return f"{d:02d}/{mo:02d}/{y:04d}", {"valid": valid, "place": place, "label": label, "today": today,
+                                         "numeric": float(kind == "numeric"), "year_ok": year_ok,
+                                         "fixed_digits": float(groups != list(m.groups()))}
+
+
+def _date(lay: L.PageLayout) -> tuple[str, dict, list]:
+    found = []
+    for s in lay.segments:
+        r = _date_in(s)
+        if r is None:
             continue
-        return line.strip(" -–—:;,.")[:200], conf
-    return "", 0.0
+        value, feats = r
+        header = 0.0
+        if lay.nation is not None and s.y0 >= lay.nation.y0 and s.y0 <= lay.header_bottom + 35 * lay.mm \
+                and not lay.in_left(s):
+            header = 1.0
+        # L5: under the motto; else a place-and-date line; else "Hôm nay, ngày …"; never a label
+        rank = (header, feats["place"], feats["today"], -feats["label"])
+        found.append((rank, -s.y0, value, feats, s))
+    if not found:
+        return "", {"found": 0.0}, []
+    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    _rank, _y, value, feats, s = found[0]
+    others = {v for _r, _y2, v, _f, _s in found[1:] if _r[:3] == _rank[:3]}
+    mean, low = _conf([s])
+    feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
+                 rivals=float(bool(others - {value})), candidates=float(len(found)))
+    return value, feats, [s]
 
 
-def subject(lines: list[str], cls: Classification) -> tuple[str, float]:
-    """The line after the title when it reads ``Về việc …``; else the title."""
-    if 0 <= cls.title_line < len(lines) - 1:
-        nxt = lines[cls.title_line + 1]
-        if fold(nxt).startswith(("VE VIEC", "V/V")):
-            return nxt[:500], 0.9
-        if 0 < len(nxt) <= 120 and cls.type_conf > 0:
-            return nxt[:500], 0.6
-    if cls.title_line >= 0:
-        return lines[cls.title_line][:500], 0.5
-    return "", 0.0
+def _is_parent(first: str, second: str) -> bool:
+    """Is *first* (folded) the higher body printed above the issuing body *second*?"""
+    if not second.startswith(BODY_PREFIXES):
+        return False
+    if first.startswith(PARENT_PREFIXES):
+        return True
+    # two whole names ("CÔNG AN HUYỆN …" over "CÔNG AN XÃ …"): the first is the parent
+    for p in BODY_PREFIXES:
+        if first.startswith(p) and len(first) > len(p) + 2 and len(second) > len(p) + 2 \
+                and second.startswith(p):
+            return True
+    return False
 
 
-def extract(lines: list[str], cls: Classification) -> Extracted:
-    """All first-page fields with their confidences (keys are EAD_DOC field names)."""
-    out = Extracted()
-    out.set("typeName", cls.type_code, cls.type_conf)
-    out.set("group", cls.group, cls.group_conf)
-    num, notation, c = number_notation(lines)
-    out.set("codeNumber", num, c)
-    out.set("codeNotation", notation, c)
-    date, c = issued_date(lines)
-    out.set("issuedDate", date, c)
-    body, c = organ(lines)
-    out.set("organName", body, c)
-    subj, c = subject(lines, cls)
-    out.set("subject", subj, c)
+# The fixed words a body's name starts with, spelt right: OCR that misreads one of their
+# marks ("ỦY BAN NHÂN ĐÂN") is mended, as "V/v" is, since nothing else can be meant.
+BODY_SPELLING = (("UY BAN NHAN DAN", "ỦY BAN NHÂN DÂN"), ("HOI DONG NHAN DAN", "HỘI ĐỒNG NHÂN DÂN"),
+                 ("CONG AN", "CÔNG AN"), ("VAN PHONG", "VĂN PHÒNG"), ("BAN CHI HUY QUAN SU", "BAN CHỈ HUY QUÂN SỰ"))
+_UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
+
+
+def _spelt(text: str) -> tuple[str, float]:
+    """(*text* with its leading fixed words spelt right, 1.0 if they were misread)."""
+    words = text.split()
+    for folded, right in BODY_SPELLING:
+        n = len(folded.split())
+        head = " ".join(words[:n])
+        if len(words) > n and fold(head) == folded:
+            return " ".join([right, *words[n:]]), float(head != right)
+    return text, 0.0
+
+
+def _place_of(text: str) -> str:
+    """The place a body's name or a place-and-date line ends with, after its unit word (upper case)."""
+    words = text.split()
+    folded = [fold(w) for w in words]
+    for i in range(len(words) - 1, -1, -1):
+        for unit in _UNITS:
+            k = len(unit.split())
+            if folded[i:i + k] == unit.split() and i + k < len(words):
+                return " ".join(words[i + k:]).upper().strip(" ,.")
+    return ""
+
+
+def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
+    lines = lay.organ
+    if not lines:
+        return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
+                    "number": float(lay.number is not None)}, []
+    folded = [s.folded for s in lines]
+    parent = 0.0
+    if len(lines) >= 2 and _is_parent(folded[0], folded[1]):
+        lines = lines[1:]
+        parent = 1.0
+    text, mended = _spelt(" ".join(s.text for s in lines).strip(" -–—:;,._|'\""))
+    mean, low = _conf(lines)
+    name = " ".join(s.folded for s in lines)
+    # the place in the body's name against the place-and-date line's: the same spelling twice is
+    # likely right; the same letters with other marks means one of them was misread
+    place = _place_of(text)
+    before = date_segs[0].text.split(",")[0] if date_segs else ""
+    dated = _place_of(before) or before.upper().strip()
+    same = float(bool(place) and place == dated)
+    conflict = float(bool(place and dated) and place != dated and fold(place) == fold(dated))
+    feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
+             "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
+             "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
+             "place_same": same, "place_conflict": conflict}
+    return text[:200], feats, lines
+
+
+def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
+    # a Công văn (and forms that follow it): "V/v …" under the number, in the left column
+    if lay.number is not None:
+        run: list[L.Segment] = []
+        for s in lay.segments:
+            if s.y0 <= lay.number.y0 or not lay.in_left(s):
+                continue
+            if not run:
+                if s.y0 - lay.number.y1 > 15 * lay.mm:
+                    break
+                if _VV.match(s.folded):
+                    run.append(s)
+                continue
+            if s.y0 - run[-1].y1 > L.BLOCK_GAP * s.height:
+                break
+            run.append(s)
+        if run:
+            mean, low = _conf(run)
+            text = _VV_AS_READ.sub("V/v", " ".join(s.text for s in run))  # the fixed token, not its misreading
+            return (text[:500],
+                    {"found": 1.0, "place": 1.0, "vv": 1.0, "title": 0.0, "lines": float(len(run)), "conf": mean,
+                     "min_conf": low, "cong_van": 1.0}, run)
+    if not block:
+        return "", {"found": 0.0, "title": 0.0}, []
+    run = []
+    bottom = block[-1].y1
+    h = max(s.height for s in block)
+    for s in lay.segments:
+        if s.y0 < bottom - 0.3 * h or s in block:
+            continue
+        gap = s.y0 - (run[-1].y1 if run else bottom)
+        if gap > (2.5 if not run else L.BLOCK_GAP) * max(s.height, h * 0.6):
+            break
+        f = s.folded
+        if not lay.centred(s, 0.2) or f.startswith(_BODY_START) or (s.upper > 0.75 and not _VV.match(f)):
+            break
+        if f.strip() in _COPY_MARKS:
+            continue
+        if _LABELLED.search(f) and not _VV.match(f):
+            break  # a form's labelled field ("Họ, chữ đệm, tên: …"), not a trích yếu
+        if run and s.x0 < run[0].x0 - 3 * lay.mm and s.x1 > run[0].x1 + 3 * lay.mm \
+                and s.x1 - s.x0 > 1.15 * (run[0].x1 - run[0].x0):
+            break  # wider than the first line on both sides: the body's first line, not a centred one
+        run.append(s)
+        if len(run) == 4:
+            break
+    if not run:
+        return "", {"found": 0.0, "title": 1.0}, []
+    mean, low = _conf(run)
+    text = " ".join(s.text for s in run).strip()
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    feats = {"found": 1.0, "place": 1.0, "vv": float(bool(_VV.match(run[0].folded))), "title": 1.0,
+             "lines": float(len(run)), "conf": mean, "min_conf": low, "cong_van": 0.0}
+    return text[:500], feats, run
+
+
+def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
+    """All first-page fields with their features and boxes (keys are EAD_DOC field names)."""
+    if ocr is None:
+        ocr = OcrResult([], 0, 0, 0, lines=[])
+    lay = L.analyse(ocr)
+    lines = [s.text for s in lay.segments]
+    cls, block = _type(lay, lines, rules)
+    out = Extracted(classification=cls)
+    num, notation, nfeats, nsegs = _number(lay)
+    subj, sfeats, ssegs = _subject(lay, block)
+    type_code, label = cls.type_code, cls.label
+    cong_van = 0.0
+    if sfeats.get("cong_van") and not block:
+        # §6.3: a "V/v" subject under the number and no title block: a Công văn, whatever words
+        # of its subject ("kế hoạch", "bản đồ") the line-by-line fallback matched
+        type_code, label, cong_van = "22", "Công văn", 1.0
+    abbr = _abbr_of(notation)
+    agree = 0.0
+    if abbr and type_code in TYPE_ABBR:
+        agree = 1.0 if abbr == TYPE_ABBR[type_code] else -1.0
+    elif abbr and type_code == "22":
+        agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
+    tmean, tlow = _conf(block)
+    out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
+                                    "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,
+                                    "cong_van": cong_van, "lines": float(len(block))}, block or ssegs)
+    out.values["label"] = label
+    out.values["group"] = cls.group
+    nfeats = dict(nfeats, agree=agree)
+    out.set("codeNumber", num, nfeats, nsegs)
+    out.set("codeNotation", notation, nfeats, nsegs)
+    date, dfeats, dsegs = _date(lay)
+    out.set("issuedDate", date, dfeats, dsegs)
+    body, ofeats, osegs = _organ(lay, dsegs)
+    ofeats["motto"] = float(lay.nation is not None)
+    out.set("organName", body, ofeats, osegs)
+    out.set("subject", subj, sfeats, ssegs)
+    if lay.secret is not None:
+        out.mode = "03"
+        out.boxes["mode"] = lay.secret.box
     return out

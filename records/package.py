@@ -12,8 +12,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from records.classify import Rule, classify
-from records.metadata import extract
+from records.classify import Rule
+from records.confidence import score
+from records.metadata import FIELDS, extract
 from records.ocr import OcrResult
 from records.pdfa import PageInput, build_pdfa
 from records.sip import SipDocument, build_sip, document_fields, record_fields
@@ -28,15 +29,26 @@ class DocPages:
 
 
 def analyse(first_page: OcrResult | None, rules: list[Rule], thresholds: dict) -> tuple[dict, dict, list[str]]:
-    """(values, confidences, fields below threshold) for a document's first page."""
-    lines = first_page.lines if first_page else []
-    cls = classify(lines, rules)
-    ext = extract(lines, cls)
+    """(values, confidences, fields below threshold) for a document's first page (design §6.3).
+
+    ``values`` also holds ``label`` and ``group``, and ``mode`` = "03" when the page
+    carries a secrecy stamp; see :func:`analyse_page` for the boxes.
+    """
+    values, conf, needs, _boxes = analyse_page(first_page, rules, thresholds)
+    return values, conf, needs
+
+
+def analyse_page(first_page: OcrResult | None, rules: list[Rule],
+                 thresholds: dict) -> tuple[dict, dict, list[str], dict]:
+    """(values, confidences, fields below threshold, boxes) for a document's first page."""
+    ext = extract(first_page, rules)
     values = dict(ext.values)
-    values["label"] = cls.label
-    needs = [name for name, minimum in thresholds.items()
-             if ext.confidence.get(name, 0.0) < float(minimum)]
-    return values, dict(ext.confidence), needs
+    if ext.mode:
+        values["mode"] = ext.mode
+    conf = {name: score(name, ext.features.get(name, {})) for name in FIELDS}
+    conf["group"] = ext.classification.group_conf if ext.classification else 0.0
+    needs = [name for name, minimum in thresholds.items() if conf.get(name, 0.0) < float(minimum)]
+    return values, conf, needs, dict(ext.boxes)
 
 
 def build_package(*, file_id: int, cover: dict, docs: list[DocPages], doc_values: list[dict], agency: str,

@@ -3,10 +3,14 @@
 Held record files carry a reason in Vietnamese and English; the technician
 confirms (or corrects) them through ``POST /api/records/{id}/confirm``, a
 technician action of the status page's guard, after which they are packaged.
+``POST /api/records/{id}/page/{page}`` (technician) shows one of its pages reduced,
+with the box of a field in doubt drawn on it (design §6.3): a POST so the guard asks
+for the technician's session, since the page may be a secret record's.
 """
 
 from __future__ import annotations
 
+import io
 import json
 
 from records.coversheet import CoverSheet, CoverSheetError
@@ -14,6 +18,7 @@ from firmware_agent.messages import CATALOGUE
 from firmware_agent.metrics import counter, gauge
 from firmware_agent.records.store import RecordStore
 
+_SECRET = "03"
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 
@@ -49,14 +54,52 @@ def confirm(store: RecordStore, file_id: int, cover: dict | None, docs: dict | N
     return {"id": file_id, "state": "ready", "file_code": sheet.file_code}
 
 
+VIEW_WIDTH = 1000  # pixels: enough to read a header line, small enough for the LAN
+
+
+def page_view(task, file_id: int, page_id: int, field: str = "") -> bytes:
+    """JPEG of page *page_id* of record file *file_id*, at most VIEW_WIDTH wide, *field*'s box drawn.
+
+    Built in memory and never written (the page may be a secret record's, §6.6).
+    Raises LookupError naming the problem when the page is not the file's or is gone.
+    """
+    from PIL import Image, ImageDraw
+
+    if page_id not in {pid for pid, _role, _seq in task.store.pages_of(file_id)}:
+        raise LookupError(CATALOGUE["records.review.no_page"].format(file=file_id, page=page_id).text)
+    path = task.journal.page(page_id).colour_path
+    try:
+        img = Image.open(path)
+        img.load()
+    except (OSError, AttributeError, TypeError):  # removed after packaging, or never written
+        raise LookupError(CATALOGUE["records.review.no_page"].format(file=file_id, page=page_id).text) from None
+    img = img.convert("RGB")
+    scale = min(1.0, VIEW_WIDTH / img.width)
+    if scale < 1.0:
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
+    boxes = [d["boxes"].get(field) for d in task.store.docs(file_id)] if field else []
+    draw = ImageDraw.Draw(img)
+    for box in boxes:
+        if box and box[0] == page_id:
+            x0, y0, x1, y1 = (round(v * scale) for v in box[1:])
+            draw.rectangle([x0 - 4, y0 - 4, x1 + 4, y1 + 4], outline=(230, 0, 0), width=4)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
 def status(task) -> dict:
     store = task.store
     held = []
     for f in store.files("held"):
+        # GET /api/records needs no login: a secret (mode 03) file's read text is not listed (design §6.6),
+        # only which fields wait and where they are on the page.
+        secret = f.cover.get("mode") == _SECRET
         held.append({"id": f.id, "file_code": f.file_code, "reason": f.hold_code, "message": f.hold_message,
-                     "cover": f.cover,
-                     "documents": [{"seq": d["seq"], "values": d["fields"], "confidence": d["confidence"],
-                                    "needs": d["needs"]} for d in store.docs(f.id)]})
+                     "cover": f.cover, "pages": list(f.hold_pages), "redacted": secret,
+                     "documents": [{"seq": d["seq"], "values": {} if secret else d["fields"],
+                                    "confidence": d["confidence"], "needs": d["needs"], "boxes": d["boxes"]}
+                                   for d in store.docs(f.id)]})
     n, seconds, rss = store.ocr_stats()
     return {
         "enabled": True,
@@ -105,6 +148,21 @@ def add_routes(task, app) -> None:
             return web.json_response({"error": str(exc)}, status=400, dumps=lambda o: json.dumps(o, ensure_ascii=False))
         return web.json_response(result)
 
+    def error(text: str, code: int):
+        return web.json_response({"error": text}, status=code, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+    async def page_route(request):
+        try:
+            body = await request.json() if request.can_read_body else {}
+            data = page_view(task, int(request.match_info["id"]), int(request.match_info["page"]),
+                             str((body or {}).get("field", "")))
+        except LookupError as exc:
+            return error(exc.args[0], 404)
+        except (ValueError, AttributeError) as exc:
+            return error(str(exc), 400)
+        return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
     app.router.add_get("/api/records", list_records)
+    add_action(app, "POST", "/api/records/{id:\\d+}/page/{page:\\d+}", page_route, role=TECHNICIAN)
     # A held-record decision is the technician's (docs/design.md §3.1).
     add_action(app, "POST", "/api/records/{id:\\d+}/confirm", confirm_route, role=TECHNICIAN)

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_agent.settings_base import setting
-
-
-def _thresholds() -> dict:
-    return {"typeName": 0.6, "codeNumber": 0.7, "issuedDate": 0.7, "organName": 0.5, "subject": 0.4}
+from records.confidence import default_thresholds
 
 
 @dataclass(frozen=True)
@@ -31,8 +28,10 @@ class RecordsSettings:
                             minimum=0, maximum=19)
     rules_file: str = setting("", doc="Extra classification rules (TSV, same columns as the shipped "
                                       "rules.tsv); empty = shipped rules only.")
-    thresholds: dict = setting(factory=_thresholds, doc="Minimum confidence per extracted field; below it the "
-                                                        "document waits for a technician's confirmation.")
+    thresholds: dict = setting(factory=default_thresholds,
+                               doc="Minimum confidence per extracted field; below it the document waits for a "
+                                   "technician's confirmation (default: fitted with the confidence model, "
+                                   "records/confidence.json, design §6.3).")
     hold_low_confidence: bool = setting(True, doc="Hold record files with low-confidence fields for confirmation "
                                                   "(false = package them and only list the fields).")
     close_after_s: float = setting(30.0, doc="Close the open record file after this many seconds without new "

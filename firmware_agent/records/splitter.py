@@ -13,11 +13,16 @@ import json
 import time
 
 from records.coversheet import SheetDetection
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import HOLD_MESSAGES, RecordStore
 
 
 def _pending(code: str, detail: str = "") -> tuple[str, str]:
     return code, HOLD_MESSAGES[code] + (f": {detail}" if detail else "")
+
+
+def _page(page_id: int) -> str:
+    return CATALOGUE["records.hold.page"].format(page=page_id).text
 
 
 class Splitter:
@@ -37,13 +42,24 @@ class Splitter:
 
     @staticmethod
     def _new_file(db, cover: dict, file_code: str | None, hold: tuple[str, str] = ("", ""),
-                  cover_page: int | None = None) -> int:
+                  cover_page: int | None = None, hold_pages: tuple[int, ...] = ()) -> int:
         now = time.time()
         cur = db.execute(
             "INSERT INTO rec_files(file_code, cover, state, hold_code, hold_message, cover_page_id, new_doc,"
-            " created_at, updated_at) VALUES (?,?,?,?,?,?,1,?,?)",
-            (file_code, json.dumps(cover, ensure_ascii=False), "open", hold[0], hold[1], cover_page, now, now))
+            " created_at, updated_at, hold_pages) VALUES (?,?,?,?,?,?,1,?,?,?)",
+            (file_code, json.dumps(cover, ensure_ascii=False), "open", hold[0], hold[1], cover_page, now, now,
+             json.dumps(list(hold_pages))))
         return int(cur.lastrowid)
+
+    @staticmethod
+    def _hold_page(db, file_id: int, code: str, detail: str, page_id: int) -> None:
+        """Hold an open record file for *page_id* (its first reason stays; the page is always listed)."""
+        r = db.execute("SELECT hold_code, hold_pages FROM rec_files WHERE id=?", (file_id,)).fetchone()
+        pages = json.loads(r["hold_pages"] or "[]") + [page_id]
+        if not r["hold_code"]:
+            db.execute("UPDATE rec_files SET hold_code=?, hold_message=? WHERE id=?",
+                       (code, _pending(code, detail)[1], file_id))
+        db.execute("UPDATE rec_files SET hold_pages=? WHERE id=?", (json.dumps(pages), file_id))
 
     @staticmethod
     def close_in(db, file_id: int) -> str:
@@ -76,7 +92,8 @@ class Splitter:
         with self.store.tx() as db:
             if db.execute("SELECT 1 FROM rec_pages WHERE page_id=?", (page_id,)).fetchone():
                 return "content"
-            role = det.kind if det.kind in ("cover", "damaged", "patch") else ("blank" if blank else "content")
+            role = det.kind if det.kind in ("cover", "damaged", "damaged_patch", "patch") else \
+                ("blank" if blank else "content")
             cur = self._open(db)
             doc_seq = 0
             if role == "cover":
@@ -94,9 +111,12 @@ class Splitter:
                 else:
                     file_id = self._new_file(db, sheet, code, cover_page=page_id)
             elif role == "damaged":
+                # S1: a cover look-alike opens a record file of its own, held; never content of the last one
                 if cur is not None:
                     self.close_in(db, cur["id"])
-                file_id = self._new_file(db, {}, None, _pending("coversheet_damaged", det.reason), page_id)
+                file_id = self._new_file(db, {}, None,
+                                         _pending("coversheet_damaged", f"{_page(page_id)}, {det.reason}"),
+                                         page_id, hold_pages=(page_id,))
             else:
                 if cur is None:
                     if self.separator == "coversheet":
@@ -106,7 +126,10 @@ class Splitter:
                     cur = db.execute("SELECT * FROM rec_files WHERE id=?", (file_id,)).fetchone()
                 file_id = cur["id"]
                 new_doc = bool(cur["new_doc"])
-                if role == "patch" or (role == "blank" and self.separator == "blank-sheet"):
+                if role == "damaged_patch":
+                    # S5: a PATCHT look-alike ends the document as a PATCHT would, and holds the file
+                    self._hold_page(db, file_id, "separator_damaged", f"{_page(page_id)}, {det.reason}", page_id)
+                if role in ("patch", "damaged_patch") or (role == "blank" and self.separator == "blank-sheet"):
                     new_doc = True
                 elif role == "content":
                     last = db.execute("SELECT COALESCE(MAX(doc_seq),0) FROM rec_pages WHERE file_id=?",
@@ -134,6 +157,10 @@ class Splitter:
         """Close the open record file (if it has been idle *idle_s* seconds, when given)."""
         closed = []
         with self.store.tx() as db:
+            # S6: never while a page is captured or processed but not yet assigned: it may be the
+            # open record file's. Checked in the transaction that closes, so no page slips in between.
+            if db.execute("SELECT 1 FROM pages WHERE state IN ('captured', 'processed') LIMIT 1").fetchone():
+                return closed
             cur = self._open(db)
             if cur is not None and (idle_s is None or time.time() - cur["updated_at"] >= idle_s):
                 self.close_in(db, cur["id"])

@@ -29,12 +29,13 @@ CREATE TABLE IF NOT EXISTS rec_files(
     package       TEXT,                    -- batch member name once staged
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL,
-    scrubbed_at   REAL                     -- secret (mode 03): every clear trace removed (design §6.6)
+    scrubbed_at   REAL,                    -- secret (mode 03): every clear trace removed (design §6.6)
+    hold_pages    TEXT NOT NULL DEFAULT '[]' -- JSON list of the page ids a hold is about (design §6.7)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rec_files_code ON rec_files(file_code) WHERE state NOT IN ('empty');
 CREATE TABLE IF NOT EXISTS rec_pages(
     page_id  INTEGER PRIMARY KEY,
-    role     TEXT NOT NULL,                -- cover, damaged, patch, blank, content
+    role     TEXT NOT NULL,                -- cover, damaged, damaged_patch, patch, blank, content
     file_id  INTEGER NOT NULL REFERENCES rec_files(id),
     doc_seq  INTEGER NOT NULL DEFAULT 0,   -- 1-based document in the file; 0 = not in a document
     detail   TEXT NOT NULL DEFAULT ''
@@ -53,6 +54,7 @@ CREATE TABLE IF NOT EXISTS rec_docs(
     fields     TEXT NOT NULL,              -- extracted values (EAD_DOC names)
     confidence TEXT NOT NULL,
     needs      TEXT NOT NULL,              -- JSON list of fields below threshold
+    boxes      TEXT NOT NULL DEFAULT '{}', -- JSON: field -> [page id, x0, y0, x1, y1] of its words
     PRIMARY KEY (file_id, seq)
 );
 """
@@ -61,6 +63,8 @@ CREATE TABLE IF NOT EXISTS rec_docs(
 HOLD_MESSAGES = types.MappingProxyType({
     "coversheet_damaged": CATALOGUE["records.hold.coversheet_damaged"].text,
     "coversheet_twice": CATALOGUE["records.hold.coversheet_twice"].text,
+    "separator_damaged": CATALOGUE["records.hold.separator_damaged"].text,
+    "secret_stamp": CATALOGUE["records.hold.secret_stamp"].text,
     "filecode_used": CATALOGUE["records.hold.filecode_used"].text,
     "no_coversheet": CATALOGUE["records.hold.no_coversheet"].text,
     "needs_confirmation": CATALOGUE["records.hold.needs_confirmation"].text,
@@ -83,6 +87,7 @@ class FileRow:
     package: str | None
     updated_at: float
     scrubbed_at: float | None = None
+    hold_pages: tuple[int, ...] = ()
 
 
 class RecordStore:
@@ -94,6 +99,10 @@ class RecordStore:
             columns = {r["name"] for r in conn.execute("PRAGMA table_info(rec_files)")}
             if "scrubbed_at" not in columns:  # journals from before secret records were scrubbed
                 conn.execute("ALTER TABLE rec_files ADD COLUMN scrubbed_at REAL")
+            if "hold_pages" not in columns:  # journals from before holds named their pages
+                conn.execute("ALTER TABLE rec_files ADD COLUMN hold_pages TEXT NOT NULL DEFAULT '[]'")
+            if "boxes" not in {r["name"] for r in conn.execute("PRAGMA table_info(rec_docs)")}:
+                conn.execute("ALTER TABLE rec_docs ADD COLUMN boxes TEXT NOT NULL DEFAULT '{}'")
         finally:
             conn.close()
 
@@ -104,7 +113,8 @@ class RecordStore:
     @staticmethod
     def _file(r) -> FileRow:
         return FileRow(r["id"], r["file_code"], json.loads(r["cover"]), r["state"], r["hold_code"],
-                       r["hold_message"], bool(r["new_doc"]), r["package"], r["updated_at"], r["scrubbed_at"])
+                       r["hold_message"], bool(r["new_doc"]), r["package"], r["updated_at"], r["scrubbed_at"],
+                       tuple(json.loads(r["hold_pages"] or "[]")))
 
     def files(self, *states: str) -> list[FileRow]:
         with self.tx() as db:
@@ -117,13 +127,19 @@ class RecordStore:
             return self._file(r) if r else None
 
     def set_state(self, file_id: int, state: str, hold_code: str = "", detail: str = "",
-                  expect: tuple[str, ...] = ()) -> bool:
+                  expect: tuple[str, ...] = (), pages: tuple[int, ...] | None = None) -> bool:
+        """Move a record file to *state* (with a hold reason); *pages* replaces its ``hold_pages`` when given."""
         msg = ""
         if hold_code:
             msg = HOLD_MESSAGES.get(hold_code, hold_code) + (f": {detail}" if detail else "")
         with self.tx() as db:
-            q = "UPDATE rec_files SET state=?, hold_code=?, hold_message=?, updated_at=? WHERE id=?"
-            args: tuple = (state, hold_code, msg, time.time(), file_id)
+            q = "UPDATE rec_files SET state=?, hold_code=?, hold_message=?, updated_at=?"
+            args: tuple = (state, hold_code, msg, time.time())
+            if pages is not None:
+                q += ", hold_pages=?"
+                args += (json.dumps(list(pages)),)
+            q += " WHERE id=?"
+            args += (file_id,)
             if expect:
                 q += f" AND state IN ({','.join('?' * len(expect))})"
                 args += expect
@@ -186,17 +202,22 @@ class RecordStore:
             return int(r[0]), float(r[1]), int(r[2])
 
     # ----------------------------------------------------------------- documents
-    def save_doc(self, file_id: int, seq: int, fields: dict, confidence: dict, needs: list[str]) -> None:
+    def save_doc(self, file_id: int, seq: int, fields: dict, confidence: dict, needs: list[str],
+                 boxes: dict | None = None) -> None:
         with self.tx() as db:
-            db.execute("INSERT OR REPLACE INTO rec_docs VALUES (?,?,?,?,?)",
+            if boxes is None:  # a correction keeps the boxes the analysis found
+                r = db.execute("SELECT boxes FROM rec_docs WHERE file_id=? AND seq=?", (file_id, seq)).fetchone()
+                boxes = json.loads(r[0]) if r else {}
+            db.execute("INSERT OR REPLACE INTO rec_docs(file_id, seq, fields, confidence, needs, boxes)"
+                       " VALUES (?,?,?,?,?,?)",
                        (file_id, seq, json.dumps(fields, ensure_ascii=False), json.dumps(confidence),
-                        json.dumps(needs)))
+                        json.dumps(needs), json.dumps(boxes)))
 
     def docs(self, file_id: int) -> list[dict]:
         with self.tx() as db:
             return [{"seq": r[0], "fields": json.loads(r[1]), "confidence": json.loads(r[2]),
-                     "needs": json.loads(r[3])}
-                    for r in db.execute("SELECT seq, fields, confidence, needs FROM rec_docs WHERE file_id=? "
+                     "needs": json.loads(r[3]), "boxes": json.loads(r[4] or "{}")}
+                    for r in db.execute("SELECT seq, fields, confidence, needs, boxes FROM rec_docs WHERE file_id=? "
                                         "ORDER BY seq", (file_id,))]
 
     # ----------------------------------------------------------------- secret record files (design §6.6)

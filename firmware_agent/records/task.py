@@ -21,13 +21,17 @@ from pathlib import Path
 
 from firmware_agent.hotfolder import job_original
 from firmware_agent.journal import Journal
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
 from records.classify import load_rules
-from records.coversheet import SheetDetection, detect
+from firmware_agent.capture_file import read_capture
+from firmware_agent.pageio import PageReadError
+from records.coversheet import SheetDetection
 from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
-from records.package import DocPages, analyse, build_package
+from records.package import DocPages, analyse_page, build_package
 from records.pdfa import PageInput
+from records.separators import detect_page
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 from firmware_agent.subsystem import Subsystem
@@ -130,29 +134,45 @@ class RecordsTask(Subsystem):
 
     # ------------------------------------------------------------------ steps (blocking)
     def split_step(self, limit: int = 50) -> int:
-        """Assign waiting processed pages; returns how many were assigned."""
-        import cv2
-
+        """Assign waiting processed pages in capture order (design §6.2 S0); returns how many were assigned."""
         n = 0
-        # Capture order (§6.2): a page cleaned before an earlier one waits for it, or a secret
-        # record's page could join the record file its still unread cover sheet closes.
-        (first_captured,), = self.journal.read("SELECT MIN(id) FROM pages WHERE state='captured'")
-        for page in self.journal.pages_in_state("processed", limit):
-            if first_captured is not None and page.id > first_captured:
-                break
-            src = page.colour_path or page.raw_path
-            gray = cv2.imread(str(src), cv2.IMREAD_REDUCED_GRAYSCALE_2)
-            det = detect(gray) if gray is not None else SheetDetection("")
+        # Capture order (S0): a page cleaned before an earlier one waits for it, or a secret
+        # record's page could join the record file its still unread cover sheet closes. One
+        # statement, so one snapshot: two reads could miss a page captured between them.
+        ready = self.journal.read(
+            "SELECT id FROM pages WHERE state='processed' AND id < COALESCE("
+            "(SELECT MIN(id) FROM pages WHERE state='captured'), 9223372036854775807) ORDER BY id LIMIT ?", (limit,))
+        for (page_id,) in ready:
+            page = self.journal.page(page_id)
+            det = self.detect(page)
             blank = bool((page.analysis or {}).get("blank", False))
             self.splitter.assign(page.id, page.dpi, det, blank)
             self.journal.set_page_state([page.id], "documented", expect="processed")
             n += 1
         return n
 
+    @staticmethod
+    def detect(page) -> SheetDetection:
+        """Is *page* a separator? Read on its capture at full resolution, then its cleaned page (D1-D5)."""
+        import cv2
+
+        try:
+            capture, _dpi = read_capture(page.raw_path, page.dpi)
+        except PageReadError:  # removed after its batch was sealed, or damaged: the cleaned page must do
+            capture = None
+
+        def cleaned():
+            src = page.colour_path
+            return cv2.imread(str(src), cv2.IMREAD_GRAYSCALE) if src is not None else None
+
+        try:
+            return detect_page(capture, cleaned, page.dpi)
+        except ValueError as exc:
+            log.warning("page %d: separator detection failed: %s", page.id, exc)
+            return SheetDetection("")
+
     def close_step(self, force: bool = False) -> list[int]:
-        # A page still being cleaned may belong to the open record file (S6).
-        if self.journal.pages_in_state("processed", 1) or self.journal.pages_in_state("captured", 1):
-            return []
+        # A page still being cleaned may belong to the open record file (S6): close_open checks.
         return self.splitter.close_open(None if force else self.settings.close_after_s)
 
     def analyse_step(self) -> int:
@@ -164,20 +184,32 @@ class RecordsTask(Subsystem):
             if any(r[0] is None and not r[1] for r in results.values()):
                 continue  # OCR still pending
             needs_all: list[str] = []
+            stamped: list[int] = []
             firsts: dict[int, int] = {}
             for pid, _role, seq in pages:
                 firsts.setdefault(seq, pid)
             for seq, pid in sorted(firsts.items()):
                 data, _err = results[pid]
                 first = OcrResult.from_json(data) if data else None
-                values, conf, needs = analyse(first, self.rules, self.settings.thresholds)
-                self.store.save_doc(f.id, seq, values, conf, needs)
+                values, conf, needs, boxes = analyse_page(first, self.rules, self.settings.thresholds)
+                # each box with the page it is on, for the review to highlight (design §6.7)
+                boxes = {k: [pid, *b] for k, b in boxes.items() if b}
+                self.store.save_doc(f.id, seq, values, conf, needs, boxes)
                 needs_all += [f"{seq}:{n}" for n in needs]
+                if values.get("mode") == SECRET:
+                    stamped.append(pid)
             failed = [pid for pid, (d, e) in results.items() if e]
             if f.hold_code:
                 self.store.set_state(f.id, "held", f.hold_code, f.hold_message.partition(": ")[2], expect=("closed",))
             elif failed:
                 self.store.set_state(f.id, "held", "ocr_failed", f"{len(failed)} trang / pages", expect=("closed",))
+            elif stamped and f.cover.get("mode") != SECRET:
+                # L8: a secrecy stamp on a record file the cover does not mark secret. It is raised to
+                # mode 03 at once (packaged encrypted unless a technician lowers it when confirming).
+                self.store.update_cover(f.id, dict(f.cover, mode=SECRET))
+                pages_named = ", ".join(CATALOGUE["records.hold.page"].format(page=p).text for p in stamped)
+                self.store.set_state(f.id, "held", "secret_stamp", pages_named,
+                                     expect=("closed",), pages=tuple(stamped))
             elif needs_all and self.settings.hold_low_confidence:
                 self.store.set_state(f.id, "held", "needs_confirmation", ", ".join(needs_all), expect=("closed",))
             elif f.cover.get("mode") == SECRET and self.recipient_key() is None:

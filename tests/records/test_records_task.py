@@ -19,6 +19,7 @@ from records import coversheet
 from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from records.sip_verify import verify
+from records.text import fold
 from firmware_agent.records.task import RecordsTask
 from firmware_agent.records.settings import RecordsSettings
 
@@ -58,11 +59,13 @@ def run(task: RecordsTask, timeout: float = 120.0):
 def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
     journal = Journal(tmp_path)
     feed(journal, [img for _name, img in samples.demo_stack(DPI)])
-    first = RecordsTask(RecordsSettings(), journal, tmp_path)
+    # the chain, not the confidence model: low-confidence holds are tested below
+    settings = RecordsSettings(hold_low_confidence=False)
+    first = RecordsTask(settings, journal, tmp_path)
     assert first.split_step() == 14
     assert first.split_step() == 0  # nothing assigned twice
     # a restart after splitting: a new task on the same journal finishes the work
-    task = RecordsTask(RecordsSettings(), journal, tmp_path)
+    task = RecordsTask(settings, journal, tmp_path)
     built = run(task)
     assert len(built) == 2, task.status()
     assert all(verify(p) == [] for p in built)
@@ -251,3 +254,135 @@ def test_config_section(tmp_path):
     assert cfg.records.separator == "blank-sheet" and cfg.records.ocr_workers == 1
     with pytest.raises(ConfigError, match="records.separator"):
         load_config(None, {"records": {"separator": "magic"}})
+
+
+def test_secrecy_stamp_raises_the_record_file_to_secret_for_a_technician(tmp_path, nd30_page):
+    """L8: a MẬT stamp under a public cover: held with the page named, the cover raised to mode 03."""
+    journal = Journal(tmp_path)
+    stamped = samples.scanned(nd30_page(organ=("CÔNG AN HUYỆN ĐỨC HÒA", "CÔNG AN XÃ TÂN PHÚ"), number="03/BC-CAX",
+                                        place_date="Tân Phú, ngày 02 tháng 7 năm 2015", title=("BÁO CÁO",),
+                                        subject=("Tình hình an ninh trật tự quý II năm 2015",), stamp="MẬT"),
+                              seed=5, angle=0.3, noise=4.0)
+    ids = feed(journal, [cover("D.9"), stamped])
+    task = RecordsTask(RecordsSettings(hold_low_confidence=False), journal, tmp_path)
+    assert run(task) == []  # nothing packaged in clear
+    (held,) = task.status()["held"]
+    assert held["reason"] == "secret_stamp" and held["pages"] == [ids[1]]
+    assert task.store.file(held["id"]).cover["mode"] == "03"
+    doc = held["documents"][0]
+    # the public listing names no read text of a secret file, only where its fields are
+    assert held["redacted"] and doc["values"] == {}
+    assert doc["boxes"]["mode"][0] == ids[1] and doc["boxes"]["organName"][0] == ids[1]  # on the stamped page
+    assert len(doc["boxes"]["organName"]) == 5
+    (stored,) = task.store.docs(held["id"])
+    assert stored["fields"]["mode"] == "03"
+
+
+def test_a_field_below_its_threshold_is_held_with_its_box(tmp_path, nd30_page):
+    journal = Journal(tmp_path)
+    page = samples.scanned(nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"), number="12/QĐ-UBND",
+                                     place_date="Tân Phú, ngày 05 tháng 3 năm 2001", title=("QUYẾT ĐỊNH",),
+                                     subject=("Về việc cấp giấy chứng nhận quyền sử dụng đất",)),
+                           seed=6, angle=0.3, noise=4.0)
+    ids = feed(journal, [cover("D.10"), page])
+    settings = dataclasses.replace(RecordsSettings(), thresholds={"organName": 1.01, "typeName": 0.0})
+    task = RecordsTask(settings, journal, tmp_path)
+    assert run(task) == []
+    (held,) = task.status()["held"]
+    assert held["reason"] == "needs_confirmation" and "1:organName" in held["message"]
+    doc = held["documents"][0]
+    assert doc["needs"] == ["organName"]
+    assert fold(doc["values"]["organName"]).startswith("UY BAN NHAN DAN XA TAN PH")  # as read from the JPEG
+    page_id, x0, y0, x1, y1 = doc["boxes"]["organName"]
+    assert page_id == ids[1] and 0 <= x0 < x1 and 0 <= y0 < y1 < page.height // 4
+
+
+def test_scan_order_holds_when_a_later_page_finishes_processing_first(tmp_path):
+    """S0/S6 with the real task: cover A, page 1, cover B, page 2 — processed 2, B, 1, A.
+
+    Nothing is assigned until every earlier page is, and no record file closes (even at once,
+    forced) while a page is still being processed; both files come out whole, in scan order.
+    """
+    journal = Journal(tmp_path)
+    images = [cover("S.1"), short_page("Trang thứ nhất của hồ sơ S.1"), cover("S.2"),
+              short_page("Trang thứ nhất của hồ sơ S.2")]
+    job = journal.start_job("hotfolder:order", "", "test")
+    ids = []
+    for i, img in enumerate(images, 1):
+        path = journal.page_path(job, i, ".jpg")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        img.save(path, quality=85, dpi=(DPI, DPI))
+        ids.append(journal.add_page(job, i, path, width=img.width, height=img.height, dpi=DPI, channels=3))
+    settings = dataclasses.replace(RecordsSettings(), hold_low_confidence=False, close_after_s=1.0)
+    task = RecordsTask(settings, journal, tmp_path)
+
+    def processed(n: int) -> None:
+        journal.mark_processed(ids[n], journal.page(ids[n]).raw_path, None, {"blank": False})
+
+    for n in (3, 2, 1):  # two workers: the later pages finish first
+        processed(n)
+        assert task.split_step() == 0
+        assert task.close_step(force=True) == [] and task.store.files() == []
+    processed(0)
+    assert task.split_step() == 4
+    # the last record file stays open while the next page of the job is still being cleaned
+    late = journal.add_page(job, 5, journal.page(ids[3]).raw_path, width=1654, height=2339, dpi=DPI, channels=3)
+    assert task.close_step(force=True) == []
+    journal.mark_processed(late, journal.page(late).raw_path, None, {"blank": False})
+    built = run(task)
+    assert len(built) == 2
+    by_code = {f.file_code: [(pid, role) for pid, role, _seq in task.store.pages_of(f.id)] for f in task.store.files()}
+    assert by_code == {"S.1": [(ids[0], "cover"), (ids[1], "content")],
+                       "S.2": [(ids[2], "cover"), (ids[3], "content"), (late, "content")]}
+
+
+def test_a_technician_sees_the_page_with_the_doubtful_fields_box(tmp_path, nd30_page):
+    """POST /api/records/{id}/page/{page}: the page reduced, the field's box drawn in red; technician only."""
+    import aiohttp
+    from aiohttp import web
+
+    from firmware_agent.web.guard import Guard
+    from firmware_agent.web.passwords import hash_password
+
+    journal = Journal(tmp_path)
+    page = samples.scanned(nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"), number="12/QĐ-UBND",
+                                     place_date="Tân Phú, ngày 05 tháng 3 năm 2001", title=("QUYẾT ĐỊNH",)),
+                           seed=7, angle=0.2, noise=4.0)
+    ids = feed(journal, [cover("V.1"), page])
+    task = RecordsTask(dataclasses.replace(RecordsSettings(), thresholds={"organName": 1.01}), journal, tmp_path)
+
+    async def scenario():
+        await task.drain(120)
+        app = web.Application()
+        Guard(password_hash=hash_password("technician pw")).install(app)
+        task.add_routes(app)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        try:
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+                (held,) = (await (await s.get(f"{base}/api/records")).json())["held"]
+                url = f"{base}/api/records/{held['id']}/page/{ids[1]}"
+                anonymous = (await s.post(url, json={"field": "organName"})).status
+                token = (await (await s.post(f"{base}/login", json={"password": "technician pw"})).json())["csrf_token"]
+                h = {"X-CSRF-Token": token}
+                seen = await s.post(url, json={"field": "organName"}, headers=h)
+                jpeg = await seen.read()
+                other = (await s.post(f"{base}/api/records/{held['id']}/page/{ids[1] + 99}", headers=h)).status
+                return held, anonymous, seen.status, seen.content_type, jpeg, other
+        finally:
+            await runner.cleanup()
+
+    held, anonymous, status, ctype, jpeg, other = asyncio.run(scenario())
+    assert (anonymous, status, ctype, other) == (401, 200, "image/jpeg", 404)
+    view = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    assert view.width == 1000
+    _pid, x0, y0, x1, y1 = held["documents"][0]["boxes"]["organName"]
+    k = 1000 / page.width
+    # the red frame just outside the box; nothing red on the clean page's left margin below it
+    edge = [view.getpixel((round((x0 + x1) / 2 * k), round(y0 * k) - d)) for d in range(2, 9)]
+    assert any(r > 180 and g < 90 and b < 90 for r, g, b in edge), edge
+    margin = [view.getpixel((10, y)) for y in range(round(y1 * k) + 60, round(y1 * k) + 120)]
+    assert not any(r > 180 and g < 90 and b < 90 for r, g, b in margin)
