@@ -15,6 +15,7 @@ from typing import Any
 from firmware_agent.journal import PageRow
 from firmware_agent.capture_file import derived_path, read_capture
 from firmware_agent.pageio import write_image_atomic
+from firmware_agent.thumbnails import write_previews
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     """Decode the capture, clean it (imaging pipeline), write the archival JPEG and the bitonal PNG.
 
     The analysis record (docs/design.md section 4) goes to the journal with
-    ``stage`` and the stage's wall time ``ms`` (decoding and encoding included).
+    ``stage`` and the stage's wall time ``ms`` (decoding and encoding included),
+    and ``preview``: the status page's thumbnail and view (``firmware_agent.thumbnails``)
+    with the time they took.
     ``run_state`` carries the feeder run's ``RunContext`` (double-feed warning).
     Raises ``PageReadError`` or ``imaging.errors.ImageError`` (a ``ValueError``).
     """
@@ -55,6 +58,9 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     bitonal = derived_path(page.raw_path, ".bitonal.png")
     write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)
     write_image_atomic(bitonal, result.bitonal, dpi=dpi)
-    analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi,
+    t1 = time.perf_counter()
+    preview = {**write_previews(page.raw_path, pixels, result.colour, dpi).to_dict(),
+               "ms": round((time.perf_counter() - t1) * 1000, 1)}
+    analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi, "preview": preview,
                 "ms": round((time.perf_counter() - t0) * 1000, 1)}
     return ProcessedPage(colour, bitonal, analysis)
