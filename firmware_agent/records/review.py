@@ -8,11 +8,24 @@ technician action of the status page's guard, after which they are packaged.
 from __future__ import annotations
 
 import json
+import types
 
 from records.coversheet import CoverSheet, CoverSheetError
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import RecordStore
 
+# Hold code -> its message, whose action says what the technician does next (the page shows it).
+HOLD_NEXT_STEP = types.MappingProxyType({
+    "coversheet_damaged": CATALOGUE["records.hold.coversheet_damaged"],
+    "coversheet_twice": CATALOGUE["records.hold.coversheet_twice"],
+    "filecode_used": CATALOGUE["records.hold.filecode_used"],
+    "no_coversheet": CATALOGUE["records.hold.no_coversheet"],
+    "needs_confirmation": CATALOGUE["records.hold.needs_confirmation"],
+    "no_secret_key": CATALOGUE["records.hold.no_secret_key"],
+    "low_dpi": CATALOGUE["records.hold.low_dpi"],
+    "ocr_failed": CATALOGUE["records.hold.ocr_failed"],
+    "build_failed": CATALOGUE["records.hold.build_failed"],
+})
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 
@@ -52,8 +65,13 @@ def status(task) -> dict:
     store = task.store
     held = []
     for f in store.files("held"):
+        step = HOLD_NEXT_STEP.get(f.hold_code)
+        pages = store.pages_of(f.id)
         held.append({"id": f.id, "file_code": f.file_code, "reason": f.hold_code, "message": f.hold_message,
-                     "cover": f.cover,
+                     "level": step.level if step else "warning",
+                     "action_vi": step.action_vi if step else "", "action_en": step.action_en if step else "",
+                     "cover": f.cover, "page_count": len(pages),
+                     "pages": [{"id": pid, "role": role, "doc": doc} for pid, role, doc in pages[:60]],
                      "documents": [{"seq": d["seq"], "values": d["fields"], "confidence": d["confidence"],
                                     "needs": d["needs"]} for d in store.docs(f.id)]})
     n, seconds, rss = store.ocr_stats()
