@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from firmware_agent.capture_file import derived_path
-from firmware_agent.pageio import atomic_write_bytes, encode_jpeg
+from firmware_agent.pageio import encode_jpeg
+from sync.fsutil import write_atomic
 
 THUMB_SUFFIX = ".thumb.jpg"
 VIEW_SUFFIX = ".view.jpg"
 PREVIEW_SUFFIXES = (THUMB_SUFFIX, VIEW_SUFFIX)
 THUMB_PX = 240
-VIEW_PX = 1000
+VIEW_PX = 800
 QUALITY = 75
 
 
@@ -52,10 +53,14 @@ def preview_paths(capture: Path) -> tuple[Path, Path]:
 
 
 def reduce(pixels: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
-    """*pixels* shrunk so the longest side is at most *longest* (area mean); returns it and its scale.
+    """*pixels* shrunk so the longest side is at most *longest*; returns it and its scale.
 
-    An integer step first (a strided view, no copy) keeps the area filter's
-    input small: a 300 dpi A4 page is 26 MB in colour, the view is 1 MB.
+    A whole integer stride first (a view: every k-th pixel of every k-th row,
+    k the largest that keeps the target size), then an area mean over what is
+    left (a factor under 2). Averaging the whole page instead reads all of its
+    26 MB (300 dpi A4 colour) and costs several times more (bench/bench_thumbnails.py);
+    a preview only needs to show the sheet, its edges and its lines, not every
+    stroke.
     """
     import cv2
 
@@ -63,10 +68,9 @@ def reduce(pixels: np.ndarray, longest: int) -> tuple[np.ndarray, float]:
     scale = min(1.0, longest / max(h, w))
     if scale >= 1.0:
         return np.ascontiguousarray(pixels), 1.0
-    step = max(1, int(1 / scale) // 2)  # keep at least 2 source pixels per output pixel for the area mean
-    src = pixels[::step, ::step]
+    step = max(1, int(1 / scale))
     out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
-    small = cv2.resize(np.ascontiguousarray(src), (out_w, out_h), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(np.ascontiguousarray(pixels[::step, ::step]), (out_w, out_h), interpolation=cv2.INTER_AREA)
     return small, out_w / w
 
 
@@ -75,8 +79,12 @@ def write_previews(capture: Path, scanned: np.ndarray, archival: np.ndarray, dpi
     thumb_path, view_path = preview_paths(capture)
     thumb, thumb_scale = reduce(archival, THUMB_PX)
     view, view_scale = reduce(scanned, VIEW_PX)
-    atomic_write_bytes(thumb_path, encode_jpeg(thumb, dpi=max(1, round(dpi * thumb_scale)), quality=QUALITY))
-    atomic_write_bytes(view_path, encode_jpeg(view, dpi=max(1, round(dpi * view_scale)), quality=QUALITY))
+    # Whole or absent (renamed into place), but not forced to the disk: a preview lost to a power
+    # cut costs the page its picture on the status page, never a page; two fsyncs would cost more
+    # than making both previews.
+    for path, pixels, scale in ((thumb_path, thumb, thumb_scale), (view_path, view, view_scale)):
+        write_atomic(path, encode_jpeg(pixels, dpi=max(1, round(dpi * scale)), quality=QUALITY), mode=0o640,
+                     sync_file=False, sync_dir=False, make_parents=True)
     return Preview(thumb_path, view_path, view_scale)
 
 
