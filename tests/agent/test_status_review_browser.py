@@ -164,6 +164,15 @@ def review_scenario(agent, station: str, driver) -> None:
     (pages,) = agent.journal.read("SELECT pages FROM batch_members WHERE name=?", (done.package,))[0]
     assert pages == 2  # the package left without the removed page
 
+    # A 7-inch touch screen and a phone: the page never scrolls sideways.
+    for size in ((800, 480), (390, 844)):
+        driver.set_window_size(*size)
+        driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=scanner]").click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#pages figure.page img")))
+        width = driver.execute_script("return document.documentElement.clientWidth")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= width, size
+    driver.save_screenshot(str(DOCS / "station-phone.png"))
+
 
 def drop_pdf(inbox: Path, name: str, pages) -> None:
     """As a copier does: written under a hidden name, then renamed into the folder."""
