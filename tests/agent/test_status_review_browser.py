@@ -164,6 +164,14 @@ def review_scenario(agent, station: str, driver) -> None:
     (pages,) = agent.journal.read("SELECT pages FROM batch_members WHERE name=?", (done.package,))[0]
     assert pages == 2  # the package left without the removed page
 
+    # "Details" reads as labelled values, not raw JSON, and stays open across the page's polls.
+    driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click()
+    time.sleep(2.5)
+    details = driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records]")
+    assert details.get_attribute("open") is not None
+    assert "ocr backlog" in details.text and '{"' not in details.text and '":' not in details.text
+    assert details.find_elements(By.CSS_SELECTOR, "table.kv")
+
     # A 7-inch touch screen and a phone: the page never scrolls sideways.
     for size in ((800, 480), (390, 844)):
         driver.set_window_size(*size)
