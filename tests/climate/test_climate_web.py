@@ -149,3 +149,11 @@ def test_the_pdf_report_is_text_pdftotext_reads_with_vector_charts(service, tmp_
         assert not page.get_images()  # nothing drawn as a picture
         ops = {str(op) for _operands, op in pikepdf.parse_content_stream(page)}
         assert {"l", "re", "S"} <= ops  # lines, rectangles, strokes: the charts as vector paths
+
+
+def test_chart_axes_step_by_round_values():
+    from firmware_agent.climate.charts import nice_ticks
+
+    assert nice_ticks(17.27, 26.8) == [18, 20, 22, 24, 26]
+    assert nice_ticks(44.1, 73.9) == [45, 50, 55, 60, 65, 70]
+    assert nice_ticks(20.6, 21.4) == [20.6, 20.8, 21.0, 21.2, 21.4]
