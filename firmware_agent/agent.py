@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import shutil
 import time
@@ -105,21 +106,23 @@ class Agent:
         self.web_guard = Guard.from_settings(cfg.web)  # sessions and guess limits of the status page
         self.address: str | None = None
         self.audit_report: AuditReport | None = None
+        self._tickets = itertools.count(1)  # status-page presses, followed by the page to their job
 
     # ------------------------------------------------------------------ control
-    def _request(self, profile: str, trigger: str, max_pages: int | None = None) -> ScanRequest:
+    def _request(self, profile: str, trigger: str, max_pages: int | None = None,
+                 ticket: int | None = None) -> ScanRequest:
         return ScanRequest(profile=profile, settings=scan_settings(self.cfg, profile), trigger=trigger,
-                           max_pages=max_pages)
+                           max_pages=max_pages, ticket=ticket)
 
     def request_scan(self, trigger: str, profile: str | None = None, max_pages: int | None = None,
-                     device: str | None = None) -> dict:
+                     device: str | None = None, ticket: int | None = None) -> dict:
         profile = profile or self.cfg.scanner.default_profile
         if profile not in self.cfg.scanner.profiles:
             return {"ok": False, "error": CATALOGUE["job.no_profile"].format(profile=repr(profile)).text}
         worker = self._worker(device)
         if worker is None:
             return {"ok": False, "error": CATALOGUE["job.no_scanner"].format(device=repr(device)).text}
-        worker.request_scan(self._request(profile, trigger, max_pages))
+        worker.request_scan(self._request(profile, trigger, max_pages, ticket))
         return {"ok": True, "device": worker.device_name, "profile": profile}
 
     def cancel(self, device: str | None = None) -> dict:
@@ -131,7 +134,18 @@ class Agent:
 
     # the web app's Actions protocol
     def scan(self, device: str | None, profile: str | None) -> dict:
-        return self.request_scan("web", profile, device=device)
+        """A press of Scan on the status page: refused with the reason while no scanner can take it
+        (a request queued for an unplugged scanner would wait unseen); otherwise a ticket the page
+        follows to the job it becomes (``scanners[].tickets``)."""
+        worker = self._worker(device)
+        blocked = worker.scan_blocked() if worker is not None else None
+        if blocked is not None:
+            return {"ok": False, "error": blocked["text"], "message": blocked}
+        ticket = next(self._tickets)
+        result = self.request_scan("web", profile, device=device, ticket=ticket)
+        if result.get("ok"):
+            result.update(ticket=ticket, message=CATALOGUE["scan.queued"].to_dict())
+        return result
 
     def _worker(self, device: str | None) -> ScanWorker | None:
         if not device:
@@ -164,7 +178,7 @@ class Agent:
 
     async def _start_web(self) -> None:
         app = build_app(core_status=self.status, core_metrics=self.metric_families, sources=self.sources, actions=self,
-                        guard=self.web_guard)
+                        guard=self.web_guard, journal=self.journal)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.cfg.web.bind, self.cfg.web.port)

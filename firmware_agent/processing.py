@@ -25,6 +25,7 @@ import numpy as np
 from firmware_agent.capture_file import derived_path, read_capture
 from firmware_agent.journal import PageRow
 from firmware_agent.pageio import encode_image, write_image_atomic
+from firmware_agent.thumbnails import write_previews
 
 OSD_TIMEOUT_S = 60.0
 _ROTATE = re.compile(r"^Rotate:\s*(\d+)\s*$", re.M)
@@ -154,7 +155,9 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
 
     The analysis record (docs/design.md section 4) goes to the journal with
     ``stage`` and the stage's wall time ``ms`` (decoding and encoding included),
-    and ``osd`` when tesseract's orientation detection was asked.
+    and ``osd`` when tesseract's orientation detection was asked;
+    ``preview``: the status page's thumbnail and view (``firmware_agent.thumbnails``)
+    with the time they took.
     ``run_state`` carries the feeder run's ``RunContext`` (double-feed warning).
     Raises ``PageReadError`` or ``imaging.errors.ImageError`` (a ``ValueError``).
     """
@@ -178,7 +181,10 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     bitonal = derived_path(page.raw_path, ".bitonal.png")
     write_image_atomic(colour, result.colour, dpi=dpi, quality=jpeg_quality)
     write_image_atomic(bitonal, result.bitonal, dpi=dpi)
-    analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi,
+    t1 = time.perf_counter()
+    preview = {**write_previews(page.raw_path, pixels, result.colour, dpi).to_dict(),
+               "ms": round((time.perf_counter() - t1) * 1000, 1)}
+    analysis = {"stage": "imaging", **result.analysis.to_dict(), "dpi": dpi, "preview": preview,
                 "ms": round((time.perf_counter() - t0) * 1000, 1)}
     if osd is not None:
         analysis["osd"] = osd

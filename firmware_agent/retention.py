@@ -18,6 +18,7 @@ import logging
 import time
 
 from firmware_agent.journal import Journal
+from firmware_agent.thumbnails import preview_paths
 
 log = logging.getLogger("sohoa.retention")
 
@@ -27,7 +28,8 @@ def remove_page_files(journal: Journal, page_ids: list[int]) -> int:
     done = 0
     for pid in page_ids:
         page = journal.page(pid)
-        for path in (page.raw_path, page.colour_path, page.bitonal_path):
+        # The previews go with the page: a scrubbed secret page leaves no thumbnail (design §6.6 C1).
+        for path in (page.raw_path, page.colour_path, page.bitonal_path, *preview_paths(page.raw_path)):
             if path is not None:
                 path.unlink(missing_ok=True)
         with journal.transaction() as db:

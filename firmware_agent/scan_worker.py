@@ -45,6 +45,7 @@ class ScanRequest:
     settings: ScanSettings
     trigger: str
     max_pages: int | None = None   # stop after this many images (demo, tests)
+    ticket: int | None = None      # a status-page press, so the page can follow the job it became
 
 
 @dataclass
@@ -58,6 +59,7 @@ class WorkerState:
     paused_job: int | None = None
     last_error: str = ""
     capabilities: dict = field(default_factory=dict)
+    tickets: dict = field(default_factory=dict)  # ticket -> job id, the last few presses
 
 
 class ScanWorker:
@@ -109,7 +111,22 @@ class ScanWorker:
         msg = message_for(s.state)
         return {"device": s.device, "state": s.state, "message": msg.to_dict(), "job_id": s.job_id,
                 "job_pages": s.job_pages, "paused_job": s.paused_job, "last_error": s.last_error,
-                "capabilities": s.capabilities}
+                "capabilities": s.capabilities, "scan_blocked": self.scan_blocked(),
+                "tickets": {str(k): v for k, v in list(s.tickets.items())}}
+
+    def scan_blocked(self) -> dict | None:
+        """Why a press of Scan cannot start a job now (a filled message as a dict), or None.
+
+        The device must be open (a press while it is unplugged would wait unseen)
+        and no job running on it.
+        """
+        s = self.state
+        if s.job_id is not None:
+            return CATALOGUE["scan.busy"].format(job=s.job_id).to_dict()
+        if self._scanner is None:
+            # The scanner's own state line says what is wrong and what to do.
+            return {**CATALOGUE["scan.unavailable"].to_dict(), "state": message_for(s.state).to_dict()}
+        return None
 
     def check_hung(self, limit_s: float, now: float | None = None) -> bool:
         """True once when the device thread has made no progress for *limit_s* (by *now*, monotonic).
@@ -227,6 +244,10 @@ class ScanWorker:
             log.info("job %d started by %s, profile %s", job_id, request.trigger, request.profile)
         self.state.paused_job = None
         self.state.job_id = job_id
+        if request.ticket is not None:
+            self.state.tickets[request.ticket] = job_id
+            while len(self.state.tickets) > 16:
+                self.state.tickets.pop(next(iter(self.state.tickets)))
         self.state.job_pages = 0
         self._cancel.clear()
         self._set_state("scanning")

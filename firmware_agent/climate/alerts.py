@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_agent.climate.messages import alert_text
+from firmware_agent.climate.messages import alert_action, alert_text
 from firmware_agent.climate.metrics import mold_rh_critical, mold_risk_per_day
 from firmware_agent.climate.store import ClimateStore
 from firmware_agent.climate.settings import AlertSettings
@@ -81,7 +81,8 @@ class AlertEngine:
         self._step(sensor, "sensor", now, True, False, None, self.settings.fault_after_s)
 
     def active(self) -> list[dict]:
-        """Active alerts, oldest first: sensor, kind, started, peak, message."""
-        out = [{"sensor": s, "kind": k, "started": st.started, "peak": st.peak, "message": alert_text(k)}
+        """Active alerts, oldest first: sensor, kind, started, peak, message, action_vi, action_en."""
+        out = [{"sensor": s, "kind": k, "started": st.started, "peak": st.peak, "message": alert_text(k),
+                "action_vi": alert_action(k)[0], "action_en": alert_action(k)[1]}
                for (s, k), st in self._states.items() if st.active]
         return sorted(out, key=lambda a: (a["started"] or 0, a["sensor"], a["kind"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Sequence
 
 from firmware_agent.climate.store import Row
@@ -32,6 +33,18 @@ def bucketed(rows: Sequence[Row], bucket_s: float, offset_s: float = 0.0) -> lis
             a[3] += r.n
     return [(k * bucket_s - offset_s, a[0] / a[1], a[2] / a[3] if a[3] else None)
             for k, a in sorted(acc.items()) if a[1]]
+
+
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round values between *lo* and *hi* for an axis: multiples of 1, 2 or 5 times a power of ten,
+    about *count* of them (18, 20, 22 … rather than 17.3, 19.1, 20.9 …)."""
+    if hi <= lo:
+        return [lo]
+    raw = 0.75 * (hi - lo) / count  # a little below: rather one tick more than one fewer
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [round(first + i * step, 6) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 def svg_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], start: float, end: float, *,
@@ -64,9 +77,8 @@ def svg_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], start
         y1, y2 = y(band[1]), y(band[0])
         out.append(f'<rect class="band" x="{left}" y="{y1:.1f}" width="{pw}" height="{y2 - y1:.1f}" '
                    f'fill="#2ca02c" fill-opacity="0.15"><title>{band[0]:g}–{band[1]:g} {unit}</title></rect>')
-    for i in range(5):
-        v = lo + (hi - lo) * i / 4
-        out.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.1f}</text>')
+    for v in nice_ticks(lo, hi):
+        out.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.{1 if v % 1 else 0}f}</text>')
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>')
     span = end - start
     fmt = "%H:%M" if span <= 2 * 86400 else "%d/%m"

@@ -54,6 +54,12 @@ def alert_text(kind: str) -> str:
     return msg.text if msg is not None else f"{kind} / {kind}"
 
 
+def alert_action(kind: str) -> tuple[str, str]:
+    """What to do about an alert of *kind*, and who: ``(vi, en)``, empty when the catalogue says nothing."""
+    msg = ALERT_MESSAGES.get(kind)
+    return (msg.action_vi, msg.action_en) if msg is not None else ("", "")
+
+
 def fault_text(reason: str) -> tuple[str, str]:
     msg = FAULT_MESSAGES.get(reason, FAULT_MESSAGES["error"])
     return msg.vi, msg.en

@@ -1,4 +1,4 @@
-"""The monthly room report a technician prints: PNG or PDF, drawn with Pillow.
+"""The monthly room report a technician prints: PNG drawn with Pillow, or PDF (``report_pdf.py``).
 
 One A4 page per three sensors at 150 dpi: figures for the month (min/mean/max,
 TWPI and its IPI rating, cumulative mould risk, time out of band), a daily
@@ -19,6 +19,7 @@ from firmware_agent.climate.charts import bucketed
 from firmware_agent.climate.messages import RATING_MESSAGES, alert_text, both
 from firmware_agent.climate.metrics import rate_mold, rate_pi
 from firmware_agent.climate.period import Band, period_figures
+from firmware_agent.climate.report_pdf import render_pdf
 from firmware_agent.climate.store import ClimateStore
 from firmware_agent.messages import CATALOGUE
 
@@ -178,7 +179,7 @@ def _page(data: dict, sensors: list[dict], page_no: int, pages: int, with_alerts
 
 
 def render(data: dict, fmt: str = "png") -> bytes:
-    """The report as PNG (one tall image) or PDF (A4 pages).
+    """The report as PNG (one tall image) or PDF (A4 pages of text and vector charts).
 
     Raises
     ------
@@ -187,15 +188,15 @@ def render(data: dict, fmt: str = "png") -> bytes:
     """
     if fmt not in ("png", "pdf"):
         raise ValueError(f"format must be png or pdf, got {fmt!r}")
+    if fmt == "pdf":
+        # Real text and vector charts, not a picture of them (report_pdf.py).
+        return render_pdf(data)
     sensors = data["sensors"]
     chunks = [sensors[i:i + SENSORS_PER_PAGE] for i in range(0, len(sensors), SENSORS_PER_PAGE)] or [[]]
     pages = [_page(data, chunk, i + 1, len(chunks), i == len(chunks) - 1) for i, chunk in enumerate(chunks)]
     out = io.BytesIO()
-    if fmt == "pdf":
-        pages[0].save(out, "PDF", resolution=DPI, save_all=True, append_images=pages[1:])
-    else:
-        sheet = Image.new("RGB", (PAGE_W, PAGE_H * len(pages)), "white")
-        for i, page in enumerate(pages):
-            sheet.paste(page, (0, i * PAGE_H))
-        sheet.save(out, "PNG", optimize=True, dpi=(DPI, DPI))
+    sheet = Image.new("RGB", (PAGE_W, PAGE_H * len(pages)), "white")
+    for i, page in enumerate(pages):
+        sheet.paste(page, (0, i * PAGE_H))
+    sheet.save(out, "PNG", optimize=True, dpi=(DPI, DPI))
     return out.getvalue()

@@ -1,7 +1,8 @@
 """aiohttp routes of the climate page: ``/climate``, its JSON and the monthly report.
 
-The page is server-rendered HTML with inline SVG charts (no script), so it
-works offline and prints. Heavy work (queries, report drawing) runs in threads.
+The page is server-rendered HTML with inline SVG charts, so it works offline
+and prints; a few lines of script fetch it again every sampling period and
+swap its content, so an open page stays live. Heavy work (queries, report drawing) runs in threads.
 """
 
 from __future__ import annotations
@@ -22,6 +23,25 @@ if TYPE_CHECKING:
     from firmware_agent.climate.service import ClimateService
 
 RANGES = {"24h": (86400, 300), "30d": (30 * 86400, 3600)}  # span, bucket (s)
+# A rating's key -> its name on the page (never the raw key).
+RATING_NAMES = {
+    "natural_aging": CATALOGUE["climate.rating_name.natural_aging"],
+    "mechanical_damage": CATALOGUE["climate.rating_name.mechanical_damage"],
+    "metal_corrosion": CATALOGUE["climate.rating_name.metal_corrosion"],
+    "mold": CATALOGUE["climate.rating_name.mold"],
+}
+# The page polls itself and swaps its <main>: no reload, the scroll position stays.
+LIVE_SCRIPT = """<script>
+"use strict";
+setInterval(async () => {
+  try {
+    const r = await fetch(location.pathname, {cache: "no-store"});
+    if (!r.ok) return;
+    const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+    document.querySelector("main").innerHTML = doc.querySelector("main").innerHTML;
+  } catch (e) { /* keep what is shown until the next try */ }
+}, REFRESH_MS);
+</script>"""
 
 
 def series(service: ClimateService, range_name: str, now: float) -> dict:
@@ -74,32 +94,45 @@ def page_html(service: ClimateService, now: float) -> str:
             value = f"{s['t_c']:.1f} °C" + (f", {s['rh_pct']:.1f} %" if s["rh_pct"] is not None else "")
             extra = (f"PI {m['pi_years']:.0f} {e(years.vi)}/{e(years.en)} · EMC {m['emc_pct']:.1f} % · "
                      f"{e(dew_point.vi)}/{e(dew_point.en)} {m['dew_point_c']:.1f} °C") if m else ""
-            state = '<span class="ok">OK</span>'
+            # A sensor with an active alert is not shown as fine: the alert is its state.
+            own = [a for a in st["alerts"] if a["sensor"] == s["id"]]
+            state = ("".join(f'<span class="risk">{e(a["message"])}</span><br>' for a in own) if own
+                     else f'<span class="ok">{label(CATALOGUE["climate.page.sensor_ok"])}</span>')
         else:
             value, extra = "—", e(s["fault"]["detail"] or "")
             state = f'<span class="fault">{e(s["fault"]["message"])}</span>'
         rows.append(f"<tr><td>{e(s['location'])}<br><small>{e(s['id'])} {e(s['description'])}</small></td>"
                     f"<td>{value}</td><td>{state}</td><td><small>{extra}</small></td><td>{_when(s['at'])}</td></tr>")
-    ratings = "".join(f"<li>{e(k)}: <b class=\"{e(v['rating'])}\">{e(v['message'])}</b></li>"
+    ratings = "".join(f"<li>{label(RATING_NAMES[k]) if k in RATING_NAMES else e(k)}: "
+                      f"<b class=\"{e(v['rating'])}\">{e(v['message'])}</b></li>"
                       for k, v in st["ratings"].items()) or "<li>—</li>"
-    alerts = "".join(f"<li class=\"fault\">{_when(a['started'])} {e(a['sensor'])}: {e(a['message'])}</li>"
-                     for a in st["alerts"]) or f"<li>{label(CATALOGUE['climate.page.no_alerts'])}</li>"
+    locations = {s["id"]: s["location"] for s in st["sensors"]}
+    alerts = "".join(
+        f"<li><span class=\"risk\">{e(a['message'])}</span> · {e(locations.get(a['sensor'], a['sensor']))} · "
+        f"{_when(a['started'])}" + (f" · {a['peak']:.1f}" if isinstance(a.get("peak"), (int, float)) else "")
+        + (f"<br>{e(a['action_vi'])} <small>/ {e(a['action_en'])}</small>" if a.get("action_vi") else "") + "</li>"
+        for a in st["alerts"]) or f"<li>{label(CATALOGUE['climate.page.no_alerts'])}</li>"
+    every = max(10, int(st["period_s"] or 60))
     month = dt.datetime.fromtimestamp(now).strftime("%Y-%m")
     last_month = (dt.datetime.fromtimestamp(now).replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     band = st["band"]
     return f"""<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{label(CATALOGUE["climate.page.title"])} — {e(st['room'])}</title>
-<style>body{{font-family:"DejaVu Sans",sans-serif;margin:1em;max-width:60em}}table{{border-collapse:collapse}}
+<style>body{{font-family:"DejaVu Sans",sans-serif;margin:.6em;max-width:60em;overflow-wrap:anywhere}}
+table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}.ok,.good{{color:#060}}
-.fault,.risk{{color:#a00}}figure{{margin:.5em 0}}</style></head><body>
-<p><a href="/">← {label(CATALOGUE["climate.page.back"])}</a></p>
+.fault,.risk{{color:#a00}}figure{{margin:.5em 0}}figure svg{{max-width:100%;height:auto}}
+@media (max-width:600px){{table.sensors tr{{display:block;border:1px solid #ccc;margin:.4em 0}}
+table.sensors td{{display:block;border:0}}table.sensors tr:first-child{{display:none}}}}</style></head><body>
+<p><a href="/">← {label(CATALOGUE["climate.page.back"])}</a></p><main>
 <h1>{label(CATALOGUE["climate.page.heading"])}: {e(st['room'])}</h1>
 <p>{label(CATALOGUE["climate.term.target_band"])}: {band['t_c'][0]:g}–{band['t_c'][1]:g} °C,
 {band['rh_pct'][0]:g}–{band['rh_pct'][1]:g} % RH. {label(CATALOGUE["climate.page.updated"])}: {_when(st['updated'])}</p>
 <h2>{label(CATALOGUE["climate.page.sensors"])}</h2>
-<table><tr><th>{label(CATALOGUE["climate.page.location"])}</th><th>{label(CATALOGUE["climate.page.reading"])}</th>\
-<th>{label(CATALOGUE["climate.page.state"])}</th><th></th><th>{label(CATALOGUE["climate.page.at"])}</th></tr>
+<table class="sensors"><tr><th>{label(CATALOGUE["climate.page.location"])}</th><th>{label(CATALOGUE["climate.page.reading"])}</th>\
+<th>{label(CATALOGUE["climate.page.state"])}</th><th>{label(CATALOGUE["climate.page.figures"])}</th>\
+<th>{label(CATALOGUE["climate.page.at"])}</th></tr>
 {''.join(rows) or f'<tr><td colspan="5">{label(CATALOGUE["climate.page.no_sensor"])}</td></tr>'}</table>
 <h2>{label(CATALOGUE["climate.page.ratings"])}</h2><ul>{ratings}</ul>
 <h2>{label(CATALOGUE["climate.page.alerts"])}</h2><ul>{alerts}</ul>
@@ -109,6 +142,8 @@ td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}.ok,.good{{co
 <p><a href="/climate/report?month={month}&amp;format=pdf">PDF {month}</a> ·
 <a href="/climate/report?month={month}&amp;format=png">PNG {month}</a> ·
 <a href="/climate/report?month={last_month}&amp;format=pdf">PDF {last_month}</a></p>
+<p><small>{label(CATALOGUE["climate.page.live"].format(seconds=every))}</small></p></main>
+{LIVE_SCRIPT.replace("REFRESH_MS", str(every * 1000))}
 </body></html>"""
 
 

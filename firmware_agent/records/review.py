@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import types
 
 from records.coversheet import CoverSheet, CoverSheetError
 from firmware_agent.messages import CATALOGUE
@@ -19,6 +20,20 @@ from firmware_agent.metrics import counter, gauge
 from firmware_agent.records.store import RecordStore
 
 _SECRET = "03"
+# Hold code -> its message, whose action says what the technician does next (the page shows it).
+HOLD_NEXT_STEP = types.MappingProxyType({
+    "coversheet_damaged": CATALOGUE["records.hold.coversheet_damaged"],
+    "coversheet_twice": CATALOGUE["records.hold.coversheet_twice"],
+    "separator_damaged": CATALOGUE["records.hold.separator_damaged"],
+    "secret_stamp": CATALOGUE["records.hold.secret_stamp"],
+    "filecode_used": CATALOGUE["records.hold.filecode_used"],
+    "no_coversheet": CATALOGUE["records.hold.no_coversheet"],
+    "needs_confirmation": CATALOGUE["records.hold.needs_confirmation"],
+    "no_secret_key": CATALOGUE["records.hold.no_secret_key"],
+    "low_dpi": CATALOGUE["records.hold.low_dpi"],
+    "ocr_failed": CATALOGUE["records.hold.ocr_failed"],
+    "build_failed": CATALOGUE["records.hold.build_failed"],
+})
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 
@@ -92,11 +107,17 @@ def status(task) -> dict:
     store = task.store
     held = []
     for f in store.files("held"):
+        step = HOLD_NEXT_STEP.get(f.hold_code)
+        pages = store.pages_of(f.id)
         # GET /api/records needs no login: a secret (mode 03) file's read text is not listed (design §6.6),
         # only which fields wait and where they are on the page.
         secret = f.cover.get("mode") == _SECRET
         held.append({"id": f.id, "file_code": f.file_code, "reason": f.hold_code, "message": f.hold_message,
-                     "cover": f.cover, "pages": list(f.hold_pages), "redacted": secret,
+                     "level": step.level if step else "warning",
+                     "action_vi": step.action_vi if step else "", "action_en": step.action_en if step else "",
+                     "cover": f.cover, "page_count": len(pages), "hold_pages": list(f.hold_pages),
+                     "redacted": secret,
+                     "pages": [{"id": pid, "role": role, "doc": doc} for pid, role, doc in pages[:60]],
                      "documents": [{"seq": d["seq"], "values": {} if secret else d["fields"],
                                     "confidence": d["confidence"], "needs": d["needs"], "boxes": d["boxes"]}
                                    for d in store.docs(f.id)]})

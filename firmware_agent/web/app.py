@@ -22,6 +22,7 @@ from firmware_agent.messages import CATALOGUE
 from firmware_agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, exposition
 from firmware_agent.subsystem import Subsystem
 from firmware_agent.web.guard import Guard, add_action
+from firmware_agent.web.review import add_review_routes
 from firmware_agent.web.sessions import OPERATOR
 
 
@@ -32,10 +33,13 @@ class Actions(Protocol):
 
 
 def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list],
-              sources: list[Subsystem], actions: Actions, guard: Guard) -> web.Application:
+              sources: list[Subsystem], actions: Actions, guard: Guard, journal=None) -> web.Application:
+    """The status page's app; with *journal*, also the page review (jobs, pages, previews, marks)."""
     app = web.Application(client_max_size=64 * 1024)
     guard.install(app)
-    page = resources.files("firmware_agent.web").joinpath("status.html").read_text(encoding="utf-8")
+    files = resources.files("firmware_agent.web")
+    page = files.joinpath("status.html").read_text(encoding="utf-8")
+    review_js = files.joinpath("review.js").read_text(encoding="utf-8")
     # The catalogue does not change while the agent runs: one body, one validator.
     messages_body = json.dumps(CATALOGUE.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     messages_etag = '"' + hashlib.sha256(messages_body).hexdigest()[:32] + '"'
@@ -51,6 +55,10 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
 
     async def index(_request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html", charset="utf-8")
+
+    async def script(_request: web.Request) -> web.Response:
+        return web.Response(text=review_js, content_type="text/javascript", charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})
 
     async def api_status(_request: web.Request) -> web.Response:
         return web.json_response(full_status(), dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
@@ -88,11 +96,14 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
         return web.json_response(actions.cancel(body.get("device")))
 
     app.router.add_get("/", index)
+    app.router.add_get("/review.js", script)
     app.router.add_get("/api/status", api_status)
     app.router.add_get("/api/messages", api_messages)
     app.router.add_get("/metrics", metrics)
     add_action(app, "POST", "/api/scan", scan, role=OPERATOR)
     add_action(app, "POST", "/api/cancel", cancel, role=OPERATOR)
+    if journal is not None:
+        add_review_routes(app, journal)
     for src in sources:
         src.add_routes(app)
     return app

@@ -88,7 +88,8 @@ def scenario(driver, agent, station: str, elsewhere: str) -> None:
     driver.get(station + "/")
     wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "Kỹ thuật viên / Technician"))
     driver.find_element(By.ID, "scan").click()
-    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "OK"))
+    # the press is answered at once, then followed to the job it became
+    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Lượt / Job 1:"))
     end = time.monotonic() + 60
     while time.monotonic() < end and not agent.journal.recent_jobs():
         time.sleep(0.1)
@@ -96,5 +97,6 @@ def scenario(driver, agent, station: str, elsewhere: str) -> None:
 
     driver.find_element(By.ID, "logout").click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "Đăng nhập / Log in"))
-    driver.find_element(By.ID, "scan").click()  # no session now: the page sends you to the login
+    # no session now: the page sends you to the login (Scan is enabled again once the job has ended)
+    wait.until(ec.element_to_be_clickable((By.ID, "scan"))).click()
     wait.until(ec.url_contains("/login"))

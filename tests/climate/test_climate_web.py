@@ -128,3 +128,32 @@ def test_report_data_and_pages(service, tmp_path):
     assert empty["sensors"] == [] and render(empty, "png").startswith(b"\x89PNG")
     with pytest.raises(ValueError):
         month_bounds("2026-1")
+
+
+def test_the_pdf_report_is_text_pdftotext_reads_with_vector_charts(service, tmp_path):
+    """Real text (Vietnamese with its diacritics, as pdftotext extracts it) and charts drawn as paths, no picture."""
+    import subprocess
+
+    month = dt.datetime.fromtimestamp(time.time() - 20 * 86400).strftime("%Y-%m")
+    data = report_data(service.store, month, band=band_of(service.settings), room="Kho xã Tân Phú",
+                       period_s=60, locations={"hwmon-sht3x": "Kệ A, tầng 2"})
+    path = tmp_path / "report.pdf"
+    path.write_bytes(render(data, "pdf"))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Kho xã Tân Phú" in text and "Kệ A, tầng 2" in text and month in text
+    assert "Nhiệt độ / Temperature: min" in text and "TWPI:" in text
+    assert "°C" in text and "Ngoài dải mục tiêu / outside the band" in text
+    with pikepdf.open(path) as pdf:
+        page = pdf.pages[0]
+        assert not page.get_images()  # nothing drawn as a picture
+        ops = {str(op) for _operands, op in pikepdf.parse_content_stream(page)}
+        assert {"l", "re", "S"} <= ops  # lines, rectangles, strokes: the charts as vector paths
+
+
+def test_chart_axes_step_by_round_values():
+    from firmware_agent.climate.charts import nice_ticks
+
+    assert nice_ticks(17.27, 26.8) == [18, 20, 22, 24, 26]
+    assert nice_ticks(44.1, 73.9) == [45, 50, 55, 60, 65, 70]
+    assert nice_ticks(20.6, 21.4) == [20.6, 20.8, 21.0, 21.2, 21.4]

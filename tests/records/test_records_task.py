@@ -267,7 +267,7 @@ def test_secrecy_stamp_raises_the_record_file_to_secret_for_a_technician(tmp_pat
     task = RecordsTask(RecordsSettings(hold_low_confidence=False), journal, tmp_path)
     assert run(task) == []  # nothing packaged in clear
     (held,) = task.status()["held"]
-    assert held["reason"] == "secret_stamp" and held["pages"] == [ids[1]]
+    assert held["reason"] == "secret_stamp" and held["hold_pages"] == [ids[1]]
     assert task.store.file(held["id"]).cover["mode"] == "03"
     doc = held["documents"][0]
     # the public listing names no read text of a secret file, only where its fields are

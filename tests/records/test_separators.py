@@ -116,7 +116,7 @@ def test_damaged_cover_is_held_on_its_own_never_merged(tmp_path):
     assert [p[:2] for p in task.store.pages_of(second.id)] == [(ids[2], "damaged"), (ids[3], "content")]
     asyncio.run(task.drain(300))
     held = {h["id"]: h for h in task.status()["held"]}
-    assert held[second.id]["reason"] == "coversheet_damaged" and held[second.id]["pages"] == [ids[2]]
+    assert held[second.id]["reason"] == "coversheet_damaged" and held[second.id]["hold_pages"] == [ids[2]]
 
 
 def smudged_patch() -> np.ndarray:

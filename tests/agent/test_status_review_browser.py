@@ -1,0 +1,221 @@
+"""Page review on the status page in a real browser (headless Chromium through Selenium).
+
+A whole station runs: SANE's test scanner feeds ten sheets, the imaging pipeline makes the pages
+and their previews, the records task holds the pages (no cover sheet) for a technician. The
+operator, signed in with a PIN, presses Scan, follows the job to its end, sees every page as a
+thumbnail with its flags, opens the larger view with the crop drawn and removes a page; the
+technician confirms the held record file from the page, and the package leaves without the page.
+A station whose scanner cannot be opened shows Scan disabled with the reason. Screenshots go to
+docs/ (the README shows them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from firmware_agent.agent import Agent
+from firmware_agent.config import load_config
+from firmware_agent.records import samples
+from firmware_agent.records.store import RecordStore
+from firmware_agent.web.passwords import hash_password
+from firmware_agent.wiring import optional_sources
+
+PASSWORD = "technician password"
+PIN = "246810"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def station_config(state: Path, device: str = "test:1", records: bool = True):
+    return load_config(None, {
+        "agent": {"state_dir": str(state), "min_free_mb": 10},
+        "hotfolder": {"path": str(state.parent / "inbox"), "settle_s": 0.2},
+        "scanner": {"device": device, "test_picture": "Grid", "poll_ms": 50, "width_mm": 60.0,
+                    "height_mm": 80.0, "reopen_s": 0.5,
+                    "profiles": {"default": {"resolution": 200, "mode": "color"}}},
+        "web": {"port": 0, "password_hash": hash_password(PASSWORD), "operator_pin_hash": hash_password(PIN)},
+        "batch": {"max_age_s": 0.0},
+        "records": {"enabled": records, "close_after_s": 1.0, "ocr_workers": 1, "hold_low_confidence": False},
+    })
+
+
+def run_station(cfg, scenario, *args) -> None:
+    async def main():
+        agent = Agent(cfg)
+        agent.sources.extend(optional_sources(cfg, agent))
+        await agent.start()
+        try:
+            await asyncio.to_thread(scenario, agent, agent.address.rstrip("/"), *args)
+        finally:
+            await agent.stop()
+
+    asyncio.run(main())
+
+
+def log_in(driver, wait, station: str, secret: str, who: str) -> None:
+    driver.get(station + "/login?next=/")
+    wait.until(ec.presence_of_element_located((By.NAME, "password"))).send_keys(secret)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "who"), who))
+
+
+def test_an_operator_reviews_the_pages_and_a_technician_confirms_the_held_file(tmp_path, browser):
+    run_station(station_config(tmp_path / "state"), review_scenario, browser)
+
+
+def review_scenario(agent, station: str, driver) -> None:
+    wait = WebDriverWait(driver, 120)
+    driver.set_window_size(1280, 1000)
+    log_in(driver, wait, station, PIN, "Người vận hành / Operator")
+    scan = wait.until(ec.element_to_be_clickable((By.ID, "scan")))
+    scan.click()
+    # The press is followed to the job's end: its number, its pages, its state.
+    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Xong / Done"))
+    result = driver.find_element(By.ID, "action-result").text
+    job = agent.journal.recent_jobs()[0]
+    assert job.trigger == "web" and job.pages == 10
+    assert f"Lượt / Job {job.id}: Xong / Done · 10 trang / pages" in result
+
+    # Every page as a thumbnail, each with its flags, once the pages are processed.
+    def all_thumbnails(d):
+        imgs = d.find_elements(By.CSS_SELECTOR, "#pages figure.page img")
+        return len(imgs) == 10 and all(d.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
+    wait.until(all_thumbnails)
+    figures = driver.find_elements(By.CSS_SELECTOR, "#pages figure.page")
+    assert [f.get_attribute("data-seq") for f in figures] == [str(n) for n in range(1, 11)]
+    flags = [[li.get_attribute("data-flag") for li in f.find_elements(By.CSS_SELECTOR, "li[data-flag]")]
+             for f in figures]
+    analyses = [p.analysis for p in (agent.journal.page(i) for i in page_ids(agent, job.id))]
+    for got, analysis in zip(flags, analyses):
+        expected = {w["code"] for w in analysis["warnings"]} | ({"blank"} if analysis["blank"] else set())
+        assert set(got) == expected and got, (got, analysis["warnings"])
+    DOCS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(DOCS / "station-pages.png"))
+
+    # A copier drops three pages without a cover sheet: they are held for the technician.
+    drop_pdf(Path(agent.cfg.hotfolder.path), "scan0001.pdf", [samples.render_page(spec, dpi=150)
+                                                             for spec in samples.SPECS[:3]])
+    driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=hotfolder]").click()
+    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs tr[data-job]")))
+    hot = int(row.get_attribute("data-job"))
+    assert "scan0001.pdf" in row.text
+    def three_thumbnails(d):
+        d.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{hot}']").click()
+        imgs = d.find_elements(By.CSS_SELECTOR, "#pages figure.page img")
+        return len(imgs) == 3 and all(d.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
+    wait.until(three_thumbnails)
+
+    # The larger view: a document page as scanned, with the sheet and content boxes drawn on it.
+    driver.find_elements(By.CSS_SELECTOR, "#pages figure.page")[0].find_element(By.TAG_NAME, "img").click()
+    wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#view polygon.crop")))
+    points = driver.find_element(By.CSS_SELECTOR, "#view polygon.crop").get_attribute("points").split()
+    assert len(points) == 4
+    assert len(driver.find_element(By.CSS_SELECTOR, "#view polygon.content").get_attribute("points").split()) == 4
+    driver.save_screenshot(str(DOCS / "station-page-view.png"))
+    driver.find_element(By.ID, "view-close").click()
+
+    # The operator removes its page 2; the page says so, the journal has it.
+    second = page_ids(agent, hot)[1]
+    def removed(d):
+        # "not yet" while the records task is still placing the page (a second); then the operator presses again
+        d.find_element(By.CSS_SELECTOR, f"#page-{second} button[data-mark=remove]").click()
+        time.sleep(0.5)
+        return f"Đã bỏ trang 2 của lượt {hot}" in d.find_element(By.ID, "mark-result").text
+    WebDriverWait(driver, 60, ignored_exceptions=(Exception,)).until(removed)
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#page-{second}.marked")))
+    assert tuple(agent.journal.read("SELECT mark, role FROM page_marks WHERE page_id=?", (second,))[0]) == (
+        "remove", "operator")
+
+    # The technician: the held record file with its reason and next step, confirmed from the page.
+    store = RecordStore(agent.journal)
+    end = time.monotonic() + 240
+    while time.monotonic() < end and not [f for f in store.files("held") if second in
+                                          [p[0] for p in store.pages_of(f.id)]]:
+        time.sleep(0.2)
+    (held,) = [f for f in store.files("held") if second in [p[0] for p in store.pages_of(f.id)]]
+    assert held.hold_code == "no_coversheet"
+    driver.find_element(By.ID, "logout").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "Đăng nhập / Log in"))
+    log_in(driver, wait, station, PASSWORD, "Kỹ thuật viên / Technician")
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f"#held-{held.id} input[name=file_code]")))
+    card = driver.find_element(By.ID, f"held-{held.id}")
+    assert "Các trang không có tờ bìa phía trước" in card.text
+    assert "Kỹ thuật viên: nhập mã hồ sơ và tiêu đề" in card.text  # the next step, and whose it is
+    for name, value in (("file_code", "H49.64.33.2026.501"), ("paper_file_code", "H49.1.2.501"),
+                        ("title", "Hồ sơ quét thử")):
+        field = card.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    driver.execute_script("arguments[0].scrollIntoView()", card)
+    driver.save_screenshot(str(DOCS / "station-held.png"))
+    card.find_element(By.CSS_SELECTOR, "button[name=confirm]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "records-result"), f"Hồ sơ #{held.id} đã xác nhận"))
+    while time.monotonic() < end and store.file(held.id).state != "packaged":
+        time.sleep(0.2)
+    done = store.file(held.id)
+    assert done.state == "packaged" and done.file_code == "H49.64.33.2026.501"
+    roles = {pid: role for pid, role, _doc in store.pages_of(held.id)}
+    assert roles[second] == "removed" and list(roles.values()).count("content") == 2
+    (pages,) = agent.journal.read("SELECT pages FROM batch_members WHERE name=?", (done.package,))[0]
+    assert pages == 2  # the package left without the removed page
+
+    # "Details" reads as labelled values, not raw JSON, and stays open across the page's polls.
+    driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click()
+    time.sleep(2.5)
+    details = driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records]")
+    assert details.get_attribute("open") is not None
+    assert "ocr backlog" in details.text and '{"' not in details.text and '":' not in details.text
+    assert details.find_elements(By.CSS_SELECTOR, "table.kv")
+
+    # A 7-inch touch screen and a phone: the page never scrolls sideways.
+    for size in ((800, 480), (390, 844)):
+        driver.set_window_size(*size)
+        driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=scanner]").click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#pages figure.page img")))
+        width = driver.execute_script("return document.documentElement.clientWidth")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= width, size
+    driver.save_screenshot(str(DOCS / "station-phone.png"))
+
+
+def drop_pdf(inbox: Path, name: str, pages) -> None:
+    """As a copier does: written under a hidden name, then renamed into the folder."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    tmp = inbox / f".{name}.part"
+    pages[0].save(tmp, format="PDF", save_all=True, append_images=pages[1:], resolution=150.0)
+    tmp.rename(inbox / name)
+
+
+def page_ids(agent, job_id: int) -> list[int]:
+    return [r[0] for r in agent.journal.read("SELECT id FROM pages WHERE job_id=? ORDER BY seq", (job_id,))]
+
+
+def test_scan_is_disabled_with_the_reason_while_no_scanner_is_ready(tmp_path, browser):
+    run_station(station_config(tmp_path / "state", device="test:nosuch", records=False), no_scanner_scenario,
+                browser)
+
+
+def no_scanner_scenario(agent, station: str, driver) -> None:
+    wait = WebDriverWait(driver, 60)
+    driver.set_window_size(800, 900)
+    log_in(driver, wait, station, PIN, "Người vận hành / Operator")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "scan-reason"), "Chưa quét được: máy quét chưa sẵn sàng"))
+    assert not driver.find_element(By.ID, "scan").is_enabled()
+    reason = driver.find_element(By.ID, "scan-reason").text
+    # the scanner's own state line, and what to do
+    assert "Không thấy máy quét / Scanner not found (unplugged?)" in reason
+    assert "Kiểm tra cáp và bật máy quét" in reason
+    driver.save_screenshot(str(DOCS / "station-no-scanner.png"))
+    # A press that reaches the server anyway (a stale page, a script) is refused with the reason, not 202.
+    answer = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch("/api/session").then((r) => r.json()).then((s) => fetch("/api/scan", {method: "POST",
+            headers: {"X-CSRF-Token": s.csrf_token, "Content-Type": "application/json"}, body: "{}"}))
+          .then(async (r) => done([r.status, await r.json()]));""")
+    assert answer[0] == 409 and answer[1]["ok"] is False
+    assert answer[1]["message"]["code"] == "scan.unavailable"
+    assert agent.journal.recent_jobs() == []
