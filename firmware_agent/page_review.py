@@ -106,16 +106,16 @@ def page_entry(journal: Journal, row, marks: dict, roles: dict) -> dict:
     """One page as the page review shows it."""
     a = json.loads(row["analysis"]) if row["analysis"] else {}
     raw = journal.abs(row["raw_path"])
-    thumb, view = preview_paths(raw)
+    paths = preview_paths(raw)
     preview = a.get("preview") or {}
     scale = float(preview.get("view_scale") or 0)
-    have = row["removed_at"] is None and preview and thumb.exists()
+    have = row["removed_at"] is None and bool(preview) and bool(paths) and paths[0].exists()
     entry = {
         "id": row["id"], "job_id": row["job_id"], "seq": row["seq"], "state": row["state"],
         "width": row["width"], "height": row["height"], "dpi": row["dpi"],
         "flags": page_flags(a, row["state"]), "mark": marks.get(row["id"]), "role": roles.get(row["id"]),
         "thumb": f"/pages/{row['id']}/thumb.jpg" if have else None,
-        "view": f"/pages/{row['id']}/view.jpg" if have and view.exists() else None,
+        "view": f"/pages/{row['id']}/view.jpg" if have and paths[1].exists() else None,
         "error": row["error"] or "",
     }
     if have and scale:

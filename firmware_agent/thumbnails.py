@@ -47,9 +47,16 @@ class Preview:
         return {"thumb": self.thumb.name, "view": self.view.name, "view_scale": round(self.view_scale, 6)}
 
 
-def preview_paths(capture: Path) -> tuple[Path, Path]:
-    """The thumbnail and the view of the page whose capture is *capture*."""
-    return derived_path(capture, THUMB_SUFFIX), derived_path(capture, VIEW_SUFFIX)
+def preview_paths(capture: Path) -> tuple[Path, ...]:
+    """The thumbnail and the view of the page whose capture is *capture*.
+
+    Empty when *capture* is not a capture file's name (a page journalled from an image
+    that was never captured here has no previews, and removing it must not fail).
+    """
+    try:
+        return derived_path(capture, THUMB_SUFFIX), derived_path(capture, VIEW_SUFFIX)
+    except ValueError:
+        return ()
 
 
 def reduce(pixels: np.ndarray, longest: int) -> tuple[np.ndarray, float]:

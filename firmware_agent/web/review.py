@@ -65,11 +65,11 @@ def add_review_routes(app: web.Application, journal: Journal) -> None:
             rows = journal.read("SELECT raw_path, removed_at FROM pages WHERE id=?", (page_id,))
             if not rows or rows[0]["removed_at"] is not None:
                 raise web.HTTPNotFound()
-            path = preview_paths(journal.abs(rows[0]["raw_path"]))[which]
-            if not path.is_file():
+            paths = preview_paths(journal.abs(rows[0]["raw_path"]))
+            if not paths or not paths[which].is_file():
                 raise web.HTTPNotFound()
             # Written once and never changed while the page exists; a rescan makes a new page id.
-            return web.FileResponse(path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600",
+            return web.FileResponse(paths[which], headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600",
                                                    "X-Content-Type-Options": "nosniff"})
         return handler
 
