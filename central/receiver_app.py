@@ -22,6 +22,7 @@ from aiohttp import web
 
 from sync.auth import AuthError
 from central.proc_tune import keep_large_buffers
+from central.backend_errors import BackendUnavailable, Conflict
 from central.receiver import CORE, ReceiverOptions, TusHandler
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
@@ -48,6 +49,13 @@ def _errors(h: TusHandler):
         except (ProtocolError, AuthError) as exc:
             resp = web.Response(status=exc.status, text=exc.reason + "\n",
                                 headers={"Sohoa-Reason": exc.reason[:200]})
+        except BackendUnavailable as exc:  # nothing acknowledged; the client retries after (design 5.12)
+            h.core.backend_errors[exc.backend] = h.core.backend_errors.get(exc.backend, 0) + 1
+            reason = "state backend unavailable" if exc.backend == "state" else "object store unavailable"
+            resp = web.Response(status=503, text=f"{reason}\n",
+                                headers={"Retry-After": str(h.opts.retry_after_s), "Sohoa-Reason": reason})
+        except Conflict as exc:
+            resp = web.Response(status=409, text=f"{exc}\n", headers={"Sohoa-Reason": str(exc)[:200]})
         except ValueError as exc:  # e.g. a seq in a path that is not a number
             resp = web.Response(status=400, text=f"{exc}\n")
         resp.headers["Tus-Resumable"] = TUS_VERSION
