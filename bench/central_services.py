@@ -209,11 +209,15 @@ class SeaweedS3:
                 time.sleep(0.3)
         raise RuntimeError(f"SeaweedFS S3 not ready: {last}")
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (SIGKILL after 5 s, or at once with *kill*: the data is kept either way)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -229,7 +233,7 @@ class SeaweedS3:
         return name
 
     def close(self) -> None:
-        self.stop()
+        self.stop(kill=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

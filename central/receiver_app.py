@@ -24,6 +24,7 @@ from sync.auth import AuthError
 from central.proc_tune import keep_large_buffers
 from central.backend_errors import BackendUnavailable, Conflict
 from central.receiver import CORE, ReceiverOptions, TusHandler
+from central.health import Health
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
 from central.receiver_enroll import EnrollHandler
@@ -33,6 +34,7 @@ from sync.tus_protocol import TUS_VERSION, Capabilities, ProtocolError
 
 log = logging.getLogger("sohoa.receiver")
 OPTS = web.AppKey("opts", ReceiverOptions)
+HEALTH = web.AppKey("health", Health)
 WATCH = web.AppKey("watch", ConnectionWatch)
 
 
@@ -89,6 +91,9 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
         app.router.add_route(method, "/files/{upload_id}", actions[method])
     app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)
     app.router.add_post("/enroll", EnrollHandler(core, opts).enroll)
+    health = Health(core)
+    app[HEALTH] = health
+    app.router.add_get("/healthz", health.handle)
 
     async def sweeper(app: web.Application):
         async def loop():
@@ -107,14 +112,16 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
 
 def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, origin: str | None = None,
                        opts: ReceiverOptions | None = None, store: Store | None = None,
-                       own_process: bool = True) -> web.Application:
+                       own_process: bool = True, state=None, keys_dir: Path | None = None,
+                       create_keys: bool = True) -> web.Application:
     """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given).
 
     With *own_process* (a receiver server) the process's allocator keeps freed
     body buffers for reuse (:func:`central.proc_tune.keep_large_buffers`); a
     receiver inside another program (the demo, tests) leaves it alone.
     """
-    core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store)
+    core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store, state=state,
+                        keys_dir=keys_dir, create_keys=create_keys)
     app = make_app(core, opts)
     if own_process:
         keep_large_buffers()
