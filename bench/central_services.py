@@ -269,3 +269,82 @@ class HAProxy:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- receiver nodes
+
+def write_node_config(path: Path, *, state_url: str, bucket: str, endpoint: str, keys_dir: Path,
+                      prefix: str = "sohoa", part_size_mib: int = 8, extra: str = "") -> Path:
+    """A central configuration (design 5.12) for a node of a PostgreSQL + S3 cluster."""
+    path.write_text(f"""version = 1
+[receiver]
+retry_after_s = 1
+trusted_proxies = ["127.0.0.1"]
+{extra}
+[keys]
+dir = "{keys_dir}"
+[state]
+url = "{state_url}"
+pool_max = 30
+connect_timeout_s = 2.0
+[objects]
+url = "s3://{bucket}/{prefix}"
+endpoint = "{endpoint}"
+access_key_id = "{S3_ACCESS_KEY}"
+secret_access_key = "{S3_SECRET_KEY}"
+part_size_mib = {part_size_mib}
+""")
+    return path
+
+
+class ReceiverNode:
+    """``sohoa-central serve --config ...`` as its own process on a free port (and a metrics port)."""
+
+    def __init__(self, config: Path, root: Path, *, args: tuple[str, ...] = (), env: dict | None = None):
+        self.config, self.root, self.args, self.env = config, root, args, env
+        self.port, self.metrics_port = free_ports(2)
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(root) / f"node-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    def start(self, timeout: float = 60.0) -> "ReceiverNode":
+        Path(self.root).mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "central.cli", "serve", "--root", str(self.root), "--config", str(self.config),
+                "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--exit-with-parent", *self.args]
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
+                                     env={**os.environ, **(self.env or {})})
+        wait_port(self.port, self.proc, timeout)
+        return self
+
+    def kill9(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rss_kib(self) -> int:
+        """Resident memory of the node process (VmRSS, KiB)."""
+        with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0

@@ -79,14 +79,30 @@ class S3Store:
         self.counters["s3_reads"] += 1
         return self.call("get_object", Key=key)["Body"].read()
 
-    def delete_quietly(self, key: str | None) -> None:
-        """Delete an object nothing counts on any more (S3); a failure leaves garbage, never a wrong byte."""
+    def delete_quietly(self, key: str | None, upload_id: str | None = None) -> bool:
+        """Delete an object nothing counts on any more (S3); a failure leaves garbage, never a wrong byte.
+
+        With *upload_id*, a deleted incomplete part is also struck off the upload's list of objects.
+        """
         if not key:
-            return
+            return True
         try:
             self.call("delete_object", Key=key)
         except (BackendUnavailable, Exception) as exc:  # garbage only: logged, removed with the upload later
             log.warning("could not delete %s: %s", key, exc)
+            return False
+        if upload_id is not None:
+            try:
+                self.state.obj_forget_object(upload_id, key)
+            except Exception as exc:  # still listed: deleted again (a no-op) with the upload
+                log.warning("could not strike off %s: %s", key, exc)
+        return True
+
+    def drop_objects(self, upload_id: str) -> None:
+        """Delete every incomplete-part object the upload may have left, then its bookkeeping."""
+        for key in self.state.obj_objects(upload_id):
+            self.delete_quietly(key)
+        self.state.obj_drop(upload_id)
 
     # ------------------------------------------------------------------ the Store interface
     def new_upload(self, upload_id: str, length: int, meta: dict) -> "S3Upload":
@@ -183,8 +199,7 @@ class S3Upload:
             return
         if not row["completed"]:
             self.complete()
-        self.store.delete_quietly(row["pending_key"])
-        self.store.state.obj_drop(self.id)
+        self.store.drop_objects(self.id)
 
     def terminate(self) -> None:
         """Abort (or, completed, delete unless the log names it: R5) and forget the upload."""
@@ -204,8 +219,7 @@ class S3Upload:
             except Exception as exc:
                 if not not_found(exc):
                     raise
-        st.delete_quietly(row["pending_key"])
-        st.state.obj_drop(self.id)
+        st.drop_objects(self.id)
 
 
 class S3ChunkWriter:
@@ -275,6 +289,7 @@ class S3ChunkWriter:
                 self._upload(rest)
             else:
                 pending_key = self.store.key(f"uploads/{self.upload.id}/pending-{secrets.token_hex(8)}")
+                self.store.state.obj_note_object(self.upload.id, pending_key)  # before it exists
                 self.store.call("put_object", Key=pending_key, Body=rest)
                 self.new_pending, pending_size = pending_key, len(rest)
                 self.store.counters["s3_incomplete_parts"] += 1
@@ -285,13 +300,13 @@ class S3ChunkWriter:
         if pending_key:
             self.store.remember_pending(pending_key, rest)
         if self.old_pending and self.old_pending != pending_key:
-            self.store.delete_quietly(self.old_pending)  # after the commit that replaced it (S3)
+            self.store.delete_quietly(self.old_pending, self.upload.id)  # after the commit that replaced it (S3)
         return end
 
     def abort(self) -> None:
         self.pieces, self.size = [], 0
         if self.new_pending:  # written, never recorded
-            self.store.delete_quietly(self.new_pending)
+            self.store.delete_quietly(self.new_pending, self.upload.id)
             self.new_pending = None
 
 

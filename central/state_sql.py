@@ -283,9 +283,23 @@ class SqlState:
         with self.tx() as db:
             db.execute("UPDATE obj_uploads SET completed=1, writer=NULL WHERE id=?", (upload_id,))
 
+    def obj_note_object(self, upload_id: str, key: str) -> None:
+        """Before an incomplete-part object is written: it may exist from now on."""
+        with self.tx() as db:
+            db.execute("INSERT INTO obj_objects VALUES (?,?) ON CONFLICT DO NOTHING", (upload_id, key))
+
+    def obj_forget_object(self, upload_id: str, key: str) -> None:
+        with self.tx() as db:
+            db.execute("DELETE FROM obj_objects WHERE upload_id=? AND object_key=?", (upload_id, key))
+
+    def obj_objects(self, upload_id: str) -> list[str]:
+        return [r["object_key"] for r in self._all("SELECT object_key FROM obj_objects WHERE upload_id=?",
+                                                     (upload_id,))]
+
     def obj_drop(self, upload_id: str) -> None:
         with self.tx() as db:
             db.execute("DELETE FROM obj_parts WHERE upload_id=?", (upload_id,))
+            db.execute("DELETE FROM obj_objects WHERE upload_id=?", (upload_id,))
             db.execute("DELETE FROM obj_uploads WHERE id=?", (upload_id,))
 
 

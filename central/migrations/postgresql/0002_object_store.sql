@@ -23,3 +23,10 @@ CREATE TABLE obj_parts(
     sha256        TEXT NOT NULL,
     PRIMARY KEY (upload_id, part_number)
 );
+-- Every incomplete-part object written for an upload, noted before it is written, forgotten once
+-- deleted: what a node killed between the write and the commit leaves is deleted with the upload.
+CREATE TABLE IF NOT EXISTS obj_objects(
+    upload_id     TEXT NOT NULL,
+    object_key    TEXT NOT NULL,
+    PRIMARY KEY (upload_id, object_key)
+);
