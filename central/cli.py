@@ -136,7 +136,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise
 
     def ready(listening) -> None:
-        print(f"sohoa receiver: {state.backend} state, {type(store).__name__} on {listening.url}files/, "
+        print(f"sohoa receiver: {state.backend} state, {store.backend} store on {listening.url}files/, "
               f"metrics on {listening.metrics_url}", file=sys.stderr, flush=True)
         if args.exit_with_parent:
             _stop_with_parent()

@@ -25,6 +25,8 @@ from central.proc_tune import keep_large_buffers
 from central.backend_errors import BackendUnavailable, Conflict
 from central.receiver import CORE, ReceiverOptions, TusHandler
 from central.health import Health
+from central.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from central.metrics import exposition, registry_for
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
 from central.receiver_enroll import EnrollHandler
@@ -133,18 +135,18 @@ def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, o
     return app
 
 
-def metrics_text(core: ReceiverCore) -> str:
-    """The Prometheus text exposition of *core*'s counters and gauges."""
-    lines = [f"sohoa_receiver_{k}_total {v}" for k, v in core.counters.items()]
-    lines += [f"sohoa_receiver_{k} {v}" for k, v in core.state.counts().items()]
-    lines.append(f"sohoa_receiver_log_size {core.tree.size}")
-    return "\n".join(lines) + "\n"
+def make_metrics_app(core: ReceiverCore, watch: ConnectionWatch, health: Health) -> web.Application:
+    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (design 5.8).
 
+    The exposition is Prometheus text format 0.0.4 from the client library (:mod:`central.metrics`);
+    the backends' health is probed (at most once a second) before each scrape.
+    """
+    registry = registry_for(core, lambda: health.up)
 
-def make_metrics_app(core: ReceiverCore, watch: ConnectionWatch) -> web.Application:
-    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (design 5.8)."""
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(text=metrics_text(core), content_type="text/plain")
+        await health.refresh()
+        body = await asyncio.get_running_loop().run_in_executor(None, exposition, registry)
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
     app = web.Application(middlewares=[watch.middleware()])
     app.router.add_get("/metrics", metrics)
     return app
@@ -187,7 +189,8 @@ async def start_listeners(app: web.Application, host: str, port: int, *, metrics
         await site.start()
         listening.url = _url(host, site.port)
         if metrics_port is not None:
-            mrunner = web.AppRunner(make_metrics_app(app[CORE], watch), access_log=None, keepalive_timeout=keepalive)
+            mrunner = web.AppRunner(make_metrics_app(app[CORE], watch, app[HEALTH]), access_log=None,
+                                    keepalive_timeout=keepalive)
             await mrunner.setup()
             listening.runners.append(mrunner)
             msite = GuardedSite(mrunner, metrics_host, metrics_port, watch)

@@ -34,6 +34,7 @@ class TooManyParts(Exception):
 
 
 class S3Store:
+    backend = "s3"
     supports_termination = True
     reads_open_uploads = False
 

@@ -84,6 +84,7 @@ class FileStore:
     unacknowledged chunk and are cut off before the next write.
     """
 
+    backend = "file"
     supports_termination = True
     reads_open_uploads = True
 
