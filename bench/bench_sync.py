@@ -221,7 +221,21 @@ def run() -> str:
         mem = bench_memory(work / "mem")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _report(tp, rs, fl, mem)
+    return _report(tp, rs, fl, mem) + "\n" + run_central()
+
+
+def run_central() -> str:
+    """The central receiver on PostgreSQL + S3 (bench/sync_central.py), as a subsection of this one."""
+    import traceback
+
+    from bench import sync_central
+    work = Path(tempfile.mkdtemp(prefix="sohoa-bench-central-"))
+    try:
+        return "\n".join(sync_central.report(sync_central.bench_central(work)))
+    except Exception:  # reported in the document, like a failed family
+        return f"### Central receiver on S3 (SeaweedFS) and PostgreSQL\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
