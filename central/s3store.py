@@ -235,9 +235,14 @@ class S3ChunkWriter:
         row = self.store.state.obj_get(upload.id)
         if row is None:
             raise Conflict("the upload is gone")
-        if row["offset"] != offset or row["completed"]:
+        if row["offset"] != offset:
             raise Conflict(f"offset is {row['offset']}")
         self.length, self.object_key, self.mpu = row["length"], row["object_key"], row["mpu_id"]
+        # Completed, its acceptance not committed (a crash, or the database down at the log append):
+        # the empty PATCH at offset = length runs acceptance again (design 5.12 R5).
+        self.completed = bool(row["completed"])
+        if self.completed:
+            return
         self.old_pending = row["pending_key"]
         self.writer = secrets.token_hex(8)
         if not self.store.state.obj_begin_write(upload.id, offset, self.writer):
@@ -256,6 +261,8 @@ class S3ChunkWriter:
         self.new_pending: str | None = None
 
     def write(self, data: bytes) -> None:
+        if self.completed:
+            raise Conflict("the upload is complete")
         self.pieces.append(data)
         self.size += len(data)
         while self.size >= self.store.part_size:
@@ -281,6 +288,8 @@ class S3ChunkWriter:
 
     def commit(self) -> int:
         """Upload what is left as a part or the incomplete part, then record it all and the offset (R4)."""
+        if self.completed:
+            return self.offset
         rest = b"".join(self.pieces)
         self.pieces, self.size = [], 0
         end = self.base + len(rest)
@@ -305,6 +314,8 @@ class S3ChunkWriter:
         return end
 
     def abort(self) -> None:
+        if self.completed:
+            return
         self.pieces, self.size = [], 0
         if self.new_pending:  # written, never recorded
             self.store.delete_quietly(self.new_pending, self.upload.id)

@@ -147,3 +147,9 @@ def central_backend(request):
     url = request.getfixturevalue("pg_url")
     server = request.getfixturevalue("seaweed")
     return Backend("postgresql-s3", pg_url=url, seaweed=server, bucket=server.new_bucket())
+
+
+@pytest.fixture
+def s3_backend(pg_url, seaweed):
+    """PostgreSQL + S3 alone (for what only the S3 store has)."""
+    return Backend("postgresql-s3", pg_url=pg_url, seaweed=seaweed, bucket=seaweed.new_bucket())
