@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -76,13 +77,14 @@ class PgState(SqlState):
     backend = "postgresql"
 
     def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 20, connect_timeout_s: float = 3.0,
-                 name: str = "sohoa-central"):
+                 name: str | None = None):
         self.url = url
         self.down_until = 0.0
         self.errors = 0
         self._guard = threading.Lock()
+        # The process id in the application name: pg_stat_activity says which node holds which lock.
         kwargs = {"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(connect_timeout_s)),
-                  "application_name": name, **KEEPALIVES}
+                  "application_name": name or f"sohoa-central/{os.getpid()}", **KEEPALIVES}
         self.pool = psycopg_pool.ConnectionPool(url, min_size=pool_min, max_size=pool_max, kwargs=kwargs,
                                                 timeout=connect_timeout_s, open=False,
                                                 check=psycopg_pool.ConnectionPool.check_connection,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import types
 
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bench.central_services import ReceiverNode, write_node_config
-from central.state_pg import PgState
+from central.state_pg import PgState, lock_key
 from sync.auth import make_auth_header
 from sync.canon import canonical
 from sync.keys import ed25519_public, load_or_create, public_b64
@@ -136,19 +137,35 @@ def test_node_killed_mid_upload_the_client_resumes_through_the_other(cluster, ki
         receipts: list[dict] = []
         sends = [asyncio.create_task(_send_all(kit, cluster.lb.url, a, batches[a.device_id], cluster.log_public,
                                                512 * 1024, receipts)) for a in apps]
-        # Kill node 1 once some upload has bytes in, and none is finished.
-        for _ in range(600):
-            rows = cluster.state._all('SELECT "offset", length FROM obj_uploads')
-            if any(0 < r["offset"] < r["length"] for r in rows):
+        # Kill the node writing a PATCH (it holds the upload's lock, L1) of an upload that already has
+        # bytes in: the rest of that upload can only come through the other node.
+        victim = None
+        for _ in range(1500):
+            locks = cluster.state._all(
+                "SELECT l.objid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.classid = 1 AND l.granted")
+            started = {lock_key(r["id"]) & 0xFFFFFFFF for r in cluster.state._all(
+                'SELECT id FROM obj_uploads WHERE "offset" > 0 AND "offset" < length')}
+            pids = {int(r["application_name"].rsplit("/", 1)[1]) for r in locks if int(r["objid"]) in started}
+            victim = next((n for n in cluster.nodes if n.proc.pid in pids), None)
+            if victim is not None:
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         else:
             raise AssertionError("no upload got under way")
-        cluster.nodes[0].kill9()
+        victim.kill9()
         await asyncio.wait_for(asyncio.gather(*sends), 240)
-        return [b for a in apps for b in batches[a.device_id]], receipts
-    sent, receipts = kit.run(body(), timeout=300)
+        survivor = next(n for n in cluster.nodes if n is not victim)
+        return [b for a in apps for b in batches[a.device_id]], receipts, survivor
+    sent, receipts, survivor = kit.run(body(), timeout=300)
     _check_archive(cluster, sent, receipts)
+    # The survivor continued at least one upload the killed node had begun: it checked that batch by
+    # reading it back from S3, having not received its first bytes.
+    import urllib.request
+    with urllib.request.urlopen(survivor.metrics_url, timeout=10) as r:
+        text = r.read().decode()
+    after = float(re.search(r"^sohoa_receiver_verified_after_upload_total (\S+)$", text, re.M).group(1))
+    assert after >= 1
 
 
 def test_two_nodes_appending_at_once_keep_one_log(cluster, kit):
