@@ -250,18 +250,23 @@ class HAProxy:
         self.port = free_port()
         env = {**os.environ, "SOHOA_LB_BIND": f"127.0.0.1:{self.port}", "SOHOA_NODE1": node1, "SOHOA_NODE2": node2}
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CFG)], env=env, check=True, capture_output=True)
-        self.proc = subprocess.Popen([haproxy, "-db", "-f", str(HAPROXY_CFG)], env=env,
-                                     stdout=open(self.dir / "haproxy.log", "ab"), stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        wait_port(self.port, self.proc)
+        self.proc = None
+        try:
+            subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CFG)], env=env, check=True, capture_output=True)
+            self.proc = subprocess.Popen([haproxy, "-db", "-f", str(HAPROXY_CFG)], env=env,
+                                         stdout=open(self.dir / "haproxy.log", "ab"), stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+            wait_port(self.port, self.proc)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)

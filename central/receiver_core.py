@@ -234,14 +234,14 @@ class ReceiverCore:
     def reject(self, device_id: str | None, seq: int | None, code: str, detail: str) -> None:
         """Record and report a refused batch or request.
 
-        A row that cannot be written (disk full) does not change the refusal the
+        A row that cannot be written (disk full, the database down) does not change the refusal the
         caller answers: it is logged and counted as ``rejections_unrecorded``.
         """
         self.counters["rejected"] += 1
         log.warning("rejected device=%s seq=%s %s: %s", device_id, seq, code, detail)
         try:
             self.state.reject(device_id, seq, code, detail)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, BackendUnavailable) as exc:
             self.counters["rejections_unrecorded"] += 1
             log.error("rejection of device=%s seq=%s not recorded: %s", device_id, seq, exc)
 
