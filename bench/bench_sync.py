@@ -22,6 +22,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench.sync_at_rest import bench_streams, bench_versions
+from bench.sync_at_rest import report as at_rest_report
 from bench.sync_proxy import CuttingProxy
 from bench.sync_servers import MIB, ROOT, Receiver, node_server, seal_chain
 from bench.sync_throughput import bench_throughput
@@ -219,9 +221,11 @@ def run() -> str:
         rs = bench_resend(work / "rs")
         fl = bench_fleet(work / "fl")
         mem = bench_memory(work / "mem")
+        st = bench_streams(work / "st")
+        vs = bench_versions(work / "vs")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _report(tp, rs, fl, mem) + "\n" + run_central()
+    return _report(tp, rs, fl, mem, st, vs) + "\n" + run_central()
 
 
 def run_central() -> str:
@@ -238,7 +242,7 @@ def run_central() -> str:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
+def _report(tp: dict, rs: dict, fl: dict, mem: dict, st: dict, vs: dict) -> str:
     delta = mem["peak_mib"] - mem["idle_mib"]
     lines = [
         "## Sync",
@@ -279,6 +283,8 @@ def _report(tp: dict, rs: dict, fl: dict, mem: dict) -> str:
         f"{mem['upload_peak_mib']:.0f} MiB (median {mem['upload_median_mib']:.0f} MiB): at most "
         f"+{delta:.0f} MiB ({delta * MIB / 1e6:.0f} MB). Target flat and under 50 MB above idle: "
         f"{'met' if delta * MIB < 50e6 else 'missed'}.",
+        "",
+        *at_rest_report(st, vs),
         "",
     ]
     return "\n".join(lines)

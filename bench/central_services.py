@@ -326,7 +326,7 @@ class ReceiverNode:
     def start(self, timeout: float = 60.0) -> "ReceiverNode":
         Path(self.root).mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "central.cli", "serve", "--root", str(self.root), "--config", str(self.config),
-                "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--exit-with-parent", *self.args]
+                "--port", str(self.port), "--metrics-port", str(self.metrics_port), "--parent-pid", str(os.getpid()), *self.args]
         self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"),
                                      env={**os.environ, **(self.env or {})})
         wait_port(self.port, self.proc, timeout)

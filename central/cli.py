@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from central.messages import CATALOGUE
+
 DEFAULT_ROOT = "/var/lib/sohoa-central"
 DEFAULT_METRICS_PORT = 8471
 
@@ -49,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body-idle-timeout", type=_seconds, default=None,
                    help="seconds a PATCH body may stall (then 408); an /enroll body must arrive within it "
                         "(default 60)")
-    p.add_argument("--exit-with-parent", action="store_true",
-                   help="stop when the process that started this one ends (the station's demo runs one this way)")
+    p.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                   help="stop when process PID, which started this one, ends (the station's demo runs one this way)")
     p.add_argument("--trusted-proxy", action="append", default=None, metavar="ADDRESS",
                    help="a reverse proxy whose X-Forwarded-For names the client (repeatable)")
     action("migrate", "apply the state database's missing schema migrations and create missing keys", cmd_migrate)
@@ -61,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("device_id")
     action("devices", "list enrolled devices and their chain heads", cmd_devices)
     action("rejections", "list the latest refused batches and requests", cmd_rejections)
-    action("keys", "print the archive and log public keys (and fingerprints)", cmd_keys)
+    p = action("keys", "print the archive and log public keys (and fingerprints), and the archive's age recipient",
+               cmd_keys)
+    p.add_argument("--age-identity", type=Path, metavar="FILE",
+                   help="also write the archive key as an age identity file (mode 0600, never over an existing "
+                        "file) for `age -d -i FILE` on sealed batches and .enc packages")
     return parser
 
 
@@ -138,8 +144,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def ready(listening) -> None:
         print(f"sohoa receiver: {state.backend} state, {store.backend} store on {listening.url}files/, "
               f"metrics on {listening.metrics_url}", file=sys.stderr, flush=True)
-        if args.exit_with_parent:
-            _stop_with_parent()
+        if args.parent_pid is not None:
+            _stop_with_parent(args.parent_pid)
     serve_forever(app, rc.host, rc.port, metrics_host=rc.metrics_host, metrics_port=rc.metrics_port,
                   on_ready=ready)
     return 0
@@ -169,17 +175,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_with_parent() -> None:
-    """SIGTERM to this process once its parent is gone (re-parented), even if the parent was killed -9.
+def _stop_with_parent(parent: int) -> None:
+    """SIGTERM to this process once *parent* is no longer its parent, even if it was killed -9.
 
     A demo station killed with -9 must not leave its receiver running on the same folder.
+    The parent's pid comes from the command line, not from ``getppid()`` read here: a
+    parent killed while this process was still starting has already handed it to init.
     """
     import os
     import signal
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -194,8 +200,7 @@ def _state(args: argparse.Namespace):
     cfg = _config(args)
     url = cfg.state_url(args.root)
     if url.startswith("sqlite:") and not sqlite_path(url).exists():
-        print(f"Không có máy chủ nhận ở {args.root} / No receiver state in {args.root} "
-              f"(run `sohoa-central serve` once)", file=sys.stderr)
+        print(CATALOGUE["cli.no_receiver_state"].format(root=args.root).text, file=sys.stderr)
         return None
     return open_state(cfg, args.root)
 
@@ -203,15 +208,14 @@ def _state(args: argparse.Namespace):
 def cmd_token(args: argparse.Namespace) -> int:
     from sync.canon import DEVICE_ID_RE
     if not DEVICE_ID_RE.fullmatch(args.device_id):
-        print("Mã thiết bị không hợp lệ / Invalid device id", file=sys.stderr)
+        print(CATALOGUE["cli.invalid_device_id"].text, file=sys.stderr)
         return 2
     state = _state(args)
     if state is None:
         return 1
     token = state.mint_token(args.device_id, ttl_s=args.ttl_hours * 3600)
     print(token)
-    print(f"Dùng một lần cho {args.device_id}, hết hạn sau {args.ttl_hours:g} giờ / "
-          f"One-time token for {args.device_id}, expires in {args.ttl_hours:g} h", file=sys.stderr)
+    print(CATALOGUE["cli.token_issued"].format(device=args.device_id, hours=args.ttl_hours).text, file=sys.stderr)
     return 0
 
 
@@ -220,10 +224,9 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if state is None:
         return 1
     if not state.revoke(args.device_id):
-        print(f"Không có thiết bị {args.device_id} đang hoạt động / No active device {args.device_id}",
-              file=sys.stderr)
+        print(CATALOGUE["cli.no_active_device"].format(device=args.device_id).text, file=sys.stderr)
         return 1
-    print(f"Đã thu hồi / Revoked: {args.device_id}")
+    print(f"{CATALOGUE['cli.revoked'].text}: {args.device_id}")
     return 0
 
 
@@ -249,7 +252,7 @@ def cmd_rejections(args: argparse.Namespace) -> int:
         print(f"{when(r['at'])}\t{r['device_id']}\tseq {r['seq']}\t{r['code']}\t{r['detail']}")
     refusals = state.enroll_refusals()
     if refusals:
-        print("Đăng ký bị từ chối, theo địa chỉ / Refused enrollments, by client address:")
+        print(f"{CATALOGUE['cli.enroll_refusals'].text}:")
     for r in refusals:
         print(f"{when(r['last_at'])}\t{r['address']}\tenroll\t{r['attempts']} attempts since "
               f"{when(r['first_at'])}\tlast for {r['last_device'] or '?'}: {r['last_reason']}")
@@ -257,15 +260,36 @@ def cmd_rejections(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    import os
+
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+    from sync.age import identity_file, recipient_string
     from sync.keys import fingerprint, load_or_create, public_b64
     keys = _config(args).keys_dir(args.root)
+    loaded = {}
     for label, name, kind in (("archive (X25519)", "archive_x25519.pem", X25519PrivateKey),
                               ("log (Ed25519)", "log_ed25519.pem", Ed25519PrivateKey)):
-        pub = public_b64(load_or_create(keys / name, kind))
+        loaded[name] = load_or_create(keys / name, kind)
+        pub = public_b64(loaded[name])
         print(f"{label}: {pub}  fingerprint {fingerprint(pub)}")
+    archive = loaded["archive_x25519.pem"]
+    print(f"archive (age recipient): {recipient_string(archive)}")
+    if args.age_identity is not None:
+        # O_EXCL: an identity file is a copy of the archive's private key; never
+        # replace a file (perhaps another key's) without the operator removing it.
+        try:
+            fd = os.open(args.age_identity, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            print(f"Tệp đã tồn tại, không ghi đè / File exists, not overwritten: {args.age_identity}",
+                  file=sys.stderr)
+            return 1
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(identity_file(archive))
+        print(f"Đã ghi khóa giải mã age (giữ bí mật, xóa sau khi dùng) / "
+              f"Wrote the age identity (keep it secret, delete it after use): {args.age_identity}\n"
+              f"  age -d -i {args.age_identity} BATCH.sohoa | zstd -d > BATCH.plain", file=sys.stderr)
     return 0
 
 

@@ -11,20 +11,22 @@ import tempfile
 from pathlib import Path
 
 from records.sip_verify import verify
-from sync.at_rest import MAGIC, AtRestError, DecryptingReader
+from sync.age import MAGIC as AGE_MAGIC
+from sync.at_rest import MAGIC, READ_ERRORS, open_reader
 
 
 def receiver_member_check(archive_key):
     """The receiver's per-member check: SIP_hoso packages (``*.zip``) must pass ``sohoa sip verify``.
 
-    Members written with ``sync.at_rest.EncryptingWriter`` (secret records) are
-    decrypted with the archive key first, in a private temporary file.
+    Members encrypted at rest (secret records: age files, or ``SOHOAAR1`` from
+    stations before batch format version 2) are decrypted with the archive key
+    first, in a private temporary file.
     """
     def check(name: str, data: bytes) -> list[str]:
-        if data.startswith(MAGIC):
+        if data.startswith(MAGIC) or data.startswith(AGE_MAGIC):
             try:
-                data = DecryptingReader(io.BytesIO(data), archive_key).read()
-            except AtRestError as exc:
+                data = open_reader(io.BytesIO(data), archive_key)[1].read()
+            except READ_ERRORS as exc:
                 return [f"{name}: encrypted member does not decrypt ({exc})"]
             name = name.removesuffix(".enc")
         if not name.endswith(".zip"):

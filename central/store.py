@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
 from central import offset_record
-from sync.fsutil import fsync_dir, start_writeback, write_atomic
+from sync.fsutil import fsync_dir, start_writeback, tmp_path, write_atomic
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
 
@@ -118,7 +118,7 @@ class FileStore:
         except OSError:
             # A full disk part way: no file of a half-made upload stays behind (design 5.8).
             upload.terminate()
-            info_path.with_name(f".{info_path.name}.tmp").unlink(missing_ok=True)  # write_atomic's
+            tmp_path(info_path).unlink(missing_ok=True)  # write_atomic's
             raise
         return upload
 

@@ -44,7 +44,7 @@ class InputKeyUnavailable(Exception):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(f"Không dùng được phím quét {path} / Scan key {path} unavailable: {reason}")
+        super().__init__(f"Scan key {path} unavailable: {reason}")
 
 
 def decode_events(data: bytes) -> list[tuple[int, int, int, int, int]]:

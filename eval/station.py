@@ -207,9 +207,9 @@ def read_package(path: Path, key) -> dict:
     """EAD fields, each document's EAD_DOC fields, page texts (pdftotext) and image colour (pdfimages)."""
     raw = Path(path).read_bytes()
     if str(path).endswith(".enc"):
-        from sync.at_rest import DecryptingReader  # the archive's side of the at-rest format
+        from sync.at_rest import open_reader  # the archive's side of the at-rest formats
 
-        raw = DecryptingReader(io.BytesIO(raw), key).read()
+        raw = open_reader(io.BytesIO(raw), key)[1].read()
     out = {"record": {}, "documents": {}}
     with zipfile.ZipFile(io.BytesIO(raw)) as zf, tempfile.TemporaryDirectory() as tmp:
         for name in zf.namelist():

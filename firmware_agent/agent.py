@@ -23,11 +23,13 @@ from drivers.usb_reset import UsbDeviceNotFound, UsbResetError, reset_sane_devic
 from firmware_agent.config import Config
 from firmware_agent.journal import Journal
 from firmware_agent.journal_audit import AuditReport, audit
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.operator_states import message_for
 from firmware_agent.page_tasks import BatchTask, ProcessingTask
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 from firmware_agent.sdnotify import Notifier, Watchdog
 from firmware_agent.state_lock import StateLock
+from firmware_agent.subsystem import Subsystem
 from firmware_agent.hotfolder import HotFolder
 from firmware_agent.supervisor import Supervisor
 from firmware_agent.triggers import HotFolderIntake, KeyTrigger
@@ -97,7 +99,7 @@ class Agent:
         if cfg.input_key.device:
             self.key = KeyTrigger(cfg.input_key.device, cfg.input_key.key_code,
                                   on_press=lambda: self.request_scan("key"))
-        self.sources: list = list(extra_sources or [])
+        self.sources: list[Subsystem] = list(extra_sources or [])
         self._runner: web.AppRunner | None = None
         self.web_guard = Guard.from_settings(cfg.web)  # sessions and guess limits of the status page
         self.address: str | None = None
@@ -112,10 +114,10 @@ class Agent:
                      device: str | None = None) -> dict:
         profile = profile or self.cfg.scanner.default_profile
         if profile not in self.cfg.scanner.profiles:
-            return {"ok": False, "error": f"Không có hồ sơ quét {profile!r} / No scan profile {profile!r}"}
+            return {"ok": False, "error": CATALOGUE["job.no_profile"].format(profile=repr(profile)).text}
         worker = self._worker(device)
         if worker is None:
-            return {"ok": False, "error": f"Không có máy quét {device!r} / No scanner {device!r}"}
+            return {"ok": False, "error": CATALOGUE["job.no_scanner"].format(device=repr(device)).text}
         worker.request_scan(self._request(profile, trigger, max_pages))
         return {"ok": True, "device": worker.device_name, "profile": profile}
 
@@ -138,9 +140,8 @@ class Agent:
     # ------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
         for job in self.journal.recover():
-            msg = message_for("interrupted")
-            self.journal.event("warning", "interrupted", f"{msg.text}: lượt {job.id}, giữ {job.pages} trang / "
-                                                         f"job {job.id}, {job.pages} pages kept", job_id=job.id)
+            msg, kept = message_for("interrupted"), CATALOGUE["job.kept"].format(job=job.id, pages=job.pages)
+            self.journal.event("warning", "interrupted", f"{msg.text}: {kept.text}", job_id=job.id)
             log.warning("job %d was interrupted; %d pages kept", job.id, job.pages, extra={"job_id": job.id})
         # Before any task runs, so a repair never races one (design 2.1).
         self.audit_report = await asyncio.to_thread(self.audit_journal)
@@ -154,7 +155,7 @@ class Agent:
         self.supervisor.start("batch", self.batching.run)
         self.supervisor.start("health", self._health)
         for src in self.sources:
-            if hasattr(src, "run"):
+            if src.runs:
                 self.supervisor.start(src.name, src.run)
         await self._start_web()
         self.notifier.ready(f"{self.address}")
@@ -184,10 +185,7 @@ class Agent:
         if self._runner is not None:
             await self._runner.cleanup()
         for src in self.sources:
-            if hasattr(src, "aclose"):
-                await src.aclose()
-            elif hasattr(src, "close"):
-                src.close()  # on the loop thread: sources may hold thread-bound SQLite handles
+            await src.stop()  # on the loop thread: subsystems may hold thread-bound SQLite handles
         self.journal.close()
         self.lock.release()
 
@@ -222,8 +220,7 @@ class Agent:
         return report
 
     def _task_failed(self, name: str, exc: BaseException) -> None:
-        self.journal.event("error", "task_failed", f"Tác vụ {name} lỗi, đang khởi động lại / "
-                                                   f"Task {name} failed, restarting: {exc}")
+        self.journal.event("error", "task_failed", f"{CATALOGUE['agent.task_failed'].format(task=name).text}: {exc}")
 
     # ------------------------------------------------------------------ status
     def _one_line_status(self) -> str:

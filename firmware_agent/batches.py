@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from sync.canon import ZERO_HASH
-from sync.fsutil import fsync_dir
+from sync.fsutil import fsync_dir, tmp_path
 
 if TYPE_CHECKING:
     from firmware_agent.journal import Journal
@@ -104,7 +104,7 @@ class BatchLedger:
             else:
                 batch_id, batch_dir = self._open_batch(db)
                 dst = batch_dir / name
-                tmp = batch_dir / f".tmp-{name}"
+                tmp = tmp_path(dst)
                 tmp.unlink(missing_ok=True)
                 os.link(src, tmp)
                 os.replace(tmp, dst)

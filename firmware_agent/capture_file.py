@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import zstandard
 
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.pageio import MAX_PIXELS, PageReadError, atomic_write_bytes, read_image
 
 CAPTURE_SUFFIX = ".raw.npy.zst"
@@ -53,30 +54,30 @@ def encode_capture(array: np.ndarray) -> bytes:
 
 def decode_capture(data: bytes, name: str = "capture") -> np.ndarray:
     """The page in J6 *data* (read-only array); PageReadError if it is not a whole, valid capture."""
-    bad = f"Tệp ảnh gốc {name} hỏng / Capture file {name} is damaged"
+    bad = CATALOGUE["page_file.capture_damaged"].format(name=name)
     try:
         params = zstandard.get_frame_parameters(data)
     except zstandard.ZstdError:
         raise PageReadError(bad) from None
     limit = 3 * MAX_PIXELS + _MAX_HEADER
     if not params.has_checksum or not 0 < params.content_size <= limit:
-        raise PageReadError(f"{bad} (no checksum or size)")
+        raise PageReadError(bad, "no checksum or size")
     try:
         raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=limit)
     except zstandard.ZstdError as exc:  # also a checksum that does not match
-        raise PageReadError(f"{bad} ({exc})") from None
+        raise PageReadError(bad, str(exc)) from None
     fp = io.BytesIO(raw)
     try:
         if np.lib.format.read_magic(fp) != (1, 0):
             raise ValueError("not a .npy 1.0 header")
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
     except ValueError as exc:
-        raise PageReadError(f"{bad} ({exc})") from None
+        raise PageReadError(bad, str(exc)) from None
     ok_shape = len(shape) == 2 or (len(shape) == 3 and shape[2] == 3)
     if dtype != np.uint8 or fortran or not ok_shape or int(np.prod(shape)) != len(raw) - fp.tell():
-        raise PageReadError(f"{bad} (dtype {dtype}, shape {shape})")
+        raise PageReadError(bad, f"dtype {dtype}, shape {shape}")
     if 0 in shape:
-        raise PageReadError(f"Ảnh {name} không có điểm ảnh / Image {name} has no pixels")
+        raise PageReadError(CATALOGUE["page_file.no_pixels"].format(name=name))
     return np.frombuffer(raw, np.uint8, offset=fp.tell()).reshape(shape)
 
 
@@ -94,8 +95,7 @@ def read_capture(path: Path, dpi: int) -> tuple[np.ndarray, int]:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as exc:
-        raise PageReadError(f"Không đọc được tệp {path.name} / Cannot read file {path.name}: "
-                            f"{exc.strerror}") from None
+        raise PageReadError(CATALOGUE["page_file.unreadable"].format(name=path.name), str(exc.strerror)) from None
     if data[:4] == _ZSTD_MAGIC:
         return decode_capture(data, path.name), dpi
     return read_image(path, default_dpi=dpi)  # a PNG capture from an older journal

@@ -5,45 +5,31 @@ its metadata (shown by ``sohoa config --explain``) and a default that suits the
 demo. Unknown keys and wrong types are rejected with a message that names the
 dotted key and says what is expected, so a technician can fix the line.
 
-A subsystem keeps its settings dataclass next to its code and the root
-``Config`` below composes them; the loader knows nothing about any of them.
+A subsystem keeps its settings dataclass next to its code (built from
+``settings_base.setting``) and the root ``Config`` below composes them; the
+loader knows nothing about any of them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
-import ipaddress
 import os
-import secrets
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from firmware_agent.climate.settings import ClimateSettings
+from firmware_agent.imaging_settings import ImagingSettings
+from firmware_agent.records.settings import RecordsSettings
+from firmware_agent.settings_base import ConfigError, setting
+from firmware_agent.sync_settings import SyncSettings
+from firmware_agent.web.settings import WebSettings
 
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message names the key."""
-
-
-def setting(default: Any = dataclasses.MISSING, *, doc: str, factory: Any = None,
-            choices: tuple | None = None, minimum: float | None = None,
-            maximum: float | None = None) -> Any:
-    """Declare a config field with its documentation and simple constraints."""
-    meta = {"doc": doc, "choices": choices, "min": minimum, "max": maximum}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-# Imported as a module (not its class) because records_settings imports setting() from here.
-from firmware_agent import records_settings  # noqa: E402
-from firmware_agent import sync_settings  # noqa: E402
-from firmware_agent import climate_settings  # noqa: E402
-from firmware_agent import imaging_settings  # noqa: E402
+# The names a caller of the loader needs, whichever module defines them.
+__all__ = ["Config", "ConfigError", "explain", "load_config", "setting"]
 
 
 # --------------------------------------------------------------------------- sections
@@ -107,47 +93,6 @@ class BatchSettings:
                                      minimum=0.0)
 
 
-def _host_name_ok(name: object) -> bool:
-    """A DNS name or an IP address, as a Host header carries it without its port."""
-    if not isinstance(name, str) or not name.strip() or any(c in name for c in "/ @?#"):
-        return False
-    if ":" in name:  # only an IPv6 literal may hold a colon
-        try:
-            ipaddress.IPv6Address(name.strip().strip("[]"))
-        except ValueError:
-            return False
-    return True
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    bind: str = setting("127.0.0.1", doc="Address of the status page. Loopback by default; see allow_lan.")
-    port: int = setting(8080, doc="TCP port of the status page (0 = any free port).", minimum=0, maximum=65535)
-    allow_lan: bool = setting(False, doc="Must be true to bind to a non-loopback address.")
-    hostnames: tuple[str, ...] = setting(factory=tuple, doc="Host names the page answers besides localhost, "
-                                         "127.0.0.1, [::1] and the bind address, e.g. ['scan-station.local', "
-                                         "'192.168.1.20']; any other Host header is refused (DNS rebinding).")
-    password_hash: str = setting("", doc="Technician password, as `sohoa passwd` prints it; guards held-record "
-                                         "decisions, settings and anything destructive. Empty = none of those.")
-    operator_pin_hash: str = setting("", doc="Operator PIN, as `sohoa passwd --operator` prints it; lets an "
-                                             "operator start and cancel scans. Empty = no PIN.")
-    operator_open: bool = setting(False, doc="Kiosk: scan and cancel need no login (still only from the page "
-                                             "itself). Not together with operator_pin_hash.")
-
-    def __post_init__(self) -> None:
-        # Lists arrive from TOML as lists; keep the frozen settings hashable and checked.
-        if not isinstance(self.hostnames, (list, tuple)) or not all(map(_host_name_ok, self.hostnames)):
-            raise ConfigError(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
-        object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
-        for key in ("password_hash", "operator_pin_hash"):
-            value = getattr(self, key)
-            if value and not password_hash_ok(value):
-                raise ConfigError(f"web.{key}: not a hash printed by `sohoa passwd`, got {value[:20]!r}")
-        if self.operator_open and self.operator_pin_hash:
-            raise ConfigError("web.operator_open: set either operator_open = true (kiosk) or operator_pin_hash, "
-                              "not both")
-
-
 @dataclass(frozen=True)
 class Config:
     agent: AgentSettings = setting(factory=AgentSettings, doc="The appliance itself.")
@@ -157,10 +102,12 @@ class Config:
     processing: ProcessingSettings = setting(factory=ProcessingSettings, doc="Page clean-up.")
     batch: BatchSettings = setting(factory=BatchSettings, doc="Grouping of processed work into upload batches.")
     web: WebSettings = setting(factory=WebSettings, doc="Local status page.")
-    imaging: imaging_settings.ImagingSettings = setting(factory=lambda: imaging_settings.ImagingSettings(), doc="Page clean-up (deskew, crop, blank pages, binarization).")
-    records: records_settings.RecordsSettings = setting(factory=lambda: records_settings.RecordsSettings(), doc="Record files, OCR, PDF/A and SIP_hoso packages.")
-    sync: sync_settings.SyncSettings = setting(factory=lambda: sync_settings.SyncSettings(), doc="Sealing and uploading batches to the central receiver.")
-    climate: climate_settings.ClimateSettings = setting(factory=lambda: climate_settings.ClimateSettings(), doc="Storage-room climate: sensors, target band, alerts.")
+    imaging: ImagingSettings = setting(factory=ImagingSettings, doc="Page clean-up (deskew, crop, blank pages, "
+                                       "binarization).")
+    records: RecordsSettings = setting(factory=RecordsSettings, doc="Record files, OCR, PDF/A and SIP_hoso packages.")
+    sync: SyncSettings = setting(factory=SyncSettings, doc="Sealing and uploading batches to the central receiver.")
+    climate: ClimateSettings = setting(factory=ClimateSettings, doc="Storage-room climate: sensors, target band, "
+                                       "alerts.")
 
     @property
     def state_path(self) -> Path:
@@ -291,49 +238,3 @@ def explain(cls: type = Config, prefix: str = "") -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- password
-
-# scrypt cost bounds a stored hash may ask for: at least what hash_password uses,
-# at most 128 MiB of memory per check (a config must not be able to exhaust RAM).
-_SCRYPT_N_MIN, _SCRYPT_N_MAX, _SCRYPT_R_MAX, _SCRYPT_P_MAX = 2**14, 2**17, 16, 4
-
-
-def hash_password(password: str, *, salt: bytes | None = None, n: int = 2**14) -> str:
-    """scrypt hash in the form ``scrypt$n$r$p$salt_hex$hash_hex``."""
-    salt = salt or secrets.token_bytes(16)
-    r, p = 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=_maxmem(n, r))
-    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
-
-
-def _maxmem(n: int, r: int) -> int:
-    return 129 * r * n + (1 << 20)  # scrypt needs 128·r·N bytes (and a little more)
-
-
-def _parse(stored: str) -> tuple[int, int, int, bytes, str] | None:
-    try:
-        algo, n_s, r_s, p_s, salt_hex, hash_hex = stored.split("$")
-        n, r, p, salt = int(n_s), int(r_s), int(p_s), bytes.fromhex(salt_hex)
-        bytes.fromhex(hash_hex)
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if (algo != "scrypt" or not _SCRYPT_N_MIN <= n <= _SCRYPT_N_MAX or n & (n - 1)
-            or not 1 <= r <= _SCRYPT_R_MAX or not 1 <= p <= _SCRYPT_P_MAX or len(salt) < 8 or len(hash_hex) != 64):
-        return None
-    return n, r, p, salt, hash_hex.lower()
-
-
-def password_hash_ok(stored: str) -> bool:
-    """True when *stored* is a hash ``check_password`` can use."""
-    return _parse(stored) is not None
-
-
-def check_password(password: str, stored: str) -> bool:
-    """Compare in constant time; takes tens of milliseconds, so never call it on the event loop."""
-    parsed = _parse(stored)
-    if parsed is None:
-        return False
-    n, r, p, salt, hash_hex = parsed
-    digest = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p, dklen=32,
-                            maxmem=_maxmem(n, r))
-    return hmac.compare_digest(digest.hex(), hash_hex)

@@ -9,10 +9,12 @@ opens what it archived with the archive key it keeps on disk.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sys
 import time
 from pathlib import Path
+from firmware_agent.subsystem import Subsystem
 
 READY = re.compile(r"on (http://[^ ]+/)files/, metrics on ")
 
@@ -21,8 +23,8 @@ class DemoReceiverError(RuntimeError):
     """The demo's receiver did not start; the message says why (with the end of its log)."""
 
 
-class DemoReceiver:
-    """A status source for the demo: the receiver's URL on the page, its process stopped with the demo."""
+class DemoReceiver(Subsystem):
+    """A subsystem of the demo: the receiver's URL on the page, its process stopped with the demo."""
 
     name = "demo_receiver"
 
@@ -39,7 +41,7 @@ class DemoReceiver:
         with open(log, "ab") as out:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "central", "serve", "--root", str(root), "--host", "127.0.0.1",
-                "--port", "0", "--metrics-port", "0", "--exit-with-parent",
+                "--port", "0", "--metrics-port", "0", "--parent-pid", str(os.getpid()),
                 stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out)
         deadline = time.monotonic() + timeout_s
         tail = ""
@@ -78,17 +80,13 @@ class DemoReceiver:
             raise DemoReceiverError(f"sohoa-central token failed: {err.decode('utf-8', 'replace')[-500:]}")
         return out.decode("ascii").split()[0]
 
-    # a status source
+    # a subsystem of the demo agent: shown on the page, stopped with it (no loop of its own)
+    runs = False
+
     def status(self) -> dict:
         return {"url": self.url, "running": self.proc.returncode is None}
 
-    def metrics(self) -> list[str]:
-        return []
-
-    def add_routes(self, app) -> None:
-        """None: the receiver serves its own port."""
-
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.terminate()
             try:

@@ -30,7 +30,8 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from firmware_agent.pageio import fsync_dir
+from firmware_agent.messages import CATALOGUE
+from sync.fsutil import fsync_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -386,9 +387,8 @@ class HotFolder:
         except (FileNotFoundError, ValueError):
             tries = 0
         if tries >= MAX_TRIES:
-            return [self._finish(claimed, self.rejected_dir, (
-                f"Tệp làm phần mềm dừng đột ngột {tries} lần khi đọc",
-                f"The agent stopped {tries} times while reading this file"))]
+            crashed = CATALOGUE["intake.crashed_reading"].format(tries=tries)
+            return [self._finish(claimed, self.rejected_dir, (crashed.vi, crashed.en))]
         # Counted before the hand-over, so a file that kills the process is given up after MAX_TRIES.
         tries_file.write_text(str(tries + 1))
         self._retry_at.pop(claimed.name, None)
@@ -400,8 +400,8 @@ class HotFolder:
             log.warning("hot folder: %s kept for a later try: %s", claimed.name, exc)
             return []
         except Exception as exc:
-            vi = getattr(exc, "vi", None) or "Không nhận được tệp này"
-            en = getattr(exc, "en", None) or f"File not taken in: {type(exc).__name__}: {exc}"
+            vi = getattr(exc, "vi", None) or CATALOGUE["intake.not_taken"].vi
+            en = getattr(exc, "en", None) or f"{CATALOGUE['intake.not_taken'].en}: {type(exc).__name__}: {exc}"
             log.warning("hot folder: %s rejected: %s", claimed.name, en)
             return [self._finish(claimed, self.rejected_dir, (vi, en))]
         return [self._finish(claimed, self.done_dir, None)]
@@ -411,10 +411,7 @@ class HotFolder:
         if reason is not None:
             # The reason is written first, so a rejected file never sits without one.
             text = format_reason(claimed.name, reason[0], reason[1], datetime.now(timezone.utc))
-            final = dest.with_name(dest.name + REASON_SUFFIX)
-            tmp = final.with_name("." + final.name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, final)
+            write_atomic(dest.with_name(dest.name + REASON_SUFFIX), text.encode("utf-8"), sync_dir=False)
         os.rename(claimed, dest)
         fsync_dir(folder)
         fsync_dir(self.processing_dir)

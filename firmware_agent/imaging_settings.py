@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_agent.config import setting
+from firmware_agent.settings_base import setting
 
 
 @dataclass(frozen=True)

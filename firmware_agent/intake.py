@@ -23,6 +23,9 @@ import numpy as np
 import pikepdf
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
+from firmware_agent.messages import CATALOGUE
+from sync.catalogue import Message
+
 MIN_DPI = 50
 MAX_DPI = 4800
 RENDER_TIMEOUT_S = 300
@@ -44,14 +47,23 @@ class IntakeError(Exception):
 
     Attributes
     ----------
+    message : sync.catalogue.Message
+        The operator message (an ``intake.`` code of the station's catalogue, filled).
+    detail : str
+        What the decoder or the OS said (untranslated), or "".
+    code : str
+        The message's code.
     vi, en : str
-        The operator message in Vietnamese and in English.
+        The operator message in Vietnamese, and in English with the detail after it.
     """
 
-    def __init__(self, vi: str, en: str) -> None:
-        self.vi = vi
-        self.en = en
-        super().__init__(f"{vi} / {en}")
+    def __init__(self, message: Message, detail: str = "") -> None:
+        self.message = message
+        self.detail = detail
+        self.code = message.code
+        self.vi = message.vi
+        self.en = f"{message.en}: {detail}" if detail else message.en
+        super().__init__(f"{self.vi} / {self.en}")
 
 
 def sniff(path: Path) -> str:
@@ -67,9 +79,9 @@ def sniff(path: Path) -> str:
         with open(path, "rb") as fh:
             head = fh.read(1024)
     except OSError as exc:
-        raise IntakeError("Không đọc được tệp", f"Cannot read file: {exc.strerror or exc}") from exc
+        raise IntakeError(CATALOGUE["intake.unreadable"], str(exc.strerror or exc)) from exc
     if size == 0:
-        raise IntakeError("Tệp rỗng (0 byte)", "Empty file (0 bytes)")
+        raise IntakeError(CATALOGUE["intake.empty"])
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -79,8 +91,7 @@ def sniff(path: Path) -> str:
     # The PDF header may follow some junk; readers look within the first kilobyte.
     if b"%PDF-" in head:
         return "pdf"
-    raise IntakeError("Định dạng không được hỗ trợ (chỉ nhận PDF, TIFF, JPEG, PNG)",
-                      "Unsupported file type (PDF, TIFF, JPEG, PNG only)")
+    raise IntakeError(CATALOGUE["intake.unsupported_type"])
 
 
 def count_pages(path: Path) -> int:
@@ -143,9 +154,9 @@ def _open_image(path: Path) -> Image.Image:
     try:
         return Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise IntakeError("Ảnh quá lớn", f"Image too large: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.image_too_large"], str(exc)) from exc
     except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-        raise IntakeError("Ảnh bị hỏng", f"Damaged image: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.image_damaged"], str(exc)) from exc
 
 
 def _image_pages(path: Path, default_dpi: int, kind: str) -> Iterator[tuple[np.ndarray, int]]:
@@ -171,14 +182,13 @@ def _image_pages(path: Path, default_dpi: int, kind: str) -> Iterator[tuple[np.n
             yield page, dpi
             index += 1
         if index == 0:
-            raise IntakeError("Tệp ảnh không có trang nào", "Image file has no pages")
+            raise IntakeError(CATALOGUE["intake.image_no_pages"])
 
 
 def _damaged(index: int, exc: BaseException) -> IntakeError:
     if isinstance(exc, Image.DecompressionBombError):
-        return IntakeError("Ảnh quá lớn", f"Image too large: {exc}")
-    return IntakeError(f"Ảnh bị hỏng hoặc bị cắt cụt (trang {index + 1})",
-                       f"Damaged or truncated image (page {index + 1}): {exc}")
+        return IntakeError(CATALOGUE["intake.image_too_large"], str(exc))
+    return IntakeError(CATALOGUE["intake.image_page_damaged"].format(page=index + 1), str(exc))
 
 
 def _dpi(info: dict, default_dpi: int) -> int:
@@ -236,21 +246,21 @@ def _open_pdf(path: Path) -> pikepdf.Pdf:
         tail = fh.read()
     # qpdf would quietly repair a cut-off file; a copier's complete PDF always ends in %%EOF.
     if b"%%EOF" not in tail:
-        raise IntakeError("Tệp PDF bị cắt cụt (thiếu dấu kết thúc %%EOF)", "Truncated PDF (no %%EOF end marker)")
+        raise IntakeError(CATALOGUE["intake.pdf_truncated"])
     try:
         pdf = pikepdf.open(path)
     except pikepdf.PasswordError as exc:
-        raise IntakeError("Tệp PDF có mật khẩu", "Password-protected PDF") from exc
+        raise IntakeError(CATALOGUE["intake.pdf_encrypted"]) from exc
     except (*_PIKEPDF_ERRORS, *_DECODE_ERRORS) as exc:
-        raise IntakeError("Tệp PDF bị hỏng", f"Damaged PDF: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.pdf_damaged"], str(exc)) from exc
     try:
         count = len(pdf.pages)
     except (*_PIKEPDF_ERRORS, *_DECODE_ERRORS) as exc:
         pdf.close()
-        raise IntakeError("Tệp PDF bị hỏng", f"Damaged PDF: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.pdf_damaged"], str(exc)) from exc
     if count == 0:
         pdf.close()
-        raise IntakeError("Tệp PDF không có trang nào", "PDF has no pages")
+        raise IntakeError(CATALOGUE["intake.pdf_no_pages"])
     return pdf
 
 
@@ -279,8 +289,7 @@ def _extract(found: tuple[pikepdf.PdfImage, float], page_no: int) -> tuple[np.nd
         return to_array(pil), dpi
     except _DECODE_ERRORS as exc:
         # The image data itself is broken; poppler would quietly draw a blank page.
-        raise IntakeError(f"Ảnh trong trang {page_no} của PDF bị hỏng",
-                          f"Damaged image on PDF page {page_no}: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.pdf_image_damaged"].format(page=page_no), str(exc)) from exc
 
 
 def _page_box(page: pikepdf.Page) -> tuple[float, float, float, float]:
@@ -345,18 +354,16 @@ def _render(path: Path, page_no: int, dpi: int) -> tuple[np.ndarray, int]:
     try:
         done = subprocess.run(cmd, capture_output=True, timeout=RENDER_TIMEOUT_S, check=False)
     except FileNotFoundError as exc:
-        raise IntakeError("Thiếu chương trình pdftoppm", "pdftoppm (poppler-utils) is not installed") from exc
+        raise IntakeError(CATALOGUE["intake.pdftoppm_missing"]) from exc
     except subprocess.TimeoutExpired as exc:
-        raise IntakeError(f"Dựng trang {page_no} của PDF quá lâu",
-                          f"Rendering PDF page {page_no} timed out") from exc
+        raise IntakeError(CATALOGUE["intake.render_timeout"].format(page=page_no)) from exc
     if done.returncode != 0 or not done.stdout:
         detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise IntakeError(f"Không dựng được trang {page_no} của PDF",
-                          f"Could not render PDF page {page_no}: {detail[-1] if detail else done.returncode}")
+        raise IntakeError(CATALOGUE["intake.render_failed"].format(page=page_no),
+                          str(detail[-1] if detail else done.returncode))
     try:
         with Image.open(io.BytesIO(done.stdout)) as im:
             im.load()
             return to_array(im), dpi
     except (UnidentifiedImageError, *_DECODE_ERRORS) as exc:
-        raise IntakeError(f"Không dựng được trang {page_no} của PDF",
-                          f"Could not render PDF page {page_no}: {exc}") from exc
+        raise IntakeError(CATALOGUE["intake.render_failed"].format(page=page_no), str(exc)) from exc

@@ -27,6 +27,8 @@ from typing import Any
 
 from firmware_agent.batches import BatchLedger
 from firmware_agent.journal_schema import SCHEMA, ensure_indexes, open_db, upgrade
+from firmware_agent.messages import CATALOGUE
+from sync.fsutil import remove_temporaries
 
 @dataclass(frozen=True)
 class PageRow:
@@ -111,15 +113,15 @@ class Journal:
             for job_id in ids:
                 kept = db.execute("SELECT COUNT(*) FROM pages WHERE job_id=?", (job_id,)).fetchone()[0]
                 db.execute("UPDATE jobs SET state='interrupted', ended_at=?, message=? WHERE id=?",
-                           (now, f"Bị gián đoạn, đã giữ {kept} trang / Interrupted, {kept} pages kept", job_id))
+                           (now, CATALOGUE["job.interrupted"].format(pages=kept).text, job_id))
         self._remove_orphans()
         return [self.job(i) for i in ids]
 
     def _remove_orphans(self) -> None:
         known = {r[0] for r in self._conn().execute("SELECT raw_path FROM pages")}
-        for area in ("pages", "outbox"):
-            for path in (self.state_dir / area).glob("*/.tmp-*"):
-                path.unlink(missing_ok=True)  # an interrupted atomic write or batch link
+        # Whatever an interrupted durable write or batch link left (one naming, sync.fsutil.tmp_path).
+        for area in ("pages", "outbox", "sealed", "records", "keys"):
+            remove_temporaries(self.state_dir / area)
         for path in (self.state_dir / "pages").glob("*/*.raw.*"):  # captures, J6 or older PNG
             if self.rel(path) not in known:
                 path.unlink(missing_ok=True)  # durable file whose row never committed

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from firmware_agent.journal import Journal
+from firmware_agent.messages import CATALOGUE
+from sync.catalogue import Message
 from sync.receipt import ReceiptError, check_receipt_for
 
 LOOSE_PAGE = re.compile(r"job-(\d{6})-(\d{5})\.\w+")  # page_tasks.BatchTask's member names
@@ -80,8 +82,8 @@ class _Audit:
         self.repair = repair
         self.has_records = bool(journal.read("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rec_files'"))
 
-    def note(self, code: str, vi: str, en: str, *, repaired: bool = False, batch_id: int | None = None) -> None:
-        self.report.findings.append(Finding(code, vi, en, repaired, batch_id))
+    def note(self, code: str, msg: Message, *, repaired: bool = False, batch_id: int | None = None) -> None:
+        self.report.findings.append(Finding(code, msg.vi, msg.en, repaired, batch_id))
 
     # ------------------------------------------------------------------ check 1
     def records(self) -> None:
@@ -96,14 +98,12 @@ class _Audit:
                 continue
             if r["n"] == 0:
                 fixed = self.repair and self._record_back(r["id"])
-                self.note("record_not_batched",
-                          f"Hồ sơ {label} đã đóng gói nhưng không nằm trong lô nào"
-                          + ("; sẽ đóng gói và gửi lại" if fixed else ""),
-                          f"Record file {label} was packaged but is in no batch"
-                          + ("; it will be packaged and sent again" if fixed else ""), repaired=fixed)
+                msg = (CATALOGUE["audit.record_not_batched_repaired"] if fixed
+                       else CATALOGUE["audit.record_not_batched"])
+                self.note("record_not_batched", msg.format(file=label), repaired=fixed)
             else:
-                self.note("record_in_two_batches", f"Hồ sơ {label} nằm trong {r['n']} lô",
-                          f"Record file {label} is in {r['n']} batches")
+                self.note("record_in_two_batches",
+                          CATALOGUE["audit.record_in_two_batches"].format(file=label, n=r["n"]))
 
     # ------------------------------------------------------------------ check 2 (and 5)
     def unsealed(self, _hash_files: bool) -> None:
@@ -111,18 +111,18 @@ class _Audit:
         self.report.checked["batches_unsealed"] = len(batches)
         for b in batches:
             if b["state"] == "sealing" and b["seq"] is None:
-                self.note("sealing_without_seq", f"Lô {b['id']} đang niêm phong nhưng không có số thứ tự",
-                          f"Batch {b['id']} is being sealed but has no sequence number", batch_id=b["id"])
+                self.note("sealing_without_seq", CATALOGUE["audit.sealing_without_seq"].format(batch=b["id"]),
+                          batch_id=b["id"])
             folder = self.j.abs(b["dir"])
             for m in self.j.read("SELECT name, size FROM batch_members WHERE batch_id=?", (b["id"],)):
                 path = folder / m["name"]
                 if path.is_file() and path.stat().st_size == m["size"]:
                     continue
                 fixed = self.repair and self._member_back(b["id"], m["name"])
-                self.note("member_file_missing",
-                          f"Tệp {m['name']} của lô {b['id']} bị mất" + ("; sẽ tạo và gửi lại" if fixed else ""),
-                          f"File {m['name']} of batch {b['id']} is missing"
-                          + ("; it will be made and sent again" if fixed else ""), repaired=fixed, batch_id=b["id"])
+                msg = (CATALOGUE["audit.member_file_missing_repaired"] if fixed
+                       else CATALOGUE["audit.member_file_missing"])
+                self.note("member_file_missing", msg.format(name=m["name"], batch=b["id"]), repaired=fixed,
+                          batch_id=b["id"])
 
     # ------------------------------------------------------------------ check 3
     def sealed(self, hash_files: bool) -> None:
@@ -140,38 +140,32 @@ class _Audit:
         text = b["manifest"]
         seq = b["seq"]
         if hashlib.sha256(text.encode("utf-8")).hexdigest() != b["batch_hash"]:
-            self.note("manifest_hash", f"Bản kê của lô số {seq} không khớp mã băm đã ghi",
-                      f"The manifest of batch seq {seq} does not match its recorded hash", batch_id=b["id"])
+            self.note("manifest_hash", CATALOGUE["audit.manifest_hash"].format(seq=seq), batch_id=b["id"])
             return
         manifest = json.loads(text)
         if prev_hash is not None and manifest.get("prev") != prev_hash:
-            self.note("chain_broken", f"Lô số {seq} không nối tiếp lô trước", f"Batch seq {seq} does not follow "
-                      "the batch before it", batch_id=b["id"])
+            self.note("chain_broken", CATALOGUE["audit.chain_broken"].format(seq=seq), batch_id=b["id"])
         listed = {m["name"]: m["size"] for m in manifest["members"]}
         rows = {r["name"]: r["size"] for r in self.j.read("SELECT name, size FROM batch_members WHERE batch_id=?",
                                                             (b["id"],))}
         for name in sorted(set(rows) - set(listed)):
             fixed = self.repair and self._member_back(b["id"], name)
-            self.note("member_lost",
-                      f"Tệp {name} được ghi thuộc lô số {seq} nhưng không có trong lô đã niêm phong"
-                      + ("; sẽ tạo và gửi lại trong lô sau" if fixed else ""),
-                      f"File {name} is recorded in batch seq {seq} but the sealed batch does not carry it"
-                      + ("; it will be made again and sent in a later batch" if fixed else ""),
-                      repaired=fixed, batch_id=b["id"])
+            msg = CATALOGUE["audit.member_lost_repaired"] if fixed else CATALOGUE["audit.member_lost"]
+            self.note("member_lost", msg.format(name=name, seq=seq), repaired=fixed, batch_id=b["id"])
         for name in sorted(set(listed) - set(rows)):
-            self.note("member_unrecorded", f"Lô số {seq} chở tệp {name} mà nhật ký không ghi",
-                      f"Batch seq {seq} carries {name}, which the journal does not record", batch_id=b["id"])
+            self.note("member_unrecorded", CATALOGUE["audit.member_unrecorded"].format(seq=seq, name=name),
+                      batch_id=b["id"])
         for name in sorted(set(listed) & set(rows)):
             if listed[name] != rows[name]:
-                self.note("member_size", f"Kích thước tệp {name} trong lô số {seq} khác với nhật ký",
-                          f"The size of {name} in batch seq {seq} differs from the journal", batch_id=b["id"])
+                self.note("member_size", CATALOGUE["audit.member_size"].format(name=name, seq=seq),
+                          batch_id=b["id"])
 
     def _sealed_file(self, b: sqlite3.Row, hash_files: bool) -> None:
         seq = b["seq"]
         path = self.j.abs(b["sealed_path"]) if b["sealed_path"] else None
         if path is None or not path.is_file():
-            self.note("sealed_file_missing", f"Tệp lô số {seq} đã niêm phong bị mất; cần kỹ thuật viên",
-                      f"The sealed file of batch seq {seq} is missing; a technician is needed", batch_id=b["id"])
+            self.note("sealed_file_missing", CATALOGUE["audit.sealed_file_missing"].format(seq=seq),
+                      batch_id=b["id"])
             return
         changed = path.stat().st_size != b["size"]
         if not changed and hash_files:
@@ -181,8 +175,8 @@ class _Audit:
                     h.update(block)
             changed = h.hexdigest() != b["file_sha256"]
         if changed:
-            self.note("sealed_file_changed", f"Tệp lô số {seq} đã niêm phong bị thay đổi; cần kỹ thuật viên",
-                      f"The sealed file of batch seq {seq} has changed; a technician is needed", batch_id=b["id"])
+            self.note("sealed_file_changed", CATALOGUE["audit.sealed_file_changed"].format(seq=seq),
+                      batch_id=b["id"])
 
     # ------------------------------------------------------------------ check 4
     def receipts(self, device_id: str, log_public: Ed25519PublicKey | None) -> None:
@@ -198,8 +192,8 @@ class _Audit:
                 check_receipt_for(json.loads(b["receipt_json"]), log_public, device=device_id, seq=seq,
                                   batch=b["batch_hash"], sha256=b["file_sha256"], size=b["size"])
             except (ReceiptError, ValueError, TypeError) as exc:
-                self.note("receipt_invalid", f"Biên nhận của lô số {seq} không hợp lệ ({exc})",
-                          f"The receipt of batch seq {seq} does not verify ({exc})", batch_id=b["id"])
+                self.note("receipt_invalid", CATALOGUE["audit.receipt_invalid"].format(seq=seq, reason=exc),
+                          batch_id=b["id"])
 
     # ------------------------------------------------------------------ repairs
     def _record_back(self, file_id: int) -> bool:

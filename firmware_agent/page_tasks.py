@@ -16,6 +16,7 @@ from typing import Callable
 
 from firmware_agent import retention
 from firmware_agent.journal import Journal, PageRow
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.pageio import PageReadError
 from firmware_agent.processing import new_run_state, pipeline_params, process_page_file
 
@@ -82,8 +83,9 @@ class ProcessingTask:
         except (PageReadError, ValueError) as exc:
             self.failed += 1
             self.journal.mark_failed(page.id, str(exc))
-            self.journal.event("error", "page_unreadable", f"Trang {page.seq} của lượt {page.job_id}: {exc}",
-                               job_id=page.job_id, page_id=page.id)
+            where = CATALOGUE["page_file.page_failed"].format(seq=page.seq, job=page.job_id)
+            self.journal.event("error", "page_unreadable", f"{where.text}: {exc}", job_id=page.job_id,
+                               page_id=page.id)
             log.error("job %d page %d failed: %s", page.job_id, page.id, exc,
                       extra={"job_id": page.job_id, "page_id": page.id})
             return

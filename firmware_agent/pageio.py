@@ -13,40 +13,37 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_agent.messages import CATALOGUE
+from imaging.checks import MAX_PIXELS  # one limit for decoding and for the pipeline
+from sync.catalogue import Message
+from sync.fsutil import write_atomic
+
 DEFAULT_DPI = 300
-MAX_PIXELS = 200_000_000  # ~A0 at 600 dpi; beyond this a file is refused, not decoded
 
 
 class PageReadError(ValueError):
-    """An image file that cannot be used as a page (message: Vietnamese / English)."""
+    """An image file that cannot be used as a page (``str()``: Vietnamese / English, then the detail).
 
+    Attributes
+    ----------
+    message : sync.catalogue.Message
+        The operator message (a ``page_file.`` code of the station's catalogue, filled).
+    detail : str
+        What the OS or the decoder said (untranslated), or "".
+    code : str
+        The message's code.
+    """
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    def __init__(self, message: Message, detail: str = "") -> None:
+        self.message = message
+        self.detail = detail
+        self.code = message.code
+        super().__init__(f"{message.text}: {detail}" if detail else message.text)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write *data* to *path* so that it is either absent or complete, also after power loss."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    """Write *data* to *path* so that it is either absent or complete, also after power loss (J1)."""
+    write_atomic(Path(path), data, mode=0o640, make_parents=True)
 
 
 def _set_jfif_density(data: bytes, dpi: int) -> bytes:
@@ -121,26 +118,25 @@ def read_image(path: str | os.PathLike, default_dpi: int = DEFAULT_DPI) -> tuple
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise PageReadError(f"Không đọc được tệp {name} / Cannot read file {name}: {exc.strerror}") from None
+        raise PageReadError(CATALOGUE["page_file.unreadable"].format(name=name), str(exc.strerror)) from None
     if size == 0:
-        raise PageReadError(f"Tệp {name} rỗng / File {name} is empty")
+        raise PageReadError(CATALOGUE["page_file.empty"].format(name=name))
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(path) as image:
             dpi_info = image.info.get("dpi")
             dpi = int(round(float(dpi_info[0]))) if dpi_info and float(dpi_info[0]) >= 1 else default_dpi
             if image.width * image.height > MAX_PIXELS:
-                raise PageReadError(f"Ảnh {name} quá lớn ({image.width}x{image.height}) / "
-                                    f"Image {name} too large ({image.width}x{image.height})")
+                raise PageReadError(CATALOGUE["page_file.too_large"].format(name=name, width=image.width,
+                                                                           height=image.height))
             image.load()
             array = _to_array(image)
     except PageReadError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise PageReadError(f"Tệp ảnh {name} hỏng hoặc không hỗ trợ / "
-                            f"Image file {name} is corrupt or unsupported: {exc}") from None
+        raise PageReadError(CATALOGUE["page_file.corrupt"].format(name=name), str(exc)) from None
     if array.size == 0:
-        raise PageReadError(f"Ảnh {name} không có điểm ảnh / Image {name} has no pixels")
+        raise PageReadError(CATALOGUE["page_file.no_pixels"].format(name=name))
     return array, dpi
 
 

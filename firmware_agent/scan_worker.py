@@ -27,6 +27,7 @@ from typing import Callable
 
 from drivers.scanner import DeviceBusy, FeederEmpty, Scanner, ScannerError, ScanSettings
 from firmware_agent.journal import Journal
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.operator_states import RESUMABLE, message_for
 from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 
@@ -212,7 +213,7 @@ class ScanWorker:
             # The job goes on under its own id and numbering; the settings come from the
             # press that resumed it (same button, same profile in practice).
             job_id = self.state.paused_job
-            self.journal.set_job_state(job_id, "running", "Tiếp tục / Resumed")
+            self.journal.set_job_state(job_id, "running", CATALOGUE["job.resumed"].text)
             log.info("job %d resumed by %s", job_id, request.trigger)
         else:
             job_id = self.journal.start_job(f"scanner:{self.device_name}", request.profile, request.trigger)

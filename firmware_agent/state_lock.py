@@ -13,9 +13,17 @@ import fcntl
 import os
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+from sync.catalogue import Message
+
 
 class StateInUse(RuntimeError):
-    """Another live process holds the state folder."""
+    """Another live process holds the state folder (``message``: the catalogue's words, naming folder and pid)."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.code = message.code
+        super().__init__(message.text)
 
 
 class StateLock:
@@ -32,9 +40,7 @@ class StateLock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise StateInUse(f"Thư mục dữ liệu {self.path.parent} đang được một tiến trình sohoa khác dùng "
-                             f"(pid {holder}); chỉ chạy một / The state folder {self.path.parent} is in use by "
-                             f"another sohoa process (pid {holder}); run only one") from None
+            raise StateInUse(CATALOGUE["agent.state_in_use"].format(folder=self.path.parent, pid=holder)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         self.fd = fd

@@ -17,7 +17,7 @@ from sync.keys import load_or_create, read_public, save_public, x25519_public
 
 
 def archive_public_key(settings: SyncSettings, state_dir: Path):
-    """The archive's X25519 public key for ``sync.at_rest.EncryptingWriter``, or None before enrollment.
+    """The archive's X25519 public key for ``sync.age.AgeWriter``, or None before enrollment.
 
     Records marked secret (mode 03) are written through that writer from the
     start and staged as ``<name>.enc``; only the receiver can read them.

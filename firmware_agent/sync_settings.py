@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_agent.config import ConfigError, setting
+from firmware_agent.settings_base import ConfigError, setting
 
 _HOURS_RE = re.compile(r"([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])")
 

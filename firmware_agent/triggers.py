@@ -18,6 +18,7 @@ from drivers.input_key import InputKey, InputKeyUnavailable
 from firmware_agent.hotfolder import RetryLater
 from firmware_agent.intake import split_into_pages
 from firmware_agent.journal import Journal
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.capture_file import CAPTURE_SUFFIX, write_capture_atomic
 
 log = logging.getLogger("sohoa.triggers")
@@ -44,9 +45,9 @@ class KeyTrigger:
             try:
                 key = InputKey(self.device, self.key_code)
             except InputKeyUnavailable as exc:
-                if self.error != str(exc):
-                    log.warning("scan key %s unavailable: %s", self.device, exc)
-                self.error = str(exc)
+                if self.error != _key_error(exc):
+                    log.warning("scan key %s unavailable: %s", self.device, exc.reason)
+                self.error = _key_error(exc)
                 self._stop.wait(self._retry_s)
                 continue
             self.error = ""
@@ -57,10 +58,15 @@ class KeyTrigger:
                         self._on_press()
                         key.drain()  # a second press while the request is queued is not a second job
             except InputKeyUnavailable as exc:
-                self.error = str(exc)
-                log.warning("scan key %s lost: %s", self.device, exc)
+                self.error = _key_error(exc)
+                log.warning("scan key %s lost: %s", self.device, exc.reason)
             finally:
                 key.close()
+
+
+def _key_error(exc: InputKeyUnavailable) -> str:
+    """What the status page shows for a key the driver cannot use (the driver's reason after the words)."""
+    return f"{CATALOGUE['scan_key.unavailable'].format(device=exc.path).text}: {exc.reason}"
 
 
 class HotFolderIntake:
@@ -84,7 +90,7 @@ class HotFolderIntake:
             return
         job_id = job.id if job is not None else self.journal.start_job(source, "", "hotfolder")
         if job is not None:
-            self.journal.set_job_state(job_id, "running", "Tiếp tục / Resumed")
+            self.journal.set_job_state(job_id, "running", CATALOGUE["job.resumed"].text)
         have = self.journal.next_seq(job_id) - 1
         # A file is one unit: all its pages are written first and journaled only when the
         # whole file has been read, so a file that turns out damaged half-way leaves no page.

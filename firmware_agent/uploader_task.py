@@ -15,16 +15,20 @@ import logging
 import random
 import shutil
 import time
+import types
 from pathlib import Path
 from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from firmware_agent.batches import SealingJob
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_captures
 from firmware_agent.sync_settings import SyncSettings
+from firmware_agent.subsystem import Subsystem
 from sync.auth import HeaderSource
 from sync.batch import seal_batch
+from sync.catalogue import Message
 from sync.canon import canonical
 from sync.client import PermanentError, TransientError, TusClient
 from sync.deliver import Outbound, deliver
@@ -33,18 +37,17 @@ from sync.keys import ed25519_public, load_or_create, read_public, x25519_public
 
 log = logging.getLogger("sohoa.sync")
 
-# What the operator and technician read (Vietnamese first).
-MESSAGES = {
-    "idle": ("Đã gửi hết", "Everything sent"),
-    "uploading": ("Đang tải lên", "Uploading"),
-    "off": ("Chưa cấu hình máy chủ lưu trữ", "No archive server configured"),
-    "not_enrolled": ("Thiết bị chưa đăng ký với máy chủ (sohoa enroll)",
-                     "Device not enrolled with the archive server (sohoa enroll)"),
-    "offline": ("Không kết nối được máy chủ lưu trữ, sẽ thử lại", "Archive server unreachable, will retry"),
-    "waiting_hours": ("Ngoài giờ cho phép tải lên", "Outside the allowed upload hours"),
-    "retrying": ("Tải lên bị gián đoạn, sẽ thử lại", "Upload interrupted, will retry"),
-    "refused": ("Máy chủ từ chối lô, cần kỹ thuật viên", "The server refused a batch, technician needed"),
-}
+# What the operator and technician read of each state (the catalogue's sync.state.* messages).
+MESSAGES = types.MappingProxyType({
+    "idle": CATALOGUE["sync.state.idle"],
+    "uploading": CATALOGUE["sync.state.uploading"],
+    "off": CATALOGUE["sync.state.off"],
+    "not_enrolled": CATALOGUE["sync.state.not_enrolled"],
+    "offline": CATALOGUE["sync.state.offline"],
+    "waiting_hours": CATALOGUE["sync.state.waiting_hours"],
+    "retrying": CATALOGUE["sync.state.retrying"],
+    "refused": CATALOGUE["sync.state.refused"],
+})
 
 
 def _backoff(attempt: int, lo: float, hi: float) -> float:
@@ -59,7 +62,7 @@ def in_hours(window: tuple[int, int] | None, hour: int) -> bool:
     return start <= hour < end if start < end else hour >= start or hour < end
 
 
-class UploaderTask:
+class UploaderTask(Subsystem):
     """Long-lived sync task of the agent (a status source: ``run``, ``status``, ``metrics``, ``add_routes``).
 
     Parameters
@@ -226,7 +229,7 @@ class UploaderTask:
             await asyncio.to_thread(self.seal_staged)
         except Exception as exc:  # a broken staged batch must not stop delivery of the others
             log.exception("sealing failed")
-            self._fail("Không đóng gói được lô / Could not seal a batch", str(exc))
+            self._fail(CATALOGUE["sync.seal_failed"], str(exc))
         if not s.endpoint:
             self.state = "off"
             return 30.0
@@ -243,7 +246,7 @@ class UploaderTask:
             if not await self._client_for().probe():
                 self.online = False
                 self.state = "offline"
-                self._fail(*MESSAGES["offline"], detail="probe failed")
+                self._fail(MESSAGES["offline"], detail="probe failed")
                 return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
             self.online = True
             await self.send_one()
@@ -251,27 +254,27 @@ class UploaderTask:
             return 0.0
         except TransientError as exc:
             self.state = "retrying"
-            self._fail(*MESSAGES["retrying"], detail=str(exc))
+            self._fail(MESSAGES["retrying"], detail=str(exc))
             return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
         except PermanentError as exc:
             self.state = "refused"
             self.refusals += 1
             row = self.ledger.next_to_send()
-            vi, en = _refusal_text(exc.code, row.seq if row else 0)
-            self._fail(vi, en, detail=str(exc))
-            self.journal.event("error", "sync_refused", f"{vi} / {en}: {exc.detail[:300]}")
+            msg = _refusal(exc.code, row.seq if row else 0)
+            self._fail(msg, detail=str(exc))
+            self.journal.event("error", "sync_refused", f"{msg.text}: {exc.detail[:300]}")
             return s.backoff_max_s  # keep asking, slowly: a technician may fix the receiver side
         except OSError as exc:  # the sealed file itself, or the key files
-            self._fail("Lỗi đọc lô trên đĩa", "Cannot read the batch on disk", detail=str(exc))
+            self._fail(CATALOGUE["sync.read_failed"], detail=str(exc))
             return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
         except (KeyError, ValueError) as exc:  # an answer that is not what a receiver sends (a proxy page?)
             log.exception("unexpected answer from %s", s.endpoint)
-            self._fail("Máy chủ trả lời không đúng giao thức", "The server's answer breaks the protocol",
-                       detail=f"{type(exc).__name__}: {exc}")
+            self._fail(CATALOGUE["sync.bad_answer"], detail=f"{type(exc).__name__}: {exc}")
             return _backoff(attempt, s.backoff_min_s, s.backoff_max_s)
 
-    def _fail(self, vi: str, en: str, detail: str = "") -> None:
+    def _fail(self, msg: Message, detail: str = "") -> None:
         self.failures += 1
+        vi, en = msg.vi, msg.en
         self.error = (f"{vi}: {detail}" if detail else vi, f"{en}: {detail}" if detail else en)
         row = self.ledger.next_to_send()
         if row is not None:
@@ -292,10 +295,10 @@ class UploaderTask:
 
     def status(self) -> dict:
         batches, nbytes, oldest = self._backlog()
-        vi, en = MESSAGES.get(self.state, ("", ""))
+        msg = MESSAGES.get(self.state)
         return {
             "state": self.state,
-            "message": f"{vi} / {en}",
+            "message": msg.text if msg is not None else " / ",
             "endpoint": self.settings.endpoint,
             "enrolled": self.enrolled(),
             "online": self.online,
@@ -324,11 +327,8 @@ class UploaderTask:
             f"sohoa_sync_refused_total {self.refusals}",
         ]
 
-    def add_routes(self, app) -> None:
-        """No routes of its own: status and metrics go through the status page."""
-
     async def wait_idle(self, timeout_s: float = 60.0) -> int:
-        """The agent's common name for :meth:`drain` (``sohoa demo --once`` waits on every source)."""
+        """:meth:`drain` under the subsystems' common name (``sohoa demo --once`` waits on each)."""
         return await self.drain(timeout_s)
 
     async def drain(self, timeout_s: float = 60.0) -> int:
@@ -348,10 +348,9 @@ class UploaderTask:
         return self.acknowledged_total()
 
 
-def _refusal_text(code: str, seq: int) -> tuple[str, str]:
+def _refusal(code: str, seq: int) -> Message:
     if code == "auth":
-        return ("Máy chủ không chấp nhận thiết bị (chưa đăng ký hoặc đã thu hồi)",
-                "The server does not accept this device (not enrolled or revoked)")
+        return CATALOGUE["sync.refused.auth"]
     if code == "bad_receipt":
-        return f"Biên nhận của lô {seq} không hợp lệ", f"The receipt for batch {seq} does not verify"
-    return f"Máy chủ từ chối lô {seq} ({code})", f"The server refused batch {seq} ({code})"
+        return CATALOGUE["sync.refused.bad_receipt"].format(seq=seq)
+    return CATALOGUE["sync.refused.other"].format(seq=seq, code=code)

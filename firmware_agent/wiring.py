@@ -1,22 +1,21 @@
-"""Optional subsystems the agent runs beside its core, built from the config.
+"""The subsystems the agent runs beside its core, built from the config, and nothing else.
 
-Each is a status source (``name``, ``run()``, ``status()``, ``metrics()``,
-``add_routes(app)``). Kept apart from agent.py so the core does not import
-every subsystem, and so the order in which they hand work on is in one place:
-pages -> records (packages) -> batches -> sync.
+Each is a :class:`firmware_agent.subsystem.Subsystem`. Kept apart from agent.py so
+the core does not import every subsystem, and so the order in which they hand
+work on is in one place: pages -> records (packages) -> batches -> sync.
 """
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from firmware_agent.config import Config
+from firmware_agent.subsystem import Subsystem
 from firmware_agent.uploader_task import UploaderTask
 
 
-def optional_sources(cfg: Config, agent) -> list:
-    sources: list = []
+def optional_sources(cfg: Config, agent) -> list[Subsystem]:
+    sources: list[Subsystem] = []
     if cfg.records.enabled:
         from firmware_agent.records.task import RecordsTask
 

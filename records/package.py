@@ -9,7 +9,6 @@ memory and leave this module only as ciphertext (docs/design.md §6.6).
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from records.metadata import extract
 from records.ocr import OcrResult
 from records.pdfa import PageInput, build_pdfa
 from records.sip import SipDocument, build_sip, document_fields, record_fields
+from sync.fsutil import durable_file
 
 @dataclass(frozen=True)
 class DocPages:
@@ -43,8 +43,8 @@ def build_package(*, file_id: int, cover: dict, docs: list[DocPages], doc_values
                   out_dir: Path, work_dir: Path, recipient_key: bytes | None) -> tuple[Path, str, int]:
     """Write the package for one record file; returns (path, folder name, page count).
 
-    The file is written as ``{name}.part`` and renamed, so a crash leaves no
-    half package under the final name. A secret file (mode 03) is only written
+    The file is written through ``sync.fsutil.durable_file`` (a temporary name,
+    fsync, rename), so a crash leaves no half package under the final name. A secret file (mode 03) is only written
     through the at-rest encryption writer, with its PDFs kept in memory.
     """
     file_code = cover["file_code"]
@@ -73,24 +73,18 @@ def build_package(*, file_id: int, cover: dict, docs: list[DocPages], doc_values
     out_dir.mkdir(parents=True, exist_ok=True)
     seed = f"{agency}/{file_id}/{file_code}"
     if secret:
-        from sync.at_rest import EncryptingWriter
+        from sync.age import AgeWriter
 
         final = out_dir / f"rf-{file_id:06d}.zip.enc"
-        tmp = final.with_name(final.name + ".part")
-        with open(tmp, "wb") as raw:
-            writer = EncryptingWriter(raw, recipient_key)
+        with durable_file(final) as raw:
+            writer = AgeWriter(raw, recipient_key)
             name = build_sip(record, entries, writer, agency=agency, seed=seed)
             writer.close()
-            raw.flush()
-            os.fsync(raw.fileno())
     else:
         final = out_dir / f"rf-{file_id:06d}.zip"
-        tmp = final.with_name(final.name + ".part")
-        name = build_sip(record, entries, tmp, agency=agency, seed=seed)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+        with durable_file(final) as raw:
+            name = build_sip(record, entries, raw, agency=agency, seed=seed)
         for e in entries:
             if isinstance(e.pdf, Path):
                 e.pdf.unlink(missing_ok=True)
-    os.replace(tmp, final)
     return final, name, pages

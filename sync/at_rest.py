@@ -1,11 +1,17 @@
-"""Streaming encryption at rest to the archive's X25519 key (design section 5.5).
+"""Streaming encryption at rest to the archive's X25519 key (design section 5.5): both formats.
 
-``EncryptingWriter`` is a write-only, non-seekable binary stream: whatever is
-written to it reaches the underlying file only as authenticated ciphertext, so
-it can sit under ``zipfile.ZipFile(w, "w")``, a zstd compressor or plain
+Two at-rest formats exist. New files are age v1 files (``sync.age.AgeWriter``),
+which archive staff can open with any age implementation. Stations before
+batch format version 2 wrote this project's own format, ``SOHOAAR1``, which
+this module keeps: ``EncryptingWriter`` and ``DecryptingReader``. The receiver
+meets both, in sealed batches and in ``.enc`` members, and tells them apart by
+their first bytes (:func:`open_reader`).
+
+Both writers are write-only, non-seekable binary streams: whatever is written
+to them reaches the underlying file only as authenticated ciphertext, so they
+can sit under ``zipfile.ZipFile(w, "w")``, a zstd compressor or plain
 ``write()`` calls, and nothing readable ever touches the disk. The appliance
-holds only the archive's public key; only the receiver can read the result
-(``DecryptingReader``).
+holds only the archive's public key; only the receiver can read the result.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from sync.age import MAGIC as AGE_MAGIC
+from sync.age import AgeError, AgeReader
+
 MAGIC = b"SOHOAAR1"
 VERSION = 1
 ALG_X25519_CHACHA = 1
@@ -31,8 +40,16 @@ MIN_CHUNK, MAX_CHUNK = 1024, 16 * 1024 * 1024
 _INFO = b"sohoa at-rest v1"
 
 
+FORMAT_SOHOA = "SOHOAAR1"  # this project's own format (batch format version 1)
+FORMAT_AGE = "age-v1"  # age-encryption.org/v1 (batch format version 2)
+
+
 class AtRestError(ValueError):
-    """The stream is not a valid, complete at-rest file for this key."""
+    """The stream is not a valid, complete ``SOHOAAR1`` file for this key, or of no known format."""
+
+
+# What reading an at-rest file of either format may raise.
+READ_ERRORS = (AtRestError, AgeError)
 
 
 def _derive(shared: bytes, eph_pub: bytes, recipient_pub: bytes) -> ChaCha20Poly1305:
@@ -135,16 +152,18 @@ def _read_exact(f, n: int) -> bytes:
 
 
 class DecryptingReader(io.RawIOBase):
-    """Read-only stream of the plaintext of an at-rest file.
+    """Read-only stream of the plaintext of a ``SOHOAAR1`` file.
 
-    Raises :class:`AtRestError` (on construction for a bad header, while
+    *head* is what the caller has already read from *fileobj* (at most the
+    46-byte header). Raises :class:`AtRestError` (on construction for a bad header, while
     reading for a failed tag, a truncation or trailing bytes).
     """
 
-    def __init__(self, fileobj, private_key: X25519PrivateKey):
+    def __init__(self, fileobj, private_key: X25519PrivateKey, *, head: bytes = b""):
         super().__init__()
         self._in = fileobj
-        header = bytes(_read_exact(fileobj, HEADER.size))
+        # *head*: the first bytes, already read by a caller that looked at the magic.
+        header = bytes(head) + bytes(_read_exact(fileobj, HEADER.size - len(head)))
         if len(header) != HEADER.size:
             raise AtRestError("file shorter than the at-rest header")
         magic, version, alg, chunk_size, eph_pub = HEADER.unpack(header)
@@ -233,3 +252,19 @@ class DecryptingReader(io.RawIOBase):
 def open_encrypted(path: os.PathLike | str, recipient_public_key, **kw) -> EncryptingWriter:
     """Open *path* for writing through an :class:`EncryptingWriter` that closes the file."""
     return EncryptingWriter(open(path, "wb"), recipient_public_key, close_fileobj=True, **kw)
+
+
+def open_reader(fileobj, private_key: X25519PrivateKey) -> tuple[str, AgeReader | DecryptingReader]:
+    """``(format, plaintext reader)`` for an at-rest file of either format, told apart by its first bytes.
+
+    *format* is :data:`FORMAT_AGE` or :data:`FORMAT_SOHOA`. Reads only what it
+    hands on (no seeking, no read-ahead kept back). Raises one of
+    :data:`READ_ERRORS`: :class:`AtRestError` for a file of neither format,
+    and whatever the chosen reader raises on its header.
+    """
+    head = bytes(_read_exact(fileobj, len(MAGIC)))
+    if head == MAGIC:
+        return FORMAT_SOHOA, DecryptingReader(fileobj, private_key, head=head)
+    if head == AGE_MAGIC[:len(MAGIC)]:
+        return FORMAT_AGE, AgeReader(fileobj, private_key, head=head)
+    raise AtRestError("not an at-rest file of a known format (bad magic)")

@@ -5,13 +5,17 @@ and member bytes, zstd-compressed with frame checksums, encrypted to the
 archive key, written durably. ``open_batch`` is the receiver's side: it checks
 everything a batch carries about itself (the chain is the receiver's job, it
 needs the receiver's state).
+
+Two batch format versions differ only in the at-rest layer: version 2 (what
+stations seal now) is an age v1 file, version 1 the ``SOHOAAR1`` format.
+``open_batch`` accepts both, told apart by the sealed file's first bytes, and
+requires the signed manifest's ``v`` to name the same version.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +26,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from sync.at_rest import AtRestError, DecryptingReader, EncryptingWriter
+from sync.age import AgeWriter
+from sync.at_rest import FORMAT_AGE, FORMAT_SOHOA, READ_ERRORS, EncryptingWriter, open_reader
 from sync.canon import (DEVICE_ID_RE, HEX64_RE, MEMBER_NAME_RE, ZERO_HASH, canonical,
                         parse_canonical, plain_numbers)
-from sync.fsutil import fsync_dir
+from sync.fsutil import durable_file
 
-MAGIC = b"SOHOABT1"
-VERSION = 1
+MAGIC = b"SOHOABT1"  # the plain layout's magic: the same in both versions
+VERSION = 2  # what seal_batch writes unless told otherwise
+VERSIONS = (1, 2)
+_VERSION_OF_FORMAT = {FORMAT_SOHOA: 1, FORMAT_AGE: 2}
 SIG_DOMAIN = b"sohoa-batch-v1\n"
 MAX_MANIFEST = 16 * 1024 * 1024
 MANIFEST_KEYS = {"v", "device", "seq", "prev", "created", "pages", "documents", "climate", "members"}
@@ -72,8 +79,10 @@ def file_sha256(path: Path) -> tuple[str, int]:
 
 
 def build_manifest(*, device_id: str, seq: int, prev: str, created: int, pages: int, documents: int,
-                   climate: dict | None, members: Iterable[tuple[str, str, int]]) -> dict:
-    """The manifest dict (5.3); *members* are (name, sha256, size) in any order."""
+                   climate: dict | None, members: Iterable[tuple[str, str, int]], version: int = VERSION) -> dict:
+    """The manifest dict (5.3) of batch format *version*; *members* are (name, sha256, size) in any order."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown batch format version {version!r}")
     if not DEVICE_ID_RE.fullmatch(device_id):
         raise ValueError(f"invalid device id {device_id!r}")
     if seq < 1 or not HEX64_RE.fullmatch(prev):
@@ -85,7 +94,7 @@ def build_manifest(*, device_id: str, seq: int, prev: str, created: int, pages: 
     for n in names:
         if not MEMBER_NAME_RE.fullmatch(n):
             raise ValueError(f"invalid member name {n!r}")
-    return {"v": VERSION, "device": device_id, "seq": int(seq), "prev": prev, "created": int(created),
+    return {"v": version, "device": device_id, "seq": int(seq), "prev": prev, "created": int(created),
             "pages": int(pages), "documents": int(documents),
             "climate": plain_numbers(climate) if climate is not None else None,
             "members": [{"name": n, "sha256": h, "size": int(s)} for n, h, s in rows]}
@@ -113,10 +122,12 @@ class _HashingFile:
 def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: str, seq: int, prev: str,
                created: int, pages: int, documents: int, climate: dict | None,
                device_key: Ed25519PrivateKey, archive_public: X25519PublicKey,
-               level: int = 3) -> SealedBatch:
+               level: int = 3, version: int = VERSION) -> SealedBatch:
     """Write the sealed batch for *members* ((name, path) pairs) to *out_path*.
 
-    The file is written to a temporary name, fsynced, renamed and its directory
+    *version* 2 (the default) encrypts with age, 1 with ``SOHOAAR1`` (what
+    stations before version 2 sent; kept to test that the receiver still
+    accepts them). The file is written to a temporary name, fsynced, renamed and its directory
     fsynced (rule A1). The manifest and therefore the batch hash depend only on
     the arguments, so sealing twice gives the same batch hash.
     """
@@ -125,16 +136,14 @@ def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: st
         digest, size = file_sha256(path)
         listed.append((name, digest, size))
     manifest = build_manifest(device_id=device_id, seq=seq, prev=prev, created=created, pages=pages,
-                              documents=documents, climate=climate, members=listed)
+                              documents=documents, climate=climate, members=listed, version=version)
     mbytes = canonical(manifest)
     sig = sign_manifest(mbytes, device_key)
     by_name = dict(members)
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    with open(tmp, "wb") as raw:
+    with durable_file(out_path, make_parents=True) as raw:
         hashed = _HashingFile(raw)
-        enc = EncryptingWriter(hashed, archive_public)
+        enc = AgeWriter(hashed, archive_public) if version == 2 else EncryptingWriter(hashed, archive_public)
         cctx = zstandard.ZstdCompressor(level=level, write_checksum=True, threads=0)
         with cctx.stream_writer(enc, closefd=False) as z:
             z.write(MAGIC + struct.pack(">I", len(mbytes)) + mbytes + struct.pack(">H", len(sig)) + sig)
@@ -143,10 +152,6 @@ def seal_batch(out_path: Path, members: list[tuple[str, Path]], *, device_id: st
                     while block := f.read(_IO):
                         z.write(block)
         enc.close()
-        raw.flush()
-        os.fsync(raw.fileno())
-    os.replace(tmp, out_path)
-    fsync_dir(out_path.parent)
     return SealedBatch(out_path, hashlib.sha256(mbytes).hexdigest(), hashed.h.hexdigest(), hashed.n, manifest)
 
 
@@ -185,14 +190,21 @@ def _exact(r, n: int, what: str) -> bytes:
     return bytes(buf)
 
 
-def check_manifest(manifest: dict) -> None:
-    """Raise :class:`BatchError` ``bad_manifest`` unless *manifest* is a valid version-1 manifest."""
+def check_manifest(manifest: dict, version: int | None = None) -> None:
+    """Raise :class:`BatchError` ``bad_manifest`` unless *manifest* is a valid manifest.
+
+    Its ``v`` must be a known version, and *version* when one is given (the
+    version the sealed file's at-rest layer names).
+    """
     def bad(why: str) -> BatchError:
         return BatchError("bad_manifest", why)
     if not isinstance(manifest, dict) or set(manifest) != MANIFEST_KEYS:
-        raise bad("manifest keys differ from version 1")
-    if manifest["v"] != VERSION:
-        raise bad(f"unsupported manifest version {manifest['v']!r}")
+        raise bad("manifest keys differ from those of section 5.3")
+    v = manifest["v"]
+    if not isinstance(v, int) or isinstance(v, bool) or v not in VERSIONS:
+        raise bad(f"unsupported manifest version {v!r}")
+    if version is not None and v != version:
+        raise bad(f"manifest version {v} in a sealed file of version {version}")
     ints = ("seq", "created", "pages", "documents")
     if any(not isinstance(manifest[k], int) or isinstance(manifest[k], bool) or manifest[k] < 0 for k in ints):
         raise bad("seq, created, pages, documents must be non-negative integers")
@@ -226,7 +238,7 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
                device_id: str,
                member_check: Callable[[str, bytes], list[str]] | None = None,
                hash_file: bool = True) -> OpenedBatch:
-    """Read a whole sealed batch and check checks 2-5 of section 5.4.
+    """Read a whole sealed batch of either version and check checks 2-5 of section 5.4.
 
     The caller compares the returned ``file_sha256``, ``batch_hash`` and the
     manifest's ``seq``/``prev`` with what it expects (checks 1 and 6).
@@ -239,14 +251,14 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
     """
     hashed = _Hashing(fileobj, hash_file)
     try:
-        dec = DecryptingReader(hashed, archive_private)
+        fmt, dec = open_reader(hashed, archive_private)
         head = dec.read(18)  # the largest zstd frame header
         params = zstandard.get_frame_parameters(head)
         if not params.has_checksum:
             raise BatchError("decompress", "zstd frame without content checksum")
         z = zstandard.ZstdDecompressor().stream_reader(_Prefixed(head, dec), read_across_frames=True,
                                                          read_size=_IO)
-        manifest, mbytes = _read_header(z)
+        manifest, mbytes = _read_header(z, _VERSION_OF_FORMAT[fmt])
         if manifest["device"] != device_id:
             raise BatchError("wrong_device", f"manifest names {manifest['device']!r}, "
                                              f"request was authenticated as {device_id!r}")
@@ -261,9 +273,9 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
             _check_member(z, m, member_check, buf)
         if z.read(1):
             raise BatchError("trailing_data", "bytes after the last member")
-        while hashed.read(_IO):  # pragma: no cover - DecryptingReader already demands EOF
+        while hashed.read(_IO):  # pragma: no cover - both readers already demand EOF
             pass
-    except AtRestError as exc:
+    except READ_ERRORS as exc:
         raise BatchError("decrypt", str(exc)) from None
     except zstandard.ZstdError as exc:
         raise BatchError("decompress", str(exc)) from None
@@ -271,7 +283,7 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
                        hashed.h.hexdigest() if hashed.h is not None else None, hashed.n)
 
 
-def _read_header(z) -> tuple[dict, bytes]:
+def _read_header(z, version: int) -> tuple[dict, bytes]:
     if _exact(z, len(MAGIC), "magic") != MAGIC:
         raise BatchError("bad_magic", "not a sohoa batch")
     mlen = struct.unpack(">I", _exact(z, 4, "manifest length"))[0]
@@ -282,7 +294,7 @@ def _read_header(z) -> tuple[dict, bytes]:
         manifest = parse_canonical(mbytes)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BatchError("bad_manifest", f"manifest is not canonical JSON: {exc}") from None
-    check_manifest(manifest)
+    check_manifest(manifest, version)
     return manifest, mbytes
 
 

@@ -1,8 +1,6 @@
 """Storage-room climate: sampling, time series, preservation metrics, alerts, page and report.
 
-See docs/design.md §7. The agent uses :class:`ClimateService`.
+See docs/design.md §7. The agent uses :class:`firmware_agent.climate.service.ClimateService`;
+its settings are :mod:`firmware_agent.climate.settings` (which the config loader imports
+without pulling in the service).
 """
-
-from firmware_agent.climate.service import ClimateService
-
-__all__ = ["ClimateService"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from firmware_agent.climate.messages import alert_text
 from firmware_agent.climate.metrics import mold_rh_critical, mold_risk_per_day
 from firmware_agent.climate.store import ClimateStore
-from firmware_agent.climate_settings import AlertSettings
+from firmware_agent.climate.settings import AlertSettings
 
 
 @dataclass

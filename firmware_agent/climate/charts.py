@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 
 from firmware_agent.climate.store import Row
+from firmware_agent.messages import CATALOGUE
 
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -93,6 +94,6 @@ def svg_chart(series: Sequence[tuple[str, Sequence[tuple[float, float]]]], start
         out.append(f'<text x="{left + 8 + 150 * idx}" y="{top + 14}" fill="{colour}">{html.escape(label)}</text>')
     if not any(pts for _, pts in series):
         out.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" fill="#777">'
-                   'Chưa có số liệu / No data yet</text>')
+                   f'{html.escape(CATALOGUE["climate.chart.no_data"].text)}</text>')
     out.append("</svg>")
     return "".join(out)

@@ -1,46 +1,59 @@
-"""Operator-facing texts of the climate task, Vietnamese first, English beside."""
+"""Operator-facing texts of the climate task: each alert kind, fault reason and rating with its message.
+
+The words are the ``climate.`` messages of the station's catalogue
+(``firmware_agent/messages.toml``); these mappings say which message a code the
+climate task computes at run time stands for.
+"""
 
 from __future__ import annotations
 
-ALERT_MESSAGES = {
-    "t_high": ("Quá nóng", "Too hot"),
-    "t_low": ("Quá lạnh", "Too cold"),
-    "rh_high": ("Quá ẩm", "Too damp"),
-    "rh_low": ("Quá khô", "Too dry"),
-    "mold": ("Nguy cơ nấm mốc", "Mould risk"),
-    "sensor": ("Cảm biến lỗi", "Sensor fault"),
-}
+import types
 
-FAULT_MESSAGES = {
-    "unplugged": ("Cảm biến bị rút ra", "Sensor unplugged"),
-    "missing": ("Không thấy cảm biến", "Sensor not found"),
-    "io": ("Lỗi đọc cảm biến", "Sensor read error"),
-    "busy": ("Cảm biến đang bị chương trình khác giữ", "Sensor held by another program"),
-    "crc": ("Lỗi CRC, kiểm tra dây 1-wire", "CRC error, check the 1-wire wiring"),
-    "no_probe": ("Chưa cắm đầu dò", "No probe connected"),
-    "range": ("Giá trị ngoài phạm vi vật lý", "Value outside the physical range"),
-    "garbage": ("Dữ liệu hỏng", "Garbled reply"),
-    "power_on": ("Cảm biến chưa đo được (nguồn yếu?)", "No conversion (weak power?)"),
-    "firmware": ("Firmware cảm biến không biết", "Unknown sensor firmware"),
-    "stuck": ("Giá trị không đổi quá lâu (kẹt?)", "Value unchanged too long (stuck?)"),
-    "error": ("Lỗi không lường trước", "Unexpected error"),
-}
+from firmware_agent.messages import CATALOGUE
+from sync.catalogue import Message
 
-RATING_MESSAGES = {
-    "good": ("Tốt", "Good"),
-    "ok": ("Chấp nhận được", "OK"),
-    "risk": ("Nguy cơ", "Risk"),
-}
+ALERT_MESSAGES = types.MappingProxyType({
+    "t_high": CATALOGUE["climate.alert.t_high"],
+    "t_low": CATALOGUE["climate.alert.t_low"],
+    "rh_high": CATALOGUE["climate.alert.rh_high"],
+    "rh_low": CATALOGUE["climate.alert.rh_low"],
+    "mold": CATALOGUE["climate.alert.mold"],
+    "sensor": CATALOGUE["climate.alert.sensor"],
+})
+
+# A driver's SensorError.reason -> message.
+FAULT_MESSAGES = types.MappingProxyType({
+    "unplugged": CATALOGUE["climate.fault.unplugged"],
+    "missing": CATALOGUE["climate.fault.missing"],
+    "io": CATALOGUE["climate.fault.io"],
+    "busy": CATALOGUE["climate.fault.busy"],
+    "crc": CATALOGUE["climate.fault.crc"],
+    "no_probe": CATALOGUE["climate.fault.no_probe"],
+    "range": CATALOGUE["climate.fault.range"],
+    "garbage": CATALOGUE["climate.fault.garbage"],
+    "power_on": CATALOGUE["climate.fault.power_on"],
+    "firmware": CATALOGUE["climate.fault.firmware"],
+    "stuck": CATALOGUE["climate.fault.stuck"],
+    "error": CATALOGUE["climate.fault.error"],
+})
+
+RATING_MESSAGES = types.MappingProxyType({
+    "good": CATALOGUE["climate.rating.good"],
+    "ok": CATALOGUE["climate.rating.ok"],
+    "risk": CATALOGUE["climate.rating.risk"],
+})
 
 
-def both(pair: tuple[str, str]) -> str:
+def both(msg: Message) -> str:
     """``'Vietnamese / English'`` as shown to operators."""
-    return f"{pair[0]} / {pair[1]}"
+    return msg.text
 
 
 def alert_text(kind: str) -> str:
-    return both(ALERT_MESSAGES.get(kind, (kind, kind)))
+    msg = ALERT_MESSAGES.get(kind)
+    return msg.text if msg is not None else f"{kind} / {kind}"
 
 
 def fault_text(reason: str) -> tuple[str, str]:
-    return FAULT_MESSAGES.get(reason, FAULT_MESSAGES["error"])
+    msg = FAULT_MESSAGES.get(reason, FAULT_MESSAGES["error"])
+    return msg.vi, msg.en

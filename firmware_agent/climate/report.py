@@ -20,6 +20,7 @@ from firmware_agent.climate.messages import RATING_MESSAGES, alert_text, both
 from firmware_agent.climate.metrics import rate_mold, rate_pi
 from firmware_agent.climate.period import Band, period_figures
 from firmware_agent.climate.store import ClimateStore
+from firmware_agent.messages import CATALOGUE
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 PAGE_W, PAGE_H, DPI = 1240, 1754, 150
@@ -94,7 +95,8 @@ def _chart(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], data: dict
         v = lo + (hi - lo) * i / 4
         draw.line((x0, py(v), x1, py(v)), fill="#eeeeee")
         draw.text((x0 - 6, py(v)), f"{v:.0f}", font=font, fill="#333333", anchor="rm")
-    draw.text((x1, y0 - 4), f"{unit}, TB ngày / daily mean", font=font, fill="#333333", anchor="rb")
+    draw.text((x1, y0 - 4), f"{unit}, {CATALOGUE['climate.report.daily_mean'].text}", font=font, fill="#333333",
+              anchor="rb")
     for day in (1, 8, 15, 22, 29):
         ts = start + (day - 1) * 86400
         if ts < end:
@@ -110,17 +112,20 @@ def _page(data: dict, sensors: list[dict], page_no: int, pages: int, with_alerts
     d = ImageDraw.Draw(img)
     big, mid, small, tiny = _font(34, True), _font(22, True), _font(19), _font(15)
     band: Band = data["band"]
+    mean, years = CATALOGUE["climate.term.mean"], CATALOGUE["climate.term.years"]
+    of_time, hours = CATALOGUE["climate.report.of_the_time"], CATALOGUE["climate.report.hours_of_data"]
     y = 60
-    d.text((80, y), "Báo cáo khí hậu kho lưu trữ / Storage-room climate report", font=big, fill="black")
+    d.text((80, y), CATALOGUE["climate.report.title"].text, font=big, fill="black")
     y += 56
-    d.text((80, y), f"{data['room']} — tháng / month {data['month']}", font=mid, fill="black")
+    d.text((80, y), f"{data['room']} — {CATALOGUE['climate.report.month'].text} {data['month']}", font=mid,
+           fill="black")
     y += 40
-    d.text((80, y), f"Dải mục tiêu / target band: {band.t_low:g}–{band.t_high:g} °C, "
-                    f"{band.rh_low:g}–{band.rh_high:g} % RH (mặc định, chưa kiểm chứng / default, unverified)",
+    d.text((80, y), f"{CATALOGUE['climate.term.target_band'].text}: {band.t_low:g}–{band.t_high:g} °C, "
+                    f"{band.rh_low:g}–{band.rh_high:g} % RH ({CATALOGUE['climate.report.band_default'].text})",
            font=tiny, fill="#444444")
     y += 40
     if not sensors:
-        d.text((80, y + 20), "Không có số liệu trong tháng / No data for this month", font=mid, fill="#aa0000")
+        d.text((80, y + 20), CATALOGUE["climate.report.no_data"].text, font=mid, fill="#aa0000")
     for s in sensors:
         f = s["figures"]
         d.line((80, y, PAGE_W - 80, y), fill="#888888", width=2)
@@ -130,16 +135,17 @@ def _page(data: dict, sensors: list[dict], page_no: int, pages: int, with_alerts
         rh = f["rh_pct"]
         twpi = f["twpi_years"]
         lines = [
-            f"Nhiệt độ / Temperature: min {_fmt(f['t_c']['min'])}  TB/mean {_fmt(f['t_c']['mean'])}  "
-            f"max {_fmt(f['t_c']['max'])} °C",
-            "Độ ẩm / RH: " + (f"min {_fmt(rh['min'])}  TB/mean {_fmt(rh['mean'])}  max {_fmt(rh['max'])} %"
-                              if rh else "— (cảm biến chỉ đo nhiệt / temperature-only sensor)"),
-            "TWPI: " + (f"{twpi:.1f} năm / years — {both(RATING_MESSAGES[rate_pi(twpi)])}" if twpi else "—"),
-            "Nguy cơ nấm mốc tích lũy / cumulative mould risk: " + (
+            f"{CATALOGUE['climate.term.temperature'].text}: min {_fmt(f['t_c']['min'])}  "
+            f"{mean.vi}/{mean.en} {_fmt(f['t_c']['mean'])}  max {_fmt(f['t_c']['max'])} °C",
+            f"{CATALOGUE['climate.term.rh'].text}: " + (
+                f"min {_fmt(rh['min'])}  {mean.vi}/{mean.en} {_fmt(rh['mean'])}  max {_fmt(rh['max'])} %"
+                if rh else f"— ({CATALOGUE['climate.report.temperature_only'].text})"),
+            "TWPI: " + (f"{twpi:.1f} {years.text} — {both(RATING_MESSAGES[rate_pi(twpi)])}" if twpi else "—"),
+            f"{CATALOGUE['climate.report.mould_risk'].text}: " + (
                 f"{f['mold_risk']:.3f} — {both(RATING_MESSAGES[rate_mold(f['mold_risk'])])}"
                 if f["mold_risk"] is not None else "—"),
-            f"Ngoài dải mục tiêu / outside the band: {f['out_of_band_pct']:.1f} % thời gian / of the time "
-            f"({f['hours']:.0f} giờ có số liệu / hours of data)",
+            f"{CATALOGUE['climate.report.out_of_band'].text}: {f['out_of_band_pct']:.1f} % {of_time.text} "
+            f"({f['hours']:.0f} {hours.text})",
         ]
         for line in lines:
             d.text((100, y), line, font=small, fill="black")
@@ -151,14 +157,15 @@ def _page(data: dict, sensors: list[dict], page_no: int, pages: int, with_alerts
         y += 230
     if with_alerts:
         y += 10
-        d.text((80, y), "Cảnh báo trong tháng / Alerts this month", font=mid, fill="black")
+        d.text((80, y), CATALOGUE["climate.report.alerts"].text, font=mid, fill="black")
         y += 36
         alerts = data["alerts"]
         if not alerts:
-            d.text((100, y), "Không có / None", font=small, fill="black")
+            d.text((100, y), CATALOGUE["climate.report.none"].text, font=small, fill="black")
         for a in alerts[:25]:
             if y > PAGE_H - 120:
-                d.text((100, y), f"… {len(alerts) - 25} nữa / more", font=small, fill="black")
+                d.text((100, y), f"… {len(alerts) - 25} {CATALOGUE['climate.report.more'].text}", font=small,
+                       fill="black")
                 break
             started = dt.datetime.fromtimestamp(a["started"]).strftime("%d/%m %H:%M")
             ended = dt.datetime.fromtimestamp(a["ended"]).strftime("%d/%m %H:%M") if a["ended"] else "…"

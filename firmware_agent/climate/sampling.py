@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from drivers.sensors import Reading, Sensor, SensorError
 from drivers.sensors.base import RH_MAX_PCT, RH_MIN_PCT, T_MAX_C, T_MIN_C
-from firmware_agent.climate_settings import ClimateSettings
+from firmware_agent.climate.settings import ClimateSettings
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from firmware_agent.climate.metrics import point_metrics, rate_pi
 from firmware_agent.climate.period import Band, period_figures
 from firmware_agent.climate.sampling import Outcome, Sampler
 from firmware_agent.climate.store import ClimateStore
-from firmware_agent.climate_settings import ClimateSettings
+from firmware_agent.climate.settings import ClimateSettings
+from firmware_agent.subsystem import Subsystem
 
 log = logging.getLogger(__name__)
 SUMMARY_VERSION = 1
@@ -37,7 +38,7 @@ def band_of(settings: ClimateSettings) -> Band:
                 b.rh_target_pct - b.rh_tolerance_pct, b.rh_target_pct + b.rh_tolerance_pct)
 
 
-class ClimateService:
+class ClimateService(Subsystem):
     """Storage-room climate: sensors → samples → metrics, alerts, charts, report.
 
     Parameters
@@ -104,6 +105,9 @@ class ClimateService:
             self._sensors = sensors
         self._discovered_at = self.clock()
         return list(sensors.values())
+
+    async def stop(self) -> None:
+        self.close()
 
     def close(self) -> None:
         for sensor in self._sensors.values():

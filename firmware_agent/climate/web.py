@@ -16,6 +16,7 @@ from aiohttp import web
 
 from firmware_agent.climate.charts import bucketed, svg_chart
 from firmware_agent.climate.report import render, report_data
+from firmware_agent.messages import CATALOGUE
 
 if TYPE_CHECKING:
     from firmware_agent.climate.service import ClimateService
@@ -39,7 +40,8 @@ def series(service: ClimateService, range_name: str, now: float) -> dict:
 def charts_html(service: ClimateService, now: float) -> str:
     band = service.band
     parts = []
-    for name, title_vi, title_en in (("24h", "24 giờ qua", "last 24 hours"), ("30d", "30 ngày qua", "last 30 days")):
+    temperature, humidity = CATALOGUE["climate.term.temperature"], CATALOGUE["climate.term.humidity"]
+    for name, span in (("24h", CATALOGUE["climate.chart.last_24h"]), ("30d", CATALOGUE["climate.chart.last_30d"])):
         data = series(service, name, now)
         bucket = data["bucket_s"]
         t_series = [(s["location"], [(p[0], p[1]) for p in s["points"]]) for s in data["sensors"].values()]
@@ -47,9 +49,9 @@ def charts_html(service: ClimateService, now: float) -> str:
                      for s in data["sensors"].values()]
         rh_series = [s for s in rh_series if s[1]]
         parts.append(svg_chart(t_series, data["start"], data["end"], band=(band.t_low, band.t_high), unit="°C",
-                               title=f"Nhiệt độ, {title_vi} / Temperature, {title_en}", gap_s=3 * bucket))
+                               title=f"{temperature.vi}, {span.vi} / {temperature.en}, {span.en}", gap_s=3 * bucket))
         parts.append(svg_chart(rh_series, data["start"], data["end"], band=(band.rh_low, band.rh_high), unit="% RH",
-                               title=f"Độ ẩm, {title_vi} / Relative humidity, {title_en}", gap_s=3 * bucket))
+                               title=f"{humidity.vi}, {span.vi} / {humidity.en}, {span.en}", gap_s=3 * bucket))
     return "\n".join(f'<figure>{p}</figure>' for p in parts)
 
 
@@ -60,13 +62,18 @@ def _when(ts: float | None) -> str:
 def page_html(service: ClimateService, now: float) -> str:
     st = service.status()
     e = html.escape
+
+    def label(msg) -> str:
+        return e(msg.text)
+
+    years, dew_point = CATALOGUE["climate.term.years"], CATALOGUE["climate.term.dew_point"]
     rows = []
     for s in st["sensors"]:
         if s["state"] == "ok":
             m = s["metrics"] or {}
             value = f"{s['t_c']:.1f} °C" + (f", {s['rh_pct']:.1f} %" if s["rh_pct"] is not None else "")
-            extra = (f"PI {m['pi_years']:.0f} năm/years · EMC {m['emc_pct']:.1f} % · "
-                     f"điểm sương/dew point {m['dew_point_c']:.1f} °C") if m else ""
+            extra = (f"PI {m['pi_years']:.0f} {e(years.vi)}/{e(years.en)} · EMC {m['emc_pct']:.1f} % · "
+                     f"{e(dew_point.vi)}/{e(dew_point.en)} {m['dew_point_c']:.1f} °C") if m else ""
             state = '<span class="ok">OK</span>'
         else:
             value, extra = "—", e(s["fault"]["detail"] or "")
@@ -76,28 +83,29 @@ def page_html(service: ClimateService, now: float) -> str:
     ratings = "".join(f"<li>{e(k)}: <b class=\"{e(v['rating'])}\">{e(v['message'])}</b></li>"
                       for k, v in st["ratings"].items()) or "<li>—</li>"
     alerts = "".join(f"<li class=\"fault\">{_when(a['started'])} {e(a['sensor'])}: {e(a['message'])}</li>"
-                     for a in st["alerts"]) or "<li>Không có cảnh báo / No active alerts</li>"
+                     for a in st["alerts"]) or f"<li>{label(CATALOGUE['climate.page.no_alerts'])}</li>"
     month = dt.datetime.fromtimestamp(now).strftime("%Y-%m")
     last_month = (dt.datetime.fromtimestamp(now).replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
     band = st["band"]
     return f"""<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Khí hậu kho / Room climate — {e(st['room'])}</title>
+<title>{label(CATALOGUE["climate.page.title"])} — {e(st['room'])}</title>
 <style>body{{font-family:"DejaVu Sans",sans-serif;margin:1em;max-width:60em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}}.ok,.good{{color:#060}}
 .fault,.risk{{color:#a00}}figure{{margin:.5em 0}}</style></head><body>
-<p><a href="/">← Trạng thái / Status</a></p>
-<h1>Khí hậu kho lưu trữ / Storage-room climate: {e(st['room'])}</h1>
-<p>Dải mục tiêu / target band: {band['t_c'][0]:g}–{band['t_c'][1]:g} °C,
-{band['rh_pct'][0]:g}–{band['rh_pct'][1]:g} % RH. Cập nhật / updated: {_when(st['updated'])}</p>
-<h2>Cảm biến / Sensors</h2>
-<table><tr><th>Vị trí / Location</th><th>Giá trị / Reading</th><th>Trạng thái / State</th><th></th><th>Lúc / At</th></tr>
-{''.join(rows) or '<tr><td colspan="5">Chưa thấy cảm biến nào / No sensor found</td></tr>'}</table>
-<h2>Đánh giá (IPI) / Ratings (IPI)</h2><ul>{ratings}</ul>
-<h2>Cảnh báo / Alerts</h2><ul>{alerts}</ul>
-<h2>Biểu đồ / Charts</h2>
+<p><a href="/">← {label(CATALOGUE["climate.page.back"])}</a></p>
+<h1>{label(CATALOGUE["climate.page.heading"])}: {e(st['room'])}</h1>
+<p>{label(CATALOGUE["climate.term.target_band"])}: {band['t_c'][0]:g}–{band['t_c'][1]:g} °C,
+{band['rh_pct'][0]:g}–{band['rh_pct'][1]:g} % RH. {label(CATALOGUE["climate.page.updated"])}: {_when(st['updated'])}</p>
+<h2>{label(CATALOGUE["climate.page.sensors"])}</h2>
+<table><tr><th>{label(CATALOGUE["climate.page.location"])}</th><th>{label(CATALOGUE["climate.page.reading"])}</th>\
+<th>{label(CATALOGUE["climate.page.state"])}</th><th></th><th>{label(CATALOGUE["climate.page.at"])}</th></tr>
+{''.join(rows) or f'<tr><td colspan="5">{label(CATALOGUE["climate.page.no_sensor"])}</td></tr>'}</table>
+<h2>{label(CATALOGUE["climate.page.ratings"])}</h2><ul>{ratings}</ul>
+<h2>{label(CATALOGUE["climate.page.alerts"])}</h2><ul>{alerts}</ul>
+<h2>{label(CATALOGUE["climate.page.charts"])}</h2>
 {charts_html(service, now)}
-<h2>Báo cáo tháng / Monthly report</h2>
+<h2>{label(CATALOGUE["climate.page.monthly_report"])}</h2>
 <p><a href="/climate/report?month={month}&amp;format=pdf">PDF {month}</a> ·
 <a href="/climate/report?month={month}&amp;format=png">PNG {month}</a> ·
 <a href="/climate/report?month={last_month}&amp;format=pdf">PDF {last_month}</a></p>
@@ -117,18 +125,18 @@ def add_routes(app: web.Application, service: ClimateService) -> None:
     async def series_json(request: web.Request) -> web.Response:
         name = request.query.get("range", "24h")
         if name not in RANGES:
-            raise web.HTTPBadRequest(text=f"range must be one of {', '.join(RANGES)}")
+            raise web.HTTPBadRequest(text=CATALOGUE["climate.bad_range"].format(ranges=", ".join(RANGES)).text)
         return web.json_response(await asyncio.to_thread(series, service, name, time.time()))
 
     async def report(request: web.Request) -> web.Response:
         month = request.query.get("month") or dt.datetime.now().strftime("%Y-%m")
         fmt = request.query.get("format", "pdf")
         if fmt not in ("png", "pdf"):
-            raise web.HTTPBadRequest(text="format must be png or pdf")
+            raise web.HTTPBadRequest(text=CATALOGUE["climate.bad_format"].text)
         try:
             body = await asyncio.to_thread(build_report, service, month, fmt)
         except ValueError as exc:
-            raise web.HTTPBadRequest(text=f"Tháng không hợp lệ / Bad month: {exc}") from None
+            raise web.HTTPBadRequest(text=f"{CATALOGUE['climate.bad_month'].text}: {exc}") from None
         return web.Response(body=body, content_type="application/pdf" if fmt == "pdf" else "image/png",
                             headers={"Content-Disposition": f'attachment; filename="climate-{month}.{fmt}"'})
 

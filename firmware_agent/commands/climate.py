@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("climate", help="storage-room climate: metrics at a condition, monthly report")
@@ -39,7 +41,7 @@ def _config(path: str | None):
             return load_config(None)  # not installed yet: defaults
         return load_config(path)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return None
 
 
@@ -47,7 +49,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from firmware_agent.climate.metrics import point_metrics
 
     if not 0 <= args.rh <= 100 or not -40 <= args.temp <= 85:
-        print("Giá trị ngoài phạm vi / out of range: --temp -40..85, --rh 0..100", file=sys.stderr)
+        print(f"{CATALOGUE['cli.climate.out_of_range'].text}: --temp -40..85, --rh 0..100", file=sys.stderr)
         return 2
     print(json.dumps(point_metrics(args.temp, args.rh), ensure_ascii=False))
     return 0
@@ -63,7 +65,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     db = args.db or cfg.state_path / "climate.sqlite3"
     if not db.exists():
-        print(f"Không có cơ sở dữ liệu khí hậu / No climate database: {db}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.climate.no_database'].text}: {db}", file=sys.stderr)
         return 1
     settings = cfg.climate
     store = ClimateStore(db, raw_days=settings.raw_days, minute_days=settings.minute_days,
@@ -73,13 +75,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         data = report_data(store, args.month, band=band_of(settings), room=settings.room_name,
                            period_s=settings.period_s, locations=locations)
     except ValueError as exc:
-        print(f"Tháng không hợp lệ / Bad month: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['climate.bad_month'].text}: {exc}", file=sys.stderr)
         return 2
     finally:
         store.close()
     out = args.output or Path(f"climate-{args.month}.{args.format}")
     out.write_bytes(render(data, args.format))
-    print(f"{out} ({len(data['sensors'])} cảm biến / sensors, {len(data['alerts'])} cảnh báo / alerts)")
+    sensors, alerts = CATALOGUE["climate.term.sensors"], CATALOGUE["climate.term.alerts"]
+    print(f"{out} ({len(data['sensors'])} {sensors.text}, {len(data['alerts'])} {alerts.text})")
     return 0
 
 
@@ -95,7 +98,7 @@ def cmd_sensors(args: argparse.Namespace) -> int:
     include = frozenset(c.id for c in settings.sensors)
     sensors = discover(root, usb=settings.usb and not args.no_usb, include=include)
     if not sensors and not args.json:
-        print("Không thấy cảm biến nào / No sensor found")
+        print(CATALOGUE["climate.no_sensor"].text)
     for sensor in sensors:
         conf = settings.sensor_config(sensor.sensor_id)
         row = {"id": sensor.sensor_id, "kind": sensor.kind, "description": sensor.description,

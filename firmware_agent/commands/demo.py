@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 DEMO_PASSWORD = "sohoa-demo"
 
 
@@ -33,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def demo_config(state_dir: Path, port: int, *, records: bool = True):
-    from firmware_agent.config import hash_password, load_config
+    from firmware_agent.config import load_config
+    from firmware_agent.web.passwords import hash_password
 
     here = Path(__file__).resolve().parents[2] / "drivers" / "sane_test_config"
     os.environ.setdefault("SANE_CONFIG_DIR", str(here))
@@ -71,8 +74,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except (DemoReceiverError, EnrollError) as exc:
-        print(f"Máy chủ nhận của bản demo không chạy được / The demo's receiver could not be used: {exc}",
-              file=sys.stderr)
+        print(f"{CATALOGUE['cli.demo.receiver_failed'].text}: {exc}", file=sys.stderr)
         return 1
 
 
@@ -97,13 +99,14 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
         agent.sources.extend(optional_sources(dataclasses.replace(cfg, sync=sync), agent))
     except BaseException:
         if receiver is not None:
-            await receiver.aclose()
+            await receiver.stop()
         agent.journal.close()
         agent.lock.release()
         keeper.cancel()
         raise
     await agent.start()
-    print(f"Trang trạng thái / Status page: {agent.address}  (mật khẩu / password: {DEMO_PASSWORD})",
+    print(f"{CATALOGUE['cli.status_page'].text}: {agent.address}  ({CATALOGUE['cli.demo.password'].text}: "
+          f"{DEMO_PASSWORD})",
           file=sys.stderr if args.once else sys.stdout, flush=True)
     try:
         flow = asyncio.create_task(_demo_flow(agent, cfg, args))
@@ -111,7 +114,7 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
         await asyncio.wait({flow, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not flow.done():
             flow.cancel()
-            print("Đã dừng / Stopped", file=sys.stderr, flush=True)
+            print(CATALOGUE["cli.demo.stopped"].text, file=sys.stderr, flush=True)
             return 130
         stopped.cancel()
         summary = flow.result()
@@ -119,8 +122,7 @@ async def _demo(cfg, args: argparse.Namespace) -> int:
             print(json.dumps(summary, ensure_ascii=False), flush=True)
             return 0 if not summary["errors"] else 1
         print(json.dumps(summary, ensure_ascii=False, indent=1), flush=True)
-        print(f"Đang chạy; mở {agent.address} — Ctrl-C để dừng / Running; open {agent.address} — Ctrl-C to stop",
-              flush=True)
+        print(CATALOGUE["cli.demo.running"].format(address=agent.address).text, flush=True)
         await stop.wait()
         return 0
     finally:
@@ -203,9 +205,7 @@ def demo_summary(agent, scanned: int, seconds: float) -> dict:
         "state_dir": str(agent.journal.state_dir),
     }
     for src in agent.sources:
-        extra = getattr(src, "demo_summary", None)
-        if extra is not None:
-            summary.update(extra())
+        summary.update(src.demo_summary())
     by_name = {s.name: s for s in agent.sources}
     if "sync" in by_name:
         summary["batches_acknowledged"] = by_name["sync"].status()["batches_acknowledged"]

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("imaging", help="page clean-up: analyse or clean image files")
@@ -93,7 +95,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
         if args.bitonal:
             write_image_atomic(args.bitonal, result.bitonal, dpi=dpi)
     except (PageReadError, ValueError, OSError) as exc:
-        print(f"Không xử lý được trang / Cannot clean page: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.clean_failed'].text}: {exc}", file=sys.stderr)
         return 1
     a = result.analysis
     print(f"{args.input}: skew {a.skew_deg:+.2f}° (confidence {a.skew_confidence:.2f}), "

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("journal", help="the appliance's journal: check that no package was lost")
@@ -36,11 +38,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return 2
     state = cfg.state_path
     if not (state / "journal.sqlite3").exists():
-        print(f"Không có nhật ký trong {state} / No journal in {state}", file=sys.stderr)
+        print(CATALOGUE["cli.journal.no_journal"].format(state=state).text, file=sys.stderr)
         return 2
     device_id = args.device_id or cfg.agent.device_id
     lock = StateLock(state)
@@ -49,8 +51,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         lock.acquire()
     except StateInUse:
         # The running agent audits at its own start; a second writer must not repair under it.
-        print("Tác tử đang chạy: chỉ kiểm tra, không sửa / The agent is running: checking only, repairing "
-              "nothing", file=sys.stderr)
+        print(CATALOGUE["cli.journal.agent_running"].text, file=sys.stderr)
         lock, repair = None, False
     try:
         log_path = cfg.sync.key_paths(state)[2]
@@ -67,13 +68,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         checked = report.checked
-        print(f"Đã kiểm tra / Checked: {checked.get('records_packaged', 0)} hồ sơ đã đóng gói / packaged record "
-              f"files, {checked.get('batches_unsealed', 0) + checked.get('batches_sealed', 0)} lô / batches, "
-              f"{checked.get('receipts', 0)} biên nhận / receipts")
+        print(f"{CATALOGUE['cli.journal.checked'].text}: "
+              f"{checked.get('records_packaged', 0)} {CATALOGUE['cli.journal.packaged_files'].text}, "
+              f"{checked.get('batches_unsealed', 0) + checked.get('batches_sealed', 0)} "
+              f"{CATALOGUE['cli.journal.batches'].text}, "
+              f"{checked.get('receipts', 0)} {CATALOGUE['cli.journal.receipts'].text}")
         for f in report.findings:
-            mark = "đã sửa / repaired" if f.repaired else "CẦN XỬ LÝ / NEEDS ACTION"
-            print(f"- [{mark}] {f.vi} / {f.en}")
+            mark = CATALOGUE["cli.journal.repaired"] if f.repaired else CATALOGUE["cli.journal.needs_action"]
+            print(f"- [{mark.text}] {f.vi} / {f.en}")
         if not report.findings:
-            print("Không có vấn đề / No problems")
+            print(CATALOGUE["cli.journal.no_problems"].text)
     return 0 if report.ok else 1
 

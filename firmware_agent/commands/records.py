@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("coversheet", help="print record-file cover sheets (A4 PDF with QR code)")
@@ -59,7 +61,7 @@ def cmd_coversheet(args: argparse.Namespace) -> int:
     try:
         sheet = CoverSheet(args.file_code, args.paper_file_code, args.title, args.maintenance, args.mode, args.note)
     except CoverSheetError as exc:
-        print(f"Tờ bìa không hợp lệ / Invalid cover sheet: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.records.invalid_cover_sheet'].text}: {exc}", file=sys.stderr)
         return 2
     args.output.write_bytes(sheets_pdf([sheet], dpi=args.dpi, patch=args.patch))
     print(args.output)
@@ -70,15 +72,15 @@ def cmd_sip_verify(args: argparse.Namespace) -> int:
     from records.sip_verify import verify
 
     if not args.path.exists():
-        print(f"{args.path}: không tồn tại / does not exist", file=sys.stderr)
+        print(f"{args.path}: {CATALOGUE['cli.records.does_not_exist'].text}", file=sys.stderr)
         return 2
     problems = verify(args.path)
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
-        print(f"Gói không hợp lệ: {len(problems)} lỗi / Package invalid: {len(problems)} problems", file=sys.stderr)
+        print(CATALOGUE["cli.records.package_invalid"].format(n=len(problems)).text, file=sys.stderr)
         return 1
-    print(f"{args.path}: hợp lệ / valid")
+    print(f"{args.path}: {CATALOGUE['cli.records.valid'].text}")
     return 0
 
 

@@ -8,6 +8,8 @@ import getpass
 import signal
 import sys
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the appliance agent (what systemd starts)")
@@ -36,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.config)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return 2
     setup_logging(cfg.agent.log_level)
     return asyncio.run(serve(cfg))
@@ -50,7 +52,7 @@ async def serve(cfg, *, ready=None) -> int:
     agent = Agent(cfg)
     agent.sources.extend(optional_sources(cfg, agent))
     await agent.start()
-    print(f"Trang trạng thái / Status page: {agent.address}", flush=True)
+    print(f"{CATALOGUE['cli.status_page'].text}: {agent.address}", flush=True)
     if ready is not None:
         ready(agent)
     stop = asyncio.Event()
@@ -86,29 +88,29 @@ def cmd_config(args: argparse.Namespace) -> int:
     try:
         load_config(args.path)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return 2
-    print(f"Cấu hình hợp lệ / Config OK: {args.path}")
+    print(f"{CATALOGUE['cli.config_ok'].text}: {args.path}")
     return 0
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    from firmware_agent.config import hash_password
+    from firmware_agent.web.passwords import hash_password
 
     # A PIN is typed on a touch screen, so it may be short; guessing is limited (docs/design.md §3.1).
-    key, minimum, what = (("operator_pin_hash", 6, "Mã PIN cần ít nhất 6 ký tự / The PIN needs at least 6 characters")
-                          if args.operator else
-                          ("password_hash", 8, "Mật khẩu cần ít nhất 8 ký tự / Password needs at least 8 characters"))
+    key, minimum, too_short, prompt = (
+        ("operator_pin_hash", 6, CATALOGUE["cli.passwd.pin_too_short"], CATALOGUE["cli.passwd.new_pin"])
+        if args.operator else
+        ("password_hash", 8, CATALOGUE["cli.passwd.password_too_short"], CATALOGUE["cli.passwd.new_password"]))
     if sys.stdin.isatty():
-        prompt = "Mã PIN mới / New PIN: " if args.operator else "Mật khẩu mới / New password: "
-        first = getpass.getpass(prompt)
-        if getpass.getpass("Nhập lại / Again: ") != first:
-            print("Hai lần nhập không khớp / The two entries differ", file=sys.stderr)
+        first = getpass.getpass(f"{prompt.text}: ")
+        if getpass.getpass(f"{CATALOGUE['cli.passwd.again'].text}: ") != first:
+            print(CATALOGUE["cli.passwd.mismatch"].text, file=sys.stderr)
             return 1
     else:
         first = sys.stdin.readline().rstrip("\n")
     if len(first) < minimum:
-        print(what, file=sys.stderr)
+        print(too_short.format(n=minimum).text, file=sys.stderr)
         return 1
     print(f'{key} = "{hash_password(first)}"')
     return 0

@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 RELEASE_LIMIT_S = 15.0  # a driver that has not stopped its frame by then never will
 
 
@@ -38,7 +40,7 @@ def cmd_scanners(args: argparse.Namespace) -> int:
     try:
         devices = list_devices()
     except ScannerError as exc:
-        print(f"Lỗi SANE / SANE error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.scan.sane_error'].text}: {exc}", file=sys.stderr)
         return 1
     out = []
     for d in devices:
@@ -54,12 +56,12 @@ def cmd_scanners(args: argparse.Namespace) -> int:
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return 0
     if not out:
-        print("Không tìm thấy máy quét nào / No scanner found")
+        print(CATALOGUE["cli.scan.no_scanner"].text)
         return 1
     for c in out:
         print(f"{c['name']}: {c.get('vendor', '')} {c.get('model', '')} ({c.get('type', '')})")
         if "error" in c:
-            print(f"  lỗi / error: {c['error']}")
+            print(f"  {CATALOGUE['cli.scan.error'].text}: {c['error']}")
             continue
         res = c["resolutions"]
         res_text = f"{res['min']}-{res['max']}" if isinstance(res, dict) else ", ".join(map(str, res))
@@ -76,8 +78,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from firmware_agent.pageio import write_image_atomic
 
     if args.resolution < 200:
-        print("Cảnh báo: dưới 200 dpi không đạt TT 05/2025 / Warning: below 200 dpi does not meet TT 05/2025",
-              file=sys.stderr)
+        print(CATALOGUE["cli.scan.low_dpi"].text, file=sys.stderr)
     extra = {}
     for item in args.option:
         name, sep, value = item.partition("=")
@@ -88,7 +89,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     try:
         name = args.device or (list_devices() or [{"name": ""}])[0]["name"]
         if not name:
-            print("Không tìm thấy máy quét nào / No scanner found", file=sys.stderr)
+            print(CATALOGUE["cli.scan.no_scanner"].text, file=sys.stderr)
             return 1
         scanner = SaneScanner(name)
     except ScannerError as exc:
@@ -112,20 +113,20 @@ def cmd_scan(args: argparse.Namespace) -> int:
             print(message_for_error(FeederEmpty()).text, file=sys.stderr)
             rc = 1
     except ScannerError as exc:
-        print(f"{message_for_error(exc).text} ({exc}); {n} ảnh đã lưu / images saved", file=sys.stderr)
+        print(f"{message_for_error(exc).text} ({exc}); {CATALOGUE['cli.scan.images_saved'].format(n=n).text}",
+              file=sys.stderr)
         rc = 1
     finally:
         released = release(scanner, RELEASE_LIMIT_S)
     if not released:
         # The fault (if any) is printed above; a thread stuck inside the driver would also
         # hang the interpreter's exit, so leave at once.
-        print(f"Máy quét không dừng được, hãy tắt rồi bật lại máy quét; {n} ảnh đã lưu / "
-              f"The scanner did not stop; switch it off and on again; {n} images saved", file=sys.stderr)
+        print(CATALOGUE["cli.scan.did_not_stop"].format(n=n).text, file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(1)
     if rc == 0:
-        print(f"{n} ảnh / images -> {args.out}", file=sys.stderr)
+        print(f"{n} {CATALOGUE['cli.scan.images'].text} -> {args.out}", file=sys.stderr)
     return rc
 
 

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     rx = sub.add_parser("receiver", help="moved: the central server is now `sohoa-central`",
@@ -44,12 +46,10 @@ def cmd_receiver_moved(args: argparse.Namespace) -> int:
     import os
     import shutil
 
-    print("`sohoa receiver` đã chuyển thành `sohoa-central` / `sohoa receiver` has moved to `sohoa-central`",
-          file=sys.stderr)
+    print(CATALOGUE["cli.receiver_moved"].text, file=sys.stderr)
     exe = shutil.which("sohoa-central") or str(Path(sys.executable).with_name("sohoa-central"))
     if not Path(exe).exists():
-        print("Chưa cài `sohoa-central` (pip install '.[central]') / `sohoa-central` is not installed "
-              "(pip install '.[central]')", file=sys.stderr)
+        print(CATALOGUE["cli.central_not_installed"].text, file=sys.stderr)
         return 2
     os.execv(exe, [exe, *args.rest])
     return 0  # not reached: execv replaces this process
@@ -62,7 +62,7 @@ def _config(path: str):
     try:
         return load_config(path if Path(path).exists() else None)
     except ConfigError as exc:
-        print(f"Lỗi cấu hình / Config error: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.config_error'].text}: {exc}", file=sys.stderr)
         return None
 
 
@@ -96,19 +96,18 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         return 0
     endpoint = args.receiver or cfg.sync.endpoint
     if not endpoint or not args.token:
-        print("Cần --receiver (hoặc sync.endpoint) và --token / Need --receiver (or sync.endpoint) and --token",
-              file=sys.stderr)
+        print(CATALOGUE["cli.enroll.need_receiver"].text, file=sys.stderr)
         return 2
     try:
         e = asyncio.run(enroll_device(cfg.sync, cfg.state_path, cfg.agent.device_id, endpoint, args.token))
     except EnrollError as exc:
-        print(f"Đăng ký thất bại / Enrollment failed: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.enroll.failed'].text}: {exc}", file=sys.stderr)
         return 1
-    print(f"Đã đăng ký / Enrolled: {e.device_id} at {endpoint}")
+    print(f"{CATALOGUE['cli.enroll.done'].text}: {e.device_id} at {endpoint}")
     print(f"  archive key {fingerprint(e.archive_public_key)}, log key {fingerprint(e.log_public_key)} "
           f"({e.log_origin}); compare with `sohoa-central keys` on the server; next seq {e.next_seq}")
     if not cfg.sync.endpoint:
-        print(f"  Đặt sync.endpoint = \"{endpoint}\" trong cấu hình / set sync.endpoint in the config")
+        print(f"  {CATALOGUE['cli.enroll.set_endpoint'].format(endpoint=endpoint).text}")
     return 0
 
 
@@ -122,14 +121,14 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         receipt = json.loads(args.receipt.read_text("utf-8"))
         v = verify_receipt(receipt, ed25519_public(key_text))
     except (OSError, ValueError, ReceiptError) as exc:
-        print(f"Biên nhận KHÔNG hợp lệ / Receipt INVALID: {exc}", file=sys.stderr)
+        print(f"{CATALOGUE['cli.receipt.invalid'].text}: {exc}", file=sys.stderr)
         return 1
     if args.batch is not None:
         digest, size = file_sha256(args.batch)
         if (digest, size) != (v.sha256, v.size):
-            print(f"Tệp lô không khớp biên nhận / Batch file does not match the receipt "
-                  f"(sha256 {digest[:16]}…, {size} bytes)", file=sys.stderr)
+            print(f"{CATALOGUE['cli.receipt.batch_mismatch'].text} (sha256 {digest[:16]}…, {size} bytes)",
+                  file=sys.stderr)
             return 1
-    print(f"Biên nhận hợp lệ / Receipt valid: device {v.device} seq {v.seq} batch {v.batch[:16]}… "
+    print(f"{CATALOGUE['cli.receipt.valid'].text}: device {v.device} seq {v.seq} batch {v.batch[:16]}… "
           f"leaf {v.index} of {v.tree_size}, root {v.root[:16]}…")
     return 0

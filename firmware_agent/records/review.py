@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from records.coversheet import CoverSheet, CoverSheetError
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.store import RecordStore
 
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
@@ -19,7 +20,7 @@ def confirm(store: RecordStore, file_id: int, cover: dict | None, docs: dict | N
     """held -> ready, applying the technician's corrections; raises ValueError naming the problem."""
     f = store.file(file_id)
     if f is None or f.state != "held":
-        raise ValueError(f"record file {file_id} is not held / không ở trạng thái chờ xác nhận")
+        raise ValueError(CATALOGUE["records.review.not_held"].format(file=file_id).text)
     merged = dict(f.cover)
     if cover:
         merged.update(cover)
@@ -28,17 +29,17 @@ def confirm(store: RecordStore, file_id: int, cover: dict | None, docs: dict | N
                            maintenance=merged.get("maintenance", "01"), mode=merged.get("mode", "01"),
                            note=merged.get("note", ""))
     except (CoverSheetError, TypeError) as exc:
-        raise ValueError(f"Thông tin hồ sơ chưa đủ / record file fields incomplete: {exc}") from None
+        raise ValueError(f"{CATALOGUE['records.review.fields_incomplete'].text}: {exc}") from None
     with store.tx() as db:
         clash = db.execute("SELECT id FROM rec_files WHERE file_code=? AND id!=? AND state!='empty'",
                            (sheet.file_code, file_id)).fetchone()
     if clash:
-        raise ValueError(f"Mã hồ sơ {sheet.file_code} đã dùng / file code already used (record file {clash[0]})")
+        raise ValueError(CATALOGUE["records.review.file_code_used"].format(code=sheet.file_code, other=clash[0]).text)
     for seq_s, values in (docs or {}).items():
         seq = int(seq_s)
         row = next((d for d in store.docs(file_id) if d["seq"] == seq), None)
         if row is None:
-            raise ValueError(f"record file {file_id} has no document {seq}")
+            raise ValueError(CATALOGUE["records.review.no_document"].format(file=file_id, seq=seq).text)
         fields = dict(row["fields"])
         fields.update({k: str(v) for k, v in values.items() if k in _DOC_EDITABLE})
         store.save_doc(file_id, seq, fields, row["confidence"], [])

@@ -14,6 +14,7 @@ import types
 from dataclasses import dataclass
 
 from firmware_agent.journal import Journal, open_db
+from firmware_agent.messages import CATALOGUE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rec_files(
@@ -56,16 +57,17 @@ CREATE TABLE IF NOT EXISTS rec_docs(
 );
 """
 
+# Hold code -> "vi / en" (the words are the catalogue's records.hold.* messages).
 HOLD_MESSAGES = types.MappingProxyType({
-    "coversheet_damaged": "Tờ bìa hồ sơ không đọc được / Cover sheet unreadable",
-    "coversheet_twice": "Hai tờ bìa liền nhau / Two cover sheets in a row",
-    "filecode_used": "Mã hồ sơ đã dùng / File code already used",
-    "no_coversheet": "Các trang không có tờ bìa phía trước / Pages without a cover sheet before them",
-    "needs_confirmation": "Cần kỹ thuật viên xác nhận / Needs a technician's confirmation",
-    "no_secret_key": "Hồ sơ mật nhưng chưa có khóa mã hóa / Secret record file but no encryption key",
-    "low_dpi": "Độ phân giải dưới mức tối thiểu / Resolution below the minimum",
-    "ocr_failed": "Không nhận dạng được chữ / OCR failed",
-    "build_failed": "Không tạo được gói hồ sơ / Package could not be built",
+    "coversheet_damaged": CATALOGUE["records.hold.coversheet_damaged"].text,
+    "coversheet_twice": CATALOGUE["records.hold.coversheet_twice"].text,
+    "filecode_used": CATALOGUE["records.hold.filecode_used"].text,
+    "no_coversheet": CATALOGUE["records.hold.no_coversheet"].text,
+    "needs_confirmation": CATALOGUE["records.hold.needs_confirmation"].text,
+    "no_secret_key": CATALOGUE["records.hold.no_secret_key"].text,
+    "low_dpi": CATALOGUE["records.hold.low_dpi"].text,
+    "ocr_failed": CATALOGUE["records.hold.ocr_failed"].text,
+    "build_failed": CATALOGUE["records.hold.build_failed"].text,
 })
 
 

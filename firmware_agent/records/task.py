@@ -30,6 +30,7 @@ from records.package import DocPages, analyse, build_package
 from records.pdfa import PageInput
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
+from firmware_agent.subsystem import Subsystem
 
 log = logging.getLogger("sohoa.records")
 
@@ -59,7 +60,7 @@ def load_recipient_key(path: str) -> bytes | None:
     return raw_public(x25519_public(data.decode("ascii").strip()))
 
 
-class RecordsTask:
+class RecordsTask(Subsystem):
     """The records stage of the agent. See module docstring; settings: ``RecordsSettings``.
 
     Parameters

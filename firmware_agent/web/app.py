@@ -3,32 +3,25 @@
 Reading is open to any request that names an allowed host (the page binds to
 loopback unless ``web.allow_lan``); anything that changes state goes through
 the :class:`~firmware_agent.web.guard.Guard` (session, CSRF token, Origin,
-role). Scan and cancel are operator actions. Subsystems plug in as *sources*:
-each has a ``name``, ``status() -> dict``, ``metrics() -> list[str]`` and
-``add_routes(app)`` (state-changing routes through ``guard.add_action``); the
-page shows every source's status under its name.
+role). Scan and cancel are operator actions. Subsystems
+(:class:`firmware_agent.subsystem.Subsystem`) plug in with their ``status()``,
+``metrics()`` and ``add_routes(app)`` (state-changing routes through
+``guard.add_action``); the page shows every subsystem's status under its name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import resources
 from typing import Callable, Protocol
 
 from aiohttp import web
 
+from firmware_agent.messages import CATALOGUE
+from firmware_agent.subsystem import Subsystem
 from firmware_agent.web.guard import Guard, add_action
 from firmware_agent.web.sessions import OPERATOR
-
-
-class StatusSource(Protocol):
-    name: str
-
-    def status(self) -> dict: ...
-
-    def metrics(self) -> list[str]: ...
-
-    def add_routes(self, app: web.Application) -> None: ...
 
 
 class Actions(Protocol):
@@ -38,10 +31,13 @@ class Actions(Protocol):
 
 
 def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], list[str]],
-              sources: list[StatusSource], actions: Actions, guard: Guard) -> web.Application:
+              sources: list[Subsystem], actions: Actions, guard: Guard) -> web.Application:
     app = web.Application(client_max_size=64 * 1024)
     guard.install(app)
     page = resources.files("firmware_agent.web").joinpath("status.html").read_text(encoding="utf-8")
+    # The catalogue does not change while the agent runs: one body, one validator.
+    messages_body = json.dumps(CATALOGUE.to_dict(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    messages_etag = '"' + hashlib.sha256(messages_body).hexdigest()[:32] + '"'
 
     def full_status() -> dict:
         status = core_status()
@@ -57,6 +53,13 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
 
     async def api_status(_request: web.Request) -> web.Response:
         return web.json_response(full_status(), dumps=lambda o: json.dumps(o, ensure_ascii=False, default=str))
+
+    async def api_messages(request: web.Request) -> web.Response:
+        """Every message of the station's catalogue, unfilled, for the page to take its words from (design §1.1 M8)."""
+        headers = {"ETag": messages_etag, "Cache-Control": "no-cache"}
+        if messages_etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=messages_body, content_type="application/json", charset="utf-8", headers=headers)
 
     async def metrics(_request: web.Request) -> web.Response:
         lines = list(core_metrics())
@@ -74,9 +77,9 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise web.HTTPBadRequest(text="Dữ liệu không hợp lệ / Body is not JSON") from None
+            raise web.HTTPBadRequest(text=CATALOGUE["web.body_not_json"].text) from None
         if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="Dữ liệu không hợp lệ / Body must be a JSON object")
+            raise web.HTTPBadRequest(text=CATALOGUE["web.body_not_object"].text)
         return body
 
     async def scan(request: web.Request) -> web.Response:
@@ -90,6 +93,7 @@ def build_app(*, core_status: Callable[[], dict], core_metrics: Callable[[], lis
 
     app.router.add_get("/", index)
     app.router.add_get("/api/status", api_status)
+    app.router.add_get("/api/messages", api_messages)
     app.router.add_get("/metrics", metrics)
     add_action(app, "POST", "/api/scan", scan, role=OPERATOR)
     add_action(app, "POST", "/api/cancel", cancel, role=OPERATOR)

@@ -22,9 +22,13 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from firmware_agent.config import WebSettings, check_password
+from firmware_agent.messages import CATALOGUE
+from firmware_agent.web.passwords import check_password
+
+from firmware_agent.web.settings import WebSettings
 from firmware_agent.web.limiter import GuessLimiter, client_key
 from firmware_agent.web.sessions import OPERATOR, TECHNICIAN, Session, SessionStore, allows
+from sync.catalogue import Message
 
 PUBLIC = "public"          # no session (the login itself); still G1 and G2
 SIGNED_IN = "signed-in"    # any live session (logout)
@@ -39,9 +43,9 @@ MAX_PASSWORD = 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def refuse(status: int, vi: str, en: str, **headers: str) -> web.Response:
-    """A plain-text refusal, Vietnamese first with English beside."""
-    return web.Response(status=status, text=f"{vi} / {en}", headers=headers)
+def refuse(status: int, msg: Message, **headers: str) -> web.Response:
+    """A plain-text refusal, Vietnamese first with English beside (a ``web.`` message of the catalogue)."""
+    return web.Response(status=status, text=msg.text, headers=headers)
 
 
 def add_action(app: web.Application, method: str, path: str, handler: Handler, *, role: str) -> web.AbstractRoute:
@@ -54,8 +58,7 @@ def add_action(app: web.Application, method: str, path: str, handler: Handler, *
     async def guarded(request: web.Request) -> web.StreamResponse:
         granted = request.get(GRANTED)
         if granted is None or (role not in (PUBLIC, SIGNED_IN) and not allows(granted, role)):
-            return refuse(403, "Trang này chưa được bảo vệ, thao tác bị từ chối",
-                          "No access check guards this page; action refused")
+            return refuse(403, CATALOGUE["web.unguarded"])
         return await handler(request)
 
     setattr(guarded, ROLE_ATTR, role)
@@ -150,12 +153,11 @@ class Guard:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if _host_name(request.headers.get("Host")) not in self.allowed_hosts:  # G1
-            return refuse(421, "Tên máy không được phép; hãy mở trang bằng địa chỉ của trạm",
-                          "Host name not allowed; open the page by the station's own address")
+            return refuse(421, CATALOGUE["web.host_not_allowed"])
         if request.method in SAFE_METHODS:
             return await handler(request)
         if not self._same_origin(request):  # G2
-            return refuse(403, "Yêu cầu từ trang khác bị từ chối", "Cross-origin request refused")
+            return refuse(403, CATALOGUE["web.cross_origin"])
         match = request.match_info
         if match.http_exception is not None:
             raise match.http_exception  # no such route: 404 / 405 as usual
@@ -164,17 +166,15 @@ class Guard:
             request[GRANTED] = PUBLIC
             return await handler(request)
         if not self.grantable(role):  # G3
-            return refuse(403, "Chưa đặt mật khẩu kỹ thuật viên (sohoa passwd)",
-                          "No technician password is set (sohoa passwd)")
+            return refuse(403, CATALOGUE["web.no_technician_password"])
         session = self.sessions.get(request.cookies.get(COOKIE))  # G4
         if session is None:
-            return refuse(401, "Cần đăng nhập (/login)", "Login required (/login)")
+            return refuse(401, CATALOGUE["web.login_required"])
         token = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(token.encode("utf-8", "surrogatepass"), session.csrf_token.encode()):
-            return refuse(403, f"Thiếu hoặc sai mã chống giả mạo ({CSRF_HEADER})",
-                          f"Missing or wrong CSRF token ({CSRF_HEADER})")
+            return refuse(403, CATALOGUE["web.csrf"].format(header=CSRF_HEADER))
         if role != SIGNED_IN and not allows(session.role, role):
-            return refuse(403, "Cần đăng nhập kỹ thuật viên", "Technician login required")
+            return refuse(403, CATALOGUE["web.technician_required"])
         self.sessions.touch(session)
         request[GRANTED] = session.role
         return await handler(request)
@@ -214,7 +214,7 @@ class Guard:
 
     def _render_login(self, status: int, message: str = "", next_path: str = "/", **headers: str) -> web.Response:
         if not self.password_hash and not self.operator_pin_hash:
-            message = message or ("Chưa đặt mật khẩu nào (sohoa passwd) / No password is set (sohoa passwd)")
+            message = message or CATALOGUE["web.no_password"].text
         text = (self._login_page.replace("{{message}}", html.escape(message))
                 .replace("{{next}}", html.escape(_safe_next(next_path), quote=True)))
         return web.Response(status=status, text=text, content_type="text/html", charset="utf-8",
@@ -246,19 +246,18 @@ class Guard:
             password, next_path = form.get("password"), form.get("next")
             next_path = next_path if isinstance(next_path, str) else "/"
 
-        def answer(status: int, vi: str, en: str, **headers: str) -> web.Response:
+        def answer(status: int, msg: Message, **headers: str) -> web.Response:
             if wants_json:
-                return web.json_response({"error": f"{vi} / {en}"}, status=status, headers=headers,
+                return web.json_response({"error": msg.text}, status=status, headers=headers,
                                          dumps=lambda o: json.dumps(o, ensure_ascii=False))
-            return self._render_login(status, f"{vi} / {en}", next_path, **headers)
+            return self._render_login(status, msg.text, next_path, **headers)
 
         if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
-            return answer(400, "Hãy nhập mật khẩu", "Enter the password")
+            return answer(400, CATALOGUE["web.enter_password"])
         key = client_key(request.remote)
         wait = self.limiter.begin(key)
         if wait:
-            return answer(429, f"Sai quá nhiều lần; thử lại sau {wait} giây",
-                          f"Too many wrong passwords; try again in {wait} s", **{"Retry-After": str(wait)})
+            return answer(429, CATALOGUE["web.too_many_guesses"].format(wait=wait), **{"Retry-After": str(wait)})
         role = None
         try:
             if self._executor is None:
@@ -267,7 +266,7 @@ class Guard:
         finally:
             self.limiter.end(key, role is not None)  # a guess whose client left counts as wrong
         if role is None:
-            return answer(401, "Sai mật khẩu", "Wrong password")
+            return answer(401, CATALOGUE["web.wrong_password"])
         self.sessions.end(request.cookies.get(COOKIE))  # a login never keeps an id it did not make
         session_id, session = self.sessions.create(role)
         if wants_json:

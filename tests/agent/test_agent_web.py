@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from firmware_agent.agent import Agent
-from firmware_agent.config import hash_password, load_config
+from firmware_agent.config import load_config
+from firmware_agent.web.passwords import hash_password
 from firmware_agent.wiring import optional_sources
 
 PASSWORD = "correct horse battery"

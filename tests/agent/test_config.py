@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware_agent.config import ConfigError, check_password, explain, hash_password, load_config
+from firmware_agent.config import ConfigError, explain, load_config
+
+from firmware_agent.web.passwords import check_password, hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 

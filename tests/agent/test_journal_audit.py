@@ -20,7 +20,7 @@ from firmware_agent.records import samples
 from records import coversheet
 from records.coversheet import CoverSheet
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.state_lock import StateLock
 from firmware_agent.sync_enrollment import enroll_local
 from firmware_agent.sync_settings import SyncSettings

@@ -231,7 +231,7 @@ def test_the_demo_receiver_runs_apart_and_drain_waits_for_receipts(tmp_path):
             kept = receiver.extract_packages("demo-commune-0001", device, tmp_path / "out")
             assert sorted(p.name for p in kept) == [f"m-{b}-{i}.bin" for b in range(2) for i in range(2)]
         finally:
-            await receiver.aclose()
+            await receiver.stop()
             journal.close()
         assert receiver.proc.returncode == 0  # stopped with SIGTERM, cleanly
     asyncio.run(asyncio.wait_for(body(), 60))
@@ -312,6 +312,9 @@ def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_pa
             await _until(lambda: task.status()["state"] == "refused")
             st = task.status()
             assert st["awaiting_receipt"] == 1 and st["batches_acknowledged"] == 0 and st["backlog_batches"] == 1
+            assert st["message"] == "Máy chủ từ chối lô, cần kỹ thuật viên / The server refused a batch, technician needed"
+            assert st["last_error"]["vi"].startswith("Biên nhận của lô 1 không hợp lệ: ")
+            assert st["last_error"]["en"].startswith("The receipt for batch 1 does not verify: ")
             assert "sohoa_sync_awaiting_receipt_batches 1" in task.metrics()
             assert journal.batches.counts() == {"uploaded": 1}
             db = open_db(journal.path)
@@ -329,6 +332,34 @@ def test_a_batch_whose_receipt_does_not_verify_stays_uploaded_and_is_kept(tmp_pa
             assert rx.core.state.counts()["accepted"] == 1
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
+        finally:
+            await rx.close()
+            journal.close()
+    asyncio.run(asyncio.wait_for(body(), 90))
+
+
+def test_a_batch_that_cannot_be_sealed_is_reported_in_both_languages(tmp_path):
+    """A staged batch whose member vanished: the error names the failure in Vietnamese and in English."""
+    state = tmp_path / "state"
+    journal = Journal(state)
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            overrides = await enroll_local(rx, state, "dev-4")
+            (bid,) = _stage(journal, tmp_path, 1)
+            staged = journal.abs(journal.read("SELECT dir FROM batches WHERE id=?", (bid,))[0][0])
+            for member in staged.iterdir():
+                member.unlink()
+            task = UploaderTask(SyncSettings(**overrides), journal, state, "dev-4")
+            runner = asyncio.create_task(task.run())
+            await _until(lambda: task.status()["last_error"] is not None)
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+            error = task.status()["last_error"]
+            assert error["vi"].startswith("Không đóng gói được lô: ") and "No such file" in error["vi"]
+            assert error["en"].startswith("Could not seal a batch: ") and "No such file" in error["en"]
+            assert task.failures >= 1
         finally:
             await rx.close()
             journal.close()

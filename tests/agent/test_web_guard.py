@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-from firmware_agent.config import hash_password
+from firmware_agent.web.passwords import hash_password
 from firmware_agent.web.guard import Guard, add_action
 from firmware_agent.web.limiter import client_key
 from firmware_agent.web.sessions import OPERATOR

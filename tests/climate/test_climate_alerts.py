@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from firmware_agent.climate.alerts import AlertEngine
 from firmware_agent.climate.store import ClimateStore
-from firmware_agent.climate_settings import AlertSettings
+from firmware_agent.climate.settings import AlertSettings
 
 T0 = 1_767_225_600
 SETTINGS = AlertSettings(t_high_c=25, t_low_c=15, rh_high_pct=60, rh_low_pct=35, hysteresis_c=1,

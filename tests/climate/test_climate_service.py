@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from drivers.sensors import BadReading
-from firmware_agent.climate import ClimateService
+from firmware_agent.climate.service import ClimateService
 from firmware_agent.climate.metrics import preservation_index
 from firmware_agent.climate.sampling import Sampler
-from firmware_agent.climate_settings import AlertSettings, ClimateSettings, SensorConfig
+from firmware_agent.climate.settings import AlertSettings, ClimateSettings, SensorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -15,10 +15,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
-from firmware_agent.climate import ClimateService
+from firmware_agent.climate.service import ClimateService
 from firmware_agent.climate.report import month_bounds, render, report_data
 from firmware_agent.climate.service import band_of
-from firmware_agent.climate_settings import ClimateSettings, SensorConfig
+from firmware_agent.climate.settings import ClimateSettings, SensorConfig
 
 
 def fill(svc: ClimateService, start: float, end: float, step: float = 300) -> None:

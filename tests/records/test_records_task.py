@@ -19,7 +19,7 @@ from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from records.sip_verify import verify
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 
 DPI = 200
 
@@ -140,7 +140,7 @@ def test_low_confidence_waits_for_a_technician(tmp_path):
 def test_secret_record_file_is_only_written_encrypted(tmp_path):
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from sync.at_rest import DecryptingReader
+    from sync.age import AgeReader
     from sync.keys import raw_public
 
     key = X25519PrivateKey.generate()
@@ -157,7 +157,8 @@ def test_secret_record_file_is_only_written_encrypted(tmp_path):
     assert not blob.startswith(b"PK") and b"%PDF" not in blob and "Hồ sơ".encode() not in blob
     assert not list((tmp_path / "state" / "records").rglob("*.pdf"))
     plain = tmp_path / "plain.zip"
-    plain.write_bytes(DecryptingReader(io.BytesIO(blob), key).read())
+    assert blob.startswith(b"age-encryption.org/v1\n")  # an age file, for the archive key
+    plain.write_bytes(AgeReader(io.BytesIO(blob), key).read())
     assert verify(plain) == []
     # its OCR text does not stay in the journal, nor its page images on disk
     assert task.store.ocr_stats()[0] == 0
@@ -194,7 +195,7 @@ def test_review_routes_need_a_technician_login(tmp_path):
     import aiohttp
     from aiohttp import web
 
-    from firmware_agent.config import hash_password
+    from firmware_agent.web.passwords import hash_password
     from firmware_agent.web.guard import Guard
 
     journal = Journal(tmp_path)

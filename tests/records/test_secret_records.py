@@ -37,11 +37,11 @@ from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from firmware_agent.records.store import RecordStore
 from firmware_agent.records.task import RecordsTask
-from firmware_agent.records_settings import RecordsSettings
+from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.sync_enrollment import enroll_local
 from firmware_agent.triggers import HotFolderIntake
 from firmware_agent.wiring import optional_sources
-from sync.at_rest import DecryptingReader
+from sync.age import AgeReader
 from sync.keys import load_private
 from central.local import start_local_receiver
 
@@ -168,7 +168,7 @@ def clear_files(*roots: Path) -> list[tuple[str, str]]:
 def open_secret_package(path: Path, rx_root: Path) -> tuple[str, str]:
     """(EAD.xml, text of every PDF) of an encrypted package, opened with the archive's private key."""
     key = load_private(rx_root / "keys" / "archive_x25519.pem")
-    plain = DecryptingReader(io.BytesIO(path.read_bytes()), key).read()
+    plain = AgeReader(io.BytesIO(path.read_bytes()), key).read()
     texts = []
     with zipfile.ZipFile(io.BytesIO(plain)) as zf:
         ead = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("/EAD.xml"))
@@ -272,7 +272,7 @@ def test_a_secret_record_through_the_hot_folder_leaves_no_marker(tmp_path, caplo
         assert not package.name.endswith(".enc")
         return
     # Secret: the package holds the markers (they were read), the appliance does not.
-    assert package.name.endswith(".zip.enc") and package.read_bytes().startswith(b"SOHOAAR1")
+    assert package.name.endswith(".zip.enc") and package.read_bytes().startswith(b"age-encryption.org/v1\n")
     ead, text = open_secret_package(package, tmp_path / "rx")
     assert all(m in ead for m in title), ead
     assert all(m in text for m in body), text

@@ -98,7 +98,7 @@ def test_seal_is_deterministic_in_batch_hash_and_opens(tmp_path):
     with open(b.path, "rb") as f:  # b replaced a at the same path
         opened = open_batch(f, archive_private=archive, device_public=key.public_key(), device_id="dev-1")
     assert opened.batch_hash == b.batch_hash and opened.file_sha256 == b.file_sha256 and opened.size == b.size
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_open_batch_rejections(tmp_path):
