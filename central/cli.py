@@ -282,14 +282,12 @@ def cmd_keys(args: argparse.Namespace) -> int:
         try:
             fd = os.open(args.age_identity, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            print(f"Tệp đã tồn tại, không ghi đè / File exists, not overwritten: {args.age_identity}",
-                  file=sys.stderr)
+            print(CATALOGUE["cli.file_exists"].format(path=args.age_identity).text, file=sys.stderr)
             return 1
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(identity_file(archive))
-        print(f"Đã ghi khóa giải mã age (giữ bí mật, xóa sau khi dùng) / "
-              f"Wrote the age identity (keep it secret, delete it after use): {args.age_identity}\n"
-              f"  age -d -i {args.age_identity} BATCH.sohoa | zstd -d > BATCH.plain", file=sys.stderr)
+        print(CATALOGUE["cli.age_identity_written"].format(path=args.age_identity).text, file=sys.stderr)
+        print(f"  age -d -i {args.age_identity} BATCH.sohoa | zstd -d > BATCH.plain", file=sys.stderr)
     return 0
 
 
