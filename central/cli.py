@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"Cấu hình sai / Configuration refused: {exc}", file=sys.stderr)
+        print(CATALOGUE["cli.config_refused"].format(detail=exc).text, file=sys.stderr)
         return 2
     except SchemaTooOld as exc:
         print(str(exc), file=sys.stderr)
