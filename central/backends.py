@@ -33,3 +33,21 @@ def open_store(cfg: CentralConfig, root: Path, state):
     o = cfg.objects
     client = make_client(o.endpoint, o.region, o.access_key_id, o.secret_access_key)
     return S3Store(client, u.netloc, u.path, state, part_size=o.part_size_mib << 20)
+
+
+def open_primary_objects(cfg: CentralConfig, root: Path):
+    """The primary store as whole objects (design 5.14): what the receiver archived, by name."""
+    from central.objects import open_objects
+    o = cfg.objects
+    return open_objects(cfg.objects_url(root), endpoint=o.endpoint, region=o.region, access_key_id=o.access_key_id,
+                        secret_access_key=o.secret_access_key)
+
+
+def open_replica_objects(cfg: CentralConfig):
+    """The replica store of ``[replica]``, or None when the configuration names none."""
+    from central.objects import open_objects
+    r = cfg.replica
+    if not r.url:
+        return None
+    return open_objects(r.url, endpoint=r.endpoint, region=r.region, access_key_id=r.access_key_id,
+                        secret_access_key=r.secret_access_key)

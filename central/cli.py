@@ -55,6 +55,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop when process PID, which started this one, ends (the station's demo runs one this way)")
     p.add_argument("--trusted-proxy", action="append", default=None, metavar="ADDRESS",
                    help="a reverse proxy whose X-Forwarded-For names the client (repeatable)")
+    p = action("replicate", "copy every accepted batch and package to the replica store and read it back "
+               "(design 5.14)", cmd_replicate)
+    p.add_argument("--once", action="store_true", help="copy what is due and exit (75 if some object is not "
+                   "preserved yet)")
+    p.add_argument("--interval", type=_seconds, default=1.0, help="seconds between rounds when running on")
+    p = action("audit", "re-read both copies of every object, compare their SHA-256 with the log and the "
+               "catalogue, repair a bad copy from the good one (design 5.14)", cmd_audit)
+    p.add_argument("--rate", type=_seconds, default=None, metavar="OBJECTS_PER_S",
+                   help="objects read per second (default: [audit] rate_objects_per_s, 2)")
+    p.add_argument("--continuous", action="store_true", help="run passes back to back until stopped")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="audit at most N objects; the next run continues the pass")
+    p = action("demo", "run a whole central archive on this machine: PostgreSQL, two S3 stores, two nodes, "
+               "stations, ingest, export, audit (design 5.14)", cmd_demo)
+    p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last")
+    p.add_argument("--stations", type=int, default=3, help="simulated stations (default 3)")
+    p.add_argument("--batches", type=int, default=2, help="batches per station (default 2)")
+    p.add_argument("--state-url", default=None, help="use this PostgreSQL instead of starting one")
+    p.add_argument("--s3-endpoint", default=None, help="primary S3 endpoint instead of starting SeaweedFS")
+    p.add_argument("--replica-endpoint", default=None, help="replica S3 endpoint instead of starting SeaweedFS")
     action("migrate", "apply the state database's missing schema migrations and create missing keys", cmd_migrate)
     p = action("token", "mint a one-time enrollment token for DEVICE_ID", cmd_token)
     p.add_argument("device_id")
@@ -173,6 +193,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     print(f"{state.backend}: schema {before} -> {after} (applied {applied or 'nothing'}; "
           f"this release needs {migrate.latest(state.backend)}); keys in {keys}")
     return 0
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from central.fixity_cli import run_replicate
+    return run_replicate(args, _config(args))
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from central.fixity_cli import run_audit
+    return run_audit(args, _config(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from central.demo import run_demo
+    return run_demo(args)
 
 
 def _stop_with_parent(parent: int) -> None:

@@ -62,12 +62,30 @@ class ObjectsSection:
 
 
 @dataclass
+class ReplicaSection:
+    """The second copy's store (design 5.14): an independent endpoint; "" = no replica."""
+
+    url: str = ""
+    endpoint: str = ""
+    region: str = "us-east-1"
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+
+@dataclass
+class AuditSection:
+    rate_objects_per_s: float = 2.0
+
+
+@dataclass
 class CentralConfig:
     version: int = VERSION
     receiver: ReceiverSection = field(default_factory=ReceiverSection)
     keys: KeysSection = field(default_factory=KeysSection)
     state: StateSection = field(default_factory=StateSection)
     objects: ObjectsSection = field(default_factory=ObjectsSection)
+    replica: ReplicaSection = field(default_factory=ReplicaSection)
+    audit: AuditSection = field(default_factory=AuditSection)
 
     # ------------------------------------------------------------------ resolved values
     def keys_dir(self, root: Path) -> Path:
@@ -80,7 +98,8 @@ class CentralConfig:
         return self.objects.url or f"file://{Path(root).resolve()}"
 
 
-_SECTIONS = {"receiver": ReceiverSection, "keys": KeysSection, "state": StateSection, "objects": ObjectsSection}
+_SECTIONS = {"receiver": ReceiverSection, "keys": KeysSection, "state": StateSection, "objects": ObjectsSection,
+             "replica": ReplicaSection, "audit": AuditSection}
 
 
 def _check_type(where: str, value, default):
@@ -133,6 +152,16 @@ def validate(cfg: CentralConfig) -> None:
             raise ConfigError("objects.url: file:///PATH or s3://BUCKET/PREFIX")
         if u.scheme == "s3" and not u.netloc:
             raise ConfigError("objects.url: s3://BUCKET/PREFIX needs a bucket")
+    replica = cfg.replica.url
+    if replica:
+        u = urlparse(replica)
+        if u.scheme not in ("file", "s3") or (u.scheme == "s3" and not u.netloc):
+            raise ConfigError("replica.url: file:///PATH or s3://BUCKET/PREFIX")
+        if (replica.rstrip("/") == (objects or "").rstrip("/")
+                and cfg.replica.endpoint == cfg.objects.endpoint):
+            raise ConfigError("replica.url: the replica must be another store than [objects] (design 5.14)")
+    if not cfg.audit.rate_objects_per_s > 0:
+        raise ConfigError("audit.rate_objects_per_s: must be positive")
     if not 5 <= cfg.objects.part_size_mib <= 5120:
         raise ConfigError("objects.part_size_mib: between 5 and 5120")
     if cfg.state.pool_min < 1 or cfg.state.pool_max < max(2, cfg.state.pool_min):

@@ -93,6 +93,46 @@ class ReceiverCollector:
             yield GaugeMetricFamily(f"sohoa_receiver_{key}", text, value=counts[key])
         yield GaugeMetricFamily("sohoa_receiver_log_size", "Leaves in the Merkle log (accepted batches).",
                                 value=counts["accepted"])
+        try:
+            fixity = core.state.fixity_counts()
+        except Exception:  # the state is down: as above
+            return
+        yield from fixity_families(fixity)
+
+
+def fixity_families(f: dict):
+    """Two copies and the audit (design 5.14 F7), from the state database: every node reports the same."""
+    for key, text in (("objects", "Objects registered to be kept in two copies."),
+                      ("preserved", "Objects with both copies written and verified."),
+                      ("unpreserved", "Objects registered whose second copy is not verified yet.")):
+        yield GaugeMetricFamily(f"sohoa_fixity_{key}", text, value=f[key])
+    yield CounterMetricFamily("sohoa_audit_checked", "Objects audited (both copies read).", value=f["checked"])
+    yield CounterMetricFamily("sohoa_audit_bytes", "Bytes read by the audit.", value=f["bytes"])
+    yield CounterMetricFamily("sohoa_audit_unavailable", "Objects the audit could not read (a store did not "
+                              "answer).", value=f["unavailable"])
+    families = {"mismatch": CounterMetricFamily("sohoa_audit_mismatches", "Copies whose SHA-256 or size differed "
+                                                "from the expected hash.", labels=["copy"]),
+                "missing": CounterMetricFamily("sohoa_audit_missing", "Copies not found.", labels=["copy"]),
+                "repaired": CounterMetricFamily("sohoa_audit_repaired", "Copies rewritten from the good copy and "
+                                                "read back.", labels=["copy"])}
+    totals = {(name, copy): 0 for name in families for copy in ("primary", "replica")}
+    unrepairable = 0
+    for (copy, problem, action), n in f["findings"].items():
+        if copy in ("primary", "replica") and problem in families:
+            totals[(problem, copy)] += n
+        if action == "repaired" and copy in ("primary", "replica"):
+            totals[("repaired", copy)] += n
+        if action == "unrepairable":
+            unrepairable += n
+    for (name, copy), n in sorted(totals.items()):
+        families[name].add_metric([copy], n)
+    yield from families.values()
+    yield CounterMetricFamily("sohoa_audit_unrepairable", "Findings with no good copy to repair from.",
+                              value=unrepairable)
+    yield GaugeMetricFamily("sohoa_audit_pass_progress", "The audit pass under way: objects checked / objects "
+                            "(1 when none is under way).", value=f["pass_progress"])
+    yield GaugeMetricFamily("sohoa_audit_last_pass_finished_timestamp_seconds", "When the last audit pass "
+                            "finished (Unix time; 0: never).", value=f["last_pass_finished"])
 
 
 def registry_for(core, up) -> CollectorRegistry:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
+from central.fixity_sql import FixityQueries
 from sync.canon import DEVICE_ID_RE, ZERO_HASH, b64url
 
 ENROLL_REFUSALS_KEPT = 256  # rows of enroll_refusals, one per client address (design 5.7)
@@ -51,7 +52,7 @@ class _NoLock:
 NO_LOCK = _NoLock()
 
 
-class SqlState:
+class SqlState(FixityQueries):
     """The queries; subclasses provide ``_conn``, ``tx``, ``lock_log``, ``try_lock`` and ``close``."""
 
     backend = "sql"

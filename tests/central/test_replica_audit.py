@@ -1,0 +1,235 @@
+"""Two copies and fixity (design 5.14) on two real SeaweedFS servers and real SQLite / PostgreSQL.
+
+Batches reach the primary bucket through a real receiver and real station
+uploads; the replicator copies them to the second server; the audit is the
+``sohoa-central audit`` command run as its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bench.central_services import ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, SeaweedS3
+from central.local import start_local_receiver
+
+PREFIX = "sohoa"
+
+
+@pytest.fixture(scope="module")
+def replica_server():
+    server = SeaweedS3()
+    yield server
+    server.close()
+
+
+class Archive:
+    """A receiver's state (SQLite or PostgreSQL) with its primary bucket on one server, a replica on another."""
+
+    def __init__(self, tmp_path: Path, state_kind: str, pg_url: str | None, primary: SeaweedS3,
+                 replica: SeaweedS3):
+        self.root, self.kind, self.pg_url = tmp_path / "central", state_kind, pg_url
+        self.primary, self.replica = primary, replica
+        self.bucket, self.replica_bucket = primary.new_bucket("prim"), replica.new_bucket("repl")
+        self.root.mkdir(parents=True)
+        self.config = self.root / "central.toml"
+        state_url = pg_url if state_kind == "postgresql" else f"sqlite:///{self.root / 'receiver.sqlite3'}"
+        self.config.write_text(f"""version = 1
+[state]
+url = "{state_url}"
+[objects]
+url = "s3://{self.bucket}/{PREFIX}"
+endpoint = "{primary.endpoint}"
+access_key_id = "{S3_ACCESS_KEY}"
+secret_access_key = "{S3_SECRET_KEY}"
+part_size_mib = 5
+[replica]
+url = "s3://{self.replica_bucket}/{PREFIX}"
+endpoint = "{replica.endpoint}"
+access_key_id = "{S3_ACCESS_KEY}"
+secret_access_key = "{S3_SECRET_KEY}"
+""")
+
+    def state(self):
+        if self.kind == "postgresql":
+            from central.state_pg import PgState
+            return PgState(self.pg_url, pool_min=1, pool_max=4)
+        from central.receiver_state import ReceiverState
+        return ReceiverState(self.root / "receiver.sqlite3")
+
+    def backends(self, root: Path):
+        from central.s3store import S3Store
+        state = self.state()
+        return state, S3Store(self.primary.client(), self.bucket, PREFIX, state, part_size=5 << 20)
+
+    def stores(self):
+        from central.objects import S3Objects
+        return (S3Objects(self.primary.client(), self.bucket, PREFIX),
+                S3Objects(self.replica.client(), self.replica_bucket, PREFIX))
+
+    def get(self, which: str, name: str) -> bytes | None:
+        server, bucket = (self.primary, self.bucket) if which == "primary" else (self.replica, self.replica_bucket)
+        try:
+            return server.client().get_object(Bucket=bucket, Key=f"{PREFIX}/{name}")["Body"].read()
+        except Exception as exc:
+            if "NoSuchKey" in str(exc) or "404" in str(exc):
+                return None
+            raise
+
+    def put(self, which: str, name: str, data: bytes) -> None:
+        server, bucket = (self.primary, self.bucket) if which == "primary" else (self.replica, self.replica_bucket)
+        server.client().put_object(Bucket=bucket, Key=f"{PREFIX}/{name}", Body=data)
+
+    def delete(self, which: str, name: str) -> None:
+        server, bucket = (self.primary, self.bucket) if which == "primary" else (self.replica, self.replica_bucket)
+        server.client().delete_object(Bucket=bucket, Key=f"{PREFIX}/{name}")
+
+    def cli(self, *args: str) -> tuple[int, dict | None, str]:
+        r = subprocess.run([sys.executable, "-m", "central.cli", *args, "--root", str(self.root), "--config",
+                            str(self.config)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+        return r.returncode, (json.loads(lines[-1]) if lines else None), r.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def archive(request, tmp_path, seaweed, replica_server):
+    pg_url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    return Archive(tmp_path, request.param, pg_url, seaweed, replica_server)
+
+
+def deliver(kit, tmp_path, archive: Archive, n: int, *, metrics: bool = False, then=None) -> dict[str, bytes]:
+    """*n* batches from one station through a real receiver; {object name: the sealed bytes sent}."""
+    app = kit.Appliance(tmp_path / "station", device_id="xa-0001")
+    sent = {}
+
+    async def body():
+        rx = await start_local_receiver(archive.root, backends=archive.backends, metrics_port=0 if metrics else None)
+        try:
+            await app.enroll(rx)
+            for i in range(n):
+                b = app.seal((200_000 + 1000 * i,), seed=i)
+                await kit.deliver_retrying(app.client(rx.url), b, app.log_public)
+                sent[f"archive/{b.device_id}/{b.seq:010d}-{b.batch_hash}.sohoa"] = b.path.read_bytes()
+            if then is not None:
+                return await then(rx)
+        finally:
+            await rx.close()
+    out = kit.run(body())
+    return (sent, out) if then is not None else sent
+
+
+def preserved(archive: Archive) -> dict[str, float | None]:
+    state = archive.state()
+    try:
+        return {r["name"]: r["preserved_at"] for r in state._all("SELECT name, preserved_at FROM fixity")}
+    finally:
+        state.close()
+
+
+def test_replica_down_during_acceptance_is_caught_up_and_nothing_counts_before_both_copies(tmp_path, kit, archive):
+    archive.replica.stop()
+    try:
+        sent = deliver(kit, tmp_path, archive, 3)  # accepted (receipts verified) with the replica down
+        # One primary object goes bad before it was ever copied: it must not be replicated nor preserved.
+        bad = sorted(sent)[1]
+        archive.put("primary", bad, b"not the batch")
+        rc, out, err = archive.cli("replicate", "--once")
+        assert rc == 75, err
+        assert out["registered"] == 3 and out["copied"] == 0 and out["preserved"] == 0
+        assert set(preserved(archive).values()) == {None}
+    finally:
+        archive.replica.start()
+    deadline = time.monotonic() + 120
+    while True:  # the replicator retries after its back-off pause (F3)
+        rc, out, err = archive.cli("replicate", "--once")
+        if out is not None and out["preserved"] == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert out["preserved"] == 2 and out["unpreserved"] == 1, err
+    flags = preserved(archive)
+    assert flags[bad] is None and all(flags[n] for n in sent if n != bad)
+    for name, data in sent.items():
+        assert archive.get("replica", name) == (None if name == bad else data)
+    state = archive.state()
+    try:
+        findings = [(f["name"], f["copy"], f["problem"]) for f in state.fixity_findings()]
+    finally:
+        state.close()
+    assert findings == [(bad, "primary", "mismatch")]  # reported once, not at every retry
+
+
+def test_audit_finds_bit_rot_and_a_lost_object_and_repairs_from_the_good_copy(tmp_path, kit, archive):
+    sent = deliver(kit, tmp_path, archive, 4)
+    rc, out, err = archive.cli("replicate", "--once")
+    assert rc == 0 and out["preserved"] == 4, err
+    names = sorted(sent)
+    changed, deleted, lost_replica = names[0], names[1], names[2]
+    rotten = bytearray(sent[changed])
+    rotten[len(rotten) // 2] ^= 0x01  # one bit
+    archive.put("primary", changed, bytes(rotten))
+    archive.delete("primary", deleted)
+    archive.delete("replica", lost_replica)
+
+    rc, out, err = archive.cli("audit", "--rate", "50")
+    assert rc == 0, err
+    assert (out["checked"], out["mismatches"], out["missing"], out["repaired"], out["unrepairable"]) == (4, 1, 2, 3, 0)
+    assert out["finished"] is True
+    assert "bị thay đổi" in err and "has changed" in err and "Đã khôi phục" in err  # the operator's words, vi first
+    for name, data in sent.items():
+        assert archive.get("primary", name) == data
+        assert archive.get("replica", name) == data
+    state = archive.state()
+    try:
+        found = sorted((f["name"], f["copy"], f["problem"], f["action"]) for f in state.fixity_findings())
+    finally:
+        state.close()
+    assert found == sorted([(changed, "primary", "mismatch", "repaired"), (deleted, "primary", "missing", "repaired"),
+                            (lost_replica, "replica", "missing", "repaired")])
+
+    rc, out, err = archive.cli("audit")  # the next pass finds everything whole
+    assert rc == 0 and (out["checked"], out["mismatches"], out["missing"], out["repaired"]) == (4, 0, 0, 0), err
+
+
+def test_both_copies_bad_is_reported_and_nothing_is_overwritten(tmp_path, kit, archive):
+    sent = deliver(kit, tmp_path, archive, 2)
+    assert archive.cli("replicate", "--once")[0] == 0
+    name = sorted(sent)[0]
+    archive.put("primary", name, b"rot one")
+    archive.put("replica", name, b"rot two")
+    rc, out, err = archive.cli("audit")
+    assert rc == 1 and out["unrepairable"] == 2 and out["mismatches"] == 2 and out["repaired"] == 0
+    assert "Không còn bản tốt nào" in err
+    assert archive.get("primary", name) == b"rot one" and archive.get("replica", name) == b"rot two"
+    other = sorted(sent)[1]
+    assert archive.get("primary", other) == sent[other] == archive.get("replica", other)
+
+
+def test_an_interrupted_pass_continues_where_it_stopped_and_metrics_report_it(tmp_path, kit, archive):
+    sent = deliver(kit, tmp_path, archive, 3)
+    assert archive.cli("replicate", "--once")[0] == 0
+    archive.delete("replica", sorted(sent)[0])
+    rc, out, _ = archive.cli("audit", "--limit", "1")
+    assert rc == 0 and out["checked"] == 1 and out["finished"] is False and out["total"] == 3
+    first_pass = out["id"]
+    rc, out, _ = archive.cli("audit")
+    assert out["id"] == first_pass and out["checked"] == 3 and out["finished"] is True
+    assert out["missing"] == 1 and out["repaired"] == 1
+
+    async def scrape(rx):  # the metrics listener runs on this event loop: ask it without blocking
+        async with aiohttp.ClientSession() as s:
+            async with s.get(rx.metrics_url) as r:
+                return await r.text()
+    _, text = deliver(kit, tmp_path / "again", archive, 0, metrics=True, then=scrape)
+    lines = set(text.splitlines())
+    assert "sohoa_fixity_preserved 3.0" in lines and "sohoa_fixity_unpreserved 0.0" in lines
+    assert "sohoa_audit_checked_total 3.0" in lines
+    assert 'sohoa_audit_missing_total{copy="replica"} 1.0' in lines
+    assert 'sohoa_audit_repaired_total{copy="replica"} 1.0' in lines
+    assert 'sohoa_audit_mismatches_total{copy="primary"} 0.0' in lines
+    assert "sohoa_audit_pass_progress 1.0" in lines
