@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-url", default=None, help="use this PostgreSQL instead of starting one")
     p.add_argument("--s3-endpoint", default=None, help="primary S3 endpoint instead of starting SeaweedFS")
     p.add_argument("--replica-endpoint", default=None, help="replica S3 endpoint instead of starting SeaweedFS")
+    p.add_argument("--out", type=Path, default=None, help="folder for the exported packages (default: a new one "
+                   "under the temporary folder, kept)")
     action("migrate", "apply the state database's missing schema migrations and create missing keys", cmd_migrate)
     p = action("token", "mint a one-time enrollment token for DEVICE_ID", cmd_token)
     p.add_argument("device_id")

@@ -69,15 +69,8 @@ def batch_registration(entry) -> tuple[str, Expected | None]:
 
 
 def object_name(key: str) -> str:
-    """The name of a catalogue object key under each store's prefix: ``objects/...`` (design 5.13).
-
-    The catalogue may write the key with the primary's S3 prefix in front; the
-    replica has its own prefix, so only the part from ``objects/`` on names it.
-    """
-    at = key.find("objects/")
-    while at > 0 and key[at - 1] != "/":
-        at = key.find("objects/", at + 1)
-    return key[at:] if at >= 0 else "objects/" + key
+    """The name, under each store's prefix, of a catalogue object key (design 5.13: ``objects/<key>``)."""
+    return "objects/" + key
 
 
 class Copy:
