@@ -18,9 +18,10 @@ class FixityQueries:
     # -------------------------------------------------------------- registration (F1)
     def fixity_unregistered_batches(self, limit: int = 500) -> list:
         """Log rows that have no ``fixity`` row yet, in log order."""
-        return self._all("SELECT log.idx, log.leaf_hash, log.archive, log.receipt FROM log "
-                         "LEFT JOIN fixity ON fixity.log_idx = log.idx WHERE fixity.name IS NULL "
-                         "ORDER BY log.idx LIMIT ?", (limit,))
+        # Log rows commit in index order (L3) and are registered in that order, so the highest
+        # registered index is a cursor (found through the unique index, not by scanning the log).
+        return self._all("SELECT idx, leaf_hash, archive, receipt FROM log WHERE idx > "
+                         "(SELECT COALESCE(MAX(log_idx), -1) FROM fixity) ORDER BY idx LIMIT ?", (limit,))
 
     def fixity_unregistered_objects(self, limit: int = 500) -> list:
         """Packages and PDFs of the catalogue (design 5.13) that have no ``fixity`` row yet."""
@@ -130,8 +131,8 @@ class FixityQueries:
 
     def audit_next(self, started_at: float, limit: int) -> list:
         """Objects not audited since the pass began, least recently audited first (F4)."""
-        return self._all("SELECT * FROM fixity WHERE registered_at < ? AND COALESCE(audited_at, 0) < ? "
-                         "ORDER BY COALESCE(audited_at, 0), name LIMIT ?", (started_at, started_at, limit))
+        return self._all("SELECT * FROM fixity WHERE audited_at < ? AND registered_at < ? "
+                         "ORDER BY audited_at, name LIMIT ?", (started_at, started_at, limit))
 
     def audit_count(self, pass_id: int, **deltas: int) -> None:
         """Add *deltas* (checked, bytes, mismatches, missing, repaired, unrepairable, unavailable) to a pass."""

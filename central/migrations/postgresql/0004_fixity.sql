@@ -10,14 +10,14 @@ CREATE TABLE fixity(
     primary_ok_at  DOUBLE PRECISION,          -- last time the copy was read whole and matched
     replica_ok_at  DOUBLE PRECISION,
     preserved_at   DOUBLE PRECISION,          -- first time both copies were verified; never cleared
-    audited_at     DOUBLE PRECISION,
+    audited_at     DOUBLE PRECISION NOT NULL DEFAULT 0,     -- last audit; 0 = never
     primary_state  TEXT NOT NULL DEFAULT 'unknown',   -- ok, missing, mismatch, unknown
     replica_state  TEXT NOT NULL DEFAULT 'unknown',
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_try_at    DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE INDEX fixity_unreplicated ON fixity(next_try_at) WHERE replica_ok_at IS NULL;
-CREATE INDEX fixity_audit_order ON fixity(audited_at);
+CREATE INDEX fixity_audit_order ON fixity(audited_at, name);
 CREATE UNIQUE INDEX fixity_log_idx ON fixity(log_idx);
 CREATE UNIQUE INDEX fixity_source ON fixity(source);
 CREATE TABLE fixity_findings(

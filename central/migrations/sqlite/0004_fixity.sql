@@ -10,14 +10,14 @@ CREATE TABLE IF NOT EXISTS fixity(
     primary_ok_at  REAL,          -- last time the copy was read whole and matched
     replica_ok_at  REAL,
     preserved_at   REAL,          -- first time both copies were verified; never cleared
-    audited_at     REAL,
+    audited_at     REAL NOT NULL DEFAULT 0,     -- last audit; 0 = never
     primary_state  TEXT NOT NULL DEFAULT 'unknown',   -- ok, missing, mismatch, unknown
     replica_state  TEXT NOT NULL DEFAULT 'unknown',
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_try_at    REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS fixity_unreplicated ON fixity(next_try_at) WHERE replica_ok_at IS NULL;
-CREATE INDEX IF NOT EXISTS fixity_audit_order ON fixity(audited_at);
+CREATE INDEX IF NOT EXISTS fixity_audit_order ON fixity(audited_at, name);
 CREATE UNIQUE INDEX IF NOT EXISTS fixity_log_idx ON fixity(log_idx);
 CREATE UNIQUE INDEX IF NOT EXISTS fixity_source ON fixity(source);
 CREATE TABLE IF NOT EXISTS fixity_findings(
