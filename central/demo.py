@@ -182,7 +182,8 @@ def _scenario(args, tmp: Path, out_dir: Path, stack: ExitStack) -> dict:
             "replica_copies": fixity["preserved"], "objects_registered": fixity["objects"],
             "damaged": damaged, "audit_checked": audit["checked"], "audit_mismatches": audit["mismatches"],
             "audit_missing": audit["missing"], "audit_repaired": audit["repaired"],
-            "audit_unrepairable": audit["unrepairable"], "copies_intact_after_audit": intact}
+            "audit_unrepairable": audit["unrepairable"], "audit_bytes": audit["bytes"],
+            "audit_seconds": audit["seconds"], "copies_intact_after_audit": intact}
 
 
 async def _stations(args, tmp: Path, state, nodes, lb, say) -> tuple[list, str | None, dict]:

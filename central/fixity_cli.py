@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 from central.messages import CATALOGUE
 
@@ -34,6 +35,7 @@ def run_replicate(args, cfg) -> int:
     from central.fixity import Replicator
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    started = time.monotonic()
     if not cfg.replica.url:
         print(CATALOGUE["fixity.no_replica"].text, file=sys.stderr)
         return 2
@@ -49,7 +51,8 @@ def run_replicate(args, cfg) -> int:
                 return EX_TEMPFAIL
             counts = state.fixity_counts()
             print(json.dumps({**counters, "objects": counts["objects"], "preserved": counts["preserved"],
-                              "unpreserved": counts["unpreserved"]}), flush=True)
+                              "unpreserved": counts["unpreserved"],
+                              "seconds": round(time.monotonic() - started, 3)}), flush=True)
             return 0 if counts["unpreserved"] == 0 else EX_TEMPFAIL
         stop = threading.Event()
         _stop_on_signals(stop)
@@ -74,6 +77,7 @@ def run_audit(args, cfg) -> int:
         _stop_on_signals(stop)
         auditor = Auditor(state, primary, replica, rate=args.rate or cfg.audit.rate_objects_per_s, stop=stop)
         while True:
+            run_started = time.monotonic()
             try:
                 if replica is not None:  # what was accepted since the last run is registered (F1) and copied
                     Replicator(state, primary, replica).run_once()
@@ -85,7 +89,8 @@ def run_audit(args, cfg) -> int:
                 return EX_TEMPFAIL
             print(json.dumps({k: done[k] for k in ("id", "total", "checked", "bytes", "mismatches", "missing",
                                                    "repaired", "unrepairable", "unavailable")}
-                             | {"finished": done["finished_at"] is not None}), flush=True)
+                             | {"finished": done["finished_at"] is not None,
+                                "seconds": round(time.monotonic() - run_started, 3)}), flush=True)
             if not args.continuous or stop.is_set():
                 break
         failed_all = done["unavailable"] > 0 and done["checked"] == 0
