@@ -277,3 +277,42 @@ def test_ingested_packages_and_pdfs_are_copied_and_audited_against_the_catalogue
         assert b"".join(primary.read(pdf)) == good_pdf and b"".join(replica.read(package)) == good_package
     finally:
         state.close()
+
+
+def test_replica_configuration_is_refused_when_it_is_the_primary_or_malformed():
+    from central.config import ConfigError, parse
+
+    base = {"version": 1, "objects": {"url": "s3://archive/p", "endpoint": "http://s3-a:8333"}}
+    ok = parse({**base, "replica": {"url": "s3://archive/p", "endpoint": "http://s3-b:8333"}, "audit": {
+        "rate_objects_per_s": 5}})
+    assert (ok.replica.endpoint, ok.audit.rate_objects_per_s) == ("http://s3-b:8333", 5.0)
+    for replica, audit, words in (
+            ({"url": "s3://archive/p/", "endpoint": "http://s3-a:8333"}, {}, "another store"),
+            ({"url": "ftp://elsewhere/p"}, {}, "replica.url"),
+            ({"url": "s3:///p", "endpoint": "http://s3-b:8333"}, {}, "replica.url"),
+            ({"url": "s3://b/p", "bucket": "x"}, {}, "replica.bucket: unknown key"),
+            ({}, {"rate_objects_per_s": 0}, "audit.rate_objects_per_s")):
+        with pytest.raises(ConfigError, match=words):
+            parse({**base, "replica": replica, "audit": audit})
+
+
+def test_an_unreachable_replica_is_no_finding_and_the_objects_are_audited_when_it_is_back(tmp_path, kit, archive):
+    sent = deliver(kit, tmp_path, archive, 2)
+    assert archive.cli("replicate", "--once")[0] == 0
+    archive.replica.stop()
+    try:
+        rc, out, err = archive.cli("audit")
+        assert rc == 75, err  # nothing could be read whole: the timer tries again
+        assert (out["checked"], out["unavailable"], out["mismatches"], out["missing"]) == (0, 2, 0, 0)
+        state = archive.state()
+        try:
+            assert state.fixity_findings() == []
+            assert {r["audited_at"] for r in state._all("SELECT audited_at FROM fixity")} == {0}
+        finally:
+            state.close()
+    finally:
+        archive.replica.start()
+    rc, out, err = archive.cli("audit")
+    assert rc == 0 and (out["checked"], out["unavailable"], out["mismatches"]) == (2, 0, 0), err
+    for name, data in sent.items():
+        assert archive.get("primary", name) == data == archive.get("replica", name)
