@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 from central.backend_errors import BackendUnavailable
 from central.fixity import Copy, CopyFailed, Expected, expected_for, read_copy, where, write_verified
@@ -25,6 +24,7 @@ from central.objects import Missing
 
 log = logging.getLogger("sohoa.fixity")
 FETCH = 50
+UNREACHABLE_STREAK = 20  # objects in a row that could not be read before a run gives up (F6)
 
 
 @dataclass
@@ -33,7 +33,6 @@ class Auditor:
     primary: object
     replica: object | None
     rate: float = 2.0
-    sleep: Callable[[float], None] = time.sleep
     stop: threading.Event = field(default_factory=threading.Event)
 
     def stores(self) -> dict:
@@ -43,24 +42,29 @@ class Auditor:
         return out
 
     def run_pass(self, *, limit: int | None = None) -> dict:
-        """Audit the pass under way (or a new one) to its end, or *limit* objects; returns its row."""
+        """Audit the pass under way (or a new one) to its end, or *limit* objects; returns its row.
+
+        A run that could read none of UNREACHABLE_STREAK objects in a row stops (a store is down,
+        F6): the pass stays open and the next run continues it.
+        """
         current = self.state.audit_pass_start()
         pass_id, started = current["id"], current["started_at"]
-        t0, n, skipped = time.monotonic(), 0, set()
-        while not self.stop.is_set() and (limit is None or n < limit):
-            rows = [r for r in self.state.audit_next(started, FETCH + len(skipped)) if r["name"] not in skipped]
+        t0, n, streak, after, cut = time.monotonic(), 0, 0, None, False
+        while not cut:
+            rows = self.state.audit_next(started, FETCH, after)
             if not rows:
                 break
             for row in rows:
-                if self.stop.is_set() or (limit is not None and n >= limit):
+                if self.stop.is_set() or (limit is not None and n >= limit) or streak >= UNREACHABLE_STREAK:
+                    cut = True
                     break
                 wait = t0 + n / self.rate - time.monotonic()
                 if wait > 0:
-                    self.sleep(wait)
+                    self.stop.wait(wait)
                 n += 1
-                if not self.check(pass_id, row["name"]):
-                    skipped.add(row["name"])
-        if self.stop.is_set() or (limit is not None and n >= limit and self.state.audit_next(started, 1)):
+                after = (row["audited_at"], row["name"])
+                streak = 0 if self.check(pass_id, row["name"]) else streak + 1
+        if cut and self.state.audit_next(started, 1, after):
             return self.state.audit_pass(pass_id)  # not finished: the next run continues it
         done = self.state.audit_pass_finish(pass_id)
         log.info("%s", CATALOGUE["fixity.pass_done"].format(

@@ -93,7 +93,8 @@ def run_audit(args, cfg) -> int:
                                 "seconds": round(time.monotonic() - run_started, 3)}), flush=True)
             if not args.continuous or stop.is_set():
                 break
-        failed_all = done["unavailable"] > 0 and done["checked"] == 0
-        return EX_TEMPFAIL if failed_all else (1 if done["unrepairable"] else 0)
+        # A store did not answer and nothing was read, or the run gave up part way (F6): try again later.
+        unreachable = done["unavailable"] > 0 and (done["checked"] == 0 or done["finished_at"] is None)
+        return EX_TEMPFAIL if unreachable else (1 if done["unrepairable"] else 0)
     finally:
         state.close()

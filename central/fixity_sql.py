@@ -129,10 +129,18 @@ class FixityQueries:
             return dict(db.execute("INSERT INTO audit_passes(started_at, total) VALUES (?,?) RETURNING *",
                                    (time.time(), total)).fetchone())
 
-    def audit_next(self, started_at: float, limit: int) -> list:
-        """Objects not audited since the pass began, least recently audited first (F4)."""
-        return self._all("SELECT * FROM fixity WHERE audited_at < ? AND registered_at < ? "
-                         "ORDER BY audited_at, name LIMIT ?", (started_at, started_at, limit))
+    def audit_next(self, started_at: float, limit: int, after: tuple[float, str] | None = None) -> list:
+        """Objects not audited since the pass began, least recently audited first (F4).
+
+        *after* (``audited_at``, name) of the last row a run took: rows it could not read keep
+        their place, so the run goes on past them instead of reading them again.
+        """
+        if after is None:
+            return self._all("SELECT * FROM fixity WHERE audited_at < ? AND registered_at < ? "
+                             "ORDER BY audited_at, name LIMIT ?", (started_at, started_at, limit))
+        return self._all("SELECT * FROM fixity WHERE audited_at < ? AND registered_at < ? AND "
+                         "(audited_at > ? OR (audited_at = ? AND name > ?)) ORDER BY audited_at, name LIMIT ?",
+                         (started_at, started_at, after[0], after[0], after[1], limit))
 
     def audit_count(self, pass_id: int, **deltas: int) -> None:
         """Add *deltas* (checked, bytes, mismatches, missing, repaired, unrepairable, unavailable) to a pass."""

@@ -316,3 +316,34 @@ def test_an_unreachable_replica_is_no_finding_and_the_objects_are_audited_when_i
     assert rc == 0 and (out["checked"], out["unavailable"], out["mismatches"]) == (2, 0, 0), err
     for name, data in sent.items():
         assert archive.get("primary", name) == data == archive.get("replica", name)
+
+
+def test_an_audit_run_gives_up_after_a_streak_of_unreadable_objects_and_the_next_run_finishes_the_pass(
+        tmp_path, replica_server):
+    from central.audit import UNREACHABLE_STREAK, Auditor
+    from central.objects import FileObjects, S3Objects
+    from central.receiver_state import ReceiverState
+
+    state = ReceiverState(tmp_path / "receiver.sqlite3")
+    primary = FileObjects(tmp_path / "primary")
+    replica = S3Objects(replica_server.client(), replica_server.new_bucket("repl"), PREFIX)
+    count = UNREACHABLE_STREAK + 5
+    try:
+        for i in range(count):
+            data = f"object {i}".encode() * 100
+            name = f"objects/xa-0001/{i:010d}/doc.pdf"
+            primary.write(name, io.BytesIO(data), len(data))
+            state.fixity_register(name, "pdf", hashlib.sha256(data).hexdigest(), len(data))
+            state.fixity_replicated(name)  # as if copied: its replica must be read (and is not there)
+        replica_server.stop()
+        try:
+            cut = Auditor(state, primary, replica, rate=1000).run_pass()
+        finally:
+            replica_server.start()
+        assert cut["finished_at"] is None and (cut["checked"], cut["unavailable"]) == (0, UNREACHABLE_STREAK)
+        done = Auditor(state, primary, replica, rate=1000).run_pass()
+        assert done["id"] == cut["id"] and done["finished_at"] is not None
+        assert (done["checked"], done["missing"], done["repaired"]) == (count, count, count)
+        assert state.fixity_findings(limit=1000)[0]["action"] == "repaired"
+    finally:
+        state.close()
