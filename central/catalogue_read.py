@@ -16,6 +16,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pikepdf
+
 from records.codes import DOC_FIELDS, FILE_FIELDS
 from records.sip_verify import verify
 from sync.at_rest import READ_ERRORS, open_reader
@@ -98,8 +100,9 @@ def read_member(name: str, data: bytes, archive_key) -> Package | None:
     try:
         with zipfile.ZipFile(io.BytesIO(clear)) as zf:
             return _rows(zf, name, objid, secret, data)
-    except (KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise PackageRefused(f"{name}: {exc}") from None
+    except (KeyError, zipfile.BadZipFile, ValueError, SyntaxError, pikepdf.PdfError) as exc:
+        # lxml's parse errors are SyntaxErrors; the package passed sip verify, so this is a reader's limit
+        raise PackageRefused(f"{name}: cannot be read ({type(exc).__name__}: {exc})") from None
     finally:
         del clear
 
@@ -161,8 +164,6 @@ def pdf_texts(pdf: bytes) -> list[str]:
     Reads the invisible text layer: every ``Tj`` string is a word in UTF-16BE
     (CID = BMP code point), so no font machinery is needed.
     """
-    import pikepdf
-
     out = []
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         for page in doc.pages:

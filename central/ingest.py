@@ -25,6 +25,7 @@ from sync.batch import BatchError, open_batch
 from sync.keys import ed25519_public
 
 log = logging.getLogger("sohoa.ingest")
+MAX_ATTEMPTS = 5  # claims of one batch that ended in an unexpected error before it is marked failed (Q6)
 
 
 class LeaseLost(Exception):
@@ -97,11 +98,14 @@ class IngestWorker:
             return Outcome(job.device_id, job.seq, "failed", error=error)
         except (BackendUnavailable, OSError, BotoCoreError, ClientError) as exc:
             log.warning("batch %s/%d given back: %s", job.device_id, job.seq, exc)
-            try:
-                ingest_queue.release(self.state, job)
-            except BackendUnavailable:
-                pass  # its lease runs out instead
-            return Outcome(job.device_id, job.seq, "released", error=str(exc))
+            return self._give_back(job, str(exc))
+        except Exception as exc:  # a fault of this code on this batch: retried, then failed, never a crash loop
+            log.exception("batch %s/%d: unexpected error", job.device_id, job.seq)
+            error = f"internal: {type(exc).__name__}: {exc}"
+            if job.attempts >= MAX_ATTEMPTS:
+                ingest_queue.fail(self.state, job, error)
+                return Outcome(job.device_id, job.seq, "failed", error=error)
+            return self._give_back(job, error)
         finally:
             lease.stop()
         try:
@@ -116,6 +120,13 @@ class IngestWorker:
         log.info("batch %s/%d ingested: %d packages, %d documents, %d pages", job.device_id, job.seq,
                  len(rows.packages), docs, pages)
         return Outcome(job.device_id, job.seq, "done", len(rows.packages), pages, docs)
+
+    def _give_back(self, job: ingest_queue.Job, error: str) -> Outcome:
+        try:
+            ingest_queue.release(self.state, job)
+        except BackendUnavailable:
+            pass  # its lease runs out instead
+        return Outcome(job.device_id, job.seq, "released", error=error)
 
     def _work(self, job: ingest_queue.Job, lease: _Lease) -> BatchRows:
         """Q3: open the sealed batch, check and store every package; the rows for Q4."""

@@ -210,3 +210,26 @@ def test_a_claimed_batch_is_not_claimed_again_while_its_lease_holds(ingest_site)
         assert ingest_queue.claim(state, lease_s=30).log_idx == 0
     finally:
         state.close()
+
+
+def test_an_unexpected_error_is_retried_then_the_batch_fails_without_stopping_the_others(ingest_site):
+    """Q6: a device row whose key cannot be read (a fault, not a refusal) is retried, failed at the fifth
+    claim, and the other device's batches are ingested meanwhile."""
+    from central.ingest import MAX_ATTEMPTS
+
+    site = ingest_site
+    broken = site.sent[0].device_id
+    state, store = site.open()
+    try:
+        with state.tx() as db:
+            db.execute("UPDATE devices SET public_key='not base64!' WHERE device_id=?", (broken,))
+        totals = IngestWorker(state, store, site.key, lease_s=30).run(until_idle=True, poll_s=0.01)
+        mine = [s for s in site.sent if s.device_id == broken]
+        assert totals["failed"] == len(mine) and totals["done"] == len(site.sent) - len(mine)
+        assert totals["released"] == len(mine) * (MAX_ATTEMPTS - 1)
+        rows = _rows(state, "SELECT state, attempts, error FROM ingest_batches WHERE device_id=?", (broken,))
+        assert all(r["state"] == "failed" and r["attempts"] == MAX_ATTEMPTS and r["error"].startswith("internal: ")
+                   for r in rows)
+        assert _rows(state, "SELECT * FROM cat_files WHERE device_id=?", (broken,)) == []
+    finally:
+        state.close()

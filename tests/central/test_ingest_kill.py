@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from central import ingest_queue
 from central.catalogue import table_counts
 from central.export import export
@@ -60,6 +62,7 @@ def _finish(site, log) -> None:
     raise AssertionError(f"ingest did not finish: {left}")
 
 
+@pytest.mark.timeout(1800)  # 20 seeds of whole ingests, each with worker processes started and killed
 def test_workers_killed_at_random_moments_leave_no_duplicate_or_missing_row(ingest_site, tmp_path, record_property):
     site = ingest_site
     clear = [site.packages[n] for s in site.sent for n in s.members if n in site.packages
