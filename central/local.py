@@ -32,12 +32,17 @@ class LocalReceiver:
 async def start_local_receiver(root: Path, host: str = "127.0.0.1", port: int = 0, *,
                                member_check: MemberCheck | None = None,
                                opts: ReceiverOptions | None = None, store: Store | None = None,
-                               metrics_port: int | None = None) -> LocalReceiver:
+                               metrics_port: int | None = None, state=None, keys_dir: Path | None = None,
+                               backends=None) -> LocalReceiver:
     """Serve a receiver rooted at *root* on the running event loop; ``port=0`` picks a free one.
 
-    *metrics_port* (0: a free one) also starts the loopback metrics listener.
+    *metrics_port* (0: a free one) also starts the loopback metrics listener. *backends*, if
+    given, is called with *root* and returns ``(state, store)`` (the tests' PostgreSQL and S3).
     """
-    app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store, own_process=False)
+    if backends is not None:
+        state, store = backends(Path(root))
+    app = build_receiver_app(Path(root), member_check=member_check, opts=opts, store=store, own_process=False,
+                             state=state, keys_dir=keys_dir)
     listening = await start_listeners(app, host, port, metrics_port=metrics_port)
     return LocalReceiver(listening.url, listening, app[CORE])
 

@@ -23,7 +23,10 @@ from sync.auth import AuthError, check_signature, parse_auth_header
 from sync.batch import BatchError
 from sync.canon import HEX64_RE
 from sync.keys import ed25519_public
+from central.backend_errors import Conflict
 from central.receiver_core import ReceiverCore
+from central.s3store import TooManyParts
+from central.state_sql import LOCK_UPLOAD
 from central.receiver_limits import BucketSpec, ThrottledLog
 from central.receiver_state import storage_full
 from central.tus_body import BodySink, IdleWatchdog
@@ -52,6 +55,8 @@ class ReceiverOptions:
     enroll_overall: BucketSpec = BucketSpec(burst=60, refill_s=1.0)
     # Peers whose X-Forwarded-For names the client (the TLS reverse proxy).
     trusted_proxies: tuple[str, ...] = ()
+    # Retry-After of a 503 when the state or the object store cannot be reached (design 5.12).
+    retry_after_s: int = 5
 
 
 @dataclass
@@ -161,20 +166,20 @@ class TusHandler:
                 raise ProtocolError(423, "another upload of this seq is being written")
             self.core.forget(row["id"])
             if upload is not None:
-                upload.terminate()
+                await self._io(upload.terminate)
             state.drop_upload(row["id"])  # re-sealed or replaced before acceptance
         upload_id = secrets.token_hex(16)
         store_meta = {"device": device_id, "seq": str(seq), "batch": batch, "sha256": sha}
         if "filename" in meta:
             store_meta["filename"] = meta["filename"]
         try:
-            upload = self.core.store.new_upload(upload_id, length, store_meta)
+            upload = await self._io(self.core.store.new_upload, upload_id, length, store_meta)
         except OSError as exc:
             raise self._os_error(exc) from None
         try:
             state.add_upload(upload_id, device_id, seq, batch, sha, length)
         except BaseException:
-            upload.terminate()  # no row, no files: the client creates it again later
+            await self._io(upload.terminate)  # no row, no files: the client creates it again later
             raise
         return web.Response(status=201, headers={"Location": f"/files/{upload_id}", "Upload-Offset": "0",
                                                  **self.expires(upload.info().updated_at)})
@@ -214,7 +219,7 @@ class TusHandler:
         self.core.forget(upload_id)
         upload = self.core.store.get_upload(upload_id)
         if upload is not None:
-            upload.terminate()
+            await self._io(upload.terminate)
         self.core.state.drop_upload(upload_id)
         return web.Response(status=204)
 
@@ -232,6 +237,11 @@ class TusHandler:
             return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
                                                      **self.receipt_header(device_id, row["seq"])})
         await self._take_over(upload_id)
+        # One PATCH at a time per upload across the nodes too (design 5.12 L1).
+        held = self.core.state.try_lock(LOCK_UPLOAD, upload_id)
+        if held is None:
+            self.core.counters["lock_busy"] += 1
+            raise ProtocolError(423, "another PATCH on this upload is in progress on another node")
         busy = _Busy(asyncio.current_task(), time.monotonic())
         self.busy[upload_id] = busy
         try:
@@ -239,6 +249,11 @@ class TusHandler:
         finally:
             self.busy.pop(upload_id, None)
             busy.done.set()
+            held.release()
+
+    async def _io(self, fn, *args):
+        """*fn(*args)* in the I/O pool: a store call may wait on the network (S3)."""
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
     async def _take_over(self, upload_id: str) -> None:
         """A new PATCH replaces one whose client went silent (a cut the server did not see)."""
@@ -265,12 +280,14 @@ class TusHandler:
         if request.content_length is not None and request.content_length > room:
             raise ProtocolError(413, "body goes past Upload-Length")
         try:
-            writer = upload.chunk_writer(offset)
+            writer = await self._io(upload.chunk_writer, offset)
         except OSError as exc:
             raise self._os_error(exc) from None
+        except Conflict as exc:
+            raise ProtocolError(409, f"offset moved: {exc}") from None
         file_hash = self.core.file_hash_base(upload_id, offset)
         # The batch check reads this chunk's blocks as they arrive (rule R2a).
-        verifier = self.core.verifier(upload_id, hash_file=file_hash is None)
+        verifier = self.core.verifier(upload_id, hash_file=file_hash is None, offset=offset)
         offer = None if verifier is None else (lambda at, block: verifier.offer(offset + at, block))
         sink = BodySink(writer, self.pool, file_hash, offer)
         n = 0
@@ -318,6 +335,12 @@ class TusHandler:
             raise ProtocolError(400, "connection lost during the body") from None
         except OSError as exc:
             raise self._os_error(exc) from None
+        except Conflict as exc:
+            raise ProtocolError(409, f"offset moved: {exc}") from None
+        except TooManyParts as exc:
+            await self._io(upload.terminate)
+            self.core.state.drop_upload(upload_id)
+            raise ProtocolError(413, str(exc)) from None
         finally:
             watchdog.stop()
             if not committed:

@@ -22,7 +22,11 @@ from aiohttp import web
 
 from sync.auth import AuthError
 from central.proc_tune import keep_large_buffers
+from central.backend_errors import BackendUnavailable, Conflict
 from central.receiver import CORE, ReceiverOptions, TusHandler
+from central.health import Health
+from central.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from central.metrics import exposition, registry_for
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
 from central.receiver_enroll import EnrollHandler
@@ -32,6 +36,7 @@ from sync.tus_protocol import TUS_VERSION, Capabilities, ProtocolError
 
 log = logging.getLogger("sohoa.receiver")
 OPTS = web.AppKey("opts", ReceiverOptions)
+HEALTH = web.AppKey("health", Health)
 WATCH = web.AppKey("watch", ConnectionWatch)
 
 
@@ -48,6 +53,13 @@ def _errors(h: TusHandler):
         except (ProtocolError, AuthError) as exc:
             resp = web.Response(status=exc.status, text=exc.reason + "\n",
                                 headers={"Sohoa-Reason": exc.reason[:200]})
+        except BackendUnavailable as exc:  # nothing acknowledged; the client retries after (design 5.12)
+            h.core.backend_errors[exc.backend] = h.core.backend_errors.get(exc.backend, 0) + 1
+            reason = "state backend unavailable" if exc.backend == "state" else "object store unavailable"
+            resp = web.Response(status=503, text=f"{reason}\n",
+                                headers={"Retry-After": str(h.opts.retry_after_s), "Sohoa-Reason": reason})
+        except Conflict as exc:
+            resp = web.Response(status=409, text=f"{exc}\n", headers={"Sohoa-Reason": str(exc)[:200]})
         except ValueError as exc:  # e.g. a seq in a path that is not a number
             resp = web.Response(status=400, text=f"{exc}\n")
         resp.headers["Tus-Resumable"] = TUS_VERSION
@@ -81,6 +93,9 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
         app.router.add_route(method, "/files/{upload_id}", actions[method])
     app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)
     app.router.add_post("/enroll", EnrollHandler(core, opts).enroll)
+    health = Health(core)
+    app[HEALTH] = health
+    app.router.add_get("/healthz", health.handle)
 
     async def sweeper(app: web.Application):
         async def loop():
@@ -99,14 +114,16 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
 
 def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, origin: str | None = None,
                        opts: ReceiverOptions | None = None, store: Store | None = None,
-                       own_process: bool = True) -> web.Application:
+                       own_process: bool = True, state=None, keys_dir: Path | None = None,
+                       create_keys: bool = True) -> web.Application:
     """A ready receiver app for *root* (state and keys there; the file store too unless *store* is given).
 
     With *own_process* (a receiver server) the process's allocator keeps freed
     body buffers for reuse (:func:`central.proc_tune.keep_large_buffers`); a
     receiver inside another program (the demo, tests) leaves it alone.
     """
-    core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store)
+    core = ReceiverCore(Path(root), origin=origin, member_check=member_check, store=store, state=state,
+                        keys_dir=keys_dir, create_keys=create_keys)
     app = make_app(core, opts)
     if own_process:
         keep_large_buffers()
@@ -118,18 +135,18 @@ def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, o
     return app
 
 
-def metrics_text(core: ReceiverCore) -> str:
-    """The Prometheus text exposition of *core*'s counters and gauges."""
-    lines = [f"sohoa_receiver_{k}_total {v}" for k, v in core.counters.items()]
-    lines += [f"sohoa_receiver_{k} {v}" for k, v in core.state.counts().items()]
-    lines.append(f"sohoa_receiver_log_size {core.tree.size}")
-    return "\n".join(lines) + "\n"
+def make_metrics_app(core: ReceiverCore, watch: ConnectionWatch, health: Health) -> web.Application:
+    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (design 5.8).
 
+    The exposition is Prometheus text format 0.0.4 from the client library (:mod:`central.metrics`);
+    the backends' health is probed (at most once a second) before each scrape.
+    """
+    registry = registry_for(core, lambda: health.up)
 
-def make_metrics_app(core: ReceiverCore, watch: ConnectionWatch) -> web.Application:
-    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (design 5.8)."""
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(text=metrics_text(core), content_type="text/plain")
+        await health.refresh()
+        body = await asyncio.get_running_loop().run_in_executor(None, exposition, registry)
+        return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
     app = web.Application(middlewares=[watch.middleware()])
     app.router.add_get("/metrics", metrics)
     return app
@@ -172,7 +189,8 @@ async def start_listeners(app: web.Application, host: str, port: int, *, metrics
         await site.start()
         listening.url = _url(host, site.port)
         if metrics_port is not None:
-            mrunner = web.AppRunner(make_metrics_app(app[CORE], watch), access_log=None, keepalive_timeout=keepalive)
+            mrunner = web.AppRunner(make_metrics_app(app[CORE], watch, app[HEALTH]), access_log=None,
+                                    keepalive_timeout=keepalive)
             await mrunner.setup()
             listening.runners.append(mrunner)
             msite = GuardedSite(mrunner, metrics_host, metrics_port, watch)

@@ -25,48 +25,66 @@ from sync.canon import canonical
 from sync.keys import ed25519_public, fingerprint, load_or_create, public_b64
 from sync.merkle import MerkleTree, leaf_hash
 from sync.receipt import make_leaf, make_receipt, sign_checkpoint
+from central.backend_errors import BackendUnavailable
 from central.receiver_state import ReceiverState
-from central.store import FileStore, Store
+from central.state_sql import LOCK_DEVICE, SqlState
+from central.store import FileStore, Store, archive_name
 from central.verifier import StreamVerifier
 
 log = logging.getLogger("sohoa.receiver")
+DEVICE_LOCK_WAIT_S = 30.0
+
+
+def _load_existing(path: Path, kind: type):
+    """A key that must already exist (a cluster node never makes its own: design 5.12)."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run `sohoa-central migrate` once to create the keys, "
+                                f"then copy them to every node")
+    return load_or_create(path, kind)
 
 MemberCheck = Callable[[str, bytes], list[str]]
 
 
-def archive_name(device_id: str, seq: int, batch: str) -> str:
-    return f"{device_id}/{seq:010d}-{batch}.sohoa"
+__all__ = ["MemberCheck", "ReceiverCore", "archive_name"]
 
 
 class ReceiverCore:
-    """State, keys and log of one receiver rooted at *root*.
+    """State, keys and log of one receiver node.
 
     Parameters
     ----------
     root : Path
-        Holds ``receiver.sqlite3``, ``keys/``, and (file store) ``uploads/`` and ``archive/``.
+        Default home of ``receiver.sqlite3``, ``keys/``, and (file store) ``uploads/`` and ``archive/``.
     origin : str, optional
         Name of the log in checkpoints; defaults to one derived from the log key.
     member_check : callable, optional
         ``member_check(name, data) -> problems``; any problem rejects the batch.
     store : Store, optional
         Defaults to :class:`central.store.FileStore` on *root*.
+    state : SqlState, optional
+        Defaults to :class:`central.receiver_state.ReceiverState` on ``root/receiver.sqlite3``.
+    keys_dir : Path, optional
+        Where the archive and log keys are (default ``root/keys``); with *create_keys* false
+        they must exist (every node of a cluster reads the same keys, design 5.12).
     """
 
     def __init__(self, root: Path, *, origin: str | None = None, member_check: MemberCheck | None = None,
-                 store: Store | None = None):
+                 store: Store | None = None, state: SqlState | None = None, keys_dir: Path | None = None,
+                 create_keys: bool = True):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self.archive_key: X25519PrivateKey = load_or_create(self.root / "keys" / "archive_x25519.pem",
-                                                            X25519PrivateKey)
-        self.log_key: Ed25519PrivateKey = load_or_create(self.root / "keys" / "log_ed25519.pem",
-                                                         Ed25519PrivateKey)
+        keys = Path(keys_dir) if keys_dir is not None else self.root / "keys"
+        load = load_or_create if create_keys else _load_existing
+        self.archive_key: X25519PrivateKey = load(keys / "archive_x25519.pem", X25519PrivateKey)
+        self.log_key: Ed25519PrivateKey = load(keys / "log_ed25519.pem", Ed25519PrivateKey)
         self.archive_public_b64 = public_b64(self.archive_key)
         self.log_public_b64 = public_b64(self.log_key)
         self.origin = origin or f"sohoa-receiver/{fingerprint(self.log_public_b64)}"
-        self.state = ReceiverState(self.root / "receiver.sqlite3")
+        self.state: SqlState = state if state is not None else ReceiverState(self.root / "receiver.sqlite3")
         self.store: Store = store or FileStore(self.root)
         self.member_check = member_check
+        # The log as this node last read it; brought up to the database's under the log lock before
+        # every append (design 5.12 L3), never used stale.
         self.tree = MerkleTree(self.state.leaf_hashes())
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._verifiers: dict[str, StreamVerifier] = {}
@@ -78,7 +96,8 @@ class ReceiverCore:
                          "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0,
                          "checks_restarted": 0, "rejections_unrecorded": 0,
                          "enroll_refused": 0, "enroll_limited": 0,
-                         "header_timeouts": 0, "idle_closed": 0, "body_timeouts": 0}
+                         "header_timeouts": 0, "idle_closed": 0, "body_timeouts": 0, "lock_busy": 0}
+        self.backend_errors = {"state": 0, "objects": 0}
         self.recover()
 
     def close(self) -> None:
@@ -111,7 +130,7 @@ class ReceiverCore:
         known = self._file_hashes.get(upload_id)
         return known[1].copy() if known is not None and known[0] == offset else None
 
-    def verifier(self, upload_id: str, *, hash_file: bool) -> StreamVerifier | None:
+    def verifier(self, upload_id: str, *, hash_file: bool, offset: int = 0) -> StreamVerifier | None:
         """The upload's stream verifier, started now if it has none (None if it cannot be).
 
         Called as a PATCH begins: the verifier reads that PATCH's pieces as
@@ -123,6 +142,8 @@ class ReceiverCore:
         v = self._verifiers.get(upload_id)
         if v is not None:
             return v
+        if offset and not getattr(self.store, "reads_open_uploads", True):
+            return None  # it could not read the bytes before *offset* back: checked after completion
         row = self.state.upload(upload_id)
         upload = self.store.get_upload(upload_id)
         check = self._checker(row["device_id"], hash_file=hash_file) if row is not None else None
@@ -179,6 +200,9 @@ class ReceiverCore:
                 return opened
         self.counters["verified_after_upload"] += 1
         check = self._checker(row["device_id"])
+        complete = getattr(upload, "complete", None)
+        if complete is not None:  # an S3 upload can be read back only once completed (design 5.12 R5)
+            await loop.run_in_executor(None, complete)
 
         def verify():
             with upload.open_reader() as f:
@@ -194,24 +218,30 @@ class ReceiverCore:
         return dataclasses.replace(opened, file_sha256=known[1].hexdigest())
 
     def recover(self) -> None:
-        """Finish renames of accepted uploads interrupted by a crash (rule R2)."""
-        for row in self.state.unarchived():
-            upload = self.store.get_upload(row["upload_id"])
-            if upload is not None and not self.store.archived(row["archive"]):
-                upload.finish(row["archive"])
-                log.info("recovered archive file %s", row["archive"])
+        """Finish the archiving of accepted uploads interrupted by a crash (rules R2, R5)."""
+        for upload_id in list(self.store.upload_ids()):
+            row = self.state.upload(upload_id)
+            if row is None or row["state"] != "accepted":
+                continue
+            entry = self.state.log_entry(row["device_id"], row["seq"])
+            upload = self.store.get_upload(upload_id)
+            if entry is not None and upload is not None and not self.store.archived(entry["archive"]):
+                upload.finish(entry["archive"])
+                log.info("recovered archive file %s", entry["archive"])
+            elif entry is not None and upload is not None and getattr(upload, "complete", None) is not None:
+                upload.finish(entry["archive"])  # S3: the object is in place; drop the bookkeeping
 
     def reject(self, device_id: str | None, seq: int | None, code: str, detail: str) -> None:
         """Record and report a refused batch or request.
 
-        A row that cannot be written (disk full) does not change the refusal the
+        A row that cannot be written (disk full, the database down) does not change the refusal the
         caller answers: it is logged and counted as ``rejections_unrecorded``.
         """
         self.counters["rejected"] += 1
         log.warning("rejected device=%s seq=%s %s: %s", device_id, seq, code, detail)
         try:
             self.state.reject(device_id, seq, code, detail)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, BackendUnavailable) as exc:
             self.counters["rejections_unrecorded"] += 1
             log.error("rejection of device=%s seq=%s not recorded: %s", device_id, seq, exc)
 
@@ -237,23 +267,42 @@ class ReceiverCore:
         device_id, seq = row["device_id"], row["seq"]
         lock = self._device_locks.setdefault(device_id, asyncio.Lock())
         async with lock:
-            done = self.state.log_entry(device_id, seq)
-            if done is not None and done["batch"] == row["batch"] and done["upload_id"] == upload_id:
-                self.ensure_archived(done)
-                return json.loads(done["receipt"])
+            held = await self._device_lock(device_id)
             try:
-                receipt = await self._verify_and_commit(row, done)
-            except BatchError as exc:
-                self.forget(upload_id)
-                upload = self.store.get_upload(upload_id)
-                if upload is not None:
-                    upload.terminate()
-                self.state.drop_upload(upload_id)
-                self.reject(device_id, seq, exc.code, exc.detail)
-                raise
+                return await self._accept_locked(upload_id, row, device_id, seq)
             finally:
-                self._file_hashes.pop(upload_id, None)
-            return receipt
+                held.release()
+
+    async def _device_lock(self, device_id: str):
+        """The cluster-wide acceptance lock of *device_id* (design 5.12 L2); 503 when not had in time."""
+        deadline = time.monotonic() + DEVICE_LOCK_WAIT_S
+        while True:
+            held = self.state.try_lock(LOCK_DEVICE, device_id)
+            if held is not None:
+                return held
+            self.counters["lock_busy"] += 1
+            if time.monotonic() > deadline:
+                raise BackendUnavailable("state", f"acceptance of {device_id} is held by another node")
+            await asyncio.sleep(0.05)
+
+    async def _accept_locked(self, upload_id: str, row, device_id: str, seq: int) -> dict:
+        done = self.state.log_entry(device_id, seq)
+        if done is not None and done["batch"] == row["batch"] and done["upload_id"] == upload_id:
+            self.ensure_archived(done)
+            return json.loads(done["receipt"])
+        try:
+            receipt = await self._verify_and_commit(row, done)
+        except BatchError as exc:
+            self.forget(upload_id)
+            upload = self.store.get_upload(upload_id)
+            if upload is not None:
+                upload.terminate()
+            self.state.drop_upload(upload_id)
+            self.reject(device_id, seq, exc.code, exc.detail)
+            raise
+        finally:
+            self._file_hashes.pop(upload_id, None)
+        return receipt
 
     async def _verify_and_commit(self, row, done) -> dict:
         device_id, seq, upload_id = row["device_id"], row["seq"], row["id"]
@@ -282,29 +331,48 @@ class ReceiverCore:
             raise BatchError("gap", f"seq {seq} skips after {device.last_seq}")
         if opened.manifest["prev"] != device.last_hash:
             raise BatchError("chain", "prev does not name the last accepted batch")
+        complete = getattr(upload, "complete", None)
+        if complete is not None:  # S3: the object lands at its archive name before the log names it (R5)
+            await asyncio.get_running_loop().run_in_executor(None, complete)
         receipt, name = self._commit(row, opened)
         # After the commit (rule R2): a crash before this rename is finished by recover().
         await asyncio.get_running_loop().run_in_executor(None, upload.finish, name)
         return receipt
 
     def _commit(self, row, opened) -> tuple[dict, str]:
-        leaf = make_leaf(device=row["device_id"], seq=row["seq"], batch=row["batch"], sha256=row["sha256"],
+        """The log append (design 5.12 L3): one transaction under the log lock, the tree caught up first."""
+        device_id, seq = row["device_id"], row["seq"]
+        leaf = make_leaf(device=device_id, seq=seq, batch=row["batch"], sha256=row["sha256"],
                          size=row["length"], received=int(time.time()))
         lh = leaf_hash(canonical(leaf))
-        index = self.tree.append_hash(lh)
+        name = archive_name(device_id, seq, row["batch"])
+        base = None
         try:
-            checkpoint = sign_checkpoint(self.log_key, self.origin, self.tree.size, self.tree.root())
-            receipt = make_receipt(leaf, index, self.tree.inclusion_proof(index), checkpoint)
-            name = archive_name(row["device_id"], row["seq"], row["batch"])
-            self.state.commit_acceptance(index=index, leaf_hash=lh, device_id=row["device_id"], seq=row["seq"],
-                                         batch=row["batch"], upload_id=row["id"], archive=name,
-                                         receipt=json.dumps(receipt))
+            with self.state.tx() as db:
+                self.state.lock_log(db)
+                for h in self.state.leaf_hashes(self.tree.size, db=db):
+                    self.tree.append_hash(h)
+                base = self.tree.size
+                head = self.state.device_head(db, device_id)
+                if head is None or head.revoked:
+                    raise BatchError("revoked", "device is not enrolled or revoked")
+                if seq != head.last_seq + 1:
+                    raise BatchError("gap" if seq > head.last_seq else "replay",
+                                     f"seq {seq} does not follow the last accepted {head.last_seq}")
+                if opened.manifest["prev"] != head.last_hash:
+                    raise BatchError("chain", "prev does not name the last accepted batch")
+                index = self.tree.append_hash(lh)
+                checkpoint = sign_checkpoint(self.log_key, self.origin, self.tree.size, self.tree.root())
+                receipt = make_receipt(leaf, index, self.tree.inclusion_proof(index), checkpoint)
+                self.state.commit_acceptance(index=index, leaf_hash=lh, device_id=device_id, seq=seq,
+                                             batch=row["batch"], upload_id=row["id"], archive=name,
+                                             receipt=json.dumps(receipt), db=db)
         except BaseException:
-            self.tree = MerkleTree(self.state.leaf_hashes())  # the append never became durable
+            if base is not None:
+                _truncate(self.tree, base)  # the append never became durable
             raise
         self.counters["accepted"] += 1
-        log.info("accepted device=%s seq=%d batch=%s index=%d", row["device_id"], row["seq"], row["batch"][:16],
-                 index)
+        log.info("accepted device=%s seq=%d batch=%s index=%d", device_id, seq, row["batch"][:16], index)
         return receipt, name
 
     def sweep_expired(self, expiration_s: float) -> int:
@@ -319,3 +387,9 @@ class ReceiverCore:
                 self.state.drop_upload(row["id"])
                 n += 1
         return n
+
+
+def _truncate(tree: MerkleTree, size: int) -> None:
+    """Cut *tree* back to its first *size* leaves (level h keeps size >> h nodes)."""
+    for h, level in enumerate(tree.levels):
+        del level[size >> h:]

@@ -16,6 +16,7 @@ from aiohttp import ClientError, web
 
 from sync.canon import DEVICE_ID_RE, unb64
 from sync.keys import ed25519_public
+from central.backend_errors import BackendUnavailable
 from central.receiver import ReceiverOptions
 from central.receiver_core import ReceiverCore
 from central.receiver_limits import FailureLimiter, ThrottledLog, client_address
@@ -84,7 +85,7 @@ class EnrollHandler:
         self.core.counters["enroll_refused"] += 1
         try:
             self.core.state.enroll_refused(address, device_id, exc.reason)
-        except sqlite3.Error as err:  # the refusal is answered whether or not it could be recorded
+        except (sqlite3.Error, BackendUnavailable) as err:  # answered whether or not it could be recorded
             self.core.counters["rejections_unrecorded"] += 1
             log.error("enrollment refusal from %s not recorded: %s", address, err)
         device = device_id if isinstance(device_id, str) and DEVICE_ID_RE.fullmatch(device_id) else "?"

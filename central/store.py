@@ -24,6 +24,13 @@ from central import offset_record
 from sync.fsutil import fsync_dir, start_writeback, tmp_path, write_atomic
 
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def archive_name(device_id: str, seq: int, batch: str) -> str:
+    """Where an accepted batch is kept, in every store (design 5.8 R2)."""
+    return f"{device_id}/{seq:010d}-{batch}.sohoa"
+
+
 ARCHIVE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}/[0-9]{10}-[0-9a-f]{64}\.sohoa")
 _DIRECT = getattr(os, "O_DIRECT", 0)  # 0 where the platform has none
 
@@ -55,6 +62,10 @@ class Upload(Protocol):
 
 
 class Store(Protocol):
+    """May also have ``reads_open_uploads`` (False: an incomplete upload's bytes cannot be read back, so
+    its check must see every byte as it arrives, or wait for ``Upload.complete()``), ``ping()`` and
+    ``counters`` (for /metrics)."""
+
     supports_termination: bool
 
     def new_upload(self, upload_id: str, length: int, meta: dict) -> Upload: ...
@@ -73,7 +84,9 @@ class FileStore:
     unacknowledged chunk and are cut off before the next write.
     """
 
+    backend = "file"
     supports_termination = True
+    reads_open_uploads = True
 
     def __init__(self, root: Path):
         self.root = Path(root)

@@ -125,6 +125,7 @@ def test_every_code_has_both_languages_with_the_same_values(path):
 # paper, and config defaults (the commune's own names). Whole files, then single literals.
 NOT_MESSAGES_FILES = {
     "firmware_agent/records/samples.py": "the text of generated sample documents",
+    "central/demo_station.py": "the text of the demo's generated sample documents",
     "records/codes.py": "TT 05/2025's code tables (domain vocabulary)",
     "records/metadata.py": "words read from the paper documents",
     "records/text.py": "words read from the paper documents",

@@ -114,12 +114,17 @@ def test_receiver_serve_command_puts_metrics_on_its_own_port(tmp_path):
 
 
 def test_serve_command_defaults_match_the_receiver_options():
-    from central.cli import build_parser
+    # Options not given come from the configuration, whose defaults are the receiver's.
+    from central.cli import _config, build_parser
     args = build_parser().parse_args(["serve"])
+    rc = _config(args).receiver
     d = ReceiverOptions()
-    assert (args.metrics_host, args.metrics_port) == ("127.0.0.1", 8471)
-    assert (args.header_timeout, args.idle_timeout, args.body_idle_timeout) == (
-        d.header_timeout_s, d.idle_timeout_s, d.body_idle_timeout_s)
+    assert (rc.metrics_host, rc.metrics_port) == ("127.0.0.1", 8471)
+    assert (rc.header_timeout_s, rc.idle_timeout_s, rc.body_idle_timeout_s, rc.retry_after_s) == (
+        d.header_timeout_s, d.idle_timeout_s, d.body_idle_timeout_s, d.retry_after_s)
+    assert rc.max_size_mib * 1024 * 1024 == d.max_size
+    given = _config(build_parser().parse_args(["serve", "--header-timeout", "7", "--no-sip-check"])).receiver
+    assert given.header_timeout_s == 7.0 and given.sip_check is False and given.idle_timeout_s == d.idle_timeout_s
 
 
 def test_slow_request_head_is_cut_while_a_normal_client_is_served(tmp_path, kit):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,11 +19,13 @@ def _files_under(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def test_options_and_header_rules(tmp_path, kit):
+def test_options_and_header_rules(tmp_path, kit, central_backend):
     app = kit.Appliance(tmp_path / "appliance")
+    be = central_backend
 
     async def body():
-        rx = await start_local_receiver(tmp_path / "rx", opts=ReceiverOptions(max_size=1_000_000))
+        rx = await start_local_receiver(tmp_path / "rx", opts=ReceiverOptions(max_size=1_000_000),
+                                        backends=be.open)
         await app.enroll(rx)
         b = app.seal((5000,))
         auth = make_auth_header(app.device_id, app.key)
@@ -82,8 +83,8 @@ def test_options_and_header_rules(tmp_path, kit):
                 status, h = await st("PATCH", url, headers={**patch, "Upload-Checksum": f"sha256 {good}"},
                                      data=data[:1000])
                 assert status == 204 and h["Upload-Offset"] == "1000"
-                upload_file = tmp_path / "rx" / "uploads" / (h_id := url.rsplit("/", 1)[1])
-                assert os.path.getsize(str(upload_file) + ".bin") == 1000
+                h_id = url.rsplit("/", 1)[1]
+                assert be.stored(tmp_path / "rx", h_id) == 1000
                 # Someone else's upload does not exist for this device.
                 stranger_key = Ed25519PrivateKey.generate()
                 rx.core.state.register("dev-other", base64.b64encode(
@@ -95,13 +96,13 @@ def test_options_and_header_rules(tmp_path, kit):
                 # Termination.
                 assert (await st("DELETE", url, headers=base))[0] == 204
                 assert (await st("HEAD", url, headers=base))[0] == 404
-                assert not (tmp_path / "rx" / "uploads" / f"{h_id}.bin").exists()
+                assert be.leftovers(tmp_path / "rx") == []
                 # Revocation closes the door everywhere.
                 rx.core.state.revoke(app.device_id)
                 assert (await st("POST", files, headers=create))[0] == 403
         finally:
             await rx.close()
-        assert _files_under(tmp_path / "rx" / "archive") == []
+        assert be.archived(tmp_path / "rx") == []
         outside = [p for p in _files_under(tmp_path) if not p.startswith(("rx/", "appliance/"))]
         assert outside == []
     kit.run(body())
@@ -119,17 +120,19 @@ def _deliver_expect_refusal(kit, app, rx, batch, code_prefix):
     return go()
 
 
-def test_tampered_wrong_key_fork_replay_and_chain_are_rejected(tmp_path, kit):
+def test_tampered_wrong_key_fork_replay_and_chain_are_rejected(tmp_path, kit, central_backend):
     app = kit.Appliance(tmp_path / "appliance")
+    be = central_backend
 
     async def body():
-        rx = await start_local_receiver(tmp_path / "rx")
+        rx = await start_local_receiver(tmp_path / "rx", backends=be.open)
         try:
             await app.enroll(rx)
             first = app.seal((20_000,))
             async with app.client(rx.url) as c:
                 await kit.deliver_retrying(c, first, app.log_public)
-            archive_before = _files_under(tmp_path / "rx" / "archive")
+            archive_before = be.archived(tmp_path / "rx")
+            assert len(archive_before) == 1
 
             # Tampered: bytes changed after sealing; the announced hash matches the
             # tampered file, so only the batch's own protection can catch it.
@@ -162,8 +165,8 @@ def test_tampered_wrong_key_fork_replay_and_chain_are_rejected(tmp_path, kit):
 
             codes = [r["code"] for r in rx.core.state.rejections()]
             assert sorted(codes) == ["bad_signature", "chain", "decrypt", "fork"]
-            assert _files_under(tmp_path / "rx" / "archive") == archive_before
-            assert _files_under(tmp_path / "rx" / "uploads") == []
+            assert be.archived(tmp_path / "rx") == archive_before
+            assert be.leftovers(tmp_path / "rx") == []
             assert rx.core.state.device(app.device_id).last_seq == 1
             # The chain still accepts the honest next batch.
             nxt = app.seal((20_000,))

@@ -44,12 +44,12 @@ def test_rename_interrupted_after_commit_is_finished_at_restart(tmp_path, kit, m
     kit.run(body())
 
 
-def test_idle_upload_expires_410_then_is_swept(tmp_path, kit):
+def test_idle_upload_expires_410_then_is_swept(tmp_path, kit, central_backend):
     app = kit.Appliance(tmp_path / "appliance")
 
     async def body():
         opts = ReceiverOptions(expiration_s=0.4, sweep_every_s=3600)
-        rx = await start_local_receiver(tmp_path / "rx", opts=opts)
+        rx = await start_local_receiver(tmp_path / "rx", opts=opts, backends=central_backend.open)
         try:
             await app.enroll(rx)
             b = app.seal((50_000,))
@@ -61,7 +61,7 @@ def test_idle_upload_expires_410_then_is_swept(tmp_path, kit):
                 assert rx.core.sweep_expired(opts.expiration_s) == 1
                 status, _, _ = await c._request("HEAD", url, headers=c._headers())
                 assert status == 404
-                assert list((tmp_path / "rx" / "uploads").iterdir()) == []
+                assert central_backend.leftovers(tmp_path / "rx") == []
                 # The appliance simply starts again and gets there.
                 receipt, _ = await kit.deliver_retrying(c, b, app.log_public)
                 assert receipt["leaf"]["seq"] == 1
