@@ -1,0 +1,123 @@
+"""Record files as the web lists, searches and shows them (design §5.15, A03).
+
+Rows of ``web_records``/``web_documents`` are written by :func:`add_record`
+(from the catalogue at ingest, or by the demo). A secret (mode 03) record file
+keeps its code, mode, device and counts only: no title, fields or text is
+stored here, so no search or page can show them.
+
+Search runs on the unaccented, lower-cased text (:func:`unaccent`): SQLite's
+FTS5 table ``web_records_fts``, PostgreSQL's ``to_tsvector('simple', …)`` with
+a GIN index, and a trigram index for partial file codes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+
+SECRET = "03"
+MODES = ("01", "02", "03")
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def unaccent(text: str) -> str:
+    """Lower case without Vietnamese marks: 'Quyết định' -> 'quyet dinh' (đ -> d)."""
+    text = text.lower().replace("đ", "d")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+@dataclass(frozen=True)
+class Document:
+    n: int
+    fields: dict           # name -> {"value": ..., "confidence": float|None}
+    pdf_key: str = ""
+
+
+def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, fields: dict,
+               documents: list[Document], pages: int = 0, ocr_text: str = "", now: float | None = None) -> None:
+    """Insert or replace one record file (idempotent by file code)."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not 01, 02 or 03")
+    secret = mode == SECRET
+    text = "" if secret else unaccent(" ".join([file_code, title, json.dumps(fields, ensure_ascii=False),
+                                                " ".join(json.dumps(d.fields, ensure_ascii=False)
+                                                         for d in documents), ocr_text]))
+    row = (file_code, device_id, mode, "" if secret else title,
+           "" if secret else str(fields.get("doc_type", "")), "" if secret else str(fields.get("issuer", "")),
+           "" if secret else str(fields.get("start_date", "")), "" if secret else str(fields.get("end_date", "")),
+           len(documents), pages, "{}" if secret else json.dumps(fields, ensure_ascii=False), text,
+           time.time() if now is None else now)
+    with state.tx() as db:
+        db.execute("DELETE FROM web_records WHERE file_code=?", (file_code,))
+        db.execute("DELETE FROM web_documents WHERE file_code=?", (file_code,))
+        db.execute("INSERT INTO web_records(file_code, device_id, mode, title, doc_type, issuer, start_date, "
+                   "end_date, documents, pages, fields, search_text, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   row)
+        for d in documents:
+            db.execute("INSERT INTO web_documents(file_code, n, fields, pdf_key) VALUES (?,?,?,?)",
+                       (file_code, d.n, "{}" if secret else json.dumps(d.fields, ensure_ascii=False),
+                        "" if secret else d.pdf_key))
+        if state.backend == "sqlite":
+            db.execute("DELETE FROM web_records_fts WHERE file_code=?", (file_code,))
+            if text:
+                db.execute("INSERT INTO web_records_fts(file_code, body) VALUES (?,?)", (file_code, text))
+
+
+def _fts_query(words: list[str]) -> str:
+    # Each word a quoted prefix term: the user's text is never FTS5 syntax.
+    return " ".join(f'"{w}"*' for w in words)
+
+
+def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", limit: int = 50,
+           offset: int = 0) -> tuple[int, list[dict]]:
+    """``(total, rows)`` of record files matching every word of *q* (and the filters).
+
+    A secret record file matches by its file code only (it has no text here).
+    """
+    words = _WORD.findall(unaccent(q))[:12]
+    code_like = "%" + q.strip().upper().replace("%", "").replace("_", "") + "%" if q.strip() else "%"
+    where, params = ["r.mode IN (%s)" % ",".join("?" * len(modes))], list(modes)
+    if commune:
+        where.append("s.commune = ?")
+        params.append(commune)
+    if words:
+        if state.backend == "sqlite":
+            text_hit = "r.file_code IN (SELECT file_code FROM web_records_fts WHERE web_records_fts MATCH ?)"
+            text_param = _fts_query(words)
+        else:
+            text_hit = "to_tsvector('simple', r.search_text) @@ to_tsquery('simple', ?)"
+            text_param = " & ".join(f"{w}:*" for w in words)
+        where.append(f"({text_hit} OR UPPER(r.file_code) LIKE ?)")
+        params += [text_param, code_like]
+    base = ("FROM web_records r LEFT JOIN stations s ON s.device_id=r.device_id WHERE " + " AND ".join(where))
+    with state.tx() as db:
+        total = db.execute("SELECT COUNT(*) AS n " + base, tuple(params)).fetchone()["n"]
+        rows = db.execute("SELECT r.file_code, r.title, r.mode, r.doc_type, r.issuer, r.start_date, r.end_date, "
+                          "r.documents, r.pages, r.device_id, s.commune, s.province " + base +
+                          " ORDER BY r.file_code LIMIT ? OFFSET ?", tuple(params) + (limit, offset)).fetchall()
+    return total, [dict(r) for r in rows]
+
+
+def get_record(state, file_code: str) -> dict | None:
+    with state.tx() as db:
+        row = db.execute("SELECT r.*, s.commune, s.district, s.province FROM web_records r "
+                         "LEFT JOIN stations s ON s.device_id=r.device_id WHERE r.file_code=?",
+                         (file_code,)).fetchone()
+        if row is None:
+            return None
+        docs = db.execute("SELECT n, fields, pdf_key FROM web_documents WHERE file_code=? ORDER BY n",
+                          (file_code,)).fetchall()
+    rec = dict(row)
+    rec.pop("search_text", None)
+    rec["fields"] = json.loads(rec["fields"])
+    rec["document_list"] = [{"n": d["n"], "fields": json.loads(d["fields"]), "pdf_key": d["pdf_key"]} for d in docs]
+    return rec
+
+
+def counts_by_mode(state) -> dict[str, int]:
+    with state.tx() as db:
+        rows = db.execute("SELECT mode, COUNT(*) AS n FROM web_records GROUP BY mode").fetchall()
+    return {r["mode"]: r["n"] for r in rows}
