@@ -29,15 +29,16 @@ async def _status(s, method, url, **kw):
 
 
 @pytest.fixture
-def site_with_records(tmp_path, kit, webkit):
-    """A running receiver and web with one station, its three sample record files, a PDF and staff."""
+def site_with_records(tmp_path, kit, webkit, central_backend):
+    """A running receiver and web (SQLite, then PostgreSQL) with one station, its three sample record
+    files, a PDF and staff."""
     app = kit.Appliance(tmp_path / "appliance", device_id="xa-tan-lap")
     pdfs = tmp_path / "pdfs"
     (pdfs / "xa-tan-lap").mkdir(parents=True)
     (pdfs / "xa-tan-lap" / "doc1.pdf").write_bytes(PDF)
 
     async def make():
-        site = await webkit.start_site(tmp_path, pdfs_dir=pdfs)
+        site = await webkit.start_site(tmp_path, pdfs_dir=pdfs, backends=central_backend.open)
         await app.enroll(site.rx)
         webkit.add_staff(site.state)
         webkit.add_samples(site.state, app.device_id, pdf_key="xa-tan-lap/doc1.pdf")
