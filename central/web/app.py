@@ -126,8 +126,9 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_such_record"].text)
         if rec["mode"] not in readable_modes(who(request).role):
             log(request, "view_refused", file_code, f"mode {rec['mode']}")
-            raise web.HTTPForbidden(text=CATALOGUE["web.record_refused"].format(mode=rec["mode"]).text,
-                                    content_type="text/plain")
+            raise web.HTTPForbidden(text=pages.refused(who(request), file_code,
+                                                       CATALOGUE["web.record_refused"].format(mode=rec["mode"]).text),
+                                    content_type="text/html")
         log(request, action, file_code)
         return rec
 

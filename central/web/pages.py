@@ -196,3 +196,8 @@ def audit_trail(session, rows: list[dict], check) -> str:
             f'<th>{e(CATALOGUE["page.role"].text)}</th><th>{e(CATALOGUE["page.action"].text)}</th>'
             f'<th>{e(CATALOGUE["page.target"].text)}</th><th></th><th></th></tr>{items}</table></div>')
     return _page(CATALOGUE["page.audit_title"].text, body, session)
+
+
+def refused(session, file_code: str, message: str) -> str:
+    """A record file the session may not read: its code and why, nothing of its content (A03)."""
+    return _page(file_code, f'<p id="refused" class="restricted">{e(message)}</p>', session)
