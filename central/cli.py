@@ -20,6 +20,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected YYYY-MM-DD") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohoa-central",
                                      description="Central archive of the sohoa commune scanning stations.")
@@ -64,6 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("device_id")
     action("devices", "list enrolled devices and their chain heads", cmd_devices)
     action("rejections", "list the latest refused batches and requests", cmd_rejections)
+    p = action("ingest", "ingest accepted batches into objects and the catalogue (design 5.13); runs until stopped",
+               cmd_ingest)
+    p.add_argument("--once", action="store_true", help="stop when nothing is left to claim; print totals as JSON")
+    p.add_argument("--lease-s", type=_seconds, default=60.0,
+                   help="seconds a claimed batch stays this worker's without renewal (renewed every third)")
+    p.add_argument("--poll-s", type=_seconds, default=2.0, help="pause when the queue is empty or a backend is down")
+    p.add_argument("--retry-failed", action="store_true", help="queue the failed batches again, then ingest")
+    p.add_argument("--status", action="store_true", help="print the queue's counts and failures, ingest nothing")
+    p = action("export", "write catalogued SIP_hoso packages as the station built them, each checked", cmd_export)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--file-code", help="every package of this record file (fileCode)")
+    which.add_argument("--batch", metavar="DEVICE/SEQ", help="every package of one batch")
+    which.add_argument("--since", metavar="DATE", type=_date,
+                       help="every package of the batches received on or after DATE (YYYY-MM-DD, UTC)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the zips into")
     p = action("keys", "print the archive and log public keys (and fingerprints), and the archive's age recipient",
                cmd_keys)
     p.add_argument("--age-identity", type=Path, metavar="FILE",
@@ -85,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
-        print(f"Cấu hình sai / Configuration refused: {exc}", file=sys.stderr)
+        print(CATALOGUE["cli.config_refused"].format(detail=exc).text, file=sys.stderr)
         return 2
     except SchemaTooOld as exc:
         print(str(exc), file=sys.stderr)
@@ -175,6 +198,106 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     print(f"{state.backend}: schema {before} -> {after} (applied {applied or 'nothing'}; "
           f"this release needs {migrate.latest(state.backend)}); keys in {keys}")
     return 0
+
+
+def _open_backends(args: argparse.Namespace):
+    """State (schema checked), store and the archive key, for the commands that read the archive."""
+    from central import migrate
+    from central.backends import open_state, open_store
+    from sync.keys import load_private
+
+    cfg = _config(args)
+    state = open_state(cfg, args.root)
+    try:
+        migrate.check(state.schema_version(), state.backend)
+        path = cfg.keys_dir(args.root) / "archive_x25519.pem"
+        if not path.exists():
+            raise FileNotFoundError(CATALOGUE["ingest.no_archive_key"].format(path=path).text)
+        return state, open_store(cfg, args.root, state), load_private(path)
+    except BaseException:
+        state.close()
+        raise
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import json
+    import logging
+    import signal
+    import threading
+    import time
+
+    from central import ingest_queue
+    from central.ingest import IngestWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        state, store, key = _open_backends(args)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    try:
+        if args.status:
+            ingest_queue.enqueue(state)
+            n = ingest_queue.counts(state)
+            print(CATALOGUE["ingest.status"].format(queued=n["queued"], claimed=n["claimed"], done=n["done"],
+                                                    failed=n["failed"]).text)
+            for r in ingest_queue.failures(state):
+                print(f"{r['device_id']}\tseq {r['seq']}\tattempts {r['attempts']}\t{r['error']}")
+            return 0
+        if args.retry_failed:
+            print(CATALOGUE["ingest.retried"].format(n=ingest_queue.retry_failed(state)).text, file=sys.stderr)
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())  # the batch in hand is finished, then the worker stops
+
+        def said(o) -> None:
+            if o.result == "done":
+                print(CATALOGUE["ingest.batch_done"].format(device=o.device_id, seq=o.seq, packages=o.packages,
+                                                            documents=o.documents, pages=o.pages).text,
+                      file=sys.stderr, flush=True)
+            elif o.result == "failed":
+                print(CATALOGUE["ingest.batch_failed"].format(device=o.device_id, seq=o.seq, error=o.error).text,
+                      file=sys.stderr, flush=True)
+        started = time.monotonic()
+        worker = IngestWorker(state, store, key, lease_s=args.lease_s)
+        totals = worker.run(until_idle=args.once, poll_s=args.poll_s, stop=stop, on_outcome=said)
+        if args.once:
+            print(json.dumps({**totals, "seconds": round(time.monotonic() - started, 3)}), flush=True)
+        return 1 if totals["failed"] else 0
+    finally:
+        state.close()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from central.export import export, parse_batch
+
+    batch = None
+    if args.batch is not None:
+        try:
+            batch = parse_batch(args.batch)
+        except ValueError:
+            print(CATALOGUE["export.bad_batch"].format(value=args.batch).text, file=sys.stderr)
+            return 2
+    try:
+        state, store, _key = _open_backends(args)
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    try:
+        result = export(state, store, args.out, file_code=args.file_code, batch=batch, since=args.since)
+    finally:
+        state.close()
+    for problem in result.problems:
+        print(CATALOGUE["export.problem"].format(detail=problem).text, file=sys.stderr)
+    if not result.selected:
+        print(CATALOGUE["export.nothing"].text, file=sys.stderr)
+    else:
+        print(CATALOGUE["export.written"].format(n=len(result.exported), out=args.out, secret=result.secret).text,
+              file=sys.stderr)
+    print(json.dumps(result.to_dict(), ensure_ascii=False))
+    return 1 if result.problems or not result.selected else 0
 
 
 def _stop_with_parent(parent: int) -> None:

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from central.messages import CATALOGUE
+
 HERE = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"([0-9]{4})_([a-z0-9_]+)\.sql")
 
@@ -54,12 +56,8 @@ class SchemaTooOld(RuntimeError):
 
     def __init__(self, have: int, need: int):
         self.have, self.need = have, need
-        if have < need:
-            text = (f"Cơ sở dữ liệu ở phiên bản {have}, cần {need}: chạy sohoa-central migrate / "
-                    f"database schema is at version {have}, this receiver needs {need}: run sohoa-central migrate")
-        else:
-            text = (f"Cơ sở dữ liệu ở phiên bản {have}, mới hơn bản này ({need}): cập nhật máy chủ / "
-                    f"database schema is at version {have}, newer than this receiver's {need}: upgrade it")
+        msg = CATALOGUE["migrate.schema_behind"] if have < need else CATALOGUE["migrate.schema_ahead"]
+        text = msg.format(have=have, need=need).text
         super().__init__(text)
 
 

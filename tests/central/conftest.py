@@ -153,3 +153,146 @@ def central_backend(request):
 def s3_backend(pg_url, seaweed):
     """PostgreSQL + S3 alone (for what only the S3 store has)."""
     return Backend("postgresql-s3", pg_url=pg_url, seaweed=seaweed, bucket=seaweed.new_bucket())
+
+
+@dataclass(frozen=True)
+class SamplePackage:
+    """A SIP_hoso package as a station stages it: its member name, bytes and what it holds."""
+
+    member: str
+    data: bytes
+    file_code: str
+    documents: int
+    pages: int
+    secret: bool
+    words: tuple = ()       # OCR words drawn in its PDFs' text layer
+
+
+@pytest.fixture(scope="session")
+def sip_packages(tmp_path_factory):
+    """``(archive key, [SamplePackage])``: five clear packages and one secret (mode 03) one, encrypted to
+    the archive key; built by the station's own code (records.package) from generated scans of Vietnamese
+    papers, with the OCR words of each page's title and subject in the PDF's text layer."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from firmware_agent.records import samples
+    from records.ocr import OcrResult, Word
+    from records.package import DocPages, build_package
+    from records.pdfa import PageInput
+    from sync.keys import raw_public
+
+    out = tmp_path_factory.mktemp("sip")
+    key = X25519PrivateKey.generate()
+    made = []
+    layouts = [(1, 1), (2, 1), (1, 2), (2, 2), (1, 1), (2, 1)]  # (documents, pages per document)
+    for n, (ndocs, npages) in enumerate(layouts):
+        secret = n == len(layouts) - 1
+        file_code = f"H49.64.33.2020.{100 + n}"
+        docs, values, words = [], [], []
+        for d in range(ndocs):
+            pages = []
+            for p in range(npages):
+                spec = samples.SPECS[(n + d + p) % len(samples.SPECS)]
+                img = samples.scanned(samples.render_page(spec, 100, continuation=p), seed=n * 100 + d * 10 + p)
+                jpg = out / f"p{n}-{d}-{p}.jpg"
+                img.save(jpg, quality=80, dpi=(100, 100))
+                line = [w for w in f"{spec.title} {spec.subject}".split()]
+                words.extend(line)
+                ocr = OcrResult([Word(t, 40 + 60 * i, 60, 50, 20, 95.0, 0) for i, t in enumerate(line)],
+                                img.width, img.height, 100, lines=[" ".join(line)])
+                pages.append(PageInput(jpg, 100, ocr))
+            docs.append(DocPages(d + 1, pages))
+            values.append({"typeName": spec.type_code, "subject": spec.subject, "organName": spec.organ})
+        cover = {"file_code": file_code, "title": f"Hồ sơ mẫu số {n}", "mode": "03" if secret else "01"}
+        path, folder, pages = build_package(file_id=n + 1, cover=cover, docs=docs, doc_values=values,
+                                            agency="H49.64.33", out_dir=out / "pkg", work_dir=out / f"w{n}",
+                                            recipient_key=raw_public(key.public_key()) if secret else None)
+        member = f"{folder}.zip" + (".enc" if secret else "")
+        made.append(SamplePackage(member, path.read_bytes(), file_code, ndocs, pages, secret, tuple(words)))
+    return key, made
+
+
+# A room-climate summary as stations put it in a manifest (design 7.7; decimals as strings).
+SAMPLE_CLIMATE = {"version": 1, "since": 1764025200, "until": 1764028800,
+                  "band": {"t_c": ["18.0", "22.0"], "rh_pct": ["45.0", "55.0"]},
+                  "sensors": [{"id": "w1-28-0316a2794aff", "location": "Kho 1, kệ A",
+                               "t_c": {"min": "24.5", "mean": "25.1", "max": "25.8"}, "rh_pct": None,
+                               "twpi_years": None, "mold_risk": None, "out_of_band_pct": "100.0", "hours": "1.0"}],
+                  "alerts": [{"sensor": "w1-28-0316a2794aff", "kind": "t_high", "started": 1764026000,
+                              "ended": None, "message": "Quá nóng / Too hot"}]}
+# (station, sample packages by index, other members, climate): package 5 is the secret one.
+SAMPLE_PLAN = ((0, (0, 1), (), SAMPLE_CLIMATE),
+               (1, (2,), (("job-000001-00001.jpg", b"\xff\xd8 a page image staged on its own"),), None),
+               (0, (3, 5), (), None),
+               (1, (4,), (), None))
+
+
+@dataclass
+class IngestSite:
+    """A receiver's root (and backend) that accepted real batches of sample packages."""
+
+    root: Path
+    backend: Backend
+    key: object
+    sent: list                  # bench.central_ingest.Sent, in sending order
+    packages: dict              # member -> SamplePackage
+    config: Path | None = None
+
+    def open(self):
+        """``(state, store)`` on this site's backends, as a worker opens them (close the state after)."""
+        if not self.backend.shared:
+            from central.receiver_state import ReceiverState
+            from central.store import FileStore
+            return ReceiverState(self.root / "receiver.sqlite3"), FileStore(self.root)
+        from central.s3store import S3Store
+        from central.state_pg import PgState
+        state = PgState(self.backend.pg_url, pool_min=1, pool_max=4)
+        return state, S3Store(self.backend.seaweed.client(), self.backend.bucket, self.backend.prefix, state,
+                              part_size=5 << 20)
+
+    def cli(self) -> list[str]:
+        """The ``sohoa-central`` options that name this site's backends."""
+        args = ["--root", str(self.root)]
+        return args + (["--config", str(self.config)] if self.config else [])
+
+
+@pytest.fixture
+def ingest_site(tmp_path, central_backend, sip_packages):
+    """Deliver SAMPLE_PLAN from two stations to a receiver (SIP check on) on the test's backend."""
+    import asyncio
+
+    from bench.central_ingest import Station
+    from bench.central_services import write_node_config
+    from central.local import start_local_receiver
+    from central.sip_check import receiver_member_check
+    from sync.keys import save_private
+
+    key, pkgs = sip_packages
+    root = tmp_path / "rx"
+    (root / "keys").mkdir(parents=True)
+    save_private(root / "keys" / "archive_x25519.pem", key)
+    be = central_backend
+
+    async def deliver():
+        rx = await start_local_receiver(root, member_check=receiver_member_check(key), backends=be.open)
+        try:
+            stations = [Station(tmp_path / "stations", f"xa-tan-phu-{i}") for i in (1, 2)]
+            for s in stations:
+                await s.enroll(rx.url, rx.core.state.mint_token(s.device_id, ttl_s=600))
+            sent = []
+            for who, indexes, others, climate in SAMPLE_PLAN:
+                chosen = [pkgs[i] for i in indexes]
+                members = [(p.member, p.data) for p in chosen] + list(others)
+                sent.append(await stations[who].send_members(
+                    rx.url, members, pages=sum(p.pages for p in chosen),
+                    documents=sum(p.documents for p in chosen), climate=climate))
+            return sent
+        finally:
+            await rx.close()
+    sent = asyncio.run(deliver())
+    config = None
+    if be.shared:
+        config = write_node_config(tmp_path / "central.toml", state_url=be.pg_url, bucket=be.bucket,
+                                   endpoint=be.seaweed.endpoint, keys_dir=root / "keys", prefix=be.prefix,
+                                   part_size_mib=5)
+    return IngestSite(root, be, key, sent, {p.member: p for p in pkgs}, config)
