@@ -7,29 +7,31 @@ trail (:mod:`central.web.audit`).
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from aiohttp import web
 
 from central.messages import CATALOGUE
-from central.web import audit, heartbeats, pages, records, reports
+from central.backend_errors import BackendUnavailable
+from central.web import audit, catalogue_feed, heartbeats, pages, records, reports
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
 
-_PDF_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,300}\.pdf")
+log = logging.getLogger("sohoa.web")
 
 
 @dataclass(frozen=True)
 class WebOptions:
     hostnames: tuple[str, ...] = ()
     red_after_s: float = 6 * 3600.0
-    pdfs_dir: Path | None = None  # where a document's pdf_key is found
+    objects: object | None = None  # where a document's pdf_key is found: ``open(name)`` (central.catalogue_objects)
+    feed_every_s: float = 30.0     # how often new catalogue rows are fed to the web's records (0: never)
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -141,13 +143,23 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         rec = readable(request, code, "download")
         doc = next((d for d in rec["document_list"] if d["n"] == n), None)
         key = doc["pdf_key"] if doc else ""
-        if not key or opts.pdfs_dir is None or not _PDF_KEY.fullmatch(key) or ".." in key.split("/"):
+        if not key or opts.objects is None:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_pdf"].text)
-        path = opts.pdfs_dir / key
-        if not path.is_file():
-            raise web.HTTPNotFound(text=CATALOGUE["web.no_pdf"].text)
-        return web.FileResponse(path, headers={"Content-Type": "application/pdf",
+        loop = asyncio.get_running_loop()
+        try:
+            source = await loop.run_in_executor(None, opts.objects.open, key)
+        except (FileNotFoundError, ValueError):
+            raise web.HTTPNotFound(text=CATALOGUE["web.no_pdf"].text) from None
+        response = web.StreamResponse(headers={"Content-Type": "application/pdf",
                                                "Content-Disposition": f'inline; filename="{code}-{n}.pdf"'})
+        try:
+            await response.prepare(request)
+            while chunk := await loop.run_in_executor(None, source.read, 256 * 1024):
+                await response.write(chunk)
+        finally:
+            source.close()
+        await response.write_eof()
+        return response
 
     async def record_export(request: web.Request) -> web.Response:
         code = request.match_info["code"]
@@ -175,6 +187,22 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     async def api_audit_verify(_request: web.Request) -> web.Response:
         check = audit.verify(state)
         return _json({"checked": check.checked, "first_bad": check.first_bad})
+
+    async def feeder(app: web.Application):
+        async def loop():
+            while True:
+                try:
+                    n = await asyncio.to_thread(catalogue_feed.feed, state)
+                    if n:
+                        log.info("fed %d record files from the catalogue", n)
+                except BackendUnavailable as exc:
+                    log.warning("catalogue feed waits: %s", exc)
+                await asyncio.sleep(opts.feed_every_s)
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+    if opts.feed_every_s:
+        app.cleanup_ctx.append(feeder)
 
     route(app, "GET", "/", overview, role=VIEWER)
     route(app, "GET", "/api/stations", api_stations, role=VIEWER)

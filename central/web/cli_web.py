@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 from typing import Callable
 
 from central.messages import CATALOGUE
@@ -23,7 +22,6 @@ def register(action: Callable[..., argparse.ArgumentParser], open_state: Callabl
     p.add_argument("--hostname", action="append", default=[], metavar="NAME",
                    help="a host name staff reach the web by (repeatable; loopback names always allowed)")
     p.add_argument("--red-after-hours", type=float, default=6.0, help="a station silent this long is red")
-    p.add_argument("--pdfs-dir", type=Path, default=None, help="folder the documents' PDF keys are found in")
     p = action("users", "add, re-password, disable or list staff accounts",
                lambda args: cmd_users(args, open_state))
     p.add_argument("op", choices=("add", "passwd", "disable", "list"))
@@ -41,11 +39,16 @@ def cmd_web(args: argparse.Namespace, open_state: Callable) -> int:
 
     from central.web.app import WebOptions, build_web_app
 
+    from central.backends import open_store
+    from central.catalogue_objects import objects_for
+    from central.config import load
+
     state = open_state(args)
     if state is None:
         return 1
+    objects = objects_for(open_store(load(args.config), args.root, state))
     app = build_web_app(state, WebOptions(hostnames=tuple(args.hostname), red_after_s=args.red_after_hours * 3600,
-                                          pdfs_dir=args.pdfs_dir))
+                                          objects=objects))
 
     async def main() -> None:
         runner = web.AppRunner(app, access_log=None)

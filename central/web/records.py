@@ -1,7 +1,7 @@
 """Record files as the web lists, searches and shows them (design §5.15, A03).
 
 Rows of ``web_records``/``web_documents`` are written by :func:`add_record`
-(from the catalogue at ingest, or by the demo). A secret (mode 03) record file
+(from the ingest catalogue by :mod:`central.web.catalogue_feed`, or directly). A secret (mode 03) record file
 keeps its code, mode, device and counts only: no title, fields or text is
 stored here, so no search or page can show them.
 
@@ -38,7 +38,8 @@ class Document:
 
 
 def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, fields: dict,
-               documents: list[Document], pages: int = 0, ocr_text: str = "", now: float | None = None) -> None:
+               documents: list[Document], pages: int = 0, ocr_text: str = "", source: str = "",
+               now: float | None = None) -> None:
     """Insert or replace one record file (idempotent by file code)."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not 01, 02 or 03")
@@ -49,13 +50,13 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
     row = (file_code, device_id, mode, "" if secret else title,
            "" if secret else str(fields.get("doc_type", "")), "" if secret else str(fields.get("issuer", "")),
            "" if secret else str(fields.get("start_date", "")), "" if secret else str(fields.get("end_date", "")),
-           len(documents), pages, "{}" if secret else json.dumps(fields, ensure_ascii=False), text,
+           len(documents), pages, "{}" if secret else json.dumps(fields, ensure_ascii=False), text, source,
            time.time() if now is None else now)
     with state.tx() as db:
         db.execute("DELETE FROM web_records WHERE file_code=?", (file_code,))
         db.execute("DELETE FROM web_documents WHERE file_code=?", (file_code,))
         db.execute("INSERT INTO web_records(file_code, device_id, mode, title, doc_type, issuer, start_date, "
-                   "end_date, documents, pages, fields, search_text, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "end_date, documents, pages, fields, search_text, source, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    row)
         for d in documents:
             db.execute("INSERT INTO web_documents(file_code, n, fields, pdf_key) VALUES (?,?,?,?)",

@@ -1,5 +1,5 @@
 -- The central web (design 5.15): heartbeats, station places, staff accounts, the audit trail and
--- the record files the web lists and searches (filled from the catalogue by ingest).
+-- the record files the web lists and searches (fed from the catalogue of 0003, design 5.13).
 CREATE TABLE IF NOT EXISTS stations(
     device_id   TEXT PRIMARY KEY,
     commune     TEXT NOT NULL DEFAULT '',
@@ -64,9 +64,11 @@ CREATE TABLE IF NOT EXISTS web_records(
     pages       INTEGER NOT NULL DEFAULT 0,
     fields      TEXT NOT NULL DEFAULT '{}', -- EAD fields, JSON ('{}' for mode 03)
     search_text TEXT NOT NULL DEFAULT '',  -- unaccented, lower-cased ('' for mode 03)
+    source      TEXT NOT NULL DEFAULT '',  -- the catalogue row it came from: device/seq/member
     added_at    DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS web_records_device ON web_records(device_id);
+CREATE INDEX IF NOT EXISTS web_records_source ON web_records(source);
 CREATE TABLE IF NOT EXISTS web_documents(
     file_code   TEXT NOT NULL,
     n           INTEGER NOT NULL,

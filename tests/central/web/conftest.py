@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from central.catalogue_objects import objects_for
 from central.local import LocalReceiver, start_local_receiver
 from central.web import heartbeats, records, staff
 from central.web.app import WebOptions, build_web_app
@@ -20,6 +21,7 @@ from central.web.records import Document
 
 PASSWORD = "sohoa-test-pw"
 ROLES = ("viewer", "archivist", "administrator")
+PDF_NAME = "xa-tan-lap/0000000001/uuid-00000000-0000-4000-8000-000000000001/data/doc1.pdf"
 
 # Sample record files: one per mode; the public one a Quyết định.
 SAMPLES = (
@@ -42,10 +44,13 @@ class Site:
         await self.rx.close()
 
 
-async def start_site(root: Path, *, backends=None, pdfs_dir: Path | None = None, red_after_s: float = 6 * 3600) -> Site:
-    rx = await start_local_receiver(root / "rx", backends=backends)
+async def start_site(root: Path, *, backends=None, red_after_s: float = 6 * 3600, rx_root: Path | None = None,
+                     member_check=None) -> Site:
+    """A receiver (on *backends*) and the web over its state, PDFs read from its store's objects."""
+    rx = await start_local_receiver(rx_root or root / "rx", backends=backends, member_check=member_check)
     state = rx.core.state
-    app = build_web_app(state, WebOptions(red_after_s=red_after_s, pdfs_dir=pdfs_dir))
+    app = build_web_app(state, WebOptions(red_after_s=red_after_s, objects=objects_for(rx.core.store),
+                                          feed_every_s=0))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -58,7 +63,10 @@ def add_staff(state) -> None:
         staff.add_user(state, role, role, PASSWORD)
 
 
-def add_samples(state, device_id: str, *, pdf_key: str = "") -> None:
+def add_samples(state, device_id: str, *, pdf_key: str = "", store=None, pdf: bytes = b"") -> None:
+    """Three record files of *device_id*, one per mode; with *store*, *pdf* is its document's object."""
+    if store is not None:
+        objects_for(store).put(pdf_key, pdf)
     heartbeats.set_place(state, device_id, commune="Tân Lập", district="Cẩm Khê", province="Phú Thọ")
     for code, mode, title, fields in SAMPLES:
         docs = [Document(1, {"title": {"value": title, "confidence": 0.93}, "doc_type": {"value": fields["doc_type"],
@@ -95,4 +103,4 @@ def webkit():
     """The helpers above, for test modules (which cannot import a conftest by name)."""
     return types.SimpleNamespace(start_site=start_site, add_staff=add_staff, add_samples=add_samples,
                                  session=session, login=login, csrf_token=csrf_token, now=now,
-                                 PASSWORD=PASSWORD, ROLES=ROLES, SAMPLES=SAMPLES)
+                                 PASSWORD=PASSWORD, ROLES=ROLES, SAMPLES=SAMPLES, PDF_NAME=PDF_NAME)

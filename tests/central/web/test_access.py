@@ -33,15 +33,12 @@ def site_with_records(tmp_path, kit, webkit, central_backend):
     """A running receiver and web (SQLite, then PostgreSQL) with one station, its three sample record
     files, a PDF and staff."""
     app = kit.Appliance(tmp_path / "appliance", device_id="xa-tan-lap")
-    pdfs = tmp_path / "pdfs"
-    (pdfs / "xa-tan-lap").mkdir(parents=True)
-    (pdfs / "xa-tan-lap" / "doc1.pdf").write_bytes(PDF)
 
     async def make():
-        site = await webkit.start_site(tmp_path, pdfs_dir=pdfs, backends=central_backend.open)
+        site = await webkit.start_site(tmp_path, backends=central_backend.open)
         await app.enroll(site.rx)
         webkit.add_staff(site.state)
-        webkit.add_samples(site.state, app.device_id, pdf_key="xa-tan-lap/doc1.pdf")
+        webkit.add_samples(site.state, app.device_id, pdf_key=webkit.PDF_NAME, store=site.rx.core.store, pdf=PDF)
         return site
     return make
 

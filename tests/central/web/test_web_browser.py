@@ -45,12 +45,9 @@ def running_site(tmp_path, kit, webkit):
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     holder = {}
-    pdfs = tmp_path / "pdfs"
-    (pdfs / "xa-tan-lap").mkdir(parents=True)
-    (pdfs / "xa-tan-lap" / "doc1.pdf").write_bytes(_tiny_pdf())
 
     async def setup():
-        site = await webkit.start_site(tmp_path, pdfs_dir=pdfs)
+        site = await webkit.start_site(tmp_path)
         webkit.add_staff(site.state)
         now = time.time()
         for i, (device, commune, district, province, silent_s) in enumerate(STATIONS):
@@ -67,7 +64,8 @@ def running_site(tmp_path, kit, webkit):
                           "climate": {"rating": "good" if i != 1 else "poor",
                                       "alerts": ["humidity_high"] if i == 1 else []}}
                 heartbeats.record(site.state, heartbeat.Heartbeat(device, report["seq"], at, report), now=at)
-        webkit.add_samples(site.state, "xa-tan-lap", pdf_key="xa-tan-lap/doc1.pdf")
+        webkit.add_samples(site.state, "xa-tan-lap", pdf_key=webkit.PDF_NAME, store=site.rx.core.store,
+                           pdf=_tiny_pdf())
         # A forged report from one station, shown as an event.
         heartbeats.add_event(site.state, "xa-son-vi", "forged_heartbeat", "192.0.2.7")
         holder["site"] = site
