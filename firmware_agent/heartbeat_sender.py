@@ -79,8 +79,8 @@ class HeartbeatSender:
 
     async def run(self) -> None:
         while True:
+            self._poke.clear()  # before sending: a batch acknowledged meanwhile gets a report of its own
             await self.send_once()
-            self._poke.clear()
             waiter = asyncio.ensure_future(self._poke.wait())
             try:
                 await asyncio.wait({waiter}, timeout=self.every_s)
