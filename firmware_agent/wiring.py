@@ -11,6 +11,7 @@ import time
 
 from firmware_agent.config import Config
 from firmware_agent.subsystem import Subsystem
+from firmware_agent.heartbeat_report import station_report
 from firmware_agent.uploader_task import UploaderTask
 
 
@@ -30,7 +31,9 @@ def optional_sources(cfg: Config, agent) -> list[Subsystem]:
                                    password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
                                    archive_key_path=archive_key,
                                    remove_original=hotfolder.remove_taken if hotfolder is not None else None))
-    climate = None
+    climate = records = None
+    if sources:
+        records = sources[-1]
     if cfg.climate.enabled:
         from firmware_agent.climate.service import ClimateService
 
@@ -40,7 +43,8 @@ def optional_sources(cfg: Config, agent) -> list[Subsystem]:
         sources.append(climate)
     # Always present: before enrollment it shows the backlog and why nothing leaves.
     uploader = UploaderTask(cfg.sync, agent.journal, cfg.state_path, cfg.agent.device_id,
-                            climate_summary=_day_summary(climate) if climate is not None else None)
+                            climate_summary=_day_summary(climate) if climate is not None else None,
+                            heartbeat_report=station_report(agent, records, climate))
     agent.batching.on_closed = uploader.wake
     sources.append(uploader)
     return sources

@@ -63,3 +63,4 @@ def test_heartbeats_go_with_the_batches_and_a_broken_source_costs_no_batch(tmp_p
             await rx.close()
             journal.close()
     asyncio.run(asyncio.wait_for(body(), 90))
+
