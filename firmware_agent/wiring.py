@@ -17,6 +17,7 @@ from firmware_agent.uploader_task import UploaderTask
 
 def optional_sources(cfg: Config, agent) -> list[Subsystem]:
     sources: list[Subsystem] = []
+    climate = records = None
     if cfg.records.enabled:
         from firmware_agent.records.task import RecordsTask
 
@@ -27,13 +28,11 @@ def optional_sources(cfg: Config, agent) -> list[Subsystem]:
         # configured, and take their hot-folder originals with them (docs/design.md §6.6).
         _device, archive_key, _log = cfg.sync.key_paths(cfg.state_path)
         hotfolder = agent.hotfolder
-        sources.append(RecordsTask(cfg.records, agent.journal, cfg.state_path,
-                                   password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
-                                   archive_key_path=archive_key,
-                                   remove_original=hotfolder.remove_taken if hotfolder is not None else None))
-    climate = records = None
-    if sources:
-        records = sources[-1]
+        records = RecordsTask(cfg.records, agent.journal, cfg.state_path,
+                              password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
+                              archive_key_path=archive_key,
+                              remove_original=hotfolder.remove_taken if hotfolder is not None else None)
+        sources.append(records)
     if cfg.climate.enabled:
         from firmware_agent.climate.service import ClimateService
 
