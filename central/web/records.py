@@ -44,7 +44,8 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not 01, 02 or 03")
     secret = mode == SECRET
-    text = "" if secret else unaccent(" ".join([file_code, title, json.dumps(fields, ensure_ascii=False),
+    # A secret record file is indexed by its code alone: the code is listed anyway (A03), its words never.
+    text = unaccent(file_code) if secret else unaccent(" ".join([file_code, title, json.dumps(fields, ensure_ascii=False),
                                                 " ".join(json.dumps(d.fields, ensure_ascii=False)
                                                          for d in documents), ocr_text]))
     row = (file_code, device_id, mode, "" if secret else title,
@@ -64,8 +65,7 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
                         "" if secret else d.pdf_key))
         if state.backend == "sqlite":
             db.execute("DELETE FROM web_records_fts WHERE file_code=?", (file_code,))
-            if text:
-                db.execute("INSERT INTO web_records_fts(file_code, body) VALUES (?,?)", (file_code, text))
+            db.execute("INSERT INTO web_records_fts(file_code, body) VALUES (?,?)", (file_code, text))
 
 
 def _fts_query(words: list[str]) -> str:
@@ -77,23 +77,25 @@ def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", 
            offset: int = 0) -> tuple[int, list[dict]]:
     """``(total, rows)`` of record files matching every word of *q* (and the filters).
 
-    A secret record file matches by its file code only (it has no text here).
+    A secret record file matches by its file code only (it has no text here). On
+    SQLite a code matches by its parts (``2024.003`` finds ``H01.001.2024.003``);
+    on PostgreSQL any part of it does (trigrams).
     """
     words = _WORD.findall(unaccent(q))[:12]
-    code_like = "%" + q.strip().upper().replace("%", "").replace("_", "") + "%" if q.strip() else "%"
     where, params = ["r.mode IN (%s)" % ",".join("?" * len(modes))], list(modes)
     if commune:
         where.append("s.commune = ?")
         params.append(commune)
     if words:
         if state.backend == "sqlite":
-            text_hit = "r.file_code IN (SELECT file_code FROM web_records_fts WHERE web_records_fts MATCH ?)"
-            text_param = _fts_query(words)
+            # The file code is in the indexed text too (its parts are tokens), so one FTS5 match covers both.
+            where.append("r.file_code IN (SELECT file_code FROM web_records_fts WHERE web_records_fts MATCH ?)")
+            params.append(_fts_query(words))
         else:
-            text_hit = "to_tsvector('simple', r.search_text) @@ to_tsquery('simple', ?)"
-            text_param = " & ".join(f"{w}:*" for w in words)
-        where.append(f"({text_hit} OR UPPER(r.file_code) LIKE ?)")
-        params += [text_param, code_like]
+            # Either index answers (BitmapOr): the words' tsvector, or the trigrams of a partial code.
+            code_like = "%" + q.strip().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            where.append("(to_tsvector('simple', r.search_text) @@ to_tsquery('simple', ?) OR r.file_code ILIKE ?)")
+            params += [" & ".join(f"{w}:*" for w in words), code_like]
     base = ("FROM web_records r LEFT JOIN stations s ON s.device_id=r.device_id WHERE " + " AND ".join(where))
     with state.tx() as db:
         total = db.execute("SELECT COUNT(*) AS n " + base, tuple(params)).fetchone()["n"]

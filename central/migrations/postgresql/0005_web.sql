@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS web_records(
     documents   INTEGER NOT NULL DEFAULT 0,
     pages       INTEGER NOT NULL DEFAULT 0,
     fields      TEXT NOT NULL DEFAULT '{}', -- EAD fields, JSON ('{}' for mode 03)
-    search_text TEXT NOT NULL DEFAULT '',  -- unaccented, lower-cased ('' for mode 03)
+    search_text TEXT NOT NULL DEFAULT '',  -- unaccented, lower-cased (mode 03: its file code alone)
     source      TEXT NOT NULL DEFAULT '',  -- the catalogue row it came from: device/seq/member
     added_at    DOUBLE PRECISION NOT NULL
 );
