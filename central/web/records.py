@@ -6,8 +6,8 @@ keeps its code, mode, device and counts only: no title, fields or text is
 stored here, so no search or page can show them.
 
 Search runs on the unaccented, lower-cased text (:func:`unaccent`): SQLite's
-FTS5 table ``web_records_fts``, PostgreSQL's ``to_tsvector('simple', …)`` with
-a GIN index, and a trigram index for partial file codes.
+FTS5 table ``web_records_fts``, PostgreSQL's stored ``to_tsvector('simple', …)``
+with a GIN index, and a trigram index for partial file codes.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 SECRET = "03"
 MODES = ("01", "02", "03")
 _WORD = re.compile(r"[0-9a-z]+")
+_CODE_LIKE = re.compile(r"[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*")  # no space, a digit: maybe part of a file code
 _D_BAR = chr(0x111)  # the one Vietnamese letter NFD does not split into a base and a mark
 
 
@@ -69,8 +70,12 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
 
 
 def _fts_query(words: list[str]) -> str:
-    # Each word a quoted prefix term: the user's text is never FTS5 syntax.
-    return " ".join(f'"{w}"*' for w in words)
+    # Each word a quoted term, the last one also a prefix (as typed so far): the user's text is never FTS5 syntax.
+    return " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+
+
+def _ts_query(words: list[str]) -> str:
+    return " & ".join(words[:-1] + [f"{words[-1]}:*"])
 
 
 def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", limit: int = 50,
@@ -92,10 +97,17 @@ def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", 
             where.append("r.file_code IN (SELECT file_code FROM web_records_fts WHERE web_records_fts MATCH ?)")
             params.append(_fts_query(words))
         else:
-            # Either index answers (BitmapOr): the words' tsvector, or the trigrams of a partial code.
-            code_like = "%" + q.strip().replace("\\", "").replace("%", "").replace("_", "") + "%"
-            where.append("(to_tsvector('simple', r.search_text) @@ to_tsquery('simple', ?) OR r.file_code ILIKE ?)")
-            params += [" & ".join(f"{w}:*" for w in words), code_like]
+            tsquery = _ts_query(words)
+            if _CODE_LIKE.fullmatch(q.strip()):
+                # A code, or part of one: the trigram index finds it anywhere in a file code. A UNION, so
+                # each half uses its own index (an OR of the two makes the planner scan the table).
+                code_like = "%" + q.strip().replace("_", "") + "%"
+                where.append("r.file_code IN (SELECT file_code FROM web_records WHERE search_tsv @@ "
+                             "to_tsquery('simple', ?) UNION SELECT file_code FROM web_records WHERE file_code ILIKE ?)")
+                params += [tsquery, code_like]
+            else:
+                where.append("r.search_tsv @@ to_tsquery('simple', ?)")
+                params.append(tsquery)
     base = ("FROM web_records r LEFT JOIN stations s ON s.device_id=r.device_id WHERE " + " AND ".join(where))
     with state.tx() as db:
         total = db.execute("SELECT COUNT(*) AS n " + base, tuple(params)).fetchone()["n"]

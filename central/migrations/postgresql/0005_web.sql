@@ -78,5 +78,8 @@ CREATE TABLE IF NOT EXISTS web_documents(
 );
 -- Full text over the unaccented text ("quyet dinh" finds "Quyết định"), trigrams for partial codes.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX IF NOT EXISTS web_records_fts ON web_records USING gin (to_tsvector('simple', search_text));
+-- A stored tsvector: the index's candidates are rechecked against it, not re-tokenized from the text.
+ALTER TABLE web_records ADD COLUMN IF NOT EXISTS search_tsv tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED;
+CREATE INDEX IF NOT EXISTS web_records_fts ON web_records USING gin (search_tsv);
 CREATE INDEX IF NOT EXISTS web_records_code_trgm ON web_records USING gin (file_code gin_trgm_ops);
