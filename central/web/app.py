@@ -18,7 +18,7 @@ from aiohttp import web
 
 from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
-from central.web import audit, catalogue_feed, heartbeats, pages, records, reports
+from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, reports
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
@@ -216,4 +216,5 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     route(app, "GET", "/audit.csv", audit_csv, role=ADMINISTRATOR)
     route(app, "GET", "/api/audit/verify", api_audit_verify, role=ARCHIVIST)
     route(app, "GET", "/reports/monthly.csv", monthly_csv, role=ARCHIVIST)
+    admin.add_routes(app, state, log)
     return app

@@ -35,20 +35,24 @@ def e(value) -> str:
     return htmllib.escape("" if value is None else str(value), quote=True)
 
 
-def _page(title: str, body: str, session=None) -> str:
+def _page(title: str, body: str, session=None, *, refresh_s: int = 0) -> str:
+    # The overview refreshes itself (no script: the page's CSP allows none).
+    refresh = f'<meta http-equiv="refresh" content="{refresh_s}">' if refresh_s else ""
     nav = ""
     if session is not None:
         links = [("/", CATALOGUE["page.nav_overview"].text), ("/search", CATALOGUE["page.nav_search"].text)]
         if allows(session.role, ARCHIVIST):
             links += [("/audit", CATALOGUE["page.nav_audit"].text),
                       ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text)]
+        if allows(session.role, ADMINISTRATOR):
+            links.append(("/admin", CATALOGUE["page.admin_title"].text))
         nav = " ".join(f'<a href="{href}">{e(label)}</a>' for href, label in links)
         nav += (f' <span>{e(session.user)} ({e(session.role)})</span>'
                 f'<form class="inline" method="post" action="/logout">'
                 f'<input type="hidden" name="csrf_token" value="{e(session.csrf_token)}">'
                 f'<button id="logout">{e(CATALOGUE["page.logout"].text)}</button></form>')
     return (f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{e(title)}</title>'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">{refresh}<title>{e(title)}</title>'
             f'<style>{_CSS}</style></head><body><header><strong>sohoa</strong> {nav}</header>'
             f'<main><h1>{e(title)}</h1>{body}</main></body></html>')
 
@@ -118,7 +122,8 @@ def overview(session, rows: list[dict], totals: dict, query, events: list[dict],
              f'<th>{e(CATALOGUE["page.quality"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th>'
              f'<th>{e(CATALOGUE["page.alerts"].text)}</th><th>{e(CATALOGUE["page.events"].text)}</th></tr>'
              + "".join(body) + "</table></div>")
-    return _page(CATALOGUE["page.overview_title"].text, filters + tot + table + _events(events), session)
+    return _page(CATALOGUE["page.overview_title"].text, filters + tot + table + _events(events), session,
+                 refresh_s=60)
 
 
 def _events(events: list[dict]) -> str:
@@ -201,3 +206,24 @@ def audit_trail(session, rows: list[dict], check) -> str:
 def refused(session, file_code: str, message: str) -> str:
     """A record file the session may not read: its code and why, nothing of its content (A03)."""
     return _page(file_code, f'<p id="refused" class="restricted">{e(message)}</p>', session)
+
+
+def admin(session, users: list[dict], devices: list, message: str) -> str:
+    token = f'<input type="hidden" name="csrf_token" value="{e(session.csrf_token)}">'
+    msg = f'<p id="message">{e(message)}</p>' if message else ""
+    people = "".join(f'<tr><td>{e(u["name"])}</td><td>{e(u["role"])}</td><td>{"x" if u["disabled"] else ""}</td></tr>'
+                     for u in users)
+    roles = "".join(f'<option>{r}</option>' for r in ("viewer", "archivist", "administrator"))
+    devs = "".join(f'<tr><td>{e(d.device_id)}</td><td>{e(d.last_seq)}</td>'
+                   f'<td>{e(CATALOGUE["cli.revoked"].text) if d.revoked else ""}</td></tr>' for d in devices)
+    body = (f'{msg}<h2>{e(CATALOGUE["page.accounts"].text)}</h2><div class="wrap"><table id="users">{people}</table>'
+            f'</div><form method="post" action="/admin/users">{token}<input name="name" id="new-name" '
+            f'placeholder="{e(CATALOGUE["page.user"].text)}"> <select name="role">{roles}</select> '
+            f'<input name="password" type="password" placeholder="{e(CATALOGUE["page.password"].text)}"> '
+            f'<button>{e(CATALOGUE["page.save"].text)}</button></form>'
+            f'<h2>{e(CATALOGUE["page.devices"].text)}</h2><div class="wrap"><table id="devices">{devs}</table></div>'
+            f'<form method="post" action="/admin/tokens">{token}<input name="device" placeholder="device id"> '
+            f'<button>{e(CATALOGUE["page.mint_token"].text)}</button></form>'
+            f'<form method="post" action="/admin/revoke">{token}<input name="device" placeholder="device id"> '
+            f'<button>{e(CATALOGUE["page.revoke"].text)}</button></form>')
+    return _page(CATALOGUE["page.admin_title"].text, body, session)

@@ -193,3 +193,44 @@ def test_the_audit_chain_finds_a_changed_entry(kit, webkit, site_with_records):
         finally:
             await site.close()
     kit.run(body())
+
+
+def test_administration_needs_an_administrator_a_session_and_its_token(kit, webkit, site_with_records):
+    async def body():
+        site = await site_with_records()
+        url = site.web_url
+        try:
+            for role in ("viewer", "archivist"):
+                async with webkit.session() as s:
+                    assert await webkit.login(s, url, role) == 303
+                    token = await webkit.csrf_token(s, url)
+                    assert (await _status(s, "GET", url + "admin"))[0] == 403
+                    st, _ = await _status(s, "POST", url + "admin/users", data={
+                        "csrf_token": token, "name": "mallory", "role": "administrator", "password": "x" * 12})
+                    assert st == 403
+            async with webkit.session() as s:
+                assert await webkit.login(s, url, "administrator") == 303
+                token = await webkit.csrf_token(s, url)
+                new_user = {"name": "mallory", "role": "administrator", "password": "x" * 12}
+                assert (await _status(s, "POST", url + "admin/users", data=new_user))[0] == 403  # no token
+                st, page = await _status(s, "POST", url + "admin/users", data={**new_user, "csrf_token": token},
+                                         headers={"Origin": "http://evil.example"})
+                assert st == 403
+                st, page = await _status(s, "POST", url + "admin/users",
+                                         data={"csrf_token": token, "name": "chi.tran", "role": "archivist",
+                                               "password": "mat-khau-du-dai"})
+                assert st == 200 and "Đã lưu tài khoản chi.tran (archivist)" in page.decode()
+                st, page = await _status(s, "POST", url + "admin/tokens", data={"csrf_token": token,
+                                                                               "device": "xa-moi"})
+                assert st == 200 and "xa-moi" in page.decode()
+                st, page = await _status(s, "POST", url + "admin/revoke", data={"csrf_token": token,
+                                                                               "device": "xa-tan-lap"})
+                assert st == 200 and site.state.device("xa-tan-lap").revoked
+            async with webkit.session() as s:
+                assert await webkit.login(s, url, "chi.tran", "mat-khau-du-dai") == 303
+                assert await webkit.login(s, url, "mallory", "x" * 12) == 401  # never created
+            done = [(e["action"], e["target"]) for e in audit.entries(site.state, limit=100)]
+            assert {("user_add", "chi.tran"), ("token_mint", "xa-moi"), ("device_revoke", "xa-tan-lap")} <= set(done)
+        finally:
+            await site.close()
+    kit.run(body())
