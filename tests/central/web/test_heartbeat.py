@@ -120,6 +120,16 @@ def test_a_station_silent_for_a_day_is_red(tmp_path, kit, webkit):
                 assert await heartbeat.send(site.rx.url, app.device_id, app.key, _report(6)) == 204
                 async with s.get(site.web_url + "api/stations") as r:
                     assert (await r.json())["stations"][0]["red"] is False
+            # The monthly report sums the days: yesterday's 40 pages and today's 40.
+            heartbeats.set_place(site.state, app.device_id, commune="Láng Cù", district="X", province="Y")
+            async with webkit.session() as s:
+                assert await webkit.login(s, site.web_url, "archivist") == 303
+                async with s.get(site.web_url + "reports/monthly.csv") as r:
+                    lines = (await r.text()).splitlines()
+            months = {heartbeats.day_of(day_ago)[:7], heartbeats.day_of(time.time())[:7]}
+            rows = [line.split(",") for line in lines[1:]]
+            assert {row[0] for row in rows} == months and all(row[3] == "Láng Cù" for row in rows)
+            assert sum(int(row[5]) for row in rows) == 80 and sum(int(row[7]) for row in rows) == 2
         finally:
             await site.close()
     kit.run(body())
