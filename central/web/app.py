@@ -95,13 +95,15 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         return pages.html(pages.commune(who(request), rows[0], heartbeats.history(state, device),
                                         heartbeats.events(state, device), reports.batches(state, device)))
 
-    def search_args(request: web.Request) -> tuple[str, tuple[str, ...], str]:
+    def search_args(request: web.Request) -> tuple[str, dict]:
         q = request.query.get("q", "")[:200]
         modes = ("01", "02", "03")
         wanted = request.query.get("mode", "")
         if wanted in modes:
             modes = (wanted,)
-        return q, modes, request.query.get("commune", "")[:100]
+        return q, {"modes": modes, "commune": request.query.get("commune", "")[:100],
+                   "doc_type": request.query.get("type", "")[:100], "since": request.query.get("since", "")[:10],
+                   "until": request.query.get("until", "")[:10]}
 
     def visible(row: dict, role: str) -> dict:
         """A search row as *role* may see it: content only in a mode it may read (A03)."""
@@ -111,15 +113,15 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             "title": "", "restricted": True}
 
     async def api_search(request: web.Request) -> web.Response:
-        q, modes, commune_name = search_args(request)
-        total, rows = records.search(state, q, modes=modes, commune=commune_name)
+        q, filters = search_args(request)
+        total, rows = records.search(state, q, **filters)
         role = who(request).role
         return _json({"total": total, "results": [visible(r, role) for r in rows]})
 
     async def search_page(request: web.Request) -> web.Response:
-        q, modes, commune_name = search_args(request)
+        q, filters = search_args(request)
         role = who(request).role
-        total, rows = records.search(state, q, modes=modes, commune=commune_name) if q else (0, [])
+        total, rows = records.search(state, q, **filters) if q else (0, [])
         return pages.html(pages.search(who(request), q, total, [visible(r, role) for r in rows]))
 
     def readable(request: web.Request, file_code: str, action: str) -> dict:

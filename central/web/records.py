@@ -22,6 +22,7 @@ SECRET = "03"
 MODES = ("01", "02", "03")
 _WORD = re.compile(r"[0-9a-z]+")
 _CODE_LIKE = re.compile(r"[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*")  # no space, a digit: maybe part of a file code
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 _D_BAR = chr(0x111)  # the one Vietnamese letter NFD does not split into a base and a mark
 
 
@@ -78,8 +79,8 @@ def _ts_query(words: list[str]) -> str:
     return " & ".join(words[:-1] + [f"{words[-1]}:*"])
 
 
-def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", limit: int = 50,
-           offset: int = 0) -> tuple[int, list[dict]]:
+def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", doc_type: str = "",
+           since: str = "", until: str = "", limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
     """``(total, rows)`` of record files matching every word of *q* (and the filters).
 
     A secret record file matches by its file code only (it has no text here). On
@@ -91,6 +92,16 @@ def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", 
     if commune:
         where.append("s.commune = ?")
         params.append(commune)
+    if doc_type:
+        where.append("r.doc_type = ?")
+        params.append(doc_type)
+    if _DATE.fullmatch(since):  # record files whose dates reach into [since, until]
+        where.append("r.end_date <> '' AND r.end_date >= ? OR r.end_date = '' AND r.start_date >= ?")
+        where[-1] = f"({where[-1]})"
+        params += [since, since]
+    if _DATE.fullmatch(until):
+        where.append("r.start_date <> '' AND r.start_date <= ?")
+        params.append(until + "~")  # a whole day: '2024-01-05T..' and '2024-01-05' both sort before it
     if words:
         if state.backend == "sqlite":
             # The file code is in the indexed text too (its parts are tokens), so one FTS5 match covers both.

@@ -120,6 +120,12 @@ def test_search_with_and_without_diacritics(kit, webkit, site_with_records):
                     assert data["total"] == len(expect)
                 async with s.get(url + "api/search", params={"q": "h01", "mode": "02"}) as r:
                     assert [h["file_code"] for h in (await r.json())["results"]] == [CONDITIONAL]
+                for params, expect in (({"type": "Quyết định"}, {PUBLIC}), ({"since": "2024-01-01"}, {PUBLIC}),
+                                       ({"until": "2023-12-31"}, set()), ({"until": "2024-01-05"}, {PUBLIC}),
+                                       ({"commune": "Tân Lập"}, {PUBLIC, CONDITIONAL, SECRET}),
+                                       ({"commune": "Sơn Vi"}, set())):
+                    async with s.get(url + "api/search", params={"q": "h01", **params}) as r:
+                        assert {h["file_code"] for h in (await r.json())["results"]} == expect, params
                 async with s.get(url + "search", params={"q": "quyet dinh"}) as r:
                     page = await r.text()
                 assert "Quyết định về việc cấp giấy" in page and "1 kết quả" in page
