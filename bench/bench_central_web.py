@@ -12,6 +12,7 @@ with a year of daily heartbeat rows, the server's time to compute the table
 from __future__ import annotations
 
 import json
+import os
 import random
 import statistics
 import tempfile
@@ -22,8 +23,10 @@ from central.receiver_state import ReceiverState
 from central.web import heartbeats, pages, records
 from central.web.guard import StaffSession
 
-SQLITE_RECORDS = 100_000
-PG_RECORDS = 1_000_000
+# Sizes of the issue; SOHOA_BENCH_WEB_SQLITE / SOHOA_BENCH_WEB_PG make a shorter run on a busy machine
+# (the document says which sizes were measured).
+SQLITE_RECORDS = int(os.environ.get("SOHOA_BENCH_WEB_SQLITE", "100000"))
+PG_RECORDS = int(os.environ.get("SOHOA_BENCH_WEB_PG", "1000000"))
 STATIONS, DAYS = 3300, 365
 WORDS = ("quyết định về việc cấp giấy chứng nhận quyền sử dụng đất ủy ban nhân dân xã huyện tỉnh hộ tịch khai "
          "sinh kết hôn báo cáo tình hình kinh tế xã hội năm tờ trình phê duyệt kế hoạch công văn đề nghị hỗ trợ "
