@@ -93,7 +93,8 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         if not rows:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_such_station"].text)
         return pages.html(pages.commune(who(request), rows[0], heartbeats.history(state, device),
-                                        heartbeats.events(state, device), reports.batches(state, device)))
+                                        heartbeats.events(state, device), reports.batches(state, device),
+                                        heartbeats.latest_report(state, device)))
 
     def search_args(request: web.Request) -> tuple[str, dict]:
         q = request.query.get("q", "")[:200]

@@ -78,6 +78,13 @@ def events(state, device_id: str | None = None, limit: int = 50) -> list[dict]:
     return [dict(r) for r in rows]
 
 
+def latest_report(state, device_id: str) -> dict:
+    """The device's last accepted report ({} before its first)."""
+    with state.tx() as db:
+        row = db.execute("SELECT report FROM heartbeats_latest WHERE device_id=?", (device_id,)).fetchone()
+    return json.loads(row["report"]) if row else {}
+
+
 def history(state, device_id: str, days: int = 60) -> list[dict]:
     with state.tx() as db:
         rows = db.execute("SELECT day, pages, processed, held, queue_depth, report FROM heartbeats_daily "

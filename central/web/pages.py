@@ -135,7 +135,7 @@ def _events(events: list[dict]) -> str:
     return f'<h2>{e(CATALOGUE["page.events"].text)}</h2><ul id="events">{items}</ul>'
 
 
-def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict) -> str:
+def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict, latest: dict) -> str:
     top = max([h["pages"] for h in history] + [1])
     days = "".join(f'<tr><td>{e(h["day"])}</td><td>{e(h["pages"])} <span class="bar" style="width:'
                    f'{int(120 * h["pages"] / top)}px"></span></td><td>{e(h["processed"])}</td><td>{e(h["held"])}</td>'
@@ -145,6 +145,12 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
     facts = (f'<p id="contact">{e(CATALOGUE["page.last_contact"].text)}: {e(_ago(row["age_s"]))} '
              f'({e(_when(row["last_contact"]))}) · {e(CATALOGUE["page.backlog"].text)}: {e(row["backlog"])} · '
              f'{e(row["district"])}, {e(row["province"])} · {e(row["version"])}</p>')
+    held = "".join(f'<li>{e(h.get("file_code"))}: {e(h.get("reason"))}</li>' for h in latest.get("held", []))
+    climate = latest.get("climate", {}) if isinstance(latest.get("climate"), dict) else {}
+    facts += (f'<p id="climate">{e(CATALOGUE["page.climate"].text)}: {e(climate.get("rating", ""))} · '
+              f'{e(CATALOGUE["page.alerts"].text)}: {e(", ".join(climate.get("alerts", [])))} · '
+              f'{e(CATALOGUE["page.quality"].text)}: {e(_pct(row["quality_share"]))}</p>'
+              f'<h2>{e(CATALOGUE["page.held"].text)}</h2><ul id="held">{held}</ul>')
     body = (facts + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
             f'<th>{e(CATALOGUE["page.day"].text)}</th><th>{e(CATALOGUE["page.pages"].text)}</th>'
             f'<th>{e(CATALOGUE["page.processed"].text)}</th><th>{e(CATALOGUE["page.held"].text)}</th>'

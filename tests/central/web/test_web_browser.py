@@ -130,7 +130,8 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     d = browser
     # 1. Login (a wrong password first: refused, in Vietnamese and English).
     _login(d, url, "viewer", "not-the-password")
-    assert "Sai tên đăng nhập hoặc mật khẩu" in d.find_element(By.ID, "message").text
+    message = WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, "message"))
+    assert "Sai tên đăng nhập hoặc mật khẩu" in message[0].text
     d.save_screenshot(str(DOCS / "central-web-1-login.png"))
     _login(d, url, "viewer", webkit.PASSWORD)
     WebDriverWait(d, 20).until(lambda drv: not drv.current_url.endswith("/login"))
@@ -163,6 +164,7 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert d.find_element(By.TAG_NAME, "h1").text == "Tân Lập"
     days = d.find_elements(By.CSS_SELECTOR, "#history tr")[1:]
     assert len(days) == 7 and days[0].find_elements(By.TAG_NAME, "td")[1].text.startswith("100")
+    assert d.find_element(By.ID, "climate").text.startswith("Khí hậu kho / Room climate: good")
     d.save_screenshot(str(DOCS / "central-web-3-commune.png"))
 
     # 5. Search without diacritics finds the Quyết định; the secret record file shows as restricted.
