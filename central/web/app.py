@@ -23,7 +23,7 @@ from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
 
-log = logging.getLogger("sohoa.web")
+logger = logging.getLogger("sohoa.web")
 
 
 @dataclass(frozen=True)
@@ -197,9 +197,11 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
                 try:
                     n = await asyncio.to_thread(catalogue_feed.feed, state)
                     if n:
-                        log.info("fed %d record files from the catalogue", n)
+                        logger.info("fed %d record files from the catalogue", n)
                 except BackendUnavailable as exc:
-                    log.warning("catalogue feed waits: %s", exc)
+                    logger.warning("catalogue feed waits: %s", exc)
+                except Exception:  # a row it cannot read must not stop feeding the others for good
+                    logger.exception("catalogue feed failed")
                 await asyncio.sleep(opts.feed_every_s)
         task = asyncio.create_task(loop())
         yield
