@@ -225,7 +225,7 @@ def run() -> str:
         vs = bench_versions(work / "vs")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _report(tp, rs, fl, mem, st, vs) + "\n" + run_central()
+    return _report(tp, rs, fl, mem, st, vs) + "\n" + run_central() + "\n" + run_ingest()
 
 
 def run_central() -> str:
@@ -238,6 +238,20 @@ def run_central() -> str:
         return "\n".join(sync_central.report(sync_central.bench_central(work)))
     except Exception:  # reported in the document, like a failed family
         return f"### Central receiver on S3 (SeaweedFS) and PostgreSQL\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_ingest() -> str:
+    """Central ingest (bench/central_ingest.py), as a subsection of this one."""
+    import traceback
+
+    from bench import central_ingest
+    work = Path(tempfile.mkdtemp(prefix="sohoa-bench-ingest-"))
+    try:
+        return "\n".join(central_ingest.report(central_ingest.bench_ingest(work)))
+    except Exception:  # reported in the document, like a failed family
+        return f"### Central ingest (design 5.13)\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

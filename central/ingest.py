@@ -14,6 +14,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from central import ingest_queue
 from central.backend_errors import BackendUnavailable
 from central.catalogue import BatchRows, batch_warnings, insert_batch, log_received
@@ -93,7 +95,7 @@ class IngestWorker:
             ingest_queue.fail(self.state, job, error)
             log.error("batch %s/%d not ingested: %s", job.device_id, job.seq, error)
             return Outcome(job.device_id, job.seq, "failed", error=error)
-        except (BackendUnavailable, OSError) as exc:
+        except (BackendUnavailable, OSError, BotoCoreError, ClientError) as exc:
             log.warning("batch %s/%d given back: %s", job.device_id, job.seq, exc)
             try:
                 ingest_queue.release(self.state, job)

@@ -155,61 +155,17 @@ def s3_backend(pg_url, seaweed):
     return Backend("postgresql-s3", pg_url=pg_url, seaweed=seaweed, bucket=seaweed.new_bucket())
 
 
-@dataclass(frozen=True)
-class SamplePackage:
-    """A SIP_hoso package as a station stages it: its member name, bytes and what it holds."""
-
-    member: str
-    data: bytes
-    file_code: str
-    documents: int
-    pages: int
-    secret: bool
-    words: tuple = ()       # OCR words drawn in its PDFs' text layer
-
-
 @pytest.fixture(scope="session")
 def sip_packages(tmp_path_factory):
     """``(archive key, [SamplePackage])``: five clear packages and one secret (mode 03) one, encrypted to
-    the archive key; built by the station's own code (records.package) from generated scans of Vietnamese
-    papers, with the OCR words of each page's title and subject in the PDF's text layer."""
+    the archive key (bench.central_ingest.sample_packages: the station's own packaging code)."""
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from firmware_agent.records import samples
-    from records.ocr import OcrResult, Word
-    from records.package import DocPages, build_package
-    from records.pdfa import PageInput
-    from sync.keys import raw_public
+    from bench.central_ingest import sample_packages
 
-    out = tmp_path_factory.mktemp("sip")
     key = X25519PrivateKey.generate()
-    made = []
     layouts = [(1, 1), (2, 1), (1, 2), (2, 2), (1, 1), (2, 1)]  # (documents, pages per document)
-    for n, (ndocs, npages) in enumerate(layouts):
-        secret = n == len(layouts) - 1
-        file_code = f"H49.64.33.2020.{100 + n}"
-        docs, values, words = [], [], []
-        for d in range(ndocs):
-            pages = []
-            for p in range(npages):
-                spec = samples.SPECS[(n + d + p) % len(samples.SPECS)]
-                img = samples.scanned(samples.render_page(spec, 100, continuation=p), seed=n * 100 + d * 10 + p)
-                jpg = out / f"p{n}-{d}-{p}.jpg"
-                img.save(jpg, quality=80, dpi=(100, 100))
-                line = [w for w in f"{spec.title} {spec.subject}".split()]
-                words.extend(line)
-                ocr = OcrResult([Word(t, 40 + 60 * i, 60, 50, 20, 95.0, 0) for i, t in enumerate(line)],
-                                img.width, img.height, 100, lines=[" ".join(line)])
-                pages.append(PageInput(jpg, 100, ocr))
-            docs.append(DocPages(d + 1, pages))
-            values.append({"typeName": spec.type_code, "subject": spec.subject, "organName": spec.organ})
-        cover = {"file_code": file_code, "title": f"Hồ sơ mẫu số {n}", "mode": "03" if secret else "01"}
-        path, folder, pages = build_package(file_id=n + 1, cover=cover, docs=docs, doc_values=values,
-                                            agency="H49.64.33", out_dir=out / "pkg", work_dir=out / f"w{n}",
-                                            recipient_key=raw_public(key.public_key()) if secret else None)
-        member = f"{folder}.zip" + (".enc" if secret else "")
-        made.append(SamplePackage(member, path.read_bytes(), file_code, ndocs, pages, secret, tuple(words)))
-    return key, made
+    return key, sample_packages(tmp_path_factory.mktemp("sip"), key, layouts, secret=(5,), dpi=100)
 
 
 # A room-climate summary as stations put it in a manifest (design 7.7; decimals as strings).

@@ -182,3 +182,31 @@ def test_a_lease_taken_over_fences_the_first_worker(ingest_site):
             {"state": "done", "error": None}]
     finally:
         state.close()
+
+
+def test_a_claimed_batch_is_not_claimed_again_while_its_lease_holds(ingest_site):
+    """Q2: a second worker gets the next batch; on PostgreSQL a row another transaction has locked is skipped
+    (SKIP LOCKED) rather than waited for."""
+    site = ingest_site
+    state, store = site.open()
+    try:
+        assert ingest_queue.enqueue(state) == 4 and ingest_queue.enqueue(state) == 0
+        a = ingest_queue.claim(state, lease_s=30)
+        b = ingest_queue.claim(state, lease_s=30)
+        assert (a.log_idx, b.log_idx) == (0, 1) and a.worker != b.worker
+        if site.backend.shared:
+            import psycopg
+            with psycopg.connect(site.backend.pg_url) as other:
+                with other.transaction():
+                    other.execute("SELECT * FROM ingest_batches WHERE log_idx = 2 FOR UPDATE")
+                    c = ingest_queue.claim(state, lease_s=30)  # would block on row 2 without SKIP LOCKED
+                    assert c.log_idx == 3
+            assert ingest_queue.claim(state, lease_s=30).log_idx == 2
+        else:
+            assert [ingest_queue.claim(state, lease_s=30).log_idx for _ in range(2)] == [2, 3]
+        assert ingest_queue.claim(state, lease_s=30) is None
+        assert ingest_queue.counts(state) == {"queued": 0, "claimed": 4, "done": 0, "failed": 0}
+        ingest_queue.release(state, a)
+        assert ingest_queue.claim(state, lease_s=30).log_idx == 0
+    finally:
+        state.close()
