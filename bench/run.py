@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 
-FAMILIES = ("imaging", "records", "sync", "climate", "thumbnails")
+FAMILIES = ("imaging", "records", "sync", "climate", "thumbnails", "central_web")
 
 
 def machine_section() -> str:

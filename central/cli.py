@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from central.messages import CATALOGUE
+from central.web.cli_web import register as register_web
 
 DEFAULT_ROOT = "/var/lib/sohoa-central"
 DEFAULT_METRICS_PORT = 8471
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--age-identity", type=Path, metavar="FILE",
                    help="also write the archive key as an age identity file (mode 0600, never over an existing "
                         "file) for `age -d -i FILE` on sealed batches and .enc packages")
+    register_web(action, _state)
     return parser
 
 

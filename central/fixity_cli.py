@@ -7,7 +7,6 @@ print one JSON object last (counters of the run; the audit's pass totals).
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading

@@ -29,20 +29,26 @@ class Migration:
 
 
 def migrations(backend: str) -> list[Migration]:
-    """The migrations of *backend* ("sqlite" or "postgresql"), in order; numbered from 1 without gaps."""
+    """The migrations of *backend* ("sqlite" or "postgresql"), in order; numbers unique and ascending.
+
+    A number may be missing while branches that each own a number are merged
+    (each is applied by its own number, so a late lower one is still applied).
+    """
     found = []
     for p in sorted((HERE / backend).glob("*.sql")):
         m = _NAME.fullmatch(p.name)
         if m is None:
             raise RuntimeError(f"{p}: a migration is named NNNN_name.sql")
         found.append(Migration(int(m.group(1)), m.group(2), p.read_text(encoding="utf-8")))
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise RuntimeError(f"{HERE / backend}: migrations must be numbered 1, 2, ... without gaps")
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"{HERE / backend}: migrations must have distinct numbers from 1")
     return found
 
 
 def latest(backend: str) -> int:
-    return len(migrations(backend))
+    found = migrations(backend)
+    return found[-1].version if found else 0
 
 
 class SchemaTooOld(RuntimeError):

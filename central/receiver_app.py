@@ -30,6 +30,7 @@ from central.metrics import exposition, registry_for
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
 from central.receiver_enroll import EnrollHandler
+from central.web.heartbeat_route import HeartbeatHandler
 from central.receiver_state import storage_full
 from central.store import Store
 from sync.tus_protocol import TUS_VERSION, Capabilities, ProtocolError
@@ -93,6 +94,7 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
         app.router.add_route(method, "/files/{upload_id}", actions[method])
     app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)
     app.router.add_post("/enroll", EnrollHandler(core, opts).enroll)
+    app.router.add_post("/heartbeat", HeartbeatHandler(h).post)  # design 5.15
     health = Health(core)
     app[HEALTH] = health
     app.router.add_get("/healthz", health.handle)

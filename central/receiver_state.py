@@ -86,9 +86,10 @@ class ReceiverState(SqlState):
         """Apply the missing migrations; returns the versions applied."""
         applied = []
         with self.lock:
-            have = self.schema_version()
+            self.schema_version()  # creates schema_migrations
+            have = {r[0] for r in self.db.execute("SELECT version FROM schema_migrations")}
             for m in migrate.migrations("sqlite"):
-                if m.version <= have:
+                if m.version in have:
                     continue
                 try:
                     # executescript commits first and runs statements as given: the transaction is in the script.

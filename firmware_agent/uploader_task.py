@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib.metadata
 import logging
 import random
 import shutil
@@ -22,6 +23,7 @@ from typing import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from firmware_agent.batches import SealingJob
+from firmware_agent.heartbeat_sender import HeartbeatSender
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.metrics import counter, gauge
 from firmware_agent.retention import remove_captures
@@ -78,12 +80,16 @@ class UploaderTask(Subsystem):
         This appliance's id, as enrolled.
     climate_summary : callable, optional
         Returns the room-climate summary to put in the next manifest, or None.
+    heartbeat_report : callable, optional
+        Returns the station's fields of the heartbeat (pages today, held record
+        files, scanner, climate; design §5.15); the uploader adds its backlog.
     """
 
     name = "sync"
 
     def __init__(self, settings: SyncSettings, journal, state_dir: Path, device_id: str,
-                 climate_summary: Callable[[], dict | None] | None = None):
+                 climate_summary: Callable[[], dict | None] | None = None,
+                 heartbeat_report: Callable[[], dict] | None = None, heartbeat_every_s: float = 300.0):
         self.settings = settings
         self.journal = journal
         self.state_dir = Path(state_dir)
@@ -104,6 +110,10 @@ class UploaderTask(Subsystem):
         self.online = False
         self._wake = asyncio.Event()
         self._client: TusClient | None = None
+        self.heartbeat = HeartbeatSender(endpoint=settings.endpoint, device_id=device_id, key=self.device_key,
+                                         ready=self.enrolled, base_report=self._heartbeat_backlog,
+                                         extra_report=heartbeat_report, data_dir=self.state_dir,
+                                         version=_version(), every_s=heartbeat_every_s)
 
     # ------------------------------------------------------------------ keys
     def device_key(self) -> Ed25519PrivateKey:
@@ -198,6 +208,7 @@ class UploaderTask(Subsystem):
         fsync_dir(row.path.parent)
         self.acknowledged_now += 1
         self.progress = None
+        self.heartbeat.poke()
         log.info("batch seq %d acknowledged: log index %d of %d", row.seq, verified.index, verified.tree_size)
         return True
 
@@ -205,6 +216,7 @@ class UploaderTask(Subsystem):
     async def run(self) -> None:
         """Seal and send forever; network trouble only ever delays."""
         attempt = 0
+        beats = asyncio.create_task(self.heartbeat.run(), name="sohoa-heartbeat")  # never awaited by a batch
         try:
             while True:
                 delay = await self._step(attempt)
@@ -219,6 +231,7 @@ class UploaderTask(Subsystem):
                     finally:
                         waiter.cancel()
         finally:
+            beats.cancel()
             if self._client is not None:
                 await self._client.close()
                 self._client = None
@@ -287,6 +300,10 @@ class UploaderTask(Subsystem):
         batches, nbytes, oldest = self.ledger.backlog()
         return batches, nbytes, (time.time() - oldest) if oldest is not None else None
 
+    def _heartbeat_backlog(self) -> dict:
+        batches, _nbytes, oldest = self._backlog()
+        return {"queue_depth": batches, "oldest_unsent_s": oldest}
+
     def acknowledged_total(self) -> int:
         return self.ledger.acknowledged_total()
 
@@ -353,6 +370,13 @@ class UploaderTask(Subsystem):
                 break
             await asyncio.sleep(0.1)
         return self.acknowledged_total()
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("sohoa")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
 
 
 def _refusal(code: str, seq: int) -> Message:

@@ -11,11 +11,13 @@ import time
 
 from firmware_agent.config import Config
 from firmware_agent.subsystem import Subsystem
+from firmware_agent.heartbeat_report import station_report
 from firmware_agent.uploader_task import UploaderTask
 
 
 def optional_sources(cfg: Config, agent) -> list[Subsystem]:
     sources: list[Subsystem] = []
+    climate = records = None
     if cfg.records.enabled:
         from firmware_agent.records.task import RecordsTask
 
@@ -26,11 +28,11 @@ def optional_sources(cfg: Config, agent) -> list[Subsystem]:
         # configured, and take their hot-folder originals with them (docs/design.md §6.6).
         _device, archive_key, _log = cfg.sync.key_paths(cfg.state_path)
         hotfolder = agent.hotfolder
-        sources.append(RecordsTask(cfg.records, agent.journal, cfg.state_path,
-                                   password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
-                                   archive_key_path=archive_key,
-                                   remove_original=hotfolder.remove_taken if hotfolder is not None else None))
-    climate = None
+        records = RecordsTask(cfg.records, agent.journal, cfg.state_path,
+                              password_hash=cfg.web.password_hash, heartbeat=agent.watchdog.heartbeat,
+                              archive_key_path=archive_key,
+                              remove_original=hotfolder.remove_taken if hotfolder is not None else None)
+        sources.append(records)
     if cfg.climate.enabled:
         from firmware_agent.climate.service import ClimateService
 
@@ -40,7 +42,8 @@ def optional_sources(cfg: Config, agent) -> list[Subsystem]:
         sources.append(climate)
     # Always present: before enrollment it shows the backlog and why nothing leaves.
     uploader = UploaderTask(cfg.sync, agent.journal, cfg.state_path, cfg.agent.device_id,
-                            climate_summary=_day_summary(climate) if climate is not None else None)
+                            climate_summary=_day_summary(climate) if climate is not None else None,
+                            heartbeat_report=station_report(agent, records, climate))
     agent.batching.on_closed = uploader.wake
     sources.append(uploader)
     return sources

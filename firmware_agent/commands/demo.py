@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def demo_config(state_dir: Path, port: int, *, records: bool = True):
     from firmware_agent.config import load_config
-    from firmware_agent.web.passwords import hash_password
+    from sync.passwords import hash_password
 
     here = Path(__file__).resolve().parents[2] / "drivers" / "sane_test_config"
     os.environ.setdefault("SANE_CONFIG_DIR", str(here))

@@ -120,7 +120,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    from firmware_agent.web.passwords import hash_password
+    from sync.passwords import hash_password
 
     # A PIN is typed on a touch screen, so it may be short; guessing is limited (docs/design.md §3.1).
     key, minimum, too_short, prompt = (

@@ -23,10 +23,10 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from firmware_agent.messages import CATALOGUE
-from firmware_agent.web.passwords import check_password
+from sync.passwords import check_password
 
 from firmware_agent.web.settings import WebSettings
-from firmware_agent.web.limiter import GuessLimiter, client_key
+from sync.limiter import GuessLimiter, client_key
 from firmware_agent.web.sessions import OPERATOR, TECHNICIAN, Session, SessionStore, allows
 from sync.catalogue import Message
 

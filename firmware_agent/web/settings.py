@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from firmware_agent.settings_base import ConfigError, setting
-from firmware_agent.web.passwords import password_hash_ok
+from sync.passwords import password_hash_ok
 
 
 def _host_name_ok(name: object) -> bool:

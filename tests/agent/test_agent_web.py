@@ -11,7 +11,7 @@ from PIL import Image
 
 from firmware_agent.agent import Agent
 from firmware_agent.config import load_config
-from firmware_agent.web.passwords import hash_password
+from sync.passwords import hash_password
 from firmware_agent.wiring import optional_sources
 
 PASSWORD = "correct horse battery"

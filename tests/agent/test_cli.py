@@ -110,7 +110,7 @@ def test_passwd_prints_a_hash_for_the_config():
 
 
 def test_passwd_operator_prints_a_pin_hash_for_the_config():
-    from firmware_agent.web.passwords import check_password
+    from sync.passwords import check_password
 
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     res = subprocess.run([sys.executable, "-m", "firmware_agent", "passwd", "--operator"], input="135790\n",

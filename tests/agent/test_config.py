@@ -10,7 +10,7 @@ import pytest
 
 from firmware_agent.config import ConfigError, explain, load_config
 
-from firmware_agent.web.passwords import check_password, hash_password
+from sync.passwords import check_password, hash_password
 
 ROOT = Path(__file__).resolve().parents[2]
 

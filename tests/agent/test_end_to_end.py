@@ -126,6 +126,18 @@ endpoint = "http://127.0.0.1:{rx_port}/"
         devices = sohoa("devices", "--root", str(rx_root), package="central").stdout
         assert "xa-01" in devices and "last seq" in devices
         assert list((rx_root / "archive" / "xa-01").glob("*.sohoa"))
+        # The station's heartbeat after its batch (design §5.15): what the agent said about itself.
+        import sqlite3
+        report = None
+        while time.monotonic() < end and report is None:
+            with sqlite3.connect(rx_root / "receiver.sqlite3") as db:
+                row = db.execute("SELECT report FROM heartbeats_latest WHERE device_id='xa-01'").fetchone()
+            if row is not None and json.loads(row[0])["pages_today"] >= 10 and json.loads(row[0])["queue_depth"] == 0:
+                report = json.loads(row[0])
+            else:
+                time.sleep(0.5)
+        assert report is not None, (tmp_path / "agent.log").read_text()[-3000:]
+        assert report["scanner"] and report["disk_free_bytes"] > 0 and report["version"]
     finally:
         for proc in (agent, receiver):
             if proc is not None:

@@ -20,7 +20,7 @@ from yarl import URL
 
 from firmware_agent.agent import Agent
 from firmware_agent.config import load_config
-from firmware_agent.web.passwords import check_password, hash_password
+from sync.passwords import check_password, hash_password
 from records.fonts import pil_font
 from firmware_agent.web.guard import Guard
 from firmware_agent.wiring import optional_sources

@@ -7,9 +7,9 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-from firmware_agent.web.passwords import hash_password
+from sync.passwords import hash_password
 from firmware_agent.web.guard import Guard, add_action
-from firmware_agent.web.limiter import client_key
+from sync.limiter import client_key
 from firmware_agent.web.sessions import OPERATOR
 
 PASSWORD = "technician password"

@@ -110,7 +110,7 @@ def test_postgresql_migrations_run_once_even_from_two_nodes(pg_cluster):
             t.start()
         for t in threads:
             t.join()
-        assert sorted(v for r in results for v in r) == list(range(1, migrate.latest("postgresql") + 1))
+        assert sorted(v for r in results for v in r) == [m.version for m in migrate.migrations("postgresql")]
         assert a.schema_version() == b.schema_version() == migrate.latest("postgresql")
         migrate.check(b.schema_version(), "postgresql")
         assert a.counts()["accepted"] == 0

@@ -199,7 +199,7 @@ def test_review_routes_need_a_technician_login(tmp_path):
     import aiohttp
     from aiohttp import web
 
-    from firmware_agent.web.passwords import hash_password
+    from sync.passwords import hash_password
     from firmware_agent.web.guard import Guard
 
     journal = Journal(tmp_path)

@@ -1,4 +1,4 @@
-"""Password and PIN hashes for the status page: scrypt, bounded cost, constant-time checks."""
+"""Password and PIN hashes for the station status page and the central web: scrypt, bounded cost, constant-time checks."""
 
 from __future__ import annotations
 

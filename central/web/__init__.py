@@ -1,0 +1,1 @@
+"""The central web: staff pages, search, heartbeats, audit trail (docs/design.md §5.15)."""

@@ -1,0 +1,235 @@
+"""HTML of the central web: server-rendered, no script, readable on a phone (design §5.15).
+
+Every word comes from ``central/messages.toml`` (Vietnamese first, English
+beside); every value from the database is escaped.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+from datetime import datetime, timezone
+from urllib.parse import quote, urlencode
+
+from aiohttp import web
+
+from central.messages import CATALOGUE
+from central.web.staff import ADMINISTRATOR, ARCHIVIST, allows
+
+_CSS = """
+body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#222}
+header{background:#1d3557;color:#fff;padding:.5em 1em;display:flex;flex-wrap:wrap;gap:1em;align-items:center}
+header a{color:#fff}main{padding:1em}table{border-collapse:collapse;width:100%}
+.wrap{overflow-x:auto}th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;white-space:nowrap}
+th a{color:inherit}tr.red td.contact{background:#e63946;color:#fff;font-weight:bold}
+.totals{display:flex;flex-wrap:wrap;gap:1em;margin:.5em 0}.totals div{background:#f1faee;padding:.4em .8em}
+.en{color:#666;font-size:.9em}.restricted{color:#a00}form.inline{display:inline}
+input,select,button{font-size:1em;padding:.3em}.bar{background:#457b9d;height:.8em;display:inline-block}
+"""
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=body, content_type="text/html", charset="utf-8")
+
+
+def e(value) -> str:
+    return htmllib.escape("" if value is None else str(value), quote=True)
+
+
+def _page(title: str, body: str, session=None, *, refresh_s: int = 0) -> str:
+    # The overview refreshes itself (no script: the page's CSP allows none).
+    refresh = f'<meta http-equiv="refresh" content="{refresh_s}">' if refresh_s else ""
+    nav = ""
+    if session is not None:
+        links = [("/", CATALOGUE["page.nav_overview"].text), ("/search", CATALOGUE["page.nav_search"].text)]
+        if allows(session.role, ARCHIVIST):
+            links += [("/audit", CATALOGUE["page.nav_audit"].text),
+                      ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text)]
+        if allows(session.role, ADMINISTRATOR):
+            links.append(("/admin", CATALOGUE["page.admin_title"].text))
+        nav = " ".join(f'<a href="{href}">{e(label)}</a>' for href, label in links)
+        nav += (f' <span>{e(session.user)} ({e(session.role)})</span>'
+                f'<form class="inline" method="post" action="/logout">'
+                f'<input type="hidden" name="csrf_token" value="{e(session.csrf_token)}">'
+                f'<button id="logout">{e(CATALOGUE["page.logout"].text)}</button></form>')
+    return (f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">{refresh}<title>{e(title)}</title>'
+            f'<style>{_CSS}</style></head><body><header><strong>sohoa</strong> {nav}</header>'
+            f'<main><h1>{e(title)}</h1>{body}</main></body></html>')
+
+
+def login_page(message: str, next_path: str) -> str:
+    msg = f'<p id="message" class="restricted">{e(message)}</p>' if message else ""
+    return _page(CATALOGUE["page.login_title"].text,
+                 f'{msg}<form method="post" action="/login">'
+                 f'<p><label>{e(CATALOGUE["page.user"].text)}<br><input name="user" id="user" autocomplete="username">'
+                 f'</label></p><p><label>{e(CATALOGUE["page.password"].text)}<br>'
+                 f'<input name="password" id="password" type="password" autocomplete="current-password"></label></p>'
+                 f'<input type="hidden" name="next" value="{e(next_path)}">'
+                 f'<button id="login">{e(CATALOGUE["page.login"].text)}</button></form>')
+
+
+def _ago(age_s) -> str:
+    if age_s is None:
+        return CATALOGUE["page.never"].text
+    if age_s < 3600:
+        return CATALOGUE["page.minutes_ago"].format(n=int(age_s // 60)).text
+    if age_s < 2 * 86400:
+        return CATALOGUE["page.hours_ago"].format(n=int(age_s // 3600)).text
+    return CATALOGUE["page.days_ago"].format(n=int(age_s // 86400)).text
+
+
+def _when(ts) -> str:
+    return "" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _pct(share) -> str:
+    return "" if share is None else f"{share * 100:.0f} %"
+
+
+def overview(session, rows: list[dict], totals: dict, query, events: list[dict], modes: dict) -> str:
+    def head(key: str, label: str) -> str:
+        desc = "1" if query.get("sort") == key and query.get("desc") != "1" else "0"
+        args = {k: v for k, v in query.items() if k in ("province", "district")} | {"sort": key, "desc": desc}
+        return f'<th><a href="/?{e(urlencode(args))}">{e(label)}</a></th>'
+
+    provinces = sorted({r["province"] for r in rows if r["province"]})
+    options = "".join(f'<option{" selected" if p == query.get("province") else ""}>{e(p)}</option>' for p in provinces)
+    filters = (f'<form method="get" action="/" id="filter"><label>{e(CATALOGUE["page.province"].text)} '
+               f'<select name="province" id="province"><option value="">*</option>{options}</select></label> '
+               f'<label>{e(CATALOGUE["page.district"].text)} <input name="district" id="district" '
+               f'value="{e(query.get("district", ""))}"></label> '
+               f'<button id="apply">{e(CATALOGUE["page.filter"].text)}</button></form>')
+    tot = (f'<div class="totals" id="totals">'
+           f'<div>{e(CATALOGUE["page.total_stations"].format(n=totals["stations"]).text)}</div>'
+           f'<div>{e(CATALOGUE["page.total_red"].format(n=totals["red"]).text)}</div>'
+           f'<div>{e(CATALOGUE["page.total_backlog"].format(n=totals["backlog"]).text)}</div>'
+           f'<div>{e(CATALOGUE["page.total_pages_week"].format(n=totals["pages_week"]).text)}</div>'
+           f'<div>{e(CATALOGUE["page.total_held"].format(n=totals["held"]).text)}</div>'
+           f'<div>{e(CATALOGUE["page.secret_count"].format(n=modes.get("03", 0)).text)}</div></div>')
+    body = []
+    for r in rows:
+        cls = ' class="red"' if r["red"] else ""
+        alerts = ", ".join(r["alerts"])
+        body.append(f'<tr{cls} data-device="{e(r["device"])}"><td><a href="/commune/{quote(r["device"])}">'
+                    f'{e(r["commune"] or r["device"])}</a></td><td>{e(r["district"])}</td><td>{e(r["province"])}</td>'
+                    f'<td class="contact">{e(_ago(r["age_s"]))}</td><td>{e(r["backlog"])}</td>'
+                    f'<td>{e(r["pages_week"])}</td><td>{e(r["held"])}</td><td>{e(_pct(r["quality_share"]))}</td>'
+                    f'<td>{e(r["climate_rating"])}</td><td>{e(alerts)}</td><td>{e(r["events"] or "")}</td></tr>')
+    table = (f'<div class="wrap"><table id="stations"><tr>{head("commune", CATALOGUE["page.commune"].text)}'
+             f'{head("district", CATALOGUE["page.district"].text)}{head("province", CATALOGUE["page.province"].text)}'
+             f'{head("age_s", CATALOGUE["page.last_contact"].text)}{head("backlog", CATALOGUE["page.backlog"].text)}'
+             f'{head("pages_week", CATALOGUE["page.pages_week"].text)}{head("held", CATALOGUE["page.held"].text)}'
+             f'<th>{e(CATALOGUE["page.quality"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th>'
+             f'<th>{e(CATALOGUE["page.alerts"].text)}</th><th>{e(CATALOGUE["page.events"].text)}</th></tr>'
+             + "".join(body) + "</table></div>")
+    return _page(CATALOGUE["page.overview_title"].text, filters + tot + table + _events(events), session,
+                 refresh_s=60)
+
+
+def _events(events: list[dict]) -> str:
+    if not events:
+        return ""
+    items = "".join(f'<li>{e(_when(ev["at"]))} {e(ev["device_id"])}: '
+                    f'{e(CATALOGUE["page.event_refused_heartbeat"].format(kind=ev["kind"]).text)} {e(ev["client"])}</li>'
+                    for ev in events)
+    return f'<h2>{e(CATALOGUE["page.events"].text)}</h2><ul id="events">{items}</ul>'
+
+
+def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict, latest: dict) -> str:
+    top = max([h["pages"] for h in history] + [1])
+    days = "".join(f'<tr><td>{e(h["day"])}</td><td>{e(h["pages"])} <span class="bar" style="width:'
+                   f'{int(120 * h["pages"] / top)}px"></span></td><td>{e(h["processed"])}</td><td>{e(h["held"])}</td>'
+                   f'<td>{e(h["queue_depth"])}</td><td>{e(h["climate"].get("rating", ""))}</td></tr>' for h in history)
+    accepted = "".join(f'<li>seq {e(b["seq"])} → log {e(b["idx"])}</li>' for b in batches["accepted"])
+    rejected = "".join(f'<li>{e(_when(b["at"]))} seq {e(b["seq"])}: {e(b["code"])}</li>' for b in batches["rejected"])
+    facts = (f'<p id="contact">{e(CATALOGUE["page.last_contact"].text)}: {e(_ago(row["age_s"]))} '
+             f'({e(_when(row["last_contact"]))}) · {e(CATALOGUE["page.backlog"].text)}: {e(row["backlog"])} · '
+             f'{e(row["district"])}, {e(row["province"])} · {e(row["version"])}</p>')
+    held = "".join(f'<li>{e(h.get("file_code"))}: {e(h.get("reason"))}</li>' for h in latest.get("held", []))
+    climate = latest.get("climate", {}) if isinstance(latest.get("climate"), dict) else {}
+    facts += (f'<p id="climate">{e(CATALOGUE["page.climate"].text)}: {e(climate.get("rating", ""))} · '
+              f'{e(CATALOGUE["page.alerts"].text)}: {e(", ".join(climate.get("alerts", [])))} · '
+              f'{e(CATALOGUE["page.quality"].text)}: {e(_pct(row["quality_share"]))}</p>'
+              f'<h2>{e(CATALOGUE["page.held"].text)}</h2><ul id="held">{held}</ul>')
+    body = (facts + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
+            f'<th>{e(CATALOGUE["page.day"].text)}</th><th>{e(CATALOGUE["page.pages"].text)}</th>'
+            f'<th>{e(CATALOGUE["page.processed"].text)}</th><th>{e(CATALOGUE["page.held"].text)}</th>'
+            f'<th>{e(CATALOGUE["page.backlog"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th></tr>'
+            f'{days}</table></div><h2>{e(CATALOGUE["page.batches"].text)}</h2><ul id="batches">{accepted}</ul>'
+            f'<h2>{e(CATALOGUE["page.rejections"].text)}</h2><ul id="rejections">{rejected}</ul>' + _events(events))
+    return _page(row["commune"] or row["device"], body, session)
+
+
+def search(session, q: str, total: int, rows: list[dict]) -> str:
+    form = (f'<form method="get" action="/search"><input name="q" id="q" value="{e(q)}" size="30">'
+            f'<button id="go">{e(CATALOGUE["page.search"].text)}</button></form>')
+    items = []
+    for r in rows:
+        label = (e(CATALOGUE["page.restricted"].format(mode=r["mode"]).text) if r.get("restricted") else e(r["title"]))
+        items.append(f'<tr class="{"restricted" if r.get("restricted") else ""}"><td><a href="/record/'
+                     f'{quote(r["file_code"])}">{e(r["file_code"])}</a></td><td>{label}</td><td>{e(r["mode"])}</td>'
+                     f'<td>{e(r["commune"])}</td><td>{e(r["documents"])}</td></tr>')
+    result = (f'<p id="total">{e(CATALOGUE["page.results"].format(n=total).text)}</p><div class="wrap">'
+              f'<table id="results"><tr><th>{e(CATALOGUE["page.file_code"].text)}</th>'
+              f'<th>{e(CATALOGUE["page.title"].text)}</th><th>{e(CATALOGUE["page.mode"].text)}</th>'
+              f'<th>{e(CATALOGUE["page.commune"].text)}</th><th>{e(CATALOGUE["page.documents"].text)}</th></tr>'
+              + "".join(items) + "</table></div>") if q else ""
+    return _page(CATALOGUE["page.search_title"].text, form + result, session)
+
+
+def record(session, rec: dict) -> str:
+    fields = "".join(f'<tr><th>{e(k)}</th><td>{e(v)}</td></tr>' for k, v in rec["fields"].items())
+    docs = []
+    for d in rec["document_list"]:
+        values = "; ".join(f'{e(k)}: {e(v.get("value") if isinstance(v, dict) else v)}'
+                           + (f' ({float(v["confidence"]):.0%})' if isinstance(v, dict) and v.get("confidence")
+                              is not None else "") for k, v in d["fields"].items())
+        link = (f' <a class="pdf" href="/record/{quote(rec["file_code"])}/pdf/{d["n"]}" target="_blank">PDF</a>'
+                if d["pdf_key"] else "")
+        docs.append(f'<li>{e(d["n"])}. {values}{link}</li>')
+    export = (f'<p><a id="export" href="/record/{quote(rec["file_code"])}/export">'
+              f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) else "")
+    body = (f'<p id="meta">{e(rec["file_code"])} · {e(CATALOGUE["page.mode"].text)} {e(rec["mode"])} · '
+            f'{e(rec.get("commune"))}</p><div class="wrap"><table id="ead">{fields}</table></div>'
+            f'<h2>{e(CATALOGUE["page.documents"].text)}</h2><ol id="docs">{"".join(docs)}</ol>{export}')
+    return _page(rec["title"] or rec["file_code"], body, session)
+
+
+def audit_trail(session, rows: list[dict], check) -> str:
+    state = (CATALOGUE["page.chain_ok"].format(n=check.checked).text if check.first_bad is None
+             else CATALOGUE["page.chain_broken"].format(seq=check.first_bad).text)
+    export = ('<a id="audit-csv" href="/audit.csv">CSV</a>' if allows(session.role, ADMINISTRATOR) else "")
+    items = "".join(f'<tr><td>{e(r["seq"])}</td><td>{e(_when(r["at"]))}</td><td>{e(r["actor"])}</td>'
+                    f'<td>{e(r["role"])}</td><td class="action">{e(r["action"])}</td><td>{e(r["target"])}</td>'
+                    f'<td>{e(r["detail"])}</td><td>{e(r["client"])}</td></tr>' for r in rows)
+    body = (f'<p id="chain">{e(state)} {export}</p><div class="wrap"><table id="audit"><tr><th>#</th>'
+            f'<th>{e(CATALOGUE["page.time"].text)}</th><th>{e(CATALOGUE["page.user"].text)}</th>'
+            f'<th>{e(CATALOGUE["page.role"].text)}</th><th>{e(CATALOGUE["page.action"].text)}</th>'
+            f'<th>{e(CATALOGUE["page.target"].text)}</th><th></th><th></th></tr>{items}</table></div>')
+    return _page(CATALOGUE["page.audit_title"].text, body, session)
+
+
+def refused(session, file_code: str, message: str) -> str:
+    """A record file the session may not read: its code and why, nothing of its content (A03)."""
+    return _page(file_code, f'<p id="refused" class="restricted">{e(message)}</p>', session)
+
+
+def admin(session, users: list[dict], devices: list, message: str) -> str:
+    token = f'<input type="hidden" name="csrf_token" value="{e(session.csrf_token)}">'
+    msg = f'<p id="message">{e(message)}</p>' if message else ""
+    people = "".join(f'<tr><td>{e(u["name"])}</td><td>{e(u["role"])}</td><td>{"x" if u["disabled"] else ""}</td></tr>'
+                     for u in users)
+    roles = "".join(f'<option>{r}</option>' for r in ("viewer", "archivist", "administrator"))
+    devs = "".join(f'<tr><td>{e(d.device_id)}</td><td>{e(d.last_seq)}</td>'
+                   f'<td>{e(CATALOGUE["cli.revoked"].text) if d.revoked else ""}</td></tr>' for d in devices)
+    body = (f'{msg}<h2>{e(CATALOGUE["page.accounts"].text)}</h2><div class="wrap"><table id="users">{people}</table>'
+            f'</div><form method="post" action="/admin/users">{token}<input name="name" id="new-name" '
+            f'placeholder="{e(CATALOGUE["page.user"].text)}"> <select name="role">{roles}</select> '
+            f'<input name="password" type="password" placeholder="{e(CATALOGUE["page.password"].text)}"> '
+            f'<button>{e(CATALOGUE["page.save"].text)}</button></form>'
+            f'<h2>{e(CATALOGUE["page.devices"].text)}</h2><div class="wrap"><table id="devices">{devs}</table></div>'
+            f'<form method="post" action="/admin/tokens">{token}<input name="device" placeholder="device id"> '
+            f'<button>{e(CATALOGUE["page.mint_token"].text)}</button></form>'
+            f'<form method="post" action="/admin/revoke">{token}<input name="device" placeholder="device id"> '
+            f'<button>{e(CATALOGUE["page.revoke"].text)}</button></form>')
+    return _page(CATALOGUE["page.admin_title"].text, body, session)

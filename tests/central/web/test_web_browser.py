@@ -1,0 +1,219 @@
+"""The central web in a real browser (Debian's chromium + chromium-driver, Selenium): log in, the
+overview of several stations, a filter, a commune page, search without diacritics, a PDF, a secret
+record refused to a viewer and that refusal in the audit trail, an archivist's export. Screenshots of
+each step go to docs/central-web-*.png."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from central.web import audit, heartbeats
+from sync import heartbeat
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+STATIONS = (("xa-tan-lap", "Tân Lập", "Cẩm Khê", "Phú Thọ", 0),
+            ("xa-son-vi", "Sơn Vi", "Lâm Thao", "Phú Thọ", 0),
+            ("xa-dong-xuan", "Đồng Xuân", "Thanh Ba", "Phú Thọ", 30 * 3600),   # silent for 30 h: red
+            ("xa-lang-son", "Hoàng Văn Thụ", "Thành phố Lạng Sơn", "Lạng Sơn", 0))
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium from Debian's packages, driven by Selenium (installed by ``make test``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_window_size(1280, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def running_site(tmp_path, kit, webkit):
+    """The receiver and the web served from a thread of their own, with four stations reporting."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    holder = {}
+
+    async def setup():
+        site = await webkit.start_site(tmp_path)
+        webkit.add_staff(site.state)
+        now = time.time()
+        for i, (device, commune, district, province, silent_s) in enumerate(STATIONS):
+            app = kit.Appliance(tmp_path / device, device_id=device)
+            await app.enroll(site.rx)
+            heartbeats.set_place(site.state, device, commune=commune, district=district, province=province)
+            for day in range(6, -1, -1):
+                at = now - silent_s - day * 86400
+                report = {"v": 1, "device": device, "seq": int(at * 1000), "sent_at": at, "queue_depth": i,
+                          "oldest_unsent_s": 60.0 * i, "pages_today": 100 + 37 * i + 5 * day,
+                          "pages_processed_today": 100 + 37 * i, "pages_warned_today": 3 * i,
+                          "held": [{"file_code": f"H0{i}.held", "reason": "low_confidence"}] * (i % 2),
+                          "scanner": "ready", "disk_free_bytes": 50 * 2**30, "version": "1.0",
+                          "climate": {"rating": "good" if i != 1 else "poor",
+                                      "alerts": ["humidity_high"] if i == 1 else []}}
+                heartbeats.record(site.state, heartbeat.Heartbeat(device, report["seq"], at, report), now=at)
+        webkit.add_samples(site.state, "xa-tan-lap", pdf_key=webkit.PDF_NAME, store=site.rx.core.store,
+                           pdf=_tiny_pdf())
+        # A forged report from one station, shown as an event.
+        heartbeats.add_event(site.state, "xa-son-vi", "forged_heartbeat", "192.0.2.7")
+        holder["site"] = site
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(setup())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(120)
+    yield holder["site"]
+    asyncio.run_coroutine_threadsafe(holder["site"].close(), loop).result(60)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(30)
+
+
+def _tiny_pdf() -> bytes:
+    """A one-page PDF with real text, built by hand (offsets computed)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Contents 4 0 R "
+            b"/Resources << /Font << /F1 5 0 R >> >> >>"]
+    stream = b"BT /F1 18 Tf 20 100 Td (Quyet dinh so 12) Tj ET"
+    objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out, offsets = b"%PDF-1.4\n", []
+    for n, body in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return out
+
+
+def _login(driver, url: str, user: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(url + "login")
+    driver.find_element(By.ID, "user").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login").click()
+
+
+def _fetch(driver, path: str) -> dict:
+    """Fetch *path* from the page (same origin, the session's cookie): status, type and size."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done({status: r.status, "
+        "type: r.headers.get('Content-Type'), disposition: r.headers.get('Content-Disposition'), size: b.byteLength})))"
+        ".catch(e => done({error: String(e)}));", path)
+
+
+def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    url = running_site.web_url
+    d = browser
+    # 1. Login (a wrong password first: refused, in Vietnamese and English).
+    _login(d, url, "viewer", "not-the-password")
+    message = WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, "message"))
+    assert "Sai tên đăng nhập hoặc mật khẩu" in message[0].text
+    d.save_screenshot(str(DOCS / "central-web-1-login.png"))
+    _login(d, url, "viewer", webkit.PASSWORD)
+    WebDriverWait(d, 20).until(lambda drv: not drv.current_url.endswith("/login"))
+
+    # 2. The overview: every station in one table, the silent one red, totals on top.
+    rows = d.find_elements(By.CSS_SELECTOR, "#stations tr[data-device]")
+    assert [r.get_attribute("data-device") for r in rows] == sorted(s[0] for s in STATIONS)
+    red = d.find_elements(By.CSS_SELECTOR, "#stations tr.red")
+    assert [r.get_attribute("data-device") for r in red] == ["xa-dong-xuan"]
+    contact = red[0].find_element(By.CSS_SELECTOR, "td.contact")
+    assert contact.value_of_css_property("background-color") == "rgba(230, 57, 70, 1)"
+    assert "giờ trước" in contact.text or "ngày trước" in contact.text
+    totals = d.find_element(By.ID, "totals").text
+    assert "4 trạm" in totals and "1 trạm mất liên lạc" in totals and "6 lô chờ gửi" in totals
+    assert "forged_heartbeat" in d.find_element(By.ID, "events").text
+    d.save_screenshot(str(DOCS / "central-web-2-overview.png"))
+
+    # 3. Filter by province.
+    Select(d.find_element(By.ID, "province")).select_by_visible_text("Lạng Sơn")
+    d.find_element(By.ID, "apply").click()
+    WebDriverWait(d, 20).until(lambda drv: "province=" in drv.current_url)
+    rows = d.find_elements(By.CSS_SELECTOR, "#stations tr[data-device]")
+    assert [r.get_attribute("data-device") for r in rows] == ["xa-lang-son"]
+    assert "1 trạm" in d.find_element(By.ID, "totals").text
+
+    # 4. A commune page: its daily history.
+    d.get(url)
+    d.find_element(By.LINK_TEXT, "Tân Lập").click()
+    WebDriverWait(d, 20).until(lambda drv: "/commune/" in drv.current_url)
+    assert d.find_element(By.TAG_NAME, "h1").text == "Tân Lập"
+    days = d.find_elements(By.CSS_SELECTOR, "#history tr")[1:]
+    assert len(days) == 7 and days[0].find_elements(By.TAG_NAME, "td")[1].text.startswith("100")
+    assert d.find_element(By.ID, "climate").text.startswith("Khí hậu kho / Room climate: good")
+    d.save_screenshot(str(DOCS / "central-web-3-commune.png"))
+
+    # 5. Search without diacritics finds the Quyết định; the secret record file shows as restricted.
+    d.get(url + "search")
+    d.find_element(By.ID, "q").send_keys("quyet dinh")
+    d.find_element(By.ID, "go").click()
+    WebDriverWait(d, 20).until(lambda drv: "q=quyet" in drv.current_url)
+    results = d.find_elements(By.CSS_SELECTOR, "#results tr")[1:]
+    assert len(results) == 1 and "Quyết định về việc cấp giấy" in results[0].text
+    d.save_screenshot(str(DOCS / "central-web-4-search.png"))
+
+    # 6. The record file page and its PDF, opened in the browser.
+    results[0].find_element(By.TAG_NAME, "a").click()
+    WebDriverWait(d, 20).until(lambda drv: "/record/" in drv.current_url)
+    assert "H01.001.2024.001" in d.find_element(By.ID, "meta").text
+    assert "93%" in d.find_element(By.ID, "docs").text  # a value's confidence
+    assert not d.find_elements(By.ID, "export")  # a viewer exports nothing
+    pdf_href = d.find_element(By.CSS_SELECTOR, "a.pdf").get_attribute("href")
+    got = _fetch(d, pdf_href)
+    assert got["status"] == 200 and got["type"] == "application/pdf" and got["disposition"].startswith("inline")
+    d.save_screenshot(str(DOCS / "central-web-5-record.png"))
+
+    # 7. A secret record file, as a viewer: refused, and the refusal is in the audit trail.
+    d.get(url + "record/H01.001.2024.003")
+    body = d.find_element(By.TAG_NAME, "body").text
+    assert "không được xem nội dung" in body and "an ninh" not in body
+    d.save_screenshot(str(DOCS / "central-web-6-secret-refused.png"))
+    refused = audit.entries(running_site.state, action="view_refused")
+    assert refused[0]["actor"] == "viewer" and refused[0]["target"] == "H01.001.2024.003"
+
+    # 8. An archivist: sees the refusal in the trail, exports a record file.
+    d.find_element(By.ID, "logout").click()
+    WebDriverWait(d, 20).until(lambda drv: drv.current_url.endswith("/login"))
+    _login(d, url, "archivist", webkit.PASSWORD)
+    WebDriverWait(d, 20).until(lambda drv: not drv.current_url.endswith("/login"))
+    d.get(url + "audit")
+    assert "Chuỗi băm nguyên vẹn" in d.find_element(By.ID, "chain").text
+    actions = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#audit td.action")]
+    assert "view_refused" in actions and "login" in actions
+    d.save_screenshot(str(DOCS / "central-web-7-audit.png"))
+    d.get(url + "record/H01.001.2024.002")
+    export = d.find_element(By.ID, "export").get_attribute("href")
+    got = _fetch(d, export)
+    assert got["status"] == 200 and got["disposition"].startswith("attachment") and got["size"] > 100
+    assert audit.entries(running_site.state, action="export")[0]["target"] == "H01.001.2024.002"
+
+    # 9. On a phone: the overview fits the screen's width (the table scrolls inside its box).
+    d.set_window_size(412, 915)
+    d.get(url)
+    width = d.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 412 + 1
+    d.save_screenshot(str(DOCS / "central-web-8-phone.png"))

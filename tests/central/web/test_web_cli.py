@@ -1,0 +1,66 @@
+"""`sohoa-central users`, `web` and `audit-trail` as an operator runs them (real processes, real HTTP)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+
+BIN = os.path.join(os.path.dirname(sys.executable), "sohoa-central")
+
+
+def _run(*args, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_accounts_web_and_audit_chain_from_the_command_line(tmp_path):
+    root = str(tmp_path / "central")
+    assert _run("migrate", "--root", root).returncode == 0
+    added = _run("users", "add", "an.nguyen", "--role", "archivist", "--password-stdin", "--root", root,
+                 stdin="mat-khau-dai-1\n")
+    assert added.returncode == 0 and "Đã lưu tài khoản an.nguyen" in added.stdout
+    short = _run("users", "add", "b", "--password-stdin", "--root", root, stdin="ngan\n")
+    assert short.returncode == 2 and "Không lưu được tài khoản" in short.stderr
+    assert "an.nguyen\tarchivist" in _run("users", "list", "--root", root).stdout
+
+    port = _free_port()
+    web = subprocess.Popen([BIN, "web", "--root", root, "--port", str(port)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        line = web.stdout.readline()
+        assert line.strip() == f"Trang web trung tâm: http://127.0.0.1:{port}/ / Central web: http://127.0.0.1:{port}/"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        form = urllib.parse.urlencode({"user": "an.nguyen", "password": "mat-khau-dai-1"}).encode()
+        with opener.open(f"http://127.0.0.1:{port}/login", data=form, timeout=30) as answer:
+            assert answer.status == 200 and "Tổng quan số hóa" in answer.read().decode()  # followed to /
+        with opener.open(f"http://127.0.0.1:{port}/reports/monthly.csv", timeout=30) as answer:
+            assert answer.read().decode().startswith("month,province,district,commune,device,pages")
+        try:
+            opener.open(f"http://127.0.0.1:{port}/audit.csv", timeout=30)
+            raise AssertionError("an archivist exported the audit trail")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 403
+    finally:
+        web.send_signal(signal.SIGTERM)
+        assert web.wait(30) == 0
+    ok = _run("audit-trail", "--root", root)
+    assert ok.returncode == 0 and "Nhật ký kiểm tra nguyên vẹn: 3 mục" in ok.stdout  # user_add, login, export
+    assert _run("users", "disable", "an.nguyen", "--root", root).returncode == 0
+    assert _run("users", "disable", "nobody", "--root", root).returncode == 1
+    import sqlite3
+    with sqlite3.connect(os.path.join(root, "receiver.sqlite3")) as db:
+        db.execute("UPDATE audit_log SET actor='someone' WHERE seq=1")
+    broken = _run("audit-trail", "--root", root)
+    assert broken.returncode == 1 and "bị sửa từ mục 1" in broken.stderr
