@@ -29,10 +29,10 @@ class Migration:
 
 
 def migrations(backend: str) -> list[Migration]:
-    """The migrations of *backend* ("sqlite" or "postgresql"), in order; numbers unique and ascending.
+    """The migrations of *backend* ("sqlite" or "postgresql"), in order; numbered from 1 without gaps.
 
-    A number may be missing while branches that each own a number are merged
-    (each is applied by its own number, so a late lower one is still applied).
+    Without gaps, so a database at version N has every migration up to N: a schema
+    version alone says what a database holds.
     """
     found = []
     for p in sorted((HERE / backend).glob("*.sql")):
@@ -40,9 +40,8 @@ def migrations(backend: str) -> list[Migration]:
         if m is None:
             raise RuntimeError(f"{p}: a migration is named NNNN_name.sql")
         found.append(Migration(int(m.group(1)), m.group(2), p.read_text(encoding="utf-8")))
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
-        raise RuntimeError(f"{HERE / backend}: migrations must have distinct numbers from 1")
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"{HERE / backend}: migrations must be numbered 1, 2, ... without gaps")
     return found
 
 
