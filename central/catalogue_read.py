@@ -159,7 +159,7 @@ def _rows(zf: zipfile.ZipFile, member: str, objid: str, secret: bool, data: byte
 
 
 def pdf_texts(pdf: bytes) -> list[str]:
-    """The OCR text of each page of one of our PDF/A documents (design 6.4), words one space apart.
+    """The OCR text of each page of one of our PDF/A documents (formats 6.4), words one space apart.
 
     Reads the invisible text layer: every ``Tj`` string is a word in UTF-16BE
     (CID = BMP code point), so no font machinery is needed.

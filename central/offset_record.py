@@ -1,4 +1,4 @@
-"""The file store's offset record: two checked slots overwritten in place (design 5.8, R1a).
+"""The file store's offset record: two checked slots overwritten in place (formats 5.8, R1a).
 
 Recording an offset must be durable before the acknowledgement, and cheap:
 replacing a file (temporary file, fsync, rename) costs a journal commit per

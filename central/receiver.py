@@ -1,4 +1,4 @@
-"""The tus 1.0.0 request handlers of the receiver over aiohttp (design section 5.8).
+"""The tus 1.0.0 request handlers of the receiver over aiohttp (formats section 5.8).
 
 Storage comes from a :class:`central.store.Store`, decisions from
 :class:`ReceiverCore`; the application around the handlers (routes, error
@@ -40,7 +40,7 @@ _READ = 1 << 20
 
 @dataclass
 class ReceiverOptions:
-    """The receiver's settings; the limits and timeouts are those of design 5.7 and 5.8."""
+    """The receiver's settings; the limits and timeouts are those of formats 5.7 and 5.8."""
 
     max_size: int = 4 * 1024**3
     expiration_s: float = 24 * 3600.0
@@ -74,7 +74,7 @@ class TusHandler:
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tus-io")
-        # Refused authentications: counted always, logged at most once a minute (design 5.6).
+        # Refused authentications: counted always, logged at most once a minute (formats 5.6).
         self.auth_log = ThrottledLog(log)
 
     # ----------------------------------------------------------------- helpers
@@ -372,7 +372,7 @@ class TusHandler:
         return ProtocolError(500, "store error")
 
     def storage_full(self, exc: BaseException) -> ProtocolError:
-        """The one answer to a write refused for lack of room, wherever it happened (design 5.8)."""
+        """The one answer to a write refused for lack of room, wherever it happened (formats 5.8)."""
         self.core.counters["disk_full"] += 1
         log.error("storage full: %s: %s", type(exc).__name__, exc)
         return ProtocolError(507, "Insufficient Storage")

@@ -1,4 +1,4 @@
-"""The receiver's aiohttp application: routes, error replies and start-up (design section 5.8).
+"""The receiver's aiohttp application: routes, error replies and start-up (formats section 5.8).
 
 :class:`central.receiver.TusHandler` answers the requests; this module decides,
 once, which routes exist (from one :class:`sync.tus_protocol.Capabilities`
@@ -50,7 +50,7 @@ def _errors(h: TusHandler):
             except (OSError, sqlite3.Error) as exc:
                 if not storage_full(exc):
                     raise
-                raise h.storage_full(exc) from None  # 507 wherever the room ran out (design 5.8)
+                raise h.storage_full(exc) from None  # 507 wherever the room ran out (formats 5.8)
         except (ProtocolError, AuthError) as exc:
             resp = web.Response(status=exc.status, text=exc.reason + "\n",
                                 headers={"Sohoa-Reason": exc.reason[:200]})
@@ -72,7 +72,7 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
     """The aiohttp application serving *core*; capabilities are decided here, once.
 
     ``GET /metrics`` is not among its routes: :func:`make_metrics_app` serves it
-    on a listener of its own (design 5.8).
+    on a listener of its own (formats 5.8).
     """
     opts = opts or ReceiverOptions()
     caps = Capabilities(max_size=opts.max_size,
@@ -138,7 +138,7 @@ def build_receiver_app(root: Path, *, member_check: MemberCheck | None = None, o
 
 
 def make_metrics_app(core: ReceiverCore, watch: ConnectionWatch, health: Health) -> web.Application:
-    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (design 5.8).
+    """``GET /metrics`` alone, for the loopback listener; it needs no credentials (formats 5.8).
 
     The exposition is Prometheus text format 0.0.4 from the client library (:mod:`central.metrics`);
     the backends' health is probed (at most once a second) before each scrape.

@@ -1,4 +1,4 @@
-"""Per-connection time limits of the receiver: the request head and the idle wait (design 5.8).
+"""Per-connection time limits of the receiver: the request head and the idle wait (formats 5.8).
 
 aiohttp hands a request to the application only once its head is complete,
 and keeps a single keep-alive timer, which releases older than the change

@@ -1,4 +1,4 @@
-"""``POST /enroll`` on the receiver (design 5.7): a one-time token registers a device key.
+"""``POST /enroll`` on the receiver (formats 5.7): a one-time token registers a device key.
 
 The one request nobody has authenticated that makes the receiver write, so
 its failures are rate-limited (per client address and overall), recorded in
@@ -33,7 +33,7 @@ class EnrollHandler:
         self.refusal_log = ThrottledLog(log)
 
     async def enroll(self, request: web.Request) -> web.Response:
-        """``POST /enroll`` (design 5.7): failures are rate-limited per client address and overall."""
+        """``POST /enroll`` (formats 5.7): failures are rate-limited per client address and overall."""
         address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
                                  self.opts.trusted_proxies)
         wait_s = self.limiter.admit(address)

@@ -1,4 +1,4 @@
-"""Limits on what requests nobody authenticated may cost the receiver (design 5.6, 5.7).
+"""Limits on what requests nobody authenticated may cost the receiver (formats 5.6, 5.7).
 
 Token buckets for failed enrollments (per client address and overall), the
 client address behind a trusted proxy, and a log that writes at most one

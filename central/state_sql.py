@@ -20,7 +20,7 @@ from typing import Iterator, Protocol
 from central.fixity_sql import FixityQueries
 from sync.canon import DEVICE_ID_RE, ZERO_HASH, b64url
 
-ENROLL_REFUSALS_KEPT = 256  # rows of enroll_refusals, one per client address (design 5.7)
+ENROLL_REFUSALS_KEPT = 256  # rows of enroll_refusals, one per client address (formats 5.7)
 
 LOCK_UPLOAD, LOCK_DEVICE, LOCK_LOG, LOCK_MIGRATE = 1, 2, 3, 4  # advisory lock classes (design 5.12)
 

@@ -27,7 +27,7 @@ UPLOAD_ID_RE = re.compile(r"[0-9a-f]{32}")
 
 
 def archive_name(device_id: str, seq: int, batch: str) -> str:
-    """Where an accepted batch is kept, in every store (design 5.8 R2)."""
+    """Where an accepted batch is kept, in every store (formats 5.8 R2)."""
     return f"{device_id}/{seq:010d}-{batch}.sohoa"
 
 
@@ -79,7 +79,7 @@ class FileStore:
     """Uploads under ``{root}/uploads``, accepted batches under ``{root}/archive``.
 
     Each upload is ``<id>.bin`` (bytes), ``<id>.info`` (JSON written at
-    creation) and ``<id>.offset`` (the offset record, design 5.8 R1a). The
+    creation) and ``<id>.offset`` (the offset record, formats 5.8 R1a). The
     recorded offset is the truth: bytes past it are leftovers of an
     unacknowledged chunk and are cut off before the next write.
     """
@@ -116,7 +116,7 @@ class FileStore:
             offset_record.create(upload.offset_path)
             write_atomic(info_path, json.dumps(asdict(info)).encode(), mode=0o600, sync_dir=False, sync_file=False)
         except OSError:
-            # A full disk part way: no file of a half-made upload stays behind (design 5.8).
+            # A full disk part way: no file of a half-made upload stays behind (formats 5.8).
             upload.terminate()
             tmp_path(info_path).unlink(missing_ok=True)  # write_atomic's
             raise

@@ -2,7 +2,7 @@
 
 A :class:`StreamVerifier` runs :func:`sync.batch.open_batch` in its own thread
 over a reader that sees the bytes of an upload as the receiver gets them and
-waits for more (design 5.8, rule R2a). Two limits bound what it may read:
+waits for more (formats 5.8, rule R2a). Two limits bound what it may read:
 
 - the *committed* offset: acknowledged and fsynced bytes, which never change
   (rule R1); below it the reader may also go to the file;

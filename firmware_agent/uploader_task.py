@@ -1,6 +1,6 @@
 """The appliance side of sync: seal staged batches, upload them in order, keep receipts.
 
-Rules A1-A3 of design section 5.8 over the batch life cycle of design 2.1: the
+Rules A1-A3 of formats section 5.8 over the batch life cycle of design 2.1: the
 journal's ``batches`` row is the only record of a batch (``staged -> sealing ->
 sealed -> uploaded -> acknowledged``; ``uploaded``: the receiver has every byte,
 its receipt is not verified yet), and every step here is one of its

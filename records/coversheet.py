@@ -1,4 +1,4 @@
-"""Cover sheets: the QR payload (docs/design.md §6.1), the printed sheet, detection.
+"""Cover sheets: the QR payload (docs/formats.md §6.1), the printed sheet, detection.
 
 A cover sheet starts a record file. It carries a QR code with the record file's
 fields and the same fields as Vietnamese text, between two solid black bands so

@@ -1,6 +1,6 @@
 """PDF/A-2b documents: the archival colour page plus an invisible OCR text layer.
 
-Layout and conformance points are in docs/design.md §6.4. Built directly with
+Layout and conformance points are in docs/formats.md §6.4. Built directly with
 pikepdf (qpdf), no Ghostscript: the JPEG is embedded as it is (no re-encoding),
 streams we write are deflated here so that the XMP stream stays unfiltered as
 PDF/A requires, and a glyphless CID font with a ToUnicode CMap carries the text.

@@ -1,6 +1,6 @@
 """Build a SIP_hoso package (TT 05/2025 Phụ lục III) as a ZIP stream.
 
-One package per record file; layout, IDs and checksums as docs/design.md §6.5.
+One package per record file; layout, IDs and checksums as docs/formats.md §6.5.
 The ZIP goes to any binary writer, so a secret record file (mode 03) can be
 streamed through the at-rest encryption writer and never touch the disk in
 clear; ``zipfile`` handles unseekable writers with data descriptors.

@@ -1,6 +1,6 @@
 """`sohoa sip verify`: check a SIP_hoso package and name every problem.
 
-Checks V1-V8 of docs/design.md §6.5. The station runs it on what it built and the
+Checks V1-V8 of docs/formats.md §6.5. The station runs it on what it built and the
 central receiver on every package that arrives (``central.sip_check``).
 XML is validated against the schemas shipped with this code, not the copies in
 the package, so a package cannot loosen its own rules.

@@ -1,7 +1,7 @@
 """The XML files of a SIP_hoso package: EAD, EAD_DOC and the two METS files.
 
 Strings are assembled directly (no DOM) because the layout is fixed and small;
-every value passes through XML escaping. See docs/design.md §6.5.
+every value passes through XML escaping. See docs/formats.md §6.5.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""age v1 files (C2SP age, age-encryption.org/v1) to and from one X25519 key, streaming (design 5.5).
+"""age v1 files (C2SP age, age-encryption.org/v1) to and from one X25519 key, streaming (formats 5.5).
 
 ``AgeWriter`` is a write-only, non-seekable binary stream whose bytes reach the
 underlying file only as an age file encrypted to one X25519 recipient (one

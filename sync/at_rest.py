@@ -1,4 +1,4 @@
-"""Streaming encryption at rest to the archive's X25519 key (design section 5.5): both formats.
+"""Streaming encryption at rest to the archive's X25519 key (formats section 5.5): both formats.
 
 Two at-rest formats exist. New files are age v1 files (``sync.age.AgeWriter``),
 which archive staff can open with any age implementation. Stations before

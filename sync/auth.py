@@ -1,4 +1,4 @@
-"""Request authentication: a short-lived header signed by the device key (design 5.6).
+"""Request authentication: a short-lived header signed by the device key (formats 5.6).
 
 A bearer header bounded in time rather than a signature per request, so that
 any tus client able to set a fixed header (tuspy, tus-js-client, curl) can talk

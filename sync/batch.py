@@ -1,4 +1,4 @@
-"""Sealing and opening batches (design sections 5.3 and 5.4).
+"""Sealing and opening batches (formats sections 5.3 and 5.4).
 
 ``seal_batch`` turns member files into one sealed file: manifest, signature
 and member bytes, zstd-compressed with frame checksums, encrypted to the

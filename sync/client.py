@@ -1,4 +1,4 @@
-"""tus 1.0.0 client over aiohttp, with the receiver's extras (design section 5.8).
+"""tus 1.0.0 client over aiohttp, with the receiver's extras (formats section 5.8).
 
 One upload at a time; every PATCH carries ``Upload-Checksum: sha256``; each
 answer tells the caller whether to go on, resume from the server's offset,

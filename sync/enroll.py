@@ -1,4 +1,4 @@
-"""Device side of enrollment (design section 5.7)."""
+"""Device side of enrollment (formats section 5.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Key generation and key files (design section 5.2)."""
+"""Key generation and key files (formats section 5.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Append-only Merkle log with RFC 6962 hashing (design section 5.9).
+"""Append-only Merkle log with RFC 6962 hashing (formats section 5.9).
 
 The tree keeps every perfect subtree hash level by level, so appending is
 O(log n) and a root or an audit path for any tree size is computed from

@@ -1,4 +1,4 @@
-"""Receipts: a log leaf, its inclusion proof and a signed checkpoint (design 5.9)."""
+"""Receipts: a log leaf, its inclusion proof and a signed checkpoint (formats 5.9)."""
 
 from __future__ import annotations
 

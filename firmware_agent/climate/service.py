@@ -3,7 +3,7 @@
 ``ClimateService`` owns its time-series file and its sensors. The agent builds
 it, runs :meth:`run` under its supervisor, mounts :meth:`add_routes` on the
 status page, exposes :meth:`metrics` in ``/metrics`` and puts
-:meth:`summary` in every sync batch (design §7.7).
+:meth:`summary` in every sync batch (formats §7.7).
 """
 
 from __future__ import annotations
@@ -272,7 +272,7 @@ class ClimateService(Subsystem):
         return families
 
     def summary(self, since: float, until: float) -> dict | None:
-        """The climate summary for a sync batch (design §7.7); None without data."""
+        """The climate summary for a sync batch (formats §7.7); None without data."""
         self.store.compact(self.clock())
         sensors = []
         for sid in self.store.sensor_names():

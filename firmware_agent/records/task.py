@@ -70,7 +70,7 @@ class RecordsTask(Subsystem):
     Parameters
     ----------
     archive_key_path : Path, optional
-        Where enrollment stores the archive's public key (design §5.2); the
+        Where enrollment stores the archive's public key (formats §5.2); the
         recipient of secret packages when ``secret_recipient_key`` is not set.
         Default ``{state_dir}/keys/archive_x25519.pub``.
     remove_original : callable, optional

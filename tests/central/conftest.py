@@ -168,7 +168,7 @@ def sip_packages(tmp_path_factory):
     return key, sample_packages(tmp_path_factory.mktemp("sip"), key, layouts, secret=(5,), dpi=100)
 
 
-# A room-climate summary as stations put it in a manifest (design 7.7; decimals as strings).
+# A room-climate summary as stations put it in a manifest (formats 7.7; decimals as strings).
 SAMPLE_CLIMATE = {"version": 1, "since": 1764025200, "until": 1764028800,
                   "band": {"t_c": ["18.0", "22.0"], "rh_pct": ["45.0", "55.0"]},
                   "sensors": [{"id": "w1-28-0316a2794aff", "location": "Kho 1, kệ A",

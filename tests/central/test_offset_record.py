@@ -1,4 +1,4 @@
-"""The file store's offset record (design 5.8, R1a) and the in-memory feed of the stream verifier."""
+"""The file store's offset record (formats 5.8, R1a) and the in-memory feed of the stream verifier."""
 
 from __future__ import annotations
 

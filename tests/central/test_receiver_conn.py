@@ -1,4 +1,4 @@
-"""The receiver's listeners: /metrics on loopback only, and the header, idle and body limits (design 5.8).
+"""The receiver's listeners: /metrics on loopback only, and the header, idle and body limits (formats 5.8).
 
 Real sockets on loopback. A slow client is an asyncio stream that writes a
 byte at a time; the limits are set to a second so the tests stay short, and

@@ -1,4 +1,4 @@
-"""Failed enrollments cannot grow the database or the log, and are rate-limited (design 5.7).
+"""Failed enrollments cannot grow the database or the log, and are rate-limited (formats 5.7).
 
 Real sockets on loopback; distinct client addresses are distinct loopback
 addresses (Linux routes all of 127.0.0.0/8 to lo), chosen as the client's

@@ -1,4 +1,4 @@
-"""The arithmetic of the receiver's limits (design 5.6, 5.7): token buckets, client addresses, the throttled log.
+"""The arithmetic of the receiver's limits (formats 5.6, 5.7): token buckets, client addresses, the throttled log.
 
 The clock is a plain counter the test moves, so no test waits for a bucket to refill.
 """

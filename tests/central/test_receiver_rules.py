@@ -1,4 +1,4 @@
-"""The receiver's answers to malformed, hostile and unlucky requests (design 5.6-5.8)."""
+"""The receiver's answers to malformed, hostile and unlucky requests (formats 5.6-5.8)."""
 
 from __future__ import annotations
 

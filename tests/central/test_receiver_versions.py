@@ -1,4 +1,4 @@
-"""The receiver accepts batch format versions 1 and 2 over real HTTP on loopback (design 5.4, V1-V4).
+"""The receiver accepts batch format versions 1 and 2 over real HTTP on loopback (formats 5.4, V1-V4).
 
 One device's chain mixes both versions (an old station updated mid-chain),
 each batch carrying a real SIP_hoso package in clear and a secret one

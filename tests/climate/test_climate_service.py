@@ -155,7 +155,7 @@ def test_summary_matches_the_documented_format(tmp_path, sysfs, clock):
         clock.now += 60
     summary = svc.summary(start, clock.now)
     json.dumps(summary)
-    doc = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
     section = doc[doc.index("### 7.7"):]
     example = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
     assert example["version"] == summary["version"] == 1

@@ -15,7 +15,7 @@ from firmware_agent.records import samples
 from records import code39, coversheet
 from records.coversheet import CoverSheet, CoverSheetError, detect, parse_payload
 
-DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
+DESIGN = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
 SHEET = CoverSheet("H49.64.33.2001.160", "H49.1.2.160", "Hồ sơ đăng ký khai sinh năm 2001", "01", "01", "Lô 3, kệ B")
 
 

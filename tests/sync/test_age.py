@@ -1,4 +1,4 @@
-"""age v1 (design 5.5.1): round trips, Bech32 keys, and every rejection the specification asks for.
+"""age v1 (formats 5.5.1): round trips, Bech32 keys, and every rejection the specification asks for.
 
 Files to reject are built here from the primitives (``_forge``), independently
 of ``AgeWriter``, so that each case breaks exactly one rule.

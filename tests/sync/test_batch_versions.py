@@ -1,4 +1,4 @@
-"""Batch format versions 1 and 2 (design 5.4, rules V1-V2): sealed, told apart and opened."""
+"""Batch format versions 1 and 2 (formats 5.4, rules V1-V2): sealed, told apart and opened."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The examples in docs/design.md section 5.11 are real: parse and verify each one."""
+"""The examples in docs/formats.md section 5.11 are real: parse and verify each one."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sync.canon import canonical, parse_canonical, unb64
 from sync.keys import ed25519_from_seed, ed25519_public, public_b64, raw_public, x25519_from_seed
 from sync.receipt import verify_receipt
 
-DESIGN = Path(__file__).resolve().parents[2] / "docs" / "design.md"
+DESIGN = Path(__file__).resolve().parents[2] / "docs" / "formats.md"
 
 
 def _examples() -> dict[str, str]:
