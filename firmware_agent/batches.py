@@ -81,9 +81,14 @@ class BatchLedger:
 
     # ------------------------------------------------------------------ open: members
     def stage_member(self, src: Path, name: str, *, pages: int, documents: int, page_ids: tuple[int, ...] = (),
-                     page_state: str = "batched",
-                     also: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
+                     page_state: str = "batched", require_state: str | None = None,
+                     also: Callable[[sqlite3.Connection, int], None] | None = None) -> int | None:
         """Put a finished file into the open batch, exactly once; returns the batch id.
+
+        With *require_state*, every page of *page_ids* must still be in that state when
+        the transaction runs; otherwise nothing is staged and None is returned. The caller
+        listed its pages before this transaction: an operator may have taken one out
+        (page review's "remove") in between, and that decision must win.
 
         The file is hard-linked into the open batch's folder (same file system) and
         the member row committed, with the state change of *page_ids* and whatever
@@ -102,6 +107,12 @@ class BatchLedger:
                 if also is not None:
                     also(db, batch_id)
             else:
+                if require_state is not None and page_ids:
+                    marks = ",".join("?" * len(page_ids))
+                    still = db.execute(f"SELECT COUNT(*) FROM pages WHERE id IN ({marks}) AND state=?",
+                                       (*page_ids, require_state)).fetchone()[0]
+                    if still != len(page_ids):
+                        return None
                 batch_id, batch_dir = self._open_batch(db)
                 dst = batch_dir / name
                 tmp = tmp_path(dst)

@@ -114,7 +114,7 @@ class BatchTask:
             for page in self.journal.pages_in_state("processed", 200):
                 name = f"job-{page.job_id:06d}-{page.seq:05d}{page.colour_path.suffix}"
                 self.journal.batches.stage_member(page.colour_path, name, pages=1, documents=0,
-                                                  page_ids=(page.id,))
+                                                  page_ids=(page.id,), require_state="processed")
         closed = self.journal.batches.close_due(max_pages=self.max_pages, max_age_s=self.max_age_s,
                                                 force=force_close)
         for batch_id in closed:

@@ -53,6 +53,20 @@ def test_a_removed_page_is_never_staged_and_keep_brings_it_back(tmp_path, statio
     assert missing.value.status == 404
 
 
+def test_a_page_removed_after_the_batch_task_listed_it_is_not_staged(tmp_path, stations, monkeypatch):
+    # The batch task lists processed pages, then stages them one transaction each: a "remove"
+    # landing between the list and a page's transaction must still keep that page out.
+    st = stations.Station(tmp_path, 3)
+    ensure_schema(st.journal)
+    ids = [p["id"] for p in job_pages(st.journal, 1)]
+    listed = st.journal.pages_in_state("processed", 200)
+    monkeypatch.setattr(st.journal, "pages_in_state", lambda state, limit: listed)
+    mark_page(st.journal, ids[1], "remove", "operator")  # after the list was read
+    st.stage()
+    assert staged_names(st.journal) == [st.names[0], st.names[2]]
+    assert st.journal.read("SELECT state FROM pages WHERE id=?", (ids[1],))[0][0] == "removed"
+
+
 def test_rescan_takes_the_sheet_and_the_rest_of_its_job_or_nothing(tmp_path, stations):
     st = stations.Station(tmp_path, 5)
     ensure_schema(st.journal)
