@@ -119,7 +119,7 @@ def _check(pdf: Path) -> tuple[bool, bool]:
     from pikepdf.pdfa import validate_written
 
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
-    return validate_written(pdf, "2b").passed, ("QUYẾT ĐỊNH" in text and "GIẤY KHAI SINH" in text)
+    return validate_written(pdf, "2b").passed, ("QUYẾT ĐỊNH" in text and "BÁO CÁO" in text)
 
 
 def _assembly(pages: list[Path], results: list) -> float:

@@ -217,6 +217,7 @@ def _is_parent(first: str, second: str) -> bool:
 # marks ("ỦY BAN NHÂN ĐÂN") is mended, as "V/v" is, since nothing else can be meant.
 BODY_SPELLING = (("UY BAN NHAN DAN", "ỦY BAN NHÂN DÂN"), ("HOI DONG NHAN DAN", "HỘI ĐỒNG NHÂN DÂN"),
                  ("CONG AN", "CÔNG AN"), ("VAN PHONG", "VĂN PHÒNG"), ("BAN CHI HUY QUAN SU", "BAN CHỈ HUY QUÂN SỰ"))
+_EDGE_NOISE = " -–—:;,._|'\"‘’`"
 _UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
 
 
@@ -248,14 +249,16 @@ def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
     if not lines:
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
                     "number": float(lay.number is not None)}, []
-    folded = [s.folded for s in lines]
+    # a speck of the scan read as punctuation glued to a line (".ỦY BAN …") is not part of the name
+    folded = [s.folded.strip(_EDGE_NOISE) for s in lines]
     parent = 0.0
     if len(lines) >= 2 and _is_parent(folded[0], folded[1]):
         lines = lines[1:]
+        folded = folded[1:]
         parent = 1.0
-    text, mended = _spelt(" ".join(s.text for s in lines).strip(" -–—:;,._|'\""))
+    text, mended = _spelt(" ".join(s.text.strip(_EDGE_NOISE) for s in lines).strip(_EDGE_NOISE))
     mean, low = _conf(lines)
-    name = " ".join(s.folded for s in lines)
+    name = " ".join(folded)
     # the place in the body's name against the place-and-date line's: the same spelling twice is
     # likely right; the same letters with other marks means one of them was misread
     place = _place_of(text)

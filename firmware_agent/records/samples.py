@@ -30,87 +30,176 @@ class PageSpec:
     title: str
     type_code: str
     group: str
-    organ: str
+    organ: str           # the issuing body (organName), printed in bold under its parent
     number: str          # e.g. "12/QĐ-UBND"
     date: tuple          # (day, month, year)
     subject: str
     body: tuple = ()
+    parent: str = ""     # the higher body printed above it (ô 2), e.g. "UBND HUYỆN ĐỨC HÒA"
+    place: str = "Tân Phú"
+    signer: tuple = ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH")
+    name: str = "Nguyễn Văn Tâm"
 
 
+# Six administrative documents of two communes, laid out as Nghị định 30/2020 Phụ lục I
+# draws them; their bodies cite earlier texts by date, as real ones do ("Căn cứ … ngày …").
 SPECS = (
-    PageSpec("GIẤY KHAI SINH", "32", "civil_status", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "160/2001",
-             (5, 3, 2001), "Khai sinh cho Nguyễn Văn An",
-             ("Họ, chữ đệm, tên: NGUYỄN VĂN AN", "Ngày, tháng, năm sinh: 05/3/2001",
-              "Giới tính: Nam   Dân tộc: Kinh   Quốc tịch: Việt Nam",
-              "Nơi sinh: Trạm y tế xã Tân Phú, huyện Đức Hòa",
-              "Họ, chữ đệm, tên người mẹ: TRẦN THỊ BÌNH")),
+    PageSpec("BÁO CÁO", "14", "civil_status", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "25/BC-UBND",
+             (28, 12, 2001), "Kết quả đăng ký khai sinh, kết hôn năm 2001",
+             ("Thực hiện Công văn số 112/TP ngày 05 tháng 12 năm 2001 của Ủy ban nhân dân",
+              "huyện Đức Hòa, Ủy ban nhân dân xã Tân Phú báo cáo kết quả đăng ký hộ tịch",
+              "năm 2001 như sau:",
+              "1. Khai sinh: đăng ký 160 trường hợp, trong đó đúng hạn 152 trường hợp.",
+              "2. Kết hôn: đăng ký 45 cặp, không có trường hợp nào bị từ chối.",
+              "3. Sổ đăng ký khai sinh năm 2001 được khóa sổ ngày 28 tháng 12 năm 2001."),
+             parent="UBND HUYỆN ĐỨC HÒA"),
     PageSpec("QUYẾT ĐỊNH", "02", "land", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "12/QĐ-UBND",
              (5, 3, 2001), "Về việc cấp giấy chứng nhận quyền sử dụng đất",
-             ("CHỦ TỊCH ỦY BAN NHÂN DÂN XÃ TÂN PHÚ",
-              "Căn cứ Luật Tổ chức chính quyền địa phương;",
-              "Căn cứ Luật Đất đai và các văn bản hướng dẫn thi hành;",
-              "Xét đề nghị của công chức địa chính - xây dựng xã,",
-              "QUYẾT ĐỊNH:",
-              "Điều 1. Cấp giấy chứng nhận quyền sử dụng đất cho hộ ông Lê Văn Hùng.")),
+             ("Căn cứ Luật Tổ chức Hội đồng nhân dân và Ủy ban nhân dân",
+              "ngày 21 tháng 6 năm 1994;",
+              "Căn cứ Luật Đất đai ngày 14 tháng 7 năm 1993;",
+              "Xét đề nghị của cán bộ địa chính - xây dựng xã,",
+              "Điều 1. Cấp giấy chứng nhận quyền sử dụng đất cho hộ ông Lê Văn Hùng.",
+              "Điều 2. Cán bộ địa chính xã có trách nhiệm chỉnh lý hồ sơ địa chính."),
+             parent="UBND HUYỆN ĐỨC HÒA"),
     PageSpec("TỜ TRÌNH", "15", "admin_procedure", "ỦY BAN NHÂN DÂN XÃ HÒA BÌNH", "07/TTr-UBND",
              (18, 11, 2019), "Về việc đề nghị phê duyệt kế hoạch số hóa hồ sơ",
-             ("Kính gửi: Ủy ban nhân dân huyện",
-              "Thực hiện kế hoạch chuyển đổi số năm 2019,",
-              "Ủy ban nhân dân xã kính trình phê duyệt kế hoạch số hóa hồ sơ thủ tục hành chính.")),
+             ("Kính gửi: Ủy ban nhân dân huyện Đức Hòa.",
+              "Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;",
+              "Căn cứ Kế hoạch số 45/KH-UBND ngày 10 tháng 3 năm 2019 của Ủy ban nhân dân",
+              "huyện Đức Hòa về chuyển đổi số năm 2019,",
+              "Ủy ban nhân dân xã kính trình phê duyệt kế hoạch số hóa hồ sơ thủ tục hành chính."),
+             parent="UBND HUYỆN ĐỨC HÒA", place="Hòa Bình", name="Trần Văn Lực"),
     PageSpec("BIÊN BẢN", "20", "justice", "CÔNG AN XÃ HÒA BÌNH", "03/BB-CA",
              (2, 7, 2015), "Về việc hòa giải tranh chấp ranh giới đất",
-             ("Hôm nay, vào hồi 9 giờ, tại trụ sở Ủy ban nhân dân xã,",
-              "chúng tôi gồm có: ông Phạm Văn Tài, bà Đỗ Thị Lan,",
-              "đã tiến hành hòa giải tranh chấp giữa hai hộ gia đình.")),
-    PageSpec("GIẤY CHỨNG NHẬN KẾT HÔN", "32", "civil_status", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "45/2010",
-             (20, 8, 2010), "Đăng ký kết hôn", ("Họ, chữ đệm, tên chồng: HOÀNG VĂN MINH",
-                                              "Họ, chữ đệm, tên vợ: VŨ THỊ HƯƠNG",
-                                              "Đã đăng ký kết hôn tại Ủy ban nhân dân xã Tân Phú.")),
-    PageSpec("HỢP ĐỒNG CHUYỂN NHƯỢNG QUYỀN SỬ DỤNG ĐẤT", "21", "land", "VĂN PHÒNG CÔNG CHỨNG SỐ 2", "215/2018/HĐCN",
-             (9, 4, 2018), "Chuyển nhượng thửa đất số 112, tờ bản đồ số 7",
-             ("Bên chuyển nhượng: ông Nguyễn Văn Bảy", "Bên nhận chuyển nhượng: bà Lý Thị Mai",
-              "Diện tích: 250 m2, mục đích sử dụng: đất ở tại nông thôn.")),
+             ("Hôm nay, vào hồi 9 giờ, ngày 02 tháng 7 năm 2015, tại trụ sở Ủy ban nhân dân",
+              "xã Hòa Bình, chúng tôi gồm có: ông Phạm Văn Tài, bà Đỗ Thị Lan,",
+              "theo đơn đề nghị hòa giải ngày 15 tháng 6 năm 2015 của ông Phạm Văn Tài,",
+              "đã tiến hành hòa giải tranh chấp giữa hai hộ gia đình."),
+             parent="CÔNG AN HUYỆN ĐỨC HÒA", place="Hòa Bình", signer=("TRƯỞNG CÔNG AN XÃ",),
+             name="Đỗ Văn Hải"),
+    PageSpec("THÔNG BÁO", "07", "civil_status", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ", "31/TB-UBND",
+             (20, 8, 2001), "Về việc tiếp nhận hồ sơ đăng ký khai sinh, kết hôn",
+             ("Căn cứ Nghị định số 83/1998/NĐ-CP ngày 10 tháng 10 năm 1998 của Chính phủ",
+              "về đăng ký hộ tịch;",
+              "Từ ngày 01 tháng 9 năm 2001, Ủy ban nhân dân xã Tân Phú tiếp nhận hồ sơ",
+              "đăng ký khai sinh, kết hôn vào sáng thứ Hai và thứ Năm hằng tuần."),
+             parent="UBND HUYỆN ĐỨC HÒA"),
+    PageSpec("KẾ HOẠCH", "10", "land", "ỦY BAN NHÂN DÂN XÃ HÒA BÌNH", "52/KH-UBND",
+             (9, 4, 2018), "Rà soát, chỉnh lý hồ sơ địa chính năm 2018",
+             ("Căn cứ Luật Đất đai ngày 29 tháng 11 năm 2013;",
+              "Căn cứ Kế hoạch số 18/KH-UBND ngày 15 tháng 01 năm 2018 của Ủy ban nhân dân",
+              "huyện Đức Hòa về rà soát hồ sơ địa chính,",
+              "Ủy ban nhân dân xã Hòa Bình ban hành kế hoạch như sau:",
+              "I. MỤC ĐÍCH, YÊU CẦU"),
+             parent="UBND HUYỆN ĐỨC HÒA", place="Hòa Bình", name="Trần Văn Lực"),
 )
 
 FILLER = ("Nội dung văn bản được lập thành hai bản có giá trị pháp lý như nhau.",
           "Các cơ quan, đơn vị và cá nhân có liên quan chịu trách nhiệm thi hành.",
           "Văn bản này có hiệu lực kể từ ngày ký.",
           "Nơi nhận: như trên; lưu văn thư.")
+BASIS = ("Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015;",
+         "Xét đề nghị của công chức văn phòng - thống kê xã,")
 
 
-def render_page(spec: PageSpec, dpi: int = 200, place: str = "Tân Phú", continuation: int = 0) -> Image.Image:
-    """A clean A4 page. *continuation* > 0 draws a body-only follow-on page."""
+def place_date(place: str, date: tuple) -> str:
+    """Ô 4: 'Tân Phú, ngày 05 tháng 3 năm 2001' (day on two digits, month as written)."""
+    day, month, year = date
+    return f"{place}, ngày {day:02d} tháng {month} năm {year}"
+
+
+def render_nd30(*, organ: tuple[str, ...], number: str, place_date: str, title: tuple[str, ...] = (),
+                subject: tuple[str, ...] = (), vv: tuple[str, ...] = (), stamp: str = "", dpi: int = 200,
+                body: tuple[str, ...] = BASIS, signer: tuple[str, ...] = (), name: str = "",
+                subject_mm: float = 3.4) -> Image.Image:
+    """An A4 first page laid out as Nghị định 30/2020 Phụ lục I draws it (ô 1-5, 7, 9, 10a).
+
+    *organ* is the issuing body's lines (the parent body in regular type, the issuing body in
+    bold); *signer* (authority and title lines) and *name*, when given, add the short rules
+    under ô 2 and ô 1, the signature block with a red seal and a blue signature (ô 7) and the
+    recipients (ô 9), as on a signed original.
+    """
     mm = dpi / 25.4
     w, h = round(210 * mm), round(297 * mm)
     img = Image.new("RGB", (w, h), (250, 248, 240))
     d = ImageDraw.Draw(img)
-    f_head = pil_font(round(3.4 * mm), bold=True, serif=True)
-    f_text = pil_font(round(3.9 * mm), serif=True)
-    f_title = pil_font(round(5.2 * mm), bold=True, serif=True)
-    f_ital = pil_font(round(3.9 * mm), serif=True)
-    left = round(20 * mm)
-    col = round(62 * mm)
+    head = pil_font(round(3.4 * mm), serif=True)
+    bold = pil_font(round(3.4 * mm), bold=True, serif=True)
+    text = pil_font(round(3.9 * mm), serif=True)
+    big = pil_font(round(4.6 * mm), bold=True, serif=True)
+    subj = pil_font(round(subject_mm * mm), bold=True, serif=True)
+    signed = bool(signer)
+    lx, rx = round(20 * mm + 31 * mm), w - round(55 * mm)
     y = round(18 * mm)
-    if continuation:
-        lines = list(spec.body[len(spec.body) // 2:]) + list(FILLER)
-        y = round(25 * mm)
-    else:
-        d.text((left + col / 2 - round(4 * mm), y), spec.organ, font=f_head, fill="black", anchor="mt")
-        d.text((w - round(55 * mm), y), NATION, font=f_head, fill="black", anchor="mt")
-        y += round(6.5 * mm)
-        d.text((w - round(55 * mm), y), MOTTO, font=f_head, fill="black", anchor="mt")
-        y += round(9 * mm)
-        day, month, year = spec.date
-        d.text((left + col / 2 - round(4 * mm), y), f"Số: {spec.number}", font=f_text, fill="black", anchor="mt")
-        d.text((w - round(55 * mm), y), f"{place}, ngày {day:02d} tháng {month} năm {year}",
-               font=f_ital, fill="black", anchor="mt")
-        y += round(20 * mm)
-        d.text((w / 2, y), spec.title, font=f_title, fill="black", anchor="mt")
-        y += round(9 * mm)
-        d.text((w / 2, y), spec.subject, font=f_head, fill="black", anchor="mt")
-        y += round(15 * mm)
-        lines = list(spec.body) + list(FILLER[:2])
-    for line in lines:
+    for i, line in enumerate(organ):  # parent body in regular type, the issuing body in bold
+        d.text((lx, y + i * round(5.5 * mm)), line, font=bold if i == len(organ) - 1 else head, fill="black",
+               anchor="mt")
+    d.text((rx, y), NATION, font=bold, fill="black", anchor="mt")
+    d.text((rx, y + round(5.5 * mm)), MOTTO, font=bold, fill="black", anchor="mt")
+    if signed:  # the short rules under the issuing body and under the motto
+        ry = y + len(organ) * round(5.5 * mm) + round(0.5 * mm)
+        d.line([lx - round(10 * mm), ry, lx + round(10 * mm), ry], fill="black", width=max(1, round(0.25 * mm)))
+        my = y + 2 * round(5.5 * mm) + round(0.5 * mm)
+        half = d.textlength(MOTTO, font=bold) / 2
+        d.line([rx - half, my, rx + half, my], fill="black", width=max(1, round(0.25 * mm)))
+    y += max(len(organ), 2) * round(5.5 * mm) + round(5 * mm)
+    d.text((lx, y), f"Số: {number}", font=text, fill="black", anchor="mt")
+    d.text((rx, y), place_date, font=text, fill="black", anchor="mt")
+    y += round(7 * mm)
+    for line in vv:
+        d.text((lx, y), line, font=head, fill="black", anchor="mt")
+        y += round(5 * mm)
+    if stamp:
+        d.text((lx, y + round(2 * mm)), stamp, font=big, fill=(200, 20, 20), anchor="mt")
+        y += round(10 * mm)
+    y += round(12 * mm)
+    for line in title:
+        d.text((w / 2, y), line, font=big, fill="black", anchor="mt")
+        y += round(7 * mm)
+    for line in subject:
+        d.text((w / 2, y), line, font=subj, fill="black", anchor="mt")
+        y += round((subject_mm + 2.1) * mm)
+    if signed and subject:  # the short rule under the trích yếu
+        d.line([w / 2 - round(15 * mm), y + round(2 * mm), w / 2 + round(15 * mm), y + round(2 * mm)],
+               fill="black", width=max(1, round(0.25 * mm)))
+    y += round(12 * mm)
+    for line in body:
+        d.text((round(25 * mm), y), line, font=text, fill="black")
+        y += round(7.5 * mm)
+    if signed:
+        y += round(8 * mm)
+        sx = w - round(55 * mm)
+        d.text((round(25 * mm), y), "Nơi nhận:", font=bold, fill="black")
+        for i, line in enumerate(("- Như trên;", "- Lưu: VT.")):
+            d.text((round(25 * mm), y + (i + 1) * round(4.5 * mm)), line, font=head, fill="black")
+        for i, line in enumerate(signer):
+            d.text((sx, y + i * round(5.5 * mm)), line, font=bold, fill="black", anchor="mt")
+        cy = y + len(signer) * round(5.5 * mm) + round(14 * mm)
+        r = 14 * mm
+        d.ellipse([sx - 20 * mm - r, cy - r, sx - 20 * mm + r, cy + r], outline=(200, 30, 30),
+                  width=max(2, round(0.8 * mm)))
+        d.line([sx - 15 * mm, cy + 5 * mm, sx, cy - 5 * mm, sx + 15 * mm, cy + 4 * mm], fill=(30, 40, 160),
+               width=max(2, round(0.5 * mm)))
+        d.text((sx, cy + round(18 * mm)), name, font=bold, fill="black", anchor="mt")
+    return img
+
+
+def render_page(spec: PageSpec, dpi: int = 200, place: str | None = None, continuation: int = 0) -> Image.Image:
+    """A clean A4 page of *spec*: its NĐ30 first page, or with *continuation* > 0 a body-only follow-on page."""
+    if not continuation:
+        organ = (spec.parent, spec.organ) if spec.parent else (spec.organ,)
+        return render_nd30(organ=organ, number=spec.number, place_date=place_date(place or spec.place, spec.date),
+                           title=(spec.title,), subject=(spec.subject,), dpi=dpi, body=spec.body,
+                           signer=spec.signer, name=spec.name, subject_mm=4.2)
+    mm = dpi / 25.4
+    w, h = round(210 * mm), round(297 * mm)
+    img = Image.new("RGB", (w, h), (250, 248, 240))
+    d = ImageDraw.Draw(img)
+    f_text = pil_font(round(3.9 * mm), serif=True)
+    left = round(25 * mm)
+    y = round(25 * mm)
+    for line in list(spec.body[len(spec.body) // 2:]) + list(FILLER):
         d.text((left, y), line, font=f_text, fill=(20, 20, 30))
         y += round(7.5 * mm)
     # a blue signature scrawl and a red seal keep the page a colour original

@@ -22,12 +22,12 @@ FILE_CODE = "H49.64.33.2001.160"
 def package(tmp_path_factory, page_jpegs, fake_ocr):
     d = tmp_path_factory.mktemp("sip")
     pdfs = []
-    for n, title in enumerate(("GIẤY KHAI SINH", "QUYẾT ĐỊNH"), 1):
+    for n, title in enumerate(("BÁO CÁO", "QUYẾT ĐỊNH"), 1):
         out = d / f"{n}.pdf"
         pdfa.build_pdfa([pdfa.PageInput(page_jpegs[title], 200, fake_ocr(1654, 2339, [title]))], out, title=title)
         pdfs.append(out)
-    extracted = [{"typeName": "32", "issuedDate": "05/03/2001", "organName": "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ",
-                  "subject": "Khai sinh"},
+    extracted = [{"typeName": "14", "issuedDate": "05/03/2001", "organName": "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ",
+                  "subject": "Kết quả đăng ký khai sinh"},
                  {"typeName": "02", "codeNumber": "12", "codeNotation": "QĐ-UBND", "issuedDate": "07/04/2001",
                   "subject": "Về việc cấp giấy chứng nhận"}]
     record = sip.record_fields(file_code=FILE_CODE, title="Hồ sơ hộ tịch năm 2001", paper_file_code="H49.1.2.160",

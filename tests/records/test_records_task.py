@@ -70,7 +70,7 @@ def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
     assert len(built) == 2, task.status()
     assert all(verify(p) == [] for p in built)
     assert set(journal.page_counts()) == {"packaged"}
-    expected = [["32", "02", "32"], ["15", "20", "21"]]
+    expected = [["14", "02", "07"], ["15", "20", "10"]]
     for zpath, types in zip(built, expected):
         with zipfile.ZipFile(zpath) as zf:
             eads = sorted(n for n in zf.namelist() if "EAD_DOC_" in n)
@@ -81,7 +81,7 @@ def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
             first_pdf = tmp_path / "first.pdf"
             first_pdf.write_bytes(zf.read(pdfs[0]))
         text = subprocess.run(["pdftotext", str(first_pdf), "-"], capture_output=True, text=True).stdout
-        assert ("GIẤY KHAI SINH" if types[0] == "32" else "TỜ TRÌNH") in text
+        assert ("BÁO CÁO" if types[0] == "14" else "TỜ TRÌNH") in text
     with zipfile.ZipFile(built[0]) as zf:
         ead = next(zf.read(n).decode() for n in zf.namelist() if n.endswith("/EAD.xml"))
     assert "<fileCode>H49.64.33.2001.160</fileCode>" in ead and "<totalDoc>3</totalDoc>" in ead

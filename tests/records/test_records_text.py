@@ -176,6 +176,18 @@ def test_the_subject_stops_at_the_body_and_a_form_has_none(fake_ocr):
     assert metadata.extract(fake_ocr(2480, 3508, form), RULES).values["subject"] == ""
 
 
+def test_a_speck_read_before_the_body_name_does_not_hide_its_parent(fake_ocr):
+    # a scan's speck left of "ỦY" comes out of tesseract glued to the word (".ỦY")
+    lines = ["UBND HUYỆN ĐỨC HÒA".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             ".ỦY BAN NHÂN DÂN XÃ TÂN PHÚ".ljust(47) + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 31/TB-UBND".ljust(44) + "Tân Phú, ngày 20 tháng 8 năm 2001",
+             " " * 50 + "THÔNG BÁO"]
+    e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"
+    f = e.features["organName"]
+    assert (f["parent"], f["prefix"], f["place_same"]) == (1.0, 1.0, 1.0)
+
+
 def test_body_name_fixed_words_are_spelt_right_and_its_place_checked_against_the_date_line(fake_ocr):
     def page(organ: str, place: str):
         return fake_ocr(2480, 3508, [organ.ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
