@@ -95,11 +95,14 @@ class DemoReceiver(Subsystem):
                 self.proc.kill()
                 await self.proc.wait()
 
-    def extract_packages(self, device_id: str, device_public, dest: Path) -> list[Path]:
+    def extract_packages(self, device_id: str, device_public, dest: Path,
+                         only: set[str] | None = None) -> list[Path]:
         """Open every batch the receiver archived, as the archive would, and keep its packages.
 
         Lets a newcomer look at the SIP_hoso zips after the station has deleted its
-        own copies (it does so once a receipt is verified).
+        own copies (it does so once a receipt is verified). With *only*, just the
+        members of those names (this run's packages: a state folder used again holds
+        the earlier runs' batches too).
         """
         from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
@@ -113,6 +116,8 @@ class DemoReceiver(Subsystem):
         kept: list[Path] = []
 
         def keep(name: str, data: bytes) -> list[str]:
+            if only is not None and Path(name).name not in only:
+                return []
             path = dest / Path(name).name
             path.write_bytes(data)
             kept.append(path)

@@ -214,6 +214,6 @@ def demo_summary(agent, scanned: int, seconds: float) -> dict:
         # as the archive received them instead.
         received = by_name["demo_receiver"].extract_packages(
             agent.cfg.agent.device_id, by_name["sync"].device_key().public_key(),
-            agent.journal.state_dir / "received-packages")
+            agent.journal.state_dir / "received-packages", only={Path(p).name for p in summary["packages"]})
         summary["packages"] = [str(p) for p in received]
     return summary

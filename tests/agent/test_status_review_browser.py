@@ -23,7 +23,7 @@ from firmware_agent.agent import Agent
 from firmware_agent.config import load_config
 from firmware_agent.records import samples
 from firmware_agent.records.store import RecordStore
-from firmware_agent.web.passwords import hash_password
+from sync.passwords import hash_password
 from firmware_agent.wiring import optional_sources
 
 PASSWORD = "technician password"

@@ -342,7 +342,7 @@ def test_a_technician_sees_the_page_with_the_doubtful_fields_box(tmp_path, nd30_
     from aiohttp import web
 
     from firmware_agent.web.guard import Guard
-    from firmware_agent.web.passwords import hash_password
+    from sync.passwords import hash_password
 
     journal = Journal(tmp_path)
     page = samples.scanned(nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ TÂN PHÚ"), number="12/QĐ-UBND",
