@@ -156,6 +156,13 @@ def weed_binary() -> str:
     return path
 
 
+# Volumes the one volume server may hold. Each bucket (a SeaweedFS collection) grows 7
+# volumes at its first write; "0" (derive it from free disk: about 140 here) ran out after
+# 20 buckets, and a long test session or demo makes more. Volumes are sparse files, so
+# the headroom costs no disk.
+MAX_VOLUMES = 2000
+
+
 class SeaweedS3:
     """``weed server -s3``: master, volume, filer and S3 gateway in one process, all on 127.0.0.1."""
 
@@ -178,7 +185,7 @@ class SeaweedS3:
     def start(self) -> None:
         argv = [weed_binary(), "server", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
                 "-master.telemetry=false", f"-master.port={self.master}", f"-master.port.grpc={self.mgrpc}",
-                f"-volume.port={self.volume}", f"-volume.port.grpc={self.vgrpc}", "-volume.max=0",
+                f"-volume.port={self.volume}", f"-volume.port.grpc={self.vgrpc}", f"-volume.max={MAX_VOLUMES}",
                 f"-filer.port={self.filer}", f"-filer.port.grpc={self.fgrpc}", "-master.volumeSizeLimitMB=256",
                 "-s3", f"-s3.port={self.s3}", f"-s3.port.grpc={self.sgrpc}", "-s3.port.iceberg=0",
                 "-s3.port.lance=0", f"-s3.config={self.dir / 's3.json'}"]
