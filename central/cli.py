@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audit at most N objects; the next run continues the pass")
     p = action("demo", "run a whole central archive on this machine: PostgreSQL, two S3 stores, two nodes, "
                "stations, ingest, export, audit (design 5.14)", cmd_demo)
-    p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last")
+    p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last "
+                   "(without it: SQLite and files, stations, ingest, then the staff web until Ctrl-C)")
+    p.add_argument("--port", type=int, default=None, help="staff web port without --once (default 8472; 0: any free)")
     p.add_argument("--stations", type=int, default=3, help="simulated stations (default 3)")
     p.add_argument("--batches", type=int, default=2, help="batches per station (default 2)")
     p.add_argument("--state-url", default=None, help="use this PostgreSQL instead of starting one")
