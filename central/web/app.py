@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from aiohttp import web
 
 from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
+from central.export import export_package
 from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, reports
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
@@ -164,12 +167,31 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         await response.write_eof()
         return response
 
-    async def record_export(request: web.Request) -> web.Response:
+    async def record_export(request: web.Request) -> web.StreamResponse:
+        """The record file's SIP_hoso package exactly as the station built it, checked first (export.py)."""
         code = request.match_info["code"]
         rec = readable(request, code, "export")
-        body = json.dumps(rec, ensure_ascii=False, indent=1, default=str)
-        return web.Response(text=body, content_type="application/json", charset="utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{code}.json"'})
+        device, _, rest = (rec.get("source") or "").partition("/")
+        seq, _, member = rest.partition("/")
+        if not (device and seq.isdigit() and member) or opts.objects is None:
+            raise web.HTTPNotFound(text=CATALOGUE["web.no_package"].text)
+        loop = asyncio.get_running_loop()
+        with tempfile.TemporaryDirectory(prefix="sohoa-web-export-") as tmp:
+            path, problem = await loop.run_in_executor(None, lambda: export_package(
+                state, opts.objects, Path(tmp), device_id=device, seq=int(seq), member=member))
+            if path is None:
+                logger.error("export of %s refused: %s", code, problem)
+                log(request, "export_refused", code, problem[:200])
+                raise web.HTTPInternalServerError(text=CATALOGUE["web.export_failed"].text)
+            response = web.StreamResponse(headers={"Content-Type": "application/zip",
+                                                   "Content-Disposition": f'attachment; filename="{path.name}"',
+                                                   "Content-Length": str(path.stat().st_size)})
+            await response.prepare(request)
+            with open(path, "rb") as f:
+                while chunk := await loop.run_in_executor(None, f.read, 256 * 1024):
+                    await response.write(chunk)
+            await response.write_eof()
+        return response
 
     async def audit_page(request: web.Request) -> web.Response:
         before = request.query.get("before", "")

@@ -188,7 +188,7 @@ def record(session, rec: dict) -> str:
                 if d["pdf_key"] else "")
         docs.append(f'<li>{e(d["n"])}. {values}{link}</li>')
     export = (f'<p><a id="export" href="/record/{quote(rec["file_code"])}/export">'
-              f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) else "")
+              f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) and rec.get("source") else "")
     body = (f'<p id="meta">{e(rec["file_code"])} · {e(CATALOGUE["page.mode"].text)} {e(rec["mode"])} · '
             f'{e(rec.get("commune"))}</p><div class="wrap"><table id="ead">{fields}</table></div>'
             f'<h2>{e(CATALOGUE["page.documents"].text)}</h2><ol id="docs">{"".join(docs)}</ol>{export}')

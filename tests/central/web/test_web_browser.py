@@ -51,8 +51,11 @@ def running_site(tmp_path, kit, webkit):
         webkit.add_staff(site.state)
         now = time.time()
         for i, (device, commune, district, province, silent_s) in enumerate(STATIONS):
-            app = kit.Appliance(tmp_path / device, device_id=device)
-            await app.enroll(site.rx)
+            if device == "xa-son-vi":  # a real conditional package: sent, ingested, fed to the web (the export)
+                holder["package"] = (await webkit.ingest_real(site, tmp_path, ("02",), device_id=device))[0]
+            else:
+                app = kit.Appliance(tmp_path / device, device_id=device)
+                await app.enroll(site.rx)
             heartbeats.set_place(site.state, device, commune=commune, district=district, province=province)
             for day in range(6, -1, -1):
                 at = now - silent_s - day * 86400
@@ -68,6 +71,7 @@ def running_site(tmp_path, kit, webkit):
                            pdf=_tiny_pdf())
         # A forged report from one station, shown as an event.
         heartbeats.add_event(site.state, "xa-son-vi", "forged_heartbeat", "192.0.2.7")
+        site.package = holder["package"]
         holder["site"] = site
 
     def serve():
@@ -205,11 +209,13 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     actions = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#audit td.action")]
     assert "view_refused" in actions and "login" in actions
     d.save_screenshot(str(DOCS / "central-web-7-audit.png"))
-    d.get(url + "record/H01.001.2024.002")
+    package = running_site.package
+    d.get(url + "record/" + package.file_code)
     export = d.find_element(By.ID, "export").get_attribute("href")
     got = _fetch(d, export)
-    assert got["status"] == 200 and got["disposition"].startswith("attachment") and got["size"] > 100
-    assert audit.entries(running_site.state, action="export")[0]["target"] == "H01.001.2024.002"
+    assert got["status"] == 200 and got["type"] == "application/zip"
+    assert got["disposition"] == f'attachment; filename="{package.member}"' and got["size"] == len(package.data)
+    assert audit.entries(running_site.state, action="export")[0]["target"] == package.file_code
 
     # 9. On a phone: the overview fits the screen's width (the table scrolls inside its box).
     d.set_window_size(412, 915)
