@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from aiohttp import web
 from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
 from central.export import export_package
-from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, reports
+from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, report_pdf, reports
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
@@ -209,6 +210,15 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         return web.Response(text=reports.monthly_csv(state), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="monthly.csv"'})
 
+    async def monthly_pdf(request: web.Request) -> web.Response:
+        month = request.query.get("month", "")
+        month = month if re.fullmatch(r"[0-9]{4}-[0-9]{2}", month) else ""
+        log(request, "export", "monthly.pdf", month)
+        rows = await asyncio.to_thread(reports.monthly_rows, state)
+        body = await asyncio.to_thread(report_pdf.monthly_pdf, rows, month=month)
+        return web.Response(body=body, content_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="monthly{"-" + month if month else ""}.pdf"'})
+
     async def api_audit_verify(_request: web.Request) -> web.Response:
         check = audit.verify(state)
         return _json({"checked": check.checked, "first_bad": check.first_bad})
@@ -243,5 +253,6 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     route(app, "GET", "/audit.csv", audit_csv, role=ADMINISTRATOR)
     route(app, "GET", "/api/audit/verify", api_audit_verify, role=ARCHIVIST)
     route(app, "GET", "/reports/monthly.csv", monthly_csv, role=ARCHIVIST)
+    route(app, "GET", "/reports/monthly.pdf", monthly_pdf, role=ARCHIVIST)
     admin.add_routes(app, state, log)
     return app

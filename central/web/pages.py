@@ -43,7 +43,8 @@ def _page(title: str, body: str, session=None, *, refresh_s: int = 0) -> str:
         links = [("/", CATALOGUE["page.nav_overview"].text), ("/search", CATALOGUE["page.nav_search"].text)]
         if allows(session.role, ARCHIVIST):
             links += [("/audit", CATALOGUE["page.nav_audit"].text),
-                      ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text)]
+                      ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text),
+                      ("/reports/monthly.pdf", CATALOGUE["page.report_pdf"].text)]
         if allows(session.role, ADMINISTRATOR):
             links.append(("/admin", CATALOGUE["page.admin_title"].text))
         nav = " ".join(f'<a href="{href}">{e(label)}</a>' for href, label in links)
