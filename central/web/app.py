@@ -28,6 +28,7 @@ from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
 
 logger = logging.getLogger("sohoa.web")
+LIVE_JS = Path(__file__).with_name("live.js")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class WebOptions:
     red_after_s: float = 6 * 3600.0
     objects: object | None = None  # where a document's pdf_key is found: ``open(name)`` (central.catalogue_objects)
     feed_every_s: float = 30.0     # how often new catalogue rows are fed to the web's records (0: never)
+    poll_s: float = 30.0           # how often the overview's script asks /api/stations again
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -83,11 +85,19 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     async def overview(request: web.Request) -> web.Response:
         rows = station_rows(request)
         return pages.html(pages.overview(who(request), rows, totals(rows), request.query,
-                                         heartbeats.events(state, limit=20), records.counts_by_mode(state)))
+                                         heartbeats.events(state, limit=20), records.counts_by_mode(state),
+                                         poll_s=opts.poll_s))
 
     async def api_stations(request: web.Request) -> web.Response:
         rows = station_rows(request)
-        return _json({"totals": totals(rows), "stations": rows})
+        total = totals(rows)
+        # "text": what the overview shows, worded from the catalogue, for its script to write as is.
+        return _json({"totals": total | {"text": pages.totals_text(total, records.counts_by_mode(state))},
+                      "stations": [r | {"text": pages.row_text(r)} for r in rows]})
+
+    async def live_js(_request: web.Request) -> web.Response:
+        return web.Response(body=LIVE_JS.read_bytes(), content_type="text/javascript", charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})
 
     async def commune(request: web.Request) -> web.Response:
         device = request.match_info["device"]
@@ -98,7 +108,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_such_station"].text)
         return pages.html(pages.commune(who(request), rows[0], heartbeats.history(state, device),
                                         heartbeats.events(state, device), reports.batches(state, device),
-                                        heartbeats.latest_report(state, device)))
+                                        heartbeats.latest_report(state, device), reports.files_per_day(state, device)))
 
     def search_args(request: web.Request) -> tuple[str, dict]:
         q = request.query.get("q", "")[:200]
@@ -243,6 +253,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
 
     route(app, "GET", "/", overview, role=VIEWER)
     route(app, "GET", "/api/stations", api_stations, role=VIEWER)
+    route(app, "GET", "/live.js", live_js, role=VIEWER)
     route(app, "GET", "/commune/{device}", commune, role=VIEWER)
     route(app, "GET", "/search", search_page, role=VIEWER)
     route(app, "GET", "/api/search", api_search, role=VIEWER)

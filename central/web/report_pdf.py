@@ -15,12 +15,15 @@ from central.web.reports import monthly_totals
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 MARGIN = 12.0  # mm
-# (column key, message code, width mm) of each table; the place column is the province or commune.
-COLUMNS = (("month", "report.col.month", 18), ("place", "", 52), ("stations", "report.col.stations", 16),
-           ("pages", "report.col.pages", 20), ("record_files", "report.col.record_files", 20),
-           ("documents", "report.col.documents", 20), ("quality_share", "report.col.quality", 20),
-           ("backlog_last", "report.col.backlog", 18), ("climate_worst", "report.col.climate", 22),
-           ("alert_days", "report.col.alert_days", 20), ("by_type", "report.col.by_type", 47))
+# (column key, its heading, width mm) of each table; the place column is the province or commune.
+COLUMNS = (("month", CATALOGUE["report.col.month"], 18), ("place", None, 52),
+           ("stations", CATALOGUE["report.col.stations"], 16), ("pages", CATALOGUE["report.col.pages"], 20),
+           ("record_files", CATALOGUE["report.col.record_files"], 20),
+           ("documents", CATALOGUE["report.col.documents"], 20),
+           ("quality_share", CATALOGUE["report.col.quality"], 20),
+           ("backlog_last", CATALOGUE["report.col.backlog"], 18),
+           ("climate_worst", CATALOGUE["report.col.climate"], 22),
+           ("alert_days", CATALOGUE["report.col.alert_days"], 20), ("by_type", CATALOGUE["report.col.by_type"], 47))
 
 
 def _fonts(pdf) -> str:
@@ -42,9 +45,8 @@ def _cell(row: dict, key: str) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-def _table(pdf, font: str, rows: list[dict], place_key: str, place_code: str) -> None:
-    heads = [(CATALOGUE[code].vi, CATALOGUE[code].en) if code else (CATALOGUE[place_code].vi, CATALOGUE[place_code].en)
-             for _, code, _ in COLUMNS]
+def _table(pdf, font: str, rows: list[dict], place_key: str, place) -> None:
+    heads = [(m.vi, m.en) for m in (msg or place for _, msg, _ in COLUMNS)]
     pdf.set_font(font, "B", 7)
     pdf.set_fill_color(234, 240, 246)
     x, y = pdf.get_x(), pdf.get_y()
@@ -98,10 +100,10 @@ def monthly_pdf(rows: list[dict], *, month: str = "") -> bytes:
         pdf.set_font(font, "", 10)
         pdf.multi_cell(0, 6, CATALOGUE["report.no_data"].text, new_x="LMARGIN", new_y="NEXT")
         return bytes(pdf.output())
-    for key, code, heading in (("province", "report.col.province", "report.by_province"),
-                               ("commune", "report.col.commune", "report.by_commune")):
+    for key, place, heading in (("province", CATALOGUE["report.col.province"], CATALOGUE["report.by_province"]),
+                                ("commune", CATALOGUE["report.col.commune"], CATALOGUE["report.by_commune"])):
         pdf.ln(3)
         pdf.set_font(font, "B", 11)
-        pdf.multi_cell(0, 6, CATALOGUE[heading].text, new_x="LMARGIN", new_y="NEXT")
-        _table(pdf, font, monthly_totals(rows, key), key, code)
+        pdf.multi_cell(0, 6, heading.text, new_x="LMARGIN", new_y="NEXT")
+        _table(pdf, font, monthly_totals(rows, key), key, place)
     return bytes(pdf.output())

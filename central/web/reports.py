@@ -28,6 +28,17 @@ def batches(state, device_id: str, limit: int = 50) -> dict:
     return {"accepted": [dict(r) for r in accepted], "rejected": [dict(r) for r in refused]}
 
 
+def files_per_day(state, device_id: str) -> dict[str, int]:
+    """Record files of *device_id* catalogued per day (UTC) their batch was received."""
+    rows = state._all("SELECT b.received FROM cat_files f JOIN cat_batches b ON b.device_id = f.device_id "
+                      "AND b.seq = f.seq WHERE f.device_id = ?", (device_id,))
+    out: dict[str, int] = {}
+    for r in rows:
+        day = time.strftime("%Y-%m-%d", time.gmtime(int(r["received"])))
+        out[day] = out.get(day, 0) + 1
+    return out
+
+
 def monthly_rows(state) -> list[dict]:
     """One row per station and month: heartbeat days summed, and the record files the web holds from it.
 

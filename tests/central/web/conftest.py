@@ -45,12 +45,12 @@ class Site:
 
 
 async def start_site(root: Path, *, backends=None, red_after_s: float = 6 * 3600, rx_root: Path | None = None,
-                     member_check=None, feed_every_s: float = 0) -> Site:
+                     member_check=None, feed_every_s: float = 0, poll_s: float = 30.0) -> Site:
     """A receiver (on *backends*) and the web over its state, PDFs read from its store's objects."""
     rx = await start_local_receiver(rx_root or root / "rx", backends=backends, member_check=member_check)
     state = rx.core.state
     app = build_web_app(state, WebOptions(red_after_s=red_after_s, objects=objects_for(rx.core.store),
-                                          feed_every_s=feed_every_s))
+                                          feed_every_s=feed_every_s, poll_s=poll_s))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
