@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="run passes back to back until stopped")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="audit at most N objects; the next run continues the pass")
-    p = action("demo", "run a whole central archive on this machine: PostgreSQL, two S3 stores, two nodes, "
-               "stations, ingest, export, audit (design 5.14)", cmd_demo)
+    p = action("demo", "run a central archive on this machine: stations, ingest, then the staff web until Ctrl-C "
+               "(SQLite and files); with --once PostgreSQL, two S3 stores, two nodes, export, audit (design 5.14)",
+               cmd_demo)
     p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last "
                    "(without it: SQLite and files, stations, ingest, then the staff web until Ctrl-C)")
     p.add_argument("--port", type=int, default=None, help="staff web port without --once (default 8472; 0: any free)")
