@@ -242,6 +242,10 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert got["status"] == 200 and got["type"] == "application/zip"
     assert got["disposition"] == f'attachment; filename="{package.member}"' and got["size"] == len(package.data)
     assert audit.entries(running_site.state, action="export")[0]["target"] == package.file_code
+    # The monthly report as a PDF, from the link in the page's header.
+    report = d.find_element(By.LINK_TEXT, "Báo cáo tháng (PDF) / Monthly report (PDF)").get_attribute("href")
+    got = _fetch(d, report)
+    assert got["status"] == 200 and got["type"] == "application/pdf" and got["size"] > 1000
 
     # 9. On a phone: the overview fits the screen's width (the table scrolls inside its box).
     d.set_window_size(412, 915)
