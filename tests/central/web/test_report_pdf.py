@@ -7,8 +7,12 @@ import asyncio
 import calendar
 import subprocess
 
+from pathlib import Path
+
 from central.web import audit, heartbeats
 from sync import heartbeat
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 def _pdftotext(data: bytes, tmp_path, name: str) -> str:
@@ -84,6 +88,10 @@ def test_the_monthly_report_pdf_is_real_text_with_the_figures(tmp_path, webkit):
     documents = sum(p.documents for p in pkgs)
     assert sv[i + 1:i + 5] == ["1", "0", "3", str(documents)], sv
     assert "mật hoặc chưa rõ: " + str(pkgs[2].documents) in text
+
+    # Its first page as a picture for the docs (poppler's pdftoppm), beside the web's screenshots.
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "whole.pdf"),
+                    str(DOCS / "central-web-9-report")], check=True)
 
     only = _pdftotext(march, tmp_path, "march.pdf")
     assert "2026-03" in only and "Sơn Vi" not in only
