@@ -1,6 +1,7 @@
 # Two commands on a fresh Debian 12 / Raspberry Pi OS (64-bit) machine:
 #   make demo   set everything up, run the appliance on SANE's test scanner
 #   make test   set everything up, run the whole test suite
+#   make central-demo        the central archive on SQLite + files, then its staff web until Ctrl-C
 #   make central-demo-once   the central archive end to end (PostgreSQL, two S3 stores, two nodes)
 # Everything is idempotent: a second run only does what is missing.
 
@@ -41,7 +42,7 @@ apt = @dpkg -s $(1) >/dev/null 2>&1 || { \
 	  $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(1); }
 
-.PHONY: all deps test-deps bench-deps eval-deps venv demo demo-once central-demo-once test bench eval clean
+.PHONY: all deps test-deps bench-deps eval-deps venv demo demo-once central-demo central-demo-once test bench eval clean
 
 all: venv
 
@@ -73,6 +74,9 @@ demo: venv
 
 demo-once: venv
 	$(BIN)/sohoa demo --state-dir $(STATE) --pages 20 --once
+
+central-demo: venv
+	$(BIN)/sohoa-central demo
 
 central-demo-once: venv test-deps
 	$(BIN)/sohoa-central demo --once

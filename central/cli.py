@@ -76,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--continuous", action="store_true", help="run passes back to back until stopped")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="audit at most N objects; the next run continues the pass")
-    p = action("demo", "run a whole central archive on this machine: PostgreSQL, two S3 stores, two nodes, "
-               "stations, ingest, export, audit (design 5.14)", cmd_demo)
-    p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last")
+    p = action("demo", "run a central archive on this machine: stations, ingest, then the staff web until Ctrl-C "
+               "(SQLite and files); with --once PostgreSQL, two S3 stores, two nodes, export, audit (design 5.14)",
+               cmd_demo)
+    p.add_argument("--once", action="store_true", help="run the scenario once and print its JSON summary last "
+                   "(without it: SQLite and files, stations, ingest, then the staff web until Ctrl-C)")
+    p.add_argument("--port", type=int, default=None, help="staff web port without --once (default 8472; 0: any free)")
     p.add_argument("--stations", type=int, default=3, help="simulated stations (default 3)")
     p.add_argument("--batches", type=int, default=2, help="batches per station (default 2)")
     p.add_argument("--state-url", default=None, help="use this PostgreSQL instead of starting one")

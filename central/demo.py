@@ -83,10 +83,9 @@ def _bucket(client, name: str) -> None:
 
 
 def run_demo(args) -> int:
-    if not args.once:
-        print("sohoa-central demo --once: the scenario runs once and prints its JSON summary last",
-              file=sys.stderr)
-        return 2
+    if not args.once:  # one box, SQLite and files, then the staff web until Ctrl-C
+        from central.demo_web import run_web_demo
+        return run_web_demo(args)
     started = time.monotonic()
     out_dir = Path(args.out) if getattr(args, "out", None) else Path(tempfile.mkdtemp(prefix="sohoa-central-export-"))
     # The folder goes last: every server started in it is stopped first.

@@ -28,6 +28,9 @@ from sync.enroll import enroll
 from sync.keys import ed25519_public, x25519_public
 
 # Document subjects of a commune's records (the paper's own words, as a station's OCR reads them).
+# (commune, district, province) of the demo's stations.
+PLACES = (("Tân Lập", "Cẩm Khê", "Phú Thọ"), ("Sơn Vi", "Lâm Thao", "Phú Thọ"),
+          ("Hoàng Văn Thụ", "Thành phố Lạng Sơn", "Lạng Sơn"), ("Đồng Xuân", "Thanh Ba", "Phú Thọ"))
 SUBJECTS = ("Giấy khai sinh", "Giấy chứng nhận kết hôn", "Trích lục khai tử", "Quyết định giao đất")
 
 
@@ -57,8 +60,13 @@ def _page(path: Path, title: str, seed: int) -> tuple[Path, list[str]]:
     return path, words
 
 
-def build_packages(out: Path, count: int, *, agency: str = "H49.64.33") -> list[Package]:
-    """*count* clear SIP_hoso packages of one or two documents of one page each."""
+def build_packages(out: Path, count: int, *, agency: str = "H49.64.33", modes: tuple[str, ...] = ("01",),
+                   secret_key: bytes | None = None) -> list[Package]:
+    """*count* SIP_hoso packages of one or two documents of one page each.
+
+    Package *n* has mode ``modes[n % len(modes)]``; a secret one (03) is encrypted to *secret_key* (32 raw
+    bytes of an X25519 public key), as a station encrypts it.
+    """
     from records.ocr import OcrResult, Word
     from records.package import DocPages, build_package
     from records.pdfa import PageInput
@@ -75,10 +83,13 @@ def build_packages(out: Path, count: int, *, agency: str = "H49.64.33") -> list[
                             lines=[" ".join(words)])
             docs.append(DocPages(d + 1, [PageInput(jpg, 100, ocr)]))
             values.append({"typeName": "01", "subject": subject, "organName": "UBND xã Tân Phú"})
-        cover = {"file_code": file_code, "title": f"Hồ sơ hộ tịch {n + 1}", "mode": "01"}
+        mode = modes[n % len(modes)]
+        cover = {"file_code": file_code, "title": f"Hồ sơ hộ tịch {n + 1}", "mode": mode}
         path, folder, pages = build_package(file_id=n + 1, cover=cover, docs=docs, doc_values=values, agency=agency,
-                                            out_dir=out / "packages", work_dir=out / f"work-{n}", recipient_key=None)
-        made.append(Package(f"{folder}.zip", path.read_bytes(), file_code, len(docs), pages))
+                                            out_dir=out / "packages", work_dir=out / f"work-{n}",
+                                            recipient_key=secret_key if mode == "03" else None)
+        member = f"{folder}.zip" + (".enc" if mode == "03" else "")
+        made.append(Package(member, path.read_bytes(), file_code, len(docs), pages))
     return made
 
 

@@ -72,6 +72,19 @@ def export(state, store, out: Path, *, file_code: str | None = None, batch: tupl
     return result
 
 
+def export_package(state, objects, out: Path, *, device_id: str, seq: int, member: str) -> tuple[Path | None, str]:
+    """One catalogued package (the web's record file export) into *out*: ``(path, "")`` once it passed the
+    same checks as :func:`export` (catalogue SHA-256 and size, ``sip verify``), else ``(None, problem)``."""
+    rows = [r for r in select_files(state, batch=(device_id, seq)) if r["member"] == member]
+    if not rows:
+        return None, f"{device_id}/{seq}/{member}: not in the catalogue"
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / Path(member).name
+    problem = _export_one(objects, rows[0], final)
+    return (None, problem) if problem else (final, "")
+
+
 def _export_one(objects, row, final: Path) -> str | None:
     part = final.with_name(final.name + ".part")
     h = hashlib.sha256()

@@ -33,6 +33,7 @@ def run_replicate(args, cfg) -> int:
     from central import migrate
     from central.backend_errors import BackendUnavailable
     from central.fixity import Replicator
+    from central.web import audit as trail
 
     setup_logging("info", sys.stderr)  # one format with the station, journald priorities
     started = time.monotonic()
@@ -68,6 +69,7 @@ def run_audit(args, cfg) -> int:
     from central.audit import Auditor
     from central.backend_errors import BackendUnavailable
     from central.fixity import Replicator
+    from central.web import audit as trail
 
     setup_logging("info", sys.stderr)  # one format with the station, journald priorities
     state, primary, replica = _open(args, cfg)
@@ -84,17 +86,24 @@ def run_audit(args, cfg) -> int:
                 else:
                     Replicator(state, primary, None).register()
                 done = auditor.run_pass(limit=args.limit)
+                # The staff web's audit trail is checked in every run too (design 5.15): a broken chain is a
+                # finding no second copy repairs.
+                chain = trail.verify(state)
             except BackendUnavailable as exc:
                 print(f"{exc}", file=sys.stderr)
                 return EX_TEMPFAIL
+            if chain.first_bad is not None:
+                print(CATALOGUE["cli.audit_chain_broken"].format(seq=chain.first_bad).text, file=sys.stderr,
+                      flush=True)
             print(json.dumps({k: done[k] for k in ("id", "total", "checked", "bytes", "mismatches", "missing",
                                                    "repaired", "unrepairable", "unavailable")}
                              | {"finished": done["finished_at"] is not None,
+                                "audit_trail": {"checked": chain.checked, "first_bad": chain.first_bad},
                                 "seconds": round(time.monotonic() - run_started, 3)}), flush=True)
             if not args.continuous or stop.is_set():
                 break
         # A store did not answer and nothing was read, or the run gave up part way (F6): try again later.
         unreachable = done["unavailable"] > 0 and (done["checked"] == 0 or done["finished_at"] is None)
-        return EX_TEMPFAIL if unreachable else (1 if done["unrepairable"] else 0)
+        return EX_TEMPFAIL if unreachable else (1 if done["unrepairable"] or chain.first_bad is not None else 0)
     finally:
         state.close()

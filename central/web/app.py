@@ -10,20 +10,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from aiohttp import web
 
 from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
-from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, reports
+from central.export import export_package
+from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, report_pdf, reports
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
 
 logger = logging.getLogger("sohoa.web")
+LIVE_JS = Path(__file__).with_name("live.js")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class WebOptions:
     red_after_s: float = 6 * 3600.0
     objects: object | None = None  # where a document's pdf_key is found: ``open(name)`` (central.catalogue_objects)
     feed_every_s: float = 30.0     # how often new catalogue rows are fed to the web's records (0: never)
+    poll_s: float = 30.0           # how often the overview's script asks /api/stations again
 
 
 def _json(data, status: int = 200) -> web.Response:
@@ -79,11 +85,19 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     async def overview(request: web.Request) -> web.Response:
         rows = station_rows(request)
         return pages.html(pages.overview(who(request), rows, totals(rows), request.query,
-                                         heartbeats.events(state, limit=20), records.counts_by_mode(state)))
+                                         heartbeats.events(state, limit=20), records.counts_by_mode(state),
+                                         poll_s=opts.poll_s))
 
     async def api_stations(request: web.Request) -> web.Response:
         rows = station_rows(request)
-        return _json({"totals": totals(rows), "stations": rows})
+        total = totals(rows)
+        # "text": what the overview shows, worded from the catalogue, for its script to write as is.
+        return _json({"totals": total | {"text": pages.totals_text(total, records.counts_by_mode(state))},
+                      "stations": [r | {"text": pages.row_text(r)} for r in rows]})
+
+    async def live_js(_request: web.Request) -> web.Response:
+        return web.Response(body=LIVE_JS.read_bytes(), content_type="text/javascript", charset="utf-8",
+                            headers={"Cache-Control": "no-cache"})
 
     async def commune(request: web.Request) -> web.Response:
         device = request.match_info["device"]
@@ -94,7 +108,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_such_station"].text)
         return pages.html(pages.commune(who(request), rows[0], heartbeats.history(state, device),
                                         heartbeats.events(state, device), reports.batches(state, device),
-                                        heartbeats.latest_report(state, device)))
+                                        heartbeats.latest_report(state, device), reports.files_per_day(state, device)))
 
     def search_args(request: web.Request) -> tuple[str, dict]:
         q = request.query.get("q", "")[:200]
@@ -164,12 +178,31 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         await response.write_eof()
         return response
 
-    async def record_export(request: web.Request) -> web.Response:
+    async def record_export(request: web.Request) -> web.StreamResponse:
+        """The record file's SIP_hoso package exactly as the station built it, checked first (export.py)."""
         code = request.match_info["code"]
         rec = readable(request, code, "export")
-        body = json.dumps(rec, ensure_ascii=False, indent=1, default=str)
-        return web.Response(text=body, content_type="application/json", charset="utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{code}.json"'})
+        device, _, rest = (rec.get("source") or "").partition("/")
+        seq, _, member = rest.partition("/")
+        if not (device and seq.isdigit() and member) or opts.objects is None:
+            raise web.HTTPNotFound(text=CATALOGUE["web.no_package"].text)
+        loop = asyncio.get_running_loop()
+        with tempfile.TemporaryDirectory(prefix="sohoa-web-export-") as tmp:
+            path, problem = await loop.run_in_executor(None, lambda: export_package(
+                state, opts.objects, Path(tmp), device_id=device, seq=int(seq), member=member))
+            if path is None:
+                logger.error("export of %s refused: %s", code, problem)
+                log(request, "export_refused", code, problem[:200])
+                raise web.HTTPInternalServerError(text=CATALOGUE["web.export_failed"].text)
+            response = web.StreamResponse(headers={"Content-Type": "application/zip",
+                                                   "Content-Disposition": f'attachment; filename="{path.name}"',
+                                                   "Content-Length": str(path.stat().st_size)})
+            await response.prepare(request)
+            with open(path, "rb") as f:
+                while chunk := await loop.run_in_executor(None, f.read, 256 * 1024):
+                    await response.write(chunk)
+            await response.write_eof()
+        return response
 
     async def audit_page(request: web.Request) -> web.Response:
         before = request.query.get("before", "")
@@ -186,6 +219,15 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         log(request, "export", "monthly.csv")
         return web.Response(text=reports.monthly_csv(state), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": 'attachment; filename="monthly.csv"'})
+
+    async def monthly_pdf(request: web.Request) -> web.Response:
+        month = request.query.get("month", "")
+        month = month if re.fullmatch(r"[0-9]{4}-[0-9]{2}", month) else ""
+        log(request, "export", "monthly.pdf", month)
+        rows = await asyncio.to_thread(reports.monthly_rows, state)
+        body = await asyncio.to_thread(report_pdf.monthly_pdf, rows, month=month)
+        return web.Response(body=body, content_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="monthly{"-" + month if month else ""}.pdf"'})
 
     async def api_audit_verify(_request: web.Request) -> web.Response:
         check = audit.verify(state)
@@ -211,6 +253,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
 
     route(app, "GET", "/", overview, role=VIEWER)
     route(app, "GET", "/api/stations", api_stations, role=VIEWER)
+    route(app, "GET", "/live.js", live_js, role=VIEWER)
     route(app, "GET", "/commune/{device}", commune, role=VIEWER)
     route(app, "GET", "/search", search_page, role=VIEWER)
     route(app, "GET", "/api/search", api_search, role=VIEWER)
@@ -221,5 +264,6 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     route(app, "GET", "/audit.csv", audit_csv, role=ADMINISTRATOR)
     route(app, "GET", "/api/audit/verify", api_audit_verify, role=ARCHIVIST)
     route(app, "GET", "/reports/monthly.csv", monthly_csv, role=ARCHIVIST)
+    route(app, "GET", "/reports/monthly.pdf", monthly_pdf, role=ARCHIVIST)
     admin.add_routes(app, state, log)
     return app

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from central.messages import CATALOGUE
+from central.web import charts
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, allows
 
 _CSS = """
@@ -24,6 +25,8 @@ th a{color:inherit}tr.red td.contact{background:#e63946;color:#fff;font-weight:b
 .totals{display:flex;flex-wrap:wrap;gap:1em;margin:.5em 0}.totals div{background:#f1faee;padding:.4em .8em}
 .en{color:#666;font-size:.9em}.restricted{color:#a00}form.inline{display:inline}
 input,select,button{font-size:1em;padding:.3em}.bar{background:#457b9d;height:.8em;display:inline-block}
+.charts{display:flex;flex-wrap:wrap;gap:1em}.chart{flex:1 1 420px;margin:0;max-width:760px}
+.chart figcaption{font-size:.9em;color:#444}
 """
 
 
@@ -35,15 +38,20 @@ def e(value) -> str:
     return htmllib.escape("" if value is None else str(value), quote=True)
 
 
-def _page(title: str, body: str, session=None, *, refresh_s: int = 0) -> str:
-    # The overview refreshes itself (no script: the page's CSP allows none).
+def _page(title: str, body: str, session=None, *, refresh_s: int = 0, script: str = "") -> str:
+    # A page with *script* updates itself from the JSON API (a file of this origin: the CSP allows no inline
+    # script); without scripts it reloads every *refresh_s* seconds instead.
     refresh = f'<meta http-equiv="refresh" content="{refresh_s}">' if refresh_s else ""
+    if script:
+        refresh = f'<noscript>{refresh}</noscript><script src="{e(script)}" defer></script>'
+
     nav = ""
     if session is not None:
         links = [("/", CATALOGUE["page.nav_overview"].text), ("/search", CATALOGUE["page.nav_search"].text)]
         if allows(session.role, ARCHIVIST):
             links += [("/audit", CATALOGUE["page.nav_audit"].text),
-                      ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text)]
+                      ("/reports/monthly.csv", CATALOGUE["page.nav_report"].text),
+                      ("/reports/monthly.pdf", CATALOGUE["page.report_pdf"].text)]
         if allows(session.role, ADMINISTRATOR):
             links.append(("/admin", CATALOGUE["page.admin_title"].text))
         nav = " ".join(f'<a href="{href}">{e(label)}</a>' for href, label in links)
@@ -86,7 +94,25 @@ def _pct(share) -> str:
     return "" if share is None else f"{share * 100:.0f} %"
 
 
-def overview(session, rows: list[dict], totals: dict, query, events: list[dict], modes: dict) -> str:
+def totals_text(totals: dict, modes: dict) -> list[str]:
+    """The overview's totals as staff read them (the page and the JSON its script polls)."""
+    return [CATALOGUE["page.total_stations"].format(n=totals["stations"]).text,
+            CATALOGUE["page.total_red"].format(n=totals["red"]).text,
+            CATALOGUE["page.total_backlog"].format(n=totals["backlog"]).text,
+            CATALOGUE["page.total_pages_week"].format(n=totals["pages_week"]).text,
+            CATALOGUE["page.total_held"].format(n=totals["held"]).text,
+            CATALOGUE["page.secret_count"].format(n=modes.get("03", 0)).text]
+
+
+def row_text(r: dict) -> dict:
+    """One station's cells as the overview shows them, by cell class (the script writes them as text)."""
+    return {"contact": _ago(r["age_s"]), "backlog": "" if r["backlog"] is None else str(r["backlog"]),
+            "pages_week": str(r["pages_week"]), "held": str(r["held"]), "quality": _pct(r["quality_share"]),
+            "climate": r["climate_rating"], "alerts": ", ".join(r["alerts"]), "events": str(r["events"] or "")}
+
+
+def overview(session, rows: list[dict], totals: dict, query, events: list[dict], modes: dict,
+             poll_s: float = 30.0) -> str:
     def head(key: str, label: str) -> str:
         desc = "1" if query.get("sort") == key and query.get("desc") != "1" else "0"
         args = {k: v for k, v in query.items() if k in ("province", "district")} | {"sort": key, "desc": desc}
@@ -99,23 +125,15 @@ def overview(session, rows: list[dict], totals: dict, query, events: list[dict],
                f'<label>{e(CATALOGUE["page.district"].text)} <input name="district" id="district" '
                f'value="{e(query.get("district", ""))}"></label> '
                f'<button id="apply">{e(CATALOGUE["page.filter"].text)}</button></form>')
-    tot = (f'<div class="totals" id="totals">'
-           f'<div>{e(CATALOGUE["page.total_stations"].format(n=totals["stations"]).text)}</div>'
-           f'<div>{e(CATALOGUE["page.total_red"].format(n=totals["red"]).text)}</div>'
-           f'<div>{e(CATALOGUE["page.total_backlog"].format(n=totals["backlog"]).text)}</div>'
-           f'<div>{e(CATALOGUE["page.total_pages_week"].format(n=totals["pages_week"]).text)}</div>'
-           f'<div>{e(CATALOGUE["page.total_held"].format(n=totals["held"]).text)}</div>'
-           f'<div>{e(CATALOGUE["page.secret_count"].format(n=modes.get("03", 0)).text)}</div></div>')
+    tot = '<div class="totals" id="totals">' + "".join(f"<div>{e(t)}</div>" for t in totals_text(totals, modes)) + "</div>"
     body = []
     for r in rows:
         cls = ' class="red"' if r["red"] else ""
-        alerts = ", ".join(r["alerts"])
+        t = row_text(r)
         body.append(f'<tr{cls} data-device="{e(r["device"])}"><td><a href="/commune/{quote(r["device"])}">'
                     f'{e(r["commune"] or r["device"])}</a></td><td>{e(r["district"])}</td><td>{e(r["province"])}</td>'
-                    f'<td class="contact">{e(_ago(r["age_s"]))}</td><td>{e(r["backlog"])}</td>'
-                    f'<td>{e(r["pages_week"])}</td><td>{e(r["held"])}</td><td>{e(_pct(r["quality_share"]))}</td>'
-                    f'<td>{e(r["climate_rating"])}</td><td>{e(alerts)}</td><td>{e(r["events"] or "")}</td></tr>')
-    table = (f'<div class="wrap"><table id="stations"><tr>{head("commune", CATALOGUE["page.commune"].text)}'
+                    + "".join(f'<td class="{k}">{e(v)}</td>' for k, v in t.items()) + '</tr>')
+    table = (f'<div class="wrap"><table id="stations" data-poll-s="{poll_s:g}"><tr>{head("commune", CATALOGUE["page.commune"].text)}'
              f'{head("district", CATALOGUE["page.district"].text)}{head("province", CATALOGUE["page.province"].text)}'
              f'{head("age_s", CATALOGUE["page.last_contact"].text)}{head("backlog", CATALOGUE["page.backlog"].text)}'
              f'{head("pages_week", CATALOGUE["page.pages_week"].text)}{head("held", CATALOGUE["page.held"].text)}'
@@ -123,7 +141,7 @@ def overview(session, rows: list[dict], totals: dict, query, events: list[dict],
              f'<th>{e(CATALOGUE["page.alerts"].text)}</th><th>{e(CATALOGUE["page.events"].text)}</th></tr>'
              + "".join(body) + "</table></div>")
     return _page(CATALOGUE["page.overview_title"].text, filters + tot + table + _events(events), session,
-                 refresh_s=60)
+                 refresh_s=60, script="/live.js")
 
 
 def _events(events: list[dict]) -> str:
@@ -135,7 +153,50 @@ def _events(events: list[dict]) -> str:
     return f'<h2>{e(CATALOGUE["page.events"].text)}</h2><ul id="events">{items}</ul>'
 
 
-def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict, latest: dict) -> str:
+# The target band drawn when a report names none: the station's default alert band (climate settings).
+TARGET_T_C = (15.0, 25.0)
+TARGET_RH_PCT = (35.0, 60.0)
+
+
+def _band(climate: dict, key: str, default: tuple[float, float]) -> tuple[float, float]:
+    band = climate.get("band") if isinstance(climate.get("band"), dict) else {}
+    v = band.get(key)
+    if (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+            and v[0] < v[1]):
+        return float(v[0]), float(v[1])
+    return default
+
+
+def _reading(climate: dict, key: str) -> float | None:
+    v = climate.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _charts(history: list[dict], files_by_day: dict[str, int]) -> str:
+    """Progress and climate charts, oldest day first (inline SVG, design §5.15)."""
+    days_h = list(reversed(history))
+    days = sorted({h["day"] for h in days_h} | set(files_by_day))[-60:]
+    by_day = {h["day"]: h for h in days_h}
+    if not days:
+        return ""
+    out = charts.progress("progress", CATALOGUE["page.chart_progress"].text, days,
+                          [int(by_day[d]["pages"]) if d in by_day else 0 for d in days],
+                          [files_by_day.get(d, 0) for d in days], CATALOGUE["page.pages"].text,
+                          CATALOGUE["page.record_files_day"].text)
+    climates = [by_day[d]["climate"] if d in by_day and isinstance(by_day[d]["climate"], dict) else {} for d in days]
+    last = next((c for c in reversed(climates) if c), {})
+    for chart_id, key, band_key, default, unit, title in (
+            ("climate-t", "t_c", "t", TARGET_T_C, " °C", CATALOGUE["page.chart_temperature"]),
+            ("climate-rh", "rh_pct", "rh", TARGET_RH_PCT, " %", CATALOGUE["page.chart_humidity"])):
+        values = [_reading(c, key) for c in climates]
+        if any(v is not None for v in values):
+            out += charts.banded(chart_id, title.text, days, values, _band(last, band_key, default), unit,
+                                 title.text, CATALOGUE["page.target_band"].text)
+    return f'<h2>{e(CATALOGUE["page.charts"].text)}</h2><div class="charts">{out}</div>'
+
+
+def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict, latest: dict,
+            files_by_day: dict[str, int] | None = None) -> str:
     top = max([h["pages"] for h in history] + [1])
     days = "".join(f'<tr><td>{e(h["day"])}</td><td>{e(h["pages"])} <span class="bar" style="width:'
                    f'{int(120 * h["pages"] / top)}px"></span></td><td>{e(h["processed"])}</td><td>{e(h["held"])}</td>'
@@ -151,7 +212,7 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
               f'{e(CATALOGUE["page.alerts"].text)}: {e(", ".join(climate.get("alerts", [])))} · '
               f'{e(CATALOGUE["page.quality"].text)}: {e(_pct(row["quality_share"]))}</p>'
               f'<h2>{e(CATALOGUE["page.held"].text)}</h2><ul id="held">{held}</ul>')
-    body = (facts + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
+    body = (facts + _charts(history, files_by_day or {}) + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
             f'<th>{e(CATALOGUE["page.day"].text)}</th><th>{e(CATALOGUE["page.pages"].text)}</th>'
             f'<th>{e(CATALOGUE["page.processed"].text)}</th><th>{e(CATALOGUE["page.held"].text)}</th>'
             f'<th>{e(CATALOGUE["page.backlog"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th></tr>'
@@ -188,7 +249,7 @@ def record(session, rec: dict) -> str:
                 if d["pdf_key"] else "")
         docs.append(f'<li>{e(d["n"])}. {values}{link}</li>')
     export = (f'<p><a id="export" href="/record/{quote(rec["file_code"])}/export">'
-              f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) else "")
+              f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) and rec.get("source") else "")
     body = (f'<p id="meta">{e(rec["file_code"])} · {e(CATALOGUE["page.mode"].text)} {e(rec["mode"])} · '
             f'{e(rec.get("commune"))}</p><div class="wrap"><table id="ead">{fields}</table></div>'
             f'<h2>{e(CATALOGUE["page.documents"].text)}</h2><ol id="docs">{"".join(docs)}</ol>{export}')

@@ -45,12 +45,12 @@ class Site:
 
 
 async def start_site(root: Path, *, backends=None, red_after_s: float = 6 * 3600, rx_root: Path | None = None,
-                     member_check=None, feed_every_s: float = 0) -> Site:
+                     member_check=None, feed_every_s: float = 0, poll_s: float = 30.0) -> Site:
     """A receiver (on *backends*) and the web over its state, PDFs read from its store's objects."""
     rx = await start_local_receiver(rx_root or root / "rx", backends=backends, member_check=member_check)
     state = rx.core.state
     app = build_web_app(state, WebOptions(red_after_s=red_after_s, objects=objects_for(rx.core.store),
-                                          feed_every_s=feed_every_s))
+                                          feed_every_s=feed_every_s, poll_s=poll_s))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -74,6 +74,33 @@ def add_samples(state, device_id: str, *, pdf_key: str = "", store=None, pdf: by
                          pdf_key=pdf_key)]
         records.add_record(state, file_code=code, device_id=device_id, mode=mode, title=title, fields=fields,
                            documents=docs, pages=3, ocr_text=f"{title} nội dung trang một")
+
+
+async def ingest_real(site: Site, tmp: Path, modes: tuple[str, ...], device_id: str = "xa-that") -> list:
+    """Real packages (one per mode) sent by a simulated station over HTTP, ingested and fed to the web.
+
+    Returns the :class:`central.demo_station.Package` list, in *modes*' order.
+    """
+    import asyncio
+
+    from central.demo_station import Station, build_packages
+    from central.ingest import IngestWorker
+    from central.web import catalogue_feed
+    from sync.keys import raw_public
+
+    core = site.rx.core
+    pkgs = await asyncio.to_thread(build_packages, tmp / "sip", len(modes), modes=modes,
+                                   secret_key=raw_public(core.archive_key.public_key()))
+    station = Station(tmp / "stations", device_id)
+    await station.enroll(site.rx.url, core.state.mint_token(device_id, ttl_s=600))
+    for pkg in pkgs:
+        await station.send([site.rx.url], station.seal([(pkg.member, pkg.data)], pages=pkg.pages,
+                                                       documents=pkg.documents))
+    totals = await asyncio.to_thread(IngestWorker(core.state, core.store, core.archive_key).run, until_idle=True)
+    if totals["failed"]:
+        raise RuntimeError(f"ingest failed: {totals}")
+    await asyncio.to_thread(catalogue_feed.feed, core.state)
+    return pkgs
 
 
 def session(jar_unsafe: bool = True) -> aiohttp.ClientSession:
@@ -102,5 +129,6 @@ def now() -> float:
 def webkit():
     """The helpers above, for test modules (which cannot import a conftest by name)."""
     return types.SimpleNamespace(start_site=start_site, add_staff=add_staff, add_samples=add_samples,
+                                 ingest_real=ingest_real,
                                  session=session, login=login, csrf_token=csrf_token, now=now,
                                  PASSWORD=PASSWORD, ROLES=ROLES, SAMPLES=SAMPLES, PDF_NAME=PDF_NAME)

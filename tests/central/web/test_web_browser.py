@@ -47,12 +47,15 @@ def running_site(tmp_path, kit, webkit):
     holder = {}
 
     async def setup():
-        site = await webkit.start_site(tmp_path)
+        site = await webkit.start_site(tmp_path, poll_s=2)
         webkit.add_staff(site.state)
         now = time.time()
         for i, (device, commune, district, province, silent_s) in enumerate(STATIONS):
-            app = kit.Appliance(tmp_path / device, device_id=device)
-            await app.enroll(site.rx)
+            if device == "xa-son-vi":  # a real conditional package: sent, ingested, fed to the web (the export)
+                holder["package"] = (await webkit.ingest_real(site, tmp_path, ("02",), device_id=device))[0]
+            else:
+                app = kit.Appliance(tmp_path / device, device_id=device)
+                await app.enroll(site.rx)
             heartbeats.set_place(site.state, device, commune=commune, district=district, province=province)
             for day in range(6, -1, -1):
                 at = now - silent_s - day * 86400
@@ -62,12 +65,14 @@ def running_site(tmp_path, kit, webkit):
                           "held": [{"file_code": f"H0{i}.held", "reason": "low_confidence"}] * (i % 2),
                           "scanner": "ready", "disk_free_bytes": 50 * 2**30, "version": "1.0",
                           "climate": {"rating": "good" if i != 1 else "poor",
-                                      "alerts": ["humidity_high"] if i == 1 else []}}
+                                      "alerts": ["humidity_high"] if i == 1 else [],
+                                      "t_c": 20.0 + i + day, "rh_pct": 50.0 + 2 * day}}
                 heartbeats.record(site.state, heartbeat.Heartbeat(device, report["seq"], at, report), now=at)
         webkit.add_samples(site.state, "xa-tan-lap", pdf_key=webkit.PDF_NAME, store=site.rx.core.store,
                            pdf=_tiny_pdf())
         # A forged report from one station, shown as an event.
         heartbeats.add_event(site.state, "xa-son-vi", "forged_heartbeat", "192.0.2.7")
+        site.package = holder["package"]
         holder["site"] = site
 
     def serve():
@@ -149,6 +154,20 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert "forged_heartbeat" in d.find_element(By.ID, "events").text
     d.save_screenshot(str(DOCS / "central-web-2-overview.png"))
 
+    # 2b. Live without reload: the silent station reports again; its row turns green, its backlog and the
+    # totals change, and the page was not reloaded (a mark set in it survives).
+    assert d.find_element(By.ID, "stations").get_attribute("data-poll-s") == "2"
+    d.execute_script("window.sohoaMark = 'still here'")
+    at = time.time()
+    report = {"v": 1, "device": "xa-dong-xuan", "seq": int(at * 1000), "sent_at": at, "queue_depth": 9,
+              "pages_today": 5, "pages_processed_today": 5, "climate": {"rating": "good", "alerts": []}}
+    heartbeats.record(running_site.state, heartbeat.Heartbeat("xa-dong-xuan", report["seq"], at, report), now=at)
+    row = 'tr[data-device="xa-dong-xuan"]'
+    WebDriverWait(d, 30).until(lambda drv: drv.find_element(By.CSS_SELECTOR, row + " td.backlog").text == "9")
+    assert d.find_element(By.CSS_SELECTOR, row).get_attribute("class") == ""
+    assert "0 trạm mất liên lạc" in d.find_element(By.ID, "totals").text
+    assert d.execute_script("return window.sohoaMark") == "still here"
+
     # 3. Filter by province.
     Select(d.find_element(By.ID, "province")).select_by_visible_text("Lạng Sơn")
     d.find_element(By.ID, "apply").click()
@@ -165,6 +184,17 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     days = d.find_elements(By.CSS_SELECTOR, "#history tr")[1:]
     assert len(days) == 7 and days[0].find_elements(By.TAG_NAME, "td")[1].text.startswith("100")
     assert d.find_element(By.ID, "climate").text.startswith("Khí hậu kho / Room climate: good")
+    # Its charts, inline SVG: a bar per day of the history with its pages; the room temperature a dot per day
+    # over the target band (the station default, 15-25 °C), the days above it marked out of band.
+    bars = d.find_elements(By.CSS_SELECTOR, "svg#progress rect.pages")
+    history_pages = [int(r.find_elements(By.TAG_NAME, "td")[1].text.split()[0]) for r in reversed(days)]
+    assert [int(b.get_attribute("data-value")) for b in bars] == history_pages
+    band = d.find_element(By.CSS_SELECTOR, "svg#climate-t rect.band")
+    assert (band.get_attribute("data-low"), band.get_attribute("data-high")) == ("15", "25")
+    dots = d.find_elements(By.CSS_SELECTOR, "svg#climate-t circle.reading")
+    assert [float(c.get_attribute("data-value")) for c in dots] == [20.0 + day for day in range(6, -1, -1)]
+    assert [c.get_attribute("class") for c in dots].count("reading out") == 1  # 26 °C, six days ago
+    assert d.find_elements(By.CSS_SELECTOR, "svg#climate-rh circle.reading")
     d.save_screenshot(str(DOCS / "central-web-3-commune.png"))
 
     # 5. Search without diacritics finds the Quyết định; the secret record file shows as restricted.
@@ -205,11 +235,17 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     actions = [c.text for c in d.find_elements(By.CSS_SELECTOR, "#audit td.action")]
     assert "view_refused" in actions and "login" in actions
     d.save_screenshot(str(DOCS / "central-web-7-audit.png"))
-    d.get(url + "record/H01.001.2024.002")
+    package = running_site.package
+    d.get(url + "record/" + package.file_code)
     export = d.find_element(By.ID, "export").get_attribute("href")
     got = _fetch(d, export)
-    assert got["status"] == 200 and got["disposition"].startswith("attachment") and got["size"] > 100
-    assert audit.entries(running_site.state, action="export")[0]["target"] == "H01.001.2024.002"
+    assert got["status"] == 200 and got["type"] == "application/zip"
+    assert got["disposition"] == f'attachment; filename="{package.member}"' and got["size"] == len(package.data)
+    assert audit.entries(running_site.state, action="export")[0]["target"] == package.file_code
+    # The monthly report as a PDF, from the link in the page's header.
+    report = d.find_element(By.LINK_TEXT, "Báo cáo tháng (PDF) / Monthly report (PDF)").get_attribute("href")
+    got = _fetch(d, report)
+    assert got["status"] == 200 and got["type"] == "application/pdf" and got["size"] > 1000
 
     # 9. On a phone: the overview fits the screen's width (the table scrolls inside its box).
     d.set_window_size(412, 915)

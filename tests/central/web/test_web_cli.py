@@ -64,3 +64,25 @@ def test_accounts_web_and_audit_chain_from_the_command_line(tmp_path):
         db.execute("UPDATE audit_log SET actor='someone' WHERE seq=1")
     broken = _run("audit-trail", "--root", root)
     assert broken.returncode == 1 and "bị sửa từ mục 1" in broken.stderr
+
+
+def test_the_fixity_audit_reports_a_broken_audit_trail(tmp_path):
+    """`sohoa-central audit` checks the staff web's audit trail too: intact, it says how many entries; one entry
+    edited in the database, it names the first one that no longer matches and exits 1."""
+    import json
+    import sqlite3
+
+    root = str(tmp_path / "central")
+    assert _run("migrate", "--root", root).returncode == 0
+    for name in ("an.nguyen", "binh.tran", "chi.le"):
+        assert _run("users", "add", name, "--role", "viewer", "--password-stdin", "--root", root,
+                    stdin="mat-khau-dai-1\n").returncode == 0
+    ok = _run("audit", "--root", root)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout.splitlines()[-1])["audit_trail"] == {"checked": 3, "first_bad": None}
+    with sqlite3.connect(os.path.join(root, "receiver.sqlite3")) as db:
+        db.execute("UPDATE audit_log SET target='someone-else' WHERE seq=2")
+    broken = _run("audit", "--root", root)
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout.splitlines()[-1])["audit_trail"] == {"checked": 1, "first_bad": 2}
+    assert "Nhật ký kiểm tra bị sửa từ mục 2 / Audit trail broken from entry 2" in broken.stderr
