@@ -69,6 +69,9 @@ async function showJob(id) {
     for (const el of document.querySelectorAll("#pages [data-mark]")) {
       el.onclick = () => markPage(Number(el.dataset.page), el.dataset.mark);
     }
+    for (const el of document.querySelectorAll("#pages [data-starts]")) {
+      el.onclick = () => moveSeparator(Number(el.dataset.page), el.dataset.starts);
+    }
     for (const tr of document.querySelectorAll("#jobs tr[data-job]")) tr.classList.toggle("chosen", Number(tr.dataset.job) === id);
   } catch (e) { /* keep what is shown */ }
 }
@@ -88,12 +91,33 @@ function markButtons(p) {
     `<button data-mark="rescan" data-page="${p.id}">Quét lại từ tờ này / Rescan from here</button>`;
 }
 
+const SEPARATOR_OPEN = ["open", "closed", "held", "empty"];
+
+function separatorButtons(p) {
+  if (session.role !== "technician" || p.role !== "content" || !SEPARATOR_OPEN.includes(p.file_state)) return "";
+  const b = (starts, label) => `<button class="sep" data-starts="${starts}" data-page="${p.id}">${label}</button>`;
+  const where = p.starts === "file" ? "Trang đầu hồ sơ / First page of a record file"
+    : p.starts === "document" ? "Trang đầu văn bản / First page of a document" : "";
+  return `<div class="separator">${where ? `<div class="en">${where} (#${p.file}, ${p.doc})</div>` : ""}` +
+    (p.starts ? b("none", "Nối vào trước / Join the one before") : b("document", "Bắt đầu văn bản mới / Start a new document")) +
+    (p.starts !== "file" ? b("file", "Bắt đầu hồ sơ mới / Start a new record file") : "") + "</div>";
+}
+
+async function moveSeparator(id, starts) {
+  const r = await post(`/api/pages/${id}/separator`, {starts});
+  if (!r) return;
+  const m = r.data.message;
+  $("mark-result").innerHTML = m ? `<div class="${LEVEL(m.level)}">${both(m)}</div>${action(m)}` : esc(r.data.error || r.status);
+  if (review.jobId !== null) showJob(review.jobId);
+  refresh();
+}
+
 function pageCard(p) {
   const img = p.thumb ? `<img src="${p.thumb}" alt="Trang / Page ${p.seq}" data-view="${p.id}" loading="lazy">`
     : `<div class="noimg" data-view="${p.id}">${p.state === "captured" ? "…" : "—"}</div>`;
   return `<figure class="page${p.mark ? " marked" : ""}" id="page-${p.id}" data-seq="${p.seq}">${img}` +
     `<figcaption><b>Trang / Page ${p.seq}</b>${p.role ? ` <span class="en">${esc(ROLE_OF_PAGE[p.role] || p.role)}</span>` : ""}` +
-    `<ul class="flags">${flagList(p)}</ul>${markButtons(p)}</figcaption></figure>`;
+    `<ul class="flags">${flagList(p)}</ul>${markButtons(p)}${separatorButtons(p)}</figcaption></figure>`;
 }
 
 const ROLE_OF_PAGE = {cover: "tờ bìa / cover sheet", patch: "tờ ngăn / separator", blank: "trang trắng / blank",
