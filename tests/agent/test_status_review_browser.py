@@ -219,3 +219,76 @@ def no_scanner_scenario(agent, station: str, driver) -> None:
     assert answer[0] == 409 and answer[1]["ok"] is False
     assert answer[1]["message"]["code"] == "scan.unavailable"
     assert agent.journal.recent_jobs() == []
+
+
+def test_a_technician_moves_separators_while_the_record_file_is_held(tmp_path, browser):
+    run_station(station_config(tmp_path / "state"), separator_scenario, browser)
+
+
+def separator_scenario(agent, station: str, driver) -> None:
+    wait = WebDriverWait(driver, 120)
+    driver.set_window_size(1280, 1000)
+    store = RecordStore(agent.journal)
+    log_in(driver, wait, station, PASSWORD, "Kỹ thuật viên / Technician")
+    drop_pdf(Path(agent.cfg.hotfolder.path), "scan0002.pdf", [samples.render_page(spec, dpi=150)
+                                                             for spec in samples.SPECS[:4]])
+    driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=hotfolder]").click()
+    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs tr[data-job]")))
+    hot = int(row.get_attribute("data-job"))
+    ids = []
+    end = time.monotonic() + 240
+    while time.monotonic() < end and not (len(ids) == 4 and held_with(store, ids[0])):
+        ids = page_ids(agent, hot)
+        time.sleep(0.2)
+    held = held_with(store, ids[0])
+    assert held.hold_code == "no_coversheet" and [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 1, 1]
+
+    def press(page_id: int, starts: str, expect: str):
+        def pressed(d):
+            d.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{hot}']").click()
+            time.sleep(0.3)
+            d.find_element(By.CSS_SELECTOR, f"#page-{page_id} button[data-starts={starts}]").click()
+            time.sleep(0.5)
+            return expect in d.find_element(By.ID, "mark-result").text
+        WebDriverWait(driver, 60, ignored_exceptions=(Exception,)).until(pressed)
+
+    # Page 3 starts a second document: one transaction, and the held record file's documents are rebuilt.
+    press(ids[2], "document", f"Trang 3 của lượt {hot} giờ bắt đầu một văn bản mới trong hồ sơ #{held.id}")
+    assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 2, 2]
+    while time.monotonic() < end and not (store.file(held.id).state == "held" and len(store.docs(held.id)) == 2):
+        time.sleep(0.2)
+    assert store.file(held.id).hold_code == "no_coversheet" and [d["seq"] for d in store.docs(held.id)] == [1, 2]
+
+    # Page 4 starts a record file of its own, held for the technician's fields.
+    press(ids[3], "file", f"Trang 4 của lượt {hot} giờ bắt đầu hồ sơ mới #")
+    assert [p for p, _r, _d in store.pages_of(held.id)] == ids[:3]
+    (split,) = [f for f in store.files() if f.id != held.id and ids[3] in [p for p, _r, _d in store.pages_of(f.id)]]
+    while time.monotonic() < end and store.file(split.id).state != "held":
+        time.sleep(0.2)
+    assert store.file(split.id).hold_code == "separator_moved"
+    wait.until(ec.presence_of_element_located((By.ID, f"held-{split.id}")))
+    assert "Kỹ thuật viên: nhập mã hồ sơ và tiêu đề" in driver.find_element(By.ID, f"held-{split.id}").text
+    driver.save_screenshot(str(DOCS / "station-separator.png"))
+
+    # Once packaged, the record file's boundaries are the archive's: 409 with the reason.
+    card = driver.find_element(By.ID, f"held-{held.id}")
+    for name, value in (("file_code", "H49.64.33.2026.502"), ("paper_file_code", "H49.1.2.502"), ("title", "T")):
+        card.find_element(By.NAME, name).clear()
+        card.find_element(By.NAME, name).send_keys(value)
+    card.find_element(By.CSS_SELECTOR, "button[name=confirm]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "records-result"), f"Hồ sơ #{held.id} đã xác nhận"))
+    while time.monotonic() < end and store.file(held.id).state != "packaged":
+        time.sleep(0.2)
+    answer = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch("/api/session").then((r) => r.json()).then((s) => fetch("/api/pages/" + arguments[0] + "/separator",
+            {method: "POST", headers: {"X-CSRF-Token": s.csrf_token, "Content-Type": "application/json"},
+             body: JSON.stringify({starts: "document"})})).then(async (r) => done([r.status, await r.json()]));""",
+                                         ids[1])
+    assert answer[0] == 409 and answer[1]["message"]["code"] == "page.separator.too_late"
+    assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 2]
+
+
+def held_with(store, page_id: int):
+    found = [f for f in store.files("held") if page_id in [p[0] for p in store.pages_of(f.id)]]
+    return found[0] if found else None
