@@ -15,6 +15,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -75,11 +76,11 @@ def review_scenario(agent, station: str, driver) -> None:
     scan = wait.until(ec.element_to_be_clickable((By.ID, "scan")))
     scan.click()
     # The press is followed to the job's end: its number, its pages, its state.
-    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Xong / Done"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), ": Xong · "))
     result = driver.find_element(By.ID, "action-result").text
     job = agent.journal.recent_jobs()[0]
     assert job.trigger == "web" and job.pages == 10
-    assert f"Lượt / Job {job.id}: Xong / Done · 10 trang / pages" in result
+    assert f"Lượt {job.id}: Xong · 10 trang / Job {job.id}: Done · 10 pages" in result
 
     # Every page as a thumbnail, each with its flags, once the pages are processed.
     def all_thumbnails(d):
@@ -101,14 +102,16 @@ def review_scenario(agent, station: str, driver) -> None:
     drop_pdf(Path(agent.cfg.hotfolder.path), "scan0001.pdf", [samples.render_page(spec, dpi=150)
                                                              for spec in samples.SPECS[:3]])
     driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=hotfolder]").click()
-    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs tr[data-job]")))
-    hot = int(row.get_attribute("data-job"))
-    assert "scan0001.pdf" in row.text
+    def hot_job(d):
+        rows = [r for r in d.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]") if "scan0001.pdf" in r.text]
+        return int(rows[0].get_attribute("data-job")) if rows else None
+    hot = WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,)).until(hot_job)
     def three_thumbnails(d):
         d.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{hot}']").click()
         imgs = d.find_elements(By.CSS_SELECTOR, "#pages figure.page img")
         return len(imgs) == 3 and all(d.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
-    wait.until(three_thumbnails)
+    # the click re-renders the pages while they are read: a stale element only means "look again"
+    WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,)).until(three_thumbnails)
 
     # The larger view: a document page as scanned, with the sheet and content boxes drawn on it.
     driver.find_elements(By.CSS_SELECTOR, "#pages figure.page")[0].find_element(By.TAG_NAME, "img").click()
@@ -165,12 +168,17 @@ def review_scenario(agent, station: str, driver) -> None:
     assert pages == 2  # the package left without the removed page
 
     # "Details" reads as labelled values, not raw JSON, and stays open across the page's polls.
-    driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click()
+    # the section is rebuilt every second: a click that lands on the replaced element is made again
+    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click() or True)
     time.sleep(2.5)
-    details = driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records]")
-    assert details.get_attribute("open") is not None
-    assert "ocr backlog" in details.text and '{"' not in details.text and '":' not in details.text
-    assert details.find_elements(By.CSS_SELECTOR, "table.kv")
+    # read in one script call: the section may be rebuilt between two WebDriver calls
+    is_open, text, tables = driver.execute_script(
+        "const d = document.querySelector('#sources details[data-key=records]');"
+        "return [d.open, d.innerText, d.querySelectorAll('table.kv').length];")
+    assert is_open
+    assert "ocr backlog" in text and '{"' not in text and '":' not in text
+    assert tables
 
     # A 7-inch touch screen and a phone: the page never scrolls sideways.
     for size in ((800, 480), (390, 844)):
@@ -292,3 +300,28 @@ def separator_scenario(agent, station: str, driver) -> None:
 def held_with(store, page_id: int):
     found = [f for f in store.files("held") if page_id in [p[0] for p in store.pages_of(f.id)]]
     return found[0] if found else None
+
+
+def test_the_page_takes_its_words_from_the_catalogue_and_shows_codes_without_it(tmp_path, browser):
+    run_station(station_config(tmp_path / "state", device="test:nosuch", records=False), catalogue_scenario,
+                browser)
+
+
+def catalogue_scenario(agent, station: str, driver) -> None:
+    from firmware_agent.messages import CATALOGUE
+
+    wait = WebDriverWait(driver, 60)
+    driver.set_window_size(800, 900)
+    driver.get(station + "/")
+    head = CATALOGUE["status.review.col_state"]
+    wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), f"{head.vi} / {head.en}"))
+    assert "status.review." not in driver.find_element(By.TAG_NAME, "main").text
+    # /api/messages unreachable: every label shows its code, and the page still shows the station's state.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/messages*"]})
+    driver.get(station + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), "status.review.col_state"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "scan-reason"), "Chưa quét được"))
+    assert driver.find_element(By.CSS_SELECTOR, "#jobs code").text == "status.review.col_state"
+    assert not driver.find_element(By.ID, "scan").is_enabled()
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
