@@ -100,6 +100,8 @@ def test_report_command_writes_pdf_and_png(tmp_path, capsys):
     assert main(["climate", "report", "--month", "2026-03", "--config", str(cfg), "--format", "png",
                  "-o", str(png)]) == 0
     assert png.read_bytes().startswith(b"\x89PNG")
-    assert main(["climate", "report", "--month", "March", "--config", str(cfg), "-o", str(out)]) == 2
+    with pytest.raises(SystemExit) as usage:  # a month that is no month is the parser's usage error
+        main(["climate", "report", "--month", "March", "--config", str(cfg), "-o", str(out)])
+    assert usage.value.code == 2
     assert main(["climate", "report", "--month", "2026-03", "--config", str(cfg),
                  "--db", str(tmp_path / "missing.sqlite3")]) == 1
