@@ -54,7 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _with_epilog(parser, parser.epilog)
     return parser
+
+
+def _with_epilog(parser: argparse.ArgumentParser, epilog: str) -> None:
+    """Every command's and action's ``--help`` ends with the exit statuses, not only ``sohoa --help``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                if not child.epilog:
+                    child.epilog = epilog
+                    child.formatter_class = argparse.RawDescriptionHelpFormatter
+                _with_epilog(child, epilog)
 
 
 def _complete(parser: argparse.ArgumentParser) -> None:

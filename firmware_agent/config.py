@@ -26,6 +26,7 @@ from firmware_agent.climate.settings import ClimateSettings
 from firmware_agent.config_checks import check_values
 from firmware_agent.config_lines import key_lines, line_of
 from firmware_agent.imaging_settings import ImagingSettings
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.records.settings import RecordsSettings
 from firmware_agent.settings_base import ConfigError, setting
 from firmware_agent.sync_settings import SyncSettings
@@ -129,34 +130,45 @@ class _Problems(list):
         self.extend(exc.problems)
 
 
-def _expect(tp: Any) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a table"}
-    return names.get(tp, getattr(tp, "__name__", str(tp)))
+# A field's type -> the problem of a value of another type (each a literal lookup, design §1.1 M5).
+_EXPECTED = types.MappingProxyType({
+    int: CATALOGUE["config.problem.expected_int"],
+    float: CATALOGUE["config.problem.expected_number"],
+    str: CATALOGUE["config.problem.expected_string"],
+    bool: CATALOGUE["config.problem.expected_bool"],
+    dict: CATALOGUE["config.problem.expected_table"],
+})
+
+
+def _problem(key: str, message) -> ConfigError:
+    """``KEY: vi / en`` as one problem (the message filled with the values as written)."""
+    return ConfigError(f"{key}: {message.text}")
 
 
 def _coerce(key: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) -> Any:
     """*value* checked against *tp* and *meta*; raises ConfigError (a nested table adds its problems to *out*)."""
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a table [{key}], got {type(value).__name__}")
+            raise _problem(key, CATALOGUE["config.problem.expected_section"].format(key=key, got=type(value).__name__))
         return _build(tp, value, key, out)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if tp is bool and not isinstance(value, bool):
-        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        raise _problem(key, _EXPECTED[bool].format(got=repr(value)))
     if tp in (int, float) and (isinstance(value, bool) or not isinstance(value, tp)):
-        raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
+        raise _problem(key, _EXPECTED[tp].format(got=repr(value)))
     if tp in (str, dict) and not isinstance(value, tp):
-        raise ConfigError(f"{key}: expected {_expect(tp)}, got {value!r}")
+        raise _problem(key, _EXPECTED[tp].format(got=repr(value)))
     if tp is float and not math.isfinite(value):
-        raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        raise _problem(key, CATALOGUE["config.problem.expected_finite"].format(got=repr(value)))
     choices = meta.get("choices")
     if choices and value not in choices:
-        raise ConfigError(f"{key}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+        raise _problem(key, CATALOGUE["config.problem.expected_choice"].format(
+            choices=", ".join(map(repr, choices)), got=repr(value)))
     if meta.get("min") is not None and value < meta["min"]:
-        raise ConfigError(f"{key}: must be at least {meta['min']}, got {value!r}")
+        raise _problem(key, CATALOGUE["config.problem.at_least"].format(minimum=meta["min"], got=repr(value)))
     if meta.get("max") is not None and value > meta["max"]:
-        raise ConfigError(f"{key}: must be at most {meta['max']}, got {value!r}")
+        raise _problem(key, CATALOGUE["config.problem.at_most"].format(maximum=meta["max"], got=repr(value)))
     return value
 
 
@@ -172,14 +184,14 @@ def _field(key: str, value: Any, tp: Any, meta: typing.Mapping, out: _Problems) 
     item = _item_dataclass(tp)
     if item is not None:
         if not isinstance(value, list):
-            raise ConfigError(f"{key}: expected an array of tables [[{key}]]")
+            raise _problem(key, CATALOGUE["config.problem.expected_array_of_tables"].format(key=key))
         return tuple(_coerce(f"{key}[{i}]", v, item, {}, out) for i, v in enumerate(value))
     if isinstance(tp, types.GenericAlias):
         tp = typing.get_origin(tp)
     nested = _NESTED_MAPS.get(tuple(key.split(".")))
     if nested is not None:
         if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a table of tables")
+            raise _problem(key, CATALOGUE["config.problem.expected_table_of_tables"])
         return {k: _coerce(f"{key}.{k}", v, nested, {}, out) for k, v in value.items()}
     return _coerce(key, value, tp, meta, out)
 
@@ -189,9 +201,12 @@ def _build(cls: type, data: dict, prefix: str, out: _Problems) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     for name in sorted(set(data) - set(fields)):
-        where = f"[{prefix}]" if prefix else "the top level"
-        out.append(f"{prefix + '.' if prefix else ''}{name}: unknown key in {where}; "
-                   f"known keys: {', '.join(sorted(fields))}")
+        known = ", ".join(sorted(fields))
+        if prefix:
+            out.append(f"{prefix}.{name}: "
+                       f"{CATALOGUE['config.problem.unknown_key'].format(section=prefix, known=known).text}")
+        else:
+            out.append(f"{name}: {CATALOGUE['config.problem.unknown_top_key'].format(known=known).text}")
     kwargs = {}
     for name, value in data.items():
         if name not in fields:
@@ -251,16 +266,20 @@ def load_config(path: str | os.PathLike | None, overrides: dict | None = None, *
 def _check_cross_fields(cfg: Config, out: _Problems) -> None:
     profiles = cfg.scanner.profiles
     if cfg.scanner.default_profile not in profiles:
-        out.append(f"scanner.default_profile: no profile named {cfg.scanner.default_profile!r}; "
-                   f"defined: {', '.join(sorted(profiles)) or 'none'}")
+        no_profile = CATALOGUE["config.problem.no_profile"].format(
+            name=repr(cfg.scanner.default_profile), defined=", ".join(sorted(profiles)) or "—")
+        out.append(f"scanner.default_profile: {no_profile.text}")
     for button, prof in cfg.scanner.buttons.items():
         if not isinstance(prof, str):
-            out.append(f"scanner.buttons.{button}: expected a profile name, got {prof!r}")
+            out.append(f"scanner.buttons.{button}: "
+                       f"{CATALOGUE['config.problem.button_profile'].format(got=repr(prof)).text}")
         elif prof not in profiles:
-            out.append(f"scanner.buttons.{button}: no profile named {prof!r}")
+            no_profile = CATALOGUE["config.problem.no_profile"].format(
+                name=repr(prof), defined=", ".join(sorted(profiles)) or "—")
+            out.append(f"scanner.buttons.{button}: {no_profile.text}")
     bind = cfg.web.bind
     if bind not in ("127.0.0.1", "::1", "localhost") and not cfg.web.allow_lan:
-        out.append(f"web.bind: {bind!r} is not a loopback address; set web.allow_lan = true to serve the LAN")
+        out.append(f"web.bind: {CATALOGUE['config.problem.bind_not_loopback'].format(bind=repr(bind)).text}")
 
 
 def explain(cls: type = Config, prefix: str = "") -> list[str]:

@@ -38,10 +38,10 @@ def check_values(cfg, out: list[str], *, installed: bool) -> None:
 
 def _check_agent(cfg, out: list[str]) -> None:
     if not DEVICE_ID_RE.fullmatch(cfg.agent.device_id):
-        out.append(f"agent.device_id: expected 1 to 64 letters, digits, '.', '_' or '-' (starting with a letter "
-                   f"or digit), got {cfg.agent.device_id!r}")
+        got = repr(cfg.agent.device_id)
+        out.append(f"agent.device_id: {CATALOGUE['config.problem.device_id'].format(got=got).text}")
     if not cfg.agent.state_dir.strip():
-        out.append("agent.state_dir: must name a folder, got ''")
+        out.append(f"agent.state_dir: {CATALOGUE['config.problem.state_dir_empty'].text}")
     else:
         _expect_path("agent.state_dir", cfg.agent.state_dir, "dir", out)
 
@@ -54,11 +54,10 @@ def _check_sync(sync, out: list[str]) -> None:
     if sync.endpoint:
         problem = _url_problem(sync.endpoint)
         if problem:
-            out.append(f"sync.endpoint: {problem}, such as 'https://luutru.example.gov.vn/'; "
-                       f"got {sync.endpoint!r}")
+            out.append(f"sync.endpoint: {problem}")
     if sync.backoff_min_s > sync.backoff_max_s:
-        out.append(f"sync.backoff_min_s: must not be above sync.backoff_max_s ({sync.backoff_max_s}), "
-                   f"got {sync.backoff_min_s}")
+        backoff = CATALOGUE["config.problem.backoff"].format(maximum=sync.backoff_max_s, got=sync.backoff_min_s)
+        out.append(f"sync.backoff_min_s: {backoff.text}")
     for key in ("device_key", "archive_public_key", "log_public_key"):
         value = getattr(sync, key)
         if value:
@@ -72,63 +71,71 @@ def _expect_path(key: str, value: str, kind: str, out: list[str]) -> bool:
         exists = path.exists()
         wrong = exists and (not path.is_dir() if kind == "dir" else path.is_dir())
     except (OSError, ValueError) as exc:  # too long, a NUL byte, a folder it may not look into
-        out.append(f"{key}: not a usable path ({exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc})")
+        detail = f"{exc.__class__.__name__}: {getattr(exc, 'strerror', None) or exc}"
+        out.append(f"{key}: {CATALOGUE['config.problem.path_unusable'].text}: {detail}")
         return False
     if wrong:
-        what = "a folder" if kind == "dir" else "a file"
-        out.append(f"{key}: {value!r} exists and is not {what}")
+        wrong_kind = (CATALOGUE["config.problem.path_not_dir"] if kind == "dir"
+                      else CATALOGUE["config.problem.path_not_file"])
+        out.append(f"{key}: {wrong_kind.format(value=repr(value)).text}")
         return False
     return True
 
 
 def _url_problem(url: str) -> str:
+    """What is wrong with the receiver's URL *url* as ``vi / en`` (with the library's detail), or ''."""
+    got = repr(url)
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError on a port out of range or not a number
     except ValueError as exc:
-        return f"not a URL ({exc})"
+        return f"{CATALOGUE['config.problem.url_invalid'].format(got=got).text}: {exc}"
     if parts.scheme not in ("http", "https"):
-        return "expected an http:// or https:// URL of the receiver"
+        return CATALOGUE["config.problem.url_scheme"].format(got=got).text
     if not parts.hostname:
-        return "expected a host name in the URL"
+        return CATALOGUE["config.problem.url_host"].format(got=got).text
     if parts.username or parts.password or parts.query or parts.fragment:
-        return "expected a URL without user, password, query or fragment"
+        return CATALOGUE["config.problem.url_extra"].format(got=got).text
     return ""
 
 
 def _check_records(cfg, out: list[str]) -> None:
     r = cfg.records
     if not _LANGS_RE.fullmatch(r.ocr_languages):
-        out.append(f"records.ocr_languages: expected tesseract languages such as 'vie' or 'vie+eng', "
-                   f"got {r.ocr_languages!r}")
+        got = repr(r.ocr_languages)
+        out.append(f"records.ocr_languages: {CATALOGUE['config.problem.ocr_languages'].format(got=got).text}")
     for name, value in r.thresholds.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            out.append(f"records.thresholds.{name}: expected a number from 0 to 1, got {value!r}")
+            out.append(f"records.thresholds.{name}: "
+                       f"{CATALOGUE['config.problem.threshold'].format(got=repr(value)).text}")
     if r.rules_file and _expect_path("records.rules_file", r.rules_file, "file", out):
         try:
             load_rules(r.rules_file)
         except RulesError as exc:
-            out.append(f"records.rules_file: {exc}")
+            out.append(f"records.rules_file: {CATALOGUE['config.problem.rules_invalid'].text}: {exc}")
     if r.secret_recipient_key and _expect_path("records.secret_recipient_key", r.secret_recipient_key, "file", out):
         if not Path(r.secret_recipient_key).is_file():
-            out.append(f"records.secret_recipient_key: no such file {r.secret_recipient_key!r}")
+            missing = CATALOGUE["config.problem.no_such_file"].format(value=repr(r.secret_recipient_key))
+            out.append(f"records.secret_recipient_key: {missing.text}")
     if r.enabled and not r.agency.strip():
-        out.append("records.agency: must be set (the archive code that starts every fileCode)")
+        out.append(f"records.agency: {CATALOGUE['config.problem.agency_missing'].text}")
 
 
 def _check_climate(c, out: list[str]) -> None:
     a = c.alerts
     if a.t_low_c >= a.t_high_c:
-        out.append(f"climate.alerts.t_low_c: must be below climate.alerts.t_high_c ({a.t_high_c}), got {a.t_low_c}")
+        t_low = CATALOGUE["config.problem.t_low"].format(high=a.t_high_c, got=a.t_low_c)
+        out.append(f"climate.alerts.t_low_c: {t_low.text}")
     if a.rh_low_pct >= a.rh_high_pct:
-        out.append(f"climate.alerts.rh_low_pct: must be below climate.alerts.rh_high_pct ({a.rh_high_pct}), "
-                   f"got {a.rh_low_pct}")
+        rh_low = CATALOGUE["config.problem.rh_low"].format(high=a.rh_high_pct, got=a.rh_low_pct)
+        out.append(f"climate.alerts.rh_low_pct: {rh_low.text}")
     seen = set()
     for i, sensor in enumerate(c.sensors):
         if not sensor.id:
-            out.append(f"climate.sensors[{i}].id: must be set (as `sohoa sensors` lists it)")
+            out.append(f"climate.sensors[{i}].id: {CATALOGUE['config.problem.sensor_id_missing'].text}")
         elif sensor.id in seen:
-            out.append(f"climate.sensors[{i}].id: {sensor.id!r} is listed twice")
+            out.append(f"climate.sensors[{i}].id: "
+                       f"{CATALOGUE['config.problem.sensor_twice'].format(id=repr(sensor.id)).text}")
         seen.add(sensor.id)
 
 

@@ -102,7 +102,7 @@ def _has_records(journal: Journal) -> bool:
     return bool(journal.read("SELECT 1 FROM sqlite_master WHERE type='table' AND name='rec_pages'"))
 
 
-def page_entry(journal: Journal, row, marks: dict, roles: dict) -> dict:
+def page_entry(journal: Journal, row, marks: dict, roles: dict, places: dict | None = None) -> dict:
     """One page as the page review shows it."""
     a = json.loads(row["analysis"]) if row["analysis"] else {}
     raw = journal.abs(row["raw_path"])
@@ -118,6 +118,9 @@ def page_entry(journal: Journal, row, marks: dict, roles: dict) -> dict:
         "view": f"/pages/{row['id']}/view.jpg" if have and paths[1].exists() else None,
         "error": row["error"] or "",
     }
+    if places and row["id"] in places:
+        # where the page is in its record file, for moving a separator (design §3.2 R5)
+        entry.update(places[row["id"]])
     if have and scale:
         entry["view_size"] = [round(row["width"] * scale), round(row["height"] * scale)]
         entry["crop"] = frame_box_in_view(a.get("crop_box"), a, scale)
@@ -133,10 +136,22 @@ def job_pages(journal: Journal, job_id: int) -> list[dict]:
         return []
     q = ",".join("?" * len(ids))
     marks = {r[0]: r[1] for r in journal.read(f"SELECT page_id, mark FROM page_marks WHERE page_id IN ({q})", ids)}
-    roles = {}
+    roles: dict = {}
+    places: dict = {}
     if _has_records(journal):
-        roles = {r[0]: r[1] for r in journal.read(f"SELECT page_id, role FROM rec_pages WHERE page_id IN ({q})", ids)}
-    return [page_entry(journal, r, marks, roles) for r in rows]
+        for r in journal.read(
+                "SELECT p.page_id, p.role, p.file_id, p.doc_seq, f.state,"
+                " NOT EXISTS (SELECT 1 FROM rec_pages o WHERE o.file_id=p.file_id AND o.role='content'"
+                "   AND o.page_id<p.page_id) AS first_of_file,"
+                " NOT EXISTS (SELECT 1 FROM rec_pages o WHERE o.file_id=p.file_id AND o.role='content'"
+                "   AND o.page_id<p.page_id AND o.doc_seq=p.doc_seq) AS first_of_doc"
+                f" FROM rec_pages p JOIN rec_files f ON f.id=p.file_id WHERE p.page_id IN ({q})", ids):
+            roles[r[0]] = r[1]
+            starts = None
+            if r[1] == "content":
+                starts = "file" if r[5] else ("document" if r[6] else None)
+            places[r[0]] = {"file": r[2], "doc": r[3], "file_state": r[4], "starts": starts}
+    return [page_entry(journal, r, marks, roles, places) for r in rows]
 
 
 def list_jobs(journal: Journal, *, kind: str = "all", offset: int = 0, limit: int = 10) -> dict:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.settings_base import ConfigError, setting
 
 _HOURS_RE = re.compile(r"([01]?[0-9]|2[0-3])-([01]?[0-9]|2[0-4])")
@@ -47,6 +48,6 @@ class SyncSettings:
             return None
         m = _HOURS_RE.fullmatch(self.allowed_hours.strip())
         if not m or int(m.group(1)) == int(m.group(2)) % 24:
-            raise ConfigError(f"sync.allowed_hours: expected 'START-END' hours such as '18-7', "
-                              f"got {self.allowed_hours!r}")
+            got = repr(self.allowed_hours)
+            raise ConfigError(f"sync.allowed_hours: {CATALOGUE['config.problem.allowed_hours'].format(got=got).text}")
         return int(m.group(1)), int(m.group(2)) % 24

@@ -9,6 +9,7 @@ vocabulary and paper content).
 from __future__ import annotations
 
 import ast
+import re
 import unicodedata
 from pathlib import Path
 
@@ -191,10 +192,39 @@ def test_the_scan_finds_the_lookups_it_is_meant_to():
     assert not is_vietnamese("Paper jam — 24 °C × 3 … → naïve")
 
 
+PAGE_CODE = re.compile(r"""["'](status\.[a-z0-9_]+(?:\.[a-z0-9_]+)+)["']""")
+
+
+def page_lookups(*packages: str) -> dict[str, list[str]]:
+    """Codes the status page's scripts name as string literals (``msg("status.…")``, maps of codes): M5, M8."""
+    used: dict[str, list[str]] = {}
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*")):
+            if path.suffix not in (".js", ".html"):
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                for code in PAGE_CODE.findall(line):
+                    used.setdefault(code, []).append(f"{path.relative_to(ROOT).as_posix()}:{n}")
+    return used
+
+
+def test_the_page_scan_finds_the_codes_a_script_names():
+    assert PAGE_CODE.findall('msg("status.review.keep") + msgText(\'status.review.role.cover\') "status" "a.b"') == [
+        "status.review.keep", "status.review.role.cover"]
+
+
+def test_the_page_review_script_takes_every_word_from_the_catalogue():
+    text = (ROOT / "firmware_agent/web/review.js").read_text(encoding="utf-8")
+    assert [line for line in text.splitlines() if is_vietnamese(line)] == []
+    assert len(page_lookups("firmware_agent")) >= 40
+
+
 @pytest.mark.parametrize("path,packages", sorted(PROGRAMS.items()))
 def test_every_code_the_code_looks_up_exists_and_every_code_is_looked_up(path, packages):
     catalogue = load(ROOT / path)
     used, computed = lookups(*packages)
+    for code, where in page_lookups(*packages).items():
+        used.setdefault(code, []).extend(where)
     assert computed == [], "look messages up by a literal code (design §1.1 M5)"
     assert {code: where for code, where in used.items() if code not in catalogue} == {}
     assert [code for code in catalogue if code not in used] == []

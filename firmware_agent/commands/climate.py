@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--rh", type=float, required=True, help="relative humidity (%%)")
     m.set_defaults(func=cmd_metrics)
     r = csub.add_parser("report", help="write the monthly room report (PDF or PNG)")
-    r.add_argument("--month", required=True, help="YYYY-MM")
+    r.add_argument("--month", required=True, type=_month, help="YYYY-MM")
     r.add_argument("--config", default="/etc/sohoa/sohoa.toml", help="TOML config file")
     r.add_argument("--db", type=Path, help="climate database (default: {state_dir}/climate.sqlite3)")
     r.add_argument("--format", choices=("pdf", "png"), default="pdf")
@@ -31,6 +32,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-usb", action="store_true", help="do not look at USB devices")
     s.add_argument("--json", action="store_true", help="print JSON lines")
     s.set_defaults(func=cmd_sensors)
+
+
+def _month(text: str) -> str:
+    """``--month``: YYYY-MM with a month 01-12, checked by the parser so a wrong one is a usage error (status 2)."""
+    import re
+
+    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if m is None or not 1 <= int(m.group(2)) <= 12:
+        raise argparse.ArgumentTypeError(f"{CATALOGUE['climate.bad_month'].text}: {text!r} (YYYY-MM)")
+    return text.strip()
 
 
 def _config(path: str | None):
@@ -50,7 +61,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
     if not 0 <= args.rh <= 100 or not -40 <= args.temp <= 85:
         print(f"{CATALOGUE['cli.climate.out_of_range'].text}: --temp -40..85, --rh 0..100", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
     print(json.dumps(point_metrics(args.temp, args.rh), ensure_ascii=False))
     return 0
 
@@ -62,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     cfg = _config(args.config)
     if cfg is None:
-        return 2
+        return exit_codes.CONFIG
     db = args.db or cfg.state_path / "climate.sqlite3"
     if not db.exists():
         print(f"{CATALOGUE['cli.climate.no_database'].text}: {db}", file=sys.stderr)
@@ -75,8 +86,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         data = report_data(store, args.month, band=band_of(settings), room=settings.room_name,
                            period_s=settings.period_s, locations=locations)
     except ValueError as exc:
+        # the month's form was checked by the parser; what is left is the data's or the machine's fault
         print(f"{CATALOGUE['climate.bad_month'].text}: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.FAILURE
     finally:
         store.close()
     out = args.output or Path(f"climate-{args.month}.{args.format}")
@@ -92,7 +104,7 @@ def cmd_sensors(args: argparse.Namespace) -> int:
 
     cfg = _config(args.config) if args.config else _config(None)
     if cfg is None:
-        return 2
+        return exit_codes.CONFIG
     settings = cfg.climate
     root = args.sysfs_root or Path(settings.sysfs_root)
     include = frozenset(c.id for c in settings.sensors)

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 DEMO_PASSWORD = "sohoa-demo"
@@ -60,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.pages < 0 or (args.pages == 0 and not args.once):
         print("--pages must be at least 1 (0 only with --once)", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
     args.state_dir.mkdir(parents=True, exist_ok=True)
     # In --once mode stdout is for the JSON line; the log goes to stderr.
     setup_logging("info", stream=sys.stderr if args.once else sys.stdout)

@@ -44,7 +44,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     state = cfg.state_path
     if not (state / "journal.sqlite3").exists():
         print(CATALOGUE["cli.journal.no_journal"].format(state=state).text, file=sys.stderr)
-        return 2
+        return exit_codes.FAILURE
     device_id = args.device_id or cfg.agent.device_id
     lock = StateLock(state)
     repair = not args.no_repair

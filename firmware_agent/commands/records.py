@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from firmware_agent import exit_codes
 from firmware_agent.messages import CATALOGUE
 
 
@@ -62,7 +63,7 @@ def cmd_coversheet(args: argparse.Namespace) -> int:
         sheet = CoverSheet(args.file_code, args.paper_file_code, args.title, args.maintenance, args.mode, args.note)
     except CoverSheetError as exc:
         print(f"{CATALOGUE['cli.records.invalid_cover_sheet'].text}: {exc}", file=sys.stderr)
-        return 2
+        return exit_codes.USAGE  # the fields given on the command line
     args.output.write_bytes(sheets_pdf([sheet], dpi=args.dpi, patch=args.patch))
     print(args.output)
     return 0
@@ -73,7 +74,7 @@ def cmd_sip_verify(args: argparse.Namespace) -> int:
 
     if not args.path.exists():
         print(f"{args.path}: {CATALOGUE['cli.records.does_not_exist'].text}", file=sys.stderr)
-        return 2
+        return exit_codes.FAILURE
     problems = verify(args.path)
     for p in problems:
         print(p, file=sys.stderr)

@@ -85,7 +85,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         name, sep, value = item.partition("=")
         if not sep:
             print(f"--option {item!r}: expected NAME=VALUE", file=sys.stderr)
-            return 2
+            return exit_codes.USAGE
         extra[name] = int(value) if value.isdigit() else value
     try:
         name = args.device or (list_devices() or [{"name": ""}])[0]["name"]

@@ -51,7 +51,7 @@ def cmd_receiver_moved(args: argparse.Namespace) -> int:
     exe = shutil.which("sohoa-central") or str(Path(sys.executable).with_name("sohoa-central"))
     if not Path(exe).exists():
         print(CATALOGUE["cli.central_not_installed"].text, file=sys.stderr)
-        return 2
+        return exit_codes.FAILURE
     os.execv(exe, [exe, *args.rest])
     return 0  # not reached: execv replaces this process
 
@@ -98,7 +98,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     endpoint = args.receiver or cfg.sync.endpoint
     if not endpoint or not args.token:
         print(CATALOGUE["cli.enroll.need_receiver"].text, file=sys.stderr)
-        return 2
+        return exit_codes.USAGE
     try:
         e = asyncio.run(enroll_device(cfg.sync, cfg.state_path, cfg.agent.device_id, endpoint, args.token))
     except EnrollError as exc:

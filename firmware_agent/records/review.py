@@ -33,6 +33,7 @@ HOLD_NEXT_STEP = types.MappingProxyType({
     "low_dpi": CATALOGUE["records.hold.low_dpi"],
     "ocr_failed": CATALOGUE["records.hold.ocr_failed"],
     "build_failed": CATALOGUE["records.hold.build_failed"],
+    "separator_moved": CATALOGUE["records.hold.separator_moved"],
 })
 _DOC_EDITABLE = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 

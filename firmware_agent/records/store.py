@@ -72,6 +72,7 @@ HOLD_MESSAGES = types.MappingProxyType({
     "low_dpi": CATALOGUE["records.hold.low_dpi"].text,
     "ocr_failed": CATALOGUE["records.hold.ocr_failed"].text,
     "build_failed": CATALOGUE["records.hold.build_failed"].text,
+    "separator_moved": CATALOGUE["records.hold.separator_moved"].text,
 })
 
 

@@ -10,6 +10,52 @@ const review = {
   ticket: null, followJob: null,
 };
 
+// The words come from the station's message catalogue (GET /api/messages, design §1.1 M8), filled here
+// from the values each names. Until it loads, or if it cannot, a label shows its code: the page still works.
+const MESSAGES = {all: null};
+
+async function loadMessages() {
+  try {
+    const r = await fetch("/api/messages");
+    if (r.ok) MESSAGES.all = (await r.json()).messages;
+  } catch (e) { /* labels show their codes */ }
+}
+
+// A value is a string or number, or {vi, en} when it is itself a word (a job's state).
+function fill(text, values, lang) {
+  return text.replace(/\{\{|\}\}|\{(\w+)(?::[^{}]*)?\}/g, (m, name) => {
+    if (m === "{{" || m === "}}") return m[0];
+    if (!values || !(name in values)) return m;
+    const v = values[name];
+    return String(v !== null && typeof v === "object" ? v[lang] : v);
+  });
+}
+
+// "vi / en" as HTML, the English dimmed.
+function msg(code, values) {
+  const m = MESSAGES.all && MESSAGES.all[code];
+  return m ? `${esc(fill(m.vi, values, "vi"))} <span class="en">/ ${esc(fill(m.en, values, "en"))}</span>`
+    : `<code>${esc(code)}</code>`;
+}
+
+// "vi / en" as plain text (attributes).
+function msgText(code, values) {
+  const m = MESSAGES.all && MESSAGES.all[code];
+  return m ? `${fill(m.vi, values, "vi")} / ${fill(m.en, values, "en")}` : code;
+}
+
+// Both languages of a message apart, as a value another message is filled with.
+function msgWords(code) {
+  const m = MESSAGES.all && MESSAGES.all[code];
+  return m ? {vi: m.vi, en: m.en} : {vi: code, en: code};
+}
+
+const JOB_STATE = {running: "status.review.job_state.running", paused: "status.review.job_state.paused",
+                   done: "status.review.job_state.done", interrupted: "status.review.job_state.interrupted",
+                   failed: "status.review.job_state.failed", cancelled: "status.review.job_state.cancelled"};
+const jobState = (state) => JOB_STATE[state] ? msg(JOB_STATE[state]) : esc(state);
+const stateWords = (state) => JOB_STATE[state] ? msgWords(JOB_STATE[state]) : state;
+
 const LEVEL = (l) => ["info", "warning", "error"].includes(l) ? l : "warning";
 const both = (m) => m ? `${esc(m.vi)} <span class="en">/ ${esc(m.en)}</span>` : "";
 const action = (m) => m && m.action_vi ? `<div class="action">${esc(m.action_vi)} <span class="en">/ ${esc(m.action_en)}</span></div>` : "";
@@ -35,16 +81,16 @@ async function loadJobs() {
   try {
     const d = await getJSON(`/api/jobs?kind=${review.kind}&offset=${review.offset}&limit=${review.limit}`);
     review.total = d.total;
-    $("jobs").innerHTML = row(["#", "Trạng thái / State", "Trang / Pages", "Bắt đầu / Started"]) +
+    $("jobs").innerHTML = row(["#", msg("status.review.col_state"), msg("status.review.col_pages"), msg("status.review.col_started")]) +
       (d.jobs.length ? d.jobs.map((j) => `<tr data-job="${j.id}" class="pick${j.id === review.jobId ? " chosen" : ""}">` +
-        `<td>${j.id}</td><td>${esc(JOB[j.state] || j.state)}${j.message ? `<br><span class="en">${esc(j.message)}</span>` : ""}` +
+        `<td>${j.id}</td><td>${jobState(j.state)}${j.message ? `<br><span class="en">${esc(j.message)}</span>` : ""}` +
         `${j.source.startsWith("hotfolder:") ? `<br><span class="en">${esc(j.source.slice(10).split("#")[0])}</span>` : ""}</td>` +
         `<td>${j.pages}${j.marked ? ` <span class="warning">(−${j.marked})</span>` : ""}</td><td>${time(j.started_at)}</td></tr>`).join("")
-        : row(["—", "Không có / None", "", ""]));
+        : row(["—", msg("status.review.none"), "", ""]));
     const last = Math.min(review.offset + review.limit, d.total);
-    $("jobs-nav").innerHTML = `<button id="jobs-newer" ${review.offset ? "" : "disabled"}>‹ Mới hơn / Newer</button>` +
+    $("jobs-nav").innerHTML = `<button id="jobs-newer" ${review.offset ? "" : "disabled"}>${msg("status.review.newer")}</button>` +
       `<span>${d.total ? review.offset + 1 : 0}–${last} / ${d.total}</span>` +
-      `<button id="jobs-older" ${last < d.total ? "" : "disabled"}>Cũ hơn / Older ›</button>`;
+      `<button id="jobs-older" ${last < d.total ? "" : "disabled"}>${msg("status.review.older")}</button>`;
     $("jobs-newer").onclick = () => { review.offset = Math.max(0, review.offset - review.limit); loadJobs(); };
     $("jobs-older").onclick = () => { review.offset += review.limit; loadJobs(); };
     for (const tr of document.querySelectorAll("#jobs tr[data-job]")) {
@@ -63,41 +109,66 @@ async function showJob(id) {
     review.pages = j.pages;
     review.jobState = j.state;
     review.lastLoad = Date.now();
-    $("pages-title").textContent = `Lượt / Job ${j.id} · ${j.pages.length} trang / pages · ${JOB[j.state] || j.state}`;
-    $("pages").innerHTML = j.pages.length ? j.pages.map(pageCard).join("") : "<p>Chưa có trang / No page yet</p>";
+    $("pages-title").textContent = msgText("status.review.job_title", {job: j.id, count: j.pages.length, state: stateWords(j.state)});
+    $("pages").innerHTML = j.pages.length ? j.pages.map(pageCard).join("") : `<p>${msg("status.review.no_page_yet")}</p>`;
     for (const el of document.querySelectorAll("#pages [data-view]")) el.onclick = () => openView(Number(el.dataset.view));
     for (const el of document.querySelectorAll("#pages [data-mark]")) {
       el.onclick = () => markPage(Number(el.dataset.page), el.dataset.mark);
+    }
+    for (const el of document.querySelectorAll("#pages [data-starts]")) {
+      el.onclick = () => moveSeparator(Number(el.dataset.page), el.dataset.starts);
     }
     for (const tr of document.querySelectorAll("#jobs tr[data-job]")) tr.classList.toggle("chosen", Number(tr.dataset.job) === id);
   } catch (e) { /* keep what is shown */ }
 }
 
 function flagList(p) {
-  if (!p.flags.length) return p.state === "captured" ? `<li class="en">Đang xử lý / Processing…</li>` : `<li class="info">Không có cảnh báo / No warning</li>`;
+  if (!p.flags.length) return p.state === "captured" ? `<li class="en">${msg("status.review.processing")}</li>` : `<li class="info">${msg("status.review.no_warning")}</li>`;
   return p.flags.map((f) => `<li class="${LEVEL(f.level)}" data-flag="${esc(f.flag || f.code)}">${esc(f.vi)} <span class="en">/ ${esc(f.en)}</span></li>`).join("");
 }
 
 function markButtons(p) {
   if (p.mark) {
-    return `<div class="mark">${p.mark === "remove" ? "Đã bỏ / Removed" : "Chờ quét lại / To rescan"}</div>` +
-      `<button data-mark="keep" data-page="${p.id}">Giữ lại / Keep</button>`;
+    return `<div class="mark">${p.mark === "remove" ? msg("status.review.marked_remove") : msg("status.review.marked_rescan")}</div>` +
+      `<button data-mark="keep" data-page="${p.id}">${msg("status.review.keep")}</button>`;
   }
   if (p.state === "captured") return "";
-  return `<button data-mark="remove" data-page="${p.id}">Bỏ trang / Remove page</button>` +
-    `<button data-mark="rescan" data-page="${p.id}">Quét lại từ tờ này / Rescan from here</button>`;
+  return `<button data-mark="remove" data-page="${p.id}">${msg("status.review.remove")}</button>` +
+    `<button data-mark="rescan" data-page="${p.id}">${msg("status.review.rescan")}</button>`;
+}
+
+const SEPARATOR_OPEN = ["open", "closed", "held", "empty"];
+
+function separatorButtons(p) {
+  if (session.role !== "technician" || p.role !== "content" || !SEPARATOR_OPEN.includes(p.file_state)) return "";
+  const b = (starts, label) => `<button class="sep" data-starts="${starts}" data-page="${p.id}">${label}</button>`;
+  const where = p.starts === "file" ? msg("status.review.first_of_file", {file: p.file})
+    : p.starts === "document" ? msg("status.review.first_of_document", {file: p.file, doc: p.doc}) : "";
+  return `<div class="separator">${where ? `<div class="info">${where}</div>` : ""}` +
+    (p.starts ? b("none", msg("status.review.join_before")) : b("document", msg("status.review.start_document"))) +
+    (p.starts !== "file" ? b("file", msg("status.review.start_file")) : "") + "</div>";
+}
+
+async function moveSeparator(id, starts) {
+  const r = await post(`/api/pages/${id}/separator`, {starts});
+  if (!r) return;
+  const m = r.data.message;
+  $("mark-result").innerHTML = m ? `<div class="${LEVEL(m.level)}">${both(m)}</div>${action(m)}` : esc(r.data.error || r.status);
+  if (review.jobId !== null) showJob(review.jobId);
+  refresh();
 }
 
 function pageCard(p) {
-  const img = p.thumb ? `<img src="${p.thumb}" alt="Trang / Page ${p.seq}" data-view="${p.id}" loading="lazy">`
+  const img = p.thumb ? `<img src="${p.thumb}" alt="${esc(msgText("status.review.page", {seq: p.seq}))}" data-view="${p.id}" loading="lazy">`
     : `<div class="noimg" data-view="${p.id}">${p.state === "captured" ? "…" : "—"}</div>`;
   return `<figure class="page${p.mark ? " marked" : ""}" id="page-${p.id}" data-seq="${p.seq}">${img}` +
-    `<figcaption><b>Trang / Page ${p.seq}</b>${p.role ? ` <span class="en">${esc(ROLE_OF_PAGE[p.role] || p.role)}</span>` : ""}` +
-    `<ul class="flags">${flagList(p)}</ul>${markButtons(p)}</figcaption></figure>`;
+    `<figcaption><b>${msg("status.review.page", {seq: p.seq})}</b>${p.role ? ` <span class="en">${ROLE_OF_PAGE[p.role] ? msgText(ROLE_OF_PAGE[p.role]) : esc(p.role)}</span>` : ""}` +
+    `<ul class="flags">${flagList(p)}</ul>${markButtons(p)}${separatorButtons(p)}</figcaption></figure>`;
 }
 
-const ROLE_OF_PAGE = {cover: "tờ bìa / cover sheet", patch: "tờ ngăn / separator", blank: "trang trắng / blank",
-                      content: "nội dung / content", damaged: "tờ bìa hỏng / damaged cover", removed: "đã bỏ / removed"};
+const ROLE_OF_PAGE = {cover: "status.review.role.cover", patch: "status.review.role.patch", blank: "status.review.role.blank",
+                      content: "status.review.role.content", damaged: "status.review.role.damaged",
+                      removed: "status.review.role.removed"};
 
 async function markPage(id, mark) {
   const r = await post(`/api/pages/${id}/mark`, {mark});
@@ -118,11 +189,11 @@ function openView(id) {
   const box = $("view");
   const size = p.view_size || [p.width, p.height];
   $("view-body").innerHTML = (p.view
-    ? `<div class="viewer"><img src="${p.view}" alt="Trang / Page ${p.seq}">` +
+    ? `<div class="viewer"><img src="${p.view}" alt="${esc(msgText("status.review.page", {seq: p.seq}))}">` +
       `<svg viewBox="0 0 ${size[0]} ${size[1]}" preserveAspectRatio="none">${polygon(p.crop, "crop")}${polygon(p.content, "content")}</svg></div>` +
-      `<p class="legend"><span class="crop">▭</span> Khổ giấy đã cắt / Sheet as cropped · <span class="content">▭</span> Vùng có chữ / Content found</p>`
-    : "<p>Không còn ảnh / No image kept</p>") +
-    `<h3>Lượt / Job ${p.job_id} · Trang / Page ${p.seq} · ${p.width}×${p.height} px · ${p.dpi} dpi</h3>` +
+      `<p class="legend"><span class="crop">▭</span> ${msg("status.review.legend_crop")} · <span class="content">▭</span> ${msg("status.review.legend_content")}</p>`
+    : `<p>${msg("status.review.no_image")}</p>`) +
+    `<h3>${msg("status.review.view_title", {job: p.job_id, seq: p.seq})} · ${p.width}×${p.height} px · ${p.dpi} dpi</h3>` +
     `<ul class="flags">${p.flags.map((f) => `<li class="${LEVEL(f.level)}">${both(f)}${action(f)}</li>`).join("") || flagList(p)}</ul>` +
     `<div class="view-actions">${markButtons(p)}</div>`;
   for (const el of document.querySelectorAll("#view-body [data-mark]")) {
@@ -137,17 +208,17 @@ function heldCard(h) {
   const c = h.cover || {};
   const thumbs = (h.pages || []).filter((p) => p.role !== "removed").slice(0, 6).map((p) =>
     `<img class="mini" src="/pages/${p.id}/thumb.jpg" alt="${p.id}" onerror="this.remove()">`).join("");
-  const field = (name, label, value) => `<label>${label}<input name="${name}" value="${esc(value || "")}" ${tech ? "" : "disabled"}></label>`;
+  const field = (name, label, value) => `<label>${msg(label)}<input name="${name}" value="${esc(value || "")}" ${tech ? "" : "disabled"}></label>`;
   return `<div class="held" id="held-${h.id}" data-id="${h.id}"><div><b>#${h.id}</b> ${esc(h.file_code || "")}</div>` +
     `<div class="${LEVEL(h.level)}">${esc(h.message)}</div>` +
     (h.action_vi ? `<div class="action">${esc(h.action_vi)} <span class="en">/ ${esc(h.action_en)}</span></div>` : "") +
     `<div class="minis">${thumbs}</div>` +
-    `<form class="confirm">${field("file_code", "Mã hồ sơ / File code", c.file_code)}` +
-    `${field("paper_file_code", "Mã hồ sơ giấy / Paper file code", c.paper_file_code)}` +
-    `${field("title", "Tiêu đề / Title", c.title)}` +
-    (tech ? `<button type="submit" name="confirm">Xác nhận / Confirm</button>` +
-            `<button type="button" class="release">Gửi như hiện có / Release as it is</button>`
-          : `<p class="en">Kỹ thuật viên đăng nhập để xác nhận / A technician logs in to confirm</p>`) +
+    `<form class="confirm">${field("file_code", "status.review.file_code", c.file_code)}` +
+    `${field("paper_file_code", "status.review.paper_file_code", c.paper_file_code)}` +
+    `${field("title", "status.review.title", c.title)}` +
+    (tech ? `<button type="submit" name="confirm">${msg("status.review.confirm")}</button>` +
+            `<button type="button" class="release">${msg("status.review.release")}</button>`
+          : `<p class="en">${msg("status.review.technician_confirms")}</p>`) +
     `<div class="held-result"></div></form></div>`;
 }
 
@@ -155,18 +226,18 @@ async function decide(id, cover) {
   const r = await post(`/api/records/${id}/confirm`, cover ? {cover} : {});
   if (!r) return;
   const out = document.querySelector(`#held-${id} .held-result`);
-  if (out) out.innerHTML = r.ok ? `<span class="info">Đã xác nhận / Confirmed: ${esc(r.data.file_code)}</span>`
+  if (out) out.innerHTML = r.ok ? `<span class="info">${msg("status.review.confirmed", {code: r.data.file_code})}</span>`
                                 : `<span class="error">${esc(r.data.error || r.status)}</span>`;
-  if (r.ok) { $("records-result").innerHTML = `<span class="info">Hồ sơ #${id} đã xác nhận, sẽ được đóng gói / Record file #${id} confirmed, it will be packaged</span>`; refresh(); }
+  if (r.ok) { $("records-result").innerHTML = `<span class="info">${msg("status.review.file_confirmed", {file: id})}</span>`; refresh(); }
 }
 
 let heldShown = "";
 review.renderHeld = function (r) {
-  const key = JSON.stringify([session.role, (r.held || []).map((h) => [h.id, h.message, h.cover, h.page_count])]);
+  const key = JSON.stringify([session.role, !!MESSAGES.all, (r.held || []).map((h) => [h.id, h.message, h.cover, h.page_count])]);
   if (key === heldShown) return;  // typing in a form must survive the poll
   heldShown = key;
-  $("records").innerHTML = (r.held && r.held.length ? r.held.map(heldCard).join("") : "<p>Không có / None</p>") +
-    `<p class="en">OCR: ${r.ocr_backlog ?? 0} chờ / waiting · ${r.ocr_pages ?? 0} xong / done</p>`;
+  $("records").innerHTML = (r.held && r.held.length ? r.held.map(heldCard).join("") : `<p>${msg("status.review.none")}</p>`) +
+    `<p class="en">${msg("status.review.ocr", {waiting: r.ocr_backlog ?? 0, done: r.ocr_pages ?? 0})}</p>`;
   for (const form of document.querySelectorAll("#records form.confirm")) {
     const id = Number(form.closest(".held").dataset.id);
     form.onsubmit = (ev) => {
@@ -183,7 +254,8 @@ review.renderHeld = function (r) {
 // ------------------------------------------------------------------ scan button and its job
 review.renderScan = function (s) {
   const sc = s.scanners[0];
-  const blocked = !sc ? {vi: "Chưa cấu hình máy quét", en: "No scanner configured"} : sc.scan_blocked;
+  const none = MESSAGES.all && MESSAGES.all["status.review.no_scanner"];
+  const blocked = !sc ? (none || {level: "error", vi: "status.review.no_scanner", en: ""}) : sc.scan_blocked;
   $("scan").disabled = !!blocked;
   $("scan-reason").innerHTML = blocked ? `<div class="${LEVEL(blocked.level)}">${both(blocked)}</div>` +
     (blocked.state ? `<div>${both(blocked.state)}</div>${action(blocked.state)}` : action(blocked)) : "";
@@ -208,7 +280,7 @@ async function followJob() {
     if (!job) return;
     const running = job.state === "running";
     $("action-result").innerHTML = `<div class="${running ? "info" : job.state === "done" ? "info" : "warning"}">` +
-      `Lượt / Job ${job.id}: ${esc(JOB[job.state] || job.state)} · <b>${job.pages}</b> trang / pages</div>` +
+      `${msg("status.review.job_progress", {job: job.id, count: job.pages, state: stateWords(job.state)})}</div>` +
       (job.message ? `<div class="en">${esc(job.message)}</div>` : "");
     if (!running) { review.ticket = null; review.followJob = null; loadJobs(); }
   } catch (e) { /* next poll */ }
@@ -227,7 +299,7 @@ async function pressScan() {
 // ------------------------------------------------------------------ details, readable
 function readable(v, depth) {
   if (v === null || v === undefined || v === "") return "—";
-  if (typeof v === "boolean") return v ? "có / yes" : "không / no";
+  if (typeof v === "boolean") return v ? msg("status.review.yes") : msg("status.review.no");
   if (typeof v !== "object") return esc(v);
   if (Array.isArray(v)) return v.length ? (depth > 2 ? esc(v.length + " …") : "<ul>" + v.map((x) => `<li>${readable(x, depth + 1)}</li>`).join("") + "</ul>") : "—";
   const keys = Object.keys(v);
@@ -237,7 +309,8 @@ function readable(v, depth) {
 }
 review.details = (value) => readable(value, 0);
 
-review.init = function () {
+review.init = async function () {
+  await loadMessages();
   for (const b of document.querySelectorAll("#job-kinds button")) {
     b.onclick = () => {
       review.kind = b.dataset.kind; review.offset = 0;

@@ -18,7 +18,8 @@ from firmware_agent.journal import Journal
 from firmware_agent.page_review import MarkRefused, ensure_schema, job_pages, list_jobs, mark_page
 from firmware_agent.thumbnails import preview_paths
 from firmware_agent.web.guard import GRANTED, add_action
-from firmware_agent.web.sessions import OPERATOR
+from firmware_agent.records.regroup import SeparatorRefused, move_separator
+from firmware_agent.web.sessions import OPERATOR, TECHNICIAN
 
 MAX_PER_PAGE = 50
 
@@ -87,8 +88,23 @@ def add_review_routes(app: web.Application, journal: Journal) -> None:
                          status=refused.status)
         return _json({"ok": True, "message": result})
 
+    async def separator(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        starts = body.get("starts") if isinstance(body, dict) else None
+        try:
+            result = await asyncio.to_thread(move_separator, journal, int(request.match_info["id"]), str(starts))
+        except SeparatorRefused as refused:
+            return _json({"ok": False, "error": refused.message.text, "message": refused.message.to_dict()},
+                         status=refused.status)
+        return _json({"ok": True, "message": result})
+
     app.router.add_get("/api/jobs", jobs)
     app.router.add_get("/api/jobs/{id:\\d+}", job)
     app.router.add_get("/pages/{id:\\d+}/thumb.jpg", preview(0))
     app.router.add_get("/pages/{id:\\d+}/view.jpg", preview(1))
     add_action(app, "POST", "/api/pages/{id:\\d+}/mark", mark, role=OPERATOR)
+    # Regrouping documents and record files is the technician's (design §3.1, §3.2 R5).
+    add_action(app, "POST", "/api/pages/{id:\\d+}/separator", separator, role=TECHNICIAN)

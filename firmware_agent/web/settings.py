@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from firmware_agent.messages import CATALOGUE
 from firmware_agent.settings_base import ConfigError, setting
 from sync.passwords import password_hash_ok
 
@@ -40,15 +41,15 @@ class WebSettings:
         # Lists arrive from TOML as lists; keep the frozen settings hashable and checked.
         problems = []
         if not isinstance(self.hostnames, (list, tuple)) or not all(map(_host_name_ok, self.hostnames)):
-            problems.append(f"web.hostnames: expected an array of host names (no port), got {self.hostnames!r}")
+            problems.append("web.hostnames: "
+                            f"{CATALOGUE['config.problem.hostnames'].format(got=repr(self.hostnames)).text}")
         else:
             object.__setattr__(self, "hostnames", tuple(h.strip() for h in self.hostnames))
         for key in ("password_hash", "operator_pin_hash"):
             value = getattr(self, key)
             if value and not password_hash_ok(value):
-                problems.append(f"web.{key}: not a hash printed by `sohoa passwd`, got {value[:20]!r}")
+                problems.append(f"web.{key}: {CATALOGUE['config.problem.not_a_hash'].format(got=repr(value[:20])).text}")
         if self.operator_open and self.operator_pin_hash:
-            problems.append("web.operator_open: set either operator_open = true (kiosk) or operator_pin_hash, "
-                            "not both")
+            problems.append(f"web.operator_open: {CATALOGUE['config.problem.kiosk_and_pin'].text}")
         if problems:  # all of them at once (the loader lists every problem of a file)
             raise ConfigError("\n".join(problems), problems=problems)

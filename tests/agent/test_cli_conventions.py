@@ -188,3 +188,42 @@ port = {taken.getsockname()[1]}
     assert done.returncode == exit_codes.FAILURE
     assert "Không khởi động được / Cannot start" in done.stderr and "address already in use" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def _sohoa(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*SOHOA, *args], capture_output=True, text=True, env=_env(), cwd=cwd, timeout=120)
+
+
+def test_only_a_wrong_command_line_exits_2(tmp_path):
+    """Each error ends with its own status (firmware_agent/exit_codes.py), as real processes, no traceback."""
+    state = tmp_path / "state"
+    state.mkdir()
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[scanner]\npoll_ms = 'fast'\n")
+    cases = [
+        # a month that is no month: the parser's usage error
+        (("climate", "report", "--month", "2026-13", "--config", str(broken)), exit_codes.USAGE, "Tháng không hợp lệ"),
+        # the command line is right, the config file is not
+        (("climate", "report", "--month", "2026-11", "--config", str(broken)), exit_codes.CONFIG, "scanner.poll_ms"),
+        (("sensors", "--config", str(broken), "--no-usb", "--sysfs-root", str(tmp_path)), exit_codes.CONFIG,
+         "scanner.poll_ms"),
+        # nothing to check: the command ran and failed
+        (("journal", "check", "--state-dir", str(state)), exit_codes.FAILURE, ""),
+        (("sip", "verify", str(tmp_path / "nosuch.zip")), exit_codes.FAILURE, "nosuch.zip"),
+        (("climate", "metrics", "--temp", "200", "--rh", "50"), exit_codes.USAGE, ""),
+    ]
+    for args, status, words in cases:
+        res = _sohoa(*args, cwd=tmp_path)
+        assert res.returncode == status, (args, res.returncode, res.stderr)
+        assert "Traceback" not in res.stderr and words in res.stderr, (args, res.stderr)
+    assert "usage: sohoa climate report" in _sohoa("climate", "report", "--month", "x", cwd=tmp_path).stderr
+
+
+def test_every_command_help_lists_the_exit_statuses(capsys):
+    for args in (["climate", "report", "--help"], ["journal", "check", "--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit) as done:
+            main(args)
+        assert done.value.code == 0
+        out = capsys.readouterr().out
+        assert re.search(r"^\s+3\s+.*config file cannot be used", out, re.M), (args, out)
+        assert re.search(r"^\s+1\s+.*the command ran and failed", out, re.M), (args, out)

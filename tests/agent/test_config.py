@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,17 @@ settle_s = 5
 def test_bad_config_names_the_key_and_what_is_expected(tmp_path, text, needle):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, text))
-    assert needle in str(err.value)
+    if ": " not in needle:  # the parser's own words, or a word inside the text
+        assert needle in str(err.value)
+    else:
+        assert re.search(said(needle), str(err.value)), str(err.value)
+
+
+def said(needle: str) -> str:
+    """A pattern for ``KEY: vi / en`` where *needle* is ``KEY: the start of the English``: the Vietnamese
+    comes first, on the same line (design §1.1)."""
+    key, _, en = needle.partition(": ")
+    return re.escape(key) + r": [^\n]*\w[^\n]* / " + re.escape(en)
 
 
 def test_missing_file_is_a_config_error(tmp_path):
@@ -113,7 +124,7 @@ operator_pin_hash = "{pin}"
                          ('operator_pin_hash = "scrypt$1$2$3$4$5"', "web.operator_pin_hash: not a hash"),
                          (f'operator_open = true\noperator_pin_hash = "{pin}"', "web.operator_open: set either"),
                          ('operator_pin = "1234"', "web.operator_pin: unknown key")):
-        with pytest.raises(ConfigError, match=message):
+        with pytest.raises(ConfigError, match=said(message)):
             load_config(write(tmp_path, f"[web]\n{bad}\n"))
 
 
@@ -122,7 +133,8 @@ def test_agent_refuses_to_start_on_a_bad_config(tmp_path):
     res = subprocess.run([sys.executable, "-m", "firmware_agent", "run", "--config", str(bad)],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 3  # exit_codes.CONFIG: the unit does not restart on it
-    assert "scanner.poll_ms: must be at least 50" in res.stderr
+    assert re.search(said("scanner.poll_ms: must be at least 50"), res.stderr)
+    assert "scanner.poll_ms: phải ít nhất là 50" in res.stderr
     assert "Lỗi cấu hình / Config error" in res.stderr
 
 
@@ -134,5 +146,24 @@ def test_imaging_section_sets_the_pipeline_params(tmp_path):
 
     params = pipeline_params(dataclasses.asdict(cfg.imaging))
     assert params.sauvola_k == 0.3 and params.fix_orientation is False
-    with pytest.raises(ConfigError, match="imaging.sauvola_k: must be at most 1.0"):
+    with pytest.raises(ConfigError, match=said("imaging.sauvola_k: must be at most 1.0")):
         load_config(write(tmp_path, "[imaging]\nsauvola_k = 3\n"))
+
+
+def test_every_problem_of_a_file_is_vietnamese_first_with_its_values(tmp_path):
+    text = ("scaner = 1\n[agent]\ndevice_id = 'x y'\n[scanner]\npoll_ms = 10\nhang_s = 'long'\n"
+            "[sync]\nendpoint = 'ftp://x'\nallowed_hours = '25-7'\n[web]\nallow_lan = 'yes'\n"
+            "[climate.alerts]\nt_low_c = 30.0\nt_high_c = 20.0\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    problems = err.value.problems
+    assert len(problems) == 8, problems
+    for p in problems:
+        key, _, words = p.partition(": ")
+        vi, sep, en = words.partition(" / ")
+        assert sep and vi and en and "\n" not in p, p
+        assert any(c in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹáàãéèíìóòõúùý" for c in vi.lower()), p
+    text = "\n".join(problems)
+    assert "sync.endpoint: cần URL http:// hoặc https://" in text and "'ftp://x'" in text
+    assert "climate.alerts.t_low_c: phải thấp hơn climate.alerts.t_high_c (20.0), nhận được 30.0" in text
+    assert "scanner.poll_ms: phải ít nhất là 50, nhận được 10 / must be at least 50, got 10" in text

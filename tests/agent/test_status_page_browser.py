@@ -89,7 +89,7 @@ def scenario(driver, agent, station: str, elsewhere: str) -> None:
     wait.until(ec.text_to_be_present_in_element((By.ID, "who"), "Kỹ thuật viên / Technician"))
     driver.find_element(By.ID, "scan").click()
     # the press is answered at once, then followed to the job it became
-    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Lượt / Job 1:"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Lượt 1:"))
     end = time.monotonic() + 60
     while time.monotonic() < end and not agent.journal.recent_jobs():
         time.sleep(0.1)

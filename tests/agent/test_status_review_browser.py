@@ -15,6 +15,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -75,11 +76,11 @@ def review_scenario(agent, station: str, driver) -> None:
     scan = wait.until(ec.element_to_be_clickable((By.ID, "scan")))
     scan.click()
     # The press is followed to the job's end: its number, its pages, its state.
-    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), "Xong / Done"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "action-result"), ": Xong · "))
     result = driver.find_element(By.ID, "action-result").text
     job = agent.journal.recent_jobs()[0]
     assert job.trigger == "web" and job.pages == 10
-    assert f"Lượt / Job {job.id}: Xong / Done · 10 trang / pages" in result
+    assert f"Lượt {job.id}: Xong · 10 trang / Job {job.id}: Done · 10 pages" in result
 
     # Every page as a thumbnail, each with its flags, once the pages are processed.
     def all_thumbnails(d):
@@ -101,14 +102,16 @@ def review_scenario(agent, station: str, driver) -> None:
     drop_pdf(Path(agent.cfg.hotfolder.path), "scan0001.pdf", [samples.render_page(spec, dpi=150)
                                                              for spec in samples.SPECS[:3]])
     driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=hotfolder]").click()
-    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs tr[data-job]")))
-    hot = int(row.get_attribute("data-job"))
-    assert "scan0001.pdf" in row.text
+    def hot_job(d):
+        rows = [r for r in d.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]") if "scan0001.pdf" in r.text]
+        return int(rows[0].get_attribute("data-job")) if rows else None
+    hot = WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,)).until(hot_job)
     def three_thumbnails(d):
         d.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{hot}']").click()
         imgs = d.find_elements(By.CSS_SELECTOR, "#pages figure.page img")
         return len(imgs) == 3 and all(d.execute_script("return arguments[0].naturalWidth", i) > 0 for i in imgs)
-    wait.until(three_thumbnails)
+    # the click re-renders the pages while they are read: a stale element only means "look again"
+    WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,)).until(three_thumbnails)
 
     # The larger view: a document page as scanned, with the sheet and content boxes drawn on it.
     driver.find_elements(By.CSS_SELECTOR, "#pages figure.page")[0].find_element(By.TAG_NAME, "img").click()
@@ -165,12 +168,17 @@ def review_scenario(agent, station: str, driver) -> None:
     assert pages == 2  # the package left without the removed page
 
     # "Details" reads as labelled values, not raw JSON, and stays open across the page's polls.
-    driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click()
+    # the section is rebuilt every second: a click that lands on the replaced element is made again
+    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#sources details[data-key=records] summary").click() or True)
     time.sleep(2.5)
-    details = driver.find_element(By.CSS_SELECTOR, "#sources details[data-key=records]")
-    assert details.get_attribute("open") is not None
-    assert "ocr backlog" in details.text and '{"' not in details.text and '":' not in details.text
-    assert details.find_elements(By.CSS_SELECTOR, "table.kv")
+    # read in one script call: the section may be rebuilt between two WebDriver calls
+    is_open, text, tables = driver.execute_script(
+        "const d = document.querySelector('#sources details[data-key=records]');"
+        "return [d.open, d.innerText, d.querySelectorAll('table.kv').length];")
+    assert is_open
+    assert "ocr backlog" in text and '{"' not in text and '":' not in text
+    assert tables
 
     # A 7-inch touch screen and a phone: the page never scrolls sideways.
     for size in ((800, 480), (390, 844)):
@@ -219,3 +227,101 @@ def no_scanner_scenario(agent, station: str, driver) -> None:
     assert answer[0] == 409 and answer[1]["ok"] is False
     assert answer[1]["message"]["code"] == "scan.unavailable"
     assert agent.journal.recent_jobs() == []
+
+
+def test_a_technician_moves_separators_while_the_record_file_is_held(tmp_path, browser):
+    run_station(station_config(tmp_path / "state"), separator_scenario, browser)
+
+
+def separator_scenario(agent, station: str, driver) -> None:
+    wait = WebDriverWait(driver, 120)
+    driver.set_window_size(1280, 1000)
+    store = RecordStore(agent.journal)
+    log_in(driver, wait, station, PASSWORD, "Kỹ thuật viên / Technician")
+    drop_pdf(Path(agent.cfg.hotfolder.path), "scan0002.pdf", [samples.render_page(spec, dpi=150)
+                                                             for spec in samples.SPECS[:4]])
+    driver.find_element(By.CSS_SELECTOR, "#job-kinds button[data-kind=hotfolder]").click()
+    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jobs tr[data-job]")))
+    hot = int(row.get_attribute("data-job"))
+    ids = []
+    end = time.monotonic() + 240
+    while time.monotonic() < end and not (len(ids) == 4 and held_with(store, ids[0])):
+        ids = page_ids(agent, hot)
+        time.sleep(0.2)
+    held = held_with(store, ids[0])
+    assert held.hold_code == "no_coversheet" and [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 1, 1]
+
+    def press(page_id: int, starts: str, expect: str):
+        def pressed(d):
+            d.find_element(By.CSS_SELECTOR, f"#jobs tr[data-job='{hot}']").click()
+            time.sleep(0.3)
+            d.find_element(By.CSS_SELECTOR, f"#page-{page_id} button[data-starts={starts}]").click()
+            time.sleep(0.5)
+            return expect in d.find_element(By.ID, "mark-result").text
+        WebDriverWait(driver, 60, ignored_exceptions=(Exception,)).until(pressed)
+
+    # Page 3 starts a second document: one transaction, and the held record file's documents are rebuilt.
+    press(ids[2], "document", f"Trang 3 của lượt {hot} giờ bắt đầu một văn bản mới trong hồ sơ #{held.id}")
+    assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 2, 2]
+    while time.monotonic() < end and not (store.file(held.id).state == "held" and len(store.docs(held.id)) == 2):
+        time.sleep(0.2)
+    assert store.file(held.id).hold_code == "no_coversheet" and [d["seq"] for d in store.docs(held.id)] == [1, 2]
+
+    # Page 4 starts a record file of its own, held for the technician's fields.
+    press(ids[3], "file", f"Trang 4 của lượt {hot} giờ bắt đầu hồ sơ mới #")
+    assert [p for p, _r, _d in store.pages_of(held.id)] == ids[:3]
+    (split,) = [f for f in store.files() if f.id != held.id and ids[3] in [p for p, _r, _d in store.pages_of(f.id)]]
+    while time.monotonic() < end and store.file(split.id).state != "held":
+        time.sleep(0.2)
+    assert store.file(split.id).hold_code == "separator_moved"
+    wait.until(ec.presence_of_element_located((By.ID, f"held-{split.id}")))
+    assert "Kỹ thuật viên: nhập mã hồ sơ và tiêu đề" in driver.find_element(By.ID, f"held-{split.id}").text
+    driver.save_screenshot(str(DOCS / "station-separator.png"))
+
+    # Once packaged, the record file's boundaries are the archive's: 409 with the reason.
+    card = driver.find_element(By.ID, f"held-{held.id}")
+    for name, value in (("file_code", "H49.64.33.2026.502"), ("paper_file_code", "H49.1.2.502"), ("title", "T")):
+        card.find_element(By.NAME, name).clear()
+        card.find_element(By.NAME, name).send_keys(value)
+    card.find_element(By.CSS_SELECTOR, "button[name=confirm]").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "records-result"), f"Hồ sơ #{held.id} đã xác nhận"))
+    while time.monotonic() < end and store.file(held.id).state != "packaged":
+        time.sleep(0.2)
+    answer = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch("/api/session").then((r) => r.json()).then((s) => fetch("/api/pages/" + arguments[0] + "/separator",
+            {method: "POST", headers: {"X-CSRF-Token": s.csrf_token, "Content-Type": "application/json"},
+             body: JSON.stringify({starts: "document"})})).then(async (r) => done([r.status, await r.json()]));""",
+                                         ids[1])
+    assert answer[0] == 409 and answer[1]["message"]["code"] == "page.separator.too_late"
+    assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 1, 2]
+
+
+def held_with(store, page_id: int):
+    found = [f for f in store.files("held") if page_id in [p[0] for p in store.pages_of(f.id)]]
+    return found[0] if found else None
+
+
+def test_the_page_takes_its_words_from_the_catalogue_and_shows_codes_without_it(tmp_path, browser):
+    run_station(station_config(tmp_path / "state", device="test:nosuch", records=False), catalogue_scenario,
+                browser)
+
+
+def catalogue_scenario(agent, station: str, driver) -> None:
+    from firmware_agent.messages import CATALOGUE
+
+    wait = WebDriverWait(driver, 60)
+    driver.set_window_size(800, 900)
+    driver.get(station + "/")
+    head = CATALOGUE["status.review.col_state"]
+    wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), f"{head.vi} / {head.en}"))
+    assert "status.review." not in driver.find_element(By.TAG_NAME, "main").text
+    # /api/messages unreachable: every label shows its code, and the page still shows the station's state.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/api/messages*"]})
+    driver.get(station + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "jobs"), "status.review.col_state"))
+    wait.until(ec.text_to_be_present_in_element((By.ID, "scan-reason"), "Chưa quét được"))
+    assert driver.find_element(By.CSS_SELECTOR, "#jobs code").text == "status.review.col_state"
+    assert not driver.find_element(By.ID, "scan").is_enabled()
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})

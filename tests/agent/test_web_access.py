@@ -382,3 +382,39 @@ def test_sessions_expire_when_idle_and_at_their_absolute_limit(station, web_clie
             manual_clock.advance(4 * 3600)
             assert (await post(http, "/api/cancel", token=token))[0] == 401
     station(body, clock=manual_clock, operator_pin_hash=hash_password(PIN))
+
+
+def test_only_the_technician_moves_a_separator_with_session_and_token(station, web_client, web_login, tmp_path):
+    async def body(agent, base):
+        inbox = tmp_path / "inbox"
+        pages = []
+        for n in range(2):
+            page = Image.new("L", (1654, 2339), 255)
+            ImageDraw.Draw(page).text((200, 300), f"Trang {n + 1}", font=pil_font(40), fill=0)
+            pages.append(page)
+        pages[0].save(inbox / ".two.part", format="PDF", save_all=True, append_images=pages[1:], resolution=200.0)
+        (inbox / ".two.part").rename(inbox / "two.pdf")
+        store = agent.sources[0].store
+        await until(lambda: store.files("held"))
+        (held,) = store.files("held")
+        second = store.pages_of(held.id)[1][0]
+        path = f"/api/pages/{second}/separator"
+        async with web_client(base) as operator, web_client(base) as technician:
+            status, answer = await web_login(operator, PIN)
+            op = answer["csrf_token"]
+            async with operator.post(path, json={"starts": "document"}, headers={"X-CSRF-Token": op}) as r:
+                assert r.status == 403 and "Technician login required" in await r.text()
+            async with technician.post(path, json={"starts": "document"}) as r:
+                assert r.status == 401  # no session
+            status, answer = await web_login(technician, PASSWORD)
+            tech = answer["csrf_token"]
+            async with technician.post(path, json={"starts": "document"}) as r:
+                assert r.status == 403  # no CSRF token
+            assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 1]
+            async with technician.post(path, json={"starts": "document"}, headers={"X-CSRF-Token": tech}) as r:
+                answer = await r.json()
+                assert r.status == 200 and answer["message"]["code"] == "page.separator.document_started"
+            assert [d for _p, _r, d in store.pages_of(held.id)] == [1, 2]
+            async with technician.post(path, json={"starts": "up"}, headers={"X-CSRF-Token": tech}) as r:
+                assert r.status == 400 and (await r.json())["message"]["code"] == "page.separator.bad_value"
+    station(body, records=True, operator_pin_hash=hash_password(PIN))
