@@ -11,6 +11,22 @@ from typing import Callable
 _ORDER = {"good": 0, "ok": 1, "risk": 2}
 
 
+def room_reading(climate_status: dict) -> dict:
+    """The room's last reading (mean over the sensors that read) and the target band, for the
+    archive's climate chart (design §5.15: ``t_c``, ``rh_pct``, ``band``); empty parts left out."""
+    out: dict = {}
+    read = [s for s in climate_status.get("sensors", []) if isinstance(s.get("t_c"), (int, float))]
+    if read:
+        out["t_c"] = round(sum(s["t_c"] for s in read) / len(read), 2)
+        rh = [s["rh_pct"] for s in read if isinstance(s.get("rh_pct"), (int, float))]
+        if rh:
+            out["rh_pct"] = round(sum(rh) / len(rh), 2)
+    band = climate_status.get("band") or {}
+    if band.get("t_c") and band.get("rh_pct"):
+        out["band"] = {"t": [float(x) for x in band["t_c"]], "rh": [float(x) for x in band["rh_pct"]]}
+    return out
+
+
 def station_report(agent, records=None, climate=None) -> Callable[[], dict]:
     def report() -> dict:
         status = agent.status()
@@ -24,6 +40,7 @@ def station_report(agent, records=None, climate=None) -> Callable[[], dict]:
             c = climate.status()
             ratings = [v["rating"] for v in c.get("ratings", {}).values()]
             out["climate"] = {"rating": max(ratings, key=lambda r: _ORDER.get(r, 0)) if ratings else "",
-                              "alerts": sorted({a["kind"] for a in c.get("alerts", [])})}
+                              "alerts": sorted({a["kind"] for a in c.get("alerts", [])}),
+                              **room_reading(c)}
         return out
     return report

@@ -214,3 +214,26 @@ def test_unplugged_usb_unit_is_found_again_after_replugging(tmp_path, sysfs, fak
     assert o.sensor_id == "usb-1-1.2" and o.reading.t_c == pytest.approx(22.5)
     assert unit.detach_calls == 2
     svc.close()
+
+
+def test_the_heartbeat_carries_the_rooms_reading_and_band_and_the_archive_accepts_it(tmp_path, sysfs, clock):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from firmware_agent.heartbeat_report import room_reading
+    from sync.heartbeat import check_heartbeat, encode, sign
+
+    sysfs.hwmon(2, "sht3x", 23.0, 48.0)  # calibrated to 22.5 °C, 50 %
+    sysfs.w1("28-0316a2794aff", 24.5)  # temperature only
+    svc = ClimateService(settings(usb=False), tmp_path / "c.sqlite3", sysfs_root=sysfs.root, clock=clock)
+    svc.sample_once()
+    reading = room_reading(svc.status())
+    assert reading["t_c"] == pytest.approx(23.5) and reading["rh_pct"] == pytest.approx(50.0)
+    band = svc.status()["band"]
+    assert reading["band"] == {"t": band["t_c"], "rh": band["rh_pct"]}
+    key = Ed25519PrivateKey.generate()
+    report = {"v": 1, "device": "dev-hb", "seq": 1, "sent_at": clock.now,
+              "climate": {"rating": "ok", "alerts": [], **reading}}
+    body = encode(report)
+    got = check_heartbeat(body, sign("dev-hb", key, body), "dev-hb", key.public_key(), now=clock.now)
+    assert got.report["climate"]["t_c"] == pytest.approx(23.5)
+    assert room_reading({"sensors": [{"t_c": None}], "band": {}}) == {}  # nothing read: nothing claimed
