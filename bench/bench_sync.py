@@ -150,10 +150,10 @@ def bench_fleet(work: Path) -> dict:
                                chunksize=50))
     seal_s = time.perf_counter() - t0
     fleet = []
-    with rx.state.tx():
+    with rx.state.tx() as db:
         for raw, (device, seq, bh, sha, size, path) in sealed:
             pub = public_b64(Ed25519PrivateKey.from_private_bytes(raw))
-            rx.state._register(device, pub, time.time())
+            rx.state._register(db, device, pub, time.time())
             fleet.append((raw, Outbound(device, seq, bh, sha, size, Path(path))))
     url = rx.start()
     try:
