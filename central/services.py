@@ -189,7 +189,12 @@ class SeaweedS3:
                 f"-filer.port={self.filer}", f"-filer.port.grpc={self.fgrpc}", "-master.volumeSizeLimitMB=256",
                 "-s3", f"-s3.port={self.s3}", f"-s3.port.grpc={self.sgrpc}", "-s3.port.iceberg=0",
                 "-s3.port.lance=0", f"-s3.config={self.dir / 's3.json'}"]
-        self.proc = subprocess.Popen(argv, stdout=open(self.dir / "weed.log", "ab"), stderr=subprocess.STDOUT,
+        # weed reads master.toml from its working folder: one volume grown per new bucket instead
+        # of 7, so a bucket's first write does not wait for seven volume files on a busy machine.
+        (self.dir / "master.toml").write_text("[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 2\ncopy_3 = 3\n"
+                                              "copy_other = 1\n")
+        self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=open(self.dir / "weed.log", "ab"),
+                                     stderr=subprocess.STDOUT,
                                      start_new_session=True)
         wait_port(self.s3, self.proc, timeout=90)
         self._wait_ready()
