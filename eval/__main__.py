@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "documents": res["documents"], "spurious_documents": res["spurious_documents"],
                                     "pages": res["pages"]}, ensure_ascii=False, indent=1, default=_json_default),
                         encoding="utf-8")
-    if not args.keep:
+    if not args.keep and not args.rescore:  # a rescore leaves the measuring run's kept folder alone
         shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {out_md} and {out_json}")
     return 0
