@@ -8,8 +8,9 @@ import pytest
 
 from firmware_agent.records import samples
 from records import classify
+from records.layout import Segment, is_secrecy_stamp
 from records.metadata import extract
-from records.ocr import run_tesseract
+from records.ocr import Word, run_tesseract
 from records.package import analyse_page
 
 DPI = 200
@@ -81,6 +82,18 @@ def test_secrecy_stamp_marks_the_document_secret(ocr):
     assert values["mode"] == "03" and boxes["mode"] == e.boxes["mode"]
     # no stamp, no mode
     assert "mode" not in analyse_page(ocr["decision"], RULES, {})[0]
+
+
+def _segment(text: str) -> Segment:
+    return Segment(tuple(Word(t, 120 * i, 40, 100, 30, 95.0, 1) for i, t in enumerate(text.split())))
+
+
+def test_secrecy_stamp_is_one_of_the_three_in_capitals():
+    for stamp in ("MẬT", "MẬT.", "TỐI MẬT", "TUYỆT MẬT", "TUYÊT MẬT"):  # the last one letter off
+        assert is_secrecy_stamp(_segment(stamp)), stamp
+    # a land certificate's "đất" wrapped onto its own line raised a public record file to secret
+    for other in ("đất", "ĐẤT", "MAI", "Mật", "MẬT ĐỘ DÂN SỐ"):
+        assert not is_secrecy_stamp(_segment(other)), other
 
 
 def test_two_line_title_and_numeric_date(ocr):
