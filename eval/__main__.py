@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rescore", action="store_true", help="score the last run's saved output again (no station "
                                                            "or baseline run)")
     ap.add_argument("--close-after", type=float, default=10.0, help="the station's records.close_after_s")
+    ap.add_argument("--osd", choices=("off", "sideways", "unsure"), default=None,
+                    help="the station's [imaging] osd (default: the station's own default)")
     args = ap.parse_args(argv)
     n_docs = 24 if args.quick else args.docs
     full = n_docs >= 200 and not args.no_baselines
@@ -137,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed, "record_files": len(truth["record_files"]), "documents": len(truth["documents"]),
             "pages": len(roles), "content_pages": roles.count("content"), "covers": roles.count("cover"),
             "patches": roles.count("patch"), "blanks": roles.count("blank"), "close_after_s": args.close_after,
+            "osd": args.osd or "station default",
             "machine": _machine(), "load_before": load_before, "load_after": _load(),
             "versions": baselines.versions(), "rejected_files": st["rejected"],
             "run_minutes": (time.monotonic() - t_start) / 60, **meta_extra}
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "documents": res["documents"], "spurious_documents": res["spurious_documents"],
                                     "pages": res["pages"]}, ensure_ascii=False, indent=1, default=_json_default),
                         encoding="utf-8")
-    if not args.keep:
+    if not args.keep and not args.rescore:  # a rescore leaves the measuring run's kept folder alone
         shutil.rmtree(work, ignore_errors=True)
     log(f"wrote {out_md} and {out_json}")
     return 0
@@ -167,7 +170,7 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log, save) -> tuple:
     t0 = time.monotonic()
     log(f"station: {len(truth['pages'])} pages in {len(truth['stack_files'])} files")
     loads = {"station": _load()}
-    st = station.run(stacks, work, close_after_s=args.close_after, log=log)
+    st = station.run(stacks, work, close_after_s=args.close_after, osd=args.osd, log=log)
     log(f"station: done in {st['seconds']:.0f} s")
     bl_texts: dict[str, dict] = {}
     thr = {"station_s": st["seconds"], "station_ppm": len(truth["pages"]) * 60.0 / st["seconds"], "loads": loads}

@@ -21,11 +21,10 @@ class ImagingSettings:
     fix_orientation: bool = setting(True, doc="Turn pages found sideways or upside down.")
     min_orientation_confidence: float = setting(0.99, doc="Below this confidence (0-1) a page is left as scanned and "
                                                           "flagged orientation_unsure.", minimum=0.5, maximum=0.9999)
-    osd: str = setting("sideways", doc="Which orientation_unsure pages tesseract's orientation detection (Debian "
-                                       "tesseract-ocr-osd) is asked about, 1.5 s or more each: 'sideways' (lines run "
-                                       "down the page: 90 or 270 to tell apart), 'unsure' (every one; while cover "
-                                       "sheets are read on the cleaned page, one turned upright can read worse than "
-                                       "as scanned, see docs/imaging.md), 'off'.",
+    osd: str = setting("unsure", doc="Which orientation_unsure pages tesseract's orientation detection (Debian "
+                                     "tesseract-ocr-osd) is asked about, 1.5 s or more each: 'unsure' (every one), "
+                                     "'sideways' (only those whose lines run down the page: 90 or 270 to tell "
+                                     "apart; the others stay as scanned, flagged), 'off'.",
                        choices=("off", "sideways", "unsure"))
     osd_min_confidence: float = setting(2.0, doc="Tesseract's orientation answer counts from this confidence on.",
                                         minimum=0.0, maximum=100.0)

@@ -47,14 +47,14 @@ class ProcessingParams:
     pipeline : imaging.pipeline.PipelineParams
     osd : str
         Which ``orientation_unsure`` pages tesseract's orientation detection is
-        asked about: ``"sideways"`` (their lines run down the page: 90 or 270),
-        ``"unsure"`` (all of them) or ``"off"``.
+        asked about: ``"unsure"`` (all of them, the default), ``"sideways"``
+        (only those whose lines run down the page: 90 or 270) or ``"off"``.
     osd_min_confidence : float
         Its answer counts from this "Orientation confidence" on.
     """
 
     pipeline: Any
-    osd: str = "sideways"
+    osd: str = "unsure"
     osd_min_confidence: float = 2.0
 
     def __getattr__(self, name: str) -> Any:
@@ -173,8 +173,9 @@ def process_page_file(page: PageRow, *, jpeg_quality: int, run_state: dict, para
     a = result.analysis
     unsure = any(w["code"] == "orientation_unsure" for w in a.warnings)
     # Each answer costs 1.5 s or more, and the records task waits for the page (it
-    # splits in capture order): asked by default only when the page is sideways,
-    # where leaving it unturned costs most.
+    # splits in capture order). Asked by default for every unsure page: separators are
+    # read on the capture first, so a cover turned by the answer is still found, and an
+    # unsure page left as scanned needs a technician; 'sideways' saves the time.
     if unsure and (stage.osd == "unsure" or (stage.osd == "sideways" and a.lines_vertical)):
         result, osd = _second_cue(pixels, dpi, result, stage.pipeline, stage.osd_min_confidence, run, page.seq)
     colour = derived_path(page.raw_path, ".jpg")

@@ -107,7 +107,11 @@ def title_blocks(lay: L.PageLayout) -> list[list[L.Segment]]:
     for s in cands:
         if blocks and len(blocks[-1]) < 3:
             prev = blocks[-1][-1]
-            if 0 <= s.y0 - prev.y1 <= L.BLOCK_GAP * max(prev.height, s.height) and s.y0 >= prev.y0:
+            # tall capitals with their marks (Ầ, Ữ) give boxes that overlap the next line's on a
+            # slightly turned page: up to half a line of overlap is still the next line
+            gap = s.y0 - prev.y1
+            if (-0.5 * min(prev.height, s.height) <= gap <= L.BLOCK_GAP * max(prev.height, s.height)
+                    and s.y0 >= prev.y0):
                 blocks[-1].append(s)
                 continue
         blocks.append([s])

@@ -56,6 +56,18 @@ def test_unsure_page_is_turned_by_the_second_cue(tmp_path):
         assert im.width > im.height  # landscape, as the document is
 
 
+# A landscape page fed upside down: its lines run across, so only 0 or 180 can be right.
+UPSIDE_DOWN = dict(SIDEWAYS, turn=180)
+
+
+def test_by_default_an_unsure_upside_down_page_is_turned_too(tmp_path):
+    row = _row(tmp_path, cached_page(**UPSIDE_DOWN))
+    out = process_page_file(row, jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE))
+    a = out.analysis
+    assert a["osd"]["used"] is True and a["osd"]["rotate"] == 180
+    assert a["orientation"] == 180 and "orientation_unsure" not in [w["code"] for w in a["warnings"]]
+
+
 def test_without_the_second_cue_the_page_stays_as_scanned_and_flagged(tmp_path):
     row = _row(tmp_path, cached_page(**SIDEWAYS))
     out = process_page_file(row, jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE, osd="off"))
@@ -76,15 +88,16 @@ def test_osd_answer_is_used_only_when_sure_and_along_the_lines(answer, vertical,
     assert osd_turn(answer, vertical, 2.0) == turn
 
 
-def test_by_default_an_unsure_upright_reading_page_is_not_asked_about(tmp_path):
-    # Lines across, orientation unsure: by default left as scanned and flagged,
-    # without holding the page back for tesseract; with osd = "unsure" it is asked.
+def test_an_unsure_upright_reading_page_is_asked_about_unless_osd_is_sideways(tmp_path):
+    # Lines across, orientation unsure: by default (osd = "unsure") tesseract is asked;
+    # with osd = "sideways" the page is left as scanned and flagged, not held back.
     img = cached_page(dpi=DPI, seed=302, font="serif", background="dark")
-    out = process_page_file(_row(tmp_path, img), jpeg_quality=90, run_state={}, params=ProcessingParams(NEVER_SURE))
+    out = process_page_file(_row(tmp_path, img), jpeg_quality=90, run_state={},
+                            params=ProcessingParams(NEVER_SURE, osd="sideways"))
     assert "osd" not in out.analysis and not out.analysis["lines_vertical"]
     assert "orientation_unsure" in [w["code"] for w in out.analysis["warnings"]]
     asked = process_page_file(_row(tmp_path, img, seq=2), jpeg_quality=90, run_state={},
-                              params=ProcessingParams(NEVER_SURE, osd="unsure"))
+                              params=ProcessingParams(NEVER_SURE))
     assert asked.analysis["osd"]["used"] is True and asked.analysis["osd"]["rotate"] == 0
     assert "orientation_unsure" not in [w["code"] for w in asked.analysis["warnings"]]
 

@@ -8,8 +8,9 @@ import pytest
 
 from firmware_agent.records import samples
 from records import classify
-from records.metadata import extract
-from records.ocr import run_tesseract
+from records.layout import Segment, analyse, is_secrecy_stamp
+from records.metadata import extract, title_blocks
+from records.ocr import OcrResult, Word, run_tesseract
 from records.package import analyse_page
 
 DPI = 200
@@ -81,6 +82,41 @@ def test_secrecy_stamp_marks_the_document_secret(ocr):
     assert values["mode"] == "03" and boxes["mode"] == e.boxes["mode"]
     # no stamp, no mode
     assert "mode" not in analyse_page(ocr["decision"], RULES, {})[0]
+
+
+def _segment(text: str) -> Segment:
+    return Segment(tuple(Word(t, 120 * i, 40, 100, 30, 95.0, 1) for i, t in enumerate(text.split())))
+
+
+def test_secrecy_stamp_is_one_of_the_three_in_capitals():
+    for stamp in ("MẬT", "MẬT.", "TỐI MẬT", "TUYỆT MẬT", "TUYÊT MẬT"):  # the last one letter off
+        assert is_secrecy_stamp(_segment(stamp)), stamp
+    # a land certificate's "đất" wrapped onto its own line raised a public record file to secret
+    for other in ("đất", "ĐẤT", "MAI", "Mật", "MẬT ĐỘ DÂN SỐ"):
+        assert not is_secrecy_stamp(_segment(other)), other
+
+
+def _line(text: str, left: int, top: int, height: int, line: int) -> list[Word]:
+    words, x = [], left
+    for t in text.split():
+        words.append(Word(t, x, top, 38 * len(t), height, 93.0, line))
+        x += 38 * len(t) + 30
+    return words
+
+
+def test_title_lines_whose_boxes_overlap_are_one_block():
+    # Word boxes as tesseract gave them on a landscape land-use certificate of the evaluation
+    # (300 dpi): the tall capitals' boxes reach into the next line's, and the three title lines
+    # came out as three blocks, so "GIẦY CHÚNG NHẬN" alone was taken for "Giấy chứng sinh".
+    words = (_line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 2077, 166, 50, 1)
+             + _line("Độc lập - Tự do - Hạnh phúc", 2255, 240, 50, 2)
+             + _line("GIẦY CHÚNG NHẬN", 2312, 425, 90, 3)
+             + _line("QUYÊN SỬ DỤNG ĐẤT, QUYÊN SỞ HỮU NHÀ Ở", 1974, 491, 97, 4)
+             + _line("VÀ TÀI SÁN KHÁC GẮN LIỀN VỚI ĐẤT", 2081, 565, 61, 5))
+    ocr = OcrResult(words=words, width=3508, height=2480, dpi=300)
+    blocks = [[s.text for s in b] for b in title_blocks(analyse(ocr))]
+    assert ["GIẦY CHÚNG NHẬN", "QUYÊN SỬ DỤNG ĐẤT, QUYÊN SỞ HỮU NHÀ Ở", "VÀ TÀI SÁN KHÁC GẮN LIỀN VỚI ĐẤT"] in blocks
+    assert extract(ocr, RULES).values["label"] == "Giấy chứng nhận quyền sử dụng đất"
 
 
 def test_two_line_title_and_numeric_date(ocr):
