@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import subprocess
+import sys
 
 import aiohttp
+import pytest
 
 from central.backend_errors import BackendUnavailable, Conflict
 from central.local import start_local_receiver
@@ -109,6 +113,26 @@ def test_a_writer_that_lost_the_upload_cannot_commit_nor_clash(tmp_path, kit, s3
     assert be.leftovers(tmp_path / "rx") == []
 
 
+# Set in the child process that runs the test below on servers of its own.
+ALONE = "SOHOA_TEST_ALONE"
+
+
+def test_completed_but_not_logged_in_a_process_of_its_own():
+    """Runs the next test in a fresh pytest process, with PostgreSQL and SeaweedFS of its own.
+
+    In a long session sharing those servers with the other central tests it stalled past
+    the suite's timeout (three full runs out of three, in the same place), while alone it
+    passes every time; until that interaction is understood it runs alone, still against
+    real servers.
+    """
+    test = f"{__file__}::test_completed_but_not_logged_is_accepted_by_the_next_empty_patch"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", test],
+                          env={**os.environ, ALONE: "1"}, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+@pytest.mark.skipif(not os.environ.get(ALONE),
+                    reason="run alone by test_completed_but_not_logged_in_a_process_of_its_own")
 def test_completed_but_not_logged_is_accepted_by_the_next_empty_patch(tmp_path, kit, s3_backend, monkeypatch):
     """The database fails at the log append, after completion (R5): 503, then the client's retry accepts."""
     be, app = s3_backend, kit.Appliance(tmp_path / "appliance")
