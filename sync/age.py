@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sync import bech32
+from sync.chunked_reader import ChunkedReader
 
 MAGIC = b"age-encryption.org/v1\n"
 CHUNK = 64 * 1024
@@ -341,7 +342,7 @@ def _unwrap(stanzas, identity: X25519PrivateKey) -> bytes:
     raise AgeError("no recipient stanza for this identity")
 
 
-class AgeReader(io.RawIOBase):
+class AgeReader(ChunkedReader):
     """Read-only stream of the plaintext of an age v1 file, for an X25519 *identity*.
 
     *head* is what the caller has already read from *fileobj* (the first bytes,
@@ -370,9 +371,6 @@ class AgeReader(io.RawIOBase):
         self._buf = b""
         self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
     def _next_chunk(self) -> bytes:
         ct = self._src.take(ENC_CHUNK)
         if not ct:
@@ -399,32 +397,3 @@ class AgeReader(io.RawIOBase):
                 raise AgeError("bytes after the final chunk")
         self._index += 1
         return plain
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to *size* plaintext bytes, at most to the end of the current chunk.
-
-        A whole chunk is returned as the object the decryption produced,
-        without the copies ``RawIOBase.read`` makes through ``readinto``.
-        """
-        if size is None or size < 0:
-            return self.readall()
-        while self._pos >= len(self._buf):
-            if self._done or size == 0:
-                return b""
-            self._buf, self._pos = self._next_chunk(), 0
-        if self._pos == 0 and len(self._buf) <= size:
-            self._pos = len(self._buf)
-            return self._buf
-        out = self._buf[self._pos:self._pos + size]
-        self._pos += len(out)
-        return out
-
-    def readinto(self, b) -> int:
-        while self._pos >= len(self._buf):
-            if self._done:
-                return 0
-            self._buf, self._pos = self._next_chunk(), 0
-        n = min(len(b), len(self._buf) - self._pos)
-        b[:n] = memoryview(self._buf)[self._pos:self._pos + n]
-        self._pos += n
-        return n

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sync.age import MAGIC as AGE_MAGIC
 from sync.age import AgeError, AgeReader
+from sync.chunked_reader import ChunkedReader
 
 MAGIC = b"SOHOAAR1"
 VERSION = 1
@@ -151,7 +152,7 @@ def _read_exact(f, n: int) -> bytes:
     return parts[0] if len(parts) == 1 else b"".join(parts)  # one part: no copy
 
 
-class DecryptingReader(io.RawIOBase):
+class DecryptingReader(ChunkedReader):
     """Read-only stream of the plaintext of a ``SOHOAAR1`` file.
 
     *head* is what the caller has already read from *fileobj* (at most the
@@ -185,9 +186,6 @@ class DecryptingReader(io.RawIOBase):
         self._buf = b""
         self._pos = 0
 
-    def readable(self) -> bool:
-        return True
-
     def _next_chunk(self) -> bytes:
         head = _read_exact(self._in, CHUNK_HEAD.size)
         if len(head) != CHUNK_HEAD.size:
@@ -211,35 +209,6 @@ class DecryptingReader(io.RawIOBase):
             if self._in.read(1):
                 raise AtRestError("bytes after the last chunk")
         return plain
-
-    def read(self, size: int = -1) -> bytes:
-        """Up to *size* plaintext bytes, at most to the end of the current chunk.
-
-        A whole chunk is returned as the object the decryption produced,
-        without the copies ``RawIOBase.read`` makes through ``readinto``.
-        """
-        if size is None or size < 0:
-            return self.readall()
-        while self._pos >= len(self._buf):
-            if self._done or size == 0:
-                return b""
-            self._buf, self._pos = self._next_chunk(), 0
-        if self._pos == 0 and len(self._buf) <= size:
-            self._pos = len(self._buf)
-            return self._buf
-        out = self._buf[self._pos:self._pos + size]
-        self._pos += len(out)
-        return out
-
-    def readinto(self, b) -> int:
-        while self._pos >= len(self._buf):
-            if self._done:
-                return 0
-            self._buf, self._pos = self._next_chunk(), 0
-        n = min(len(b), len(self._buf) - self._pos)
-        b[:n] = memoryview(self._buf)[self._pos:self._pos + n]  # one copy, no slice in between
-        self._pos += n
-        return n
 
     def read_all_checked(self, block: int = 1 << 20) -> int:
         """Read to the end, discarding the data; returns the plaintext length."""
