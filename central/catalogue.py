@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from central.catalogue_objects import package_name, pdf_name
 from central.catalogue_read import DOC_COLUMNS, FILE_COLUMNS, Package
 from central.state_sql import Db
+from records.confidence_sidecar import Confidences
 from sync.canon import canonical
 
 
@@ -30,6 +31,7 @@ class BatchRows:
     received: int
     packages: list[Package] = field(default_factory=list)
     warnings: list[tuple[str | None, str, str]] = field(default_factory=list)  # (member, code, detail)
+    confidences: list[tuple[str, Confidences]] = field(default_factory=list)  # (member, sidecar of formats 6.7)
 
 
 def batch_warnings(manifest: dict, packages: list[Package]) -> list[tuple[str | None, str, str]]:
@@ -82,6 +84,12 @@ def insert_batch(db: Db, rows: BatchRows) -> None:
             for n, text in enumerate(doc.texts, 1):
                 db.execute("INSERT INTO cat_text(device_id, seq, member, doc_id, page, text) VALUES (?,?,?,?,?,?)",
                            (d, s, p.member, doc.doc_id, n, text))
+    for member, conf in rows.confidences:
+        for doc_id, values in conf.documents.items():
+            for name, (c, t) in values.items():
+                db.execute("INSERT INTO cat_confidences(device_id, seq, member, objid, doc_id, field, confidence, "
+                           "threshold, reviewed) VALUES (?,?,?,?,?,?,?,?,?)",
+                           (d, s, member, conf.objid, doc_id, name, c, t, int(conf.reviewed.get(doc_id, False))))
     for n, (member, code, detail) in enumerate(rows.warnings, 1):
         db.execute("INSERT INTO cat_warnings(device_id, seq, n, member, code, detail) VALUES (?,?,?,?,?,?)",
                    (d, s, n, member, code, detail[:2000]))
@@ -108,7 +116,7 @@ def select_files(state, *, file_code: str | None = None, batch: tuple[str, int] 
 def table_counts(state) -> dict[str, int]:
     """Rows per catalogue table."""
     return {t: state._all(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]
-            for t in ("cat_batches", "cat_files", "cat_documents", "cat_text", "cat_warnings")}
+            for t in ("cat_batches", "cat_files", "cat_documents", "cat_text", "cat_warnings", "cat_confidences")}
 
 
 def log_received(state, log_idx: int) -> int:

@@ -21,6 +21,7 @@ from central.backend_errors import BackendUnavailable
 from central.catalogue import BatchRows, batch_warnings, insert_batch, log_received
 from central.catalogue_objects import objects_for, package_name, pdf_name
 from central.catalogue_read import PackageRefused, read_member
+from records import confidence_sidecar
 from sync.batch import BatchError, open_batch
 from sync.keys import ed25519_public
 
@@ -138,6 +139,12 @@ class IngestWorker:
         def member(name: str, data: bytes) -> list[str]:
             if lease.lost.is_set():
                 raise LeaseLost()
+            sidecar = confidence_sidecar.decode(name, data)
+            if sidecar is not None:  # formats 6.7: advisory, so a bad one is a warning, never a refusal
+                rows.warnings.extend((name, "bad_confidences", w) for w in sidecar.warnings)
+                if sidecar.documents:
+                    rows.confidences.append((name, sidecar))
+                return []
             package = read_member(name, data, self.archive_key)
             if package is None:
                 rows.warnings.append((name, "not_a_package", f"{name}: {len(data)} bytes, kept in the sealed batch"))

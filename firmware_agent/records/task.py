@@ -24,6 +24,7 @@ from firmware_agent.journal import Journal
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
+from records import confidence_sidecar
 from records.classify import load_rules
 from firmware_agent.capture_file import read_capture
 from firmware_agent.pageio import PageReadError
@@ -32,6 +33,8 @@ from records.ocr import OcrError, OcrQueue, OcrResult, bitonal_copy
 from records.package import DocPages, analyse_page, build_package
 from records.pdfa import PageInput
 from records.separators import detect_page
+from records.sip import doc_id
+from sync.fsutil import durable_file
 from firmware_agent.records.splitter import Splitter
 from firmware_agent.records.store import RecordStore
 from firmware_agent.subsystem import Subsystem
@@ -249,7 +252,8 @@ class RecordsTask(Subsystem):
                 data, _err = self.store.ocr(pid)
                 ocr = OcrResult.from_json(data) if data else None
                 docs.setdefault(seq, []).append(PageInput(row.colour_path, row.dpi, ocr))
-            doc_rows = {d["seq"]: d["fields"] for d in self.store.docs(f.id)}
+            doc_rows_full = {d["seq"]: d for d in self.store.docs(f.id)}
+            doc_rows = {seq: d["fields"] for seq, d in doc_rows_full.items()}
             ordered = [DocPages(seq, docs[seq]) for seq in sorted(docs)]
             values = [doc_rows.get(seq, {}) for seq in sorted(docs)]
             try:
@@ -261,6 +265,10 @@ class RecordsTask(Subsystem):
                 self.store.set_state(f.id, "held", "build_failed", str(exc)[:200], expect=("ready",))
                 continue
             name = f"{folder}.zip" + (".enc" if path.name.endswith(".enc") else "")
+            if f.cover.get("mode") != SECRET:
+                # the confidences travel beside the package (formats 6.7), staged first so a package never
+                # arrives before them; a secret record file has none (design 6.6)
+                self._stage_confidences(f, folder, doc_rows_full, sorted(docs))
             # The record file becomes 'packaged' in the transaction that adds its member
             # (design 2.1, B6): no crash can leave one without the other. A journal from
             # before that rule may hold the member already: then it is only marked (B2).
@@ -279,6 +287,20 @@ class RecordsTask(Subsystem):
             self.packages.append(staged)
             built.append(staged)
         return built
+
+    def _stage_confidences(self, f, folder: str, rows: dict, seqs: list[int]) -> None:
+        thresholds = self.settings.thresholds
+        entries = []
+        for seq in seqs:
+            row = rows.get(seq) or {"confidence": {}, "needs": []}
+            conf = row["confidence"]
+            below = any(float(conf.get(k, 0.0)) < float(t) for k, t in thresholds.items() if k in conf)
+            entries.append((doc_id(f.cover["file_code"], seq), conf, thresholds, below and not row["needs"]))
+        name = confidence_sidecar.member_name(folder)
+        path = self.out_dir / name
+        with durable_file(path) as out:
+            out.write(confidence_sidecar.encode(folder, entries))
+        self.journal.batches.stage_member(path, name, pages=0, documents=0)
 
     # ------------------------------------------------------------------ secret record files (design §6.6)
     def scrub(self, file_id: int) -> bool:

@@ -57,8 +57,12 @@ def archived_equals_journal(state: Path, stations) -> list[str]:
     archived = {k: sorted(v) for k, v in stations.archived_batches(state).items()}
     batches, packaged = journal_members(state)
     assert archived == batches, "each archived batch holds exactly the journal's members"
-    names = sorted(n for members in archived.values() for n in members)
+    every = sorted(n for members in archived.values() for n in members)
+    names = [n for n in every if not n.endswith(".confidence.json")]
     assert names == packaged, "every packaged record file arrived, once"
+    # beside each clear package its confidences (formats 6.7), once; none beside a secret one
+    sidecars = [n for n in every if n.endswith(".confidence.json")]
+    assert sidecars == sorted(n[:-len(".zip")] + ".confidence.json" for n in names if n.endswith(".zip"))
     return names
 
 

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from firmware_agent.metrics import exposition
 from firmware_agent.journal import Journal
 from firmware_agent.records import samples
-from records import coversheet
+from records import confidence_sidecar, coversheet
 from records.coversheet import CoverSheet
 from records.fonts import pil_font
 from records.sip_verify import verify
@@ -94,7 +94,17 @@ def test_demo_stack_through_the_whole_chain_and_resume(tmp_path):
         db.execute("UPDATE rec_files SET state='ready', package=NULL")
     assert task.package_step() == []
     assert [f.package for f in task.store.files("packaged")] == [p.name for p in built]
-    assert journal.read("SELECT COUNT(*) FROM batch_members")[0][0] == 2
+    members = sorted(r[0] for r in journal.read("SELECT name FROM batch_members"))
+    folders = sorted(f.package[:-len(".zip")] for f in task.store.files("packaged"))
+    # each package and, beside it, its documents' confidences (formats 6.7)
+    assert members == sorted([f + ".zip" for f in folders] + [f + ".confidence.json" for f in folders])
+    sidecar = next(tmp_path.rglob(folders[0] + ".confidence.json"))
+    conf = confidence_sidecar.decode(sidecar.name, sidecar.read_bytes())
+    assert conf.warnings == [] and sorted(conf.documents) == [f"H49.64.33.2001.160.{n}" for n in (1, 2, 3)]
+    first = conf.documents["H49.64.33.2001.160.1"]
+    assert set(first) == {"typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject"}
+    assert all(0 <= c <= 1000 and 0 < t <= 1000 for c, t in first.values())
+    assert first["typeName"][0] > 500  # a printed report's type is read with some confidence
     status = task.status()
     assert status["files"] == {"packaged": 2} and status["ocr_backlog"] == 0
     assert "sohoa_records_ocr_pages_total 8.0" in exposition(task.metrics()).decode().splitlines()
