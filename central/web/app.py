@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -155,6 +156,16 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         rec = readable(request, request.match_info["code"], "view")
         return pages.html(pages.record(who(request), rec))
 
+    async def api_record(request: web.Request) -> web.Response:
+        """The record page as JSON: EAD fields, each document's values with their confidences (formats 6.7)."""
+        code = request.match_info["code"]
+        rec = readable(request, code, "view")
+        docs = [{"n": d["n"], "fields": d["fields"],
+                 "pdf": f"/record/{quote(code)}/pdf/{d['n']}" if d["pdf_key"] else None}
+                for d in rec["document_list"]]
+        return _json({"file_code": rec["file_code"], "title": rec["title"], "mode": rec["mode"],
+                      "commune": rec.get("commune"), "fields": rec["fields"], "documents": docs})
+
     async def record_pdf(request: web.Request) -> web.StreamResponse:
         code, n = request.match_info["code"], int(request.match_info["n"])
         rec = readable(request, code, "download")
@@ -258,6 +269,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     route(app, "GET", "/search", search_page, role=VIEWER)
     route(app, "GET", "/api/search", api_search, role=VIEWER)
     route(app, "GET", "/record/{code}", record_page, role=VIEWER)
+    route(app, "GET", "/api/record/{code}", api_record, role=VIEWER)
     route(app, "GET", "/record/{code}/pdf/{n:[0-9]{1,4}}", record_pdf, role=VIEWER)
     route(app, "GET", "/record/{code}/export", record_export, role=ARCHIVIST)
     route(app, "GET", "/audit", audit_page, role=ARCHIVIST)

@@ -27,6 +27,10 @@ th a{color:inherit}tr.red td.contact{background:#e63946;color:#fff;font-weight:b
 input,select,button{font-size:1em;padding:.3em}.bar{background:#457b9d;height:.8em;display:inline-block}
 .charts{display:flex;flex-wrap:wrap;gap:1em}.chart{flex:1 1 420px;margin:0;max-width:760px}
 .chart figcaption{font-size:.9em;color:#444}
+.conf-track{display:inline-block;width:60px;height:.7em;background:#e5e5e5;vertical-align:middle}
+.conf-fill{display:block;height:100%;background:#2a9d8f}.conf-low .conf-fill{background:#e63946}
+.conf-reviewed .conf-fill{background:#e9c46a}tr.conf-low td{background:#fdecea}.conf-note{font-size:.85em}
+ol#docs li.doc{margin-bottom:1em}
 """
 
 
@@ -238,16 +242,41 @@ def search(session, q: str, total: int, rows: list[dict]) -> str:
     return _page(CATALOGUE["page.search_title"].text, form + result, session)
 
 
+def _confidence(v) -> tuple[str, str]:
+    """(row class, cell) of one value's confidence: a bar and a percent, marked when below its threshold."""
+    if not isinstance(v, dict) or not isinstance(v.get("confidence"), (int, float)):
+        return "", ""
+    c = float(v["confidence"])
+    t = v.get("threshold")
+    low = isinstance(t, (int, float)) and c < float(t)
+    cls, note = "", ""
+    if low and v.get("reviewed"):
+        cls, note = "conf-reviewed", CATALOGUE["page.conf_reviewed"].text
+    elif low:
+        cls, note = "conf-low", CATALOGUE["page.conf_low"].format(threshold=f"{float(t):.0%}").text
+    title = CATALOGUE["page.conf_title"].format(value=f"{c:.0%}", threshold=f"{float(t):.0%}" if
+                                                isinstance(t, (int, float)) else "—").text
+    return cls, (f'<span class="conf" data-confidence="{c:.3f}" title="{e(title)}"><span class="conf-track">'
+                 f'<span class="conf-fill" style="width:{max(0.0, min(1.0, c)) * 100:.0f}%"></span></span> '
+                 f'<span class="conf-pct">{c:.0%}</span></span>' + (f' <span class="conf-note">{e(note)}</span>'
+                                                                   if note else ""))
+
+
 def record(session, rec: dict) -> str:
     fields = "".join(f'<tr><th>{e(k)}</th><td>{e(v)}</td></tr>' for k, v in rec["fields"].items())
     docs = []
     for d in rec["document_list"]:
-        values = "; ".join(f'{e(k)}: {e(v.get("value") if isinstance(v, dict) else v)}'
-                           + (f' ({float(v["confidence"]):.0%})' if isinstance(v, dict) and v.get("confidence")
-                              is not None else "") for k, v in d["fields"].items())
+        rows = []
+        for k, v in d["fields"].items():
+            cls, cell = _confidence(v)
+            rows.append(f'<tr class="field {cls}" data-field="{e(k)}"><th>{e(k)}</th>'
+                        f'<td>{e(v.get("value") if isinstance(v, dict) else v)}</td><td>{cell}</td></tr>')
         link = (f' <a class="pdf" href="/record/{quote(rec["file_code"])}/pdf/{d["n"]}" target="_blank">PDF</a>'
                 if d["pdf_key"] else "")
-        docs.append(f'<li>{e(d["n"])}. {values}{link}</li>')
+        head = (f'<tr><th>{e(CATALOGUE["page.field"].text)}</th><th>{e(CATALOGUE["page.value"].text)}</th>'
+                f'<th>{e(CATALOGUE["page.confidence"].text)}</th></tr>')
+        docs.append(f'<li class="doc" data-n="{e(d["n"])}">{e(d["n"])}.{link}<div class="wrap">'
+                    f'<table class="docfields">{head}{"".join(rows)}</table></div></li>')
     export = (f'<p><a id="export" href="/record/{quote(rec["file_code"])}/export">'
               f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) and rec.get("source") else "")
     body = (f'<p id="meta">{e(rec["file_code"])} · {e(CATALOGUE["page.mode"].text)} {e(rec["mode"])} · '

@@ -79,6 +79,13 @@ def test_each_role_against_each_route_and_mode(kit, webkit, site_with_records):
                                 assert "Quyết định" in page.decode() or mode == "02"
                             if mode == "03":
                                 assert "an ninh" not in page.decode()  # A03: the title never leaves
+                        # the record page as JSON: the same rule, answered as an API answers
+                        status, page = await _status(s, "GET", f"{url}api/record/{code}")
+                        assert status == (401 if role is None else 200 if (role, mode) in READS else 403), (
+                            role, code, "api", status)
+                        if status == 200:
+                            assert b'"documents"' in page and (b"Quy" in page or mode == "02")
+                        assert b"an ninh" not in page
                     # Search: every role finds the three codes, content only where it may read.
                     async with s.get(url + "api/search", params={"q": "H01.001.2024"}) as r:
                         if role is None:
