@@ -257,6 +257,21 @@ class Journal:
     def pages_since(self, since: float) -> int:
         return int(self._conn().execute("SELECT COUNT(*) FROM pages WHERE captured_at >= ?", (since,)).fetchone()[0])
 
+    def quality_since(self, since: float) -> dict:
+        """Pages processed since *since*: how many, with any warning, blank, and per warning code (heartbeat)."""
+        db = self._conn()
+        processed, warned, blank = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(json_array_length(analysis, '$.warnings') > 0), 0), "
+            "COALESCE(SUM(json_extract(analysis, '$.blank') = 1), 0) FROM pages "
+            "WHERE processed_at >= ? AND json_valid(analysis)", (since,)).fetchone()
+        codes = db.execute(
+            "SELECT json_extract(w.value, '$.code') AS code, COUNT(DISTINCT p.id) FROM pages p, "
+            "json_each(p.analysis, '$.warnings') w WHERE p.processed_at >= ? AND json_valid(p.analysis) "
+            "GROUP BY code ORDER BY code", (since,)).fetchall()
+        return {"pages_processed_today": int(processed), "pages_warned_today": int(warned),
+                "pages_blank_today": int(blank),
+                "warnings_today": {str(c): int(n) for c, n in codes if isinstance(c, str)}}
+
 
 class _Tx:
     """``with journal.transaction() as db:`` = BEGIN IMMEDIATE ... COMMIT/ROLLBACK."""

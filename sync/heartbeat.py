@@ -23,11 +23,12 @@ SIGNATURE_HEADER = "Sohoa-Heartbeat-Signature"
 MAX_BODY = 64 * 1024
 SKEW_S = 300
 MAX_HELD = 200
+MAX_CODES = 50  # keys of warnings_today and climate.ratings
 
 # field -> accepted types (bool is refused where a number is meant; see _typed)
 _INT, _NUM, _STR = (int,), (int, float), (str,)
 FIELDS = {"queue_depth": _INT, "pages_today": _INT, "pages_processed_today": _INT,
-          "pages_warned_today": _INT, "disk_free_bytes": _INT,
+          "pages_warned_today": _INT, "pages_blank_today": _INT, "disk_free_bytes": _INT,
           "scanner": _STR, "version": _STR}
 
 
@@ -86,10 +87,21 @@ def _check_fields(report: dict) -> str | None:
             or not all(isinstance(h, dict) and isinstance(h.get("file_code"), str)
                        and isinstance(h.get("reason"), str) for h in held)):
         return "held"
+    if not _counts(report.get("warnings_today", {}), _INT):
+        return "warnings_today"
     climate = report.get("climate", {})
     if not isinstance(climate, dict) or not all(isinstance(a, str) for a in climate.get("alerts", [])):
         return "climate"
+    if not _counts(climate.get("ratings", {}), _STR) or any(
+            climate.get(k) is not None and not _typed(climate[k], _NUM) for k in ("pi", "mold")):
+        return "climate"
     return None
+
+
+def _counts(value, types) -> bool:
+    """A small object of code -> value of *types* (a count, a rating)."""
+    return (isinstance(value, dict) and len(value) <= MAX_CODES
+            and all(isinstance(k, str) and len(k) <= 64 and _typed(v, types) for k, v in value.items()))
 
 
 def check_heartbeat(body: bytes, signature: str | None, device_id: str, public: Ed25519PublicKey, *,

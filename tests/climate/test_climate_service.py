@@ -219,7 +219,8 @@ def test_unplugged_usb_unit_is_found_again_after_replugging(tmp_path, sysfs, fak
 def test_the_heartbeat_carries_the_rooms_reading_and_band_and_the_archive_accepts_it(tmp_path, sysfs, clock):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from firmware_agent.heartbeat_report import room_reading
+    from firmware_agent.climate.metrics import point_metrics
+    from firmware_agent.heartbeat_report import room_ratings, room_reading
     from sync.heartbeat import check_heartbeat, encode, sign
 
     sysfs.hwmon(2, "sht3x", 23.0, 48.0)  # calibrated to 22.5 °C, 50 %
@@ -231,9 +232,17 @@ def test_the_heartbeat_carries_the_rooms_reading_and_band_and_the_archive_accept
     band = svc.status()["band"]
     assert reading["band"] == {"t": band["t_c"], "rh": band["rh_pct"]}
     key = Ed25519PrivateKey.generate()
+    ratings = room_ratings(svc.status())
+    expected = point_metrics(22.5, 50.0)  # the one sensor with humidity
+    assert ratings["pi"] == pytest.approx(expected["pi_years"], abs=0.01)
+    assert ratings["mold"] == pytest.approx(expected["mold_risk_per_day"])
+    assert ratings["ratings"] == {k: v["rating"] for k, v in svc.status()["ratings"].items()}
+    assert set(ratings["ratings"]) >= {"natural_aging", "mold"}
     report = {"v": 1, "device": "dev-hb", "seq": 1, "sent_at": clock.now,
-              "climate": {"rating": "ok", "alerts": [], **reading}}
+              "climate": {"rating": "ok", "alerts": [], **reading, **ratings}}
     body = encode(report)
     got = check_heartbeat(body, sign("dev-hb", key, body), "dev-hb", key.public_key(), now=clock.now)
     assert got.report["climate"]["t_c"] == pytest.approx(23.5)
+    assert got.report["climate"]["ratings"]["natural_aging"] == expected["ratings"]["natural_aging"]
+    assert room_ratings({"sensors": [{"t_c": 20.0}], "ratings": {}}) == {"ratings": {}, "pi": None, "mold": None}
     assert room_reading({"sensors": [{"t_c": None}], "band": {}}) == {}  # nothing read: nothing claimed
