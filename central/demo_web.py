@@ -110,7 +110,7 @@ async def _send(tmp: Path, rx, n_stations: int, n_batches: int) -> list:
     async def run(i: int, station) -> None:
         for b in range(n_batches):
             pkg = packages[i * n_batches + b]
-            batch = station.seal([(pkg.member, pkg.data)], pages=pkg.pages, documents=pkg.documents)
+            batch = station.seal(pkg.members(), pages=pkg.pages, documents=pkg.documents)
             await station.send([rx.url], batch)
     await asyncio.gather(*(run(i, s) for i, s in enumerate(stations)))
     return stations
@@ -122,12 +122,23 @@ def _report(i: int, day: int, at: float, rnd: random.Random) -> dict:
     t_c = round(22.0 + 3.5 * (i == 1) + rnd.uniform(-2.5, 2.5), 1)
     rh = round(55.0 + 8 * (i == 1) + rnd.uniform(-6, 6), 1)
     alerts = (["humidity_high"] if rh > 60 else []) + (["temperature_high"] if t_c > 25 else [])
+    # page warnings as a station's analysis finds them: a few blurred or light pages, now and then a dark run
+    warnings = {"blur": rnd.randint(0, 4 + 2 * i), "too_light": rnd.randint(0, 3)}
+    if (day + i) % 5 == 0:
+        warnings["too_dark"] = rnd.randint(3, 9)
+    warnings = {k: v for k, v in warnings.items() if v}
+    held = ([{"file_code": f"#{100 + i}", "reason": "needs_confirmation"}] * (1 + (day + i) % 3 if i % 2 else 0)
+            + [{"file_code": f"#{200 + i}", "reason": "coversheet_damaged"}] * ((day + i) % 4 == 0))
+    pi = round(30.0 + 25 * (i != 1) + rnd.uniform(-5, 5) + (rh < 55) * 10, 1)  # IPI: ≥75 good, 45-75 ok, <45 risk
+    mold = round(max(0.0, (rh - 62) / 400), 6)  # mould risk per day only above about 62 % RH
     return {"seq": int(at * 1000), "sent_at": at, "queue_depth": (i + day) % 3, "oldest_unsent_s": 600.0 * (i % 2),
             "pages_today": processed + rnd.randint(0, 10), "pages_processed_today": processed,
-            "pages_warned_today": rnd.randint(0, 6 + 4 * i), "files_today": max(1, processed // 25),
-            "held": [{"file_code": f"#{100 + i}", "reason": "low_confidence"}] * (i % 2),
+            "pages_warned_today": min(processed, sum(warnings.values())), "pages_blank_today": rnd.randint(0, 5),
+            "warnings_today": warnings, "files_today": max(1, processed // 25), "held": held,
             "scanner": "ready", "disk_free_bytes": (80 - 7 * i) * 2**30, "version": "demo",
-            "climate": {"rating": "risk" if alerts else "good", "pi": None, "mold": None, "alerts": alerts,
+            "climate": {"rating": "risk" if alerts or mold else "good", "pi": pi, "mold": mold, "alerts": alerts,
+                        "ratings": {"natural_aging": "good" if pi >= 75 else "ok" if pi >= 45 else "risk",
+                                    "mold": "risk" if mold > 0 else "good"},
                         "t_c": t_c, "rh_pct": rh}}
 
 

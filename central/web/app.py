@@ -23,7 +23,8 @@ from aiohttp import web
 from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
 from central.export import export_package
-from central.web import admin, audit, catalogue_feed, heartbeats, pages, records, report_pdf, reports
+from central.web import (admin, audit, catalogue_feed, commune_series, heartbeats, pages, records, report_pdf,
+                         reports)
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
@@ -109,7 +110,8 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             raise web.HTTPNotFound(text=CATALOGUE["web.no_such_station"].text)
         return pages.html(pages.commune(who(request), rows[0], heartbeats.history(state, device),
                                         heartbeats.events(state, device), reports.batches(state, device),
-                                        heartbeats.latest_report(state, device), reports.files_per_day(state, device)))
+                                        heartbeats.latest_report(state, device), reports.files_per_day(state, device),
+                                        commune_series.batch_climate_by_day(state, device)))
 
     def search_args(request: web.Request) -> tuple[str, dict]:
         q = request.query.get("q", "")[:200]

@@ -25,6 +25,7 @@ def record(state, hb: Heartbeat, *, now: float | None = None) -> None:
     report = hb.report
     body = json.dumps(report, ensure_ascii=False, sort_keys=True)
     held = len(report.get("held", []))
+    quality = json.dumps(quality_of(report), sort_keys=True)
     with state.tx() as db:
         if state.backend == "postgresql":
             row = db.execute("SELECT seq FROM heartbeats_latest WHERE device_id=? FOR UPDATE",
@@ -38,16 +39,30 @@ def record(state, hb: Heartbeat, *, now: float | None = None) -> None:
                    "received_at=excluded.received_at, report=excluded.report",
                    (hb.device_id, hb.seq, hb.sent_at, now, body))
         day = day_of(hb.sent_at)
+        # the quality figures of the day's fullest report (the station counts from its own midnight)
         db.execute("INSERT INTO heartbeats_daily(device_id, day, received_at, pages, processed, held, queue_depth, "
-                   "report) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(device_id, day) DO UPDATE SET "
+                   "report, quality) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id, day) DO UPDATE SET "
                    "received_at=excluded.received_at, "
+                   "quality=CASE WHEN excluded.processed >= heartbeats_daily.processed "
+                   "OR heartbeats_daily.quality IS NULL THEN excluded.quality ELSE heartbeats_daily.quality END, "
                    "pages=CASE WHEN excluded.pages > heartbeats_daily.pages THEN excluded.pages "
                    "ELSE heartbeats_daily.pages END, "
                    "processed=CASE WHEN excluded.processed > heartbeats_daily.processed THEN excluded.processed "
                    "ELSE heartbeats_daily.processed END, "
                    "held=excluded.held, queue_depth=excluded.queue_depth, report=excluded.report",
                    (hb.device_id, day, now, int(report.get("pages_today", 0)),
-                    int(report.get("pages_processed_today", 0)), held, int(report.get("queue_depth", 0)), body))
+                    int(report.get("pages_processed_today", 0)), held, int(report.get("queue_depth", 0)), body,
+                    quality))
+
+
+def quality_of(report: dict) -> dict:
+    """A report's quality figures: pages processed, with a warning, blank and per code (None when not reported;
+    a code a reporting station does not name had no page that day)."""
+    blank = report.get("pages_blank_today")
+    warnings = report.get("warnings_today")  # absent (a station before it): unknown, not zero
+    return {"processed": int(report.get("pages_processed_today", 0)), "warned": int(report.get("pages_warned_today", 0)),
+            "blank": None if blank is None else int(blank),
+            "warnings": {str(k): int(v) for k, v in warnings.items()} if isinstance(warnings, dict) else None}
 
 
 def add_event(state, device_id: str, kind: str, client: str, *, now: float | None = None) -> None:
@@ -87,13 +102,18 @@ def latest_report(state, device_id: str) -> dict:
 
 def history(state, device_id: str, days: int = 60) -> list[dict]:
     with state.tx() as db:
-        rows = db.execute("SELECT day, pages, processed, held, queue_depth, report FROM heartbeats_daily "
+        rows = db.execute("SELECT day, pages, processed, held, queue_depth, report, quality FROM heartbeats_daily "
                           "WHERE device_id=? ORDER BY day DESC LIMIT ?", (device_id, days)).fetchall()
     out = []
     for r in rows:
         report = json.loads(r["report"])
+        held_reasons: dict[str, int] = {}
+        for h in report.get("held", []):
+            held_reasons[h["reason"] or "?"] = held_reasons.get(h["reason"] or "?", 0) + 1
         out.append({"day": r["day"], "pages": r["pages"], "processed": r["processed"], "held": r["held"],
-                    "queue_depth": r["queue_depth"], "climate": report.get("climate", {})})
+                    "queue_depth": r["queue_depth"], "climate": report.get("climate", {}),
+                    "quality": json.loads(r["quality"]) if r["quality"] else quality_of(report),
+                    "held_reasons": held_reasons})
     return out
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from central.messages import CATALOGUE
-from central.web import charts
+from central.web import charts, commune_charts
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, allows
 
 _CSS = """
@@ -27,6 +27,9 @@ th a{color:inherit}tr.red td.contact{background:#e63946;color:#fff;font-weight:b
 input,select,button{font-size:1em;padding:.3em}.bar{background:#457b9d;height:.8em;display:inline-block}
 .charts{display:flex;flex-wrap:wrap;gap:1em}.chart{flex:1 1 420px;margin:0;max-width:760px}
 .chart figcaption{font-size:.9em;color:#444}
+ul.legend{list-style:none;padding:0;margin:.3em 0;display:flex;flex-wrap:wrap;gap:.2em 1em}
+.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.3em;border:1px solid #999;vertical-align:middle}
+td.rating-good{background:#d8f0ec}td.rating-ok{background:#fbf0d0}td.rating-risk{background:#fbd5d8}
 .conf-track{display:inline-block;width:60px;height:.7em;background:#e5e5e5;vertical-align:middle}
 .conf-fill{display:block;height:100%;background:#2a9d8f}.conf-low .conf-fill{background:#e63946}
 .conf-reviewed .conf-fill{background:#e9c46a}tr.conf-low td{background:#fdecea}.conf-note{font-size:.85em}
@@ -200,7 +203,7 @@ def _charts(history: list[dict], files_by_day: dict[str, int]) -> str:
 
 
 def commune(session, row: dict, history: list[dict], events: list[dict], batches: dict, latest: dict,
-            files_by_day: dict[str, int] | None = None) -> str:
+            files_by_day: dict[str, int] | None = None, batch_climate: dict[str, dict] | None = None) -> str:
     top = max([h["pages"] for h in history] + [1])
     days = "".join(f'<tr><td>{e(h["day"])}</td><td>{e(h["pages"])} <span class="bar" style="width:'
                    f'{int(120 * h["pages"] / top)}px"></span></td><td>{e(h["processed"])}</td><td>{e(h["held"])}</td>'
@@ -216,7 +219,8 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
               f'{e(CATALOGUE["page.alerts"].text)}: {e(", ".join(climate.get("alerts", [])))} · '
               f'{e(CATALOGUE["page.quality"].text)}: {e(_pct(row["quality_share"]))}</p>'
               f'<h2>{e(CATALOGUE["page.held"].text)}</h2><ul id="held">{held}</ul>')
-    body = (facts + _charts(history, files_by_day or {}) + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
+    body = (facts + _charts(history, files_by_day or {}) + commune_charts.rating_section(history, batch_climate or {})
+            + commune_charts.quality_section(history) + f'<h2>{e(CATALOGUE["page.daily_history"].text)}</h2><div class="wrap"><table id="history"><tr>'
             f'<th>{e(CATALOGUE["page.day"].text)}</th><th>{e(CATALOGUE["page.pages"].text)}</th>'
             f'<th>{e(CATALOGUE["page.processed"].text)}</th><th>{e(CATALOGUE["page.held"].text)}</th>'
             f'<th>{e(CATALOGUE["page.backlog"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th></tr>'
@@ -275,7 +279,7 @@ def record(session, rec: dict) -> str:
                 if d["pdf_key"] else "")
         head = (f'<tr><th>{e(CATALOGUE["page.field"].text)}</th><th>{e(CATALOGUE["page.value"].text)}</th>'
                 f'<th>{e(CATALOGUE["page.confidence"].text)}</th></tr>')
-        docs.append(f'<li class="doc" data-n="{e(d["n"])}">{e(d["n"])}.{link}<div class="wrap">'
+        docs.append(f'<li class="doc" data-n="{e(d["n"])}">{link}<div class="wrap">'
                     f'<table class="docfields">{head}{"".join(rows)}</table></div></li>')
     export = (f'<p><a id="export" href="/record/{quote(rec["file_code"])}/export">'
               f'{e(CATALOGUE["page.export"].text)}</a></p>' if allows(session.role, ARCHIVIST) and rec.get("source") else "")

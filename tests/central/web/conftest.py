@@ -94,7 +94,7 @@ async def ingest_real(site: Site, tmp: Path, modes: tuple[str, ...], device_id: 
     station = Station(tmp / "stations", device_id)
     await station.enroll(site.rx.url, core.state.mint_token(device_id, ttl_s=600))
     for pkg in pkgs:
-        await station.send([site.rx.url], station.seal([(pkg.member, pkg.data)], pages=pkg.pages,
+        await station.send([site.rx.url], station.seal(pkg.members(), pages=pkg.pages,
                                                        documents=pkg.documents))
     totals = await asyncio.to_thread(IngestWorker(core.state, core.store, core.archive_key).run, until_idle=True)
     if totals["failed"]:

@@ -62,11 +62,15 @@ def running_site(tmp_path, kit, webkit):
                 report = {"v": 1, "device": device, "seq": int(at * 1000), "sent_at": at, "queue_depth": i,
                           "oldest_unsent_s": 60.0 * i, "pages_today": 100 + 37 * i + 5 * day,
                           "pages_processed_today": 100 + 37 * i, "pages_warned_today": 3 * i,
-                          "held": [{"file_code": f"H0{i}.held", "reason": "low_confidence"}] * (i % 2),
+                          "pages_blank_today": day, "warnings_today": _warnings(day),
+                          "held": _held(i, day),
                           "scanner": "ready", "disk_free_bytes": 50 * 2**30, "version": "1.0",
                           "climate": {"rating": "good" if i != 1 else "poor",
                                       "alerts": ["humidity_high"] if i == 1 else [],
-                                      "t_c": 20.0 + i + day, "rh_pct": 50.0 + 2 * day}}
+                                      "t_c": 20.0 + i + day, "rh_pct": 50.0 + 2 * day,
+                                      "pi": 80.0 - 8 * day, "mold": 0.01 * (day == 2),
+                                      "ratings": {"natural_aging": _rate_pi(80.0 - 8 * day),
+                                                  "mold": "risk" if day == 2 else "good"}}}
                 heartbeats.record(site.state, heartbeat.Heartbeat(device, report["seq"], at, report), now=at)
         webkit.add_samples(site.state, "xa-tan-lap", pdf_key=webkit.PDF_NAME, store=site.rx.core.store,
                            pdf=_tiny_pdf())
@@ -88,6 +92,20 @@ def running_site(tmp_path, kit, webkit):
     asyncio.run_coroutine_threadsafe(holder["site"].close(), loop).result(60)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(30)
+
+
+def _warnings(day: int) -> dict:
+    """Pages per warning code on the day *day* days ago: blurred pages every day, dark ones every other day."""
+    return {"blur": day + 1} | ({"too_dark": 2} if day % 2 else {})
+
+
+def _held(i: int, day: int) -> list[dict]:
+    return ([{"file_code": f"H0{i}.held{n}", "reason": "needs_confirmation"} for n in range(day % 3)]
+            + [{"file_code": f"H0{i}.cover", "reason": "coversheet_damaged"}] * (day == 4))
+
+
+def _rate_pi(years: float) -> str:
+    return "good" if years >= 75 else "ok" if years >= 45 else "risk"
 
 
 def _tiny_pdf() -> bytes:
@@ -196,6 +214,43 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert [c.get_attribute("class") for c in dots].count("reading out") == 1  # 26 °C, six days ago
     assert d.find_elements(By.CSS_SELECTOR, "svg#climate-rh circle.reading")
     d.save_screenshot(str(DOCS / "central-web-3-commune.png"))
+    # Preservation ratings: a PI cell and a mould cell per day, coloured as the reports rated them.
+    ages = range(6, -1, -1)  # oldest day first, as the charts draw them
+    pi_cells = d.find_elements(By.CSS_SELECTOR, 'svg#ratings rect.rating[data-row="pi"]')
+    assert [c.get_attribute("data-rating") for c in pi_cells] == [_rate_pi(80.0 - 8 * a) for a in ages]
+    assert pi_cells[0].value_of_css_property("fill") == "rgb(230, 57, 70)"  # 32 years: at risk, in red
+    mold_cells = d.find_elements(By.CSS_SELECTOR, 'svg#ratings rect.rating[data-row="mold"]')
+    assert [c.get_attribute("data-rating") for c in mold_cells] == ["risk" if a == 2 else "good" for a in ages]
+    legend = d.find_element(By.CSS_SELECTOR, "svg#ratings + figcaption").text
+    assert "Nguy cơ nấm mốc / Mould risk" in legend and "Nguy cơ / At risk" in legend
+    first = d.find_elements(By.CSS_SELECTOR, "#ratings-table tr")[-1].text  # oldest day last in the table
+    assert "32.0" in first and "Nguy cơ / At risk" in first
+    # Quality over time: per day the share of pages with each warning and blank pages (processed: 100 a day).
+    share = {series: [float(p.get_attribute("data-value")) for p in
+                      d.find_elements(By.CSS_SELECTOR, f'svg#quality circle.point[data-series="{series}"]')]
+             for series in ("blur", "too_dark", "blank", "any")}
+    assert share["blur"] == [(a + 1) / 100 for a in ages]
+    assert share["too_dark"] == [0.02 if a % 2 else 0.0 for a in ages]  # a code not reported: no page had it
+    assert share["blank"] == [a / 100 for a in ages] and share["any"] == [0.0] * 7  # station 0 warned none
+    legend = d.find_element(By.CSS_SELECTOR, "svg#quality + figcaption").text
+    assert "Ảnh bị mờ / Page is blurred" in legend and "Ảnh quá tối / Page too dark" in legend
+    dated = [p.get_attribute("data-day")
+             for p in d.find_elements(By.CSS_SELECTOR, 'svg#quality circle.point[data-series="blur"]')]
+
+    def day_of(age: int) -> str:
+        return dated[6 - age]
+    held = d.find_elements(By.CSS_SELECTOR, "svg#held-reasons rect.seg")
+    assert sorted((h.get_attribute("data-day"), h.get_attribute("data-series"), int(h.get_attribute("data-value")))
+                  for h in held) == sorted(
+        [(day_of(a), "needs_confirmation", a % 3) for a in ages if a % 3]
+        + [(day_of(4), "coversheet_damaged", 1)])
+    rows = d.find_elements(By.CSS_SELECTOR, "#quality-table tr[data-day]")
+    assert len(rows) == 7 and rows[-1].get_attribute("data-day") == day_of(6)
+    assert "Tờ bìa hồ sơ không đọc được / Cover sheet unreadable: 1" in rows[4].text  # four days ago
+    d.execute_script("document.getElementById('ratings').scrollIntoView()")
+    d.save_screenshot(str(DOCS / "central-web-3b-commune-ratings.png"))
+    d.execute_script("document.getElementById('quality-title').scrollIntoView()")
+    d.save_screenshot(str(DOCS / "central-web-3c-commune-quality.png"))
 
     # 5. Search without diacritics finds the Quyết định; the secret record file shows as restricted.
     d.get(url + "search")
@@ -237,6 +292,16 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     d.save_screenshot(str(DOCS / "central-web-7-audit.png"))
     package = running_site.package
     d.get(url + "record/" + package.file_code)
+    # Each extracted value with the confidence its station gave it (formats 6.7): the subject below its
+    # threshold, confirmed by a technician; the type above its threshold, not marked.
+    subject = d.find_element(By.CSS_SELECTOR, '#docs tr.field[data-field="subject"]')
+    assert "conf-reviewed" in subject.get_attribute("class") and "62%" in subject.text
+    assert "kỹ thuật viên đã xác nhận" in subject.text
+    kind = d.find_element(By.CSS_SELECTOR, '#docs tr.field[data-field="type_name"]')
+    assert "97%" in kind.text and "conf-" not in kind.get_attribute("class")
+    assert float(kind.find_element(By.CSS_SELECTOR, ".conf").get_attribute("data-confidence")) == 0.97
+    d.execute_script("document.getElementById('docs').scrollIntoView()")
+    d.save_screenshot(str(DOCS / "central-web-7b-record-confidences.png"))
     export = d.find_element(By.ID, "export").get_attribute("href")
     got = _fetch(d, export)
     assert got["status"] == 200 and got["type"] == "application/zip"

@@ -15,3 +15,6 @@ CREATE TABLE IF NOT EXISTS cat_confidences(
     PRIMARY KEY (device_id, seq, member, doc_id, field)
 );
 CREATE INDEX IF NOT EXISTS cat_confidences_objid ON cat_confidences(objid, seq);
+-- The quality figures of a station's day (design 5.15): processed, warned and blank pages and pages per
+-- warning code, from the day's heartbeat with the most processed pages, as JSON; NULL for days before.
+ALTER TABLE heartbeats_daily ADD COLUMN quality TEXT;
