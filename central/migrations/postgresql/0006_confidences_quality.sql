@@ -18,3 +18,6 @@ CREATE INDEX IF NOT EXISTS cat_confidences_objid ON cat_confidences(objid, seq);
 -- The quality figures of a station's day (design 5.15): processed, warned and blank pages and pages per
 -- warning code, from the day's heartbeat with the most processed pages, as JSON; NULL for days before.
 ALTER TABLE heartbeats_daily ADD COLUMN quality TEXT;
+-- A station's heartbeat seq is its wall-clock milliseconds (design 5.15), past a 32-bit INTEGER: widened
+-- here (SQLite's INTEGER is 64-bit already).
+ALTER TABLE heartbeats_latest ALTER COLUMN seq TYPE BIGINT;
