@@ -70,7 +70,7 @@ def test_workers_killed_at_random_moments_leave_no_duplicate_or_missing_row(inge
     expected_files = sorted((s.device_id, s.seq, n) for s in site.sent for n in s.members if n in site.packages)
     expected = {"cat_batches": len(site.sent), "cat_files": len(expected_files),
                 "cat_documents": sum(p.documents for p in clear), "cat_text": sum(p.pages for p in clear),
-                "cat_warnings": 3}
+                "cat_warnings": 3, "cat_confidences": 0}  # the sample batches carry no confidences (formats 6.7)
     log = open(tmp_path / "workers.log", "ab")
     started = time.monotonic()
     _finish(site, log)  # one undisturbed run: how long a whole ingest takes, the span kills are drawn from
