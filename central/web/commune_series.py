@@ -47,6 +47,10 @@ def _worst(*ratings) -> str | None:
     return max(known, key=_ORDER.__getitem__) if known else None
 
 
+def _share(n, processed: int) -> float | None:
+    return None if n is None or not processed else min(int(n), processed) / processed
+
+
 def quality_days(history: list[dict]) -> list[dict]:
     """Per day, oldest first: processed pages, share with any warning, blank share, share per warning code
     (``warnings_known``: a code not named had no page), held record files by reason. Shares are None when the
@@ -55,13 +59,10 @@ def quality_days(history: list[dict]) -> list[dict]:
     for h in sorted(history, key=lambda h: h["day"]):
         q = h.get("quality") or {}
         processed = int(q.get("processed") or 0)
-
-        def share(n):
-            return None if n is None or not processed else min(int(n), processed) / processed
         warnings = q.get("warnings")
-        out.append({"day": h["day"], "processed": processed, "warned": share(q.get("warned")),
-                    "blank": share(q.get("blank")),
-                    "warnings": {code: share(n) for code, n in sorted((warnings or {}).items())},
+        out.append({"day": h["day"], "processed": processed, "warned": _share(q.get("warned"), processed),
+                    "blank": _share(q.get("blank"), processed),
+                    "warnings": {code: _share(n, processed) for code, n in sorted((warnings or {}).items())},
                     "warnings_known": isinstance(warnings, dict) and processed > 0,
                     "held": dict(sorted((h.get("held_reasons") or {}).items()))})
     return out

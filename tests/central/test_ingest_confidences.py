@@ -14,7 +14,6 @@ from central.web.catalogue_feed import feed
 from central.web.records import get_record
 from records import confidence_sidecar
 from sync.canon import canonical
-
 from tests.central.test_ingest import _opener, _rows
 
 
