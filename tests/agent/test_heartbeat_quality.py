@@ -46,3 +46,40 @@ def test_quality_since_counts_pages_per_warning_and_blank_pages(tmp_path):
             assert exc.kind == "bad_heartbeat" and "warnings_today" in exc.reason
         else:
             raise AssertionError(f"accepted warnings_today={wrong!r}")
+
+
+def test_a_running_stations_heartbeat_carries_its_quality_and_room_ratings(tmp_path):
+    """The report the uploader sends, from a real agent with every subsystem (wiring): the journal's counts."""
+    import asyncio
+
+    from firmware_agent.agent import Agent
+    from firmware_agent.config import load_config
+    from firmware_agent.wiring import optional_sources
+
+    cfg = load_config(None, {
+        "agent": {"state_dir": str(tmp_path / "state"), "device_id": "h49-test-0008", "min_free_mb": 10},
+        "scanner": {"device": "test:1", "test_picture": "Grid", "poll_ms": 50, "width_mm": 60.0, "height_mm": 80.0,
+                    "profiles": {"default": {"resolution": 200, "mode": "gray"}}},
+        "web": {"port": 0},
+        "records": {"enabled": True},
+        "sync": {"endpoint": "http://127.0.0.1:9/", "backoff_min_s": 60.0},  # nobody answers: offline
+    })
+
+    async def main():
+        agent = Agent(cfg)
+        agent.sources.extend(optional_sources(cfg, agent))
+        await agent.start()
+        try:
+            _pages(agent.journal, [{"blank": True, "warnings": []},
+                                   {"blank": False, "warnings": [{"code": "low_contrast", "measure": 0.1,
+                                                                  "limit": 0.2}]}])
+            (uploader,) = [s for s in agent.sources if hasattr(s, "heartbeat")]
+            return uploader.heartbeat.report()
+        finally:
+            await agent.stop()
+    report = asyncio.run(main())
+    assert (report["pages_processed_today"], report["pages_warned_today"], report["pages_blank_today"]) == (2, 1, 1)
+    assert report["warnings_today"] == {"low_contrast": 1}
+    climate = report["climate"]
+    assert {"ratings", "pi", "mold"} <= set(climate)  # no sensor here: no rating, no PI, said as such
+    assert climate["pi"] is None and climate["mold"] is None
