@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rescore", action="store_true", help="score the last run's saved output again (no station "
                                                            "or baseline run)")
     ap.add_argument("--close-after", type=float, default=10.0, help="the station's records.close_after_s")
+    ap.add_argument("--baselines-from", type=Path, default=None,
+                    help="take plain tesseract's and OCRmyPDF's texts and timings from an earlier run's raw file "
+                         "(raw-s<seed>-n<docs>.pickle) on the same corpus instead of running them again: they do "
+                         "not depend on the station's code, and they take most of a full run")
     ap.add_argument("--osd", choices=("off", "sideways", "unsure"), default=None,
                     help="the station's [imaging] osd (default: the station's own default)")
     args = ap.parse_args(argv)
@@ -176,7 +180,10 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log, save) -> tuple:
     thr = {"station_s": st["seconds"], "station_ppm": len(truth["pages"]) * 60.0 / st["seconds"], "loads": loads}
     meta_extra: dict = {}
     save(st, bl_texts, thr, meta_extra)
-    if not args.no_baselines:
+    if args.baselines_from:
+        bl_texts, thr, meta_extra = _earlier_baselines(args.baselines_from, truth, thr)
+        log(f"baselines: taken from {args.baselines_from} ({meta_extra['baselines_from']['command']})")
+    elif not args.no_baselines:
         loads["tesseract"] = _load()
         texts, secs = baselines.tesseract(stacks, truth, log=log)
         bl_texts["tesseract"], thr["tesseract_s"] = texts, secs
@@ -203,6 +210,33 @@ def _measure(args, truth: dict, stacks: Path, work: Path, log, save) -> tuple:
     meta_extra["measure_minutes"] = (time.monotonic() - t0) / 60
     save(st, bl_texts, thr, meta_extra)
     return st, bl_texts, thr, meta_extra
+
+
+def _earlier_baselines(raw_path: Path, truth: dict, thr: dict) -> tuple[dict, dict, dict]:
+    """The baselines of an earlier run on the same corpus: its texts, its timings and how it was run.
+
+    Every page the texts name must be a page of this corpus, or they would be scored against other
+    pages; the station's own timing stays this run's.
+    """
+    with open(raw_path, "rb") as fh:
+        raw = pickle.load(fh)
+    if not raw.get("baselines"):
+        raise SystemExit(f"eval: {raw_path} holds no baseline texts")
+    ours = {p["id"] for p in truth["pages"]}
+    missing = [pid for texts in raw["baselines"].values() for pid in texts if pid not in ours]
+    if missing:
+        raise SystemExit(f"eval: {raw_path} was measured on another corpus ({len(missing)} pages unknown here)")
+    new_thr = dict(thr)
+    for key, value in raw["thr"].items():
+        if key.startswith(("tesseract", "ocrmypdf")):
+            new_thr[key] = value
+    new_thr["loads"] = {**thr.get("loads", {}),
+                        **{k: v for k, v in raw["thr"].get("loads", {}).items() if k != "station"}}
+    extra = {k: v for k, v in raw["meta_extra"].items() if k != "measure_minutes"}
+    extra["baselines_from"] = {"file": str(raw_path), "command": raw.get("command", "?"),
+                               "station_ppm": raw["thr"].get("station_ppm"),
+                               "station_load": raw["thr"].get("loads", {}).get("station")}
+    return dict(raw["baselines"]), new_thr, extra
 
 
 if __name__ == "__main__":

@@ -243,6 +243,12 @@ def write(path, s: dict, meta: dict, thr: dict, record_files: dict) -> str:
                          f"pages/min above are the measuring run's.")
         lines.append(f"- plain tesseract ({meta['versions'].get('tesseract', '?')}), content pages only, two at a "
                      f"time: {thr.get('tesseract_s', 0):.0f} s for {meta['content_pages']} pages.")
+    earlier = meta.get("baselines_from")
+    if earlier:
+        lines.append(f"- The baselines' texts and timings are an earlier run's on the same corpus (`{earlier['command']}`, "
+                     f"whose station ran at {earlier['station_ppm']:.1f} pages/min at load {earlier['station_load']}): "
+                     f"they do not depend on the station's code. The ratio above sets this run's station against "
+                     f"that run's OCRmyPDF.")
     lines.append("- Runs one after the other on the same machine: station, then plain tesseract, then OCRmyPDF"
                  + (", then OCRmyPDF with rotation and deskew" if "ocrmypdf_rd_s" in thr else "") + ". The machine "
                  "is shared: when the load average changes during the run (see *Machine*), the stages run under "
