@@ -165,3 +165,30 @@ def test_degradation_tags_name_what_was_applied():
     assert {"dpi_200", "landscape_turned", "dark_border", "photocopy", "rgb_equal", "jpeg_le_60"} <= set(tags)
     assert "upside_down" not in tags
     assert degrade.Degradation(**{k: v for k, v in d.to_dict().items() if k != "tags"}).tags() == tags
+
+
+def test_earlier_baselines_are_taken_only_from_the_same_corpus(tmp_path):
+    import pickle
+
+    from eval.__main__ import _earlier_baselines
+
+    truth = {"pages": [{"id": "p1"}, {"id": "p2"}]}
+    raw = {"station": {}, "baselines": {"tesseract": {"p1": "a", "p2": "b"}, "ocrmypdf": {"p2": "b"}},
+           "thr": {"station_ppm": 40.0, "tesseract_s": 9.0, "ocrmypdf_s": 5.0, "ocrmypdf_ppm": 12.0,
+                   "loads": {"station": "1 1 1", "tesseract": "2 2 2"}},
+           "meta_extra": {"ocrmypdf_every": 3, "measure_minutes": 7.0}, "command": "python -m eval"}
+    path = tmp_path / "raw.pickle"
+    path.write_bytes(pickle.dumps(raw))
+    texts, thr, extra = _earlier_baselines(path, truth, {"station_s": 60.0, "station_ppm": 2.0,
+                                                          "loads": {"station": "3 3 3"}})
+    assert texts["ocrmypdf"] == {"p2": "b"}
+    # this run's station timing stays, the baselines' come from the earlier run
+    assert thr["station_ppm"] == 2.0 and thr["ocrmypdf_ppm"] == 12.0 and thr["tesseract_s"] == 9.0
+    assert thr["loads"] == {"station": "3 3 3", "tesseract": "2 2 2"}
+    assert extra["ocrmypdf_every"] == 3 and "measure_minutes" not in extra
+    assert extra["baselines_from"]["station_ppm"] == 40.0
+
+    raw["baselines"]["tesseract"]["p9"] = "from another corpus"
+    path.write_bytes(pickle.dumps(raw))
+    with pytest.raises(SystemExit, match="another corpus"):
+        _earlier_baselines(path, truth, {"station_ppm": 2.0})
