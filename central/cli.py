@@ -160,6 +160,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from central import migrate
     from central.backends import open_state, open_store
+    from central.config import patch_slots
     from sync.logs import setup_logging
     from central.receiver import ReceiverOptions
     from central.receiver_app import build_receiver_app, serve_forever
@@ -183,7 +184,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             member_check = receiver_member_check(load_or_create(path, X25519PrivateKey))
         opts = ReceiverOptions(max_size=rc.max_size_mib * 1024 * 1024, header_timeout_s=rc.header_timeout_s,
                                idle_timeout_s=rc.idle_timeout_s, body_idle_timeout_s=rc.body_idle_timeout_s,
-                               trusted_proxies=tuple(rc.trusted_proxies), retry_after_s=rc.retry_after_s)
+                               trusted_proxies=tuple(rc.trusted_proxies), retry_after_s=rc.retry_after_s,
+                               patches_in_flight=patch_slots(cfg))
+        if patch_slots(cfg) < rc.patches_in_flight:
+            print(f"sohoa receiver: state.pool_max = {cfg.state.pool_max} holds {patch_slots(cfg)} PATCHes at once, "
+                  f"not receiver.patches_in_flight = {rc.patches_in_flight} (design 5.12, connection budget)",
+                  file=sys.stderr, flush=True)
         app = build_receiver_app(args.root, member_check=member_check, origin=rc.origin or None, opts=opts,
                                  state=state, store=store, keys_dir=keys, create_keys=single)
     except BaseException:
