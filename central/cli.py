@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-s", type=_seconds, default=2.0, help="pause when the queue is empty or a backend is down")
     p.add_argument("--retry-failed", action="store_true", help="queue the failed batches again, then ingest")
     p.add_argument("--status", action="store_true", help="print the queue's counts and failures, ingest nothing")
+    p.add_argument("--metrics-host", default="127.0.0.1",
+                   help="bind address of this worker's /metrics listener (no credentials: keep it on loopback)")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="serve this worker's /metrics on this port (0 picks a free one; default: no listener)")
     p = action("export", "write catalogued SIP_hoso packages as the station built them, each checked", cmd_export)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--file-code", help="every package of this record file (fileCode)")
