@@ -109,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bind address of this worker's /metrics listener (no credentials: keep it on loopback)")
     p.add_argument("--metrics-port", type=int, default=None,
                    help="serve this worker's /metrics on this port (0 picks a free one; default: no listener)")
+    p = action("sweep", "delete what batches that were never accepted left in the store (multipart uploads, "
+               "incomplete parts, unaccepted objects, upload files) that no row names; never an accepted "
+               "batch's (design 5.12)", cmd_sweep)
+    p.add_argument("--older-than-hours", type=_seconds, default=24.0, metavar="HOURS",
+                   help="only what is older than this (default 24: nothing in flight is that old)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     p = action("export", "write catalogued SIP_hoso packages as the station built them, each checked", cmd_export)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--file-code", help="every package of this record file (fileCode)")
@@ -252,6 +258,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from central.ingest_cli import run_ingest
     return run_ingest(args, _config(args))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Orphans of never-accepted batches (design 5.12, W3): JSON report on stdout; 75 when a backend is down."""
+    import json
+
+    from central import migrate
+    from central.backend_errors import BackendUnavailable
+    from central.backends import open_state, open_store
+    from central.sweep import sweep
+    from sync.logs import setup_logging
+
+    setup_logging("info", sys.stderr)
+    cfg = _config(args)
+    state = open_state(cfg, args.root)
+    try:
+        migrate.check(state.schema_version(), state.backend)
+        store = open_store(cfg, args.root, state)
+        report = sweep(state, store, older_than_s=args.older_than_hours * 3600.0, dry_run=args.dry_run)
+    except BackendUnavailable as exc:
+        print(f"sohoa-central sweep: {exc}", file=sys.stderr)
+        return 75
+    finally:
+        state.close()
+    print(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

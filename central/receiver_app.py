@@ -104,7 +104,11 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
     async def sweeper(app: web.Application):
         async def loop():
             while True:
-                n = core.sweep_expired(opts.expiration_s)
+                try:  # S3 and database calls: off the event loop
+                    n = await asyncio.get_running_loop().run_in_executor(None, core.sweep_expired, opts.expiration_s)
+                except BackendUnavailable as exc:
+                    log.warning("expired uploads not swept: %s", exc)
+                    n = 0
                 if n:
                     log.info("removed %d expired uploads", n)
                 await asyncio.sleep(opts.sweep_every_s)

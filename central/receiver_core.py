@@ -28,7 +28,7 @@ from sync.merkle import MerkleTree, leaf_hash
 from sync.receipt import make_leaf, make_receipt, sign_checkpoint
 from central.backend_errors import BackendUnavailable
 from central.receiver_state import ReceiverState
-from central.state_sql import LOCK_DEVICE, SqlState
+from central.state_sql import LOCK_DEVICE, LOCK_UPLOAD, SqlState
 from central.store import FileStore, Store, archive_name
 from central.verifier import StreamVerifier
 
@@ -385,17 +385,41 @@ class ReceiverCore:
         return receipt, name
 
     def sweep_expired(self, expiration_s: float) -> int:
-        """Delete incomplete uploads idle for longer than *expiration_s*; returns how many."""
-        now, n = time.time(), 0
+        """Delete incomplete uploads idle for longer than *expiration_s*; returns how many (design 5.12 W2).
+
+        Each under its upload lock (no PATCH of it runs on any node) and its device's acceptance
+        lock (no acceptance of it runs: a completed object is deleted only while the log cannot
+        be about to name it); an upload whose lock is held elsewhere waits for the next round.
+        """
+        n = 0
         for row in self.state.open_uploads():
-            upload = self.store.get_upload(row["id"])
-            if upload is None or upload.info().updated_at + expiration_s < now:
-                self.forget(row["id"])
-                if upload is not None:
-                    upload.terminate()
-                self.state.drop_upload(row["id"])
-                n += 1
+            if not self._expired(row["id"], expiration_s):
+                continue
+            held = self.state.try_lock(LOCK_UPLOAD, row["id"])
+            if held is None:
+                continue
+            try:
+                device = self.state.try_lock(LOCK_DEVICE, row["device_id"])
+                if device is None:
+                    continue
+                try:
+                    if not self._expired(row["id"], expiration_s):  # a PATCH landed meanwhile
+                        continue
+                    upload = self.store.get_upload(row["id"])
+                    self.forget(row["id"])
+                    if upload is not None:
+                        upload.terminate()
+                    self.state.drop_upload(row["id"])
+                    n += 1
+                finally:
+                    device.release()
+            finally:
+                held.release()
         return n
+
+    def _expired(self, upload_id: str, expiration_s: float) -> bool:
+        upload = self.store.get_upload(upload_id)
+        return upload is None or upload.info().updated_at + expiration_s < time.time()
 
 
 def _truncate(tree: MerkleTree, size: int) -> None:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = ROOT / "systemd"
 RECEIVER = SYSTEMD / "sohoa-central.service"
 CENTRAL_SERVICES = ["sohoa-central.service", "sohoa-central-replicate.service", "sohoa-central-audit.service",
-                    "sohoa-central-ingest.service"]
+                    "sohoa-central-ingest.service", "sohoa-central-sweep.service"]
 # The hardening every central unit shares (what sohoa-central.service sets).
 SANDBOX_KEYS = ("DynamicUser", "UMask", "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices",
                 "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
@@ -109,6 +109,25 @@ def test_the_same_hardening_and_documentation_as_the_receiver(name):
 @pytest.mark.parametrize("name", CENTRAL_SERVICES)
 def test_security_exposure_stays_low(tmp_path, name):
     assert _exposure(_runnable(tmp_path, name, (SYSTEMD / name).read_text())) <= 2.5
+
+
+@pytest.mark.parametrize("name", ["sohoa-central-audit.timer", "sohoa-central-sweep.timer"])
+def test_timers_verify_and_start_their_service(tmp_path, name):
+    timer = parse_unit((SYSTEMD / name).read_text())
+    service = one(timer, "Timer", "Unit")
+    assert (SYSTEMD / service).is_file() and one(timer, "Timer", "Persistent") == "true"
+    (tmp_path / service).write_text(_runnable(tmp_path, service, (SYSTEMD / service).read_text()).read_text())
+    (tmp_path / name).write_text((SYSTEMD / name).read_text())
+    assert _verify(tmp_path / name) == []
+
+
+def test_the_sweep_unit_runs_a_command_the_cli_accepts():
+    from central.cli import build_parser, cmd_sweep
+    unit = parse_unit((SYSTEMD / "sohoa-central-sweep.service").read_text())
+    argv = shlex.split(one(unit, "Service", "ExecStart"))
+    args = build_parser().parse_args(argv[1:])
+    assert args.func is cmd_sweep and not args.dry_run and args.older_than_hours == 24
+    assert str(args.config) == "/etc/sohoa-central/central.toml" and one(unit, "Service", "Type") == "oneshot"
 
 
 def test_the_ingest_unit_runs_a_worker_the_cli_accepts_with_metrics_on_loopback():
