@@ -183,3 +183,34 @@ def test_the_sweep_command_reports_json_and_deletes_only_orphans(tmp_path, centr
     assert {k: v for k, v in done["deleted"].items() if v} == planted
     assert sum(run()["found"].values()) == 0
     assert be.archived_bytes(root, _name(accepted)) == accepted.path.read_bytes()
+
+
+def test_a_node_expires_an_upload_only_holding_its_upload_and_device_locks(tmp_path, s3_backend):
+    """W2: while another node holds the upload's lock (a PATCH) or the device's (an acceptance), it stays."""
+    from central.state_pg import PgState
+    from central.state_sql import LOCK_UPLOAD
+    be = s3_backend
+    root, st, accepted, half = _site(tmp_path, be)
+    other = PgState(be.pg_url, pool_max=4)
+
+    async def go():
+        rx = await start_local_receiver(root, backends=be.open)
+        try:
+            (row,) = rx.core.state.upload_for_batch(half.device_id, half.seq)
+            for kind, key in ((LOCK_UPLOAD, row["id"]), (LOCK_DEVICE, st.device_id)):
+                held = other.try_lock(kind, key)
+                try:
+                    assert rx.core.sweep_expired(0) == 0
+                    assert be.stored(root, row["id"]) == CHUNK
+                finally:
+                    held.release()
+            assert rx.core.sweep_expired(0) == 1
+        finally:
+            await rx.close()
+    try:
+        asyncio.run(go())
+    finally:
+        other.close()
+    assert be.leftovers(root) == []
+    assert be.archived(root) == [_name(accepted)]
+    assert be.archived_bytes(root, _name(accepted)) == accepted.path.read_bytes()
