@@ -12,6 +12,7 @@ stores bytes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ from bench.central_services import (S3_ACCESS_KEY, S3_SECRET_KEY, HAProxy, PgClu
                                     write_node_config)
 from bench.sync_servers import MIB, NODE_DIR, cpu_s, seal_chain
 from sync.auth import HeaderSource
-from sync.client import TransientError, TusClient
+from sync.client import PermanentError, TransientError, TusClient
 from sync.deliver import Outbound, deliver
 from sync.keys import ed25519_public, load_or_create, public_b64
 
@@ -151,49 +152,171 @@ def _seal_station(args) -> tuple:
     return raw, (b.device_id, b.seq, b.batch_hash, b.file_sha256, b.size, str(b.path))
 
 
-async def _fleet(url: str, fleet: list, log_pub) -> tuple[list[float], int]:
+async def _fleet(url: str, fleet: list, log_pub) -> tuple[list[float], int, dict]:
+    """Every station delivers its batch (resuming its own upload after a transient error, as the
+    agent does); (latencies, stations that gave up, what the clients saw: error kind -> count)."""
     sem = asyncio.Semaphore(POOL)
     latencies: list[float] = []
     failures = 0
+    seen: collections.Counter = collections.Counter()
 
     async def one(raw: bytes, b: Outbound):
         nonlocal failures
         async with sem:
             key = Ed25519PrivateKey.from_private_bytes(raw)
+            upload_url = None
+
+            def created(u: str) -> None:
+                nonlocal upload_url
+                upload_url = u
             async with TusClient(url, HeaderSource(b.device_id, key), chunk_size=4 * MIB, read_timeout_s=120) as c:
                 t0 = time.perf_counter()
                 for _ in range(50):
                     try:
-                        await deliver(c, b, log_pub)
+                        await deliver(c, b, log_pub, url=upload_url, on_created=created)
                         latencies.append(time.perf_counter() - t0)
                         return
-                    except TransientError:
+                    except TransientError as exc:
+                        seen[_kind(exc)] += 1
                         await asyncio.sleep(0.2)
+                    except PermanentError as exc:
+                        seen[f"permanent {exc.code} {exc.status}"] += 1
+                        break
                 failures += 1
     await asyncio.gather(*(one(raw, b) for raw, b in fleet))
-    return latencies, failures
+    return latencies, failures, dict(seen)
+
+
+def _kind(exc: BaseException) -> str:
+    """An error message without its URL and numbers: 'patch: 503 ...', 'POST: ServerDisconnectedError'."""
+    text = re.sub(r"https?://\S+", "URL", str(exc))
+    return re.sub(r"\d{4,}", "N", text)[:120]
+
+
+class _Watch:
+    """While the fleet runs, every 0.5 s: each node's ``/healthz`` asked directly (how long the balancer's
+    check waits) and PostgreSQL's sessions of the nodes (``pg_stat_activity``: how many, how many waiting
+    on a lock)."""
+
+    def __init__(self, nodes, state_url: str):
+        self.nodes, self.state_url = nodes, state_url
+        self.health: dict[str, list[float]] = {n.address: [] for n in nodes}
+        self.health_failed = 0
+        self.sessions: list[int] = []
+        self.lock_waits: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import urllib.request
+
+        import psycopg
+        with psycopg.connect(self.state_url, autocommit=True) as db:
+            while not self.stop.wait(0.5):
+                for n in self.nodes:
+                    t0 = time.perf_counter()
+                    try:
+                        urllib.request.urlopen(n.url + "healthz", timeout=10).read()
+                        self.health[n.address].append(time.perf_counter() - t0)
+                    except OSError:
+                        self.health_failed += 1
+                row = db.execute("SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM "
+                                 "pg_stat_activity WHERE application_name LIKE 'sohoa-central/%'").fetchone()
+                self.sessions.append(row[0])
+                self.lock_waits.append(row[1])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def summary(self) -> dict:
+        every = [t for ts in self.health.values() for t in ts]
+        return {"healthz_p50": statistics.median(every) if every else float("nan"),
+                "healthz_max": max(every, default=float("nan")), "healthz_over_1s": sum(t > 1 for t in every),
+                "healthz_failed": self.health_failed, "healthz_n": len(every),
+                "pg_sessions_peak": max(self.sessions, default=0),
+                "pg_lock_waits_peak": max(self.lock_waits, default=0)}
+
+
+def run_fleet(state, lb_url: str, pub, log_pub, work: Path, stations: int, nodes=()) -> dict:
+    """*stations* stations, one 1 MiB batch each, through the balancer at *lb_url* (*nodes* watched)."""
+    fleet_dir = work / "fleet"
+    fleet_dir.mkdir()
+    archive_raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        sealed = list(pool.map(_seal_station, [(str(fleet_dir), i, archive_raw) for i in range(stations)],
+                               chunksize=50))
+    seal_s = time.perf_counter() - t0
+    fleet = []
+    with state.tx() as db:
+        for raw, (device, seq, bh, sha, size, path) in sealed:
+            state._register(db, device, public_b64(Ed25519PrivateKey.from_private_bytes(raw)), time.time())
+            fleet.append((raw, Outbound(device, seq, bh, sha, size, Path(path))))
+    before = state.log_size()
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with _Watch(nodes, state.url) as watch:
+        latencies, failures, seen = asyncio.run(_fleet(lb_url, fleet, log_pub))
+    wall = time.perf_counter() - t0
+    lat = sorted(latencies)
+    return {**watch.summary(), "stations": stations, "accepted": state.log_size() - before, "failures": failures, "wall": wall,
+            "seal_s": seal_s, "load": load, "load_after": os.getloadavg()[0], "client_errors": seen,
+            "p50": lat[len(lat) // 2] if lat else float("nan"),
+            "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")}
+
+
+def _cluster(work: Path, procs: list, pg, weed, pool_max: int | None = None):
+    """PostgreSQL state, a bucket, keys, two nodes and HAProxy: (state, lb, archive key, log public key)."""
+    from central.state_pg import PgState
+    url = pg.new_database("bench")
+    state = PgState(url, pool_max=4)
+    state.migrate()
+    keys = work / "keys"
+    archive = load_or_create(keys / "archive_x25519.pem", X25519PrivateKey)
+    log_key = load_or_create(keys / "log_ed25519.pem", Ed25519PrivateKey)
+    log_pub = ed25519_public(public_b64(log_key))
+    bucket = weed.new_bucket("ours")
+    # The nodes run with the product's defaults for pools and limits (pool_max None): what an operator gets.
+    cfg = write_node_config(work / "central.toml", state_url=url, bucket=bucket, endpoint=weed.endpoint,
+                            keys_dir=keys, part_size_mib=CHUNK // MIB, extra="sip_check = false", pool_max=pool_max)
+    nodes = [ReceiverNode(cfg, work / f"node{i}").start() for i in (1, 2)]
+    procs += nodes
+    lb = HAProxy(nodes[0].address, nodes[1].address, base=work)
+    procs.append(lb)
+    return state, nodes, lb, archive, log_pub
+
+
+def bench_fleet(work: Path, stations: int = STATIONS, pool_max: int | None = None) -> dict:
+    """The fleet alone, on a cluster of its own (``python -m bench.sync_central --fleet-only``)."""
+    work.mkdir(parents=True, exist_ok=True)
+    pg, weed = PgCluster(), SeaweedS3(base=work)
+    procs: list = []
+    try:
+        state, nodes, lb, archive, log_pub = _cluster(work, procs, pg, weed, pool_max)
+        out = run_fleet(state, lb.url, archive.public_key(), log_pub, work, stations, nodes)
+        state.close()
+        return out
+    finally:
+        for p in procs:
+            if isinstance(p, HAProxy):  # its log outlives it, for --keep
+                shutil.copy(p.dir / "haproxy.log", work / "haproxy.log")
+            p.stop() if isinstance(p, ReceiverNode) else p.close()
+        weed.close()
+        pg.close()
 
 
 def bench_central(work: Path) -> dict:
-    from central.state_pg import PgState
     work.mkdir(parents=True, exist_ok=True)
     pg, weed = PgCluster(), SeaweedS3(base=work)  # PostgreSQL's folder must be reachable by its own user
     procs: list = []
     try:
-        url = pg.new_database("bench")
-        state = PgState(url, pool_max=4)
-        state.migrate()
-        keys = work / "keys"
-        archive = load_or_create(keys / "archive_x25519.pem", X25519PrivateKey)
-        log_key = load_or_create(keys / "log_ed25519.pem", Ed25519PrivateKey)
-        log_pub = ed25519_public(public_b64(log_key))
-        bucket, peer_bucket = weed.new_bucket("ours"), weed.new_bucket("peer")
-        cfg = write_node_config(work / "central.toml", state_url=url, bucket=bucket, endpoint=weed.endpoint,
-                                keys_dir=keys, part_size_mib=CHUNK // MIB, extra="sip_check = false", pool_max=60)
-        nodes = [ReceiverNode(cfg, work / f"node{i}").start() for i in (1, 2)]
-        procs += nodes
-        lb = HAProxy(nodes[0].address, nodes[1].address, base=work)
-        procs.append(lb)
+        state, nodes, lb, archive, log_pub = _cluster(work, procs, pg, weed)
+        peer_bucket = weed.new_bucket("peer")
         peer, peer_url = _peer(weed.endpoint, peer_bucket)
         devices = {name: Ed25519PrivateKey.generate() for name in ("stream-a", "pair-b", "pair-c", "cross-d")}
         for name, key in devices.items():
@@ -224,27 +347,7 @@ def bench_central(work: Path) -> dict:
         for p in (seal_dir,):
             shutil.rmtree(p, ignore_errors=True)
         # 3,300 stations, one 1 MiB batch each, through HAProxy to both nodes.
-        fleet_dir = work / "fleet"
-        fleet_dir.mkdir()
-        archive_raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        t0 = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            sealed = list(pool.map(_seal_station, [(str(fleet_dir), i, archive_raw) for i in range(STATIONS)],
-                                   chunksize=50))
-        out["seal_s"] = time.perf_counter() - t0
-        fleet = []
-        with state.tx() as db:
-            for raw, (device, seq, bh, sha, size, path) in sealed:
-                state._register(db, device, public_b64(Ed25519PrivateKey.from_private_bytes(raw)), time.time())
-                fleet.append((raw, Outbound(device, seq, bh, sha, size, Path(path))))
-        before = state.log_size()
-        t0 = time.perf_counter()
-        latencies, failures = asyncio.run(_fleet(lb.url, fleet, log_pub))
-        wall = time.perf_counter() - t0
-        lat = sorted(latencies)
-        out["fleet"] = {"accepted": state.log_size() - before, "failures": failures, "wall": wall,
-                        "p50": lat[len(lat) // 2] if lat else float("nan"),
-                        "p99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] if lat else float("nan")}
+        out["fleet"] = run_fleet(state, lb.url, pub, log_pub, work, STATIONS, nodes)
         state.close()
         return out
     finally:
@@ -286,25 +389,49 @@ def report(r: dict) -> list[str]:
         f"{rss['median']:.0f} MiB, peak {rss['peak']:.0f} MiB, last {rss['last']:.0f} MiB "
         f"({'flat' if abs(grew) < 64 else 'not flat'}: {grew:+.0f} MiB); the peer's peak {r['peer_rss_peak']:.0f} MiB",
         "",
-        f"#### {STATIONS} stations, one 1 MiB batch each, through HAProxy to two nodes ({POOL} at a time)",
+        *report_fleet(fl),
+    ]
+
+
+def report_fleet(fl: dict) -> list[str]:
+    n = fl["stations"]
+    seen = ", ".join(f"{k}: {v}" for k, v in sorted(fl["client_errors"].items(), key=lambda kv: -kv[1])) or "none"
+    return [
+        f"#### {n} stations, one 1 MiB batch each, through HAProxy to two nodes ({POOL} at a time)",
         "",
-        f"- accepted: {fl['accepted']} of {STATIONS} (client-side failures: {fl['failures']})",
+        f"- accepted: {fl['accepted']} of {n} (stations that gave up: {fl['failures']}; target all: "
+        f"{'met' if fl['accepted'] == n and not fl['failures'] else 'missed'})",
         f"- latency per station (creation to verified receipt): p50 {fl['p50'] * 1000:.0f} ms, "
         f"p99 {fl['p99'] * 1000:.0f} ms",
-        f"- wall time {fl['wall']:.1f} s ({STATIONS / fl['wall']:.0f} batches/s); sealing beforehand took "
-        f"{r['seal_s']:.1f} s",
+        f"- wall time {fl['wall']:.1f} s ({n / fl['wall']:.0f} batches/s); sealing beforehand took "
+        f"{fl['seal_s']:.1f} s; load average {fl['load']:.1f} at the start, {fl['load_after']:.1f} at the end",
+        f"- transient errors the clients retried: {seen}",
+        f"- watched every 0.5 s meanwhile: each node's `/healthz` answered in {fl['healthz_p50'] * 1000:.0f} ms "
+        f"(median), {fl['healthz_max'] * 1000:.0f} ms at most, {fl['healthz_over_1s']} of {fl['healthz_n']} over "
+        f"1 s, {fl['healthz_failed']} not at all within 10 s; the nodes' PostgreSQL sessions peaked at "
+        f"{fl['pg_sessions_peak']}, of them {fl['pg_lock_waits_peak']} waiting on a lock",
         "",
     ]
 
 
 if __name__ == "__main__":
+    import argparse
     import json
     import sys
     import tempfile
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--fleet-only", action="store_true", help="only the stations through HAProxy to two nodes")
+    ap.add_argument("--stations", type=int, default=STATIONS)
+    ap.add_argument("--pool-max", type=int, help="the nodes' state.pool_max (default: the product's)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (node and HAProxy logs)")
+    a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sohoa-bench-central-"))
     try:
-        result = bench_central(work)
+        result = bench_fleet(work, a.stations, a.pool_max) if a.fleet_only else bench_central(work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"work folder: {work}", file=sys.stderr)
     json.dump(result, sys.stderr, indent=1)
-    print("\n".join(report(result)))
+    print("\n".join(report_fleet(result) if a.fleet_only else report(result)))

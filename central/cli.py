@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-s", type=_seconds, default=2.0, help="pause when the queue is empty or a backend is down")
     p.add_argument("--retry-failed", action="store_true", help="queue the failed batches again, then ingest")
     p.add_argument("--status", action="store_true", help="print the queue's counts and failures, ingest nothing")
+    p.add_argument("--metrics-host", default="127.0.0.1",
+                   help="bind address of this worker's /metrics listener (no credentials: keep it on loopback)")
+    p.add_argument("--metrics-port", type=int, default=None,
+                   help="serve this worker's /metrics on this port (0 picks a free one; default: no listener)")
+    p = action("sweep", "delete what batches that were never accepted left in the store (multipart uploads, "
+               "incomplete parts, unaccepted objects, upload files) that no row names; never an accepted "
+               "batch's (design 5.12)", cmd_sweep)
+    p.add_argument("--older-than-hours", type=_seconds, default=24.0, metavar="HOURS",
+                   help="only what is older than this (default 24: nothing in flight is that old)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, delete nothing")
     p = action("export", "write catalogued SIP_hoso packages as the station built them, each checked", cmd_export)
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--file-code", help="every package of this record file (fileCode)")
@@ -160,6 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from central import migrate
     from central.backends import open_state, open_store
+    from central.config import patch_slots
     from sync.logs import setup_logging
     from central.receiver import ReceiverOptions
     from central.receiver_app import build_receiver_app, serve_forever
@@ -183,7 +194,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             member_check = receiver_member_check(load_or_create(path, X25519PrivateKey))
         opts = ReceiverOptions(max_size=rc.max_size_mib * 1024 * 1024, header_timeout_s=rc.header_timeout_s,
                                idle_timeout_s=rc.idle_timeout_s, body_idle_timeout_s=rc.body_idle_timeout_s,
-                               trusted_proxies=tuple(rc.trusted_proxies), retry_after_s=rc.retry_after_s)
+                               trusted_proxies=tuple(rc.trusted_proxies), retry_after_s=rc.retry_after_s,
+                               patches_in_flight=patch_slots(cfg))
+        if patch_slots(cfg) < rc.patches_in_flight:
+            print(f"sohoa receiver: state.pool_max = {cfg.state.pool_max} holds {patch_slots(cfg)} PATCHes at once, "
+                  f"not receiver.patches_in_flight = {rc.patches_in_flight} (design 5.12, connection budget)",
+                  file=sys.stderr, flush=True)
         app = build_receiver_app(args.root, member_check=member_check, origin=rc.origin or None, opts=opts,
                                  state=state, store=store, keys_dir=keys, create_keys=single)
     except BaseException:
@@ -242,6 +258,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from central.ingest_cli import run_ingest
     return run_ingest(args, _config(args))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Orphans of never-accepted batches (design 5.12, W3): JSON report on stdout; 75 when a backend is down."""
+    import json
+
+    from central import migrate
+    from central.backend_errors import BackendUnavailable
+    from central.backends import open_state, open_store
+    from central.sweep import sweep
+    from sync.logs import setup_logging
+
+    setup_logging("info", sys.stderr)
+    cfg = _config(args)
+    state = open_state(cfg, args.root)
+    try:
+        migrate.check(state.schema_version(), state.backend)
+        store = open_store(cfg, args.root, state)
+        report = sweep(state, store, older_than_s=args.older_than_hours * 3600.0, dry_run=args.dry_run)
+    except BackendUnavailable as exc:
+        print(f"sohoa-central sweep: {exc}", file=sys.stderr)
+        return 75
+    finally:
+        state.close()
+    print(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

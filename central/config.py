@@ -36,6 +36,7 @@ class ReceiverSection:
     body_idle_timeout_s: float = 60.0
     trusted_proxies: list = field(default_factory=list)
     retry_after_s: int = 5
+    patches_in_flight: int = 12
 
 
 @dataclass
@@ -47,7 +48,7 @@ class KeysSection:
 class StateSection:
     url: str = ""
     pool_min: int = 1
-    pool_max: int = 20
+    pool_max: int = 40
     connect_timeout_s: float = 3.0
 
 
@@ -171,6 +172,35 @@ def validate(cfg: CentralConfig) -> None:
             raise ConfigError(f"receiver.{name}: must be positive")
     if cfg.receiver.retry_after_s < 1:
         raise ConfigError("receiver.retry_after_s: at least 1")
+    if cfg.receiver.patches_in_flight < 1:
+        raise ConfigError("receiver.patches_in_flight: at least 1")
+    if state and urlparse(state).scheme != "sqlite" and cfg.state.pool_max < pool_needed(1):
+        raise ConfigError(f"state.pool_max: a receiver node needs at least {pool_needed(1)} connections "
+                          "(design 5.12, connection budget)")
+
+
+# The threads of a node (design 5.12, "Connection budget"): the I/O lane that writes bodies and
+# their S3 bookkeeping (central.receiver), and the acceptance lane that checks, completes and
+# appends (the event loop's default executor, set by central.receiver_app.serve_forever).
+IO_THREADS, ACCEPT_THREADS = 8, 6
+
+
+def pool_needed(patches_in_flight: int) -> int:
+    """PostgreSQL connections one node may hold at once with *patches_in_flight* PATCHes (design 5.12).
+
+    Each PATCH holds its upload lock, and at its end its device lock too; each thread of the two
+    lanes holds at most one more; the event loop's short queries one.
+    """
+    return 2 * patches_in_flight + IO_THREADS + ACCEPT_THREADS + 1
+
+
+def patch_slots(cfg: CentralConfig) -> int:
+    """The PATCHes a node serves at once: ``receiver.patches_in_flight``, fewer if ``state.pool_max``
+    cannot hold them (PostgreSQL; the node says so when it starts)."""
+    if urlparse(cfg.state.url).scheme in ("postgresql", "postgres"):
+        fits = (cfg.state.pool_max - pool_needed(0)) // 2
+        return max(1, min(cfg.receiver.patches_in_flight, fits))
+    return cfg.receiver.patches_in_flight
 
 
 def load(path: Path | None) -> CentralConfig:

@@ -52,7 +52,7 @@ trusted_proxies = ["127.0.0.1"]
 dir = "{keys}"
 [state]
 url = "{state_url}"
-pool_max = 10
+pool_max = 20
 connect_timeout_s = 2.0
 [objects]
 url = "s3://sohoa-primary/{PREFIX}"

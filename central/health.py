@@ -2,12 +2,17 @@
 
 Cheap on purpose: the answer is cached for a second, so a health check every
 second from each load balancer costs at most one round trip to each backend.
+The probes run on a thread of their own, never queued behind the node's
+uploads, and the state probe uses a connection of its own (``ping``): a node
+busy with uploads is up, and only an unreachable backend makes it answer 503
+(design 5.12, "Connection budget").
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -23,6 +28,7 @@ class Health:
         self.checked_at = -1e9
         self.up = {"state": True, "objects": True}
         self.lock = asyncio.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
 
     def _probe(self, name: str, ping) -> bool:
         try:
@@ -42,7 +48,7 @@ class Health:
             results = {}
             for name, ping in pings.items():
                 try:
-                    results[name] = await asyncio.wait_for(loop.run_in_executor(None, self._probe, name, ping),
+                    results[name] = await asyncio.wait_for(loop.run_in_executor(self.pool, self._probe, name, ping),
                                                            PROBE_TIMEOUT_S)
                 except asyncio.TimeoutError:
                     results[name] = False

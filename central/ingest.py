@@ -10,8 +10,10 @@ when its lease expires, and nothing half-written in the catalogue.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -48,6 +50,7 @@ class Outcome:
     pages: int = 0
     documents: int = 0
     error: str = ""
+    seconds: float = 0.0  # from the claim to the end of the step
 
 
 class _Lease:
@@ -87,6 +90,11 @@ class IngestWorker:
         job = ingest_queue.claim(self.state, self.lease_s)
         if job is None:
             return None
+        started = time.monotonic()
+        outcome = self._step(job)
+        return dataclasses.replace(outcome, seconds=time.monotonic() - started)
+
+    def _step(self, job: ingest_queue.Job) -> Outcome:
         lease = _Lease(self.state, job, self.lease_s)
         try:
             rows = self._work(job, lease)

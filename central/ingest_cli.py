@@ -13,6 +13,7 @@ from central import ingest_queue, migrate
 from central.backends import open_state, open_store
 from central.export import export, parse_batch
 from central.ingest import IngestWorker
+from central.ingest_metrics import IngestMetrics
 from central.messages import CATALOGUE
 from sync.keys import load_private
 from sync.logs import setup_logging
@@ -63,14 +64,33 @@ def run_ingest(args: argparse.Namespace, cfg) -> int:
             elif o.result == "failed":
                 print(CATALOGUE["ingest.batch_failed"].format(device=o.device_id, seq=o.seq, error=o.error).text,
                       file=sys.stderr, flush=True)
+        metrics, server = None, None
+        if args.metrics_port is not None:
+            metrics = IngestMetrics(state)
+            server = metrics.serve(args.metrics_host, args.metrics_port)
+            print(f"sohoa ingest: metrics on http://{_host(args.metrics_host)}:{server.server_port}/metrics",
+                  file=sys.stderr, flush=True)
+
+        def outcome(o) -> None:
+            if metrics is not None:
+                metrics.observe(o)
+            said(o)
         started = time.monotonic()
         worker = IngestWorker(state, store, key, lease_s=args.lease_s)
-        totals = worker.run(until_idle=args.once, poll_s=args.poll_s, stop=stop, on_outcome=said)
+        try:
+            totals = worker.run(until_idle=args.once, poll_s=args.poll_s, stop=stop, on_outcome=outcome)
+        finally:
+            if server is not None:
+                server.shutdown()
         if args.once:
             print(json.dumps({**totals, "seconds": round(time.monotonic() - started, 3)}), flush=True)
         return 1 if totals["failed"] else 0
     finally:
         state.close()
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def run_export(args: argparse.Namespace, cfg) -> int:

@@ -35,6 +35,8 @@ COUNTERS = {
     "idle_closed": "Idle connections closed.",
     "body_timeouts": "PATCH or enrollment bodies that stalled (408).",
     "lock_busy": "Upload or device locks found held by another PATCH or node.",
+    "patch_waits": "PATCHes that waited for one of the node's slots (receiver.patches_in_flight).",
+    "patches_refused_busy": "PATCHes answered 503 after waiting patch_wait_s for a slot.",
 }
 STORE_COUNTERS = {
     "s3_parts": "S3 multipart parts uploaded.",
@@ -80,6 +82,9 @@ class ReceiverCollector:
         for backend, n in sorted(core.backend_errors.items()):
             errors.add_metric([backend], n)
         yield errors
+        yield CounterMetricFamily("sohoa_receiver_state_pool_timeouts", "Waits for a free database connection of "
+                                  "this node's pool that timed out (answered 503; raise state.pool_max).",
+                                  value=getattr(core.state, "pool_timeouts", 0))
         up = GaugeMetricFamily("sohoa_receiver_backend_up", "1 when the backend answered the last health probe.",
                                labels=["backend"])
         for backend, ok in sorted(self.up().items()):

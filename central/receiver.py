@@ -26,6 +26,7 @@ from sync.keys import ed25519_public
 from central.backend_errors import Conflict
 from central.receiver_core import ReceiverCore
 from central.s3store import TooManyParts
+from central.config import IO_THREADS
 from central.state_sql import LOCK_UPLOAD
 from central.receiver_limits import BucketSpec, ThrottledLog
 from central.receiver_state import storage_full
@@ -57,6 +58,10 @@ class ReceiverOptions:
     trusted_proxies: tuple[str, ...] = ()
     # Retry-After of a 503 when the state or the object store cannot be reached (design 5.12).
     retry_after_s: int = 5
+    # PATCHes served at once by this node; more wait for a slot up to patch_wait_s, then 503
+    # (design 5.12, connection budget: each one holds up to two database connections).
+    patches_in_flight: int = 12
+    patch_wait_s: float = 30.0
 
 
 @dataclass
@@ -73,7 +78,8 @@ class TusHandler:
         self.busy: dict[str, _Busy] = {}
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
-        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tus-io")
+        self.pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="tus-io")
+        self.slots = asyncio.Semaphore(opts.patches_in_flight)
         # Refused authentications: counted always, logged at most once a minute (formats 5.6).
         self.auth_log = ThrottledLog(log)
 
@@ -177,10 +183,23 @@ class TusHandler:
         except OSError as exc:
             raise self._os_error(exc) from None
         try:
-            state.add_upload(upload_id, device_id, seq, batch, sha, length)
+            added = state.add_upload(upload_id, device_id, seq, batch, sha, length)
         except BaseException:
             await self._io(upload.terminate)  # no row, no files: the client creates it again later
             raise
+        if not added:
+            # The same creation was answered meanwhile (a client's retry on another node): that
+            # upload is the one; this one is deleted and the client gets the other's URL.
+            await self._io(upload.terminate)
+            for row in state.upload_for_batch(device_id, seq):
+                other = self.core.store.get_upload(row["id"])
+                if row["state"] == "open" and row["batch"] == batch and row["sha256"] == sha \
+                        and row["length"] == length and other is not None:
+                    info = other.info()
+                    return web.Response(status=201, headers={"Location": f"/files/{row['id']}",
+                                                             "Upload-Offset": str(info.offset),
+                                                             **self.expires(info.updated_at)})
+            raise ProtocolError(423, "another upload of this seq is being created")
         return web.Response(status=201, headers={"Location": f"/files/{upload_id}", "Upload-Offset": "0",
                                                  **self.expires(upload.info().updated_at)})
 
@@ -237,19 +256,37 @@ class TusHandler:
             return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
                                                      **self.receipt_header(device_id, row["seq"])})
         await self._take_over(upload_id)
-        # One PATCH at a time per upload across the nodes too (design 5.12 L1).
-        held = self.core.state.try_lock(LOCK_UPLOAD, upload_id)
-        if held is None:
-            self.core.counters["lock_busy"] += 1
-            raise ProtocolError(423, "another PATCH on this upload is in progress on another node")
-        busy = _Busy(asyncio.current_task(), time.monotonic())
-        self.busy[upload_id] = busy
+        if not await self._slot():
+            self.core.counters["patches_refused_busy"] += 1
+            return web.Response(status=503, text="node busy\n", headers={
+                "Retry-After": str(self.opts.retry_after_s), "Sohoa-Reason": "node busy"})
         try:
-            return await self._write(request, upload_id, row, offset, checksum, busy)
+            # One PATCH at a time per upload across the nodes too (design 5.12 L1).
+            held = self.core.state.try_lock(LOCK_UPLOAD, upload_id)
+            if held is None:
+                self.core.counters["lock_busy"] += 1
+                raise ProtocolError(423, "another PATCH on this upload is in progress on another node")
+            busy = _Busy(asyncio.current_task(), time.monotonic())
+            self.busy[upload_id] = busy
+            try:
+                return await self._write(request, upload_id, row, offset, checksum, busy)
+            finally:
+                self.busy.pop(upload_id, None)
+                busy.done.set()
+                held.release()
         finally:
-            self.busy.pop(upload_id, None)
-            busy.done.set()
-            held.release()
+            self.slots.release()
+
+    async def _slot(self) -> bool:
+        """One of the node's PATCH slots, waited for up to ``patch_wait_s`` (design 5.12, connection budget)."""
+        if self.slots.locked():
+            self.core.counters["patch_waits"] += 1
+        try:
+            async with asyncio.timeout(self.opts.patch_wait_s):
+                await self.slots.acquire()
+        except TimeoutError:
+            return False
+        return True
 
     async def _io(self, fn, *args):
         """*fn(*args)* in the I/O pool: a store call may wait on the network (S3)."""

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,7 @@ from sync.auth import AuthError
 from central.proc_tune import keep_large_buffers
 from central.backend_errors import BackendUnavailable, Conflict
 from central.receiver import CORE, ReceiverOptions, TusHandler
+from central.config import ACCEPT_THREADS
 from central.health import Health
 from central.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from central.metrics import exposition, registry_for
@@ -102,7 +104,11 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
     async def sweeper(app: web.Application):
         async def loop():
             while True:
-                n = core.sweep_expired(opts.expiration_s)
+                try:  # S3 and database calls: off the event loop
+                    n = await asyncio.get_running_loop().run_in_executor(None, core.sweep_expired, opts.expiration_s)
+                except BackendUnavailable as exc:
+                    log.warning("expired uploads not swept: %s", exc)
+                    n = 0
                 if n:
                     log.info("removed %d expired uploads", n)
                 await asyncio.sleep(opts.sweep_every_s)
@@ -208,6 +214,10 @@ def serve_forever(app: web.Application, host: str, port: int, *, metrics_host: s
                   metrics_port: int | None = None, on_ready: Callable[[Listening], None] | None = None) -> None:
     """Run the receiver until SIGINT or SIGTERM, then let running requests end (aiohttp's shutdown)."""
     async def main() -> None:
+        # The acceptance lane (checks, completions, log appends) has a fixed size: the node's
+        # database connections are budgeted by it (design 5.12, central.config.pool_needed).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=ACCEPT_THREADS, thread_name_prefix="accept"))
         listening = await start_listeners(app, host, port, metrics_host=metrics_host, metrics_port=metrics_port)
         try:
             if on_ready is not None:

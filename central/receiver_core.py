@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -27,7 +28,7 @@ from sync.merkle import MerkleTree, leaf_hash
 from sync.receipt import make_leaf, make_receipt, sign_checkpoint
 from central.backend_errors import BackendUnavailable
 from central.receiver_state import ReceiverState
-from central.state_sql import LOCK_DEVICE, SqlState
+from central.state_sql import LOCK_DEVICE, LOCK_UPLOAD, SqlState
 from central.store import FileStore, Store, archive_name
 from central.verifier import StreamVerifier
 
@@ -86,6 +87,7 @@ class ReceiverCore:
         # The log as this node last read it; brought up to the database's under the log lock before
         # every append (design 5.12 L3), never used stale.
         self.tree = MerkleTree(self.state.leaf_hashes())
+        self._tree_lock = threading.Lock()
         self._device_locks: dict[str, asyncio.Lock] = {}
         self._verifiers: dict[str, StreamVerifier] = {}
         # upload id -> (offset, SHA-256 of the committed bytes [0, offset)), kept while the
@@ -96,7 +98,8 @@ class ReceiverCore:
                          "verified_while_uploading": 0, "verified_after_upload": 0, "takeovers": 0,
                          "checks_restarted": 0, "rejections_unrecorded": 0,
                          "enroll_refused": 0, "enroll_limited": 0,
-                         "header_timeouts": 0, "idle_closed": 0, "body_timeouts": 0, "lock_busy": 0}
+                         "header_timeouts": 0, "idle_closed": 0, "body_timeouts": 0, "lock_busy": 0,
+                         "patch_waits": 0, "patches_refused_busy": 0}
         self.backend_errors = {"state": 0, "objects": 0}
         self.recover()
 
@@ -334,7 +337,9 @@ class ReceiverCore:
         complete = getattr(upload, "complete", None)
         if complete is not None:  # S3: the object lands at its archive name before the log names it (R5)
             await asyncio.get_running_loop().run_in_executor(None, complete)
-        receipt, name = self._commit(row, opened)
+        # In a thread: the log lock may be held by another node for a while, and the event loop
+        # must keep answering meanwhile (health checks, other uploads' chunks).
+        receipt, name = await asyncio.get_running_loop().run_in_executor(None, self._commit, row, opened)
         # After the commit (rule R2): a crash before this rename is finished by recover().
         await asyncio.get_running_loop().run_in_executor(None, upload.finish, name)
         return receipt
@@ -346,6 +351,10 @@ class ReceiverCore:
                          size=row["length"], received=int(time.time()))
         lh = leaf_hash(canonical(leaf))
         name = archive_name(device_id, seq, row["batch"])
+        with self._tree_lock:  # this node's appends one at a time: the tree is shared by its threads
+            return self._commit_locked(row, opened, device_id, seq, leaf, lh, name)
+
+    def _commit_locked(self, row, opened, device_id, seq, leaf, lh, name) -> tuple[dict, str]:
         base = None
         try:
             with self.state.tx() as db:
@@ -376,17 +385,41 @@ class ReceiverCore:
         return receipt, name
 
     def sweep_expired(self, expiration_s: float) -> int:
-        """Delete incomplete uploads idle for longer than *expiration_s*; returns how many."""
-        now, n = time.time(), 0
+        """Delete incomplete uploads idle for longer than *expiration_s*; returns how many (design 5.12 W2).
+
+        Each under its upload lock (no PATCH of it runs on any node) and its device's acceptance
+        lock (no acceptance of it runs: a completed object is deleted only while the log cannot
+        be about to name it); an upload whose lock is held elsewhere waits for the next round.
+        """
+        n = 0
         for row in self.state.open_uploads():
-            upload = self.store.get_upload(row["id"])
-            if upload is None or upload.info().updated_at + expiration_s < now:
-                self.forget(row["id"])
-                if upload is not None:
-                    upload.terminate()
-                self.state.drop_upload(row["id"])
-                n += 1
+            if not self._expired(row["id"], expiration_s):
+                continue
+            held = self.state.try_lock(LOCK_UPLOAD, row["id"])
+            if held is None:
+                continue
+            try:
+                device = self.state.try_lock(LOCK_DEVICE, row["device_id"])
+                if device is None:
+                    continue
+                try:
+                    if not self._expired(row["id"], expiration_s):  # a PATCH landed meanwhile
+                        continue
+                    upload = self.store.get_upload(row["id"])
+                    self.forget(row["id"])
+                    if upload is not None:
+                        upload.terminate()
+                    self.state.drop_upload(row["id"])
+                    n += 1
+                finally:
+                    device.release()
+            finally:
+                held.release()
         return n
+
+    def _expired(self, upload_id: str, expiration_s: float) -> bool:
+        upload = self.store.get_upload(upload_id)
+        return upload is None or upload.info().updated_at + expiration_s < time.time()
 
 
 def _truncate(tree: MerkleTree, size: int) -> None:

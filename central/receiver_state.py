@@ -34,6 +34,8 @@ class ReceiverState(SqlState):
     one receiver (design 5.12).
     """
 
+    duplicate_errors = (sqlite3.IntegrityError,)
+
     backend = "sqlite"
 
     def __init__(self, path: Path, *, migrate_now: bool = True):

@@ -291,8 +291,9 @@ class HAProxy:
 # --------------------------------------------------------------------------- receiver nodes
 
 def write_node_config(path: Path, *, state_url: str, bucket: str, endpoint: str, keys_dir: Path,
-                      prefix: str = "sohoa", part_size_mib: int = 8, extra: str = "", pool_max: int = 30) -> Path:
-    """A central configuration (design 5.12) for a node of a PostgreSQL + S3 cluster."""
+                      prefix: str = "sohoa", part_size_mib: int = 8, extra: str = "", pool_max: int | None = None) -> Path:
+    """A central configuration (design 5.12) for a node of a PostgreSQL + S3 cluster (*pool_max* None: the default)."""
+    pool = "" if pool_max is None else f"pool_max = {pool_max}\n"
     path.write_text(f"""version = 1
 [receiver]
 retry_after_s = 1
@@ -302,8 +303,7 @@ trusted_proxies = ["127.0.0.1"]
 dir = "{keys_dir}"
 [state]
 url = "{state_url}"
-pool_max = {pool_max}
-connect_timeout_s = 2.0
+{pool}connect_timeout_s = 2.0
 [objects]
 url = "s3://{bucket}/{prefix}"
 endpoint = "{endpoint}"

@@ -39,6 +39,9 @@ HOLD_OFF_S = 1.0
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
 _UNREACHABLE = (psycopg.OperationalError, psycopg.InterfaceError, psycopg_pool.PoolTimeout,
                 psycopg_pool.PoolClosed)
+# PostgreSQL answers, but every connection of this node's pool is busy: the node is loaded, the
+# database is not down, so no hold-off (which would refuse every request for a second, health
+# checks included) follows it.
 
 
 def lock_key(key: str) -> int:
@@ -75,16 +78,21 @@ class _Held:
 
 class PgState(SqlState):
     backend = "postgresql"
+    duplicate_errors = (psycopg.errors.UniqueViolation,)
 
     def __init__(self, url: str, *, pool_min: int = 1, pool_max: int = 20, connect_timeout_s: float = 3.0,
                  name: str | None = None):
         self.url = url
         self.down_until = 0.0
         self.errors = 0
+        self.pool_timeouts = 0
         self._guard = threading.Lock()
+        self._ping_lock = threading.Lock()
+        self._ping_conn: psycopg.Connection | None = None
         # The process id in the application name: pg_stat_activity says which node holds which lock.
         kwargs = {"autocommit": True, "row_factory": dict_row, "connect_timeout": max(1, int(connect_timeout_s)),
                   "application_name": name or f"sohoa-central/{os.getpid()}", **KEEPALIVES}
+        self._kwargs = kwargs
         self.pool = psycopg_pool.ConnectionPool(url, min_size=pool_min, max_size=pool_max, kwargs=kwargs,
                                                 timeout=connect_timeout_s, open=False,
                                                 check=psycopg_pool.ConnectionPool.check_connection,
@@ -92,13 +100,35 @@ class PgState(SqlState):
         self.pool.open(wait=False)
 
     def close(self) -> None:
+        with self._ping_lock:
+            if self._ping_conn is not None:
+                self._ping_conn.close()
+                self._ping_conn = None
         self.pool.close()
+
+    def ping(self) -> None:
+        """One round trip on a connection outside the pool (the health probe's): a pool busy with
+        uploads does not make the node look down; an unreachable server does."""
+        with self._ping_lock:
+            try:
+                if self._ping_conn is None or self._ping_conn.closed:
+                    self._ping_conn = psycopg.connect(self.url, **{**self._kwargs, "application_name":
+                                                                   self._kwargs["application_name"] + "/health"})
+                self._ping_conn.execute("SELECT 1")
+            except _UNREACHABLE as exc:
+                if self._ping_conn is not None:
+                    self._ping_conn.close()
+                    self._ping_conn = None
+                raise self._unavailable(exc) from None
 
     # -------------------------------------------------------------- connections
     def _unavailable(self, exc: BaseException) -> BackendUnavailable:
         with self._guard:
             self.errors += 1
-            self.down_until = time.monotonic() + HOLD_OFF_S
+            if isinstance(exc, psycopg_pool.PoolTimeout):
+                self.pool_timeouts += 1
+            else:
+                self.down_until = time.monotonic() + HOLD_OFF_S
         log.warning("state backend unavailable: %s: %s", type(exc).__name__, str(exc).strip()[:200])
         return BackendUnavailable("state", str(exc).strip()[:200] or type(exc).__name__)
 

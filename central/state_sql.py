@@ -56,6 +56,8 @@ class SqlState(FixityQueries):
     """The queries; subclasses provide ``_conn``, ``tx``, ``lock_log``, ``try_lock`` and ``close``."""
 
     backend = "sql"
+    # The backend's "a unique key already exists" error (a concurrent creation won the race).
+    duplicate_errors: tuple[type[BaseException], ...] = ()
 
     @contextmanager
     def _conn(self) -> Iterator[Db]:
@@ -148,10 +150,15 @@ class SqlState(FixityQueries):
     def upload(self, upload_id: str):
         return self._one("SELECT * FROM uploads WHERE id=?", (upload_id,))
 
-    def add_upload(self, upload_id: str, device_id: str, seq: int, batch: str, sha256: str, length: int) -> None:
-        with self.tx() as db:
-            db.execute("INSERT INTO uploads VALUES (?,?,?,?,?,?,'open',?)",
-                       (upload_id, device_id, seq, batch, sha256, length, time.time()))
+    def add_upload(self, upload_id: str, device_id: str, seq: int, batch: str, sha256: str, length: int) -> bool:
+        """False when an upload of the same (device, seq, batch) was created meanwhile (by another node)."""
+        try:
+            with self.tx() as db:
+                db.execute("INSERT INTO uploads VALUES (?,?,?,?,?,?,'open',?)",
+                           (upload_id, device_id, seq, batch, sha256, length, time.time()))
+        except self.duplicate_errors:
+            return False
+        return True
 
     def drop_upload(self, upload_id: str) -> None:
         with self.tx() as db:

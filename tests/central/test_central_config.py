@@ -72,6 +72,22 @@ def test_refused_with_the_key_named(tmp_path, text, word):
     assert word in str(exc.value)
 
 
+def test_the_connection_budget_of_a_postgresql_node(tmp_path):
+    """Design 5.12 B2: 2 x patches_in_flight + 15 connections; fewer slots when the pool is smaller."""
+    pg = 'version = 1\n[state]\nurl = "postgresql://db/sohoa"\n'
+    cfg = config.load(_write(tmp_path, pg))
+    assert (cfg.state.pool_max, cfg.receiver.patches_in_flight) == (40, 12)
+    assert config.pool_needed(12) == 39 <= cfg.state.pool_max and config.patch_slots(cfg) == 12
+    cfg = config.load(_write(tmp_path, pg + "pool_max = 20\n"))
+    assert config.patch_slots(cfg) == 2  # (20 - 15) // 2
+    with pytest.raises(config.ConfigError, match="state.pool_max"):
+        config.load(_write(tmp_path, pg + "pool_max = 16\n"))
+    with pytest.raises(config.ConfigError, match="patches_in_flight"):
+        config.load(_write(tmp_path, "version = 1\n[receiver]\npatches_in_flight = 0\n"))
+    # One box (SQLite): no pool, the slots as configured.
+    assert config.patch_slots(config.load(_write(tmp_path, "version = 1\n[receiver]\npatches_in_flight = 30\n"))) == 30
+
+
 def test_cli_refuses_a_bad_file_with_status_2(tmp_path):
     p = _write(tmp_path, "version = 1\n[receiver]\nbogus = 1\n")
     r = subprocess.run([sys.executable, "-m", "central.cli", "devices", "--root", str(tmp_path), "--config", str(p)],
