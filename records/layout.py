@@ -27,6 +27,7 @@ BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights
 # followed by a colon or a space, then a digit ("SƠN", a place name's end, is not one)
 _NUMBER_START = re.compile(r"^(?:S[O06]?\s*[:;.,]|S[O06]\s|5[O0]?\s*[:;])\s*[\dOIZ|]")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
+_LABEL = re.compile(r"\w\s*:")   # a label and its colon: no body's name has one
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ def analyse(ocr: OcrResult) -> PageLayout:
                 break
             if not lay.in_left(s) or len(re.sub(r"[^A-Z]", "", s.folded)) < 2 or s.upper < 0.7:
                 continue
+            if _LABEL.search(s.text):
+                continue  # a form's labelled field ("Ông: TRẦN VĂN AN" on a land certificate), never a body
             lay.organ.append(s)
     # L8: a secrecy stamp alone on its line in the top third
     for s in segs:

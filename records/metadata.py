@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from records import layout as L
+from records.bodies import spell_body_line
 from records.classify import Classification, Rule, classify
 from records.ocr import OcrResult
 from records.text import fold
@@ -120,9 +121,15 @@ def title_blocks(lay: L.PageLayout) -> list[list[L.Segment]]:
 
 def _type(lay: L.PageLayout, lines: list[str], rules: list[Rule]) -> tuple[Classification, list]:
     blocks = title_blocks(lay)
-    texts = [" ".join(s.text for s in b) for b in blocks]
+    # a title of two or three lines printed further apart than BLOCK_GAP comes out as two
+    # blocks: two neighbouring blocks of three lines at most, joined, are a candidate too
+    # (after the single blocks, so a one-line title still matches its own block first)
+    joined = [a + b for a, b in zip(blocks, blocks[1:])
+              if len(a) + len(b) <= 3 and b[0].y0 - a[-1].y1 <= 3 * max(a[-1].height, b[0].height)]
+    cands = blocks + joined
+    texts = [" ".join(s.text for s in b) for b in cands]
     cls = classify(lines, rules, titles=texts)
-    block = blocks[-2 - cls.title_line] if cls.title_line <= -2 else []
+    block = cands[-2 - cls.title_line] if cls.title_line <= -2 else []
     return cls, block
 
 
@@ -217,23 +224,8 @@ def _is_parent(first: str, second: str) -> bool:
     return False
 
 
-# The fixed words a body's name starts with, spelt right: OCR that misreads one of their
-# marks ("ỦY BAN NHÂN ĐÂN") is mended, as "V/v" is, since nothing else can be meant.
-BODY_SPELLING = (("UY BAN NHAN DAN", "ỦY BAN NHÂN DÂN"), ("HOI DONG NHAN DAN", "HỘI ĐỒNG NHÂN DÂN"),
-                 ("CONG AN", "CÔNG AN"), ("VAN PHONG", "VĂN PHÒNG"), ("BAN CHI HUY QUAN SU", "BAN CHỈ HUY QUÂN SỰ"))
 _EDGE_NOISE = " -–—:;,._|'\"‘’`"
 _UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
-
-
-def _spelt(text: str) -> tuple[str, float]:
-    """(*text* with its leading fixed words spelt right, 1.0 if they were misread)."""
-    words = text.split()
-    for folded, right in BODY_SPELLING:
-        n = len(folded.split())
-        head = " ".join(words[:n])
-        if len(words) > n and fold(head) == folded:
-            return " ".join([right, *words[n:]]), float(head != right)
-    return text, 0.0
 
 
 def _place_of(text: str) -> str:
@@ -248,9 +240,46 @@ def _place_of(text: str) -> str:
     return ""
 
 
-def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
+_ON_BEHALF = re.compile(r"^T\s*[./]?\s*M\s*[.,:]?\s+(?=[A-Z])")  # "TM." (thay mặt), folded
+_LAND_CERTIFICATE = "GIAY CHUNG NHAN QUYEN SU DUNG DAT"
+
+
+def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, dict, list]:
+    """L4, a land-use certificate: the body that signs it ("TM. ỦY BAN NHÂN DÂN") and the place-and-date line's district.
+
+    A certificate has no header column; a household's or an individual's certificate is
+    issued by the district's People's Committee (Luật Đất đai 2013 Điều 105), whose
+    chairman signs on its behalf under the place-and-date line, which names the district.
+    """
+    if not land or not date_segs:
+        return "", {}, []
+    place = date_segs[0].text.split(",")[0].strip(_EDGE_NOISE)
+    if not place or len(place) > 40:
+        return "", {}, []
+    for s in lay.segments:
+        if s.y0 < date_segs[0].y0:
+            continue
+        m = _ON_BEHALF.match(s.folded)
+        if m is None:
+            continue
+        words = s.text.split()
+        rest = " ".join(words[len(s.folded[:m.end()].split()):])
+        name, mended = spell_body_line(rest)
+        if fold(name) != "UY BAN NHAN DAN":
+            return "", {}, []
+        mean, low = _conf([s] + date_segs[:1])
+        text = f"{name} HUYỆN {_place_of(place) or place.upper()}"
+        return text, {"found": 1.0, "conf": mean, "min_conf": low, "lines": 1.0, "signature": 1.0,
+                      "mended": float(bool(mended)), "prefix": 1.0, "upper": s.upper}, [s, date_segs[0]]
+    return "", {}, []
+
+
+def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str, dict, list]:
     lines = lay.organ
     if not lines:
+        text, feats, segs = _signing_body(lay, date_segs, land)
+        if text:
+            return text[:200], feats, segs
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
                     "number": float(lay.number is not None)}, []
     # a speck of the scan read as punctuation glued to a line (".ỦY BAN …") is not part of the name
@@ -260,7 +289,9 @@ def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
         lines = lines[1:]
         folded = folded[1:]
         parent = 1.0
-    text, mended = _spelt(" ".join(s.text.strip(_EDGE_NOISE) for s in lines).strip(_EDGE_NOISE))
+    spelt = [spell_body_line(s.text.strip(_EDGE_NOISE)) for s in lines]
+    text = " ".join(t for t, _n in spelt).strip(_EDGE_NOISE)
+    mended = float(any(n for _t, n in spelt))
     mean, low = _conf(lines)
     name = " ".join(folded)
     # the place in the body's name against the place-and-date line's: the same spelling twice is
@@ -367,7 +398,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     out.set("codeNotation", notation, nfeats, nsegs)
     date, dfeats, dsegs = _date(lay)
     out.set("issuedDate", date, dfeats, dsegs)
-    body, ofeats, osegs = _organ(lay, dsegs)
+    body, ofeats, osegs = _organ(lay, dsegs, fold(label).startswith(_LAND_CERTIFICATE))
     ofeats["motto"] = float(lay.nation is not None)
     out.set("organName", body, ofeats, osegs)
     out.set("subject", subj, sfeats, ssegs)
