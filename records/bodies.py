@@ -63,6 +63,32 @@ def _match(words: list[str], i: int, table) -> tuple[str, int, int] | None:
     return None
 
 
+def spell_body_lines(lines: list[str]) -> tuple[list[str], int]:
+    """The lines of one name, each spelt by :func:`spell_body_line`, and the words mended in all.
+
+    A line after one that reached its unit continues the place ("ỦY BAN NHÂN DÂN XÃ
+    NGHI" over "PHONG") and is left as read, unless it starts another name (a fixed
+    phrase of two words or more, as under a parent body's line).
+    """
+    out, mended, place = [], 0, False
+    for line in lines:
+        words = line.split()
+        hit = _match(words, 0, _FOLDED)
+        if place and (hit is None or len(hit[0].split()) < 2):
+            out.append(line)
+            continue
+        text, n = spell_body_line(line)
+        out.append(text)
+        mended += n
+        place = _reaches_unit(text)
+    return out, mended
+
+
+def _reaches_unit(text: str) -> bool:
+    words = text.split()
+    return any(_match(words, i, _FOLDED_UNITS) is not None and i + 1 < len(words) for i in range(len(words)))
+
+
 def spell_body_line(line: str) -> tuple[str, int]:
     """(*line* with its body-name words and unit spelt as printed, how many of its words were mended).
 

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from records import layout as L
-from records.bodies import spell_body_line
+from records.bodies import spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
 from records.ocr import OcrResult
 from records.text import fold
@@ -289,9 +289,9 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
         lines = lines[1:]
         folded = folded[1:]
         parent = 1.0
-    spelt = [spell_body_line(s.text.strip(_EDGE_NOISE)) for s in lines]
-    text = " ".join(t for t, _n in spelt).strip(_EDGE_NOISE)
-    mended = float(any(n for _t, n in spelt))
+    spelt, n_mended = spell_body_lines([s.text.strip(_EDGE_NOISE) for s in lines])
+    text = " ".join(spelt).strip(_EDGE_NOISE)
+    mended = float(bool(n_mended))
     mean, low = _conf(lines)
     name = " ".join(folded)
     # the place in the body's name against the place-and-date line's: the same spelling twice is

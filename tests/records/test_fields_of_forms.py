@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from records import classify, metadata
-from records.bodies import spell_body_line
+from records.bodies import spell_body_line, spell_body_lines
 from records.text import word_substring_distance
 
 RULES = classify.load_rules()
@@ -76,3 +76,11 @@ def test_a_mended_body_name_is_marked_for_its_confidence(fake_ocr):
     e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
     assert e.values["organName"] == "PHÒNG TÀI NGUYÊN VÀ MÔI TRƯỜNG"
     assert e.features["organName"]["mended"] == 1.0
+
+
+def test_a_place_wrapped_onto_the_next_line_is_left_as_read():
+    # "PHONG" of the commune Nghi Phong, wrapped, is the place, not the word PHÒNG
+    assert spell_body_lines(["ỦY BAN NHÂN DÂN XÃ NGHI", "PHONG"]) == (["ỦY BAN NHÂN DÂN XÃ NGHI", "PHONG"], 0)
+    assert spell_body_lines(["PHÒNG TÀI NGUYÊN", "VÀ MỖI TRƯỜNG"]) == (["PHÒNG TÀI NGUYÊN", "VÀ MÔI TRƯỜNG"], 1)
+    assert spell_body_lines(["UBND HUYỆN THỌ XUÂN", "ỦY BAN NHÂN ĐÂN XÃ KIM SƠN"]) == (
+        ["UBND HUYỆN THỌ XUÂN", "ỦY BAN NHÂN DÂN XÃ KIM SƠN"], 1)  # a body's line under its parent's
