@@ -29,7 +29,13 @@ FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "
 _NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
                      r"\s*(?:/\s*(\S{1,40}))?")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
-_DATE = re.compile(r"NGAY\s*([\dOIL|\]]{1,2})\s*[,.]?\s*THANG\s*([\dOIL|\]]{1,2})\s*[,.]?\s*NAM\s*([\dOIL|\]]{4})")
+# in a date's digit places, folded: letters OCR returns for digits of the italic date line
+# ("1Š" for 15, "T1" for 11, "Ø7" for 07); a date so mended is marked (fixed_digits)
+_DATE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1", "|": "1", "]": "1", "Z": "2", "S": "5", "T": "1",
+                              "B": "8", "Ø": "0"})
+_D = r"[\dOILSTZBØ|\]]"
+_DATE = re.compile(rf"NGAY\s*({_D}{{1,2}})\s*[,.]?\s*THANG\s*({_D}{{1,2}})\s*[,.]?\s*NAM\s*({_D}{{4}})")
+_PLACE_BEFORE = re.compile(r"[A-Z]{2,}[^,:]*,\s*(?:NGAY\s*)?$")  # "Tân Phú, ngày" before a numeric date
 _NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
 # "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
@@ -166,15 +172,19 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
         if m is None:
             return None
         before = f[:m.start()]
-        if ":" in before or not ("NGAY" in before[-8:] or before.rstrip().endswith(",")):
-            return None  # a labelled field of a form ("Ngày sinh: 01/02/1990"), not the issued date
-    groups = [g.translate(_DIGITS).upper().replace("L", "1") for g in m.groups()]
+        if ":" in before or not _PLACE_BEFORE.search(before):
+            # a labelled field of a form ("Ngày sinh: 01/02/1990") or a date in the text ("từ ngày
+            # 12/08/2021"), not the issued date, which follows its place and a comma
+            return None
+    groups = [g.translate(_DATE_DIGITS) for g in m.groups()]
     d, mo, y = (int(g) for g in groups)
     try:
         dt.date(y, mo, d)
         valid = 1.0
     except ValueError:
         valid = 0.0
+    if not valid and groups != list(m.groups()):
+        return None  # letters read as digits that make no date: the mending guessed wrong
     before = f[:m.start()]
     place = 1.0 if re.search(r"[A-Z]{2,}.*,\s*$", before) else 0.0
     label = 1.0 if ":" in before else 0.0
@@ -189,6 +199,14 @@ def _date(lay: L.PageLayout) -> tuple[str, dict, list]:
     found = []
     for s in lay.segments:
         r = _date_in(s)
+        parts = [s]
+        if r is None and "NGAY" in s.folded and "NAM" not in s.folded.split("NGAY")[-1]:
+            # "…, ngày 15 tháng 7" over "năm 2020": a place-and-date line wrapped onto the next line
+            nxt = _line_under(lay, s)
+            if nxt is not None:
+                parts = [s, nxt]
+                s = L.Segment(s.words + nxt.words)
+                r = _date_in(s)
         if r is None:
             continue
         value, feats = r
@@ -198,16 +216,26 @@ def _date(lay: L.PageLayout) -> tuple[str, dict, list]:
             header = 1.0
         # L5: under the motto; else a place-and-date line; else "Hôm nay, ngày …"; never a label
         rank = (header, feats["place"], feats["today"], -feats["label"])
-        found.append((rank, -s.y0, value, feats, s))
+        found.append((rank, -s.y0, value, feats, s, parts))
     if not found:
         return "", {"found": 0.0}, []
     found.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    _rank, _y, value, feats, s = found[0]
-    others = {v for _r, _y2, v, _f, _s in found[1:] if _r[:3] == _rank[:3]}
+    _rank, _y, value, feats, s, parts = found[0]
+    others = {v for _r, _y2, v, _f, _s, _p in found[1:] if _r[:3] == _rank[:3]}
     mean, low = _conf([s])
     feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
-                 rivals=float(bool(others - {value})), candidates=float(len(found)))
-    return value, feats, [s]
+                 rivals=float(bool(others - {value})), candidates=float(len(found)),
+                 wrapped=float(len(parts) > 1))
+    return value, feats, parts
+
+
+def _line_under(lay: L.PageLayout, s: L.Segment) -> L.Segment | None:
+    """The segment printed right under *s* (within BLOCK_GAP line heights, overlapping it across)."""
+    for t in lay.segments:
+        if t.y0 <= s.y0 + 0.5 * s.height or t.x1 < s.x0 or t.x0 > s.x1:
+            continue
+        return t if t.y0 - s.y1 <= L.BLOCK_GAP * s.height else None
+    return None
 
 
 def _is_parent(first: str, second: str) -> bool:

@@ -84,3 +84,26 @@ def test_a_place_wrapped_onto_the_next_line_is_left_as_read():
     assert spell_body_lines(["PHÒNG TÀI NGUYÊN", "VÀ MỖI TRƯỜNG"]) == (["PHÒNG TÀI NGUYÊN", "VÀ MÔI TRƯỜNG"], 1)
     assert spell_body_lines(["UBND HUYỆN THỌ XUÂN", "ỦY BAN NHÂN ĐÂN XÃ KIM SƠN"]) == (
         ["UBND HUYỆN THỌ XUÂN", "ỦY BAN NHÂN DÂN XÃ KIM SƠN"], 1)  # a body's line under its parent's
+
+
+def _dated(fake_ocr, date_lines: list[str], body: str = ""):
+    lines = ["ỦY BAN NHÂN DÂN XÃ TAM HIỆP".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc"]
+    lines += [("Số: 435/BB-UBND" if i == 0 else "").ljust(46) + d for i, d in enumerate(date_lines)]
+    lines += ["", " " * 50 + "BIÊN BẢN", body]
+    return metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+
+
+def test_issued_date_wrapped_over_two_lines_misread_digits_and_numeric_dates(fake_ocr):
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 15 tháng 7", "năm 2020"])
+    assert e.values["issuedDate"] == "15/07/2020"
+    assert e.features["issuedDate"]["wrapped"] == 1.0
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 1Š tháng Ø7 năm 2020"])  # italic 5 and 0 read as letters
+    assert (e.values["issuedDate"], e.features["issuedDate"]["fixed_digits"]) == ("15/07/2020", 1.0)
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 04 tháng 5Š năm 2021"])  # mended into no date: not a date
+    assert e.values["issuedDate"] == ""
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 05/3/2024"])
+    assert e.values["issuedDate"] == "05/03/2024"
+    # a numeric date in the text is not the issued date, which follows its place and a comma
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày ?3 tháng 9 năm 2020"], "Thời gian thực hiện từ ngày 12/08/2021.")
+    assert e.values["issuedDate"] == ""
