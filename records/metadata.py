@@ -55,6 +55,11 @@ TYPE_ABBR = {"01": "NQ", "02": "QD", "03": "CT", "04": "QC", "05": "QYD", "06": 
              "09": "CTR", "10": "KH", "11": "PA", "12": "DA", "13": "DA", "14": "BC", "15": "TTR", "16": "GUQ",
              "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HD", "23": "CD", "24": "BGN", "25": "BTT",
              "26": "GM", "27": "GGT", "28": "GNP"}
+# The same abbreviations as printed (Phụ lục III), to mend a notation's misread type part.
+TYPE_ABBR_SPELT = {"01": "NQ", "02": "QĐ", "03": "CT", "04": "QC", "05": "QyĐ", "06": "TC", "07": "TB", "08": "HD",
+                   "09": "CTr", "10": "KH", "11": "PA", "12": "ĐA", "13": "DA", "14": "BC", "15": "TTr", "16": "GUQ",
+                   "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HĐ", "23": "CĐ", "24": "BGN", "25": "BTT",
+                   "26": "GM", "27": "GGT", "28": "GNP"}
 
 
 @dataclass
@@ -88,6 +93,29 @@ def _clean_notation(raw: str) -> str:
     s = re.sub("Đ{2,}", "Đ", s)  # tesseract sometimes reads one Đ as both Đ and Ð; no notation has ĐĐ
     s = re.sub(r"\s+", "", s).strip(".,;:-/_|'\"")
     return s[:30]
+
+
+def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float) -> tuple[str, float]:
+    """(*notation* with its type part spelt as the title's, 1.0) when OCR misread one letter of it.
+
+    Nghị định 30/2020 writes the type's abbreviation first ("TTr-UBND" for a Tờ trình): a
+    type part one edit from the one the title names ("TT", "T1r", "CP" for CĐ) is that one
+    misread, when the title itself was read with confidence.
+    """
+    want = TYPE_ABBR.get(type_code, "")
+    if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or _edits(abbr, want) != 1:
+        return notation, 0.0
+    return TYPE_ABBR_SPELT[type_code] + notation[notation.index("-"):], 1.0
+
+
+def _edits(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def _abbr_of(notation: str) -> str:
@@ -415,13 +443,14 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
         agree = 1.0 if abbr == TYPE_ABBR[type_code] else -1.0
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
+    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree)
     tmean, tlow = _conf(block)
     out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
                                     "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,
                                     "cong_van": cong_van, "lines": float(len(block))}, block or ssegs)
     out.values["label"] = label
     out.values["group"] = cls.group
-    nfeats = dict(nfeats, agree=agree)
+    nfeats = dict(nfeats, agree=agree, notation_mended=nmended)
     out.set("codeNumber", num, nfeats, nsegs)
     out.set("codeNotation", notation, nfeats, nsegs)
     date, dfeats, dsegs = _date(lay)

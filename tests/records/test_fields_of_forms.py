@@ -107,3 +107,19 @@ def test_issued_date_wrapped_over_two_lines_misread_digits_and_numeric_dates(fak
     # a numeric date in the text is not the issued date, which follows its place and a comma
     e = _dated(fake_ocr, ["Tam Hiệp, ngày ?3 tháng 9 năm 2020"], "Thời gian thực hiện từ ngày 12/08/2021.")
     assert e.values["issuedDate"] == ""
+
+
+def test_a_notation_whose_type_part_is_one_letter_off_the_title_is_mended(fake_ocr):
+    def page(number: str, title: str):
+        return metadata.extract(fake_ocr(2480, 3508, [
+            "ỦY BAN NHÂN DÂN XÃ TAM HIỆP".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+            number.ljust(46) + "Tam Hiệp, ngày 05 tháng 3 năm 2024", "", " " * 50 + title]), RULES)
+
+    for read in ("Số: 326/TT-UBND", "Số: 326/T1r-UBND"):
+        e = page(read, "TỜ TRÌNH")
+        assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TTr-UBND", 1.0)
+    e = page("Số: 288/CP-UBND", "CÔNG ĐIỆN")
+    assert e.values["codeNotation"] == "CĐ-UBND"
+    e = page("Số: 12/QĐ-UBND", "TỜ TRÌNH")  # two letters off: another type's notation, left as read
+    assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("QĐ-UBND", 0.0)
