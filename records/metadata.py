@@ -39,10 +39,10 @@ _PLACE_BEFORE = re.compile(r"[A-Z]{2,}[^,:]*,\s*(?:NGAY\s*)?$")  # "Tân Phú, n
 _NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
 # "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
-_VV_AS_READ = re.compile(r"^\(?\s*V\s*[/.,|1Il]\s*[vwyVWY]\b")
+_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
 _LABELLED = re.compile(r"\w\s*:\s*\S")
-_COPY_MARKS = ("(BAN SAO)", "(BAN CHINH)", "BAN SAO", "BAN CHINH")
+_COPY_MARKS = ("BANSAO", "BANCHINH")  # "(Bản sao)" under a form's title, its letters alone
 # Bodies' names begin with one of these (folded); an abbreviation or a place alone marks a parent line.
 BODY_PREFIXES = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ", "TRUONG ",
                  "BENH VIEN", "TRAM Y TE", "TOA AN", "BAN ", "DANG UY", "CHI CUC", "CUC ", "MAT TRAN", "DOAN ",
@@ -400,7 +400,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
         f = s.folded
         if not lay.centred(s, 0.2) or f.startswith(_BODY_START) or (s.upper > 0.75 and not _VV.match(f)):
             break
-        if f.strip() in _COPY_MARKS:
+        if re.sub(r"[^A-Z]", "", f) in _COPY_MARKS:
             continue
         if _LABELLED.search(f) and not _VV.match(f):
             break  # a form's labelled field ("Họ, chữ đệm, tên: …"), not a trích yếu
@@ -413,9 +413,10 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
     if not run:
         return "", {"found": 0.0, "title": 1.0}, []
     mean, low = _conf(run)
-    text = " ".join(s.text for s in run).strip()
+    text = " ".join(s.text for s in run).strip().lstrip("'\"‘’`.,:;_|-–— ")  # specks read before it
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
+    text = _VV_AS_READ.sub("V/v", text)  # a petition's "(V/v …)" read "V⁄% …", "VW …"
     feats = {"found": 1.0, "place": 1.0, "vv": float(bool(_VV.match(run[0].folded))), "title": 1.0,
              "lines": float(len(run)), "conf": mean, "min_conf": low, "cong_van": 0.0}
     return text[:500], feats, run

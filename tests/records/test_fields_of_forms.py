@@ -123,3 +123,14 @@ def test_a_notation_whose_type_part_is_one_letter_off_the_title_is_mended(fake_o
     assert e.values["codeNotation"] == "CĐ-UBND"
     e = page("Số: 12/QĐ-UBND", "TỜ TRÌNH")  # two letters off: another type's notation, left as read
     assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("QĐ-UBND", 0.0)
+
+
+def test_subject_copy_mark_and_a_misread_v_v_under_a_petitions_title(fake_ocr):
+    def page(under: str, title: str = "ĐƠN ĐỀ NGHỊ"):
+        return metadata.extract(fake_ocr(2480, 3508, [
+            " " * 44 + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", " " * 47 + "Độc lập - Tự do - Hạnh phúc", "",
+            " " * 50 + title, " " * 44 + under, "", "Kính gửi: Ủy ban nhân dân xã Tam Hiệp"]), RULES)
+
+    assert page("(V⁄% xác nhận nơi cư trú)").values["subject"] == "V/v xác nhận nơi cư trú"
+    assert page("VW cấp lại bản sao Giấy khai sinh").values["subject"] == "V/v cấp lại bản sao Giấy khai sinh"
+    assert page("- (Bảnsao)", "TRÍCH LỤC KHAI SINH").values["subject"] == ""  # the copy mark, not a subject
