@@ -34,7 +34,8 @@ _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": 
 _DATE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1", "|": "1", "]": "1", "Z": "2", "S": "5", "T": "1",
                               "B": "8", "Ø": "0"})
 _D = r"[\dOILSTZBØ|\]]"
-_DATE = re.compile(rf"NGAY\s*({_D}{{1,2}})\s*[,.]?\s*THANG\s*({_D}{{1,2}})\s*[,.]?\s*NAM\s*({_D}{{4}})")
+# "thúng" for tháng, "Ì 9" for 19: one letter of the word, one space inside a day or month
+_DATE = re.compile(rf"NGAY\s*({_D}(?: ?{_D})?)\s*[,.]?\s*TH[A-Z]NG\s*({_D}(?: ?{_D})?)\s*[,.]?\s*N[A-Z]M\s*({_D}{{4}})")
 _PLACE_BEFORE = re.compile(r"[A-Z]{2,}[^,:]*,\s*(?:NGAY\s*)?$")  # "Tân Phú, ngày" before a numeric date
 _NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
 # "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
@@ -204,7 +205,7 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
             # a labelled field of a form ("Ngày sinh: 01/02/1990") or a date in the text ("từ ngày
             # 12/08/2021"), not the issued date, which follows its place and a comma
             return None
-    groups = [g.translate(_DATE_DIGITS) for g in m.groups()]
+    groups = [g.replace(" ", "").translate(_DATE_DIGITS) for g in m.groups()]
     d, mo, y = (int(g) for g in groups)
     try:
         dt.date(y, mo, d)

@@ -102,6 +102,8 @@ def test_issued_date_wrapped_over_two_lines_misread_digits_and_numeric_dates(fak
     assert (e.values["issuedDate"], e.features["issuedDate"]["fixed_digits"]) == ("15/07/2020", 1.0)
     e = _dated(fake_ocr, ["Tam Hiệp, ngày 04 tháng 5Š năm 2021"])  # mended into no date: not a date
     assert e.values["issuedDate"] == ""
+    e = _dated(fake_ocr, ["Tân Phú, ngày Ì 9 thúng 08 năm 2020"])  # a 1 read apart, tháng read thúng
+    assert e.values["issuedDate"] == "19/08/2020"
     e = _dated(fake_ocr, ["Tam Hiệp, ngày 05/3/2024"])
     assert e.values["issuedDate"] == "05/03/2024"
     # a numeric date in the text is not the issued date, which follows its place and a comma
