@@ -30,6 +30,7 @@ PHRASES = tuple(sorted((
 ), key=lambda p: len(p.split()), reverse=True))
 # The unit the place follows; after it the words are the place's, left as read.
 UNITS = ("THỊ TRẤN", "THỊ XÃ", "THÀNH PHỐ", "XÃ", "PHƯỜNG", "HUYỆN", "QUẬN", "TỈNH")
+_DASHES = ("-", "–", "—")
 _FOLDED = tuple((p, p.split(), fold(p)) for p in PHRASES)
 _FOLDED_UNITS = tuple((u, u.split(), fold(u)) for u in UNITS)
 
@@ -53,13 +54,15 @@ def _match(words: list[str], i: int, table) -> tuple[str, int, int] | None:
     """
     for spelt, parts, folded in table:
         n = len(parts)
-        if i + n > len(words):
-            continue
-        got = " ".join(words[i:i + n])
-        g = fold(got)
-        if g != folded and (len(folded) < 8 or _distance(g, folded) > len(folded) // 8):
-            continue
-        return spelt, n, sum(a != b for a, b in zip(words[i:i + n], parts))
+        if i + n <= len(words):
+            got = " ".join(words[i:i + n])
+            g = fold(got)
+            if g == folded or (len(folded) >= 8 and _distance(g, folded) <= len(folded) // 8):
+                return spelt, n, sum(a != b for a, b in zip(words[i:i + n], parts))
+        # two of its words read as one ("NHÂNDÂN"): the same letters without the space
+        if n >= 2 and i + n - 1 <= len(words) and \
+                fold("".join(words[i:i + n - 1])) == folded.replace(" ", ""):
+            return spelt, n - 1, n - 1
     return None
 
 
@@ -96,9 +99,9 @@ def spell_body_line(line: str) -> tuple[str, int]:
     unit (the place's words after it are kept as read) or a word that is not in the
     vocabulary (kept as read with everything after it).
     """
-    words = line.split()
+    words = [w for w in line.split() if any(c.isascii() and c.isalnum() for c in fold(w)) or w in _DASHES]
+    mended = int(len(words) != len(line.split()))  # a speck read as a mark ("ˆ") dropped
     out: list[str] = []
-    mended = 0
     i = 0
     while i < len(words):
         hit = _match(words, i, _FOLDED)

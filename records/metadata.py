@@ -331,6 +331,11 @@ def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, 
     return "", {}, []
 
 
+def _odd_letters(text: str) -> float:
+    """1.0 when *text* holds a letter Vietnamese does not write (folded outside A-Z: "Ƒ", "ƀ"), a misreading."""
+    return float(any(c.isalpha() and not ("A" <= c <= "Z") for c in fold(text)))
+
+
 def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str, dict, list]:
     lines = lay.organ
     if not lines:
@@ -361,7 +366,7 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
              "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
              "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
-             "place_same": same, "place_conflict": conflict}
+             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text)}
     return text[:200], feats, lines
 
 

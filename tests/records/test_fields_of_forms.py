@@ -136,3 +136,15 @@ def test_subject_copy_mark_and_a_misread_v_v_under_a_petitions_title(fake_ocr):
     assert page("(V⁄% xác nhận nơi cư trú)").values["subject"] == "V/v xác nhận nơi cư trú"
     assert page("VW cấp lại bản sao Giấy khai sinh").values["subject"] == "V/v cấp lại bản sao Giấy khai sinh"
     assert page("- (Bảnsao)", "TRÍCH LỤC KHAI SINH").values["subject"] == ""  # the copy mark, not a subject
+
+
+def test_body_words_read_as_one_and_specks_read_as_marks():
+    assert spell_body_line("ỦY BAN NHÂNDÂN XÃ CỔ ĐÔNG") == ("ỦY BAN NHÂN DÂN XÃ CỔ ĐÔNG", 3)
+    assert spell_body_line("ỦY BAN NHÂN DÂN ˆ XÃ VĨNH LỘC") == ("ỦY BAN NHÂN DÂN XÃ VĨNH LỘC", 1)
+    assert spell_body_line("PHÒNG TÀI CHÍNH - KẾ HOẠCH") == ("PHÒNG TÀI CHÍNH - KẾ HOẠCH", 0)  # a dash is a word
+
+
+def test_a_letter_vietnamese_does_not_write_marks_the_body_name(fake_ocr):
+    lines = ["CÔNG AN XÃ TAM HIƑP".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc", "Số: 12/TB-CAX", "", " " * 50 + "THÔNG BÁO"]
+    assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).features["organName"]["odd_letters"] == 1.0
