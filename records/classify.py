@@ -9,6 +9,8 @@ the group. Matching is accent-insensitive and tolerates OCR character errors
 from __future__ import annotations
 
 import csv
+import re
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -111,7 +113,15 @@ def title_match(rule: Rule, text: str) -> float:
     folded = fold(text)
     if not folded:
         return 0.0
-    if len(folded) + allowed_edits(rule.folded) < len(rule.folded):
+    budget = allowed_edits(rule.folded)
+    if len(folded) + budget < len(rule.folded):
+        return 0.0
+    if re.search(rf"(?<![A-Z0-9]){re.escape(rule.folded)}(?![A-Z0-9])", folded):
+        return 1.0
+    # each letter of the pattern the title lacks costs an edit: most rows stop here,
+    # before the edit-distance table (the title is matched against every row)
+    have = Counter(folded)
+    if sum(max(0, n - have[c]) for c, n in Counter(rule.folded).items()) > budget:
         return 0.0
     d = word_substring_distance(rule.folded, folded)
     return 1.0 - d / len(rule.folded) if d <= allowed_edits(rule.folded) else 0.0
