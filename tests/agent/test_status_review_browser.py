@@ -104,6 +104,16 @@ def review_scenario(agent, station: str, driver) -> None:
     DOCS.mkdir(exist_ok=True)
     driver.save_screenshot(str(DOCS / "station-pages.png"))
 
+    # SANE's test pattern is content: the scanned pages make a record file of their own (no
+    # cover sheet), held before the copier's pages arrive so that those do not join it.
+    scanned, store = set(page_ids(agent, job.id)), RecordStore(agent.journal)
+    def scanner_file_held():
+        return any(scanned <= {p[0] for p in store.pages_of(f.id)} for f in store.files("held"))
+    end = time.monotonic() + 120
+    while time.monotonic() < end and not scanner_file_held():
+        time.sleep(0.2)
+    assert scanner_file_held()
+
     # A copier drops three pages without a cover sheet: they are held for the technician.
     drop_pdf(Path(agent.cfg.hotfolder.path), "scan0001.pdf", [samples.render_page(spec, dpi=150)
                                                              for spec in samples.SPECS[:3]])
