@@ -237,3 +237,21 @@ def is_secrecy_stamp(s: Segment) -> bool:
     if f == "MAT":
         return True
     return any(fuzzy_score(x, f) >= 1 - 1 / len(x) and abs(len(f) - len(x)) <= 1 for x in _SECRET[1:])
+
+
+def conf_of(segs: list) -> tuple[float, float]:
+    """(mean, minimum) tesseract confidence of the words of *segs*, 0..1."""
+    words = [w for s in segs for w in s.words]
+    if not words:
+        return 0.0, 0.0
+    confs = [max(0.0, w.conf) / 100 for w in words]
+    return sum(confs) / len(confs), min(confs)
+
+
+def line_under(lay: PageLayout, s: Segment) -> Segment | None:
+    """The segment printed right under *s* (within BLOCK_GAP line heights, overlapping it across)."""
+    for t in lay.segments:
+        if t.y0 <= s.y0 + 0.5 * s.height or t.x1 < s.x0 or t.x0 > s.x1:
+            continue
+        return t if t.y0 - s.y1 <= BLOCK_GAP * s.height else None
+    return None

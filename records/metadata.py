@@ -13,13 +13,13 @@ the text as read.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from records import layout as L
 from records.bodies import spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
+from records.dates import issued_date
 from records.ocr import OcrResult
 from records.text import fold
 
@@ -29,16 +29,6 @@ FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "
 _NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
                      r"\s*(?:/\s*(\S{1,40}))?")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
-# in a date's digit places, folded: letters OCR returns for digits of the italic date line
-# ("1Š" for 15, "T1" for 11, "Ø7" for 07); a date so mended is marked (fixed_digits)
-_DATE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1", "|": "1", "]": "1", "Z": "2", "S": "5", "T": "1",
-                              "B": "8", "Ø": "0"})
-_D = r"[\dOILSTZBØ|\]]"
-# "thúng" for tháng, "Ì 9" for 19: one letter of the word, one space inside a day or month
-_DATE = re.compile(rf"NGAY\s*({_D}(?: ?{_D})?)\s*[,.]?\s*TH[A-Z]NG\s*({_D}(?: ?{_D})?)\s*[,.]?\s*N[A-Z]M\s*({_D}{{4}})")
-_PLACE_BEFORE = re.compile(r"[A-Z]{2,}[^,:]*,\s*(?:NGAY\s*)?$")  # "Tân Phú, ngày" before a numeric date
-_NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
-# "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
@@ -78,15 +68,6 @@ class Extracted:
         self.values[name] = value
         self.features[name] = {k: round(float(v), 4) for k, v in features.items()}
         self.boxes[name] = L.box_of(segs)
-
-
-def _conf(segs: list) -> tuple[float, float]:
-    """(mean, minimum) tesseract confidence of the words of *segs*, 0..1."""
-    words = [w for s in segs for w in s.words]
-    if not words:
-        return 0.0, 0.0
-    confs = [max(0.0, w.conf) / 100 for w in words]
-    return sum(confs) / len(confs), min(confs)
 
 
 def _clean_notation(raw: str) -> str:
@@ -181,90 +162,14 @@ def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
     num = raw_num.translate(_DIGITS)
     notation = _clean_notation(m.group(2) or "")
     words = s.words[:3]
-    mean, low = _conf([L.Segment(tuple(words))])
+    mean, low = L.conf_of([L.Segment(tuple(words))])
     first = s.words[0].text
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "accent": float(first[:2] in ("Số", "SỐ")),
              "fixed_digits": float(num != raw_num), "in_left": float(lay.in_left(s)),
              "leading_zero": float(num.startswith("0") and len(num) > 1), "has_notation": float(bool(notation)),
              "notation_form": float(bool(re.fullmatch(r"[0-9A-ZĐ]{1,8}(?:[-/][0-9A-ZĐ]{1,10}){0,3}", notation))),
-             "notation_conf": _conf([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
+             "notation_conf": L.conf_of([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
     return num, notation, feats, [s]
-
-
-def _date_in(s: L.Segment) -> tuple[str, dict] | None:
-    f = s.folded
-    m = _DATE.search(f)
-    kind = "words"
-    if m is None:
-        m = _NUMERIC_DATE.search(f)
-        kind = "numeric"
-        if m is None:
-            return None
-        before = f[:m.start()]
-        if ":" in before or not _PLACE_BEFORE.search(before):
-            # a labelled field of a form ("Ngày sinh: 01/02/1990") or a date in the text ("từ ngày
-            # 12/08/2021"), not the issued date, which follows its place and a comma
-            return None
-    groups = [g.replace(" ", "").translate(_DATE_DIGITS) for g in m.groups()]
-    d, mo, y = (int(g) for g in groups)
-    try:
-        dt.date(y, mo, d)
-        valid = 1.0
-    except ValueError:
-        valid = 0.0
-    if not valid and groups != list(m.groups()):
-        return None  # letters read as digits that make no date: the mending guessed wrong
-    before = f[:m.start()]
-    place = 1.0 if re.search(r"[A-Z]{2,}.*,\s*$", before) else 0.0
-    label = 1.0 if ":" in before else 0.0
-    today = 1.0 if "HOM NAY" in before else 0.0
-    year_ok = 1.0 if 1945 <= y <= dt.date.today().year + 1 else 0.0
-    return f"{d:02d}/{mo:02d}/{y:04d}", {"valid": valid, "place": place, "label": label, "today": today,
-                                         "numeric": float(kind == "numeric"), "year_ok": year_ok,
-                                         "fixed_digits": float(groups != list(m.groups()))}
-
-
-def _date(lay: L.PageLayout) -> tuple[str, dict, list]:
-    found = []
-    for s in lay.segments:
-        r = _date_in(s)
-        parts = [s]
-        if r is None and "NGAY" in s.folded and "NAM" not in s.folded.split("NGAY")[-1]:
-            # "…, ngày 15 tháng 7" over "năm 2020": a place-and-date line wrapped onto the next line
-            nxt = _line_under(lay, s)
-            if nxt is not None:
-                parts = [s, nxt]
-                s = L.Segment(s.words + nxt.words)
-                r = _date_in(s)
-        if r is None:
-            continue
-        value, feats = r
-        header = 0.0
-        if lay.nation is not None and s.y0 >= lay.nation.y0 and s.y0 <= lay.header_bottom + 35 * lay.mm \
-                and not lay.in_left(s):
-            header = 1.0
-        # L5: under the motto; else a place-and-date line; else "Hôm nay, ngày …"; never a label
-        rank = (header, feats["place"], feats["today"], -feats["label"])
-        found.append((rank, -s.y0, value, feats, s, parts))
-    if not found:
-        return "", {"found": 0.0}, []
-    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    _rank, _y, value, feats, s, parts = found[0]
-    others = {v for _r, _y2, v, _f, _s, _p in found[1:] if _r[:3] == _rank[:3]}
-    mean, low = _conf([s])
-    feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
-                 rivals=float(bool(others - {value})), candidates=float(len(found)),
-                 wrapped=float(len(parts) > 1))
-    return value, feats, parts
-
-
-def _line_under(lay: L.PageLayout, s: L.Segment) -> L.Segment | None:
-    """The segment printed right under *s* (within BLOCK_GAP line heights, overlapping it across)."""
-    for t in lay.segments:
-        if t.y0 <= s.y0 + 0.5 * s.height or t.x1 < s.x0 or t.x0 > s.x1:
-            continue
-        return t if t.y0 - s.y1 <= L.BLOCK_GAP * s.height else None
-    return None
 
 
 def _is_parent(first: str, second: str) -> bool:
@@ -324,7 +229,7 @@ def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, 
         name, mended = spell_body_line(rest)
         if fold(name) != "UY BAN NHAN DAN":
             return "", {}, []
-        mean, low = _conf([s] + date_segs[:1])
+        mean, low = L.conf_of([s] + date_segs[:1])
         text = f"{name} HUYỆN {_place_of(place) or place.upper()}"
         return text, {"found": 1.0, "conf": mean, "min_conf": low, "lines": 1.0, "signature": 1.0,
                       "mended": float(bool(mended)), "prefix": 1.0, "upper": s.upper}, [s, date_segs[0]]
@@ -354,7 +259,7 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     spelt, n_mended = spell_body_lines([s.text.strip(_EDGE_NOISE) for s in lines])
     text = " ".join(spelt).strip(_EDGE_NOISE)
     mended = float(bool(n_mended))
-    mean, low = _conf(lines)
+    mean, low = L.conf_of(lines)
     name = " ".join(folded)
     # the place in the body's name against the place-and-date line's: the same spelling twice is
     # likely right; the same letters with other marks means one of them was misread
@@ -387,7 +292,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
                 break
             run.append(s)
         if run:
-            mean, low = _conf(run)
+            mean, low = L.conf_of(run)
             text = _VV_AS_READ.sub("V/v", " ".join(s.text for s in run))  # the fixed token, not its misreading
             return (text[:500],
                     {"found": 1.0, "place": 1.0, "vv": 1.0, "title": 0.0, "lines": float(len(run)), "conf": mean,
@@ -418,7 +323,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
             break
     if not run:
         return "", {"found": 0.0, "title": 1.0}, []
-    mean, low = _conf(run)
+    mean, low = L.conf_of(run)
     text = " ".join(s.text for s in run).strip().lstrip("'\"‘’`.,:;_|-–— ")  # specks read before it
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
@@ -451,7 +356,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
     notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree)
-    tmean, tlow = _conf(block)
+    tmean, tlow = L.conf_of(block)
     out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
                                     "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,
                                     "cong_van": cong_van, "lines": float(len(block))}, block or ssegs)
@@ -460,7 +365,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     nfeats = dict(nfeats, agree=agree, notation_mended=nmended)
     out.set("codeNumber", num, nfeats, nsegs)
     out.set("codeNotation", notation, nfeats, nsegs)
-    date, dfeats, dsegs = _date(lay)
+    date, dfeats, dsegs = issued_date(lay)
     out.set("issuedDate", date, dfeats, dsegs)
     body, ofeats, osegs = _organ(lay, dsegs, fold(label).startswith(_LAND_CERTIFICATE))
     ofeats["motto"] = float(lay.nation is not None)
