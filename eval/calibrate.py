@@ -75,7 +75,7 @@ def samples(corpus: Path, state: Path) -> list[dict]:
     return rows
 
 
-def fit(rows: list[dict], precision: float = 0.99) -> dict:
+def fit(rows: list[dict], precision: float = 0.99, minimum: float = 0.9) -> dict:
     from records.confidence import VERSION, fit_logistic, score, threshold_for
     from records.metadata import FIELDS
 
@@ -89,7 +89,9 @@ def fit(rows: list[dict], precision: float = 0.99) -> dict:
             eb, ew = fit_logistic([f["features"] for f in empty], [f["right"] for f in empty])
             m["empty_bias"], m["empty_weights"] = round(eb, 4), {k: round(v, 4) for k, v in ew.items()}
         confs = [score(name, f["features"], {name: m}) for f in found + empty]
-        m["threshold"] = threshold_for(confs, [f["right"] for f in found + empty], precision)
+        # never below *minimum*: a value the model itself gives less than that is not let through on
+        # the strength of the many sure values above it (thresholds of 0.72 let wrong bodies pass)
+        m["threshold"] = threshold_for(confs, [f["right"] for f in found + empty], precision, minimum)
         m["fitted_on"] = {"values": len(found), "right": sum(f["right"] for f in found),
                           "empty": len(empty), "empty_right": sum(f["right"] for f in empty)}
         fields[name] = m
@@ -146,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the kept run's state folder (journal.sqlite3), one per --corpus")
     ap.add_argument("--out", type=Path, default=ROOT / "records" / "confidence.json")
     ap.add_argument("--precision", type=float, default=0.99)
+    ap.add_argument("--minimum", type=float, default=0.9, help="the lowest threshold allowed (default 0.9)")
     ap.add_argument("--holdout", action="store_true", help="fit on half the documents, report on the other half")
     args = ap.parse_args(argv)
     if len(args.corpus) != len(args.state):
@@ -161,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows.sort(key=lambda r: (r["corpus"], r["doc"]))
     fit_rows, held_out = (rows[0::2], rows[1::2]) if args.holdout else (rows, [])
-    fitted = fit(fit_rows, args.precision)
+    fitted = fit(fit_rows, args.precision, args.minimum)
     fitted["fitted_on"] = {"corpus": [c.name for c in args.corpus], "documents": len(fit_rows),
-                           "precision": args.precision,
+                           "precision": args.precision, "minimum": args.minimum,
                            "holdout": len(held_out)}
     args.out.write_text(json.dumps(fitted, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print("fitted on:")

@@ -11,6 +11,16 @@ square millimetres inside content blocks; the page is blank when it is below
 stamp (~100 mm²) stays well above the default of 4 mm²; a dozen dust specks
 are removed before counting.
 
+Solid dark shapes (a photograph, the large black squares of a test chart) hold
+no ink by that measure: their blocks are darker than any paper, so the
+background map calls them *outside* the sheet, like the scanner background, and
+the pipeline drops outside ink that touches the frame's border. A shape of
+outside blocks that does not reach the border is on the sheet, however dark:
+:func:`dark_shape_area` measures those (4-connected blocks, so the diagonal
+neighbours of a checkerboard are shapes of their own), and a page with one of at
+least ``min_mm2`` (a 6 mm filing hole is one or two 3 mm blocks, a 10 mm square
+four or more) is not blank.
+
 References
 ----------
 Leptonica ``pageseg.c`` (pixFindPageForeground) and OCRopus ``ocropus-nlbin``
@@ -70,6 +80,72 @@ def _block_ink_runs(ry, rs, re, h, w, block, min_px):
                 total += counts[by, bx]
                 blocks += 1
     return total, blocks
+
+
+@njit(cache=True, nogil=True)
+def _dark_shapes(outside, min_blocks):
+    # 4-connected components of outside blocks; the blocks of those that do not touch
+    # the map's border and have at least min_blocks blocks.
+    h, w = outside.shape
+    seen = np.zeros((h, w), np.uint8)
+    stack = np.empty((h * w, 2), np.int64)
+    total = 0
+    for y0 in range(h):
+        for x0 in range(w):
+            if outside[y0, x0] == 0 or seen[y0, x0] != 0:
+                continue
+            seen[y0, x0] = 1
+            stack[0, 0] = y0
+            stack[0, 1] = x0
+            top = 1
+            size = 0
+            border = False
+            while top > 0:
+                top -= 1
+                y = stack[top, 0]
+                x = stack[top, 1]
+                size += 1
+                if y == 0 or x == 0 or y == h - 1 or x == w - 1:
+                    border = True
+                for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                    yy = y + dy
+                    xx = x + dx
+                    if 0 <= yy < h and 0 <= xx < w and outside[yy, xx] != 0 and seen[yy, xx] == 0:
+                        seen[yy, xx] = 1
+                        stack[top, 0] = yy
+                        stack[top, 1] = xx
+                        top += 1
+            if not border and size >= min_blocks:
+                total += size
+    return total
+
+
+def dark_shape_area(outside: np.ndarray, block_mm: float, *, min_mm2: float = 30.0) -> float:
+    """Area (mm²) of the solid dark shapes on the sheet: outside blocks that do not reach the frame's border.
+
+    Parameters
+    ----------
+    outside : ndarray, uint8, shape (BH, BW)
+        The background map's outside blocks (:func:`imaging.background.block_maps`).
+    block_mm : float
+        A block's side in millimetres.
+    min_mm2 : float
+        Shapes smaller than this are not counted (a filing hole shows the dark backing).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ImageError
+        On an invalid map or parameter.
+    """
+    o = check_mask(outside, "outside")
+    side = check_positive(block_mm, "block_mm", upper=1000)
+    m = check_positive(min_mm2, "min_mm2", upper=1e6)
+    min_blocks = max(1, int(np.ceil(m / (side * side))))
+    return float(_dark_shapes(o, min_blocks)) * side * side
 
 
 def detect_blank(ink: np.ndarray, dpi: float, *, speck_mm: float = 1.0, max_ink_mm2: float = 4.0,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imaging.background import block_maps, ink_mask, paper_levels
-from imaging.blank import detect_blank_runs
+from imaging.blank import BlankResult, dark_shape_area, detect_blank_runs
 from imaging.checks import check_page, check_positive
 from imaging.components import despeckle, label_runs
 from imaging.debris import not_content
@@ -207,6 +207,12 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     runs, component = runs.select(~drop), component[~drop]
     blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),
                               max_ink_mm2=p.blank_max_ink_mm2, block=block)
+    if blank.blank:
+        # solid dark shapes on the sheet (a photograph, a test chart's squares) are outside
+        # blocks whose ink was dropped with the scanner background: content all the same
+        dark = dark_shape_area(maps.outside, block * mm_px)
+        if dark > 0:
+            blank = BlankResult(False, blank.ink_mm2 + dark, blank.content_blocks)
     speck = comps.fits(int(round(max(p.speck_mm, 0.5) / mm_px)))[component]
     fill_runs(ink, runs.select(speck), 0)
     runs, component = runs.select(~speck), component[~speck]

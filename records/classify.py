@@ -9,12 +9,14 @@ the group. Matching is accent-insensitive and tolerates OCR character errors
 from __future__ import annotations
 
 import csv
+import re
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from records.codes import GROUPS, TYPE_NAME
-from records.text import best_substring_distance, fold
+from records.text import fold, word_substring_distance
 
 HEADER = ("pattern", "type_code", "group", "weight", "label")
 
@@ -102,15 +104,26 @@ def allowed_edits(pattern_folded: str) -> int:
 
 
 def title_match(rule: Rule, text: str) -> float:
-    """1 - edits/len when *rule* occurs in *text* within its edit budget, else 0."""
+    """1 - edits/len when *rule* occurs in *text*, as whole words, within its edit budget, else 0.
+
+    The matched stretch starts and ends at word edges (design §6.3): a pattern may not
+    end inside a word of the title, which let "GIẤY CHỨNG SINH" match the "GIẤY CHỨNG NH"
+    of "GIẤY CHỨNG NHẬN" with two edits.
+    """
     folded = fold(text)
     if not folded:
         return 0.0
-    if rule.folded in folded:
-        return 1.0
-    if len(folded) + allowed_edits(rule.folded) < len(rule.folded):
+    budget = allowed_edits(rule.folded)
+    if len(folded) + budget < len(rule.folded):
         return 0.0
-    d = best_substring_distance(rule.folded, folded)
+    if re.search(rf"(?<![A-Z0-9]){re.escape(rule.folded)}(?![A-Z0-9])", folded):
+        return 1.0
+    # each letter of the pattern the title lacks costs an edit: most rows stop here,
+    # before the edit-distance table (the title is matched against every row)
+    have = Counter(folded)
+    if sum(max(0, n - have[c]) for c, n in Counter(rule.folded).items()) > budget:
+        return 0.0
+    d = word_substring_distance(rule.folded, folded)
     return 1.0 - d / len(rule.folded) if d <= allowed_edits(rule.folded) else 0.0
 
 
@@ -136,6 +149,12 @@ def score_titles(candidates: list[str], rules: list[Rule]) -> list[tuple[float, 
                 best, best_i = s, i
         if best > 0:
             scored.append((best, rule.weight, len(rule.folded), rule, best_i, order))
+    # the most specific title wins: a row whose pattern lies inside a longer row's that matched
+    # the same candidate ("GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT" in the land certificate's whole
+    # title) is that longer row's prefix or part, not a rival reading
+    scored = [t for t in scored if not any(
+        o[4] == t[4] and len(o[3].folded) > len(t[3].folded) and f" {t[3].folded} " in f" {o[3].folded} "
+        for o in scored)]
     # later rows (a technician's file) win ties over the shipped ones
     scored.sort(key=lambda t: (round(t[0] + 0.05 * t[1], 6), t[2], t[5]), reverse=True)
     return [(s[0], s[3], s[4]) for s in scored]
@@ -160,7 +179,9 @@ def classify(lines: list[str], rules: list[Rule], title_zone: float = 0.45,
             title_i = scored[0][2]
     if scored:
         top = scored[0]
-        rival = next((s for s in scored[1:] if s[1].type_code != top[1].type_code), None)
+        # a rival is another kind: another code, or another label of the same code (32 has many)
+        rival = next((s for s in scored[1:] if (s[1].type_code, fold(s[1].label))
+                      != (top[1].type_code, fold(top[1].label))), None)
         conf = top[0] if rival is None else top[0] * min(1.0, 0.6 + 2.0 * (top[0] - rival[0]))
         type_code, label, title_group = top[1].type_code, top[1].label, top[1].group
     else:

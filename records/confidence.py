@@ -87,8 +87,15 @@ def fit_logistic(rows: list[dict], labels: list[bool], l2: float = 1.0) -> tuple
 
 
 def threshold_for(confidences: list[float], labels: list[bool], precision: float = 0.99,
-                  minimum: float = 0.5) -> float:
-    """The lowest confidence t (>= *minimum*) at which values with confidence >= t are right >= *precision*."""
+                  minimum: float = 0.5, band: int = 20, band_precision: float | None = None) -> float:
+    """The lowest confidence t (>= *minimum*) at which values with confidence >= t are right >= *precision*.
+
+    The *band* values just above t must also be right >= *band_precision* of the time: a
+    pocket of doubtful values is not let through on the strength of the many sure ones
+    above it (the overall rate alone would admit a few wrong values at the bottom).
+    *band_precision* defaults to *precision* less 0.04.
+    """
+    local = precision - 0.04 if band_precision is None else band_precision
     pairs = sorted(zip(confidences, labels), key=lambda p: p[0], reverse=True)
     best = 1.0
     right = 0
@@ -96,6 +103,7 @@ def threshold_for(confidences: list[float], labels: list[bool], precision: float
         right += ok
         if n < len(pairs) and pairs[n][0] == c:
             continue  # a threshold passes every value of equal confidence: judge the whole tie
-        if right / n >= precision and c >= minimum:
+        near = pairs[max(0, n - band):n]
+        if right / n >= precision and c >= minimum and sum(o for _c, o in near) >= local * len(near):
             best = c
     return round(best, 3)

@@ -27,6 +27,7 @@ BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights
 # followed by a colon or a space, then a digit ("SƠN", a place name's end, is not one)
 _NUMBER_START = re.compile(r"^(?:S[O06]?\s*[:;.,]|S[O06]\s|5[O0]?\s*[:;])\s*[\dOIZ|]")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
+_LABEL = re.compile(r"\w\s*:")   # a label and its colon: no body's name has one
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,8 @@ def analyse(ocr: OcrResult) -> PageLayout:
                 break
             if not lay.in_left(s) or len(re.sub(r"[^A-Z]", "", s.folded)) < 2 or s.upper < 0.7:
                 continue
+            if _LABEL.search(s.text):
+                continue  # a form's labelled field ("Ông: TRẦN VĂN AN" on a land certificate), never a body
             lay.organ.append(s)
     # L8: a secrecy stamp alone on its line in the top third
     for s in segs:
@@ -234,3 +237,21 @@ def is_secrecy_stamp(s: Segment) -> bool:
     if f == "MAT":
         return True
     return any(fuzzy_score(x, f) >= 1 - 1 / len(x) and abs(len(f) - len(x)) <= 1 for x in _SECRET[1:])
+
+
+def conf_of(segs: list) -> tuple[float, float]:
+    """(mean, minimum) tesseract confidence of the words of *segs*, 0..1."""
+    words = [w for s in segs for w in s.words]
+    if not words:
+        return 0.0, 0.0
+    confs = [max(0.0, w.conf) / 100 for w in words]
+    return sum(confs) / len(confs), min(confs)
+
+
+def line_under(lay: PageLayout, s: Segment) -> Segment | None:
+    """The segment printed right under *s* (within BLOCK_GAP line heights, overlapping it across)."""
+    for t in lay.segments:
+        if t.y0 <= s.y0 + 0.5 * s.height or t.x1 < s.x0 or t.x0 > s.x1:
+            continue
+        return t if t.y0 - s.y1 <= BLOCK_GAP * s.height else None
+    return None

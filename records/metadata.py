@@ -13,12 +13,13 @@ the text as read.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from records import layout as L
+from records.bodies import spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
+from records.dates import issued_date
 from records.ocr import OcrResult
 from records.text import fold
 
@@ -28,14 +29,11 @@ FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "
 _NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
                      r"\s*(?:/\s*(\S{1,40}))?")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
-_DATE = re.compile(r"NGAY\s*([\dOIL|\]]{1,2})\s*[,.]?\s*THANG\s*([\dOIL|\]]{1,2})\s*[,.]?\s*NAM\s*([\dOIL|\]]{4})")
-_NUMERIC_DATE = re.compile(r"(?<![\d/])([0-3]?\d)\s*[/.-]\s*([01]?\d)\s*[/.-]\s*((?:19|20)\d\d)(?!\d)")
-# "V/v" as OCR returns it (V/w, V/y, VIv, V.v), or spelt out
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
-_VV_AS_READ = re.compile(r"^\(?\s*V\s*[/.,|1Il]\s*[vwyVWY]\b")
+_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
 _LABELLED = re.compile(r"\w\s*:\s*\S")
-_COPY_MARKS = ("(BAN SAO)", "(BAN CHINH)", "BAN SAO", "BAN CHINH")
+_COPY_MARKS = ("BANSAO", "BANCHINH")  # "(Bản sao)" under a form's title, its letters alone
 # Bodies' names begin with one of these (folded); an abbreviation or a place alone marks a parent line.
 BODY_PREFIXES = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ", "TRUONG ",
                  "BENH VIEN", "TRAM Y TE", "TOA AN", "BAN ", "DANG UY", "CHI CUC", "CUC ", "MAT TRAN", "DOAN ",
@@ -48,6 +46,11 @@ TYPE_ABBR = {"01": "NQ", "02": "QD", "03": "CT", "04": "QC", "05": "QYD", "06": 
              "09": "CTR", "10": "KH", "11": "PA", "12": "DA", "13": "DA", "14": "BC", "15": "TTR", "16": "GUQ",
              "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HD", "23": "CD", "24": "BGN", "25": "BTT",
              "26": "GM", "27": "GGT", "28": "GNP"}
+# The same abbreviations as printed (Phụ lục III), to mend a notation's misread type part.
+TYPE_ABBR_SPELT = {"01": "NQ", "02": "QĐ", "03": "CT", "04": "QC", "05": "QyĐ", "06": "TC", "07": "TB", "08": "HD",
+                   "09": "CTr", "10": "KH", "11": "PA", "12": "ĐA", "13": "DA", "14": "BC", "15": "TTr", "16": "GUQ",
+                   "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HĐ", "23": "CĐ", "24": "BGN", "25": "BTT",
+                   "26": "GM", "27": "GGT", "28": "GNP"}
 
 
 @dataclass
@@ -67,20 +70,34 @@ class Extracted:
         self.boxes[name] = L.box_of(segs)
 
 
-def _conf(segs: list) -> tuple[float, float]:
-    """(mean, minimum) tesseract confidence of the words of *segs*, 0..1."""
-    words = [w for s in segs for w in s.words]
-    if not words:
-        return 0.0, 0.0
-    confs = [max(0.0, w.conf) / 100 for w in words]
-    return sum(confs) / len(confs), min(confs)
-
-
 def _clean_notation(raw: str) -> str:
     s = raw.replace("Ð", "Đ").replace("đ", "Đ") if raw else ""
     s = re.sub("Đ{2,}", "Đ", s)  # tesseract sometimes reads one Đ as both Đ and Ð; no notation has ĐĐ
     s = re.sub(r"\s+", "", s).strip(".,;:-/_|'\"")
     return s[:30]
+
+
+def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float) -> tuple[str, float]:
+    """(*notation* with its type part spelt as the title's, 1.0) when OCR misread one letter of it.
+
+    Nghị định 30/2020 writes the type's abbreviation first ("TTr-UBND" for a Tờ trình): a
+    type part one edit from the one the title names ("TT", "T1r", "CP" for CĐ) is that one
+    misread, when the title itself was read with confidence.
+    """
+    want = TYPE_ABBR.get(type_code, "")
+    if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or _edits(abbr, want) != 1:
+        return notation, 0.0
+    return TYPE_ABBR_SPELT[type_code] + notation[notation.index("-"):], 1.0
+
+
+def _edits(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
 
 
 def _abbr_of(notation: str) -> str:
@@ -120,9 +137,15 @@ def title_blocks(lay: L.PageLayout) -> list[list[L.Segment]]:
 
 def _type(lay: L.PageLayout, lines: list[str], rules: list[Rule]) -> tuple[Classification, list]:
     blocks = title_blocks(lay)
-    texts = [" ".join(s.text for s in b) for b in blocks]
+    # a title of two or three lines printed further apart than BLOCK_GAP comes out as two
+    # blocks: two neighbouring blocks of three lines at most, joined, are a candidate too
+    # (after the single blocks, so a one-line title still matches its own block first)
+    joined = [a + b for a, b in zip(blocks, blocks[1:])
+              if len(a) + len(b) <= 3 and b[0].y0 - a[-1].y1 <= 3 * max(a[-1].height, b[0].height)]
+    cands = blocks + joined
+    texts = [" ".join(s.text for s in b) for b in cands]
     cls = classify(lines, rules, titles=texts)
-    block = blocks[-2 - cls.title_line] if cls.title_line <= -2 else []
+    block = cands[-2 - cls.title_line] if cls.title_line <= -2 else []
     return cls, block
 
 
@@ -139,68 +162,14 @@ def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
     num = raw_num.translate(_DIGITS)
     notation = _clean_notation(m.group(2) or "")
     words = s.words[:3]
-    mean, low = _conf([L.Segment(tuple(words))])
+    mean, low = L.conf_of([L.Segment(tuple(words))])
     first = s.words[0].text
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "accent": float(first[:2] in ("Số", "SỐ")),
              "fixed_digits": float(num != raw_num), "in_left": float(lay.in_left(s)),
              "leading_zero": float(num.startswith("0") and len(num) > 1), "has_notation": float(bool(notation)),
              "notation_form": float(bool(re.fullmatch(r"[0-9A-ZĐ]{1,8}(?:[-/][0-9A-ZĐ]{1,10}){0,3}", notation))),
-             "notation_conf": _conf([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
+             "notation_conf": L.conf_of([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
     return num, notation, feats, [s]
-
-
-def _date_in(s: L.Segment) -> tuple[str, dict] | None:
-    f = s.folded
-    m = _DATE.search(f)
-    kind = "words"
-    if m is None:
-        m = _NUMERIC_DATE.search(f)
-        kind = "numeric"
-        if m is None:
-            return None
-        before = f[:m.start()]
-        if ":" in before or not ("NGAY" in before[-8:] or before.rstrip().endswith(",")):
-            return None  # a labelled field of a form ("Ngày sinh: 01/02/1990"), not the issued date
-    groups = [g.translate(_DIGITS).upper().replace("L", "1") for g in m.groups()]
-    d, mo, y = (int(g) for g in groups)
-    try:
-        dt.date(y, mo, d)
-        valid = 1.0
-    except ValueError:
-        valid = 0.0
-    before = f[:m.start()]
-    place = 1.0 if re.search(r"[A-Z]{2,}.*,\s*$", before) else 0.0
-    label = 1.0 if ":" in before else 0.0
-    today = 1.0 if "HOM NAY" in before else 0.0
-    year_ok = 1.0 if 1945 <= y <= dt.date.today().year + 1 else 0.0
-    return f"{d:02d}/{mo:02d}/{y:04d}", {"valid": valid, "place": place, "label": label, "today": today,
-                                         "numeric": float(kind == "numeric"), "year_ok": year_ok,
-                                         "fixed_digits": float(groups != list(m.groups()))}
-
-
-def _date(lay: L.PageLayout) -> tuple[str, dict, list]:
-    found = []
-    for s in lay.segments:
-        r = _date_in(s)
-        if r is None:
-            continue
-        value, feats = r
-        header = 0.0
-        if lay.nation is not None and s.y0 >= lay.nation.y0 and s.y0 <= lay.header_bottom + 35 * lay.mm \
-                and not lay.in_left(s):
-            header = 1.0
-        # L5: under the motto; else a place-and-date line; else "Hôm nay, ngày …"; never a label
-        rank = (header, feats["place"], feats["today"], -feats["label"])
-        found.append((rank, -s.y0, value, feats, s))
-    if not found:
-        return "", {"found": 0.0}, []
-    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
-    _rank, _y, value, feats, s = found[0]
-    others = {v for _r, _y2, v, _f, _s in found[1:] if _r[:3] == _rank[:3]}
-    mean, low = _conf([s])
-    feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
-                 rivals=float(bool(others - {value})), candidates=float(len(found)))
-    return value, feats, [s]
 
 
 def _is_parent(first: str, second: str) -> bool:
@@ -217,23 +186,8 @@ def _is_parent(first: str, second: str) -> bool:
     return False
 
 
-# The fixed words a body's name starts with, spelt right: OCR that misreads one of their
-# marks ("ỦY BAN NHÂN ĐÂN") is mended, as "V/v" is, since nothing else can be meant.
-BODY_SPELLING = (("UY BAN NHAN DAN", "ỦY BAN NHÂN DÂN"), ("HOI DONG NHAN DAN", "HỘI ĐỒNG NHÂN DÂN"),
-                 ("CONG AN", "CÔNG AN"), ("VAN PHONG", "VĂN PHÒNG"), ("BAN CHI HUY QUAN SU", "BAN CHỈ HUY QUÂN SỰ"))
 _EDGE_NOISE = " -–—:;,._|'\"‘’`"
 _UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
-
-
-def _spelt(text: str) -> tuple[str, float]:
-    """(*text* with its leading fixed words spelt right, 1.0 if they were misread)."""
-    words = text.split()
-    for folded, right in BODY_SPELLING:
-        n = len(folded.split())
-        head = " ".join(words[:n])
-        if len(words) > n and fold(head) == folded:
-            return " ".join([right, *words[n:]]), float(head != right)
-    return text, 0.0
 
 
 def _place_of(text: str) -> str:
@@ -248,9 +202,51 @@ def _place_of(text: str) -> str:
     return ""
 
 
-def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
+_ON_BEHALF = re.compile(r"^T\s*[./]?\s*M\s*[.,:]?\s+(?=[A-Z])")  # "TM." (thay mặt), folded
+_LAND_CERTIFICATE = "GIAY CHUNG NHAN QUYEN SU DUNG DAT"
+
+
+def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, dict, list]:
+    """L4, a land-use certificate: the body that signs it ("TM. ỦY BAN NHÂN DÂN") and the place-and-date line's district.
+
+    A certificate has no header column; a household's or an individual's certificate is
+    issued by the district's People's Committee (Luật Đất đai 2013 Điều 105), whose
+    chairman signs on its behalf under the place-and-date line, which names the district.
+    """
+    if not land or not date_segs:
+        return "", {}, []
+    place = date_segs[0].text.split(",")[0].strip(_EDGE_NOISE)
+    if not place or len(place) > 40:
+        return "", {}, []
+    for s in lay.segments:
+        if s.y0 < date_segs[0].y0:
+            continue
+        m = _ON_BEHALF.match(s.folded)
+        if m is None:
+            continue
+        words = s.text.split()
+        rest = " ".join(words[len(s.folded[:m.end()].split()):])
+        name, mended = spell_body_line(rest)
+        if fold(name) != "UY BAN NHAN DAN":
+            return "", {}, []
+        mean, low = L.conf_of([s] + date_segs[:1])
+        text = f"{name} HUYỆN {_place_of(place) or place.upper()}"
+        return text, {"found": 1.0, "conf": mean, "min_conf": low, "lines": 1.0, "signature": 1.0,
+                      "mended": float(bool(mended)), "prefix": 1.0, "upper": s.upper}, [s, date_segs[0]]
+    return "", {}, []
+
+
+def _odd_letters(text: str) -> float:
+    """1.0 when *text* holds a letter Vietnamese does not write (folded outside A-Z: "Ƒ", "ƀ"), a misreading."""
+    return float(any(c.isalpha() and not ("A" <= c <= "Z") for c in fold(text)))
+
+
+def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str, dict, list]:
     lines = lay.organ
     if not lines:
+        text, feats, segs = _signing_body(lay, date_segs, land)
+        if text:
+            return text[:200], feats, segs
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
                     "number": float(lay.number is not None)}, []
     # a speck of the scan read as punctuation glued to a line (".ỦY BAN …") is not part of the name
@@ -260,8 +256,10 @@ def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
         lines = lines[1:]
         folded = folded[1:]
         parent = 1.0
-    text, mended = _spelt(" ".join(s.text.strip(_EDGE_NOISE) for s in lines).strip(_EDGE_NOISE))
-    mean, low = _conf(lines)
+    spelt, n_mended = spell_body_lines([s.text.strip(_EDGE_NOISE) for s in lines])
+    text = " ".join(spelt).strip(_EDGE_NOISE)
+    mended = float(bool(n_mended))
+    mean, low = L.conf_of(lines)
     name = " ".join(folded)
     # the place in the body's name against the place-and-date line's: the same spelling twice is
     # likely right; the same letters with other marks means one of them was misread
@@ -273,7 +271,7 @@ def _organ(lay: L.PageLayout, date_segs: list) -> tuple[str, dict, list]:
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
              "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
              "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
-             "place_same": same, "place_conflict": conflict}
+             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text)}
     return text[:200], feats, lines
 
 
@@ -294,7 +292,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
                 break
             run.append(s)
         if run:
-            mean, low = _conf(run)
+            mean, low = L.conf_of(run)
             text = _VV_AS_READ.sub("V/v", " ".join(s.text for s in run))  # the fixed token, not its misreading
             return (text[:500],
                     {"found": 1.0, "place": 1.0, "vv": 1.0, "title": 0.0, "lines": float(len(run)), "conf": mean,
@@ -313,7 +311,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
         f = s.folded
         if not lay.centred(s, 0.2) or f.startswith(_BODY_START) or (s.upper > 0.75 and not _VV.match(f)):
             break
-        if f.strip() in _COPY_MARKS:
+        if re.sub(r"[^A-Z]", "", f) in _COPY_MARKS:
             continue
         if _LABELLED.search(f) and not _VV.match(f):
             break  # a form's labelled field ("Họ, chữ đệm, tên: …"), not a trích yếu
@@ -325,10 +323,11 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
             break
     if not run:
         return "", {"found": 0.0, "title": 1.0}, []
-    mean, low = _conf(run)
-    text = " ".join(s.text for s in run).strip()
+    mean, low = L.conf_of(run)
+    text = " ".join(s.text for s in run).strip().lstrip("'\"‘’`.,:;_|-–— ")  # specks read before it
     if text.startswith("(") and text.endswith(")"):
         text = text[1:-1].strip()
+    text = _VV_AS_READ.sub("V/v", text)  # a petition's "(V/v …)" read "V⁄% …", "VW …"
     feats = {"found": 1.0, "place": 1.0, "vv": float(bool(_VV.match(run[0].folded))), "title": 1.0,
              "lines": float(len(run)), "conf": mean, "min_conf": low, "cong_van": 0.0}
     return text[:500], feats, run
@@ -356,18 +355,19 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
         agree = 1.0 if abbr == TYPE_ABBR[type_code] else -1.0
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
-    tmean, tlow = _conf(block)
+    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree)
+    tmean, tlow = L.conf_of(block)
     out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
                                     "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,
                                     "cong_van": cong_van, "lines": float(len(block))}, block or ssegs)
     out.values["label"] = label
     out.values["group"] = cls.group
-    nfeats = dict(nfeats, agree=agree)
+    nfeats = dict(nfeats, agree=agree, notation_mended=nmended)
     out.set("codeNumber", num, nfeats, nsegs)
     out.set("codeNotation", notation, nfeats, nsegs)
-    date, dfeats, dsegs = _date(lay)
+    date, dfeats, dsegs = issued_date(lay)
     out.set("issuedDate", date, dfeats, dsegs)
-    body, ofeats, osegs = _organ(lay, dsegs)
+    body, ofeats, osegs = _organ(lay, dsegs, fold(label).startswith(_LAND_CERTIFICATE))
     ofeats["motto"] = float(lay.nation is not None)
     out.set("organName", body, ofeats, osegs)
     out.set("subject", subj, sfeats, ssegs)

@@ -39,6 +39,32 @@ def best_substring_distance(pattern: str, text: str) -> int:
     return best
 
 
+def word_substring_distance(pattern: str, text: str) -> int:
+    """Smallest edit distance between *pattern* and a run of whole words of *text*.
+
+    As :func:`best_substring_distance`, but the matched stretch of *text* must start
+    and end at a word's edge (an end of the text, or next to a character that is not
+    a letter or digit): "GIAY CHUNG SINH" is two edits from "GIAY CHUNG NH", the
+    inside of "GIAY CHUNG NHAN", but more from any run of whole words of it.
+    """
+    if not pattern:
+        return 0
+    n = len(text)
+    far = len(pattern) + n + 1
+    prev = list(range(len(pattern) + 1))  # column 0: a match may start at the text's start
+    best = prev[-1] if n == 0 or not text[0].isalnum() else far
+    for j in range(1, n + 1):
+        ch = text[j - 1]
+        cur = [far if ch.isalnum() else 0]  # a match may start only after a non-word character
+        for i, pc in enumerate(pattern, 1):
+            cost = 0 if pc == ch else 1
+            cur.append(min(prev[i] + 1, cur[i - 1] + 1, prev[i - 1] + cost))
+        if j == n or not text[j].isalnum():
+            best = min(best, cur[-1])
+        prev = cur
+    return min(best, far)
+
+
 def fuzzy_score(pattern: str, text: str) -> float:
     """1.0 for an exact (folded) occurrence of *pattern* in *text*, down to 0.0."""
     p, t = fold(pattern), fold(text)

@@ -162,10 +162,15 @@ function pageCard(p) {
   const img = p.thumb ? `<img src="${p.thumb}" alt="${esc(msgText("status.review.page", {seq: p.seq}))}" data-view="${p.id}" loading="lazy">`
     : `<div class="noimg" data-view="${p.id}">${p.state === "captured" ? "…" : "—"}</div>`;
   return `<figure class="page${p.mark ? " marked" : ""}" id="page-${p.id}" data-seq="${p.seq}">${img}` +
-    `<figcaption><b>${msg("status.review.page", {seq: p.seq})}</b>${p.role ? ` <span class="en">${ROLE_OF_PAGE[p.role] ? msgText(ROLE_OF_PAGE[p.role]) : esc(p.role)}</span>` : ""}` +
+    `<figcaption><b>${msg("status.review.page", {seq: p.seq})}</b>${roleLabel(p)}` +
     `<ul class="flags">${flagList(p)}</ul>${markButtons(p)}${separatorButtons(p)}</figcaption></figure>`;
 }
 
+// The page's role in its record file, unless a flag already says it (a blank page: "blank" once, not twice).
+function roleLabel(p) {
+  if (!p.role || p.flags.some((f) => f.flag === p.role)) return "";
+  return ` <span class="en" data-role="${esc(p.role)}">${ROLE_OF_PAGE[p.role] ? msgText(ROLE_OF_PAGE[p.role]) : esc(p.role)}</span>`;
+}
 const ROLE_OF_PAGE = {cover: "status.review.role.cover", patch: "status.review.role.patch", blank: "status.review.role.blank",
                       content: "status.review.role.content", damaged: "status.review.role.damaged",
                       removed: "status.review.role.removed"};

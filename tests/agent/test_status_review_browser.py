@@ -94,9 +94,25 @@ def review_scenario(agent, station: str, driver) -> None:
     analyses = [p.analysis for p in (agent.journal.page(i) for i in page_ids(agent, job.id))]
     for got, analysis in zip(flags, analyses):
         expected = {w["code"] for w in analysis["warnings"]} | ({"blank"} if analysis["blank"] else set())
-        assert set(got) == expected and got, (got, analysis["warnings"])
+        assert set(got) == expected, (got, analysis["warnings"])
+    # SANE's test pattern (large black squares) is content, not a blank page
+    assert not any(a["blank"] for a in analyses)
+    for f, got in zip(figures, flags):
+        # a page's role is not said again when a flag says it ("blank" once, not twice)
+        roles = [r.get_attribute("data-role") for r in f.find_elements(By.CSS_SELECTOR, "span[data-role]")]
+        assert not set(roles) & set(got), (roles, got)
     DOCS.mkdir(exist_ok=True)
     driver.save_screenshot(str(DOCS / "station-pages.png"))
+
+    # SANE's test pattern is content: the scanned pages make a record file of their own (no
+    # cover sheet), held before the copier's pages arrive so that those do not join it.
+    scanned, store = set(page_ids(agent, job.id)), RecordStore(agent.journal)
+    def scanner_file_held():
+        return any(scanned <= {p[0] for p in store.pages_of(f.id)} for f in store.files("held"))
+    end = time.monotonic() + 120
+    while time.monotonic() < end and not scanner_file_held():
+        time.sleep(0.2)
+    assert scanner_file_held()
 
     # A copier drops three pages without a cover sheet: they are held for the technician.
     drop_pdf(Path(agent.cfg.hotfolder.path), "scan0001.pdf", [samples.render_page(spec, dpi=150)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.imaging_pages import cached_page as page
-from imaging.blank import detect_blank
+from imaging.blank import dark_shape_area, detect_blank
 from imaging.errors import ImageError
 from imaging.pipeline import process_page
 
@@ -49,3 +49,56 @@ def test_detect_blank_direct():
 def test_detect_blank_bad_dpi():
     with pytest.raises(ImageError):
         detect_blank(np.zeros((20, 20), np.uint8), 0)
+
+
+def _sane_grid(width_mm: float, height_mm: float, dpi: int = 200) -> np.ndarray:
+    """SANE's test pattern (the test backend's Grid: large solid black squares) scanned through python-sane."""
+    sane = pytest.importorskip("sane")
+    sane.init()
+    dev = sane.open("test:0")
+    try:
+        dev.mode, dev.resolution, dev.test_picture = "Gray", dpi, "Grid"
+        dev.br_x, dev.br_y = width_mm, height_mm
+        return np.asarray(dev.scan().convert("L"))
+    finally:
+        dev.close()
+
+
+@pytest.mark.parametrize("size", [(60.0, 80.0), (200.0, 200.0)])
+def test_sane_test_pattern_is_not_blank(size):
+    # its black squares are darker than any paper: the background map calls them outside the
+    # sheet, like the scanner background, and their ink was dropped with it
+    img = _sane_grid(*size)
+    assert img.min() < 40 and img.max() > 200  # the checkerboard, not a blank frame
+    a = process_page(img, 200).analysis
+    assert not a.blank, a.blank_measure
+
+
+def _with_shapes(img: np.ndarray, shapes) -> np.ndarray:
+    out = np.array(img)
+    yy, xx = np.mgrid[:out.shape[0], :out.shape[1]]
+    px = 200 / 25.4
+    for cx, cy, r, level in shapes:
+        disc = (xx - cx * px) ** 2 + (yy - cy * px) ** 2 <= (r * px) ** 2
+        out[disc] = level
+    return out
+
+
+def test_a_dark_photograph_on_a_blank_sheet_is_not_blank():
+    blank = page(seed=51, content="blank")
+    assert process_page(blank, 200).analysis.blank
+    # a dark photograph: a 40 mm disc of near-black in the middle of the sheet
+    a = process_page(_with_shapes(blank, [(110, 150, 20, 25)]), 200).analysis
+    assert not a.blank, a.blank_measure
+
+
+def test_dark_shapes_count_only_on_the_sheet_and_from_their_size():
+    outside = np.zeros((40, 30), np.uint8)
+    outside[:, :3] = 1          # the scanner background along the frame's left edge
+    outside[0:5, 20:30] = 1     # a dark wedge in a corner
+    assert dark_shape_area(outside, 3.0) == 0.0
+    outside[10:12, 10:11] = 1   # 2 blocks (18 mm²): a filing hole's size, not counted
+    assert dark_shape_area(outside, 3.0) == 0.0
+    outside[20:23, 10:13] = 1   # a 9 mm square on the sheet
+    outside[23:26, 13:16] = 1   # its diagonal neighbour (a checkerboard): a shape of its own
+    assert dark_shape_area(outside, 3.0) == pytest.approx(2 * 9 * 9.0)

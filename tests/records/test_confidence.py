@@ -35,3 +35,12 @@ def test_a_value_not_found_or_not_modelled_is_not_trusted():
     assert confidence.score("typeName", {"found": 0.0}, {}) == 0.0
     # no fitted model: tesseract's own confidence, discounted, stays below the cautious fallback threshold
     assert confidence.score("typeName", {"found": 1.0, "conf": 0.99}, {}) < confidence.FALLBACK_THRESHOLDS["typeName"]
+
+
+def test_a_pocket_of_doubtful_values_is_not_let_through_by_the_sure_ones_above_it():
+    confs = [0.99] * 200 + [0.8, 0.79, 0.78, 0.77]
+    labels = [True] * 200 + [True, False, True, False]
+    # 202 right of 204 is 99 %, but two of the four lowest are wrong: the band above 0.77 says so
+    assert confidence.threshold_for(confs, labels, precision=0.99, band=4) == 0.8
+    assert confidence.threshold_for(confs, labels, precision=0.99, band=0) == 0.77  # the overall rate alone
+    assert confidence.threshold_for(confs, labels, precision=0.99, minimum=0.9) == 0.99
