@@ -35,13 +35,13 @@ class Found:
     rows: list[dict]
 
 
-def _fts_query(words: list[str]) -> str:
+def _fts_query(words: list[str], prefix: bool) -> str:
     # Each word a quoted term, the last one also a prefix (as typed so far): the user's text is never FTS5 syntax.
-    return " ".join(f'"{w}"' for w in words[:-1]) + f' "{words[-1]}"*'
+    return " ".join(f'"{w}"' for w in words) + ("*" if prefix else "")
 
 
-def _ts_query(words: list[str]) -> str:
-    return " & ".join(words[:-1] + [f"{words[-1]}:*"])
+def _ts_query(words: list[str], prefix: bool) -> str:
+    return " & ".join(words) + (":*" if prefix else "")
 
 
 def _filters(modes, commune, doc_type, issuer, since, until) -> tuple[list[str], list]:
@@ -65,7 +65,19 @@ def _filters(modes, commune, doc_type, issuer, since, until) -> tuple[list[str],
 
 
 def _window(state, q: str, words: list[str], where: list[str], params: list, size: int) -> list[tuple[str, float]]:
-    """``[(file_code, score)]`` of at most *size* matching record files, higher score more relevant."""
+    """``[(file_code, score)]`` of at most *size* matching record files, higher score more relevant.
+
+    The last word is a prefix (as typed so far) unless, as a whole word, it already fills the window: a
+    prefix of a common word makes the index gather every word it begins, the costliest part of a search.
+    """
+    if not words:
+        return _run(state, q, None, where, params, size)
+    exact = _run(state, q, words, where, params, size, prefix=False)
+    return exact if len(exact) >= size else _run(state, q, words, where, params, size, prefix=True)
+
+
+def _run(state, q: str, words: list[str] | None, where: list[str], params: list, size: int,
+         prefix: bool = False) -> list[tuple[str, float]]:
     join = " LEFT JOIN stations s ON s.device_id=r.device_id" if any(w.startswith("s.") for w in where) else ""
     cond = " AND ".join(where)
     if not words:
@@ -77,13 +89,14 @@ def _window(state, q: str, words: list[str], where: list[str], params: list, siz
         sql = (f"SELECT r.file_code, -bm25(web_records_fts) AS score FROM web_records_fts f "
                f"JOIN web_records r ON r.file_code = f.file_code{join} "
                f"WHERE web_records_fts MATCH ? AND {cond} LIMIT ?")
-        args = (_fts_query(words), *params, size)
+        args = (_fts_query(words, prefix), *params, size)
     else:
-        # The tsquery is the indexed expression's own operator on the stored column: the GIN index answers it
-        # and LIMIT stops the heap scan at the window's size. ts_rank normalised by document length (1).
+        # The tsquery is the indexed expression's own operator on the stored column: each partition's GIN index
+        # answers it, and LIMIT stops the scan (and the Append over the partitions) at the window's size.
+        # ts_rank normalised by document length (1).
         text = (f"SELECT r.file_code, ts_rank(r.search_tsv, to_tsquery('simple', ?), 1) AS score "
                 f"FROM web_records r{join} WHERE r.search_tsv @@ to_tsquery('simple', ?) AND {cond} LIMIT ?")
-        tsquery = _ts_query(words)
+        tsquery = _ts_query(words, prefix)
         sql, args = text, (tsquery, tsquery, *params, size)
         if _CODE_LIKE.fullmatch(q.strip()):
             # A code, or part of one: the trigram index finds it anywhere in a file code. Two windows, each on
