@@ -71,18 +71,26 @@ def _window(state, q: str, words: list[str], where: list[str], params: list, siz
     prefix of a common word makes the index gather every word it begins, the costliest part of a search.
     """
     if not words:
-        return _run(state, q, None, where, params, size)
-    exact = _run(state, q, words, where, params, size, prefix=False)
-    return exact if len(exact) >= size else _run(state, q, words, where, params, size, prefix=True)
+        return list(_run(state, None, where, params, size).items())
+    hits = _run(state, words, where, params, size, prefix=False)
+    if len(hits) < size:
+        hits = _run(state, words, where, params, size, prefix=True)
+    if state.backend != "sqlite" and len(hits) < size and _CODE_LIKE.fullmatch(q.strip()):
+        # A code, or part of one: the trigram index finds it anywhere in a file code. A window of its own on
+        # its own index (an OR of the two makes the planner scan the table), merged after the text's.
+        code_like = "%" + q.strip().replace("_", "") + "%"
+        for code, score in _run(state, None, where + ["r.file_code ILIKE ?"], params + [code_like], size).items():
+            hits.setdefault(code, score)
+    return list(hits.items())[:size]
 
 
-def _run(state, q: str, words: list[str] | None, where: list[str], params: list, size: int,
-         prefix: bool = False) -> list[tuple[str, float]]:
+def _run(state, words: list[str] | None, where: list[str], params: list, size: int,
+         prefix: bool = False) -> dict[str, float]:
     join = " LEFT JOIN stations s ON s.device_id=r.device_id" if any(w.startswith("s.") for w in where) else ""
     cond = " AND ".join(where)
     if not words:
         sql = f"SELECT r.file_code, 0.0 AS score FROM web_records r{join} WHERE {cond} ORDER BY r.file_code LIMIT ?"
-        args = tuple(params) + (size,)
+        args = (*params, size)
     elif state.backend == "sqlite":
         # The file code is in the indexed text too (its parts are tokens), so one FTS5 match covers both.
         # bm25() is lower for a better match.
@@ -94,23 +102,12 @@ def _run(state, q: str, words: list[str] | None, where: list[str], params: list,
         # The tsquery is the indexed expression's own operator on the stored column: each partition's GIN index
         # answers it, and LIMIT stops the scan (and the Append over the partitions) at the window's size.
         # ts_rank normalised by document length (1).
-        text = (f"SELECT r.file_code, ts_rank(r.search_tsv, to_tsquery('simple', ?), 1) AS score "
-                f"FROM web_records r{join} WHERE r.search_tsv @@ to_tsquery('simple', ?) AND {cond} LIMIT ?")
         tsquery = _ts_query(words, prefix)
-        sql, args = text, (tsquery, tsquery, *params, size)
-        if _CODE_LIKE.fullmatch(q.strip()):
-            # A code, or part of one: the trigram index finds it anywhere in a file code. Two windows, each on
-            # its own index (an OR of the two makes the planner scan the table), merged below.
-            code_like = "%" + q.strip().replace("_", "") + "%"
-            sql = (f"({text}) UNION ALL (SELECT r.file_code, 0.0 AS score FROM web_records r{join} "
-                   f"WHERE r.file_code ILIKE ? AND {cond} LIMIT ?)")
-            args += (code_like, *params, size)
+        sql = (f"SELECT r.file_code, ts_rank(r.search_tsv, to_tsquery('simple', ?), 1) AS score "
+               f"FROM web_records r{join} WHERE r.search_tsv @@ to_tsquery('simple', ?) AND {cond} LIMIT ?")
+        args = (tsquery, tsquery, *params, size)
     with state.tx() as db:
-        rows = db.execute(sql, args).fetchall()
-    best: dict[str, float] = {}
-    for r in rows:
-        best[r["file_code"]] = max(float(r["score"]), best.get(r["file_code"], float("-inf")))
-    return list(best.items())[:size]
+        return {r["file_code"]: float(r["score"]) for r in db.execute(sql, args).fetchall()}
 
 
 def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", doc_type: str = "",
