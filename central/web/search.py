@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from central.web.records import MODES, unaccent
 
 TOTAL_CAP = 1000  # an exact total up to this many matches; beyond it, "more than TOTAL_CAP"
+PREFIX_BELOW = 50  # the last word is a prefix only when, whole, it finds fewer (a page's worth)
 _WORD = re.compile(r"[0-9a-z]+")
 _CODE_LIKE = re.compile(r"[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*")  # no space, a digit: maybe part of a file code
 _DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
@@ -67,13 +68,14 @@ def _filters(modes, commune, doc_type, issuer, since, until) -> tuple[list[str],
 def _window(state, q: str, words: list[str], where: list[str], params: list, size: int) -> list[tuple[str, float]]:
     """``[(file_code, score)]`` of at most *size* matching record files, higher score more relevant.
 
-    The last word is a prefix (as typed so far) unless, as a whole word, it already fills the window: a
-    prefix of a common word makes the index gather every word it begins, the costliest part of a search.
+    The last word is taken whole, and as a prefix (as typed so far) only when whole it finds fewer than
+    ``PREFIX_BELOW``: a prefix of a common word makes the index gather every word it begins, the costliest
+    part of a search, and a word typed in full is what most searches send.
     """
     if not words:
         return list(_run(state, None, where, params, size).items())
     hits = _run(state, words, where, params, size, prefix=False)
-    if len(hits) < size:
+    if len(hits) < PREFIX_BELOW:
         hits = _run(state, words, where, params, size, prefix=True)
     if state.backend != "sqlite" and len(hits) < size and _CODE_LIKE.fullmatch(q.strip()):
         # A code, or part of one: the trigram index finds it anywhere in a file code. A window of its own on
