@@ -27,11 +27,12 @@ th a{color:inherit}tr.red td.contact{background:#e63946;color:#fff;font-weight:b
 input,select,button{font-size:1em;padding:.3em}.bar{background:#457b9d;height:.8em;display:inline-block}
 .charts{display:flex;flex-wrap:wrap;gap:1em}.chart{flex:1 1 420px;margin:0;max-width:760px}
 .chart figcaption{font-size:.9em;color:#444}
-#stations th,#stations td{white-space:normal;overflow-wrap:anywhere;padding:.3em .35em}
+#stations th,#stations td{white-space:normal;overflow-wrap:break-word;padding:.3em .35em}
 #stations th{vertical-align:bottom;font-size:.9em}#stations th .en{display:block;font-weight:normal}
 #stations abbr{text-decoration:none}#stations td.num{text-align:right;white-space:nowrap}
 #stations td.contact{min-width:6em}
-@media (max-width:700px){#stations th:first-child,#stations td:first-child{position:sticky;left:0;background:#fff}}
+@media (max-width:700px){#stations th,#stations td{white-space:nowrap}
+#stations th:first-child,#stations td:first-child{position:sticky;left:0;background:#fff}}
 """
 
 

@@ -260,8 +260,13 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     d.get(url)
     width = d.execute_script("return document.documentElement.scrollWidth")
     assert width <= 412 + 1
-    # The table scrolls inside its box there, the commune column staying in view.
+    # The table scrolls inside its box there (its cells unwrapped, each row one line high), the commune column
+    # staying in view.
     first = d.find_element(By.CSS_SELECTOR, "#stations td")
     assert first.value_of_css_property("position") == "sticky"
+    box = d.execute_script("const t = document.getElementById('stations'); "
+                           "return [t.scrollWidth, t.parentElement.clientWidth, t.rows[1].offsetHeight, "
+                           "t.rows[1].cells[0].scrollHeight];")
+    assert box[0] > box[1] and box[2] < 3 * 16, box
     d.execute_script("document.getElementById('stations').scrollIntoView()")
     d.save_screenshot(str(DOCS / "central-web-8-phone.png"))
