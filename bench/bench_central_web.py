@@ -80,7 +80,11 @@ def _fill_pg(state, n: int) -> float:
                           "added_at) FROM STDIN") as copy:
                 for code, device, mode, title, text in _rows(n):
                     copy.write_row((code, device, mode, title, 1, 3, text, 0))
-        conn.execute("ANALYZE web_records")
+        # What autovacuum does after a bulk load: the GIN indexes' pending lists merged, statistics taken.
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE web_records")
+        conn.autocommit = False
     return time.perf_counter() - t
 
 
@@ -154,7 +158,7 @@ def _pg_section() -> list[str]:
         state.close()
     finally:
         cluster.close()
-    return [f"PostgreSQL, {PG_RECORDS:,} record files (COPY + ANALYZE {fill:.0f} s):", "",
+    return [f"PostgreSQL, {PG_RECORDS:,} record files in 8 hash partitions (COPY + VACUUM ANALYZE {fill:.0f} s):", "",
             "| query | results | p50 ms | p95 ms | LIKE scan p50 ms | p95 ms |", "|---|---|---|---|---|---|",
             *[f"| `{q}` | {n} | {a:.1f} | {b:.1f} | {c:.0f} | {d:.0f} |" for q, a, b, n, c, d in figures], ""]
 

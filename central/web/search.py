@@ -81,17 +81,21 @@ def _window(state, q: str, words: list[str], where: list[str], params: list, siz
         # A code, or part of one: the trigram index finds it anywhere in a file code. A window of its own on
         # its own index (an OR of the two makes the planner scan the table), merged after the text's.
         code_like = "%" + q.strip().replace("_", "") + "%"
-        for code, score in _run(state, None, where + ["r.file_code ILIKE ?"], params + [code_like], size).items():
+        for code, score in _run(state, None, where + ["r.file_code ILIKE ?"], params + [code_like], size,
+                                ordered=False).items():
             hits.setdefault(code, score)
     return list(hits.items())[:size]
 
 
 def _run(state, words: list[str] | None, where: list[str], params: list, size: int,
-         prefix: bool = False) -> dict[str, float]:
+         prefix: bool = False, ordered: bool = True) -> dict[str, float]:
     join = " LEFT JOIN stations s ON s.device_id=r.device_id" if any(w.startswith("s.") for w in where) else ""
     cond = " AND ".join(where)
     if not words:
-        sql = f"SELECT r.file_code, 0.0 AS score FROM web_records r{join} WHERE {cond} ORDER BY r.file_code LIMIT ?"
+        # Without words: the first by file code (the primary key's order). A trigram window is not *ordered*:
+        # sorting its matches would make the planner walk the primary key and test every file code.
+        order = " ORDER BY r.file_code" if ordered else ""
+        sql = f"SELECT r.file_code, 0.0 AS score FROM web_records r{join} WHERE {cond}{order} LIMIT ?"
         args = (*params, size)
     elif state.backend == "sqlite":
         # The file code is in the indexed text too (its parts are tokens), so one FTS5 match covers both.
