@@ -46,7 +46,7 @@ def _ts_query(words: list[str], prefix: bool) -> str:
 
 
 def _filters(modes, commune, doc_type, issuer, since, until) -> tuple[list[str], list]:
-    where, params = ["r.mode IN (%s)" % ",".join("?" * len(modes))], list(modes)
+    where, params = [f"r.mode IN ({','.join('?' * len(modes))})"], list(modes)
     if commune:
         where.append("s.commune = ?")
         params.append(commune)
