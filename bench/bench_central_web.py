@@ -1,7 +1,7 @@
 """Central web benchmarks (design §5.15): catalogue search and the overview at national scale.
 
 Search: generated record files with Vietnamese titles and OCR text, searched
-for common queries without diacritics through :func:`central.web.records.search`
+for common queries without diacritics through :func:`central.web.search.search`
 (SQLite FTS5 at 100,000 record files; PostgreSQL tsvector + GIN at
 ``PG_RECORDS``), against a plain ``LIKE '%…%'`` scan of the same unaccented
 column (what one would write without a text index). Overview: 3,300 stations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from central.receiver_state import ReceiverState
-from central.web import heartbeats, pages, records
+from central.web import heartbeats, pages, records, search
 from central.web.guard import StaffSession
 
 # Sizes of the issue; SOHOA_BENCH_WEB_SQLITE / SOHOA_BENCH_WEB_PG make a shorter run on a busy machine
@@ -80,18 +80,23 @@ def _fill_pg(state, n: int) -> float:
                           "added_at) FROM STDIN") as copy:
                 for code, device, mode, title, text in _rows(n):
                     copy.write_row((code, device, mode, title, 1, 3, text, 0))
-        conn.execute("ANALYZE web_records")
+        # What autovacuum does after a bulk load: the GIN indexes' pending lists merged, statistics taken.
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE web_records")
+        conn.autocommit = False
     return time.perf_counter() - t
 
 
-def _search_figures(state, reps: int) -> list[tuple[str, float, float, int, float, float]]:
+def _search_figures(state, reps: int) -> list[tuple[str, float, float, str, float, float]]:
     out = []
     for q in QUERIES:
-        times, total = [], 0
+        times, total = [], ""
         for _ in range(reps):
             t = time.perf_counter()
-            total, _rows_ = records.search(state, q, limit=50)
+            found = search.search(state, q, limit=50)
             times.append(time.perf_counter() - t)
+            total = f"more than {found.total:,}" if found.total_is_lower_bound else f"{found.total:,}"
         like = "%" + records.unaccent(q) + "%"
         scan = []
         for _ in range(max(3, reps // 10)):
@@ -153,9 +158,9 @@ def _pg_section() -> list[str]:
         state.close()
     finally:
         cluster.close()
-    return [f"PostgreSQL, {PG_RECORDS:,} record files (COPY + ANALYZE {fill:.0f} s):", "",
+    return [f"PostgreSQL, {PG_RECORDS:,} record files in 8 hash partitions (COPY + VACUUM ANALYZE {fill:.0f} s):", "",
             "| query | results | p50 ms | p95 ms | LIKE scan p50 ms | p95 ms |", "|---|---|---|---|---|---|",
-            *[f"| `{q}` | {n:,} | {a:.1f} | {b:.1f} | {c:.0f} | {d:.0f} |" for q, a, b, n, c, d in figures], ""]
+            *[f"| `{q}` | {n} | {a:.1f} | {b:.1f} | {c:.0f} | {d:.0f} |" for q, a, b, n, c, d in figures], ""]
 
 
 def run() -> str:
@@ -168,12 +173,13 @@ def run() -> str:
         compute_ms, render_ms, size_mib, n = _overview(state)
         state.close()
     lines = ["## Central web", "",
-             "Catalogue search (`central.web.records.search`, the query of `GET /api/search`) for common "
-             "queries typed without diacritics, first 50 results and the total; against a plain "
+             "Catalogue search (`central.web.search.search`, the query of `GET /api/search`) for common "
+             "queries typed without diacritics: the total counted up to 1,000 (\"more than 1,000\" beyond) and the "
+             "50 most relevant of that window (design §5.15); against a plain "
              "`LIKE '%…%'` scan of the same unaccented column, same run, same machine.", "",
              f"SQLite FTS5, {SQLITE_RECORDS:,} record files with 120 words of OCR text each (titles from 30 common phrases, text mostly from 20,000 made-up words) (filled in {fill:.0f} s):",
              "", "| query | results | p50 ms | p95 ms | LIKE scan p50 ms | p95 ms |", "|---|---|---|---|---|---|",
-             *[f"| `{q}` | {n_:,} | {a:.1f} | {b:.1f} | {c:.0f} | {e:.0f} |" for q, a, b, n_, c, e in figures], ""]
+             *[f"| `{q}` | {n_} | {a:.1f} | {b:.1f} | {c:.0f} | {e:.0f} |" for q, a, b, n_, c, e in figures], ""]
     try:
         lines += _pg_section()
     except Exception as exc:  # PostgreSQL missing on this machine: say so in the document

@@ -24,7 +24,7 @@ from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
 from central.export import export_package
 from central.web import (admin, audit, catalogue_feed, commune_series, heartbeats, pages, records, report_pdf,
-                         reports)
+                         reports, search)
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
@@ -120,8 +120,8 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
         if wanted in modes:
             modes = (wanted,)
         return q, {"modes": modes, "commune": request.query.get("commune", "")[:100],
-                   "doc_type": request.query.get("type", "")[:100], "since": request.query.get("since", "")[:10],
-                   "until": request.query.get("until", "")[:10]}
+                   "doc_type": request.query.get("type", "")[:100], "issuer": request.query.get("issuer", "")[:200],
+                   "since": request.query.get("since", "")[:10], "until": request.query.get("until", "")[:10]}
 
     def visible(row: dict, role: str) -> dict:
         """A search row as *role* may see it: content only in a mode it may read (A03)."""
@@ -132,15 +132,18 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
 
     async def api_search(request: web.Request) -> web.Response:
         q, filters = search_args(request)
-        total, rows = records.search(state, q, **filters)
+        found = search.search(state, q, **filters)
         role = who(request).role
-        return _json({"total": total, "results": [visible(r, role) for r in rows]})
+        # total is exact unless total_is_lower_bound: then more than total record files match (design 5.15).
+        return _json({"total": found.total, "total_is_lower_bound": found.total_is_lower_bound,
+                      "results": [visible(r, role) for r in found.rows]})
 
     async def search_page(request: web.Request) -> web.Response:
         q, filters = search_args(request)
         role = who(request).role
-        total, rows = records.search(state, q, **filters) if q else (0, [])
-        return pages.html(pages.search(who(request), q, total, [visible(r, role) for r in rows]))
+        found = search.search(state, q, **filters) if q else search.Found(0, False, [])
+        return pages.html(pages.search(who(request), q, found.total, [visible(r, role) for r in found.rows],
+                                       more=found.total_is_lower_bound))
 
     def readable(request: web.Request, file_code: str, action: str) -> dict:
         rec = records.get_record(state, file_code)

@@ -34,6 +34,12 @@ td.rating-good{background:#d8f0ec}td.rating-ok{background:#fbf0d0}td.rating-risk
 .conf-fill{display:block;height:100%;background:#2a9d8f}.conf-low .conf-fill{background:#e63946}
 .conf-reviewed .conf-fill{background:#e9c46a}tr.conf-low td{background:#fdecea}.conf-note{font-size:.85em}
 ol#docs li.doc{margin-bottom:1em}
+#stations th,#stations td{white-space:normal;overflow-wrap:break-word;padding:.3em .35em}
+#stations th{vertical-align:bottom;font-size:.9em}#stations th .en{display:block;font-weight:normal}
+#stations abbr{text-decoration:none}#stations td.num{text-align:right;white-space:nowrap}
+#stations td.contact{min-width:6em}
+@media (max-width:700px){#stations th,#stations td{white-space:nowrap}
+#stations th:first-child,#stations td:first-child{position:sticky;left:0;background:#fff}}
 """
 
 
@@ -120,10 +126,16 @@ def row_text(r: dict) -> dict:
 
 def overview(session, rows: list[dict], totals: dict, query, events: list[dict], modes: dict,
              poll_s: float = 30.0) -> str:
-    def head(key: str, label: str) -> str:
-        desc = "1" if query.get("sort") == key and query.get("desc") != "1" else "0"
-        args = {k: v for k, v in query.items() if k in ("province", "district")} | {"sort": key, "desc": desc}
-        return f'<th><a href="/?{e(urlencode(args))}">{e(label)}</a></th>'
+    def head(key: str, full, short=None) -> str:
+        # A short two-line head (Vietnamese, English under it) so the eleven columns fit 1280 px; the full
+        # label is its title. A *key* makes it a sort link.
+        short = short or full
+        label = f'{e(short.vi)}<span class="en">{e(short.en)}</span>'
+        if key:
+            desc = "1" if query.get("sort") == key and query.get("desc") != "1" else "0"
+            args = {k: v for k, v in query.items() if k in ("province", "district")} | {"sort": key, "desc": desc}
+            label = f'<a href="/?{e(urlencode(args))}">{label}</a>'
+        return f'<th><abbr title="{e(full.text)}">{label}</abbr></th>'
 
     provinces = sorted({r["province"] for r in rows if r["province"]})
     options = "".join(f'<option{" selected" if p == query.get("province") else ""}>{e(p)}</option>' for p in provinces)
@@ -133,19 +145,25 @@ def overview(session, rows: list[dict], totals: dict, query, events: list[dict],
                f'value="{e(query.get("district", ""))}"></label> '
                f'<button id="apply">{e(CATALOGUE["page.filter"].text)}</button></form>')
     tot = '<div class="totals" id="totals">' + "".join(f"<div>{e(t)}</div>" for t in totals_text(totals, modes)) + "</div>"
+    numeric = {"backlog", "pages_week", "held", "quality", "events"}
     body = []
     for r in rows:
         cls = ' class="red"' if r["red"] else ""
         t = row_text(r)
         body.append(f'<tr{cls} data-device="{e(r["device"])}"><td><a href="/commune/{quote(r["device"])}">'
                     f'{e(r["commune"] or r["device"])}</a></td><td>{e(r["district"])}</td><td>{e(r["province"])}</td>'
-                    + "".join(f'<td class="{k}">{e(v)}</td>' for k, v in t.items()) + '</tr>')
-    table = (f'<div class="wrap"><table id="stations" data-poll-s="{poll_s:g}"><tr>{head("commune", CATALOGUE["page.commune"].text)}'
-             f'{head("district", CATALOGUE["page.district"].text)}{head("province", CATALOGUE["page.province"].text)}'
-             f'{head("age_s", CATALOGUE["page.last_contact"].text)}{head("backlog", CATALOGUE["page.backlog"].text)}'
-             f'{head("pages_week", CATALOGUE["page.pages_week"].text)}{head("held", CATALOGUE["page.held"].text)}'
-             f'<th>{e(CATALOGUE["page.quality"].text)}</th><th>{e(CATALOGUE["page.climate"].text)}</th>'
-             f'<th>{e(CATALOGUE["page.alerts"].text)}</th><th>{e(CATALOGUE["page.events"].text)}</th></tr>'
+                    + "".join(f'<td class="{k}{" num" if k in numeric else ""}"'
+                              + (f' title="{e(_when(r["last_contact"]))}"' if k == "contact" else "") + f'>{e(v)}</td>'
+                              for k, v in t.items()) + '</tr>')
+    table = (f'<div class="wrap"><table id="stations" data-poll-s="{poll_s:g}"><tr>'
+             f'{head("commune", CATALOGUE["page.commune"])}{head("district", CATALOGUE["page.district"])}'
+             f'{head("province", CATALOGUE["page.province"])}'
+             f'{head("age_s", CATALOGUE["page.last_contact"], CATALOGUE["page.col_contact"])}'
+             f'{head("backlog", CATALOGUE["page.backlog"])}'
+             f'{head("pages_week", CATALOGUE["page.pages_week"], CATALOGUE["page.col_pages_week"])}'
+             f'{head("held", CATALOGUE["page.held"])}{head("", CATALOGUE["page.quality"], CATALOGUE["page.col_quality"])}'
+             f'{head("", CATALOGUE["page.climate"], CATALOGUE["page.col_climate"])}{head("", CATALOGUE["page.alerts"])}'
+             f'{head("", CATALOGUE["page.events"])}</tr>'
              + "".join(body) + "</table></div>")
     return _page(CATALOGUE["page.overview_title"].text, filters + tot + table + _events(events), session,
                  refresh_s=60, script="/live.js")
@@ -229,7 +247,8 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
     return _page(row["commune"] or row["device"], body, session)
 
 
-def search(session, q: str, total: int, rows: list[dict]) -> str:
+def search(session, q: str, total: int, rows: list[dict], more: bool = False) -> str:
+    """The search page; *more*: *total* is a lower bound (more record files match than were counted)."""
     form = (f'<form method="get" action="/search"><input name="q" id="q" value="{e(q)}" size="30">'
             f'<button id="go">{e(CATALOGUE["page.search"].text)}</button></form>')
     items = []
@@ -238,7 +257,8 @@ def search(session, q: str, total: int, rows: list[dict]) -> str:
         items.append(f'<tr class="{"restricted" if r.get("restricted") else ""}"><td><a href="/record/'
                      f'{quote(r["file_code"])}">{e(r["file_code"])}</a></td><td>{label}</td><td>{e(r["mode"])}</td>'
                      f'<td>{e(r["commune"])}</td><td>{e(r["documents"])}</td></tr>')
-    result = (f'<p id="total">{e(CATALOGUE["page.results"].format(n=total).text)}</p><div class="wrap">'
+    count = (CATALOGUE["page.results_more"].format(n=total) if more else CATALOGUE["page.results"].format(n=total))
+    result = (f'<p id="total">{e(count.text)}</p><div class="wrap">'
               f'<table id="results"><tr><th>{e(CATALOGUE["page.file_code"].text)}</th>'
               f'<th>{e(CATALOGUE["page.title"].text)}</th><th>{e(CATALOGUE["page.mode"].text)}</th>'
               f'<th>{e(CATALOGUE["page.commune"].text)}</th><th>{e(CATALOGUE["page.documents"].text)}</th></tr>'

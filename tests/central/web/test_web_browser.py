@@ -170,6 +170,14 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     totals = d.find_element(By.ID, "totals").text
     assert "4 trạm" in totals and "1 trạm mất liên lạc" in totals and "6 lô chờ gửi" in totals
     assert "forged_heartbeat" in d.find_element(By.ID, "events").text
+    # At 1280 px every column fits: the table is no wider than its box, and the page does not scroll sideways.
+    # Each column head is short; its title carries the full label in both languages.
+    fit = d.execute_script("const t = document.getElementById('stations'); "
+                           "return [t.scrollWidth, t.parentElement.clientWidth, document.documentElement.scrollWidth, "
+                           "window.innerWidth];")
+    assert fit[0] <= fit[1] and fit[2] <= fit[3], fit
+    heads = d.find_elements(By.CSS_SELECTOR, "#stations th abbr")
+    assert len(heads) == 11 and heads[3].get_attribute("title") == "Liên lạc cuối / Last contact"
     d.save_screenshot(str(DOCS / "central-web-2-overview.png"))
 
     # 2b. Live without reload: the silent station reports again; its row turns green, its backlog and the
@@ -317,4 +325,13 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     d.get(url)
     width = d.execute_script("return document.documentElement.scrollWidth")
     assert width <= 412 + 1
+    # The table scrolls inside its box there (its cells unwrapped, each row one line high), the commune column
+    # staying in view.
+    first = d.find_element(By.CSS_SELECTOR, "#stations td")
+    assert first.value_of_css_property("position") == "sticky"
+    box = d.execute_script("const t = document.getElementById('stations'); "
+                           "return [t.scrollWidth, t.parentElement.clientWidth, t.rows[1].offsetHeight, "
+                           "t.rows[1].cells[0].scrollHeight];")
+    assert box[0] > box[1] and box[2] < 3 * 16, box
+    d.execute_script("document.getElementById('stations').scrollIntoView()")
     d.save_screenshot(str(DOCS / "central-web-8-phone.png"))
