@@ -33,7 +33,6 @@ def run_replicate(args, cfg) -> int:
     from central import migrate
     from central.backend_errors import BackendUnavailable
     from central.fixity import Replicator
-    from central.web import audit as trail
 
     setup_logging("info", sys.stderr)  # one format with the station, journald priorities
     started = time.monotonic()

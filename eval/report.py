@@ -252,7 +252,7 @@ def write(path, s: dict, meta: dict, thr: dict, record_files: dict) -> str:
     lines.append("- Runs one after the other on the same machine: station, then plain tesseract, then OCRmyPDF"
                  + (", then OCRmyPDF with rotation and deskew" if "ocrmypdf_rd_s" in thr else "") + ". The machine "
                  "is shared: when the load average changes during the run (see *Machine*), the stages run under "
-                 "different loads" + (f" (load average at the start of each: " + ", ".join(
+                 "different loads" + (" (load average at the start of each: " + ", ".join(
                      f"{k} {v}" for k, v in thr["loads"].items()) + ")" if thr.get("loads") else "") + ".")
     lines += ["", "## Machine", "", f"- {meta['machine']}", f"- load average before the run: {meta['load_before']}, "
               f"after: {meta['load_after']} (the machine is shared; figures vary with its load)", ""]

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
