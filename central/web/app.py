@@ -24,7 +24,7 @@ from central.messages import CATALOGUE
 from central.backend_errors import BackendUnavailable
 from central.export import export_package
 from central.web import (admin, audit, catalogue_feed, commune_series, heartbeats, pages, records, report_pdf,
-                         reports, search)
+                         reports, search, search_page, search_query)
 from central.web.guard import SESSION, StaffGuard, route
 from central.web.staff import ADMINISTRATOR, ARCHIVIST, VIEWER, readable_modes
 from sync.limiter import client_key
@@ -113,16 +113,6 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
                                         heartbeats.latest_report(state, device), reports.files_per_day(state, device),
                                         commune_series.batch_climate_by_day(state, device)))
 
-    def search_args(request: web.Request) -> tuple[str, dict]:
-        q = request.query.get("q", "")[:200]
-        modes = ("01", "02", "03")
-        wanted = request.query.get("mode", "")
-        if wanted in modes:
-            modes = (wanted,)
-        return q, {"modes": modes, "commune": request.query.get("commune", "")[:100],
-                   "doc_type": request.query.get("type", "")[:100], "issuer": request.query.get("issuer", "")[:200],
-                   "since": request.query.get("since", "")[:10], "until": request.query.get("until", "")[:10]}
-
     def visible(row: dict, role: str) -> dict:
         """A search row as *role* may see it: content only in a mode it may read (A03)."""
         if row["mode"] in readable_modes(role):
@@ -131,19 +121,31 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
             "title": "", "restricted": True}
 
     async def api_search(request: web.Request) -> web.Response:
-        q, filters = search_args(request)
-        found = search.search(state, q, **filters)
+        query, problem = search_query.parse(request.query)
+        if problem is not None:
+            return _json({"error": problem.to_dict()}, status=400)
         role = who(request).role
+        found = search.search(state, query.q, **query.search_args(role))
         # total is exact unless total_is_lower_bound: then more than total record files match (design 5.15).
         return _json({"total": found.total, "total_is_lower_bound": found.total_is_lower_bound,
                       "results": [visible(r, role) for r in found.rows]})
 
-    async def search_page(request: web.Request) -> web.Response:
-        q, filters = search_args(request)
+    async def search_view(request: web.Request) -> web.Response:
+        query, problem = search_query.parse(request.query)
         role = who(request).role
-        found = search.search(state, q, **filters) if q else search.Found(0, False, [])
-        return pages.html(pages.search(who(request), q, found.total, [visible(r, role) for r in found.rows],
-                                       more=found.total_is_lower_bound))
+        choices = {"modes": search_query.mode_choices(role), "types": search_query.type_choices(),
+                   "communes": search_query.communes(state), "issuers": search_query.issuers(state, role)}
+        if problem is not None:
+            return pages.html(search_page.page(who(request), query, choices, problem=problem), status=400)
+        if not query.active():
+            return pages.html(search_page.page(who(request), query, choices))
+        args = query.search_args(role)
+        found = search.search(state, query.q, **args)
+        # Content filters left out modes the role may not read; secret record files have no content to filter.
+        asked = (query.mode,) if query.mode else records.MODES
+        hidden = [m for m in asked if m not in args["modes"] and m != records.SECRET]
+        return pages.html(search_page.page(who(request), query, choices, found=found,
+                                           rows=[visible(r, role) for r in found.rows], note=bool(hidden)))
 
     def readable(request: web.Request, file_code: str, action: str) -> dict:
         rec = records.get_record(state, file_code)
@@ -271,7 +273,7 @@ def build_web_app(state, opts: WebOptions | None = None) -> web.Application:
     route(app, "GET", "/api/stations", api_stations, role=VIEWER)
     route(app, "GET", "/live.js", live_js, role=VIEWER)
     route(app, "GET", "/commune/{device}", commune, role=VIEWER)
-    route(app, "GET", "/search", search_page, role=VIEWER)
+    route(app, "GET", "/search", search_view, role=VIEWER)
     route(app, "GET", "/api/search", api_search, role=VIEWER)
     route(app, "GET", "/record/{code}", record_page, role=VIEWER)
     route(app, "GET", "/api/record/{code}", api_record, role=VIEWER)

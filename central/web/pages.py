@@ -40,6 +40,16 @@ ol#docs li.doc{margin-bottom:1em}
 #stations td.contact{min-width:6em}
 @media (max-width:700px){#stations th,#stations td{white-space:nowrap}
 #stations th:first-child,#stations td:first-child{position:sticky;left:0;background:#fff}}
+form#search-form{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:flex-end;margin-bottom:.8em}
+form#search-form label{display:flex;flex-direction:column;font-size:.9em;flex:0 1 auto}
+form#search-form label.wide{flex:1 1 22em}form#search-form label.wide input{width:100%;box-sizing:border-box}
+form#search-form .en{display:inline}form#search-form .buttons{display:flex;gap:1em;align-items:center}
+#problem{background:#fdecea;color:#a00;padding:.5em .8em;font-weight:bold}
+#active{display:flex;flex-wrap:wrap;gap:.3em .6em;margin:.4em 0}#active span.chip{background:#f1faee;padding:.2em .6em}
+#total{font-weight:bold}.note{color:#555;font-size:.9em}
+@media (max-width:700px){form#search-form label,form#search-form label.wide{flex:1 1 100%}
+form#search-form input,form#search-form select{width:100%;box-sizing:border-box}
+form#search-form label.date{flex:1 1 40%}}
 """
 
 
@@ -245,25 +255,6 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
             f'{days}</table></div><h2>{e(CATALOGUE["page.batches"].text)}</h2><ul id="batches">{accepted}</ul>'
             f'<h2>{e(CATALOGUE["page.rejections"].text)}</h2><ul id="rejections">{rejected}</ul>' + _events(events))
     return _page(row["commune"] or row["device"], body, session)
-
-
-def search(session, q: str, total: int, rows: list[dict], more: bool = False) -> str:
-    """The search page; *more*: *total* is a lower bound (more record files match than were counted)."""
-    form = (f'<form method="get" action="/search"><input name="q" id="q" value="{e(q)}" size="30">'
-            f'<button id="go">{e(CATALOGUE["page.search"].text)}</button></form>')
-    items = []
-    for r in rows:
-        label = (e(CATALOGUE["page.restricted"].format(mode=r["mode"]).text) if r.get("restricted") else e(r["title"]))
-        items.append(f'<tr class="{"restricted" if r.get("restricted") else ""}"><td><a href="/record/'
-                     f'{quote(r["file_code"])}">{e(r["file_code"])}</a></td><td>{label}</td><td>{e(r["mode"])}</td>'
-                     f'<td>{e(r["commune"])}</td><td>{e(r["documents"])}</td></tr>')
-    count = (CATALOGUE["page.results_more"].format(n=total) if more else CATALOGUE["page.results"].format(n=total))
-    result = (f'<p id="total">{e(count.text)}</p><div class="wrap">'
-              f'<table id="results"><tr><th>{e(CATALOGUE["page.file_code"].text)}</th>'
-              f'<th>{e(CATALOGUE["page.title"].text)}</th><th>{e(CATALOGUE["page.mode"].text)}</th>'
-              f'<th>{e(CATALOGUE["page.commune"].text)}</th><th>{e(CATALOGUE["page.documents"].text)}</th></tr>'
-              + "".join(items) + "</table></div>") if q else ""
-    return _page(CATALOGUE["page.search_title"].text, form + result, session)
 
 
 def _confidence(v) -> tuple[str, str]:

@@ -50,9 +50,10 @@ def _filters(modes, commune, doc_type, issuer, since, until) -> tuple[list[str],
     if commune:
         where.append("s.commune = ?")
         params.append(commune)
-    if doc_type:
-        where.append("r.doc_type = ?")
-        params.append(doc_type)
+    if doc_type:  # one value, or its spellings: a TT 05 code as ingest stores it and the type's name
+        kinds = (doc_type,) if isinstance(doc_type, str) else tuple(doc_type)
+        where.append(f"r.doc_type IN ({','.join('?' * len(kinds))})")
+        params += kinds
     if issuer:
         where.append("r.issuer = ?")
         params.append(issuer)
@@ -116,7 +117,7 @@ def _run(state, words: list[str] | None, where: list[str], params: list, size: i
         return {r["file_code"]: float(r["score"]) for r in db.execute(sql, args).fetchall()}
 
 
-def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", doc_type: str = "",
+def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", doc_type: str | tuple = "",
            issuer: str = "", since: str = "", until: str = "", limit: int = 50, offset: int = 0,
            cap: int = TOTAL_CAP) -> Found:
     """Record files matching every word of *q* and the filters, most relevant first.
@@ -124,8 +125,11 @@ def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", 
     A secret record file matches by its file code only (it has no text here). On
     SQLite a code matches by its parts (``2024.003`` finds ``H01.001.2024.003``);
     on PostgreSQL any part of it does (trigrams). At most *cap* matches are
-    counted and ranked (see the module's docstring).
+    counted and ranked (see the module's docstring). *doc_type* is one value or a tuple of
+    alternatives; no *modes* finds nothing.
     """
+    if not modes:
+        return Found(0, False, [])
     words = _WORD.findall(unaccent(q))[:12]
     where, params = _filters(modes, commune, doc_type, issuer, since, until)
     window = _window(state, q, words, where, params, cap + 1)

@@ -27,7 +27,7 @@ PDF_NAME = "xa-tan-lap/0000000001/uuid-00000000-0000-4000-8000-000000000001/data
 SAMPLES = (
     ("H01.001.2024.001", "01", "Quyết định về việc cấp giấy chứng nhận quyền sử dụng đất",
      {"doc_type": "Quyết định", "issuer": "Ủy ban nhân dân xã Tân Lập", "start_date": "2024-01-05"}),
-    ("H01.001.2024.002", "02", "Hồ sơ hộ tịch năm 2024", {"doc_type": "Sổ", "issuer": "Ủy ban nhân dân xã Tân Lập"}),
+    ("H01.001.2024.002", "02", "Hồ sơ hộ tịch năm 2024", {"doc_type": "Tờ trình", "issuer": "Ủy ban nhân dân xã Tân Lập"}),
     ("H01.001.2024.003", "03", "Hồ sơ mật về an ninh", {"doc_type": "Báo cáo", "issuer": "Công an xã"}),
 )
 

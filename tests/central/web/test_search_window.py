@@ -10,7 +10,7 @@ from central.web.search import TOTAL_CAP
 PHRASE = "khai sinh"
 
 
-def _add(state, n: int, *, start: int, hits: int = 1, mode: str = "01", doc_type: str = "Sổ") -> list[str]:
+def _add(state, n: int, *, start: int, hits: int = 1, mode: str = "01", doc_type: str = "Báo cáo") -> list[str]:
     """*n* record files whose OCR text holds "khai sinh" *hits* times, all texts of the same length."""
     codes = []
     for i in range(start, start + n):
@@ -65,7 +65,7 @@ def test_capped_total_and_relevance_order(kit, webkit, central_backend, tmp_path
                 assert (got["total"], got["total_is_lower_bound"]) == (TOTAL_CAP, True)
                 assert [h["file_code"] for h in got["results"]][:len(top)] == codes[:len(top)]
                 # Exactly the cap: one type, or one mode, filtered inside the window: exact, not a lower bound.
-                got = await find(q=PHRASE, type="Sổ", mode="01")
+                got = await find(q=PHRASE, type="Báo cáo", mode="01")
                 assert (got["total"], got["total_is_lower_bound"]) == (TOTAL_CAP, False)
                 assert other_type[0] not in {h["file_code"] for h in got["results"]}
                 got = await find(q=PHRASE, mode="02")
