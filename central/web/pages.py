@@ -46,9 +46,11 @@ form#search-form label.wide{flex:1 1 22em}form#search-form label.wide input{widt
 form#search-form .en{display:inline}form#search-form .buttons{display:flex;gap:1em;align-items:center}
 #problem{background:#fdecea;color:#a00;padding:.5em .8em;font-weight:bold}
 #active{display:flex;flex-wrap:wrap;gap:.3em .6em;margin:.4em 0}#active span.chip{background:#f1faee;padding:.2em .6em}
-#total{font-weight:bold}.note{color:#555;font-size:.9em}
+#total{font-weight:bold}.note{color:#555;font-size:.9em}form#search-form select{max-width:22em}
+#results th{vertical-align:bottom}#results th .en{display:block;font-weight:normal}
+#results td.title{white-space:normal;min-width:16em}
 @media (max-width:700px){form#search-form label,form#search-form label.wide{flex:1 1 100%}
-form#search-form input,form#search-form select{width:100%;box-sizing:border-box}
+form#search-form input,form#search-form select{width:100%;max-width:none;box-sizing:border-box}
 form#search-form label.date{flex:1 1 40%}}
 """
 

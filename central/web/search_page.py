@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from central.messages import CATALOGUE
 from central.web.pages import _page, e
-from central.web.search_query import Query
+from central.web.search_query import Query, type_label
 
 
 
@@ -68,7 +68,8 @@ def _active(query: Query, modes: dict, types: dict) -> str:
                        (CATALOGUE["page.mode"], modes.get(query.mode)), (CATALOGUE["page.since"], query.since),
                        (CATALOGUE["page.until"], query.until)):
         if value:
-            chips.append(f'<span class="chip">{e(msg.vi)} <span class="en">{e(msg.en)}</span>: <b>{e(value)}</b></span>')
+            chips.append(f'<span class="chip">{e(msg.vi)} <span class="en">{e(msg.en)}</span>: '
+                         f'<b>{e(value)}</b></span>')
     if not chips:
         return ""
     return f'<p id="active">{e(CATALOGUE["page.active_filters"].text)}: {"".join(chips)}</p>'
@@ -79,20 +80,20 @@ def _dates(row: dict) -> str:
     return f"{start} – {end}" if end and end != start else start
 
 
-def _results(rows: list[dict], total: int, more: bool, types: dict) -> str:
+def _results(rows: list[dict], total: int, more: bool) -> str:
     items = []
     for r in rows:
         label = (e(CATALOGUE["page.restricted"].format(mode=r["mode"]).text) if r.get("restricted") else e(r["title"]))
         items.append(f'<tr class="{"restricted" if r.get("restricted") else ""}"><td><a href="/record/'
-                     f'{quote(r["file_code"])}">{e(r["file_code"])}</a></td><td>{label}</td><td>{e(r["mode"])}</td>'
-                     f'<td>{e(types.get(r.get("doc_type"), r.get("doc_type", "")))}</td><td>{e(_dates(r))}</td>'
+                     f'{quote(r["file_code"])}">{e(r["file_code"])}</a></td><td class="title">{label}</td>'
+                     f'<td>{e(r["mode"])}</td>'
+                     f'<td>{e(type_label(r.get("doc_type") or ""))}</td><td>{e(_dates(r))}</td>'
                      f'<td>{e(r["commune"])}</td><td>{e(r["documents"])}</td></tr>')
     count = CATALOGUE["page.results_more"].format(n=total) if more else CATALOGUE["page.results"].format(n=total)
-    return (f'<p id="total">{e(count.text)}</p><div class="wrap">'
-            f'<table id="results"><tr><th>{e(CATALOGUE["page.file_code"].text)}</th>'
-            f'<th>{e(CATALOGUE["page.title"].text)}</th><th>{e(CATALOGUE["page.mode"].text)}</th>'
-            f'<th>{e(CATALOGUE["page.doc_type"].text)}</th><th>{e(CATALOGUE["page.dates"].text)}</th>'
-            f'<th>{e(CATALOGUE["page.commune"].text)}</th><th>{e(CATALOGUE["page.documents"].text)}</th></tr>'
+    heads = "".join(f'<th>{e(m.vi)}<span class="en">{e(m.en)}</span></th>' for m in (
+        CATALOGUE["page.file_code"], CATALOGUE["page.title"], CATALOGUE["page.mode"], CATALOGUE["page.doc_type"],
+        CATALOGUE["page.dates"], CATALOGUE["page.commune"], CATALOGUE["page.documents"]))
+    return (f'<p id="total">{e(count.text)}</p><div class="wrap"><table id="results"><tr>{heads}</tr>'
             + "".join(items) + "</table></div>")
 
 
@@ -110,5 +111,5 @@ def page(session, query: Query, choices: dict, *, found=None, rows: list[dict] |
         body += _active(query, dict(choices["modes"]), dict(choices["types"]))
         if note:
             body += f'<p id="content-note" class="note">{e(CATALOGUE["page.content_filters_note"].text)}</p>'
-        body += _results(rows or [], found.total, found.total_is_lower_bound, dict(choices["types"]))
+        body += _results(rows or [], found.total, found.total_is_lower_bound)
     return _page(CATALOGUE["page.search_title"].text, body, session)

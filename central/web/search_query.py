@@ -80,11 +80,11 @@ def parse(query) -> tuple[Query, Message | None]:
     ``YYYY-MM`` or ``YYYY-MM-DD`` (what ``<input type=date>`` sends), ``since`` not after ``until``.
     """
     get = {k: str(query.get(k, "")).strip() for k in ("q", "mode", "type", "issuer", "commune", "since", "until")}
-    doc_type = get["type"]
-    doc_type = _BY_NAME.get(doc_type, doc_type)
+    doc_type = _BY_NAME.get(get["type"], get["type"])
     # Values kept as given (cut to a length the page can show again) so the form shows what was typed.
-    asked = Query(q=get["q"][:MAX_Q * 2], mode=get["mode"][:8], type=doc_type[:100], issuer=get["issuer"][:MAX_ISSUER * 2],
-                  commune=get["commune"][:MAX_COMMUNE * 2], since=get["since"][:32], until=get["until"][:32])
+    asked = Query(q=get["q"][:MAX_Q * 2], mode=get["mode"][:8], type=doc_type[:100],
+                  issuer=get["issuer"][:MAX_ISSUER * 2], commune=get["commune"][:MAX_COMMUNE * 2],
+                  since=get["since"][:32], until=get["until"][:32])
     problem = None
     if len(get["q"]) > MAX_Q:
         problem = CATALOGUE["search.q_too_long"].format(n=len(get["q"]), limit=MAX_Q)
@@ -124,6 +124,12 @@ def mode_choices(role: str) -> list[tuple[str, str]]:
 def type_choices() -> list[tuple[str, str]]:
     """``[(code, "02 Quyết định")]``: TT 05's document types, the list the station classifies into."""
     return [(code, f"{code} {name}") for code, name in TYPE_NAME.items()]
+
+
+def type_label(value: str) -> str:
+    """A record file's stored type as the form names it: ``02`` and ``Quyết định`` both read ``02 Quyết định``."""
+    code = _BY_NAME.get(value, value)
+    return f"{code} {TYPE_NAME[code]}" if code in TYPE_NAME else value
 
 
 def communes(state) -> list[tuple[str, list[str]]]:

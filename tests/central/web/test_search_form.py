@@ -82,7 +82,8 @@ def test_the_form_filters_and_keeps_what_was_asked(kit, webkit, search_site):
                 # A viewer is offered every mode as it sees it: 02 and 03 by code and counts only.
                 modes = _options(page, "mode")
                 assert modes["01"] == "01 Công khai / 01 public"
-                assert modes["02"] == "02 Sử dụng có điều kiện: chỉ mã và số lượng / 02 conditional: code and counts only"
+                assert modes["02"] == ("02 Sử dụng có điều kiện: chỉ mã và số lượng / "
+                                       "02 conditional: code and counts only")
                 assert modes["03"] == "03 Mật: chỉ mã và số lượng / 03 secret: code and counts only"
                 # Communes by province, as the overview has them; issuing bodies only of what a viewer may read.
                 assert re.search(r'<optgroup label="Phú Thọ"><option>Sơn Vi</option><option>Tân Lập</option>'

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from central.web import audit, heartbeats
+from central.web import audit, heartbeats, records
 from sync import heartbeat
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
@@ -288,6 +288,52 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     refused = audit.entries(running_site.state, action="view_refused")
     assert refused[0]["actor"] == "viewer" and refused[0]["target"] == "H01.001.2024.003"
 
+    # 7b. Search with filters through the form: a type and a date range, no words. Beside the sample decision
+    # (2024-01-05), a decision of 2023 and a report of January 2024 that the filters must leave out.
+    for code, title, kind, start in (("H01.001.2023.010", "Quyết định khen thưởng", "02", "2023-06-01"),
+                                     ("H01.001.2024.011", "Báo cáo an toàn giao thông", "14", "2024-01-10")):
+        records.add_record(running_site.state, file_code=code, device_id="xa-tan-lap", mode="01", title=title,
+                           fields={"doc_type": kind, "issuer": "Công an xã Tân Lập", "start_date": start},
+                           documents=[], pages=1)
+    d.get(url + "search")
+    assert d.find_element(By.ID, "hint").text.startswith("Nhập từ khóa")
+    Select(d.find_element(By.ID, "type")).select_by_value("02")
+    # The date fields as the browser's own picker fills them (their typed form depends on the locale).
+    for field, value in (("since", "2024-01-01"), ("until", "2024-01-31")):
+        d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.ID, field), value)
+    d.find_element(By.ID, "go").click()
+    WebDriverWait(d, 20).until(lambda drv: "since=2024-01-01" in drv.current_url)
+    results = d.find_elements(By.CSS_SELECTOR, "#results tr")[1:]
+    assert [r.find_element(By.TAG_NAME, "a").text for r in results] == ["H01.001.2024.001"]
+    assert "Quyết định về việc cấp giấy" in results[0].text and "02 Quyết định" in results[0].text
+    assert d.find_element(By.ID, "total").text == "1 kết quả / 1 results"
+    assert Select(d.find_element(By.ID, "type")).first_selected_option.get_attribute("value") == "02"
+    assert [d.find_element(By.ID, f).get_attribute("value") for f in ("since", "until")] == ["2024-01-01",
+                                                                                           "2024-01-31"]
+    active = d.find_element(By.ID, "active").text
+    assert "Đang lọc / Filtered by" in active and "02 Quyết định" in active and "2024-01-31" in active
+    # A viewer is offered the conditional and secret modes by code and counts only.
+    modes = [o.text for o in Select(d.find_element(By.ID, "mode")).options]
+    assert modes[2].endswith("02 conditional: code and counts only") and "03 secret: code" in modes[3]
+    fit = d.execute_script("const t = document.getElementById('results'); "
+                           "return [document.documentElement.scrollWidth, window.innerWidth, "
+                           "document.getElementById('search-form').getBoundingClientRect().height, "
+                           "t.scrollWidth, t.parentElement.clientWidth];")
+    # At 1280 px the form is two rows at most and the results fit their box: nothing scrolls sideways.
+    assert fit[0] <= fit[1] and fit[2] < 120 and fit[3] <= fit[4], fit
+    d.save_screenshot(str(DOCS / "central-web-4b-search-filters.png"))
+    # Dates the wrong way round: a message in both languages, the dates kept to be mended.
+    for field, value in (("since", "2024-02-01"), ("until", "2024-01-31")):
+        d.execute_script("arguments[0].value = arguments[1]", d.find_element(By.ID, field), value)
+    d.find_element(By.ID, "go").click()
+    WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, "problem"))
+    assert d.find_element(By.ID, "problem").text == (
+        "Từ ngày 2024-02-01 sau đến ngày 2024-01-31: hãy đổi lại / From 2024-02-01 is after to 2024-01-31: swap them")
+    assert d.find_element(By.ID, "since").get_attribute("value") == "2024-02-01"
+    d.find_element(By.ID, "clear").click()
+    WebDriverWait(d, 20).until(lambda drv: drv.current_url.endswith("/search"))
+    assert d.find_element(By.ID, "since").get_attribute("value") == "" and not d.find_elements(By.ID, "results")
+
     # 8. An archivist: sees the refusal in the trail, exports a record file.
     d.find_element(By.ID, "logout").click()
     WebDriverWait(d, 20).until(lambda drv: drv.current_url.endswith("/login"))
@@ -335,3 +381,13 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert box[0] > box[1] and box[2] < 3 * 16, box
     d.execute_script("document.getElementById('stations').scrollIntoView()")
     d.save_screenshot(str(DOCS / "central-web-8-phone.png"))
+    # The search form on a phone: a field a row as wide as the screen, the two dates side by side, the results
+    # scrolling in their box.
+    d.get(url + "search?type=02&since=2024-01-01&until=2024-01-31")
+    width = d.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 412 + 1
+    q, kind, since, until = (d.find_element(By.ID, f).rect for f in ("q", "type", "since", "until"))
+    assert q["width"] > 300 and kind["width"] > 300 and q["y"] < kind["y"] < since["y"], (q, kind, since)
+    assert since["y"] == until["y"] and min(since["width"], until["width"]) > 140, (since, until)
+    assert len(d.find_elements(By.CSS_SELECTOR, "#results tr")) == 2
+    d.save_screenshot(str(DOCS / "central-web-8b-search-phone.png"))
