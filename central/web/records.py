@@ -43,9 +43,9 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
         raise ValueError(f"mode {mode!r} is not 01, 02 or 03")
     secret = mode == SECRET
     # A secret record file is indexed by its code alone: the code is listed anyway (A03), its words never.
-    text = unaccent(file_code) if secret else unaccent(" ".join([file_code, title, json.dumps(fields, ensure_ascii=False),
-                                                " ".join(json.dumps(d.fields, ensure_ascii=False)
-                                                         for d in documents), ocr_text]))
+    text = unaccent(file_code) if secret else unaccent(" ".join([file_code, title, *_values(fields),
+                                                                  *(v for d in documents for v in _values(d.fields)),
+                                                                  ocr_text]))
     row = (file_code, device_id, mode, "" if secret else title,
            "" if secret else str(fields.get("doc_type", "")), "" if secret else str(fields.get("issuer", "")),
            "" if secret else str(fields.get("start_date", "")), "" if secret else str(fields.get("end_date", "")),
@@ -64,6 +64,18 @@ def add_record(state, *, file_code: str, device_id: str, mode: str, title: str, 
         if state.backend == "sqlite":
             db.execute("DELETE FROM web_records_fts WHERE file_code=?", (file_code,))
             db.execute("INSERT INTO web_records_fts(file_code, body) VALUES (?,?)", (file_code, text))
+
+
+def _values(fields: dict) -> list[str]:
+    """The values of *fields* as the index takes them: a document's field is ``{"value", "confidence", …}``,
+    and neither the keys nor the figures are words of the record file."""
+    out = []
+    for value in fields.values():
+        if isinstance(value, dict):
+            value = value.get("value", "")
+        if value not in (None, ""):
+            out.append(str(value))
+    return out
 
 
 def get_record(state, file_code: str) -> dict | None:

@@ -81,11 +81,16 @@ def _window(state, q: str, words: list[str], where: list[str], params: list, siz
     if state.backend != "sqlite" and len(hits) < size and _CODE_LIKE.fullmatch(q.strip()):
         # A code, or part of one: the trigram index finds it anywhere in a file code. A window of its own on
         # its own index (an OR of the two makes the planner scan the table), merged after the text's.
-        code_like = "%" + q.strip().replace("_", "") + "%"
+        code_like = _code_pattern(q)
         for code, score in _run(state, None, where + ["r.file_code ILIKE ?"], params + [code_like], size,
                                 ordered=False).items():
             hits.setdefault(code, score)
     return list(hits.items())[:size]
+
+
+def _code_pattern(q: str) -> str:
+    # a file code has no "_" or "%": dropping them keeps the user's text from being a LIKE pattern
+    return "%" + q.strip().replace("_", "").replace("%", "") + "%"
 
 
 def _run(state, words: list[str] | None, where: list[str], params: list, size: int,
@@ -119,10 +124,12 @@ def _run(state, words: list[str] | None, where: list[str], params: list, size: i
 
 def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", doc_type: str | tuple = "",
            issuer: str = "", since: str = "", until: str = "", limit: int = 50, offset: int = 0,
-           cap: int = TOTAL_CAP) -> Found:
+           cap: int = TOTAL_CAP, readable: tuple[str, ...] | None = None) -> Found:
     """Record files matching every word of *q* and the filters, most relevant first.
 
-    A secret record file matches by its file code only (it has no text here). On
+    Words match the text of a record file only in the *readable* modes (all of *modes* when None); in
+    the other modes, and always for a secret record file (it has no text here), a record file matches by
+    its file code only, so a search never tells which restricted record files hold a word (A03). On
     SQLite a code matches by its parts (``2024.003`` finds ``H01.001.2024.003``);
     on PostgreSQL any part of it does (trigrams). At most *cap* matches are
     counted and ranked (see the module's docstring). *doc_type* is one value or a tuple of
@@ -131,8 +138,20 @@ def search(state, q: str, *, modes: tuple[str, ...] = MODES, commune: str = "", 
     if not modes:
         return Found(0, False, [])
     words = _WORD.findall(unaccent(q))[:12]
-    where, params = _filters(modes, commune, doc_type, issuer, since, until)
-    window = _window(state, q, words, where, params, cap + 1)
+    text_modes = modes if readable is None or not words else tuple(m for m in modes if m in readable)
+    window: list[tuple[str, float]] = []
+    if text_modes:
+        where, params = _filters(text_modes, commune, doc_type, issuer, since, until)
+        window = _window(state, q, words, where, params, cap + 1)
+    code_modes = tuple(m for m in modes if m not in text_modes)
+    if code_modes and len(window) <= cap and _CODE_LIKE.fullmatch(q.strip()):
+        where, params = _filters(code_modes, commune, doc_type, issuer, since, until)
+        like = "ILIKE" if state.backend != "sqlite" else "LIKE"  # SQLite's LIKE ignores ASCII case already
+        seen = {code for code, _ in window}
+        for code, score in _run(state, None, where + [f"r.file_code {like} ?"], params + [_code_pattern(q)],
+                                cap + 1 - len(window), ordered=False).items():
+            if code not in seen:
+                window.append((code, score))
     total, lower_bound = min(len(window), cap), len(window) > cap
     window.sort(key=lambda hit: (-hit[1], hit[0]))
     page = [code for code, _ in window[offset:offset + max(0, limit)]]

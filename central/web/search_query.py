@@ -58,7 +58,7 @@ class Query:
             modes = tuple(m for m in modes if m in readable_modes(role))
         doc_type = (self.type, TYPE_NAME[self.type]) if self.type else ()
         return {"modes": modes, "commune": self.commune, "doc_type": doc_type, "issuer": self.issuer,
-                "since": self.since, "until": self.until}
+                "since": self.since, "until": self.until, "readable": readable_modes(role)}
 
 
 def _date_ok(value: str) -> bool:

@@ -193,6 +193,12 @@ def test_bad_input_answers_a_message_never_a_500(kit, webkit, search_site):
                         assert r.status == 200, params
                 async with s.get(url + "api/search", params={"since": "2024-01-05", "until": "2024-01-05"}) as r:
                     assert [h["file_code"] for h in (await r.json())["results"]] == [PUBLIC]
+                # The index holds the fields' values, not their keys or confidences.
+                for word in ("confidence", "value", "doc type", "issuer"):
+                    async with s.get(url + "api/search", params={"q": word}) as r:
+                        assert (await r.json())["total"] == 0, word
+                async with s.get(url + "api/search", params={"q": "thu hoi dat"}) as r:
+                    assert [h["file_code"] for h in (await r.json())["results"]] == [HIDDEN_DECISION]
         finally:
             await site.close()
     kit.run(body())

@@ -85,10 +85,18 @@ def test_capped_total_and_relevance_order(kit, webkit, central_backend, tmp_path
                 assert f"Hơn {TOTAL_CAP} kết quả" in page and f"More than {TOTAL_CAP} results" in page
                 async with s.get(site.web_url + "search", params={"q": PHRASE, "mode": "02"}) as r:
                     assert "1 kết quả / 1 results" in await r.text()
-            # A viewer: the conditional match is listed by code only.
+            # A viewer: the words of a conditional record file find nothing (they would tell what it holds);
+            # its file code finds it, listed by code only.
             async with webkit.session() as s:
                 assert await webkit.login(s, site.web_url, "viewer") == 303
                 async with s.get(site.web_url + "api/search", params={"q": PHRASE, "mode": "02"}) as r:
+                    assert (await r.json())["total"] == 0
+                async with s.get(site.web_url + "api/search", params={"q": PHRASE}) as r:
+                    found = await r.json()
+                assert conditional[0] not in {h["file_code"] for h in found["results"]}
+                assert (found["total"], found["total_is_lower_bound"]) == (TOTAL_CAP, True)  # 1,001 public ones
+                part = conditional[0].split(".", 2)[2]  # "2025.1001": part of the code
+                async with s.get(site.web_url + "api/search", params={"q": part, "mode": "02"}) as r:
                     (hit,) = (await r.json())["results"]
                 assert hit["file_code"] == conditional[0] and hit["title"] == "" and hit["restricted"] is True
         finally:
