@@ -83,14 +83,15 @@ def large_package(out: Path, pages: int, *, documents: int = 3, seed: int = 0) -
     return LargePackage(f"{folder}.zip", path, documents, npages, path.stat().st_size)
 
 
-def deliver(root: Path, package: LargePackage, batches: int, work: Path) -> None:
+def deliver(root: Path, package: LargePackage, batches: int, work: Path, backends=None) -> None:
     """Send *package* in *batches* batches (one member each) from one station to a receiver on *root*
-    (file store, SQLite; the receiver's own SIP check off: only the worker's is measured)."""
+    (file store and SQLite, or what *backends* opens; the receiver's own SIP check off: only the worker's
+    is measured)."""
     from bench.central_ingest import Station
     from central.local import start_local_receiver
 
     async def run():
-        rx = await start_local_receiver(root)
+        rx = await start_local_receiver(root, backends=backends)
         try:
             station = Station(work / "station", "xa-tan-phu-9")
             await station.enroll(rx.url, rx.core.state.mint_token(station.device_id, ttl_s=600))
@@ -118,11 +119,12 @@ def site(work: Path) -> Path:
     return root
 
 
-def worker_command(root: Path) -> list[str]:
-    return [sys.executable, "-m", "central", "ingest", "--once", "--root", str(root)]
+def worker_command(root: Path, config: Path | None = None) -> list[str]:
+    return [sys.executable, "-m", "central", "ingest", "--once", "--root", str(root),
+            *(["--config", str(config)] if config else [])]
 
 
-def run_worker(root: Path, *, sample_s: float | None = None, log=None) -> dict:
+def run_worker(root: Path, *, config: Path | None = None, sample_s: float | None = None, log=None) -> dict:
     """Run one ``sohoa-central ingest --once`` on *root* to an empty queue.
 
     Returns its totals (its last output line), ``maxrss`` (bytes: the kernel's
@@ -131,7 +133,7 @@ def run_worker(root: Path, *, sample_s: float | None = None, log=None) -> dict:
     first holds a job folder) to its end.
     """
     out = subprocess.PIPE
-    proc = subprocess.Popen(worker_command(root), stdout=out, stderr=log or subprocess.DEVNULL)
+    proc = subprocess.Popen(worker_command(root, config), stdout=out, stderr=log or subprocess.DEVNULL)
     samples: list[int] = []
     done = threading.Event()
 
