@@ -124,47 +124,56 @@ def worker_command(root: Path, config: Path | None = None) -> list[str]:
             *(["--config", str(config)] if config else [])]
 
 
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (bytes) of *pid*; empty once it has ended."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def run_worker(root: Path, *, config: Path | None = None, sample_s: float | None = None, log=None) -> dict:
     """Run one ``sohoa-central ingest --once`` on *root* to an empty queue.
 
-    Returns its totals (its last output line), ``maxrss`` (bytes: the kernel's
-    high-water mark of its RSS, from wait4) and, with *sample_s*, ``rss``: its
-    RSS (bytes) every *sample_s* seconds from its first claim (when its spool
+    Returns its totals (its last output line), ``peak`` (bytes: its VmHWM,
+    the kernel's high-water mark of its RSS since it started, read from /proc
+    every 20 ms until it ends; not wait4's ``ru_maxrss``, which also counts
+    the parent's memory at the fork) and, with *sample_s*, ``rss``: its RSS
+    (bytes) every *sample_s* seconds from its first claim (when its spool
     first holds a job folder) to its end.
     """
-    out = subprocess.PIPE
-    proc = subprocess.Popen(worker_command(root, config), stdout=out, stderr=log or subprocess.DEVNULL)
+    proc = subprocess.Popen(worker_command(root, config), stdout=subprocess.PIPE, stderr=log or subprocess.DEVNULL)
     samples: list[int] = []
-    done = threading.Event()
+    peak = [0]
 
-    def sample() -> None:
+    def watch() -> None:
         spool = root / "ingest-spool"
-        claimed = False
-        while not done.wait(sample_s):
-            if not claimed:
-                claimed = any(spool.glob("w-*/job-*"))
-                if not claimed:
-                    continue
-            try:
-                with open(f"/proc/{proc.pid}/status", encoding="ascii") as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            samples.append(int(line.split()[1]) * 1024)
-                            break
-            except (OSError, ValueError):
-                return
-    watcher = threading.Thread(target=sample, daemon=True) if sample_s else None
-    if watcher is not None:
-        watcher.start()
+        claimed, next_sample = False, 0.0
+        while True:
+            st = _status(proc.pid)
+            if "VmHWM" not in st:
+                return  # ended (a zombie has no memory lines)
+            peak[0] = max(peak[0], st["VmHWM"])
+            if sample_s:
+                claimed = claimed or any(spool.glob("w-*/job-*"))
+                now = time.monotonic()
+                if claimed and now >= next_sample:
+                    samples.append(st["VmRSS"])
+                    next_sample = now + sample_s
+            time.sleep(0.02)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     output = proc.stdout.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    done.set()
-    if watcher is not None:
-        watcher.join()
+    watcher.join()
+    proc.wait()
     lines = output.decode().strip().splitlines()
     totals = json.loads(lines[-1]) if lines else {}
-    return {"totals": totals, "exit": proc.returncode, "maxrss": usage.ru_maxrss * 1024, "rss": samples}
+    return {"totals": totals, "exit": proc.returncode, "peak": peak[0], "rss": samples}
 
 
 def measure(work: Path, *, gib: float = 2.0, pages: int = 46) -> dict:
@@ -186,7 +195,7 @@ def measure(work: Path, *, gib: float = 2.0, pages: int = 46) -> dict:
         raise RuntimeError(f"the worker did not ingest every batch: {run}")
     rss = run["rss"]
     return {"package_bytes": package.size, "pages": package.pages, "batches": batches,
-            "total_bytes": package.size * batches, "idle_peak": idle["maxrss"], "peak": run["maxrss"],
+            "total_bytes": package.size * batches, "idle_peak": idle["peak"], "peak": run["peak"],
             "first": rss[0], "median": statistics.median(rss), "sampled_peak": max(rss), "last": rss[-1],
             "samples": len(rss), "seconds": seconds, "made_s": made, "load": load,
             "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -17,6 +17,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Iterator
 
@@ -24,8 +25,8 @@ log = logging.getLogger("sohoa.ingest")
 
 
 def default_root() -> Path:
-    """The spool root of a worker made without one: in the system's temporary folder."""
-    return Path(tempfile.gettempdir()) / "sohoa-ingest-spool"
+    """The spool root of a worker made without one: in the system's temporary folder, one per user."""
+    return Path(tempfile.gettempdir()) / f"sohoa-ingest-spool-{os.getuid()}"
 
 
 class Spool:
@@ -43,6 +44,8 @@ class Spool:
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.dir = self.root / name
         os.rename(new, self.dir)
+        # a worker dropped without close() still gives its folder and lock back
+        self._finalizer = weakref.finalize(self, _release, self.dir, self._lock)
 
     @contextlib.contextmanager
     def job(self, log_idx: int) -> Iterator[Path]:
@@ -57,11 +60,12 @@ class Spool:
 
     def close(self) -> None:
         """Remove this worker's folder and release its lock."""
-        if self._lock < 0:
-            return
-        shutil.rmtree(self.dir, ignore_errors=True)
-        os.close(self._lock)
-        self._lock = -1
+        self._finalizer()
+
+
+def _release(folder: Path, lock: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    os.close(lock)
 
 
 def sweep(root: Path) -> int:
