@@ -198,19 +198,32 @@ def measure(work: Path, *, gib: float = 2.0, pages: int = 46) -> dict:
             "total_bytes": package.size * batches, "idle_peak": idle["peak"], "peak": run["peak"],
             "first": rss[0], "median": statistics.median(rss), "sampled_peak": max(rss), "last": rss[-1],
             "samples": len(rss), "seconds": seconds, "made_s": made, "load": load,
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": _git_rev()}
 
 
-def report(m: dict) -> str:
+def _git_rev() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def report(m: dict, *, alone: bool = False) -> str:
+    """The BENCHMARKS.md line; with *alone*, its provenance (date, commit, load) beside it."""
     mib = lambda b: b / MIB  # noqa: E731
-    return (f"- worker memory over {mib(m['total_bytes']) / 1024:.2f} GiB of batches ({m['batches']} batches, each one "
-            f"clear package of {mib(m['package_bytes']):.0f} MiB: {m['pages']} A4 300 dpi pages of colour noise; "
-            f"file store, SQLite; one `sohoa-central ingest --once`, RSS every 100 ms from its first claim, "
-            f"{m['samples']} samples, {m['seconds']:.0f} s): first {mib(m['first']):.0f} MiB, median "
-            f"{mib(m['median']):.0f} MiB, peak {mib(m['peak']):.0f} MiB (kernel high-water mark), last "
-            f"{mib(m['last']):.0f} MiB; a worker that finds the queue empty peaks at {mib(m['idle_peak']):.0f} MiB, "
-            f"so ingest adds {mib(m['peak'] - m['idle_peak']):.0f} MiB whatever the package's size "
-            f"(measured alone with `python -m bench.ingest_memory`, {m['date']}, load average {m['load']:.1f})")
+    line = (f"- worker memory over {mib(m['total_bytes']) / 1024:.2f} GiB of batches ({m['batches']} batches, each "
+            f"one clear package of {mib(m['package_bytes']):.0f} MiB: {m['pages']} A4 300 dpi pages of colour "
+            f"noise; file store, SQLite; one `sohoa-central ingest --once`, {m['seconds']:.0f} s; RSS every 100 ms "
+            f"from its first claim, {m['samples']} samples): first {mib(m['first']):.0f} MiB, median "
+            f"{mib(m['median']):.0f} MiB, peak {mib(m['sampled_peak']):.0f} MiB, last {mib(m['last']):.0f} MiB "
+            f"(flat: {mib(m['sampled_peak'] - m['first']):+.0f} MiB); its VmHWM over the whole run "
+            f"{mib(m['peak']):.0f} MiB, against {mib(m['idle_peak']):.0f} MiB for the same command on an empty "
+            f"queue")
+    if alone:
+        line += (f" (measured alone with `python -m bench.ingest_memory` at {m['commit']}, {m['date']}, load average "
+                 f"{m['load']:.1f})")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="sohoa-bench-ingest-mem-"))
     m = measure(work, gib=args.gib, pages=args.pages)
     print(json.dumps(m), file=sys.stderr)
-    print(report(m))
+    print(report(m, alone=True))
     return 0
 
 
