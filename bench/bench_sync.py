@@ -250,7 +250,9 @@ def run_ingest() -> str:
     work = Path(tempfile.mkdtemp(prefix="sohoa-bench-ingest-"))
     try:
         lines = central_ingest.report(central_ingest.bench_ingest(work))
-        lines.insert(len(lines) - 1, ingest_memory.report(ingest_memory.measure(work / "memory")))
+        for backend in ("sqlite-file", "postgresql-s3"):
+            lines.insert(len(lines) - 1, ingest_memory.report(ingest_memory.measure(work / f"memory-{backend}",
+                                                                                    backend=backend)))
         return "\n".join(lines)
     except Exception:  # reported in the document, like a failed family
         return f"### Central ingest (design 5.13)\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"

@@ -8,7 +8,7 @@ as make the total it is asked for, runs one ``sohoa-central ingest --once``
 process on them and samples its RSS every 100 ms; the test
 (tests/central/test_ingest_memory.py) bounds one worker's peak.
 
-Run alone: ``python -m bench.ingest_memory [--gib 2] [--pages 46]``.
+Run alone: ``python -m bench.ingest_memory [--gib 2] [--pages 46] [--backend postgresql-s3]``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIB = 1 << 20
+_BACKENDS = {"sqlite-file": "file store and SQLite",
+             "postgresql-s3": "SeaweedFS S3 (objects above 64 MiB in 8 MiB parts) and PostgreSQL"}
 A4_300DPI = (2480, 3508)
 
 
@@ -176,25 +179,47 @@ def run_worker(root: Path, *, config: Path | None = None, sample_s: float | None
     return {"totals": totals, "exit": proc.returncode, "peak": peak[0], "rss": samples}
 
 
-def measure(work: Path, *, gib: float = 2.0, pages: int = 46) -> dict:
-    """Build one package of *pages* noise pages, send it in enough batches to make *gib* GiB, and sample
-    one worker's RSS while it ingests them all; also the peak of a worker that finds nothing to do."""
+def measure(work: Path, *, gib: float = 2.0, pages: int = 46, backend: str = "sqlite-file") -> dict:
+    """Build one package of *pages* noise pages, send it in enough batches to make at least *gib* GiB, and
+    sample one worker's RSS while it ingests them all; also the peak of a worker that finds nothing to do.
+    *backend* ``postgresql-s3`` runs PostgreSQL and SeaweedFS (bench/central_services) for it."""
     work = Path(work)
     root = site(work)
     t0 = time.perf_counter()
     package = large_package(work / "pkg", pages)
-    batches = max(1, round(gib * 2**30 / package.size))
+    batches = max(1, math.ceil(gib * 2**30 / package.size))
     made = time.perf_counter() - t0
-    idle = run_worker(root)
-    deliver(root, package, batches, work)
-    load = os.getloadavg()[0]
-    t1 = time.perf_counter()
-    run = run_worker(root, sample_s=0.1)
-    seconds = time.perf_counter() - t1
+    services, config, backends = (), None, None
+    try:
+        if backend == "postgresql-s3":
+            from bench.central_services import PgCluster, SeaweedS3, write_node_config
+            pg, weed = PgCluster(), SeaweedS3()
+            services = (weed, pg)
+            url, bucket = pg.new_database("im"), weed.new_bucket("im")
+            config = write_node_config(work / "central.toml", state_url=url, bucket=bucket, endpoint=weed.endpoint,
+                                       keys_dir=root / "keys", prefix="sohoa")
+
+            def backends(_root=None):
+                from central.s3store import S3Store
+                from central.state_pg import PgState
+                state = PgState(url, pool_min=1, pool_max=8)
+                return state, S3Store(weed.client(), bucket, "sohoa", state)
+            state, _store = backends()
+            state.migrate()
+            state.close()
+        idle = run_worker(root, config=config)
+        deliver(root, package, batches, work, backends)
+        load = os.getloadavg()[0]
+        t1 = time.perf_counter()
+        run = run_worker(root, config=config, sample_s=0.1)
+        seconds = time.perf_counter() - t1
+    finally:
+        for s in services:
+            s.close()
     if run["exit"] != 0 or run["totals"].get("done") != batches:
         raise RuntimeError(f"the worker did not ingest every batch: {run}")
     rss = run["rss"]
-    return {"package_bytes": package.size, "pages": package.pages, "batches": batches,
+    return {"backend": backend, "package_bytes": package.size, "pages": package.pages, "batches": batches,
             "total_bytes": package.size * batches, "idle_peak": idle["peak"], "peak": run["peak"],
             "first": rss[0], "median": statistics.median(rss), "sampled_peak": max(rss), "last": rss[-1],
             "samples": len(rss), "seconds": seconds, "made_s": made, "load": load,
@@ -214,7 +239,7 @@ def report(m: dict, *, alone: bool = False) -> str:
     mib = lambda b: b / MIB  # noqa: E731
     line = (f"- worker memory over {mib(m['total_bytes']) / 1024:.2f} GiB of batches ({m['batches']} batches, each "
             f"one clear package of {mib(m['package_bytes']):.0f} MiB: {m['pages']} A4 300 dpi pages of colour "
-            f"noise; file store, SQLite; one `sohoa-central ingest --once`, {m['seconds']:.0f} s; RSS every 100 ms "
+            f"noise; {_BACKENDS[m['backend']]}; one `sohoa-central ingest --once`, {m['seconds']:.0f} s; RSS every 100 ms "
             f"from its first claim, {m['samples']} samples): first {mib(m['first']):.0f} MiB, median "
             f"{mib(m['median']):.0f} MiB, peak {mib(m['sampled_peak']):.0f} MiB, last {mib(m['last']):.0f} MiB "
             f"(flat: {mib(m['sampled_peak'] - m['first']):+.0f} MiB); its VmHWM over the whole run "
@@ -230,11 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gib", type=float, default=2.0, help="total size of the batches (default 2)")
     parser.add_argument("--pages", type=int, default=46, help="noise pages in the package (default 46: ~256 MiB)")
+    parser.add_argument("--backend", choices=sorted(_BACKENDS), default="sqlite-file")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     args = parser.parse_args(argv)
     import tempfile
     work = args.work or Path(tempfile.mkdtemp(prefix="sohoa-bench-ingest-mem-"))
-    m = measure(work, gib=args.gib, pages=args.pages)
+    m = measure(work, gib=args.gib, pages=args.pages, backend=args.backend)
     print(json.dumps(m), file=sys.stderr)
     print(report(m, alone=True))
     return 0
