@@ -239,8 +239,8 @@ def report(m: dict, *, alone: bool = False) -> str:
     mib = lambda b: b / MIB  # noqa: E731
     line = (f"- worker memory over {mib(m['total_bytes']) / 1024:.2f} GiB of batches ({m['batches']} batches, each "
             f"one clear package of {mib(m['package_bytes']):.0f} MiB: {m['pages']} A4 300 dpi pages of colour "
-            f"noise; {_BACKENDS[m['backend']]}; one `sohoa-central ingest --once`, {m['seconds']:.0f} s; RSS every 100 ms "
-            f"from its first claim, {m['samples']} samples): first {mib(m['first']):.0f} MiB, median "
+            f"noise; {_BACKENDS[m['backend']]}; one `sohoa-central ingest --once`, {m['seconds']:.0f} s; "
+            f"RSS every 100 ms from its first claim, {m['samples']} samples): first {mib(m['first']):.0f} MiB, median "
             f"{mib(m['median']):.0f} MiB, peak {mib(m['sampled_peak']):.0f} MiB, last {mib(m['last']):.0f} MiB "
             f"(flat: {mib(m['sampled_peak'] - m['first']):+.0f} MiB); its VmHWM over the whole run "
             f"{mib(m['peak']):.0f} MiB, against {mib(m['idle_peak']):.0f} MiB for the same command on an empty "
