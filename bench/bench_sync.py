@@ -246,10 +246,14 @@ def run_ingest() -> str:
     """Central ingest (bench/central_ingest.py), as a subsection of this one."""
     import traceback
 
-    from bench import central_ingest
+    from bench import central_ingest, ingest_memory
     work = Path(tempfile.mkdtemp(prefix="sohoa-bench-ingest-"))
     try:
-        return "\n".join(central_ingest.report(central_ingest.bench_ingest(work)))
+        lines = central_ingest.report(central_ingest.bench_ingest(work))
+        for backend in ("sqlite-file", "postgresql-s3"):
+            lines.insert(len(lines) - 1, ingest_memory.report(ingest_memory.measure(work / f"memory-{backend}",
+                                                                                    backend=backend)))
+        return "\n".join(lines)
     except Exception:  # reported in the document, like a failed family
         return f"### Central ingest (design 5.13)\n\nFAILED:\n\n```\n{traceback.format_exc()}```\n"
     finally:

@@ -102,11 +102,15 @@ class Station:
     async def enroll(self, url: str, token: str) -> None:
         self.enrollment = await enroll(url, self.device_id, self.key, token)
 
-    def seal(self, members: list[tuple[str, bytes]], *, pages: int, documents: int,
+    def seal(self, members: list[tuple[str, bytes | Path]], *, pages: int, documents: int,
              climate: dict | None = None) -> Outbound:
+        """Seal the next batch of *members* (name with its bytes, or with the path of a file holding them)."""
         seq = self.seq + 1
         paths = []
         for name, data in members:
+            if isinstance(data, Path):
+                paths.append((name, data))
+                continue
             p = self.dir / f"{seq}-{name}"
             p.write_bytes(data)
             paths.append((name, p))

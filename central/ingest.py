@@ -5,16 +5,21 @@ sealed batch and reads, checks and stores every package (Q3), then commits its
 catalogue rows with the job's ``done`` state in one transaction (Q4), or marks
 it failed (Q5), or gives it back (Q6). Any number of workers run at once, in
 any processes; a worker killed at any point leaves its job to be claimed again
-when its lease expires, and nothing half-written in the catalogue.
+when its lease expires, and nothing half-written in the catalogue. Members and
+PDFs pass through files in the worker's spool (:mod:`central.ingest_spool`),
+never whole in memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import mmap
+import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -23,6 +28,7 @@ from central.backend_errors import BackendUnavailable
 from central.catalogue import BatchRows, batch_warnings, insert_batch, log_received
 from central.catalogue_objects import objects_for, package_name, pdf_name
 from central.catalogue_read import PackageRefused, read_member
+from central.ingest_spool import Spool, default_root
 from records import confidence_sidecar
 from sync.batch import BatchError, open_batch
 from sync.keys import ed25519_public
@@ -78,11 +84,23 @@ class _Lease:
 
 
 class IngestWorker:
-    def __init__(self, state, store, archive_key, *, lease_s: float = 60.0):
+    def __init__(self, state, store, archive_key, *, lease_s: float = 60.0, spool: Path | None = None):
+        """*spool* is the spool root (design 5.13); stale folders of stopped workers under it are removed."""
         if not lease_s > 0:
             raise ValueError("lease_s must be positive")
         self.state, self.store, self.archive_key, self.lease_s = state, store, archive_key, lease_s
         self.objects = objects_for(store)
+        self.spool = Spool(spool if spool is not None else default_root())
+
+    def close(self) -> None:
+        """Remove this worker's spool folder."""
+        self.spool.close()
+
+    def __enter__(self) -> "IngestWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def step(self) -> Outcome | None:
         """Ingest one batch; None when the queue has nothing to claim."""
@@ -97,7 +115,8 @@ class IngestWorker:
     def _step(self, job: ingest_queue.Job) -> Outcome:
         lease = _Lease(self.state, job, self.lease_s)
         try:
-            rows = self._work(job, lease)
+            with self.spool.job(job.log_idx) as folder:
+                rows = self._work(job, lease, folder)
         except LeaseLost:
             return Outcome(job.device_id, job.seq, "lost")
         except (BatchError, PackageRefused) as exc:
@@ -137,31 +156,34 @@ class IngestWorker:
             pass  # its lease runs out instead
         return Outcome(job.device_id, job.seq, "released", error=error)
 
-    def _work(self, job: ingest_queue.Job, lease: _Lease) -> BatchRows:
+    def _work(self, job: ingest_queue.Job, lease: _Lease, folder: Path) -> BatchRows:
         """Q3: open the sealed batch, check and store every package; the rows for Q4."""
         device = self.state.device(job.device_id)
         if device is None:
             raise BatchError("unknown_device", f"{job.device_id} is not enrolled")
         rows = BatchRows(job.device_id, job.seq, job.batch, job.log_idx, {}, log_received(self.state, job.log_idx))
 
-        def member(name: str, data: bytes) -> list[str]:
+        def member(name: str, path: Path) -> list[str]:
             if lease.lost.is_set():
                 raise LeaseLost()
-            sidecar = confidence_sidecar.decode(name, data)
-            if sidecar is not None:  # formats 6.7: advisory, so a bad one is a warning, never a refusal
+            if confidence_sidecar.NAME_RE.fullmatch(name):
+                sidecar = _confidences(name, path)
+                # formats 6.7: advisory, so a bad one is a warning, never a refusal
                 rows.warnings.extend((name, "bad_confidences", w) for w in sidecar.warnings)
                 if sidecar.documents:
                     rows.confidences.append((name, sidecar))
                 return []
-            package = read_member(name, data, self.archive_key)
+            package = read_member(name, path, self.archive_key, folder)
             if package is None:
-                rows.warnings.append((name, "not_a_package", f"{name}: {len(data)} bytes, kept in the sealed batch"))
+                size = path.stat().st_size
+                rows.warnings.append((name, "not_a_package", f"{name}: {size} bytes, kept in the sealed batch"))
                 return []
-            self.objects.put(package_name(job.device_id, job.seq, name), package.data)
-            package.data = b""
+            self.objects.put_file(package_name(job.device_id, job.seq, name), path)
+            package.path = None
             for doc in package.docs:
-                self.objects.put(pdf_name(job.device_id, job.seq, package.objid, doc.doc_id), doc.pdf)
-                doc.pdf = b""
+                self.objects.put_file(pdf_name(job.device_id, job.seq, package.objid, doc.doc_id), doc.pdf)
+                doc.pdf.unlink()
+                doc.pdf = None
             rows.warnings.extend((name, code, detail) for code, detail in package.warnings)
             package.warnings = []
             rows.packages.append(package)
@@ -169,7 +191,7 @@ class IngestWorker:
 
         with self.store.open_archived(job.archive) as f:
             opened = open_batch(f, archive_private=self.archive_key, device_public=ed25519_public(device.public_key),
-                                device_id=job.device_id, member_check=member)
+                                device_id=job.device_id, member_check=member, spool=folder)
         if opened.batch_hash != job.batch or opened.manifest["seq"] != job.seq:
             raise BatchError("archive_mismatch", f"{job.archive}: the sealed batch is not the one the log names")
         if lease.lost.is_set():
@@ -204,3 +226,13 @@ class IngestWorker:
             if outcome.result == "released":
                 stop.wait(poll_s)
         return totals
+
+
+def _confidences(name: str, path: Path):
+    """The confidences member *name* in the file *path*, decoded (formats 6.7); one larger than any valid
+    one is mapped, not read, so ``decode`` sees its size and warns without its bytes in memory."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size <= confidence_sidecar.MAX_BYTES:
+            return confidence_sidecar.decode(name, f.read())
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return confidence_sidecar.decode(name, mapped)

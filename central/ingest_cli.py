@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from central import ingest_queue, migrate
 from central.backends import open_state, open_store
@@ -76,10 +77,11 @@ def run_ingest(args: argparse.Namespace, cfg) -> int:
                 metrics.observe(o)
             said(o)
         started = time.monotonic()
-        worker = IngestWorker(state, store, key, lease_s=args.lease_s)
+        worker = IngestWorker(state, store, key, lease_s=args.lease_s, spool=Path(args.root) / "ingest-spool")
         try:
             totals = worker.run(until_idle=args.once, poll_s=args.poll_s, stop=stop, on_outcome=outcome)
         finally:
+            worker.close()
             if server is not None:
                 server.shutdown()
         if args.once:

@@ -236,8 +236,8 @@ def check_manifest(manifest: dict, version: int | None = None) -> None:
 
 def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed25519PublicKey,
                device_id: str,
-               member_check: Callable[[str, bytes], list[str]] | None = None,
-               hash_file: bool = True) -> OpenedBatch:
+               member_check: Callable[[str, bytes | Path], list[str]] | None = None,
+               hash_file: bool = True, spool: Path | None = None) -> OpenedBatch:
     """Read a whole sealed batch of either version and check checks 2-5 of section 5.4.
 
     The caller compares the returned ``file_sha256``, ``batch_hash`` and the
@@ -247,7 +247,10 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
     ``member_mismatch``, ``member_check``, ``trailing_data`` or ``truncated``.
     With *hash_file* false the whole-file SHA-256 is not computed
     (``file_sha256`` is None): for a caller that hashed the bytes as they
-    arrived and compares that digest itself.
+    arrived and compares that digest itself. With a *spool* folder each
+    member is written to a file there as it is hashed, and *member_check* gets
+    that file's path instead of the member's bytes (so no member is held in
+    memory); the file is removed after the call.
     """
     hashed = _Hashing(fileobj, hash_file)
     try:
@@ -270,7 +273,7 @@ def open_batch(fileobj, *, archive_private: X25519PrivateKey, device_public: Ed2
             raise BatchError("bad_signature", "manifest signature does not verify with the enrolled key") from None
         buf = bytearray(_IO)
         for m in manifest["members"]:
-            _check_member(z, m, member_check, buf)
+            _check_member(z, m, member_check, buf, spool)
         if z.read(1):
             raise BatchError("trailing_data", "bytes after the last member")
         while hashed.read(_IO):  # pragma: no cover - both readers already demand EOF
@@ -298,26 +301,38 @@ def _read_header(z, version: int) -> tuple[dict, bytes]:
     return manifest, mbytes
 
 
-def _check_member(z, m: dict, member_check, buf: bytearray) -> None:
+def _check_member(z, m: dict, member_check, buf: bytearray, spool: Path | None = None) -> None:
     """Hash member *m* from *z* through *buf* (reused: it stays in the CPU cache, no allocation per block)."""
+    if member_check is not None and spool is not None:
+        path = Path(spool) / f"member-{m['name']}"
+        try:
+            with open(path, "wb") as out:
+                _hash_member(z, m, buf, out.write)
+            problems = member_check(m["name"], path)
+        finally:
+            path.unlink(missing_ok=True)
+    else:
+        keep = bytearray() if member_check else None
+        _hash_member(z, m, buf, keep.extend if keep is not None else None)
+        problems = member_check(m["name"], bytes(keep)) if member_check is not None else []
+    if problems:
+        raise BatchError("member_check", f"member {m['name']}: " + "; ".join(problems))
+
+
+def _hash_member(z, m: dict, buf: bytearray, sink) -> None:
     h = hashlib.sha256()
     left = m["size"]
-    keep = bytearray() if member_check else None
     view = memoryview(buf)
     while left:
         got = z.readinto(view[:min(left, len(buf))])
         if not got:
             raise BatchError("truncated", f"member {m['name']} is cut short")
         h.update(view[:got])
-        if keep is not None:
-            keep += view[:got]
+        if sink is not None:
+            sink(view[:got])
         left -= got
     if h.hexdigest() != m["sha256"]:
         raise BatchError("member_mismatch", f"member {m['name']}: SHA-256 differs from the manifest")
-    if member_check is not None:
-        problems = member_check(m["name"], bytes(keep))
-        if problems:
-            raise BatchError("member_check", f"member {m['name']}: " + "; ".join(problems))
 
 
 class _Prefixed(io.RawIOBase):

@@ -133,8 +133,12 @@ def test_a_package_that_fails_the_sip_check_fails_its_batch_and_nothing_of_it_is
     site_open = _opener(root, be)
     state, store = site_open()
     try:
-        totals = IngestWorker(state, store, key, lease_s=30).run(until_idle=True)
+        worker = IngestWorker(state, store, key, lease_s=30, spool=tmp_path / "spool")
+        totals = worker.run(until_idle=True)
         assert (totals["done"], totals["failed"]) == (1, 1)
+        # the refused batch's member and PDFs went from the spool with the done one's (design 5.13)
+        assert [p.name for p in worker.spool.dir.rglob("*")] == [".lock"]
+        worker.close()
         (failed,) = ingest_queue.failures(state)
         assert failed["seq"] == 1 and failed["error"].startswith("sip_check: ") and "EAD.xml" in failed["error"]
         assert _rows(state, "SELECT seq FROM cat_batches") == [{"seq": 2}]
