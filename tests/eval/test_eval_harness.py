@@ -165,3 +165,15 @@ def test_degradation_tags_name_what_was_applied():
     assert {"dpi_200", "landscape_turned", "dark_border", "photocopy", "rgb_equal", "jpeg_le_60"} <= set(tags)
     assert "upside_down" not in tags
     assert degrade.Degradation(**{k: v for k, v in d.to_dict().items() if k != "tags"}).tags() == tags
+
+
+def test_a_packaged_secret_record_file_is_scored_on_its_package_not_its_scrubbed_journal_row():
+    scrubbed = {"file_code": "H49.64.33.2020.120", "mode": "03"}
+    package = {"record": {"fileCode": "H49.64.33.2020.120", "title": "Hồ sơ công tác văn thư", "maintenance": "06",
+                          "mode": "03", "paperFileCode": "H49.1.7.360"}}
+    assert score.cover_as_packaged(scrubbed, package) == {
+        "file_code": "H49.64.33.2020.120", "mode": "03", "title": "Hồ sơ công tác văn thư", "maintenance": "06",
+        "paper_file_code": "H49.1.7.360"}
+    # not packaged (held, or its package unreadable): the journal's cover as it is
+    held = {"file_code": "H1", "title": "T", "mode": "01"}
+    assert score.cover_as_packaged(held, None) == held and score.cover_as_packaged(held, {"error": "x"}) == held
