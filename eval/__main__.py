@@ -123,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         st, bl_texts, thr, meta_extra = raw["station"], raw["baselines"], raw["thr"], raw["meta_extra"]
         load_before = raw.get("load_before", load_before)
         log(f"rescoring {raw_path}")
+        if args.baselines_from:  # e.g. the baselines' run had not finished when the station's took them
+            bl_texts, thr, meta_extra = _earlier_baselines(args.baselines_from, truth, thr)
+            raw["meta_extra"] = meta_extra
+            log(f"baselines: taken from {args.baselines_from}")
     else:
         def save(st, bl_texts, thr, meta_extra):
             # after each stage, so a run cut short can still be scored (--rescore)

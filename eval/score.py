@@ -154,6 +154,25 @@ def crop_verdict(truth_page: dict, analysis: dict) -> dict:
 
 # ------------------------------------------------------------------------------ station view
 
+# a cover sheet's fields as the package's EAD names them
+_COVER_IN_EAD = (("file_code", "fileCode"), ("paper_file_code", "paperFileCode"), ("title", "title"),
+                 ("maintenance", "maintenance"), ("mode", "mode"))
+
+
+def cover_as_packaged(cover: dict, package: dict | None) -> dict:
+    """A record file's cover fields as the archive receives them: the package's where it has them.
+
+    A packaged secret record file's cover is scrubbed from the journal (design 6.6), so the journal
+    alone would count its title, paper file code and maintenance wrong.
+    """
+    record = (package or {}).get("record") or {}
+    out = dict(cover)
+    for k, ead in _COVER_IN_EAD:
+        if record.get(ead):
+            out[k] = record[ead]
+    return out
+
+
 def station_view(truth: dict, out: dict) -> dict:
     """Index the station's output by ground-truth page id."""
     j = out["journal"]
@@ -287,7 +306,7 @@ def score(truth: dict, out: dict, baselines: dict) -> dict:
             v["reasons"].append("cover sheet not read")
         f = sv["files"].get(fid) if fid is not None else None
         if f is not None:
-            cov = f["cover"]
+            cov = cover_as_packaged(f["cover"], out["packages"].get(fid))
             for k in ("file_code", "paper_file_code", "title", "maintenance", "mode"):
                 if cov.get(k) != rf[k]:
                     v["reasons"].append(f"cover field {k}")

@@ -169,8 +169,11 @@ def _wait_done(proc, address: str, hot: Path, n_files: int, deadline: float, log
         except OSError:
             time.sleep(2)
             continue
-        taken = sum(1 for d in (".done", ".rejected") if (hot / d).exists()
-                    for p in (hot / d).iterdir() if not p.name.endswith(".reason.txt"))
+        # taken = no longer waiting in the hot folder or being read; counting .done would not do, since
+        # the copies of a packaged secret record file's scans are deleted from it (design 6.6)
+        waiting = sum(1 for p in hot.iterdir() if p.is_file() and not p.name.startswith("."))
+        reading = sum(1 for _ in (hot / ".processing").iterdir()) if (hot / ".processing").exists() else 0
+        taken = n_files - waiting - reading
         pages = snap["pages"]
         rec = snap["records"]
         pending_files = sum(rec.get("files", {}).get(s, 0) for s in ("open", "closed", "ready"))

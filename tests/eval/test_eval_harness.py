@@ -192,3 +192,15 @@ def test_earlier_baselines_are_taken_only_from_the_same_corpus(tmp_path):
     path.write_bytes(pickle.dumps(raw))
     with pytest.raises(SystemExit, match="another corpus"):
         _earlier_baselines(path, truth, {"station_ppm": 2.0})
+
+
+def test_a_packaged_secret_record_file_is_scored_on_its_package_not_its_scrubbed_journal_row():
+    scrubbed = {"file_code": "H49.64.33.2020.120", "mode": "03"}
+    package = {"record": {"fileCode": "H49.64.33.2020.120", "title": "Hồ sơ công tác văn thư", "maintenance": "06",
+                          "mode": "03", "paperFileCode": "H49.1.7.360"}}
+    assert score.cover_as_packaged(scrubbed, package) == {
+        "file_code": "H49.64.33.2020.120", "mode": "03", "title": "Hồ sơ công tác văn thư", "maintenance": "06",
+        "paper_file_code": "H49.1.7.360"}
+    # not packaged (held, or its package unreadable): the journal's cover as it is
+    held = {"file_code": "H1", "title": "T", "mode": "01"}
+    assert score.cover_as_packaged(held, None) == held and score.cover_as_packaged(held, {"error": "x"}) == held
