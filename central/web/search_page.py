@@ -45,7 +45,7 @@ def _communes(groups: list[tuple[str, list[str]]], current: str) -> str:
 def form(query: Query, *, modes: list[tuple[str, str]], types: list[tuple[str, str]],
          communes: list[tuple[str, list[str]]], issuers: list[str]) -> str:
     bodies = "".join(f'<option value="{e(b)}"></option>' for b in issuers)
-    return (f'<form method="get" action="/search" id="search-form">'
+    return ('<form method="get" action="/search" id="search-form">'
             + _label(CATALOGUE["page.search_words"],
                      f'<input name="q" id="q" value="{e(query.q)}" maxlength="400" type="search">', "wide")
             + _label(CATALOGUE["page.doc_type"], _select("type", types, query.type))
