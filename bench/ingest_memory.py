@@ -86,15 +86,16 @@ def large_package(out: Path, pages: int, *, documents: int = 3, seed: int = 0) -
     return LargePackage(f"{folder}.zip", path, documents, npages, path.stat().st_size)
 
 
-def deliver(root: Path, package: LargePackage, batches: int, work: Path, backends=None) -> None:
+def deliver(root: Path, package: LargePackage, batches: int, work: Path, backends=None,
+            member_check=None) -> None:
     """Send *package* in *batches* batches (one member each) from one station to a receiver on *root*
-    (file store and SQLite, or what *backends* opens; the receiver's own SIP check off: only the worker's
-    is measured)."""
+    (file store and SQLite, or what *backends* opens; the receiver's own SIP check off unless a
+    *member_check* is given: only the worker's is measured)."""
     from bench.central_ingest import Station
     from central.local import start_local_receiver
 
     async def run():
-        rx = await start_local_receiver(root, backends=backends)
+        rx = await start_local_receiver(root, backends=backends, member_check=member_check)
         try:
             station = Station(work / "station", "xa-tan-phu-9")
             await station.enroll(rx.url, rx.core.state.mint_token(station.device_id, ttl_s=600))

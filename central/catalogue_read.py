@@ -11,7 +11,6 @@ a package's size (design 5.13, "Spool and memory").
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import tempfile
 import zipfile
@@ -23,14 +22,12 @@ import pikepdf
 from records.codes import DOC_FIELDS, FILE_FIELDS
 from records.sip_verify import verify
 from sync.at_rest import READ_ERRORS, open_reader
+from sync.fsutil import private_tmp
 
 _IO = 1 << 20
 
 PACKAGE_RE = re.compile(r"(uuid-[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12})\.zip(\.enc)?")
 METS = "{http://www.loc.gov/METS/}"
-# Secret packages are decrypted for the SIP check into memory-backed files where the system has them,
-# so their clear bytes never reach a disk (design 6.6); the folder is removed at once.
-_PRIVATE_TMP = "/dev/shm"
 
 
 def snake(name: str) -> str:
@@ -114,8 +111,7 @@ def read_member(name: str, path: Path, archive_key, spool: Path) -> Package | No
     sha256, size = _hash_file(path)
     if not secret:
         return _checked(path, name, objid, False, path, Path(spool), sha256, size)
-    where = _PRIVATE_TMP if os.path.isdir(_PRIVATE_TMP) and os.access(_PRIVATE_TMP, os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="sohoa-ingest-", dir=where) as tmp:
+    with tempfile.TemporaryDirectory(prefix="sohoa-ingest-", dir=private_tmp()) as tmp:
         clear = Path(tmp) / (objid + ".zip")
         try:
             with open(path, "rb") as f, open(clear, "wb") as out:
@@ -127,7 +123,7 @@ def read_member(name: str, path: Path, archive_key, spool: Path) -> Package | No
 
 def _checked(clear: Path, name: str, objid: str, secret: bool, member: Path, spool: Path,
              sha256: str, size: int) -> Package:
-    problems = verify(clear)
+    problems = verify(clear, workdir=spool if secret else None)
     if problems:
         raise PackageRefused(f"{name}: " + "; ".join(problems[:5]))
     try:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -43,7 +44,7 @@ def _load_existing(path: Path, kind: type):
                                 f"then copy them to every node")
     return load_or_create(path, kind)
 
-MemberCheck = Callable[[str, bytes], list[str]]
+MemberCheck = Callable[[str, bytes | Path], list[str]]  # a spooled member's file
 
 
 __all__ = ["MemberCheck", "ReceiverCore", "archive_name"]
@@ -59,7 +60,8 @@ class ReceiverCore:
     origin : str, optional
         Name of the log in checkpoints; defaults to one derived from the log key.
     member_check : callable, optional
-        ``member_check(name, data) -> problems``; any problem rejects the batch.
+        ``member_check(name, path) -> problems`` on the file the member was spooled to (design 5.4);
+        any problem rejects the batch.
     store : Store, optional
         Defaults to :class:`central.store.FileStore` on *root*.
     state : SqlState, optional
@@ -117,8 +119,14 @@ class ReceiverCore:
         pub = ed25519_public(device.public_key)
 
         def check(f):
-            return open_batch(f, archive_private=self.archive_key, device_public=pub, device_id=device_id,
-                              member_check=self.member_check, hash_file=hash_file)
+            if self.member_check is None:
+                return open_batch(f, archive_private=self.archive_key, device_public=pub, device_id=device_id,
+                                  hash_file=hash_file)
+            # each member is spooled to a file for its check, so a node's memory does not grow with a
+            # package's size (design 5.4); the folder goes with the check
+            with tempfile.TemporaryDirectory(prefix="sohoa-rx-check-") as spool:
+                return open_batch(f, archive_private=self.archive_key, device_public=pub, device_id=device_id,
+                                  member_check=self.member_check, hash_file=hash_file, spool=Path(spool))
         return check
 
     def file_hash_base(self, upload_id: str, offset: int):

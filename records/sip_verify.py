@@ -40,8 +40,13 @@ def _schema(name: str):
         return etree.XMLSchema(etree.parse(str(real)))
 
 
-def verify(path: str | Path) -> list[str]:
-    """Problems found in the package at *path* (a .zip or an unpacked folder); [] = valid."""
+def verify(path: str | Path, workdir: str | Path | None = None) -> list[str]:
+    """Problems found in the package at *path* (a .zip or an unpacked folder); [] = valid.
+
+    A .zip's members are unpacked for the checks into a temporary folder in *workdir* (the system's
+    temporary folder when None): a secret package's caller names a memory-backed one, so its clear
+    pages never reach a disk (design 6.6).
+    """
     path = Path(path)
     if path.is_dir():
         return _verify_tree(path)
@@ -49,7 +54,7 @@ def verify(path: str | Path) -> list[str]:
         zf = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         return [f"V1 {path.name}: not a readable ZIP or folder ({exc})"]
-    with zf, tempfile.TemporaryDirectory(prefix="sip-verify-") as tmp:
+    with zf, tempfile.TemporaryDirectory(prefix="sip-verify-", dir=workdir) as tmp:
         problems = []
         total = 0
         for info in zf.infolist():

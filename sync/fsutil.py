@@ -114,3 +114,13 @@ def start_writeback(fd: int, offset: int, nbytes: int) -> None:
     fn = _sync_file_range()
     if fn is not None and nbytes > 0:
         fn(fd, offset, nbytes, _SYNC_FILE_RANGE_WRITE)
+
+
+# Memory-backed temporary files where the system has them: a secret record's clear bytes, decrypted
+# for a check, never reach a disk (design 6.6).
+PRIVATE_TMP = "/dev/shm"
+
+
+def private_tmp() -> str | None:
+    """The folder for a secret's temporary clear copy: ``/dev/shm`` when writable, else the system's default."""
+    return PRIVATE_TMP if os.path.isdir(PRIVATE_TMP) and os.access(PRIVATE_TMP, os.W_OK) else None

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import socket
+from pathlib import Path
 
 from firmware_agent.metrics import exposition
 from firmware_agent.journal import Journal, open_db
@@ -259,7 +260,7 @@ def test_secret_member_is_encrypted_on_the_appliance_and_checked_in_clear_by_the
         sip_check = sip_member_check(archive)
 
         def check(name, data):
-            seen.append((name, data[:8]))
+            seen.append((name, data.read_bytes()[:8] if isinstance(data, Path) else data[:8]))
             return sip_check(name, data)
         rx = await start_local_receiver(rx_root, member_check=check)
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from PIL import Image
@@ -115,7 +116,9 @@ class _Seen:
         self.check, self.seen = check, []
 
     def __call__(self, name, data):
-        self.seen.append((name, bytes(data[:8])))
+        # the receiver spools each member to a file for its check (design 5.4)
+        head = data.read_bytes()[:8] if isinstance(data, Path) else bytes(data[:8])
+        self.seen.append((name, head))
         return self.check(name, data)
 
 
