@@ -75,7 +75,9 @@ def test_a_closed_pipe_ends_quietly(pages):
 
 
 def test_ctrl_c_ends_quietly(pages):
-    files = [str(p) for p in sorted((pages / "folder").rglob("*.png"))] * 50
+    # far more lines than a pipe holds (64 KiB): the command cannot finish before the signal, however
+    # late this process is scheduled to read its first line
+    files = [str(p) for p in sorted((pages / "folder").rglob("*.png"))] * 300
     proc = subprocess.Popen([*SOHOA, "imaging", "analyze", *files], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=_env(), cwd=ROOT)
     try:
