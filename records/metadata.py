@@ -26,8 +26,11 @@ from records.text import fold
 FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 # ô 3: "Số: 12/QĐ-UBND" (the S and its accent as OCR returns them)
-_NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
-                     r"\s*(?:/\s*(\S{1,40}))?")
+# "ố" is read as a digit ("S6:", "S0:") before the colon; the slash is lost between a number
+# and a notation ("176UBND-VHXH"): a notation's parts are capitals joined by a dash (NĐ 30/2020 Phụ lục III)
+_NUMBER = re.compile(r"^\s*(?:[Ss](?:[06](?=\s*[:;])|[^\s\d:;.,/]{0,2})|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*"
+                     r"([0-9OoIlZ|]{1,11})\s*(?:/\s*(\S{1,40})|(?=[A-ZĐ]{1,8}[-–][A-ZĐ]))?")
+_GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
@@ -160,7 +163,8 @@ def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
         return "", "", {"found": 0.0}, []
     raw_num = m.group(1)
     num = raw_num.translate(_DIGITS)
-    notation = _clean_notation(m.group(2) or "")
+    glued = m.group(2) is None and _GLUED_NOTATION.match(s.text, m.end())
+    notation = _clean_notation(m.group(2) or (glued.group(0) if glued else ""))
     words = s.words[:3]
     mean, low = L.conf_of([L.Segment(tuple(words))])
     first = s.words[0].text
@@ -178,6 +182,10 @@ def _is_parent(first: str, second: str) -> bool:
         return False
     if first.startswith(PARENT_PREFIXES):
         return True
+    # the parent's abbreviation misread by a letter or glued to its unit ("ĐBND HUYỆN", "UBNDTỈNH")
+    m = _MISREAD_PARENT.match(first)
+    if m and any(_edits(m.group(1), a) <= 1 for a in ("UBND", "HDND")):
+        return True
     # two whole names ("CÔNG AN HUYỆN …" over "CÔNG AN XÃ …"): the first is the parent
     for p in BODY_PREFIXES:
         if first.startswith(p) and len(first) > len(p) + 2 and len(second) > len(p) + 2 \
@@ -187,6 +195,7 @@ def _is_parent(first: str, second: str) -> bool:
 
 
 _EDGE_NOISE = " -–—:;,._|'\"‘’`"
+_MISREAD_PARENT = re.compile(r"([A-Z]{4}) ?(?:HUYEN|TINH|THANH PHO|QUAN|THI XA) [A-Z]")
 _UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
 
 

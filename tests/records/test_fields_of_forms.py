@@ -148,3 +148,36 @@ def test_a_letter_vietnamese_does_not_write_marks_the_body_name(fake_ocr):
     lines = ["CÔNG AN XÃ TAM HIƑP".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
              " " * 47 + "Độc lập - Tự do - Hạnh phúc", "Số: 12/TB-CAX", "", " " * 50 + "THÔNG BÁO"]
     assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).features["organName"]["odd_letters"] == 1.0
+
+
+def _headed(fake_ocr, organ: list[str], number: str, title: str = "THÔNG BÁO"):
+    lines = [organ[0].ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             (organ[1] if len(organ) > 1 else "").ljust(47) + "Độc lập - Tự do - Hạnh phúc",
+             number.ljust(46) + "Bình Mỹ, ngày 22 tháng 11 năm 2019", "", " " * 50 + title]
+    return metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+
+
+def test_a_number_whose_so_is_read_with_a_digit_for_its_vowel(fake_ocr):
+    # tesseract reads the "ố" of "Số:" as 6 or 0: the label, not the document's number
+    for read in ("S6: 261/TB-UBND", "S0: 261/TB-UBND"):
+        e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], read)
+        assert (e.values["codeNumber"], e.values["codeNotation"]) == ("261", "TB-UBND")
+
+
+def test_a_notation_glued_to_its_number_without_the_slash(fake_ocr):
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 176UBND-VHXH", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("176", "UBND-VHXH")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 130GM-UBND.", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("130", "GM-UBND")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 715 XNTTHN", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("715", "")  # no dash: not a notation
+
+
+def test_a_parent_line_whose_abbreviation_is_misread_or_glued_to_its_unit(fake_ocr):
+    for parent in ("ĐBND HUYỆN NGHI LỘC", "UBNDTỈNH THÁI BÌNH", "UBNDHUYỆN MỸ ĐỨC"):
+        e = _headed(fake_ocr, [parent, "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 261/TB-UBND")
+        assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ", parent
+        assert e.features["organName"]["parent"] == 1.0
+    # a whole name over the place it continues is one body, not a parent and its child
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN", "XÃ BÌNH MỸ"], "Số: 261/TB-UBND")
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"
