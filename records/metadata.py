@@ -49,6 +49,10 @@ TYPE_ABBR = {"01": "NQ", "02": "QD", "03": "CT", "04": "QC", "05": "QYD", "06": 
              "09": "CTR", "10": "KH", "11": "PA", "12": "DA", "13": "DA", "14": "BC", "15": "TTR", "16": "GUQ",
              "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HD", "23": "CD", "24": "BGN", "25": "BTT",
              "26": "GM", "27": "GGT", "28": "GNP"}
+# Civil-status forms (Thông tư 04/2020/TT-BTP) print their own notation after the number:
+# a copy of an extract of death "TLKT-BS", of birth "TLKS-BS", a marital status certificate "XNTTHN".
+FORM_NOTATIONS = {"Trích lục khai tử": "TLKT-BS", "Trích lục khai sinh": "TLKS-BS",
+                  "Giấy xác nhận tình trạng hôn nhân": "XNTTHN"}
 # The same abbreviations as printed (Phụ lục III), to mend a notation's misread type part.
 TYPE_ABBR_SPELT = {"01": "NQ", "02": "QĐ", "03": "CT", "04": "QC", "05": "QyĐ", "06": "TC", "07": "TB", "08": "HD",
                    "09": "CTr", "10": "KH", "11": "PA", "12": "ĐA", "13": "DA", "14": "BC", "15": "TTr", "16": "GUQ",
@@ -80,13 +84,21 @@ def _clean_notation(raw: str) -> str:
     return s[:30]
 
 
-def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float) -> tuple[str, float]:
+def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float,
+                   label: str = "") -> tuple[str, float]:
     """(*notation* with its type part spelt as the title's, 1.0) when OCR misread one letter of it.
+
+    A civil-status form prints one fixed notation (:data:`FORM_NOTATIONS`): one edit from
+    it, dashes aside ("TLKEBS", "XNTIHN"), is that notation misread; another form's is left.
 
     Nghị định 30/2020 writes the type's abbreviation first ("TTr-UBND" for a Tờ trình): a
     type part one edit from the one the title names ("TT", "T1r", "CP" for CĐ) is that one
     misread, when the title itself was read with confidence.
     """
+    form = FORM_NOTATIONS.get(label, "")
+    if form and notation not in FORM_NOTATIONS.values() and type_conf >= 0.8 and \
+            _edits(fold(notation).replace("-", ""), fold(form).replace("-", "")) == 1:
+        return form, 1.0
     want = TYPE_ABBR.get(type_code, "")
     if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or _edits(abbr, want) != 1:
         return notation, 0.0
@@ -364,7 +376,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
         agree = 1.0 if abbr == TYPE_ABBR[type_code] else -1.0
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
-    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree)
+    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree, label)
     tmean, tlow = L.conf_of(block)
     out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
                                     "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,

@@ -181,3 +181,19 @@ def test_a_parent_line_whose_abbreviation_is_misread_or_glued_to_its_unit(fake_o
     # a whole name over the place it continues is one body, not a parent and its child
     e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN", "XÃ BÌNH MỸ"], "Số: 261/TB-UBND")
     assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"
+
+
+def test_a_civil_status_forms_notation_one_letter_off_is_the_forms_own(fake_ocr):
+    def form(number: str, title: list[str]):
+        lines = ["ỦY BAN NHÂN DÂN".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                 "XÃ EA KTUR".ljust(47) + "Độc lập - Tự do - Hạnh phúc", number, ""]
+        lines += [" " * 40 + t for t in title] + ["Họ, chữ đệm, tên người đã chết: LÝ THỊ ANH"]
+        return metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+
+    e = form("Số: 564/TLKEBS", ["TRÍCH LỤC KHAI TỬ"])
+    assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TLKT-BS", 1.0)
+    e = form("Số: 149/XNTIHN", ["GIẤY XÁC NHẬN", "", "TÌNH TRẠNG HÔN NHÂN"])
+    assert e.values["codeNotation"] == "XNTTHN"
+    # another form's own notation is printed, not misread: left as read
+    e = form("Số: 564/TLKS-BS", ["TRÍCH LỤC KHAI TỬ"])
+    assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TLKS-BS", 0.0)
