@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from records import layout as L
-from records.bodies import spell_body_line, spell_body_lines
+from records.bodies import space_place, spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
 from records.dates import issued_date
 from records.ocr import OcrResult
@@ -287,6 +287,8 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     place = _place_of(text)
     before = date_segs[0].text.split(",")[0] if date_segs else ""
     dated = _place_of(before) or before.upper().strip()
+    spaced = space_place(place, dated)
+    text, place = text[:len(text) - len(place)] + spaced, spaced
     same = float(bool(place) and place == dated)
     conflict = float(bool(place and dated) and place != dated and fold(place) == fold(dated))
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,

@@ -197,3 +197,13 @@ def test_a_civil_status_forms_notation_one_letter_off_is_the_forms_own(fake_ocr)
     # another form's own notation is printed, not misread: left as read
     e = form("Số: 564/TLKS-BS", ["TRÍCH LỤC KHAI TỬ"])
     assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TLKS-BS", 0.0)
+
+
+def test_a_body_names_place_read_as_one_word_is_spaced_as_the_date_line_spaces_it(fake_ocr):
+    lines = ["ỦY BAN NHÂN DÂN XÃ KIMSƠN".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 12/QĐ-UBND".ljust(46) + "Kim Sơn, ngày 05 tháng 3 năm 2024", "", " " * 50 + "QUYẾT ĐỊNH"]
+    assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIM SƠN"
+    # other letters (not only the space) differ: left as read
+    lines[0] = "ỦY BAN NHÂN DÂN XÃ KIMSƠM".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIMSƠM"
