@@ -29,7 +29,7 @@ FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "
 # "ố" is read as a digit ("S6:", "S0:") before the colon; the slash is lost between a number
 # and a notation ("176UBND-VHXH"): a notation's parts are capitals joined by a dash (NĐ 30/2020 Phụ lục III)
 _NUMBER = re.compile(r"^\s*(?:[Ss](?:[06](?=\s*[:;])|[^\s\d:;.,/]{0,2})|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*"
-                     r"([0-9OoIlZ|]{1,11})\s*(?:/\s*(\S{1,40})|(?=[A-ZĐ]{1,8}[-–][A-ZĐ]))?")
+                     r"([0-9OoIlZ|]{1,11})\s*(?:/\s*(\S{1,40}(?:\s[A-ZĐ][A-ZĐa-z]*[-–][A-ZĐ]\S*)?)|(?=[A-ZĐ]{1,8}[-–][A-ZĐ]))?")
 _GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")

@@ -207,3 +207,11 @@ def test_a_body_names_place_read_as_one_word_is_spaced_as_the_date_line_spaces_i
     # other letters (not only the space) differ: left as read
     lines[0] = "ỦY BAN NHÂN DÂN XÃ KIMSƠM".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
     assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIMSƠM"
+
+
+def test_a_notation_split_by_a_space_is_joined(fake_ocr):
+    # one notation has no space (NĐ 30/2020 Phụ lục III); the gap OCR left after its first letter is not its end
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ HƯNG ĐẠO"], "Số: 827/T LKT-BS", "TRÍCH LỤC KHAI TỬ")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("827", "TLKT-BS")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ HƯNG ĐẠO"], "Số: 12/QĐ-UBND ngày")
+    assert e.values["codeNotation"] == "QĐ-UBND"  # a word without a dash is not part of it
