@@ -119,3 +119,15 @@ def spell_body_line(line: str) -> tuple[str, int]:
         mended += changed
         i += n
     return " ".join(out), mended
+
+
+def space_place(place: str, dated: str) -> str:
+    """*place* (a body name's, as read) with spaces where *dated* (the place-and-date line's) has them.
+
+    A place's words read as one ("KIMSƠN") are spaced as the place-and-date line, printed
+    in another font, spaces the same letters; *place* is returned as read otherwise.
+    """
+    if not place or " " in place or " " not in dated or fold(place) != fold(dated).replace(" ", ""):
+        return place
+    cut = {i - k for k, i in enumerate(i for i, c in enumerate(dated) if c == " ")}
+    return "".join(c + (" " if i + 1 in cut else "") for i, c in enumerate(place))

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from records import layout as L
-from records.bodies import spell_body_line, spell_body_lines
+from records.bodies import space_place, spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
 from records.dates import issued_date
 from records.ocr import OcrResult
@@ -26,8 +26,11 @@ from records.text import fold
 FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
 # ô 3: "Số: 12/QĐ-UBND" (the S and its accent as OCR returns them)
-_NUMBER = re.compile(r"^\s*(?:[Ss][^\s\d:;.,/]{0,2}|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*([0-9OoIlZ|]{1,11})"
-                     r"\s*(?:/\s*(\S{1,40}))?")
+# "ố" is read as a digit ("S6:", "S0:") before the colon; the slash is lost between a number
+# and a notation ("176UBND-VHXH"): a notation's parts are capitals joined by a dash (NĐ 30/2020 Phụ lục III)
+_NUMBER = re.compile(r"^\s*(?:[Ss](?:[06](?=\s*[:;])|[^\s\d:;.,/]{0,2})|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*"
+                     r"([0-9OoIlZ|]{1,11})\s*(?:/\s*(\S{1,40}(?:\s[A-ZĐ][A-ZĐa-z]*[-–][A-ZĐ]\S*)?)|(?=[A-ZĐ]{1,8}[-–][A-ZĐ]))?")
+_GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
@@ -46,6 +49,10 @@ TYPE_ABBR = {"01": "NQ", "02": "QD", "03": "CT", "04": "QC", "05": "QYD", "06": 
              "09": "CTR", "10": "KH", "11": "PA", "12": "DA", "13": "DA", "14": "BC", "15": "TTR", "16": "GUQ",
              "17": "PG", "18": "PC", "19": "PB", "20": "BB", "21": "HD", "23": "CD", "24": "BGN", "25": "BTT",
              "26": "GM", "27": "GGT", "28": "GNP"}
+# Civil-status forms (Thông tư 04/2020/TT-BTP) print their own notation after the number:
+# a copy of an extract of death "TLKT-BS", of birth "TLKS-BS", a marital status certificate "XNTTHN".
+FORM_NOTATIONS = {"Trích lục khai tử": "TLKT-BS", "Trích lục khai sinh": "TLKS-BS",
+                  "Giấy xác nhận tình trạng hôn nhân": "XNTTHN"}
 # The same abbreviations as printed (Phụ lục III), to mend a notation's misread type part.
 TYPE_ABBR_SPELT = {"01": "NQ", "02": "QĐ", "03": "CT", "04": "QC", "05": "QyĐ", "06": "TC", "07": "TB", "08": "HD",
                    "09": "CTr", "10": "KH", "11": "PA", "12": "ĐA", "13": "DA", "14": "BC", "15": "TTr", "16": "GUQ",
@@ -77,13 +84,21 @@ def _clean_notation(raw: str) -> str:
     return s[:30]
 
 
-def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float) -> tuple[str, float]:
+def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, agree: float,
+                   label: str = "") -> tuple[str, float]:
     """(*notation* with its type part spelt as the title's, 1.0) when OCR misread one letter of it.
+
+    A civil-status form prints one fixed notation (:data:`FORM_NOTATIONS`): one edit from
+    it, dashes aside ("TLKEBS", "XNTIHN"), is that notation misread; another form's is left.
 
     Nghị định 30/2020 writes the type's abbreviation first ("TTr-UBND" for a Tờ trình): a
     type part one edit from the one the title names ("TT", "T1r", "CP" for CĐ) is that one
     misread, when the title itself was read with confidence.
     """
+    form = FORM_NOTATIONS.get(label, "")
+    if form and notation not in FORM_NOTATIONS.values() and type_conf >= 0.8 and \
+            _edits(fold(notation).replace("-", ""), fold(form).replace("-", "")) == 1:
+        return form, 1.0
     want = TYPE_ABBR.get(type_code, "")
     if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or _edits(abbr, want) != 1:
         return notation, 0.0
@@ -160,7 +175,8 @@ def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
         return "", "", {"found": 0.0}, []
     raw_num = m.group(1)
     num = raw_num.translate(_DIGITS)
-    notation = _clean_notation(m.group(2) or "")
+    glued = m.group(2) is None and _GLUED_NOTATION.match(s.text, m.end())
+    notation = _clean_notation(m.group(2) or (glued.group(0) if glued else ""))
     words = s.words[:3]
     mean, low = L.conf_of([L.Segment(tuple(words))])
     first = s.words[0].text
@@ -178,6 +194,10 @@ def _is_parent(first: str, second: str) -> bool:
         return False
     if first.startswith(PARENT_PREFIXES):
         return True
+    # the parent's abbreviation misread by a letter or glued to its unit ("ĐBND HUYỆN", "UBNDTỈNH")
+    m = _MISREAD_PARENT.match(first)
+    if m and any(_edits(m.group(1), a) <= 1 for a in ("UBND", "HDND")):
+        return True
     # two whole names ("CÔNG AN HUYỆN …" over "CÔNG AN XÃ …"): the first is the parent
     for p in BODY_PREFIXES:
         if first.startswith(p) and len(first) > len(p) + 2 and len(second) > len(p) + 2 \
@@ -187,6 +207,7 @@ def _is_parent(first: str, second: str) -> bool:
 
 
 _EDGE_NOISE = " -–—:;,._|'\"‘’`"
+_MISREAD_PARENT = re.compile(r"([A-Z]{4}) ?(?:HUYEN|TINH|THANH PHO|QUAN|THI XA) [A-Z]")
 _UNITS = ("XA", "PHUONG", "THI TRAN", "HUYEN", "THI XA", "QUAN", "THANH PHO", "TINH")
 
 
@@ -266,6 +287,8 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     place = _place_of(text)
     before = date_segs[0].text.split(",")[0] if date_segs else ""
     dated = _place_of(before) or before.upper().strip()
+    spaced = space_place(place, dated)
+    text, place = text[:len(text) - len(place)] + spaced, spaced
     same = float(bool(place) and place == dated)
     conflict = float(bool(place and dated) and place != dated and fold(place) == fold(dated))
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
@@ -355,7 +378,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
         agree = 1.0 if abbr == TYPE_ABBR[type_code] else -1.0
     elif abbr and type_code == "22":
         agree = -1.0 if abbr in TYPE_ABBR.values() else 1.0  # a Công văn's notation has no type part
-    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree)
+    notation, nmended = _mend_notation(notation, abbr, type_code, cls.type_conf, agree, label)
     tmean, tlow = L.conf_of(block)
     out.set("typeName", type_code, {"found": float(cls.type_conf > 0 or bool(cong_van)), "score": cls.type_conf,
                                     "block": float(bool(block)), "conf": tmean, "min_conf": tlow, "agree": agree,

@@ -148,3 +148,70 @@ def test_a_letter_vietnamese_does_not_write_marks_the_body_name(fake_ocr):
     lines = ["CÔNG AN XÃ TAM HIƑP".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
              " " * 47 + "Độc lập - Tự do - Hạnh phúc", "Số: 12/TB-CAX", "", " " * 50 + "THÔNG BÁO"]
     assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).features["organName"]["odd_letters"] == 1.0
+
+
+def _headed(fake_ocr, organ: list[str], number: str, title: str = "THÔNG BÁO"):
+    lines = [organ[0].ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             (organ[1] if len(organ) > 1 else "").ljust(47) + "Độc lập - Tự do - Hạnh phúc",
+             number.ljust(46) + "Bình Mỹ, ngày 22 tháng 11 năm 2019", "", " " * 50 + title]
+    return metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+
+
+def test_a_number_whose_so_is_read_with_a_digit_for_its_vowel(fake_ocr):
+    # tesseract reads the "ố" of "Số:" as 6 or 0: the label, not the document's number
+    for read in ("S6: 261/TB-UBND", "S0: 261/TB-UBND"):
+        e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], read)
+        assert (e.values["codeNumber"], e.values["codeNotation"]) == ("261", "TB-UBND")
+
+
+def test_a_notation_glued_to_its_number_without_the_slash(fake_ocr):
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 176UBND-VHXH", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("176", "UBND-VHXH")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 130GM-UBND.", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("130", "GM-UBND")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 715 XNTTHN", "GIẤY MỜI")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("715", "")  # no dash: not a notation
+
+
+def test_a_parent_line_whose_abbreviation_is_misread_or_glued_to_its_unit(fake_ocr):
+    for parent in ("ĐBND HUYỆN NGHI LỘC", "UBNDTỈNH THÁI BÌNH", "UBNDHUYỆN MỸ ĐỨC"):
+        e = _headed(fake_ocr, [parent, "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 261/TB-UBND")
+        assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ", parent
+        assert e.features["organName"]["parent"] == 1.0
+    # a whole name over the place it continues is one body, not a parent and its child
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN", "XÃ BÌNH MỸ"], "Số: 261/TB-UBND")
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"
+
+
+def test_a_civil_status_forms_notation_one_letter_off_is_the_forms_own(fake_ocr):
+    def form(number: str, title: list[str]):
+        lines = ["ỦY BAN NHÂN DÂN".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                 "XÃ EA KTUR".ljust(47) + "Độc lập - Tự do - Hạnh phúc", number, ""]
+        lines += [" " * 40 + t for t in title] + ["Họ, chữ đệm, tên người đã chết: LÝ THỊ ANH"]
+        return metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+
+    e = form("Số: 564/TLKEBS", ["TRÍCH LỤC KHAI TỬ"])
+    assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TLKT-BS", 1.0)
+    e = form("Số: 149/XNTIHN", ["GIẤY XÁC NHẬN", "", "TÌNH TRẠNG HÔN NHÂN"])
+    assert e.values["codeNotation"] == "XNTTHN"
+    # another form's own notation is printed, not misread: left as read
+    e = form("Số: 564/TLKS-BS", ["TRÍCH LỤC KHAI TỬ"])
+    assert (e.values["codeNotation"], e.features["codeNotation"]["notation_mended"]) == ("TLKS-BS", 0.0)
+
+
+def test_a_body_names_place_read_as_one_word_is_spaced_as_the_date_line_spaces_it(fake_ocr):
+    lines = ["ỦY BAN NHÂN DÂN XÃ KIMSƠN".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 12/QĐ-UBND".ljust(46) + "Kim Sơn, ngày 05 tháng 3 năm 2024", "", " " * 50 + "QUYẾT ĐỊNH"]
+    assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIM SƠN"
+    # other letters (not only the space) differ: left as read
+    lines[0] = "ỦY BAN NHÂN DÂN XÃ KIMSƠM".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    assert metadata.extract(fake_ocr(2480, 3508, lines), RULES).values["organName"] == "ỦY BAN NHÂN DÂN XÃ KIMSƠM"
+
+
+def test_a_notation_split_by_a_space_is_joined(fake_ocr):
+    # one notation has no space (NĐ 30/2020 Phụ lục III); the gap OCR left after its first letter is not its end
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ HƯNG ĐẠO"], "Số: 827/T LKT-BS", "TRÍCH LỤC KHAI TỬ")
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("827", "TLKT-BS")
+    e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ HƯNG ĐẠO"], "Số: 12/QĐ-UBND ngày")
+    assert e.values["codeNotation"] == "QĐ-UBND"  # a word without a dash is not part of it
