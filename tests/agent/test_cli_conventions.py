@@ -78,8 +78,11 @@ def test_ctrl_c_ends_quietly(pages):
     # far more lines than a pipe holds (64 KiB): the command cannot finish before the signal, however
     # late this process is scheduled to read its first line
     files = [str(p) for p in sorted((pages / "folder").rglob("*.png"))] * 300
+    # as from a terminal: SIGINT at its default, whatever an earlier test left this worker process ignoring
+    # (an ignored SIGINT is inherited, and Python then installs no KeyboardInterrupt for it)
     proc = subprocess.Popen([*SOHOA, "imaging", "analyze", *files], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=_env(), cwd=ROOT)
+                            text=True, env=_env(), cwd=ROOT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert '"skew_deg"' in proc.stdout.readline()  # it is working through the files
         proc.send_signal(signal.SIGINT)
