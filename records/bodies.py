@@ -11,7 +11,7 @@ that needed mending is measured apart (a mended name is more often wrong elsewhe
 
 from __future__ import annotations
 
-from records.text import fold
+from records.text import edit_distance, fold
 
 # Fixed words of body names (Luật Tổ chức chính quyền địa phương, Nghị định 37/2014 and
 # 108/2020 on the district's specialised offices, the mass organisations, the sector
@@ -35,16 +35,6 @@ _FOLDED = tuple((p, p.split(), fold(p)) for p in PHRASES)
 _FOLDED_UNITS = tuple((u, u.split(), fold(u)) for u in UNITS)
 
 
-def _distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
 def _match(words: list[str], i: int, table) -> tuple[str, int, int] | None:
     """(spelling, words used, words mended) of the first entry of *table* that *words[i:]* starts with.
 
@@ -57,7 +47,7 @@ def _match(words: list[str], i: int, table) -> tuple[str, int, int] | None:
         if i + n <= len(words):
             got = " ".join(words[i:i + n])
             g = fold(got)
-            if g == folded or (len(folded) >= 8 and _distance(g, folded) <= len(folded) // 8):
+            if g == folded or (len(folded) >= 8 and edit_distance(g, folded) <= len(folded) // 8):
                 return spelt, n, sum(a != b for a, b in zip(words[i:i + n], parts))
         # two of its words read as one ("NHÂNDÂN"): the same letters without the space
         if n >= 2 and i + n - 1 <= len(words) and \

@@ -21,7 +21,7 @@ from records.bodies import space_place, spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
 from records.dates import issued_date
 from records.ocr import OcrResult
-from records.text import fold
+from records.text import edit_distance, fold
 
 FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
 
@@ -97,22 +97,12 @@ def _mend_notation(notation: str, abbr: str, type_code: str, type_conf: float, a
     """
     form = FORM_NOTATIONS.get(label, "")
     if form and notation not in FORM_NOTATIONS.values() and type_conf >= 0.8 and \
-            _edits(fold(notation).replace("-", ""), fold(form).replace("-", "")) == 1:
+            edit_distance(fold(notation).replace("-", ""), fold(form).replace("-", "")) == 1:
         return form, 1.0
     want = TYPE_ABBR.get(type_code, "")
-    if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or _edits(abbr, want) != 1:
+    if agree >= 0 or not want or type_conf < 0.8 or len(want) < 2 or edit_distance(abbr, want) != 1:
         return notation, 0.0
     return TYPE_ABBR_SPELT[type_code] + notation[notation.index("-"):], 1.0
-
-
-def _edits(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def _abbr_of(notation: str) -> str:
@@ -196,7 +186,7 @@ def _is_parent(first: str, second: str) -> bool:
         return True
     # the parent's abbreviation misread by a letter or glued to its unit ("ĐBND HUYỆN", "UBNDTỈNH")
     m = _MISREAD_PARENT.match(first)
-    if m and any(_edits(m.group(1), a) <= 1 for a in ("UBND", "HDND")):
+    if m and any(edit_distance(m.group(1), a) <= 1 for a in ("UBND", "HDND")):
         return True
     # two whole names ("CÔNG AN HUYỆN …" over "CÔNG AN XÃ …"): the first is the parent
     for p in BODY_PREFIXES:

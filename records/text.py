@@ -20,6 +20,17 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", stripped.upper()).strip()
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest single-letter insertions, deletions and substitutions from *a* to *b*."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
 def best_substring_distance(pattern: str, text: str) -> int:
     """Smallest edit distance between *pattern* and any substring of *text*.
 
