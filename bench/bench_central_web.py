@@ -126,9 +126,11 @@ def _overview(state: ReceiverState) -> tuple[float, float, float, int]:
             body = json.dumps(report)
             last = now - rnd.randint(0, 30 * 3600)
             db.execute("INSERT INTO heartbeats_latest VALUES (?,?,?,?,?)", (device, 1, last, last, body))
-            db.executemany("INSERT INTO heartbeats_daily VALUES (?,?,?,?,?,?,?,?)",
-                           [(device, heartbeats.day_of(now - d * 86400), now - d * 86400, 300, 290, 0, 1, body)
-                            for d in range(DAYS)])
+            quality = json.dumps(heartbeats.quality_of(report), sort_keys=True)
+            db.executemany("INSERT INTO heartbeats_daily(device_id, day, received_at, pages, processed, held, "
+                           "queue_depth, report, quality) VALUES (?,?,?,?,?,?,?,?,?)",
+                           [(device, heartbeats.day_of(now - d * 86400), now - d * 86400, 300, 290, 0, 1, body,
+                             quality) for d in range(DAYS)])
     session = StaffSession("bench", "viewer", "t", now, now)
     compute, render = [], []
     for _ in range(7):

@@ -219,12 +219,18 @@ def test_guesses_from_many_clients_hit_the_global_limit(station, web_client, man
     station(body, clock=manual_clock)
 
 
+def _timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - t0
+
+
 def test_event_loop_answers_while_a_burst_of_guesses_is_hashed(station, web_client):
     # A costlier hash (N = 2^15) makes each check long enough to see whether it holds the loop.
     slow_hash = hash_password(PASSWORD, n=2**15)
-    t0 = time.perf_counter()
-    check_password("wrong", slow_hash)
-    hash_s = time.perf_counter() - t0
+    # the least of three: one check timed while the shared machine was busy made "the burst took ten hashes"
+    # fail when the burst then ran faster (0.47 s for one hash, 2.8 s for twenty)
+    hash_s = min(_timed(check_password, "wrong", slow_hash) for _ in range(3))
 
     def poll(port: int, stop: threading.Event, latencies: list[float]) -> None:
         """A reader outside the agent's event loop (its own thread, plain http.client)."""
