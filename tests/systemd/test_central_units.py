@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.systemd.unit_files import one, parse_unit, values
+
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = ROOT / "systemd"
 RECEIVER = SYSTEMD / "sohoa-central.service"
@@ -29,33 +31,6 @@ SANDBOX_KEYS = ("DynamicUser", "UMask", "ProtectSystem", "ProtectHome", "Private
                 "RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "NoNewPrivileges",
                 "MemoryDenyWriteExecute", "SystemCallArchitectures", "SystemCallFilter", "CapabilityBoundingSet",
                 "StateDirectory", "StateDirectoryMode")
-
-
-def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
-    """A unit file as section -> [(key, value)], repeated keys kept in order (as test_units.py reads them)."""
-    sections: dict[str, list[tuple[str, str]]] = {}
-    current = None
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], [])
-            continue
-        key, sep, value = line.partition("=")
-        assert sep and current is not None, f"not a key=value line: {raw!r}"
-        current.append((key.strip(), value.strip()))
-    return sections
-
-
-def values(unit, section: str, key: str) -> list[str]:
-    return [v for k, v in unit[section] if k == key]
-
-
-def one(unit, section: str, key: str) -> str:
-    found = values(unit, section, key)
-    assert len(found) == 1, f"{section}.{key}: expected one value, got {found}"
-    return found[0]
 
 
 def _runnable(tmp_path: Path, name: str, text: str) -> Path:
