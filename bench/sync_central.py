@@ -68,13 +68,31 @@ async def _upload(url: str, b: Outbound, auth, log_pub) -> tuple[float, float]:
         return time.perf_counter() - t0, float(m.group(1)) / 1000 if m else 0.0
 
 
-class _Rss:
+class _Sampler:
+    """A thread that samples (``_run``, until ``stop`` is set) for the length of a ``with`` block."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+class _Rss(_Sampler):
     """Samples the resident memory of some processes every 100 ms while running."""
 
     def __init__(self, pids: dict[str, int]):
+        super().__init__()
         self.pids, self.samples = pids, {k: [] for k in pids}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.wait(0.1):
@@ -86,13 +104,6 @@ class _Rss:
                 except OSError:
                     pass
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
 
 
 def _stream(url, batches, auth, log_pub, pid) -> dict:
@@ -193,19 +204,18 @@ def _kind(exc: BaseException) -> str:
     return re.sub(r"\d{4,}", "N", text)[:120]
 
 
-class _Watch:
+class _Watch(_Sampler):
     """While the fleet runs, every 0.5 s: each node's ``/healthz`` asked directly (how long the balancer's
     check waits) and PostgreSQL's sessions of the nodes (``pg_stat_activity``: how many, how many waiting
     on a lock)."""
 
     def __init__(self, nodes, state_url: str):
+        super().__init__()
         self.nodes, self.state_url = nodes, state_url
         self.health: dict[str, list[float]] = {n.address: [] for n in nodes}
         self.health_failed = 0
         self.sessions: list[int] = []
         self.lock_waits: list[int] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         import urllib.request
@@ -225,13 +235,6 @@ class _Watch:
                 self.sessions.append(row[0])
                 self.lock_waits.append(row[1])
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
 
     def summary(self) -> dict:
         every = [t for ts in self.health.values() for t in ts]
