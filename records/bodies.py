@@ -33,6 +33,39 @@ UNITS = ("THỊ TRẤN", "THỊ XÃ", "THÀNH PHỐ", "XÃ", "PHƯỜNG", "HUY�
 _DASHES = ("-", "–", "—")
 _FOLDED = tuple((p, p.split(), fold(p)) for p in PHRASES)
 _FOLDED_UNITS = tuple((u, u.split(), fold(u)) for u in UNITS)
+# Last words of the fixed phrases ("DAN" of NHÂN DÂN): a unit glued to one of them is split off.
+_ONE_WORD_UNITS = tuple(fold(u) for u in UNITS if " " not in u)
+_PHRASE_ENDS = frozenset(fold(p).split()[-1] for p in PHRASES) - set(_ONE_WORD_UNITS)  # not "XÃ" of HỢP TÁC XÃ
+
+
+def _unglue(words: list[str]) -> list[str]:
+    """*words* with a unit glued to its neighbours split off ("DÂNXÃNGHI" -> "DÂN", "XÃ", "NGHI").
+
+    OCR drops the narrow spaces of bold capitals. Only a unit word straight after the last
+    word of a fixed phrase (or at a word's start) with at least two letters of the place
+    after it is split, so that no place's own letters ("XUÂN") are cut.
+    """
+    out: list[str] = []
+    for w in words:
+        f = fold(w)
+        cut = None
+        if len(f) == len(w):  # one folded letter a letter (NFC): positions agree
+            for end in ("",) + tuple(sorted(_PHRASE_ENDS, key=len, reverse=True)):
+                if not f.startswith(end) or (not end and not out):
+                    continue
+                for unit in _ONE_WORD_UNITS:
+                    rest = f[len(end) + len(unit):]
+                    if f[len(end):].startswith(unit) and len(rest) >= 2 and rest.isalpha() \
+                            and (end or fold(out[-1]) in _PHRASE_ENDS):
+                        cut = (len(end), len(end) + len(unit))
+                        break
+                if cut:
+                    break
+        if cut is None:
+            out.append(w)
+        else:
+            out.extend(p for p in (w[:cut[0]], w[cut[0]:cut[1]], w[cut[1]:]) if p)
+    return out
 
 
 def _match(words: list[str], i: int, table) -> tuple[str, int, int] | None:
@@ -91,6 +124,9 @@ def spell_body_line(line: str) -> tuple[str, int]:
     """
     words = [w for w in line.split() if any(c.isascii() and c.isalnum() for c in fold(w)) or w in _DASHES]
     mended = int(len(words) != len(line.split()))  # a speck read as a mark ("ˆ") dropped
+    glued = _unglue(words)
+    mended += len(glued) - len(words)
+    words = glued
     out: list[str] = []
     i = 0
     while i < len(words):

@@ -21,6 +21,7 @@ from records.bodies import space_place, spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
 from records.dates import issued_date
 from records.ocr import OcrResult
+from records.places import spell_place
 from records.text import edit_distance, fold
 
 FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "subject")
@@ -241,7 +242,7 @@ def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, 
         if fold(name) != "UY BAN NHAN DAN":
             return "", {}, []
         mean, low = L.conf_of([s] + date_segs[:1])
-        text = f"{name} HUYỆN {_place_of(place) or place.upper()}"
+        text = f"{name} HUYỆN {spell_place(_place_of(place) or place.upper()).text}"
         return text, {"found": 1.0, "conf": mean, "min_conf": low, "lines": 1.0, "signature": 1.0,
                       "mended": float(bool(mended)), "prefix": 1.0, "upper": s.upper}, [s, date_segs[0]]
     return "", {}, []
@@ -278,13 +279,17 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     before = date_segs[0].text.split(",")[0] if date_segs else ""
     dated = _place_of(before) or before.upper().strip()
     spaced = space_place(place, dated)
-    text, place = text[:len(text) - len(place)] + spaced, spaced
-    same = float(bool(place) and place == dated)
-    conflict = float(bool(place and dated) and place != dated and fold(place) == fold(dated))
+    same = float(bool(spaced) and spaced == dated)
+    conflict = float(bool(spaced and dated) and spaced != dated and fold(spaced) == fold(dated))
+    # the place against the list of administrative units (L4a): a misread mark mended
+    listed = spell_place(spaced, dated) if spaced else None
+    text = text[:len(text) - len(place)] + (listed.text if listed else "")
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
              "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
              "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
-             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text)}
+             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text),
+             "place_listed": float(bool(listed) and listed.how == "listed"),
+             "place_mended": float(bool(listed) and listed.how in ("mended", "dated"))}
     return text[:200], feats, lines
 
 

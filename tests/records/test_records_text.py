@@ -196,8 +196,10 @@ def test_body_name_fixed_words_are_spelt_right_and_its_place_checked_against_the
                                      " " * 50 + "THÔNG BÁO"])
 
     e = metadata.extract(page("ỦY BAN NHÂN ĐÂN XÃ QUẢNG ĐIỂN", "Quảng Điền"), RULES)
-    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ QUẢNG ĐIỂN"  # the fixed words mended, the place as read
+    # the fixed words mended; the place, no listed name as read, spelt as the one listed name with its letters
+    assert e.values["organName"] == "ỦY BAN NHÂN DÂN XÃ QUẢNG ĐIỀN"
     f = e.features["organName"]
     assert (f["mended"], f["place_same"], f["place_conflict"]) == (1.0, 0.0, 1.0)  # one of the two is misread
+    assert f["place_mended"] == 1.0
     f = metadata.extract(page("ỦY BAN NHÂN DÂN XÃ QUẢNG ĐIỀN", "Xã Quảng Điền"), RULES).features["organName"]
     assert (f["mended"], f["place_same"], f["place_conflict"]) == (0.0, 1.0, 0.0)
