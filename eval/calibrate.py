@@ -31,16 +31,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def first_pages(corpus: Path, state: Path) -> list[tuple[dict, dict | None]]:
-    """(true document, OCR JSON of the station's page for its first page or None) for every document."""
+    """(true document, OCR JSON of the station's page for its first page or None) for every document.
+
+    A run kept before the station read the number's line twice (design §6.3 L3a) has no
+    second read in its OCR: it is made here from the page's kept bitonal image, as the
+    station makes it, so that today's extraction is replayed whole.
+    """
+    from records.ocr import OcrResult
+    from records.reread import reread_header
+
     truth = json.loads((corpus / "truth.json").read_text(encoding="utf-8"))
     db = sqlite3.connect(f"file:{state / 'journal.sqlite3'}?mode=ro", uri=True)
     try:
         jobs = {r[0]: r[1] for r in db.execute("SELECT id, source FROM jobs")}
-        loc = {}
-        for pid, job, seq in db.execute("SELECT id, job_id, seq FROM pages"):
+        loc, bitonal = {}, {}
+        for pid, job, seq, path in db.execute("SELECT id, job_id, seq, bitonal_path FROM pages"):
             src = jobs.get(job, "")
             name = src.partition(":")[2].rpartition("#")[0]
             loc[(name, seq)] = pid
+            bitonal[pid] = state / path if path else None
         ocr = {r[0]: json.loads(r[1]) for r in db.execute("SELECT page_id, result FROM rec_ocr WHERE result!=''")}
     finally:
         db.close()
@@ -49,7 +58,10 @@ def first_pages(corpus: Path, state: Path) -> list[tuple[dict, dict | None]]:
     for d in truth["documents"]:
         tp = pages[d["page_ids"][0]]
         pid = loc.get((tp["file"], tp["index_in_file"]))
-        out.append((d, ocr.get(pid)))
+        data = ocr.get(pid)
+        if data is not None and "reread" not in data and bitonal.get(pid) is not None and bitonal[pid].exists():
+            data = reread_header(bitonal[pid], OcrResult.from_json(data), niceness=0).to_json()
+        out.append((d, data))
     return out
 
 

@@ -21,6 +21,12 @@ from importlib import resources
 import numpy as np
 
 VERSION = 1
+# A value a rule of extraction doubts (feature "doubt" = 1: two reads of its line disagree, a place
+# not on the list of administrative units, a date found outside its places) is never trusted,
+# whatever the model says: the fitting corpora hold too few such values for the model to learn
+# how rarely they are right, and a wrong value let through costs more than a confirmation.
+DOUBT = "doubt"
+DOUBT_CAP = 0.5
 FALLBACK_THRESHOLDS = {"typeName": 0.9, "codeNumber": 0.9, "codeNotation": 0.9, "issuedDate": 0.9,
                        "organName": 0.9, "subject": 0.9}
 
@@ -54,10 +60,11 @@ def score(name: str, features: dict, fitted: dict | None = None) -> float:
             return 0.0
         z = m["empty_bias"] + sum(w * float(features.get(k, 0.0)) for k, w in m.get("empty_weights", {}).items())
         return round(_sigmoid(z), 3)
+    cap = DOUBT_CAP if features.get(DOUBT) else 1.0
     if m is None:
-        return round(float(features.get("conf", 0.0)) * 0.9, 3)
+        return round(min(cap, float(features.get("conf", 0.0)) * 0.9), 3)
     z = m["bias"] + sum(w * float(features.get(k, 0.0)) for k, w in m["weights"].items())
-    return round(_sigmoid(z), 3)
+    return round(min(cap, _sigmoid(z)), 3)
 
 
 def _sigmoid(z: float) -> float:
@@ -66,7 +73,7 @@ def _sigmoid(z: float) -> float:
 
 def fit_logistic(rows: list[dict], labels: list[bool], l2: float = 1.0) -> tuple[float, dict]:
     """(bias, weights) of an L2-regularised logistic regression, by Newton's method (numpy only)."""
-    keys = sorted({k for r in rows for k in r if k != "found"})
+    keys = sorted({k for r in rows for k in r if k not in ("found", DOUBT)})
     if not rows:
         return 0.0, {}
     x = np.array([[float(r.get(k, 0.0)) for k in keys] for r in rows], dtype=np.float64)

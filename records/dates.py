@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 from records import layout as L
+from records.confidence import DOUBT
 
 # in a date's digit places, folded: letters OCR returns for digits of the italic date line
 # ("1Š" for 15, "T1" for 11, "Ø7" for 07); a date so mended is marked (fixed_digits)
@@ -90,4 +91,6 @@ def issued_date(lay: L.PageLayout) -> tuple[str, dict, list]:
     feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
                  rivals=float(bool(others - {value})), candidates=float(len(found)),
                  wrapped=float(len(parts) > 1))
+    # L5: a date neither under the motto, nor after a place, nor "Hôm nay": one of the text's, a guess
+    feats[DOUBT] = float(not (feats["header"] or feats["place"] or feats["today"]))
     return value, feats, parts

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from records import layout as L
 from records.bodies import space_place, spell_body_line, spell_body_lines
 from records.classify import Classification, Rule, classify
+from records.confidence import DOUBT
 from records.dates import issued_date
 from records.ocr import OcrResult
 from records.places import spell_place
@@ -34,7 +35,7 @@ _NUMBER = re.compile(r"^\s*(?:[Ss](?:[06](?=\s*[:;])|[^\s\d:;.,/]{0,2})|5[^\s\d:
 _GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
-_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?)(?=\s)")
+_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?|[/⁄])(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
 _LABELLED = re.compile(r"\w\s*:\s*\S")
 _COPY_MARKS = ("BANSAO", "BANCHINH")  # "(Bản sao)" under a form's title, its letters alone
@@ -82,6 +83,7 @@ def _clean_notation(raw: str) -> str:
     s = raw.replace("Ð", "Đ").replace("đ", "Đ") if raw else ""
     s = re.sub("Đ{2,}", "Đ", s)  # tesseract sometimes reads one Đ as both Đ and Ð; no notation has ĐĐ
     s = re.sub(r"\s+", "", s).strip(".,;:-/_|'\"")
+    s = re.sub("[-–]{2,}", "-", s)  # a dash read twice; no notation has two in a row
     return s[:30]
 
 
@@ -157,11 +159,29 @@ def _type(lay: L.PageLayout, lines: list[str], rules: list[Rule]) -> tuple[Class
 
 # --------------------------------------------------------------------------- fields
 
-def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
+_REREAD_SURE = 0.5  # the line alone read surer than this wins (L3a); below, the surer read does
+
+
+def _number_conf(s: L.Segment) -> float:
+    """Tesseract's confidence (0..1) of the word holding the number: the first with a digit."""
+    return next((w.conf / 100.0 for w in s.words if any(c.isdigit() for c in w.text)), 0.0)
+
+
+def _number(lay: L.PageLayout, reread: list | None = None) -> tuple[str, str, dict, list]:
     s = lay.number
     if s is None:
         return "", "", {"found": 0.0}, []
     m = _NUMBER.match(s.text)
+    # L3a: the line read again on its own; its number is the one taken when it has one
+    again = L.Segment(tuple(reread)) if reread else None
+    m2 = _NUMBER.match(again.text) if again is not None else None
+    page_num = m.group(1).translate(_DIGITS) if m else ""
+    reread_feats = {"reread": float(m2 is not None),
+                    "reread_agree": float(m2 is not None and m2.group(1).translate(_DIGITS) == page_num)}
+    # when the two disagree the surer read of the number's word wins; the line alone wins a tie (a
+    # page's line read beside the other column misreads digits with a high confidence, L3a)
+    if m2 is not None and (m is None or _number_conf(again) >= _REREAD_SURE or _number_conf(again) >= _number_conf(s)):
+        s, m = again, m2
     if not m:
         return "", "", {"found": 0.0}, []
     raw_num = m.group(1)
@@ -175,7 +195,9 @@ def _number(lay: L.PageLayout) -> tuple[str, str, dict, list]:
              "fixed_digits": float(num != raw_num), "in_left": float(lay.in_left(s)),
              "leading_zero": float(num.startswith("0") and len(num) > 1), "has_notation": float(bool(notation)),
              "notation_form": float(bool(re.fullmatch(r"[0-9A-ZĐ]{1,8}(?:[-/][0-9A-ZĐ]{1,10}){0,3}", notation))),
-             "notation_conf": L.conf_of([L.Segment(tuple(s.words[1:4] or s.words))])[0]}
+             "notation_conf": L.conf_of([L.Segment(tuple(s.words[1:4] or s.words))])[0], **reread_feats,
+             # L3a: the two reads of the line disagree: whichever was taken, a technician looks
+             DOUBT: float(bool(reread_feats["reread"]) and not reread_feats["reread_agree"])}
     return num, notation, feats, [s]
 
 
@@ -248,6 +270,33 @@ def _signing_body(lay: L.PageLayout, date_segs: list, land: bool) -> tuple[str, 
     return "", {}, []
 
 
+# A Vietnamese syllable (folded): an initial consonant, a vowel group, a final consonant (Quốc ngữ
+# spelling); abbreviations of bodies and units (UBND, HĐND) are fixed words, matched as such.
+_SYLLABLE = re.compile(r"(?:NGH|NG|NH|CH|GH|GI|KH|PH|QU|TH|TR|[BCDGHKLMNPQRSTVX])?"
+                       r"[AEIOUY]{1,3}(?:NG|NH|CH|[CMNPT])?")
+
+
+def _noise_line(folded: str) -> bool:
+    """Is *folded* no line of a body's name: none of its words a fixed word, most of them no syllable?"""
+    glued = folded.replace(" ", "")
+    if folded.startswith(BODY_PREFIXES) or folded.startswith(PARENT_PREFIXES) or _MISREAD_PARENT.match(folded) \
+            or any(glued.startswith(p.replace(" ", "")) for p in BODY_PREFIXES + PARENT_PREFIXES):
+        return False
+    words = [w for w in re.split(r"[^A-Z]+", folded) if len(w) > 1]
+    if not words:
+        return True
+    odd = [w for w in words if not _SYLLABLE.fullmatch(w) and w not in ("UBND", "HDND")]
+    # a long run no syllable can be, and most words such: names of minorities' places ("DRAY BHĂNG")
+    # are short words, never taken for noise
+    return len(odd) * 2 > len(words) and max(len(w) for w in odd) >= 8
+
+
+def _ends_with_unit(text: str) -> bool:
+    """Does a body's name stop at its unit ("ỦY BAN NHÂN DÂN XÃ"), its place lost?"""
+    folded = fold(text).strip(_EDGE_NOISE)
+    return any(folded == u or folded.endswith(" " + u) for u in _UNITS)
+
+
 def _odd_letters(text: str) -> float:
     """1.0 when *text* holds a letter Vietnamese does not write (folded outside A-Z: "Ƒ", "ƀ"), a misreading."""
     return float(any(c.isalpha() and not ("A" <= c <= "Z") for c in fold(text)))
@@ -262,7 +311,15 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
                     "number": float(lay.number is not None)}, []
     # a speck of the scan read as punctuation glued to a line (".ỦY BAN …") is not part of the name
+    # a speck read as a letter before a body's name ("N ỦY BAN …") is no word of it
+    lines = [L.Segment(s.words[1:]) if len(s.words) > 1 and len(fold(s.words[0].text).strip(_EDGE_NOISE)) <= 1
+             and not fold(spell_body_line(s.text)[0]).startswith(BODY_PREFIXES + PARENT_PREFIXES)
+             and fold(" ".join(w.text for w in s.words[1:])).startswith(BODY_PREFIXES) else s for s in lines]
     folded = [s.folded.strip(_EDGE_NOISE) for s in lines]
+    # a stain, a hole's edge or a fold read as letters above the header ("N EEEREEHRE…") is no line of it
+    noise = 0.0
+    while len(lines) >= 2 and _noise_line(folded[0]):
+        lines, folded, noise = lines[1:], folded[1:], 1.0
     parent = 0.0
     if len(lines) >= 2 and _is_parent(folded[0], folded[1]):
         lines = lines[1:]
@@ -287,9 +344,11 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
     feats = {"found": 1.0, "conf": mean, "min_conf": low, "lines": float(len(lines)), "parent": parent,
              "prefix": float(name.startswith(BODY_PREFIXES)), "number": float(lay.number is not None),
              "upper": min(s.upper for s in lines), "left_column": 1.0, "mended": mended,
-             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text),
+             "place_same": same, "place_conflict": conflict, "odd_letters": _odd_letters(text), "noise": noise,
              "place_listed": float(bool(listed) and listed.how == "listed"),
-             "place_mended": float(bool(listed) and listed.how in ("mended", "dated"))}
+             "place_mended": float(bool(listed) and listed.how in ("mended", "dated")),
+             # L4a: a name that ends with its unit and no place, or a place not on the list
+             DOUBT: float(_ends_with_unit(text) or (listed is not None and listed.how in ("ambiguous", "unlisted")))}
     return text[:200], feats, lines
 
 
@@ -359,7 +418,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     lines = [s.text for s in lay.segments]
     cls, block = _type(lay, lines, rules)
     out = Extracted(classification=cls)
-    num, notation, nfeats, nsegs = _number(lay)
+    num, notation, nfeats, nsegs = _number(lay, ocr.reread.get("number"))
     subj, sfeats, ssegs = _subject(lay, block)
     type_code, label = cls.type_code, cls.label
     cong_van = 0.0

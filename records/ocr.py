@@ -46,19 +46,32 @@ class OcrResult:
     max_rss_kb: int = 0
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
+    # second reads of single header lines, by place ("number"), in page coordinates (records/reread.py)
+    reread: dict[str, list[Word]] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         return "\n".join(self.lines)
 
     def to_json(self) -> dict:
-        return {"width": self.width, "height": self.height, "dpi": self.dpi,
-                "words": [[w.text, w.left, w.top, w.width, w.height, round(w.conf, 1), w.line] for w in self.words]}
+        out = {"width": self.width, "height": self.height, "dpi": self.dpi, "words": _words_json(self.words)}
+        if self.reread:
+            out["reread"] = {k: _words_json(v) for k, v in self.reread.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> "OcrResult":
-        words = [Word(t, l, tp, wd, ht, c, ln) for t, l, tp, wd, ht, c, ln in data["words"]]
-        return cls(words, data["width"], data["height"], data["dpi"], lines=_lines(words))
+        words = _words_of(data["words"])
+        reread = {k: _words_of(v) for k, v in (data.get("reread") or {}).items()}
+        return cls(words, data["width"], data["height"], data["dpi"], lines=_lines(words), reread=reread)
+
+
+def _words_json(words: list[Word]) -> list[list]:
+    return [[w.text, w.left, w.top, w.width, w.height, round(w.conf, 1), w.line] for w in words]
+
+
+def _words_of(rows: list[list]) -> list[Word]:
+    return [Word(t, l, tp, wd, ht, c, ln) for t, l, tp, wd, ht, c, ln in rows]
 
 
 def _lines(words: list[Word]) -> list[str]:
@@ -171,21 +184,31 @@ def run_tesseract(image: Path, *, dpi: int, languages: str = "vie", psm: int = 3
 class OcrQueue:
     """Runs page OCR in the background, at most *workers* tesseract processes at once."""
 
-    def __init__(self, workers: int = 2, languages: str = "vie", niceness: int = 10, psm: int = 3):
+    def __init__(self, workers: int = 2, languages: str = "vie", niceness: int = 10, psm: int = 3,
+                 reread: bool = True):
         self._sem = asyncio.Semaphore(max(1, workers))
         self.languages = languages
         self.niceness = niceness
         self.psm = psm
+        self.reread = reread
         self.busy = 0
 
     async def ocr(self, image: Path, dpi: int) -> OcrResult:
         async with self._sem:
             self.busy += 1
             try:
-                return await asyncio.to_thread(run_tesseract, image, dpi=dpi, languages=self.languages,
-                                               psm=self.psm, niceness=self.niceness)
+                return await asyncio.to_thread(self._ocr, image, dpi)
             finally:
                 self.busy -= 1
+
+    def _ocr(self, image: Path, dpi: int) -> OcrResult:
+        result = run_tesseract(image, dpi=dpi, languages=self.languages, psm=self.psm, niceness=self.niceness)
+        if self.reread:
+            # it reads the layout, which builds on this module
+            from records.reread import reread_header
+
+            reread_header(image, result, languages=self.languages, niceness=self.niceness)
+        return result
 
 
 def bitonal_copy(src: Path, dst: Path) -> Path:

@@ -1,0 +1,72 @@
+"""The number's line read a second time on its own (design §6.3 L3a), with real tesseract."""
+
+from __future__ import annotations
+
+from PIL import Image, ImageDraw
+
+from firmware_agent.records import samples
+from records import classify, metadata
+from records.ocr import OcrResult, Word, run_tesseract
+from records.reread import number_box, reread_header
+
+DPI = 200
+RULES = classify.load_rules()
+
+
+def test_the_number_line_is_read_again_alone_and_kept_in_page_coordinates(tmp_path, nd30_page):
+    page = nd30_page(organ=("UBND HUYỆN ĐỨC HÒA", "ỦY BAN NHÂN DÂN XÃ YÊN LẠC"), number="29/TB-UBND",
+                     place_date="Yên Lạc, ngày 17 tháng 6 năm 2021", title=("THÔNG BÁO",),
+                     subject=("Về việc niêm yết công khai danh sách",))
+    path = tmp_path / "page.png"
+    samples.scanned(page, seed=7, angle=0.3, noise=3.0).save(path, dpi=(DPI, DPI))
+    ocr = run_tesseract(path, dpi=DPI)
+    box = number_box(ocr)
+    assert box is not None
+    reread_header(path, ocr, niceness=0)
+    words = ocr.reread["number"]
+    assert " ".join(w.text for w in words).replace(" ", "").endswith("29/TB-UBND")
+    x0, y0, x1, y1 = box
+    for w in words:  # the second read's boxes are on the page, inside the line's box
+        assert x0 <= w.left and w.left + w.width <= x1 and y0 <= w.top and w.top + w.height <= y1
+    # it travels with the page's OCR (the journal keeps the JSON) and the number is taken from it
+    again = OcrResult.from_json(ocr.to_json())
+    assert [(w.text, w.left, w.top) for w in again.reread["number"]] == [(w.text, w.left, w.top) for w in words]
+    e = metadata.extract(again, RULES)
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("29", "TB-UBND")
+    assert (e.features["codeNumber"]["reread"], e.features["codeNumber"]["reread_agree"]) == (1.0, 1.0)
+    # the crop is made beside the page and removed (a secret page's folder is scrubbed whole)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.png"]
+
+
+def test_a_page_without_a_number_line_is_not_read_again(tmp_path):
+    path = tmp_path / "plain.png"
+    page = Image.new("L", (1654, 2339), 255)
+    ImageDraw.Draw(page).text((200, 300), "GIAY KHAI SINH", fill=0, font_size=60)
+    page.save(path, dpi=(DPI, DPI))
+    ocr = run_tesseract(path, dpi=DPI)
+    assert number_box(ocr) is None
+    assert reread_header(path, ocr, niceness=0).reread == {}
+
+
+def _headed(fake_ocr, number: str, again: list[tuple[str, float]] | None):
+    lines = ["ỦY BAN NHÂN DÂN XÃ YÊN LẠC".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             number.ljust(46) + "Yên Lạc, ngày 17 tháng 6 năm 2021", "", " " * 50 + "THÔNG BÁO"]
+    ocr = fake_ocr(2480, 3508, lines)
+    if again is not None:
+        ocr.reread["number"] = [Word(t, 150 + 200 * i, 340, 180, 40, c, -1) for i, (t, c) in enumerate(again)]
+    return metadata.extract(ocr, RULES)
+
+
+def test_the_line_read_alone_wins_unless_it_is_unsure_and_the_page_surer(fake_ocr):
+    # the page's line, read beside the date line, misread a digit with a high confidence (95 here)
+    e = _headed(fake_ocr, "Số: 22/TB-UBND", [("Số:", 96.0), ("29/TB-UBND", 91.0)])
+    assert e.values["codeNumber"] == "29"
+    assert (e.features["codeNumber"]["reread"], e.features["codeNumber"]["reread_agree"]) == (1.0, 0.0)
+    # a second read tesseract itself doubts (under 50) loses to a surer page read
+    e = _headed(fake_ocr, "Số: 433/GM-UBND", [("Số:", 94.6), ("153/0M-UBND", 10.4)])
+    assert (e.values["codeNumber"], e.values["codeNotation"]) == ("433", "GM-UBND")
+    # a second read with no number in it changes nothing; none at all neither
+    assert _headed(fake_ocr, "Số: 433/GM-UBND", [("Sô", 40.0)]).values["codeNumber"] == "433"
+    e = _headed(fake_ocr, "Số: 433/GM-UBND", None)
+    assert (e.values["codeNumber"], e.features["codeNumber"]["reread"]) == ("433", 0.0)
