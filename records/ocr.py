@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 
 class OcrError(RuntimeError):
     """Tesseract failed or is missing; the message says which."""
@@ -215,14 +217,22 @@ def bitonal_copy(src: Path, dst: Path) -> Path:
     """Otsu-binarized PNG of *src* for OCR, when the imaging stage made none.
 
     Tesseract reads a bitonal page several times faster than a colour JPEG and
-    loses nothing on printed text.
+    loses nothing on printed text. Red seal and stamp ink of a colour page is
+    left out, as for the imaging stage's bitonal page (``records.seal_ink``).
     """
     import cv2
 
-    gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
-    if gray is None:
+    from records.seal_ink import clear_red_ink
+
+    page = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
+    if page is None:
         raise OcrError(f"cannot read {src.name} for OCR")
+    colour = page if page.ndim == 3 and page.shape[2] == 3 and page.dtype == np.uint8 else None
+    gray = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY) if colour is not None else \
+        cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
     _t, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if colour is not None:
+        bw, _cleared = clear_red_ink(bw, colour)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(dst), bw, [cv2.IMWRITE_PNG_BILEVEL, 1]):
         raise OcrError(f"cannot write {dst}")

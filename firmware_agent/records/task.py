@@ -24,7 +24,7 @@ from firmware_agent.journal import Journal
 from firmware_agent.messages import CATALOGUE
 from firmware_agent.retention import remove_page_files
 from firmware_agent.records import review
-from records import confidence_sidecar
+from records import confidence_sidecar, seal_ink
 from records.classify import load_rules
 from firmware_agent.capture_file import read_capture
 from firmware_agent.pageio import PageReadError
@@ -370,14 +370,24 @@ class RecordsTask(Subsystem):
     async def _ocr_one(self, page_id: int) -> None:
         try:
             row = self.journal.page(page_id)
-            src = row.bitonal_path
-            if src is None:
-                src = await asyncio.to_thread(bitonal_copy, row.colour_path,
-                                              self.work_dir / "ocr" / f"page-{page_id}.png")
+            work_copy = self.work_dir / "ocr" / f"page-{page_id}.png"
+            if row.bitonal_path is None:
+                src = await asyncio.to_thread(bitonal_copy, row.colour_path, work_copy)
+            elif row.channels == 3 and row.colour_path is not None:
+                # Red seal and stamp ink out of the OCR input (design §6.3.1); the bitonal page
+                # itself stays as the imaging stage wrote it.
+                try:
+                    src, _cleared = await asyncio.to_thread(seal_ink.ocr_input, row.bitonal_path,
+                                                            row.colour_path, work_copy)
+                except (OSError, ValueError) as exc:  # the page is still read, seals and all
+                    log.warning("red ink of page %d not cleared: %s", page_id, exc)
+                    src = row.bitonal_path
+            else:
+                src = row.bitonal_path
             try:
                 result = await self.ocr_queue.ocr(src, row.dpi)
             finally:
-                if row.bitonal_path is None:
+                if src == work_copy:
                     src.unlink(missing_ok=True)
             self.store.save_ocr(page_id, result.to_json(), seconds=result.seconds, rss_kb=result.max_rss_kb)
         except (OcrError, OSError) as exc:
