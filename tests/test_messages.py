@@ -133,6 +133,7 @@ NOT_MESSAGES_FILES = {
     "records/text.py": "words read from the paper documents",
     "records/classify.py": "document type names of the rules table",
     "records/coversheet.py": "what a cover sheet prints",
+    "records/places.py": "the unit words the national list of administrative units puts before names",
 }
 NOT_MESSAGES_LITERALS = {
     ("firmware_agent/climate/settings.py", "Kho lưu trữ"),  # default room_name (config)

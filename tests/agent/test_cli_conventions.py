@@ -90,7 +90,7 @@ def test_ctrl_c_ends_quietly(pages):
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == exit_codes.INTERRUPTED
+    assert proc.returncode == exit_codes.INTERRUPTED, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
