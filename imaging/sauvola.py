@@ -37,7 +37,7 @@ from numba import njit
 
 from imaging.checks import check_gray, check_int
 from imaging.errors import ImageError
-from imaging.runs import Runs, _grow
+from imaging.runs import Runs, _grow, cut_word_runs, lowest_bit_table
 
 # Rows and columns of the tiles tested for sure paper. Smaller tiles find more
 # paper between text lines but cost more to test and to walk: on the bench's 300
@@ -199,67 +199,6 @@ def _paper_tiles(img, th, tw, half, k, r):
 
 
 @njit(cache=True, nogil=True)
-def _debruijn():
-    # Index of the lowest set bit of t: _DB[((t & -t) * 0x03F79D71B4CA8B09) >> 58].
-    table = np.zeros(64, np.int64)
-    for i in range(64):
-        table[((np.uint64(1) << np.uint64(i)) * np.uint64(0x03F79D71B4CA8B09)) >> np.uint64(58)] = i
-    return table
-
-
-@njit(cache=True, nogil=True)
-def _cut_runs(words, pos, xa, xb, y, ry, rs, re, k, table):
-    # Ink runs (bytes 0) of row bytes xa .. xb - 1, whose byte x lies at ``pos + x``
-    # of the page's 8-byte ``words`` (0 or 255 each). Sixty-four pixels at a time:
-    # each word's eight "is ink" flags are gathered into one byte by a multiply,
-    # eight bytes make a 64-bit mask m, and bit i of m ^ (m << 1 | previous) marks
-    # a run starting or ending at pixel i; only those bits are visited.
-    gather = np.uint64(0x0102040810204080)
-    ones = np.uint64(0x0101010101010101)
-    one = np.uint64(1)
-    inrun = np.uint64(0)
-    start = 0
-    q0 = (pos + xa) >> 3          # first word
-    q1 = (pos + xb + 7) >> 3      # one past the last
-    skip = (pos + xa) & 7         # bytes of the first word before xa
-    x0 = xa - skip                # pixel of the first word's byte 0
-    q = q0
-    while q < q1:
-        m = np.uint64(0)
-        nq = min(8, q1 - q)
-        for j in range(nq):
-            b = (((~words[q + j]) & ones) * gather) >> np.uint64(56)
-            m |= b << np.uint64(8 * j)
-        lo = xa - x0                      # bits before xa and from xb on are paper
-        if lo > 0:
-            m &= ~((one << np.uint64(lo)) - one)
-        hi = xb - x0
-        if hi < 64:
-            m &= (one << np.uint64(hi)) - one
-        t = m ^ ((m << one) | inrun)
-        inrun = m >> np.uint64(63)
-        while t != 0:
-            low = t & (~t + one)
-            x = x0 + table[(low * np.uint64(0x03F79D71B4CA8B09)) >> np.uint64(58)]
-            if (m & low) != 0:
-                start = x
-            else:
-                ry[k] = y
-                rs[k] = start
-                re[k] = x - 1
-                k += 1
-            t ^= low
-        q += nq
-        x0 += 64
-    if inrun:
-        ry[k] = y
-        rs[k] = start
-        re[k] = xb - 1
-        k += 1
-    return k
-
-
-@njit(cache=True, nogil=True)
 def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
     # Row by row: running column sums over the window's rows, then for each
     # stretch of tiles that are not sure paper a prefix sum of the column sums, the
@@ -278,7 +217,7 @@ def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
     ps = np.zeros(ext + 1, np.uint64)
     nty, ntx = paper.shape
     prow = np.zeros(ntx, np.bool_)  # this band's sure paper (a copy: see below)
-    table = _debruijn()
+    table = lowest_bit_table()
     per_row = (w + 1) // 2 if want_runs else 0
     cap = 4 * h + per_row if want_runs else 1
     ry = np.empty(cap, np.int32)
@@ -338,7 +277,7 @@ def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
             else:
                 _threshold_row_sqrt(row[xa:xb], ps[win:win + m], ps[:m], n, k, r, orow[xa:xb])
             if want_runs:
-                kk = _cut_runs(words, y * w, xa, xb, y, ry, rs, re, kk, table)
+                kk = cut_word_runs(words, y * w, xa, xb, y, ry, rs, re, kk, table)
     rowstart[h] = kk
     return ry[:kk], rs[:kk], re[:kk], rowstart
 
