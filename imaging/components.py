@@ -193,8 +193,31 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     out = img if inplace else img.copy()
     if size == 0:
         return out, 0
-    runs = find_runs(out, ink_v)
+    return out, drop_specks(out, find_runs(out, ink_v), size, paper_v)
+
+
+def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255) -> int:
+    """Paint over, in place, the components of ``runs`` that fit in ``size x size``.
+
+    Parameters
+    ----------
+    bitonal : ndarray, uint8, shape (H, W), C-contiguous
+        The page ``runs`` were cut from; changed in place.
+    runs : Runs
+        Its ink runs (:func:`imaging.runs.find_runs`, :func:`imaging.sauvola.sauvola_runs`).
+    size : int
+        Largest speck side in pixels (0 removes nothing).
+    paper : int
+        Value the specks' pixels get.
+
+    Returns
+    -------
+    int
+        Number of pixels painted over.
+    """
+    if size <= 0 or runs.count == 0:
+        return 0
     component, comps = label_runs(runs)
     specks = runs.select(comps.fits(size)[component])
-    fill_runs(out, specks, paper_v)
-    return out, specks.pixels
+    fill_runs(bitonal, specks, paper)
+    return specks.pixels

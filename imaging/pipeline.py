@@ -36,7 +36,7 @@ import numpy as np
 from imaging.background import block_maps, ink_mask, paper_levels
 from imaging.blank import BlankResult, dark_shape_area, detect_blank_runs
 from imaging.checks import check_page, check_positive
-from imaging.components import despeckle, label_runs
+from imaging.components import drop_specks, label_runs
 from imaging.debris import not_content
 from imaging.errors import ImageError
 from imaging.frame import keep_content, scale_box, turn_box
@@ -48,7 +48,7 @@ from imaging.quality import measure_quality
 from imaging.record import ANALYSIS_VERSION, PageAnalysis, PageResult, RunContext
 from imaging.rotate import rotate_crop, turn
 from imaging.runs import Runs, fill_runs, find_runs
-from imaging.sauvola import sauvola
+from imaging.sauvola import sauvola_runs
 from imaging.sheet import find_sheet_edges
 from imaging.skew import SkewEstimate, estimate_skew_runs
 
@@ -251,10 +251,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     if p.bitonal:
         t = time.perf_counter()
         gray = to_gray(colour)
-        bitonal = sauvola(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k)
+        # The binarization cuts the ink runs as it goes; despeckling labels them.
+        bitonal, ink_runs = sauvola_runs(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k)
         timings["binarize"] = (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
-        bitonal, _ = despeckle(bitonal, int(round(p.speck_mm * d / 25.4)), inplace=True)
+        drop_specks(bitonal, ink_runs, int(round(p.speck_mm * d / 25.4)))
         timings["despeckle"] = (time.perf_counter() - t) * 1e3
 
     warnings: list[dict] = []

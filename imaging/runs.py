@@ -11,6 +11,9 @@ amount of ink, not the page area.
 The scan reads the mask eight bytes at a time and visits only the bytes where a
 run starts or ends, so a row of paper costs a few operations per word.
 
+The binarization (:mod:`imaging.sauvola`) cuts the runs of its own output with
+``cut_word_runs``, sixty-four pixels to a mask, while each row is in cache.
+
 References
 ----------
 K. Suzuki, I. Horiba, N. Sugie, "Linear-time connected-component labeling based
@@ -166,6 +169,68 @@ def _runs(img, words, ink):
         k = _scan_row(img[y], words[first:first + nw], head, ink, y, ry, rs, re, k, tz)
     rowstart[h] = k
     return ry[:k], rs[:k], re[:k], rowstart
+
+
+@njit(cache=True, nogil=True)
+def lowest_bit_table():
+    # Index of the lowest set bit of t: table[((t & -t) * 0x03F79D71B4CA8B09) >> 58]
+    # (a de Bruijn sequence: each 6-bit window of the constant is distinct).
+    table = np.zeros(64, np.int64)
+    for i in range(64):
+        table[((np.uint64(1) << np.uint64(i)) * np.uint64(0x03F79D71B4CA8B09)) >> np.uint64(58)] = i
+    return table
+
+
+@njit(cache=True, nogil=True)
+def cut_word_runs(words, pos, xa, xb, y, ry, rs, re, k, table):
+    # Ink runs (bytes 0) of row bytes xa .. xb - 1, whose byte x lies at ``pos + x``
+    # of the page's 8-byte ``words`` (0 or 255 each). Sixty-four pixels at a time:
+    # each word's eight "is ink" flags are gathered into one byte by a multiply,
+    # eight bytes make a 64-bit mask m, and bit i of m ^ (m << 1 | previous) marks
+    # a run starting or ending at pixel i; only those bits are visited.
+    gather = np.uint64(0x0102040810204080)
+    ones = np.uint64(0x0101010101010101)
+    one = np.uint64(1)
+    inrun = np.uint64(0)
+    start = 0
+    q0 = (pos + xa) >> 3          # first word
+    q1 = (pos + xb + 7) >> 3      # one past the last
+    skip = (pos + xa) & 7         # bytes of the first word before xa
+    x0 = xa - skip                # pixel of the first word's byte 0
+    q = q0
+    while q < q1:
+        m = np.uint64(0)
+        nq = min(8, q1 - q)
+        for j in range(nq):
+            b = (((~words[q + j]) & ones) * gather) >> np.uint64(56)
+            m |= b << np.uint64(8 * j)
+        lo = xa - x0                      # bits before xa and from xb on are paper
+        if lo > 0:
+            m &= ~((one << np.uint64(lo)) - one)
+        hi = xb - x0
+        if hi < 64:
+            m &= (one << np.uint64(hi)) - one
+        t = m ^ ((m << one) | inrun)
+        inrun = m >> np.uint64(63)
+        while t != 0:
+            low = t & (~t + one)
+            x = x0 + table[(low * np.uint64(0x03F79D71B4CA8B09)) >> np.uint64(58)]
+            if (m & low) != 0:
+                start = x
+            else:
+                ry[k] = y
+                rs[k] = start
+                re[k] = x - 1
+                k += 1
+            t ^= low
+        q += nq
+        x0 += 64
+    if inrun:
+        ry[k] = y
+        rs[k] = start
+        re[k] = xb - 1
+        k += 1
+    return k
 
 
 @njit(cache=True, nogil=True)

@@ -171,3 +171,21 @@ def test_blur_still_found_on_the_coarser_analysis_copy_of_300_dpi_pages():
     r = process_page(img, 300)
     assert "blur" not in _codes(r)
     assert "blur" in _codes(process_page(cv2.GaussianBlur(img, (0, 0), 0.5 * 300 / 25.4), 300))
+
+
+@pytest.mark.parametrize("colour", [False, True])
+def test_bitonal_page_is_sauvola_then_despeckle_of_the_corrected_page(colour):
+    # The pipeline cuts the ink runs inside the binarization and despeckles from
+    # them; the page must be what the two steps give one after the other.
+    from imaging.components import despeckle
+    from imaging.gray import to_gray
+    from imaging.sauvola import sauvola
+
+    img = page(dpi=300, seed=81, skew_deg=-1.7, colour=colour, specks=40, bleed=True)
+    p = PipelineParams()
+    r = process_page(img, 300, params=p)
+    window = int(round(p.sauvola_window_mm * 300 / 25.4))
+    window = window if window % 2 else window + 1
+    ref, removed = despeckle(sauvola(to_gray(r.colour), window, p.sauvola_k), int(round(p.speck_mm * 300 / 25.4)))
+    assert removed > 0
+    assert np.array_equal(r.bitonal, ref)
