@@ -167,8 +167,10 @@ def test_idle_connection_is_closed(tmp_path, kit):
         rx = await start_local_receiver(tmp_path / "rx", opts=ReceiverOptions(idle_timeout_s=LIMIT_S))
         try:
             loop = asyncio.get_running_loop()
-            reader, writer = await asyncio.open_connection("127.0.0.1", _port(rx.url))
+            # timed from before the connect: the receiver (on this loop) starts its idle clock at accept,
+            # which can run before open_connection returns here
             t0 = loop.time()
+            reader, writer = await asyncio.open_connection("127.0.0.1", _port(rx.url))
             assert await asyncio.wait_for(reader.read(), 30) == b""  # closed without a word
             assert loop.time() - t0 >= LIMIT_S
             writer.close()
