@@ -291,6 +291,19 @@ def _noise_line(folded: str) -> bool:
     return len(odd) * 2 > len(words) and max(len(w) for w in odd) >= 8
 
 
+def _without_speck(s: L.Segment) -> L.Segment:
+    """*s* less a first word that is a speck read as a letter before a body's name ("N ỦY BAN …").
+
+    A letter the fixed words take in stays ("Y BAN NHÂN DÂN" is ỦY BAN with its Ủ lost).
+    """
+    rest = s.words[1:]
+    if not rest or len(fold(s.words[0].text).strip(_EDGE_NOISE)) > 1 \
+            or fold(spell_body_line(s.text)[0]).startswith(BODY_PREFIXES + PARENT_PREFIXES) \
+            or not fold(" ".join(w.text for w in rest)).startswith(BODY_PREFIXES):
+        return s
+    return L.Segment(rest)
+
+
 def _ends_with_unit(text: str) -> bool:
     """Does a body's name stop at its unit ("ỦY BAN NHÂN DÂN XÃ"), its place lost?"""
     folded = fold(text).strip(_EDGE_NOISE)
@@ -311,10 +324,7 @@ def _organ(lay: L.PageLayout, date_segs: list, land: bool = False) -> tuple[str,
         return "", {"found": 0.0, "left_column": float(bool(lay.left_edge)),
                     "number": float(lay.number is not None)}, []
     # a speck of the scan read as punctuation glued to a line (".ỦY BAN …") is not part of the name
-    # a speck read as a letter before a body's name ("N ỦY BAN …") is no word of it
-    lines = [L.Segment(s.words[1:]) if len(s.words) > 1 and len(fold(s.words[0].text).strip(_EDGE_NOISE)) <= 1
-             and not fold(spell_body_line(s.text)[0]).startswith(BODY_PREFIXES + PARENT_PREFIXES)
-             and fold(" ".join(w.text for w in s.words[1:])).startswith(BODY_PREFIXES) else s for s in lines]
+    lines = [_without_speck(s) for s in lines]
     folded = [s.folded.strip(_EDGE_NOISE) for s in lines]
     # a stain, a hole's edge or a fold read as letters above the header ("N EEEREEHRE…") is no line of it
     noise = 0.0

@@ -228,8 +228,12 @@ def bitonal_copy(src: Path, dst: Path) -> Path:
     if page is None:
         raise OcrError(f"cannot read {src.name} for OCR")
     colour = page if page.ndim == 3 and page.shape[2] == 3 and page.dtype == np.uint8 else None
-    gray = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY) if colour is not None else \
-        cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
+    if colour is not None:
+        gray = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+    elif page.ndim == 2 and page.dtype == np.uint8:
+        gray = page  # already what Otsu needs: no second read of the file
+    else:  # 16-bit, alpha: let OpenCV convert
+        gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
     _t, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if colour is not None:
         bw, _cleared = clear_red_ink(bw, colour)

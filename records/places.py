@@ -43,6 +43,11 @@ def _key(name: str) -> str:
     return fold(name).replace(" ", "")
 
 
+def _spelt(text: str) -> str:
+    """*text* as listed names are kept: NFC, single spaces, old-style tones, upper case."""
+    return _old_style(unicodedata.normalize("NFC", " ".join(text.split()))).upper()
+
+
 class PlaceRead(NamedTuple):
     """A place as the station takes it: its spelling and how the list bore on it."""
 
@@ -78,7 +83,7 @@ def spell_place(read: str, dated: str = "") -> PlaceRead:
     if not read:
         return PlaceRead(read, "unlisted")
     names = _names().get(_key(read), frozenset())
-    upper = _old_style(unicodedata.normalize("NFC", read)).upper()
+    upper = _spelt(read)
     if upper in names:
         return PlaceRead(read, "listed")
     # a listed name read with its words glued ("EAKTUR") is listed too, spaced as listed
@@ -98,7 +103,7 @@ def spell_place(read: str, dated: str = "") -> PlaceRead:
 
 def _dated(dated: str) -> str:
     """The place-and-date line's place spelt as listed when it reads a listed name (one with its letters)."""
-    upper = _old_style(unicodedata.normalize("NFC", " ".join(dated.split()))).upper()
+    upper = _spelt(dated)
     names = _names().get(_key(upper), frozenset()) if upper else frozenset()
     if upper in names:
         return upper

@@ -86,7 +86,8 @@ def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, min_excess: i
     """The file to OCR for a page: *dst* (written) when its colour page shows red ink, else *bitonal_path*.
 
     Returns the path and the count of ink pixels cleared (0 when *bitonal_path* is returned).
-    A grey colour page, or one whose channels are equal, returns *bitonal_path* at once.
+    A grey colour page returns *bitonal_path* at once; one whose channels are equal has no red
+    excess and returns it too.
 
     Raises
     ------
