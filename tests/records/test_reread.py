@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from PIL import Image, ImageDraw
 
 from firmware_agent.records import samples
 from records import classify, metadata
-from records.ocr import OcrResult, Word, run_tesseract
+from records.ocr import OcrQueue, OcrResult, Word, run_tesseract
 from records.reread import number_box, reread_header
 
 DPI = 200
@@ -36,6 +38,20 @@ def test_the_number_line_is_read_again_alone_and_kept_in_page_coordinates(tmp_pa
     assert (e.features["codeNumber"]["reread"], e.features["codeNumber"]["reread_agree"]) == (1.0, 1.0)
     # the crop is made beside the page and removed (a secret page's folder is scrubbed whole)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.png"]
+
+
+def test_the_stations_ocr_queue_reads_the_number_line_twice_and_the_json_keeps_it(tmp_path, nd30_page):
+    # the path the records task takes for every page: OcrQueue.ocr, then the OCR JSON into the journal
+    page = nd30_page(organ=("ỦY BAN NHÂN DÂN XÃ TÂN PHÚ",), number="394/QĐ-UBND",
+                     place_date="Tân Phú, ngày 08 tháng 6 năm 2022", title=("QUYẾT ĐỊNH",))
+    path = tmp_path / "page.png"
+    samples.scanned(page, seed=11, angle=0.2, noise=2.0).save(path, dpi=(DPI, DPI))
+    stored = asyncio.run(OcrQueue(workers=1, niceness=0).ocr(path, DPI)).to_json()
+    assert "394/QĐ-UBND" in " ".join(w[0] for w in stored["reread"]["number"]).replace(" ", "")
+    e = metadata.extract(OcrResult.from_json(stored), RULES)
+    assert (e.values["codeNumber"], e.features["codeNumber"]["reread"]) == ("394", 1.0)
+    # switched off, the page is read once
+    assert "reread" not in asyncio.run(OcrQueue(workers=1, niceness=0, reread=False).ocr(path, DPI)).to_json()
 
 
 def test_a_page_without_a_number_line_is_not_read_again(tmp_path):
