@@ -1,4 +1,4 @@
-"""Red seal and stamp ink cleared from the OCR input (bitonal page), by the colour page.
+"""Seal and stamp ink cleared from the OCR input (bitonal page): red by the colour page, seals' grey by the grey page.
 
 Vietnamese official papers carry red ink over black print: the body's round seal
 over the signer's title and name, and red stamps (\"SAO Y BẢN CHÍNH\", \"ĐÃ ĐỐI
@@ -13,8 +13,12 @@ The colour page says which ink is red: a pixel whose red channel exceeds both
 others by at least ``min_excess`` (of 255). Black print under a seal stays black
 (the seal is laid over it: the print's pixels are dark in every channel), blue
 handwriting has no red excess, and neither has yellowed paper, a coffee stain's
-brown or the grey of a photocopy, so they are kept. A grey page (one channel, or
-three equal ones) carries no such cue and goes to OCR unchanged.
+brown or the grey of a photocopy, so they are kept.
+
+A grey page (one channel, or three equal ones) has no colour cue, but a red seal
+scanned in grey is mid-grey where print is black: a ring of a seal's size whose
+grey is well above the print's has its light ink cleared, the print under it kept
+(``clear_grey_seal``; design §6.3.1 R5).
 
 Red ink in the top ``keep_top`` of the page stays: the secrecy stamps (MẬT, TỐI
 MẬT, TUYỆT MẬT) are red too, and the layout reads them there (design §6.3, L8: a
@@ -38,6 +42,18 @@ MIN_SHARE = 1e-4
 # Share of the page's height, from its top, where red ink is kept: L8's top third and a stamp's
 # height (up to 20 mm of an A4 page's 297) below it.
 KEEP_TOP = 0.4
+# Grey pages (design §6.3.1): a red seal scanned in grey is mid-grey (red ink's luminance is a
+# third of the paper's), print black. Seal diameters in mm: commune seals are 32-36 mm, a
+# ministry's up to 42; with the ring's thickness and blur a component's box.
+SEAL_MM = (18.0, 48.0)
+# A seal's ring touches the signer's title or signature beside it, which widens its component.
+SEAL_WIDE_MM = 64.0
+# A ring's ink fills under this share of its box (a filled disc or a photograph fills more).
+MAX_RING_FILL = 0.3
+# Grey levels (0..255) by which a seal's median must be lighter than the page's print.
+MIN_GREY_GAP = 35
+# Fewer pixels of print than this (a few lines of text): no print level to compare a seal with.
+MIN_PRINT_PIXELS = 1000
 
 
 def red_ink(colour: np.ndarray, min_excess: int = MIN_EXCESS) -> np.ndarray:
@@ -81,13 +97,78 @@ def clear_red_ink(bitonal: np.ndarray, colour: np.ndarray, min_excess: int = MIN
     return out, cleared
 
 
-def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, min_excess: int = MIN_EXCESS,
-              min_share: float = MIN_SHARE, keep_top: float = KEEP_TOP) -> tuple[Path, int]:
-    """The file to OCR for a page: *dst* (written) when its colour page shows red ink, else *bitonal_path*.
+def clear_grey_seal(bitonal: np.ndarray, grey: np.ndarray, dpi: int, keep_top: float = KEEP_TOP,
+                    min_gap: int = MIN_GREY_GAP) -> tuple[np.ndarray, int]:
+    """The bitonal page with the light ink of its round seals made paper, found on the grey
+    page, and how many pixels were cleared.
 
-    Returns the path and the count of ink pixels cleared (0 when *bitonal_path* is returned).
-    A grey colour page returns *bitonal_path* at once; one whose channels are equal has no red
-    excess and returns it too.
+    A seal is an ink component of a seal's height (``SEAL_MM``; the signer's title or
+    signature it touches may widen it to ``SEAL_WIDE_MM``) whose ink fills little of its box
+    (a ring, not a blot or a photograph), centred below the top *keep_top* of the page. Its
+    box is cleared only where the grey page is lighter than halfway between the seal's own
+    grey and the page's print: black print under the seal and beside it stays. A seal whose
+    grey is within *min_gap* of the print (a photocopy made all ink alike, a black stamp) is
+    left whole: tesseract takes a whole ring for a picture, half a ring for letters.
+
+    Raises
+    ------
+    ValueError
+        If the two pages differ in height or width, *grey* is not H x W uint8, or *keep_top*
+        is outside 0..1.
+    """
+    import cv2
+
+    if grey.ndim != 2 or grey.dtype != np.uint8:
+        raise ValueError(f"clear_grey_seal: an H x W uint8 grey page is needed, not {grey.shape} {grey.dtype}")
+    if bitonal.shape[:2] != grey.shape[:2]:
+        raise ValueError(f"clear_grey_seal: bitonal {bitonal.shape[:2]} and grey {grey.shape[:2]} differ")
+    if not 0.0 <= keep_top <= 1.0:
+        raise ValueError(f"clear_grey_seal: keep_top {keep_top} is not a share of the height")
+    ink = (bitonal == 0).view(np.uint8)
+    _n, labels, stats, centres = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    px_mm = dpi / 25.4
+    lo, hi, wide = SEAL_MM[0] * px_mm, SEAL_MM[1] * px_mm, SEAL_WIDE_MM * px_mm
+    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    ring = ((w >= lo) & (w <= wide) & (h >= lo) & (h <= hi) & (area <= MAX_RING_FILL * w * h)
+            & (centres[:, 1] >= keep_top * bitonal.shape[0]))
+    ring[0] = False  # the background
+    seals = np.flatnonzero(ring)
+    if seals.size == 0:
+        return bitonal, 0
+    # The page's print: components of a letter's size.
+    letter = (h >= 1.2 * px_mm) & (h <= 6.0 * px_mm) & (w <= 40.0 * px_mm)
+    letter[0] = False
+    printed = grey[letter[labels]]
+    if printed.size < MIN_PRINT_PIXELS:
+        return bitonal, 0
+    print_level = float(np.median(printed))
+    out, cleared = bitonal, 0
+    for i in seals:
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        box = (slice(y, y + bh), slice(x, x + bw))
+        g = grey[box]
+        seal_level = float(np.median(g[labels[box] == i]))
+        if seal_level - print_level < min_gap:
+            continue
+        mask = (bitonal[box] == 0) & (g > (seal_level + print_level) / 2.0)
+        k = int(np.count_nonzero(mask))
+        if not k:
+            continue
+        if out is bitonal:
+            out = bitonal.copy()
+        out[box][mask] = 255
+        cleared += k
+    return out, cleared
+
+
+def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, dpi: int, min_excess: int = MIN_EXCESS,
+              min_share: float = MIN_SHARE, keep_top: float = KEEP_TOP) -> tuple[Path, int]:
+    """The file to OCR for a page: *dst* (written) when seal ink was cleared from it, else *bitonal_path*.
+
+    Red ink is looked for first on a colour page (``clear_red_ink``); a grey page, or a
+    colour page with less red than *min_share* (three equal channels have none), is looked
+    at for round seals in grey (``clear_grey_seal``, *dpi* gives their size). Returns the
+    path and the count of ink pixels cleared (0 when *bitonal_path* is returned).
 
     Raises
     ------
@@ -101,12 +182,19 @@ def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, min_excess: i
     colour = cv2.imread(str(colour_path), cv2.IMREAD_UNCHANGED)
     if colour is None:
         raise OSError(f"cannot read {colour_path.name}")
-    if colour.ndim != 3 or colour.shape[2] != 3:
-        return bitonal_path, 0
     bitonal = cv2.imread(str(bitonal_path), cv2.IMREAD_GRAYSCALE)
     if bitonal is None:
         raise OSError(f"cannot read {bitonal_path.name}")
-    cleaned, cleared = clear_red_ink(bitonal, colour, min_excess, keep_top)
+    if colour.dtype != np.uint8:
+        return bitonal_path, 0  # 16-bit archival pages are not made by the station
+    if colour.ndim == 3 and colour.shape[2] == 3:
+        cleaned, cleared = clear_red_ink(bitonal, colour, min_excess, keep_top)
+        if cleared < min_share * bitonal.size:
+            cleaned, cleared = clear_grey_seal(bitonal, cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), dpi, keep_top)
+    elif colour.ndim == 2:
+        cleaned, cleared = clear_grey_seal(bitonal, colour, dpi, keep_top)
+    else:
+        return bitonal_path, 0
     if cleared < min_share * bitonal.size:
         return bitonal_path, 0
     dst.parent.mkdir(parents=True, exist_ok=True)

@@ -373,14 +373,15 @@ class RecordsTask(Subsystem):
             work_copy = self.work_dir / "ocr" / f"page-{page_id}.png"
             if row.bitonal_path is None:
                 src = await asyncio.to_thread(bitonal_copy, row.colour_path, work_copy)
-            elif row.channels == 3 and row.colour_path is not None:
-                # Red seal and stamp ink out of the OCR input (design §6.3.1); the bitonal page
-                # itself stays as the imaging stage wrote it.
+            elif row.colour_path is not None:
+                # Seal and stamp ink out of the OCR input (design §6.3.1): red on a colour page,
+                # a seal's light grey on a grey one. The bitonal page itself stays as the
+                # imaging stage wrote it.
                 try:
                     src, _cleared = await asyncio.to_thread(seal_ink.ocr_input, row.bitonal_path,
-                                                            row.colour_path, work_copy)
+                                                            row.colour_path, work_copy, dpi=row.dpi)
                 except (OSError, ValueError) as exc:  # the page is still read, seals and all
-                    log.warning("red ink of page %d not cleared: %s", page_id, exc)
+                    log.warning("seal ink of page %d not cleared: %s", page_id, exc)
                     src = row.bitonal_path
             else:
                 src = row.bitonal_path
