@@ -52,6 +52,11 @@ SEAL_WIDE_MM = 64.0
 MAX_RING_FILL = 0.3
 # Grey levels (0..255) by which a seal's median must be lighter than the page's print.
 MIN_GREY_GAP = 35
+# An ink's level is this percentile of its pixels' grey: the core of its strokes. Most pixels
+# of a thin letter are its anti-aliased, blurred edges, whose median says more about the
+# stroke's width than its ink; a seal's ring is thicker, so medians would set them apart
+# less than their inks are.
+LEVEL_PERCENTILE = 30
 # Fewer pixels of print than this (a few lines of text): no print level to compare a seal with.
 MIN_PRINT_PIXELS = 1000
 
@@ -106,7 +111,8 @@ def clear_grey_seal(bitonal: np.ndarray, grey: np.ndarray, dpi: int, keep_top: f
     signature it touches may widen it to ``SEAL_WIDE_MM``) whose ink fills little of its box
     (a ring, not a blot or a photograph), centred below the top *keep_top* of the page. Its
     box is cleared only where the grey page is lighter than halfway between the seal's own
-    grey and the page's print: black print under the seal and beside it stays. A seal whose
+    grey and the page's print (each the ``LEVEL_PERCENTILE`` of its pixels): black print
+    under the seal and beside it stays. A seal whose
     grey is within *min_gap* of the print (a photocopy made all ink alike, a black stamp) is
     left whole: tesseract takes a whole ring for a picture, half a ring for letters.
 
@@ -141,13 +147,13 @@ def clear_grey_seal(bitonal: np.ndarray, grey: np.ndarray, dpi: int, keep_top: f
     printed = grey[letter[labels]]
     if printed.size < MIN_PRINT_PIXELS:
         return bitonal, 0
-    print_level = float(np.median(printed))
+    print_level = float(np.percentile(printed, LEVEL_PERCENTILE))
     out, cleared = bitonal, 0
     for i in seals:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         box = (slice(y, y + bh), slice(x, x + bw))
         g = grey[box]
-        seal_level = float(np.median(g[labels[box] == i]))
+        seal_level = float(np.percentile(g[labels[box] == i], LEVEL_PERCENTILE))
         if seal_level - print_level < min_gap:
             continue
         mask = (bitonal[box] == 0) & (g > (seal_level + print_level) / 2.0)
