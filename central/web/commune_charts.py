@@ -36,6 +36,12 @@ HOLDS = types.MappingProxyType({
 })
 RATING_WORDS = types.MappingProxyType({"good": CATALOGUE["page.rating_good"], "ok": CATALOGUE["page.rating_ok"],
                                        "risk": CATALOGUE["page.rating_risk"]})
+# The station's climate alert kinds (design §7.6), as its heartbeat names them.
+ALERTS = types.MappingProxyType({
+    "t_high": CATALOGUE["page.alert.t_high"], "t_low": CATALOGUE["page.alert.t_low"],
+    "rh_high": CATALOGUE["page.alert.rh_high"], "rh_low": CATALOGUE["page.alert.rh_low"],
+    "mold": CATALOGUE["page.alert.mold"], "sensor": CATALOGUE["page.alert.sensor"],
+})
 SOURCES = types.MappingProxyType({"heartbeat": CATALOGUE["page.source_heartbeat"],
                                   "batch": CATALOGUE["page.source_batch"]})
 DAYS = 60
@@ -48,6 +54,21 @@ def e(value) -> str:
 def _label(table, code: str) -> str:
     # a code a later station version sends is shown as the code itself rather than hidden
     return table[code].text if code in table else code
+
+
+def rating_word(code: str) -> str:
+    """A climate rating (good, ok, risk) as staff read it; "" for none."""
+    return _label(RATING_WORDS, code) if code else ""
+
+
+def alert_words(kinds) -> str:
+    """Climate alert kinds as staff read them, comma-separated."""
+    return ", ".join(_label(ALERTS, k) for k in kinds)
+
+
+def hold_word(code: str) -> str:
+    """Why a record file is held, as staff read it."""
+    return _label(HOLDS, code) if code else ""
 
 
 def _years(pi) -> str:

@@ -133,7 +133,8 @@ def row_text(r: dict) -> dict:
     """One station's cells as the overview shows them, by cell class (the script writes them as text)."""
     return {"contact": _ago(r["age_s"]), "backlog": "" if r["backlog"] is None else str(r["backlog"]),
             "pages_week": str(r["pages_week"]), "held": str(r["held"]), "quality": _pct(r["quality_share"]),
-            "climate": r["climate_rating"], "alerts": ", ".join(r["alerts"]), "events": str(r["events"] or "")}
+            "climate": commune_charts.rating_word(r["climate_rating"]),
+            "alerts": commune_charts.alert_words(r["alerts"]), "events": str(r["events"] or "")}
 
 
 def overview(session, rows: list[dict], totals: dict, query, events: list[dict], modes: dict,
@@ -237,16 +238,19 @@ def commune(session, row: dict, history: list[dict], events: list[dict], batches
     top = max([h["pages"] for h in history] + [1])
     days = "".join(f'<tr><td>{e(h["day"])}</td><td>{e(h["pages"])} <span class="bar" style="width:'
                    f'{int(120 * h["pages"] / top)}px"></span></td><td>{e(h["processed"])}</td><td>{e(h["held"])}</td>'
-                   f'<td>{e(h["queue_depth"])}</td><td>{e(h["climate"].get("rating", ""))}</td></tr>' for h in history)
+                   f'<td>{e(h["queue_depth"])}</td>'
+                   f'<td>{e(commune_charts.rating_word(h["climate"].get("rating", "")))}</td></tr>' for h in history)
     accepted = "".join(f'<li>seq {e(b["seq"])} → log {e(b["idx"])}</li>' for b in batches["accepted"])
     rejected = "".join(f'<li>{e(_when(b["at"]))} seq {e(b["seq"])}: {e(b["code"])}</li>' for b in batches["rejected"])
     facts = (f'<p id="contact">{e(CATALOGUE["page.last_contact"].text)}: {e(_ago(row["age_s"]))} '
              f'({e(_when(row["last_contact"]))}) · {e(CATALOGUE["page.backlog"].text)}: {e(row["backlog"])} · '
              f'{e(row["district"])}, {e(row["province"])} · {e(row["version"])}</p>')
-    held = "".join(f'<li>{e(h.get("file_code"))}: {e(h.get("reason"))}</li>' for h in latest.get("held", []))
+    held = "".join(f'<li>{e(h.get("file_code"))}: {e(commune_charts.hold_word(h.get("reason") or ""))}</li>'
+                   for h in latest.get("held", []))
     climate = latest.get("climate", {}) if isinstance(latest.get("climate"), dict) else {}
-    facts += (f'<p id="climate">{e(CATALOGUE["page.climate"].text)}: {e(climate.get("rating", ""))} · '
-              f'{e(CATALOGUE["page.alerts"].text)}: {e(", ".join(climate.get("alerts", [])))} · '
+    facts += (f'<p id="climate">{e(CATALOGUE["page.climate"].text)}: '
+              f'{e(commune_charts.rating_word(climate.get("rating", "")))} · '
+              f'{e(CATALOGUE["page.alerts"].text)}: {e(commune_charts.alert_words(climate.get("alerts", [])))} · '
               f'{e(CATALOGUE["page.quality"].text)}: {e(_pct(row["quality_share"]))}</p>'
               f'<h2>{e(CATALOGUE["page.held"].text)}</h2><ul id="held">{held}</ul>')
     body = (facts + _charts(history, files_by_day or {}) + commune_charts.rating_section(history, batch_climate or {})

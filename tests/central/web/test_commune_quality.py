@@ -87,3 +87,17 @@ def test_quality_and_ratings_per_day_on_both_backends(tmp_path, kit, webkit, cen
         finally:
             await site.close()
     kit.run(body())
+
+
+def test_overview_cells_and_commune_facts_say_ratings_alerts_and_holds_in_words():
+    from central.web import commune_charts, pages
+
+    row = {"age_s": 60.0, "backlog": 0, "pages_week": 5, "held": 1, "quality_share": 0.9,
+           "climate_rating": "risk", "alerts": ["rh_high", "mold", "co2_high"], "events": 0}
+    cells = pages.row_text(row)
+    assert cells["climate"] == "Nguy cơ / At risk"
+    # a kind a later station version sends is shown as its code rather than hidden
+    assert cells["alerts"] == "Độ ẩm cao / Humidity high, Nguy cơ nấm mốc / Mould risk, co2_high"
+    assert pages.row_text({**row, "climate_rating": "", "alerts": []})["climate"] == ""
+    assert commune_charts.hold_word("needs_confirmation").startswith("Cần kỹ thuật viên xác nhận / ")
+    assert commune_charts.rating_word("ok") == "Tạm được / OK"
