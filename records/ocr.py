@@ -213,16 +213,18 @@ class OcrQueue:
         return result
 
 
-def bitonal_copy(src: Path, dst: Path) -> Path:
+def bitonal_copy(src: Path, dst: Path, dpi: int | None = None) -> Path:
     """Otsu-binarized PNG of *src* for OCR, when the imaging stage made none.
 
     Tesseract reads a bitonal page several times faster than a colour JPEG and
     loses nothing on printed text. Red seal and stamp ink of a colour page is
-    left out, as for the imaging stage's bitonal page (``records.seal_ink``).
+    left out, as for the imaging stage's bitonal page (``records.seal_ink``); so,
+    when *dpi* is given (it sets a seal's size), are the seals of a grey page, or
+    of a colour page without red ink.
     """
     import cv2
 
-    from records.seal_ink import clear_red_ink
+    from records.seal_ink import MIN_SHARE, clear_grey_seal, clear_red_ink
 
     page = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
     if page is None:
@@ -235,8 +237,11 @@ def bitonal_copy(src: Path, dst: Path) -> Path:
     else:  # 16-bit, alpha: let OpenCV convert
         gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
     _t, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    cleared = 0
     if colour is not None:
-        bw, _cleared = clear_red_ink(bw, colour)
+        bw, cleared = clear_red_ink(bw, colour)
+    if dpi is not None and cleared < MIN_SHARE * bw.size:
+        bw, _cleared = clear_grey_seal(bw, gray, dpi)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(dst), bw, [cv2.IMWRITE_PNG_BILEVEL, 1]):
         raise OcrError(f"cannot write {dst}")

@@ -100,7 +100,7 @@ def cmd_sip_build(args: argparse.Namespace) -> int:
             pages = []
             for path in paths:
                 try:
-                    bw = bitonal_copy(path, Path(tmp) / f"{seq}-{len(pages)}.png")
+                    bw = bitonal_copy(path, Path(tmp) / f"{seq}-{len(pages)}.png", args.dpi)
                     ocr = run_tesseract(bw, dpi=args.dpi, languages=args.languages)
                 except OcrError as exc:
                     print(f"OCR: {exc}", file=sys.stderr)

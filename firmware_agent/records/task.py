@@ -372,7 +372,7 @@ class RecordsTask(Subsystem):
             row = self.journal.page(page_id)
             work_copy = self.work_dir / "ocr" / f"page-{page_id}.png"
             if row.bitonal_path is None:
-                src = await asyncio.to_thread(bitonal_copy, row.colour_path, work_copy)
+                src = await asyncio.to_thread(bitonal_copy, row.colour_path, work_copy, row.dpi)
             elif row.colour_path is not None:
                 # Seal and stamp ink out of the OCR input (design §6.3.1): red on a colour page,
                 # a seal's light grey on a grey one. The bitonal page itself stays as the

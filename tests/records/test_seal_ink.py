@@ -190,3 +190,14 @@ def test_tesseract_reads_the_signature_block_of_a_grey_page_once_the_seal_is_out
     words = _words(run_tesseract(src, dpi=DPI, niceness=0).text)
     for line in SIGNATURE:
         assert set(line.replace(".", "").split()) <= words, (line, words)
+
+
+def test_bitonal_copy_leaves_a_grey_seal_out_when_it_knows_the_dpi(tmp_path):
+    grey = cv2.cvtColor(signed_page(), cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "page.png"), grey)
+    whole = cv2.imread(str(bitonal_copy(tmp_path / "page.png", tmp_path / "a.png")), cv2.IMREAD_GRAYSCALE)
+    out = cv2.imread(str(bitonal_copy(tmp_path / "page.png", tmp_path / "b.png", GREY_DPI)), cv2.IMREAD_GRAYSCALE)
+    assert (whole == otsu(signed_page())).all()  # without the dpi, no seal size: Otsu as it is
+    cleared = (whole == 0) & (out == 255)
+    assert cleared.sum() > 5000 and not ((out == 0) & (whole == 255)).any()
+    assert ((grey < 45) & (whole == 0) <= (out == 0)).all()  # the print stays
