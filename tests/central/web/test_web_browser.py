@@ -209,7 +209,7 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert d.find_element(By.TAG_NAME, "h1").text == "Tân Lập"
     days = d.find_elements(By.CSS_SELECTOR, "#history tr")[1:]
     assert len(days) == 7 and days[0].find_elements(By.TAG_NAME, "td")[1].text.startswith("100")
-    assert d.find_element(By.ID, "climate").text.startswith("Khí hậu kho / Room climate: good")
+    assert d.find_element(By.ID, "climate").text.startswith("Khí hậu kho / Room climate: Tốt / Good")
     # Its charts, inline SVG: a bar per day of the history with its pages; the room temperature a dot per day
     # over the target band (the station default, 15-25 °C), the days above it marked out of band.
     bars = d.find_elements(By.CSS_SELECTOR, "svg#progress rect.pages")
