@@ -61,8 +61,10 @@ def _find(parent, i):
 
 
 @njit(cache=True, nogil=True)
-def _label(ry, rs, re, rowstart, h):
-    n = ry.shape[0]
+def _link(rs, re, rowstart, h):
+    # Union-find over the runs: each set's root is its first run in raster order
+    # (a union keeps the smaller index).
+    n = rs.shape[0]
     parent = np.arange(n)
     for y in range(1, h):
         a = rowstart[y - 1]
@@ -83,6 +85,13 @@ def _label(ry, rs, re, rowstart, h):
                 a += 1
             else:
                 b += 1
+    return parent
+
+
+@njit(cache=True, nogil=True)
+def _label(ry, rs, re, rowstart, h):
+    n = ry.shape[0]
+    parent = _link(rs, re, rowstart, h)
     comp = np.empty(n, np.int64)
     ncomp = 0
     for i in range(n):
@@ -111,6 +120,39 @@ def _label(ry, rs, re, rowstart, h):
         if ry[i] + 1 > box[c, 3]:
             box[c, 3] = ry[i] + 1
     return comp, area, box
+
+
+@njit(cache=True, nogil=True)
+def _drop(ry, rs, re, rowstart, h, size, img, paper):
+    # drop_specks in one pass over the runs after linking them: no component
+    # numbers, areas or selected copies of the runs, only each set's box, kept
+    # at its root (the root is the set's first run, so its row is the box's top).
+    n = ry.shape[0]
+    parent = _link(rs, re, rowstart, h)
+    root = np.empty(n, np.int32)
+    left = np.empty(n, np.int32)
+    right = np.empty(n, np.int32)
+    bottom = np.empty(n, np.int32)
+    for i in range(n):
+        r = _find(parent, i)
+        root[i] = r
+        if r == i:
+            left[i] = rs[i]
+            right[i] = re[i]
+            bottom[i] = ry[i]
+        else:
+            left[r] = min(left[r], rs[i])
+            right[r] = max(right[r], re[i])
+            bottom[r] = max(bottom[r], ry[i])
+    painted = 0
+    for i in range(n):
+        r = root[i]
+        if right[r] - left[r] < size and bottom[r] - ry[r] < size:
+            row = img[ry[i]]
+            for x in range(rs[i], re[i] + 1):
+                row[x] = paper
+            painted += re[i] - rs[i] + 1
+    return painted
 
 
 def label_runs(runs: Runs) -> tuple[np.ndarray, Components]:
@@ -217,7 +259,4 @@ def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255) ->
     """
     if size <= 0 or runs.count == 0:
         return 0
-    component, comps = label_runs(runs)
-    specks = runs.select(comps.fits(size)[component])
-    fill_runs(bitonal, specks, paper)
-    return specks.pixels
+    return int(_drop(runs.y, runs.x0, runs.x1, runs.rowstart, runs.height, size, bitonal, np.uint8(paper)))

@@ -117,3 +117,18 @@ def test_runs_are_those_of_the_bitonal_page(seed):
     for name in ("y", "x0", "x1", "rowstart"):
         assert np.array_equal(getattr(runs, name), getattr(ref, name)), name
     assert (runs.height, runs.width) == (ref.height, ref.width)
+
+
+def test_runs_are_those_of_the_bitonal_page_on_a_page():
+    # A whole page: long stretches that are not sure paper, with words of plain paper
+    # between the ink (cut without looking at their pixels one by one) and runs that
+    # cross from one 64-pixel block to the next.
+    from bench.imaging_pages import cached_page as page
+    from imaging.runs import find_runs
+
+    img = page(dpi=150, uneven=True, bleed=True, specks=20)
+    bitonal, runs = sauvola_runs(img, 13, 0.2)
+    ref = find_runs(bitonal, 0)
+    assert ref.count > 1000
+    for name in ("y", "x0", "x1", "rowstart"):
+        assert np.array_equal(getattr(runs, name), getattr(ref, name)), name
