@@ -94,6 +94,26 @@ def test_ctrl_c_ends_quietly(pages):
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
+def test_ctrl_c_inside_a_c_extension_is_still_ctrl_c(monkeypatch):
+    """Ctrl-C while numba loads a cached kernel surfaces as a SystemError caused by the KeyboardInterrupt."""
+    from firmware_agent.commands import imaging as imaging_commands
+
+    def interrupted_in_c(_args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise SystemError("<built-in function load> returned a result with an exception set") from exc
+
+    def plain_error(_args):
+        raise SystemError("a real fault")
+
+    monkeypatch.setattr(imaging_commands, "cmd_analyze", interrupted_in_c)
+    assert main(["imaging", "analyze", "x.png"]) == exit_codes.INTERRUPTED
+    monkeypatch.setattr(imaging_commands, "cmd_analyze", plain_error)
+    with pytest.raises(SystemError, match="a real fault"):
+        main(["imaging", "analyze", "x.png"])
+
+
 def test_clean_many_files_and_folders_piped(pages, tmp_path):
     out, bit = tmp_path / "out", tmp_path / "bitonal"
     done = subprocess.run([*SOHOA, "imaging", "clean", str(pages / "folder"), str(pages / "single.png"),
