@@ -338,8 +338,12 @@ class TusHandler:
                 # readany() joins (copies) whatever has piled up meanwhile.
                 piece, chunk_end = await request.content.readchunk()
                 if not piece:
-                    if chunk_end:
-                        continue  # the end of an HTTP/1.1 chunk, not of the body
+                    # The end of an HTTP/1.1 chunk, not of the body, unless the stream is at its
+                    # end: aiohttp gives every bodiless request one shared empty reader, which
+                    # answers (b"", True) for ever once any request has read it, so testing
+                    # chunk_end alone spun the event loop on a second empty PATCH.
+                    if chunk_end and not request.content.at_eof():
+                        continue
                     break
                 busy.last = time.monotonic()
                 n += len(piece)

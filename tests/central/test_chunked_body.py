@@ -140,3 +140,40 @@ def test_a_refused_chunk_the_check_has_read_restarts_the_check(tmp_path, kit):
         finally:
             await rx.close()
     kit.run(body())
+
+
+def test_empty_patches_are_answered_and_do_not_stall_the_node(tmp_path, kit):
+    """A PATCH without a body, twice (any client may send one): answered at once, the offset unchanged.
+
+    aiohttp hands every bodiless request the same empty stream reader, which says "end of an HTTP
+    chunk" for ever once it has been read; the node's body loop spun on it and stopped serving.
+    """
+    app = kit.Appliance(tmp_path / "appliance")
+
+    async def body():
+        rx = await start_local_receiver(tmp_path / "rx")
+        try:
+            await app.enroll(rx)
+            b = app.seal((200_000,))
+            data = b.path.read_bytes()
+            base = {"Tus-Resumable": "1.0.0", "Authorization": make_auth_header(app.device_id, app.key)}
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
+                async def st(method, url, **kw):
+                    async with s.request(method, url, **kw) as r:
+                        await r.read()
+                        return r.status, r.headers
+                status, h = await st("POST", rx.url + "files/", headers={
+                    **base, "Upload-Length": str(b.size), "Upload-Metadata": encode_metadata(b.metadata())})
+                assert status == 201
+                url = rx.url.rstrip("/") + h["Location"]
+                empty = {**base, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
+                         "Content-Length": "0"}
+                for _ in range(3):
+                    status, h = await st("PATCH", url, headers=empty, data=b"")
+                    assert status == 204 and h["Upload-Offset"] == "0"
+                # the node still serves, and the upload completes
+                status, h = await st("PATCH", url, headers={**empty, "Content-Length": str(len(data))}, data=data)
+                assert status == 204 and h["Upload-Offset"] == str(len(data)) and "Sohoa-Receipt" in h
+        finally:
+            await rx.close()
+    kit.run(body(), timeout=60)
