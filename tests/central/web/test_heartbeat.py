@@ -18,7 +18,7 @@ def _report(seq: int, sent_at: float | None = None, **extra) -> dict:
     return {"seq": seq, "sent_at": time.time() if sent_at is None else sent_at, "queue_depth": 3,
             "oldest_unsent_s": 120.0, "pages_today": 40, "pages_processed_today": 38, "pages_warned_today": 4,
             "held": [{"file_code": "H01.001.2024.009", "reason": "low_confidence"}], "scanner": "ready",
-            "disk_free_bytes": 10_000_000, "version": "test", "climate": {"rating": "good", "alerts": ["humidity_high"]},
+            "disk_free_bytes": 10_000_000, "version": "test", "climate": {"rating": "good", "alerts": ["rh_high"]},
             **extra}
 
 
@@ -77,7 +77,7 @@ def test_heartbeats_kept_forged_and_replayed_refused_and_shown(tmp_path, kit, we
                 rows = {st["device"]: st for st in data["stations"]}
                 mine = rows[app.device_id]
                 assert mine["red"] is False and mine["backlog"] == 3 and mine["held"] == 1
-                assert mine["alerts"] == ["humidity_high"] and mine["climate_rating"] == "good"
+                assert mine["alerts"] == ["rh_high"] and mine["climate_rating"] == "good"
                 assert abs(mine["quality_share"] - (1 - 4 / 38)) < 1e-9 and mine["pages_week"] == 40
                 assert mine["events"] == 4  # replay x2, forged x1, stale x1 (H4's refusal is under its sender)
                 assert rows[other.device_id]["red"] is True and rows[other.device_id]["last_contact"] is None

@@ -29,7 +29,7 @@ def _march(state, device: str, pages: int, warned: int, rating: str, alert_every
         report = {"v": 1, "device": device, "seq": int(at * 1000), "sent_at": at, "queue_depth": day % 4,
                   "pages_today": pages, "pages_processed_today": pages, "pages_warned_today": warned,
                   "climate": {"rating": rating if day == 5 else "good",
-                              "alerts": ["humidity_high"] if day % alert_every == 0 else []}}
+                              "alerts": ["rh_high"] if day % alert_every == 0 else []}}
         heartbeats.record(state, heartbeat.Heartbeat(device, report["seq"], at, report), now=at)
 
 

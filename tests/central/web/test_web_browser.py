@@ -65,8 +65,8 @@ def running_site(tmp_path, kit, webkit):
                           "pages_blank_today": day, "warnings_today": _warnings(day),
                           "held": _held(i, day),
                           "scanner": "ready", "disk_free_bytes": 50 * 2**30, "version": "1.0",
-                          "climate": {"rating": "good" if i != 1 else "poor",
-                                      "alerts": ["humidity_high"] if i == 1 else [],
+                          "climate": {"rating": "good" if i != 1 else "risk",
+                                      "alerts": ["rh_high"] if i == 1 else [],
                                       "t_c": 20.0 + i + day, "rh_pct": 50.0 + 2 * day,
                                       "pi": 80.0 - 8 * day, "mold": 0.01 * (day == 2),
                                       "ratings": {"natural_aging": _rate_pi(80.0 - 8 * day),
@@ -167,6 +167,10 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     contact = red[0].find_element(By.CSS_SELECTOR, "td.contact")
     assert contact.value_of_css_property("background-color") == "rgba(230, 57, 70, 1)"
     assert "giờ trước" in contact.text or "ngày trước" in contact.text
+    # the room's rating and alerts in words, Vietnamese first, not the station's codes
+    son_vi = 'tr[data-device="xa-son-vi"] '
+    assert d.find_element(By.CSS_SELECTOR, son_vi + "td.climate").text == "Nguy cơ / At risk"
+    assert d.find_element(By.CSS_SELECTOR, son_vi + "td.alerts").text == "Độ ẩm cao / Humidity high"
     totals = d.find_element(By.ID, "totals").text
     assert "4 trạm" in totals and "1 trạm mất liên lạc" in totals and "6 lô chờ gửi" in totals
     assert "forged_heartbeat" in d.find_element(By.ID, "events").text
