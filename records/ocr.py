@@ -224,7 +224,7 @@ def bitonal_copy(src: Path, dst: Path, dpi: int | None = None) -> Path:
     """
     import cv2
 
-    from records.seal_ink import MIN_SHARE, clear_grey_seal, clear_red_ink
+    from records.seal_ink import clear_seal_ink
 
     page = cv2.imread(str(src), cv2.IMREAD_UNCHANGED)
     if page is None:
@@ -237,11 +237,7 @@ def bitonal_copy(src: Path, dst: Path, dpi: int | None = None) -> Path:
     else:  # 16-bit, alpha: let OpenCV convert
         gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
     _t, bw = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    cleared = 0
-    if colour is not None:
-        bw, cleared = clear_red_ink(bw, colour)
-    if dpi is not None and cleared < MIN_SHARE * bw.size:
-        bw, _cleared = clear_grey_seal(bw, gray, dpi)
+    bw, _cleared = clear_seal_ink(bw, colour if colour is not None else gray, dpi)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(dst), bw, [cv2.IMWRITE_PNG_BILEVEL, 1]):
         raise OcrError(f"cannot write {dst}")

@@ -167,13 +167,40 @@ def clear_grey_seal(bitonal: np.ndarray, grey: np.ndarray, dpi: int, keep_top: f
     return out, cleared
 
 
+def clear_seal_ink(bitonal: np.ndarray, page: np.ndarray, dpi: int | None, *, min_excess: int = MIN_EXCESS,
+                   min_share: float = MIN_SHARE, keep_top: float = KEEP_TOP) -> tuple[np.ndarray, int]:
+    """The bitonal page with its seal ink made paper, by *page* (colour BGR or grey, uint8), and the count.
+
+    Red ink first (``clear_red_ink``) on a colour page; when that clears under *min_share* of
+    the page (a grey page, three equal channels, no red seal), round seals by their grey
+    (``clear_grey_seal``) on what is left, unless *dpi* is None (no seal size to look for).
+
+    Raises
+    ------
+    ValueError
+        If the pages differ in height or width or *page* is neither H x W nor H x W x 3 uint8.
+    """
+    import cv2
+
+    out, cleared = bitonal, 0
+    if page.ndim == 3 and page.shape[2] == 3 and page.dtype == np.uint8:
+        out, cleared = clear_red_ink(bitonal, page, min_excess, keep_top)
+        grey = None if cleared >= min_share * bitonal.size else cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
+    elif page.ndim == 2 and page.dtype == np.uint8:
+        grey = page
+    else:
+        raise ValueError(f"clear_seal_ink: an H x W or H x W x 3 uint8 page is needed, not {page.shape} {page.dtype}")
+    if grey is not None and dpi is not None:
+        out, more = clear_grey_seal(out, grey, dpi, keep_top)
+        cleared += more
+    return out, cleared
+
+
 def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, dpi: int, min_excess: int = MIN_EXCESS,
               min_share: float = MIN_SHARE, keep_top: float = KEEP_TOP) -> tuple[Path, int]:
     """The file to OCR for a page: *dst* (written) when seal ink was cleared from it, else *bitonal_path*.
 
-    Red ink is looked for first on a colour page (``clear_red_ink``); a grey page, or a
-    colour page with less red than *min_share* (three equal channels have none), is looked
-    at for round seals in grey (``clear_grey_seal``, *dpi* gives their size). Returns the
+    Seal ink as ``clear_seal_ink`` finds it (*dpi* gives a seal's size). Returns the
     path and the count of ink pixels cleared (0 when *bitonal_path* is returned).
 
     Raises
@@ -191,16 +218,10 @@ def ocr_input(bitonal_path: Path, colour_path: Path, dst: Path, *, dpi: int, min
     bitonal = cv2.imread(str(bitonal_path), cv2.IMREAD_GRAYSCALE)
     if bitonal is None:
         raise OSError(f"cannot read {bitonal_path.name}")
-    if colour.dtype != np.uint8:
-        return bitonal_path, 0  # 16-bit archival pages are not made by the station
-    if colour.ndim == 3 and colour.shape[2] == 3:
-        cleaned, cleared = clear_red_ink(bitonal, colour, min_excess, keep_top)
-        if cleared < min_share * bitonal.size:
-            cleaned, cleared = clear_grey_seal(bitonal, cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), dpi, keep_top)
-    elif colour.ndim == 2:
-        cleaned, cleared = clear_grey_seal(bitonal, colour, dpi, keep_top)
-    else:
-        return bitonal_path, 0
+    if colour.dtype != np.uint8 or not (colour.ndim == 2 or (colour.ndim == 3 and colour.shape[2] == 3)):
+        return bitonal_path, 0  # 16-bit or alpha archival pages are not made by the station
+    cleaned, cleared = clear_seal_ink(bitonal, colour, dpi, min_excess=min_excess, min_share=min_share,
+                                      keep_top=keep_top)
     if cleared < min_share * bitonal.size:
         return bitonal_path, 0
     dst.parent.mkdir(parents=True, exist_ok=True)
