@@ -93,35 +93,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return exit_codes.INTERRUPTED
+    except BrokenPipeError:
+        # The reader is gone: nothing more can be said to it, and Python's own flush at exit
+        # must not raise again on the closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return exit_codes.BROKEN_PIPE
+    except StateInUse as exc:  # any command that runs an agent on a state folder already in use
+        print(exc, file=sys.stderr)
+        return exit_codes.STATE_IN_USE
     except Exception as exc:
-        # Ctrl-C inside a C extension (numba loading a cached kernel, an image decoder) comes
-        # back as the extension's error with the KeyboardInterrupt as its cause: still Ctrl-C.
-        if _caused_by_interrupt(exc):
+        # Ctrl-C inside a C extension (numba loading a cached kernel) comes back as the
+        # extension's SystemError with the KeyboardInterrupt as its cause: still Ctrl-C.
+        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
             return exit_codes.INTERRUPTED
-        if isinstance(exc, BrokenPipeError):
-            return _broken_pipe()
-        if isinstance(exc, StateInUse):  # any command that runs an agent on a state folder already in use
-            print(exc, file=sys.stderr)
-            return exit_codes.STATE_IN_USE
         raise
-
-
-def _caused_by_interrupt(exc: BaseException) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def _broken_pipe() -> int:
-    # The reader is gone: nothing more can be said to it, and Python's own flush at exit
-    # must not raise again on the closed pipe.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    return exit_codes.BROKEN_PIPE
 
 
 def entry() -> None:
