@@ -21,6 +21,20 @@ async def _chunked(data: bytes, sizes=(1, 70_000, 5, 300_000)):
         i, k = i + n, k + 1
 
 
+async def _call(s: aiohttp.ClientSession, method: str, url: str, **kw):
+    async with s.request(method, url, **kw) as r:
+        await r.read()
+        return r.status, r.headers
+
+
+async def _create(s: aiohttp.ClientSession, rx, base: dict, batch) -> str:
+    """A new upload of *batch* on the receiver: its URL."""
+    status, h = await _call(s, "POST", rx.url + "files/", headers={
+        **base, "Upload-Length": str(batch.size), "Upload-Metadata": encode_metadata(batch.metadata())})
+    assert status == 201
+    return rx.url.rstrip("/") + h["Location"]
+
+
 def test_a_chunked_patch_body_is_received_whole_and_checked(tmp_path, kit):
     app = kit.Appliance(tmp_path / "appliance")
 
@@ -32,14 +46,9 @@ def test_a_chunked_patch_body_is_received_whole_and_checked(tmp_path, kit):
             data = b.path.read_bytes()
             base = {"Tus-Resumable": "1.0.0", "Authorization": make_auth_header(app.device_id, app.key)}
             async with aiohttp.ClientSession() as s:
-                async def st(method, url, **kw):
-                    async with s.request(method, url, **kw) as r:
-                        await r.read()
-                        return r.status, r.headers
-                status, h = await st("POST", rx.url + "files/", headers={
-                    **base, "Upload-Length": str(b.size), "Upload-Metadata": encode_metadata(b.metadata())})
-                assert status == 201
-                url = rx.url.rstrip("/") + h["Location"]
+                def st(method, url, **kw):
+                    return _call(s, method, url, **kw)
+                url = await _create(s, rx, base, b)
                 half = len(data) // 2
 
                 def patch(offset: int, part: bytes, digest_of: bytes) -> dict:
@@ -158,14 +167,9 @@ def test_empty_patches_are_answered_and_do_not_stall_the_node(tmp_path, kit):
             data = b.path.read_bytes()
             base = {"Tus-Resumable": "1.0.0", "Authorization": make_auth_header(app.device_id, app.key)}
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as s:
-                async def st(method, url, **kw):
-                    async with s.request(method, url, **kw) as r:
-                        await r.read()
-                        return r.status, r.headers
-                status, h = await st("POST", rx.url + "files/", headers={
-                    **base, "Upload-Length": str(b.size), "Upload-Metadata": encode_metadata(b.metadata())})
-                assert status == 201
-                url = rx.url.rstrip("/") + h["Location"]
+                def st(method, url, **kw):
+                    return _call(s, method, url, **kw)
+                url = await _create(s, rx, base, b)
                 empty = {**base, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0",
                          "Content-Length": "0"}
                 for _ in range(3):
