@@ -107,6 +107,12 @@ def map_sane_error(exc: BaseException) -> ScannerError:
     return cls(text)
 
 
+def usb_address(name: str) -> tuple[int, int] | None:
+    """(bus, address) when a SANE device name carries them (``libusb:BBB:AAA``), for a USB reset."""
+    m = _LIBUSB_NAME.search(name)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def list_devices() -> list[dict]:
     """Devices SANE can see: name, vendor, model, type."""
     sane = _sane()
@@ -340,8 +346,7 @@ class SaneScanner:
 
     def usb_address(self) -> tuple[int, int] | None:
         """(bus, address) when the SANE name carries them, for a USB reset."""
-        m = _LIBUSB_NAME.search(self.name)
-        return (int(m.group(1)), int(m.group(2))) if m else None
+        return usb_address(self.name)
 
     def _settle(self) -> None:
         if self._started_at is not None:

@@ -55,6 +55,15 @@ class DeviceUnavailable(ScannerError):
     code = "unplugged"
 
 
+class DriverFailed(DeviceUnavailable):
+    """The process holding the device's driver ended or stopped answering, and was stopped.
+
+    A kind of unavailable device: the device is opened again in a new driver process.
+    """
+
+    code = "driver_failed"
+
+
 class ScanCancelled(ScannerError):
     code = "cancelled"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from drivers.sane_scanner import SaneScanner, list_devices
-from drivers.scanner import DeviceUnavailable, ScanSettings
+from drivers.sane_process import SaneProcess
+from drivers.scanner import ScanSettings
 from drivers.usb_reset import UsbDeviceNotFound, UsbResetError, reset_sane_device
 from firmware_agent.config import Config
 from firmware_agent.journal import Journal
@@ -41,15 +41,16 @@ from sync.keys import ed25519_public, read_public
 
 log = logging.getLogger("sohoa.agent")
 
+# How long start-up waits for the first look at each scanner (a slow device, e.g. one
+# that takes its firmware first, is left to come up while the agent runs).
+FIRST_LOOK_S = 10.0
 
-def open_sane(name: str) -> SaneScanner:
-    """Open *name*, or the first SANE device when *name* is empty."""
-    if not name:
-        devices = list_devices()
-        if not devices:
-            raise DeviceUnavailable("no SANE scanner found")
-        name = devices[0]["name"]
-    return SaneScanner(name)
+
+def sane_opener(scan_s: float):
+    """Open a device by name (empty: the first SANE lists) in a driver process of its own (design 2.2)."""
+    def open_sane(name: str) -> SaneProcess:
+        return SaneProcess(name, scan_s=scan_s)
+    return open_sane
 
 
 def scan_settings(cfg: Config, profile: str) -> ScanSettings:
@@ -85,7 +86,7 @@ class Agent:
                                   stage_pages=True, keep_local_days=cfg.batch.keep_local_days,
                                   heartbeat=self.watchdog.heartbeat)
         buttons = {name: self._request(profile, f"button:{name}") for name, profile in cfg.scanner.buttons.items()}
-        self.scanners = [ScanWorker(cfg.scanner.device, self.journal, open_scanner=open_sane,
+        self.scanners = [ScanWorker(cfg.scanner.device, self.journal, open_scanner=sane_opener(cfg.scanner.hang_s),
                                     min_free_mb=cfg.agent.min_free_mb, poll_s=cfg.scanner.poll_ms / 1000,
                                     reopen_s=cfg.scanner.reopen_s, button_profiles=buttons,
                                     on_page=lambda _pid: self.processing.notify(),
@@ -162,6 +163,9 @@ class Agent:
         self.audit_report = await asyncio.to_thread(self.audit_journal)
         for worker in self.scanners:
             worker.start()
+        # The driver starts in a process of its own (design 2.2): the status page opens on
+        # what the first look at the scanner found, not on "scanner not found" meanwhile.
+        await asyncio.gather(*(asyncio.to_thread(w.first_look.wait, FIRST_LOOK_S) for w in self.scanners))
         if self.hotfolder is not None:
             self.hotfolder.start()
         if self.key is not None:

@@ -29,6 +29,7 @@ MESSAGES: types.MappingProxyType[str, Message] = types.MappingProxyType({
     "no_memory": CATALOGUE["scanner.no_memory"],
     "unplugged": CATALOGUE["scanner.unplugged"],
     "hung": CATALOGUE["scanner.hung"],
+    "driver_failed": CATALOGUE["scanner.driver_failed"],
     "cancelled": CATALOGUE["scanner.cancelled"],
     "invalid_setting": CATALOGUE["scanner.invalid_setting"],
     "scanner_error": CATALOGUE["scanner.scanner_error"],
@@ -38,8 +39,8 @@ MESSAGES: types.MappingProxyType[str, Message] = types.MappingProxyType({
 })
 
 # States after which the job waits for the operator to fix something and press the button again.
-RESUMABLE = frozenset({"paper_jam", "cover_open", "io_error", "unplugged", "hung", "disk_full", "device_busy",
-                       "no_memory", "access_denied"})
+RESUMABLE = frozenset({"paper_jam", "cover_open", "io_error", "unplugged", "hung", "driver_failed", "disk_full",
+                       "device_busy", "no_memory", "access_denied"})
 
 
 def message_for(code: str) -> Message:

@@ -89,6 +89,9 @@ class ScanWorker:
         # watcher know the worker has looked again since some moment, without a clock.
         self.cycles = 0
         self.jobs_finished = 0
+        # Set once the first attempt to open the device has ended, either way: until then
+        # "unplugged" is only the starting value, not something the worker found.
+        self.first_look = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"scanner-{device_name}", daemon=True)
 
     # ------------------------------------------------------------------ other threads
@@ -150,7 +153,7 @@ class ScanWorker:
         while not self._stop.is_set():
             self.heartbeat_at = time.monotonic()
             self.cycles += 1
-            if self._scanner is None and not self._try_open():
+            if self._scanner is None and not self._open_once():
                 # requests stay queued and are served once the device is back
                 self._stop.wait(self._reopen_s)
                 continue
@@ -175,6 +178,12 @@ class ScanWorker:
             return self._requests.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def _open_once(self) -> bool:
+        try:
+            return self._try_open()
+        finally:
+            self.first_look.set()
 
     def _try_open(self) -> bool:
         try:
@@ -330,7 +339,7 @@ class ScanWorker:
             self._end(job_id, code, str(err))
         # The frame is stopped only once the fault is on record (see Scanner.scan_one): if the
         # driver hangs in its cancel, the operator still reads "paper jam", not just "hung".
-        if code in ("io_error", "unplugged", "hung"):
+        if code in ("io_error", "unplugged", "hung", "driver_failed"):
             self._drop_device(str(err))
         elif self._scanner is not None:
             self._scanner.end_batch()

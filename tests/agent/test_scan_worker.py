@@ -7,7 +7,9 @@ the operator and the paper path. Nothing of our own code is replaced.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.sane_process import SaneProcess
 from drivers.sane_scanner import SaneScanner
 from drivers.scanner import DeviceUnavailable, ScanSettings
 from firmware_agent.capture_file import CAPTURE_SUFFIX, read_capture
@@ -196,6 +199,44 @@ def test_io_error_mid_job_drops_and_reopens_the_device_by_itself(journal):
         assert job.pages == 6 and job.state == "done"
     finally:
         worker.stop()
+
+
+def test_a_driver_crash_mid_job_pauses_it_and_the_agent_resumes_it_in_a_new_driver(journal):
+    # The backend dies (a signal to its process, as a fault in its C code sends) right after
+    # the third page is on record: the pages kept stay, the thread lives on, the device comes
+    # back in a new driver process by itself, and the next press finishes the same job.
+    opened: list[SaneProcess] = []
+    crashed = threading.Event()
+
+    def opener(name):
+        opened.append(SaneProcess(name))
+        return opened[-1]
+
+    def on_page(_page_id):
+        if len(job_pages(journal, journal.recent_jobs(1)[0].id)) == 3 and not crashed.is_set():
+            crashed.set()
+            os.kill(opened[-1].pid, signal.SIGSEGV)
+
+    worker = make_worker(journal, opener, on_page=on_page)
+    try:
+        worker.request_scan(request())
+        wait_for(lambda: worker.state.paused_job is not None, what="pause after the crash")
+        job_id = worker.state.paused_job
+        assert len(job_pages(journal, job_id)) == 3
+        snap = worker.snapshot()
+        assert "SIGSEGV" in snap["last_error"] and snap["state"] == "driver_failed"
+        assert snap["message"]["vi"] == "Trình điều khiển máy quét bị lỗi và đã được khởi động lại"
+        wait_for(lambda: len(opened) == 2, what="a new driver process")
+        worker.request_scan(request())
+        wait_for(lambda: worker.jobs_finished == 1, what="resumed job end")
+        seqs = [s for s, _ in job_pages(journal, job_id)]
+        assert seqs == list(range(1, 14))  # 3 before the crash, then the new driver's full feeder of 10
+        assert journal.job(job_id).state == "done" and len(journal.recent_jobs(5)) == 1
+        assert worker._thread.is_alive()
+    finally:
+        worker.stop()
+        for d in opened:
+            d.close()
 
 
 def test_scanner_unplugged_and_replugged(journal):
