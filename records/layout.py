@@ -24,8 +24,11 @@ MOTTO = "DOC LAP - TU DO - HANH PHUC"
 GAP_FACTOR = 2.5        # L1: a gap wider than this many line heights cuts a line
 BLOCK_GAP = 1.8         # L6/L7: lines further apart than this many line heights are not one block
 # "Số" folded, as OCR returns it: SO, S0, S6, or 5O followed by its colon
-# followed by a colon or a space, then a digit ("SƠN", a place name's end, is not one)
-_NUMBER_START = re.compile(r"^(?:S[O06]?\s*[:;.,]|S[O06]\s|5[O0]?\s*[:;])\s*[\dOIZ|]")
+# followed by a colon or a space, then a digit ("SƠN", a place name's end, is not one); with
+# its colon, any one letter for the "ố" ("Sẽ:", "Sể:"), which no other header line starts with
+_NUMBER_START = re.compile(r"^(?:S[O06]?\s*[:;.,]|S[A-Z]\s*[:;]|S[O06]\s|5[O0]?\s*[:;])\s*[\dOIZ|]")
+# A speck before the label, read as a word of one mark ("- Số: 401/…", "l Số: 474/…")
+_SPECK_WORD = re.compile(r"^(?:[^\w\s]|[lI|1])$")
 _SECRET = ("MAT", "TOI MAT", "TUYET MAT")
 _LABEL = re.compile(r"\w\s*:")   # a label and its colon: no body's name has one
 
@@ -198,6 +201,10 @@ def analyse(ocr: OcrResult) -> PageLayout:
             continue
         if not lay.left_edge and s.cx > 0.5 * ocr.width:
             continue
+        if len(s.words) > 1 and _SPECK_WORD.match(s.words[0].text):
+            rest = Segment(s.words[1:])
+            if _NUMBER_START.match(rest.folded):
+                s = rest  # the speck is not part of the line
         if _NUMBER_START.match(s.folded):
             lay.number = s
             lay.header_bottom = max(lay.header_bottom, s.y1)

@@ -33,6 +33,9 @@ FIELDS = ("typeName", "codeNumber", "codeNotation", "issuedDate", "organName", "
 _NUMBER = re.compile(r"^\s*(?:[Ss](?:[06](?=\s*[:;])|[^\s\d:;.,/]{0,2})|5[^\s\d:;.,/]?(?=\s*[:;]))\s*[:;.,]?\s*"
                      r"([0-9OoIlZ|]{1,11})\s*(?:/\s*(\S{1,40}(?:\s[A-ZĐ][A-ZĐa-z]*[-–][A-ZĐ]\S*)?)|(?=[A-ZĐ]{1,8}[-–][A-ZĐ]))?")
 _GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
+# Slashes as OCR may return the one between number and notation (fraction slash, division slash,
+# full-width solidus): one character each, so positions in the line are kept
+_SLASHES = str.maketrans({"\u2044": "/", "\u2215": "/", "\uff0f": "/"})
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?|[/⁄])(?=\s)")
@@ -171,10 +174,10 @@ def _number(lay: L.PageLayout, reread: list | None = None) -> tuple[str, str, di
     s = lay.number
     if s is None:
         return "", "", {"found": 0.0}, []
-    m = _NUMBER.match(s.text)
+    m = _NUMBER.match(s.text.translate(_SLASHES))
     # L3a: the line read again on its own; its number is the one taken when it has one
     again = L.Segment(tuple(reread)) if reread else None
-    m2 = _NUMBER.match(again.text) if again is not None else None
+    m2 = _NUMBER.match(again.text.translate(_SLASHES)) if again is not None else None
     page_num = m.group(1).translate(_DIGITS) if m else ""
     reread_feats = {"reread": float(m2 is not None),
                     "reread_agree": float(m2 is not None and m2.group(1).translate(_DIGITS) == page_num)}
@@ -186,7 +189,7 @@ def _number(lay: L.PageLayout, reread: list | None = None) -> tuple[str, str, di
         return "", "", {"found": 0.0}, []
     raw_num = m.group(1)
     num = raw_num.translate(_DIGITS)
-    glued = m.group(2) is None and _GLUED_NOTATION.match(s.text, m.end())
+    glued = m.group(2) is None and _GLUED_NOTATION.match(s.text.translate(_SLASHES), m.end())
     notation = _clean_notation(m.group(2) or (glued.group(0) if glued else ""))
     words = s.words[:3]
     mean, low = L.conf_of([L.Segment(tuple(words))])

@@ -164,6 +164,17 @@ def test_a_number_whose_so_is_read_with_a_digit_for_its_vowel(fake_ocr):
         assert (e.values["codeNumber"], e.values["codeNotation"]) == ("261", "TB-UBND")
 
 
+def test_a_number_whose_so_is_misread_or_follows_a_speck(fake_ocr):
+    # tesseract reads "Số:" as "Sẽ:", a speck before it as a word of its own, the slash as another
+    for read in ("Sẽ: 77/GM-UBND", "- Số: 77/GM-UBND", "l Số: 77/GM-UBND", "| Sẽ: 77/GM-UBND",
+                 "Số: 77\u2044GM-UBND"):  # and its slash as a fraction slash
+        e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], read, "GIẤY MỜI")
+        assert (e.values["codeNumber"], e.values["codeNotation"]) == ("77", "GM-UBND"), read
+    # a line that only ends in a speck and a label is still no number line
+    for read in ("Sơn: 77/GM-UBND", "- ngày 12/3", "Xã: 77/GM-UBND"):
+        assert _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], read, "GIẤY MỜI").values["codeNumber"] == "", read
+
+
 def test_a_notation_glued_to_its_number_without_the_slash(fake_ocr):
     e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ"], "Số: 176UBND-VHXH", "GIẤY MỜI")
     assert (e.values["codeNumber"], e.values["codeNotation"]) == ("176", "UBND-VHXH")
