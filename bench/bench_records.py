@@ -59,7 +59,7 @@ def _ours(pages: list[Path], work: Path, out: Path, *, bitonal: bool = True) -> 
         if not bitonal:
             return run_tesseract(path, dpi=DPI, languages="vie", niceness=0)
         src = bitonal_copy(path, work / f"bw{i:02d}.png", DPI)
-        return reread_header(src, run_tesseract(src, dpi=DPI, languages="vie", niceness=0), niceness=0)
+        return reread_header(src, run_tesseract(src, dpi=DPI, languages="vie", niceness=0), second=path, niceness=0)
 
     with cf.ThreadPoolExecutor(2) as pool:
         results = list(pool.map(one, enumerate(pages)))

@@ -60,7 +60,8 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
                                          "fixed_digits": float(groups != list(m.groups()))}
 
 
-def issued_date(lay: L.PageLayout) -> tuple[str, dict, list]:
+def issued_date(lay: L.PageLayout, reread: list | None = None) -> tuple[str, dict, list]:
+    """(dd/mm/yyyy, features, segments) of the page's issued date; *reread*: its line read again (L5a)."""
     found = []
     for s in lay.segments:
         r = _date_in(s)
@@ -91,6 +92,12 @@ def issued_date(lay: L.PageLayout) -> tuple[str, dict, list]:
     feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
                  rivals=float(bool(others - {value})), candidates=float(len(found)),
                  wrapped=float(len(parts) > 1))
+    # L5a: the line read a second time, from another image of the page; a date there that is not
+    # this one means one of the two reads misread a digit, and nobody can tell which without looking
+    again = _date_in(L.Segment(tuple(reread))) if reread and len(parts) == 1 else None
+    feats["reread"] = float(again is not None)
+    feats["reread_agree"] = float(again is not None and again[0] == value)
     # L5: a date neither under the motto, nor after a place, nor "Hôm nay": one of the text's, a guess
-    feats[DOUBT] = float(not (feats["header"] or feats["place"] or feats["today"]))
+    feats[DOUBT] = float(not (feats["header"] or feats["place"] or feats["today"])
+                         or (again is not None and again[0] != value))
     return value, feats, parts

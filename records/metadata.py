@@ -455,7 +455,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     nfeats = dict(nfeats, agree=agree, notation_mended=nmended)
     out.set("codeNumber", num, nfeats, nsegs)
     out.set("codeNotation", notation, nfeats, nsegs)
-    date, dfeats, dsegs = issued_date(lay)
+    date, dfeats, dsegs = issued_date(lay, ocr.reread.get("date"))
     out.set("issuedDate", date, dfeats, dsegs)
     body, ofeats, osegs = _organ(lay, dsegs, fold(label).startswith(_LAND_CERTIFICATE))
     ofeats["motto"] = float(lay.nation is not None)

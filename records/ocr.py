@@ -48,7 +48,7 @@ class OcrResult:
     max_rss_kb: int = 0
     seconds: float = 0.0
     lines: list[str] = field(default_factory=list)
-    # second reads of single header lines, by place ("number"), in page coordinates (records/reread.py)
+    # second reads of single header lines, by place ("number", "date"), in page coordinates (records/reread.py)
     reread: dict[str, list[Word]] = field(default_factory=dict)
 
     @property
@@ -195,21 +195,22 @@ class OcrQueue:
         self.reread = reread
         self.busy = 0
 
-    async def ocr(self, image: Path, dpi: int) -> OcrResult:
+    async def ocr(self, image: Path, dpi: int, second: Path | None = None) -> OcrResult:
+        """Read *image*; *second* is the same page's colour or gray image, for the date's second read."""
         async with self._sem:
             self.busy += 1
             try:
-                return await asyncio.to_thread(self._ocr, image, dpi)
+                return await asyncio.to_thread(self._ocr, image, dpi, second)
             finally:
                 self.busy -= 1
 
-    def _ocr(self, image: Path, dpi: int) -> OcrResult:
+    def _ocr(self, image: Path, dpi: int, second: Path | None) -> OcrResult:
         result = run_tesseract(image, dpi=dpi, languages=self.languages, psm=self.psm, niceness=self.niceness)
         if self.reread:
             # it reads the layout, which builds on this module
             from records.reread import reread_header
 
-            reread_header(image, result, languages=self.languages, niceness=self.niceness)
+            reread_header(image, result, second=second, languages=self.languages, niceness=self.niceness)
         return result
 
 

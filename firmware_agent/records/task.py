@@ -386,7 +386,7 @@ class RecordsTask(Subsystem):
             else:
                 src = row.bitonal_path
             try:
-                result = await self.ocr_queue.ocr(src, row.dpi)
+                result = await self.ocr_queue.ocr(src, row.dpi, second=row.colour_path)
             finally:
                 if src == work_copy:
                     src.unlink(missing_ok=True)

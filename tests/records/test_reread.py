@@ -1,4 +1,4 @@
-"""The number's line read a second time on its own (design §6.3 L3a), with real tesseract."""
+"""The number's and the date's lines read a second time on their own (design §6.3 L3a, L5a), with real tesseract."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from PIL import Image, ImageDraw
 
 from firmware_agent.records import samples
 from records import classify, metadata
+from records.confidence import score
 from records.ocr import OcrQueue, OcrResult, Word, run_tesseract
-from records.reread import number_box, reread_header
+from records.reread import date_box, number_box, reread_header
 
 DPI = 200
 RULES = classify.load_rules()
@@ -86,3 +87,46 @@ def test_the_line_read_alone_wins_unless_it_is_unsure_and_the_page_surer(fake_oc
     assert _headed(fake_ocr, "Số: 433/GM-UBND", [("Sô", 40.0)]).values["codeNumber"] == "433"
     e = _headed(fake_ocr, "Số: 433/GM-UBND", None)
     assert (e.values["codeNumber"], e.features["codeNumber"]["reread"]) == ("433", 0.0)
+
+
+def test_the_date_line_is_read_again_from_the_colour_page(tmp_path, nd30_page):
+    page = nd30_page(organ=("ỦY BAN NHÂN DÂN XÃ TÂN PHÚ",), number="394/QĐ-UBND",
+                     place_date="Tân Phú, ngày 08 tháng 6 năm 2022", title=("QUYẾT ĐỊNH",))
+    colour = tmp_path / "page.jpg"
+    samples.scanned(page, seed=11, angle=0.2, noise=2.0).convert("RGB").save(colour, quality=90, dpi=(DPI, DPI))
+    bitonal = tmp_path / "page.png"
+    Image.open(colour).convert("L").point(lambda v: 255 if v > 150 else 0).convert("1").save(bitonal, dpi=(DPI, DPI))
+    stored = asyncio.run(OcrQueue(workers=1, niceness=0).ocr(bitonal, DPI, second=colour)).to_json()
+    text = " ".join(w[0] for w in stored["reread"]["date"])
+    assert "08" in text and "2022" in text
+    ocr = OcrResult.from_json(stored)
+    box = date_box(ocr)
+    for w in ocr.reread["date"]:  # in page coordinates, inside the line's box
+        assert box[0] <= w.left and w.left + w.width <= box[2] and box[1] <= w.top and w.top + w.height <= box[3]
+    e = metadata.extract(ocr, RULES)
+    assert e.values["issuedDate"] == "08/06/2022"
+    assert (e.features["issuedDate"]["reread"], e.features["issuedDate"]["reread_agree"]) == (1.0, 1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["page.jpg", "page.png"]  # no crop left behind
+
+
+def _dated(fake_ocr, again: list[str] | None):
+    lines = ["ỦY BAN NHÂN DÂN XÃ YÊN LẠC".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 29/TB-UBND".ljust(46) + "Yên Lạc, ngày 16 tháng 10 năm 2021", "", " " * 50 + "THÔNG BÁO"]
+    ocr = fake_ocr(2480, 3508, lines)
+    if again is not None:
+        ocr.reread["date"] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(again)]
+    return metadata.extract(ocr, RULES)
+
+
+def test_a_date_the_second_read_disagrees_with_is_held(fake_ocr):
+    # the bitonal page read "16", the colour page "18": which is right needs a person
+    e = _dated(fake_ocr, "Yên Lạc, ngày 18 tháng 10 năm 2021".split())
+    assert e.values["issuedDate"] == "16/10/2021" and e.features["issuedDate"]["doubt"] == 1.0
+    assert score("issuedDate", e.features["issuedDate"]) <= 0.5  # under every threshold: held
+    agreed = _dated(fake_ocr, "Yên Lạc, ngày 16 tháng 10 năm 2021".split())
+    assert agreed.features["issuedDate"]["doubt"] == 0.0 and agreed.features["issuedDate"]["reread_agree"] == 1.0
+    # a second read with no date in it, or none at all, changes nothing
+    for again in (["Yên", "Lạc,"], None):
+        e = _dated(fake_ocr, again)
+        assert e.features["issuedDate"]["doubt"] == 0.0 and e.features["issuedDate"]["reread"] == 0.0
