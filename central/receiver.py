@@ -1,8 +1,9 @@
-"""The tus 1.0.0 request handlers of the receiver over aiohttp (formats section 5.8).
+"""The tus 1.0.0 request handlers of the receiver over aiohttp (formats section 5.8), all but PATCH.
 
 Storage comes from a :class:`central.store.Store`, decisions from
-:class:`ReceiverCore`; the application around the handlers (routes, error
-replies, start-up) is :mod:`central.receiver_app`.
+:class:`ReceiverCore`; PATCH, which writes the bodies, is
+:mod:`central.receiver_patch`, built on the helpers here; the application
+around the handlers (routes, error replies, start-up) is :mod:`central.receiver_app`.
 """
 
 from __future__ import annotations
@@ -13,26 +14,22 @@ import logging
 import re
 import secrets
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from email.utils import formatdate
 
-from aiohttp import ClientError, web
+from aiohttp import web
 
 from sync.auth import AuthError, check_signature, parse_auth_header
-from sync.batch import BatchError
 from sync.canon import HEX64_RE
 from sync.keys import ed25519_public
-from central.backend_errors import Conflict
 from central.receiver_core import ReceiverCore
-from central.s3store import TooManyParts
 from central.config import IO_THREADS
-from central.state_sql import LOCK_UPLOAD
 from central.receiver_limits import BucketSpec, ThrottledLog
 from central.receiver_state import storage_full
-from central.tus_body import BodySink, IdleWatchdog
-from sync.tus_protocol import (CHECKSUM_MISMATCH, TUS_VERSION, Capabilities, ProtocolError, encode_metadata,
-                               parse_checksum, parse_metadata, parse_nonneg, safe_filename)
+from central.tus_body import Busy
+from sync.tus_protocol import (TUS_VERSION, Capabilities, ProtocolError, encode_metadata, parse_metadata,
+                               parse_nonneg, safe_filename)
 
 log = logging.getLogger("sohoa.receiver")
 CORE = web.AppKey("core", ReceiverCore)
@@ -64,22 +61,14 @@ class ReceiverOptions:
     patch_wait_s: float = 30.0
 
 
-@dataclass
-class _Busy:
-    task: asyncio.Task
-    last: float
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    accepting: bool = False  # all bytes are in: never cancel it, the verdict is on its way
-
-
 class TusHandler:
     def __init__(self, core: ReceiverCore, caps: Capabilities, opts: ReceiverOptions):
         self.core, self.caps, self.opts = core, caps, opts
-        self.busy: dict[str, _Busy] = {}
+        # The PATCHes in progress on this node, by upload (central.receiver_patch writes them).
+        self.busy: dict[str, Busy] = {}
         # Body writes, hashes and fsyncs; apart from the default pool so batch
         # verification (long) never delays an acknowledgement (short).
         self.pool = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="tus-io")
-        self.slots = asyncio.Semaphore(opts.patches_in_flight)
         # Refused authentications: counted always, logged at most once a minute (formats 5.6).
         self.auth_log = ThrottledLog(log)
 
@@ -148,7 +137,7 @@ class TusHandler:
             if done["batch"] != batch:
                 self.core.reject(device_id, seq, "fork", "creation for an accepted seq with another batch hash")
                 raise ProtocolError(409, "fork: this seq was accepted with another batch")
-            self._ensure_archived(done)
+            self.ensure_archived(done)
             accepted = state.upload(done["upload_id"])
             return web.Response(status=201, headers={
                 "Location": f"/files/{done['upload_id']}", "Upload-Offset": str(accepted["length"]),
@@ -172,25 +161,25 @@ class TusHandler:
                 raise ProtocolError(423, "another upload of this seq is being written")
             self.core.forget(row["id"])
             if upload is not None:
-                await self._io(upload.terminate)
+                await self.run_io(upload.terminate)
             state.drop_upload(row["id"])  # re-sealed or replaced before acceptance
         upload_id = secrets.token_hex(16)
         store_meta = {"device": device_id, "seq": str(seq), "batch": batch, "sha256": sha}
         if "filename" in meta:
             store_meta["filename"] = meta["filename"]
         try:
-            upload = await self._io(self.core.store.new_upload, upload_id, length, store_meta)
+            upload = await self.run_io(self.core.store.new_upload, upload_id, length, store_meta)
         except OSError as exc:
-            raise self._os_error(exc) from None
+            raise self.os_error(exc) from None
         try:
             added = state.add_upload(upload_id, device_id, seq, batch, sha, length)
         except BaseException:
-            await self._io(upload.terminate)  # no row, no files: the client creates it again later
+            await self.run_io(upload.terminate)  # no row, no files: the client creates it again later
             raise
         if not added:
             # The same creation was answered meanwhile (a client's retry on another node): that
             # upload is the one; this one is deleted and the client gets the other's URL.
-            await self._io(upload.terminate)
+            await self.run_io(upload.terminate)
             for row in state.upload_for_batch(device_id, seq):
                 other = self.core.store.get_upload(row["id"])
                 if row["state"] == "open" and row["batch"] == batch and row["sha256"] == sha \
@@ -208,17 +197,17 @@ class TusHandler:
         upload_id, row = self.own_upload(request, device_id)
         headers = {"Cache-Control": "no-store", "Upload-Length": str(row["length"])}
         if row["state"] == "accepted":
-            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
+            self.ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
             meta = {"seq": str(row["seq"]), "batch": row["batch"], "sha256": row["sha256"]}
             return web.Response(status=200, headers={**headers, "Upload-Offset": str(row["length"]),
                                                      "Upload-Metadata": encode_metadata(meta),
                                                      **self.receipt_header(device_id, row["seq"])})
-        upload, info = self._live_upload(upload_id)
+        upload, info = self.live_upload(upload_id)
         return web.Response(status=200, headers={**headers, "Upload-Offset": str(info.offset),
                                                  "Upload-Metadata": encode_metadata(info.meta),
                                                  **self.expires(info.updated_at)})
 
-    def _live_upload(self, upload_id: str):
+    def live_upload(self, upload_id: str):
         """(upload, its info) of an open upload that has not expired; the info is read once."""
         upload = self.core.store.get_upload(upload_id)
         if upload is None:
@@ -238,175 +227,15 @@ class TusHandler:
         self.core.forget(upload_id)
         upload = self.core.store.get_upload(upload_id)
         if upload is not None:
-            await self._io(upload.terminate)
+            await self.run_io(upload.terminate)
         self.core.state.drop_upload(upload_id)
         return web.Response(status=204)
 
-    async def patch(self, request: web.Request) -> web.Response:
-        device_id = self.tus_request(request)
-        if request.headers.get("Content-Type") != "application/offset+octet-stream":
-            raise ProtocolError(415, "Content-Type must be application/offset+octet-stream")
-        offset = parse_nonneg(request.headers.get("Upload-Offset"), "Upload-Offset")
-        checksum = parse_checksum(request.headers.get("Upload-Checksum"), self.caps.checksum_algorithms)
-        upload_id, row = self.own_upload(request, device_id)
-        if row["state"] == "accepted":
-            if offset != row["length"]:
-                raise ProtocolError(409, f"offset is {row['length']}")
-            self._ensure_archived(self.core.state.log_entry(device_id, row["seq"]))
-            return web.Response(status=204, headers={"Upload-Offset": str(row["length"]),
-                                                     **self.receipt_header(device_id, row["seq"])})
-        await self._take_over(upload_id)
-        if not await self._slot():
-            self.core.counters["patches_refused_busy"] += 1
-            return web.Response(status=503, text="node busy\n", headers={
-                "Retry-After": str(self.opts.retry_after_s), "Sohoa-Reason": "node busy"})
-        try:
-            # One PATCH at a time per upload across the nodes too (design 5.12 L1).
-            held = self.core.state.try_lock(LOCK_UPLOAD, upload_id)
-            if held is None:
-                self.core.counters["lock_busy"] += 1
-                raise ProtocolError(423, "another PATCH on this upload is in progress on another node")
-            busy = _Busy(asyncio.current_task(), time.monotonic())
-            self.busy[upload_id] = busy
-            try:
-                return await self._write(request, upload_id, row, offset, checksum, busy)
-            finally:
-                self.busy.pop(upload_id, None)
-                busy.done.set()
-                held.release()
-        finally:
-            self.slots.release()
-
-    async def _slot(self) -> bool:
-        """One of the node's PATCH slots, waited for up to ``patch_wait_s`` (design 5.12, connection budget)."""
-        if self.slots.locked():
-            self.core.counters["patch_waits"] += 1
-        try:
-            async with asyncio.timeout(self.opts.patch_wait_s):
-                await self.slots.acquire()
-        except TimeoutError:
-            return False
-        return True
-
-    async def _io(self, fn, *args):
+    async def run_io(self, fn, *args):
         """*fn(*args)* in the I/O pool: a store call may wait on the network (S3)."""
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
 
-    async def _take_over(self, upload_id: str) -> None:
-        """A new PATCH replaces one whose client went silent (a cut the server did not see)."""
-        old = self.busy.get(upload_id)
-        if old is None:
-            return
-        if old.accepting or time.monotonic() - old.last < self.opts.takeover_idle_s:
-            raise ProtocolError(423, "another PATCH on this upload is in progress")
-        old.task.cancel()
-        self.core.counters["takeovers"] += 1
-        waiter = asyncio.ensure_future(old.done.wait())
-        try:
-            done, _ = await asyncio.wait({waiter}, timeout=10.0)
-        finally:
-            waiter.cancel()
-        if not done or upload_id in self.busy:
-            raise ProtocolError(423, "another PATCH on this upload is in progress")
-
-    async def _write(self, request, upload_id, row, offset, checksum, busy) -> web.Response:
-        upload, info = self._live_upload(upload_id)
-        if offset != info.offset:
-            raise ProtocolError(409, f"Upload-Offset {offset} differs from {info.offset}")
-        room = info.length - offset
-        if request.content_length is not None and request.content_length > room:
-            raise ProtocolError(413, "body goes past Upload-Length")
-        try:
-            writer = await self._io(upload.chunk_writer, offset)
-        except OSError as exc:
-            raise self._os_error(exc) from None
-        except Conflict as exc:
-            raise ProtocolError(409, f"offset moved: {exc}") from None
-        file_hash = self.core.file_hash_base(upload_id, offset)
-        # The batch check reads this chunk's blocks as they arrive (rule R2a).
-        verifier = self.core.verifier(upload_id, hash_file=file_hash is None, offset=offset)
-        offer = None if verifier is None else (lambda at, block: verifier.offer(offset + at, block))
-        sink = BodySink(writer, self.pool, file_hash, offer)
-        n = 0
-        committed = False
-        commit: Future | None = None
-        watchdog = IdleWatchdog(busy, self.opts.body_idle_timeout_s)
-        t_body = time.perf_counter()
-        try:
-            while True:
-                # One received piece at a time, as the parser produced it:
-                # readany() joins (copies) whatever has piled up meanwhile.
-                piece, chunk_end = await request.content.readchunk()
-                if not piece:
-                    # The end of an HTTP/1.1 chunk, not of the body, unless the stream is at its
-                    # end: aiohttp gives every bodiless request one shared empty reader, which
-                    # answers (b"", True) for ever once any request has read it, so testing
-                    # chunk_end alone spun the event loop on a second empty PATCH.
-                    if chunk_end and not request.content.at_eof():
-                        continue
-                    break
-                busy.last = time.monotonic()
-                n += len(piece)
-                if n > room:
-                    raise ProtocolError(413, "body goes past Upload-Length")
-                if sink.feed(piece):
-                    await sink.catch_up()
-            digest = await sink.finish()
-            if request.content_length is not None and n != request.content_length:
-                raise ProtocolError(400, "body shorter than Content-Length")
-            if checksum is not None and digest != checksum[1]:
-                self.core.counters["checksum_mismatch"] += 1
-                raise ProtocolError(CHECKSUM_MISMATCH, "Checksum Mismatch")
-            t_commit = time.perf_counter()
-            commit = self.pool.submit(writer.commit)
-            new_offset = await asyncio.wrap_future(commit)
-            committed = True
-        except asyncio.CancelledError:
-            if commit is not None:
-                # The commit runs on in its thread; it must not be cut back under it.
-                wait([commit])
-                committed = commit.exception() is None
-                if committed:  # durable and counted: final for the check too
-                    self.core.committed(upload_id, commit.result(), file_hash=sink.file_hash)
-            if watchdog.fired:
-                self.core.counters["body_timeouts"] += 1
-                raise ProtocolError(408, "body stalled") from None
-            raise
-        except (ConnectionError, ClientError):
-            raise ProtocolError(400, "connection lost during the body") from None
-        except OSError as exc:
-            raise self._os_error(exc) from None
-        except Conflict as exc:
-            raise ProtocolError(409, f"offset moved: {exc}") from None
-        except TooManyParts as exc:
-            await self._io(upload.terminate)
-            self.core.state.drop_upload(upload_id)
-            raise ProtocolError(413, str(exc)) from None
-        finally:
-            watchdog.stop()
-            if not committed:
-                sink.drain()  # a write still running in the pool must land before the cut-back
-                writer.abort()
-                self.core.retract(upload_id)
-        self.core.counters["bytes_received"] += n
-        t_done = time.perf_counter()
-        timing = f"body;dur={(t_commit - t_body) * 1000:.1f}, commit;dur={(t_done - t_commit) * 1000:.1f}"
-        headers = {"Upload-Offset": str(new_offset), "Server-Timing": timing, **self.expires(time.time())}
-        self.core.committed(upload_id, new_offset, file_hash=sink.file_hash)
-        if new_offset < info.length:
-            return web.Response(status=204, headers=headers)
-        t0 = time.perf_counter()
-        busy.accepting = True
-        try:
-            await self.core.accept(upload_id)
-        except BatchError as exc:
-            return web.json_response({"error": exc.code, "detail": exc.detail}, status=422,
-                                     headers={"Sohoa-Reason": exc.code})
-        timing += f", accept;dur={(time.perf_counter() - t0) * 1000:.1f}"
-        return web.Response(status=204, headers={"Upload-Offset": str(new_offset), "Server-Timing": timing,
-                                                 **self.receipt_header(row["device_id"], row["seq"])})
-
-    def _os_error(self, exc: OSError) -> ProtocolError:
+    def os_error(self, exc: OSError) -> ProtocolError:
         if storage_full(exc):
             return self.storage_full(exc)
         log.exception("store error")
@@ -418,11 +247,11 @@ class TusHandler:
         log.error("storage full: %s: %s", type(exc).__name__, exc)
         return ProtocolError(507, "Insufficient Storage")
 
-    def _ensure_archived(self, entry) -> None:
+    def ensure_archived(self, entry) -> None:
         try:
             self.core.ensure_archived(entry)
         except OSError as exc:
-            raise self._os_error(exc) from None
+            raise self.os_error(exc) from None
 
     async def receipt(self, request: web.Request) -> web.Response:
         device_id = self.authenticate(request)
@@ -431,5 +260,5 @@ class TusHandler:
         entry = self.core.state.log_entry(device_id, int(request.match_info["seq"]))
         if entry is None:
             raise ProtocolError(404, "no such receipt")
-        self._ensure_archived(entry)
+        self.ensure_archived(entry)
         return web.json_response(json.loads(entry["receipt"]))

@@ -1,11 +1,12 @@
 """The receiver's aiohttp application: routes, error replies and start-up (formats section 5.8).
 
-:class:`central.receiver.TusHandler` answers the requests; this module decides,
-once, which routes exist (from one :class:`sync.tus_protocol.Capabilities`
-record), turns protocol and authentication errors into replies, ties the
-receiver's state (:class:`central.receiver_core.ReceiverCore`) to the app's life,
-and starts the listeners: the public one and the loopback one for metrics,
-both with the connection limits of :mod:`central.receiver_conn`.
+:class:`central.receiver.TusHandler` and :class:`central.receiver_patch.PatchHandler`
+answer the requests; this module decides, once, which routes exist (from one
+:class:`sync.tus_protocol.Capabilities` record), turns protocol and
+authentication errors into replies, ties the receiver's state
+(:class:`central.receiver_core.ReceiverCore`) to the app's life, and starts the
+listeners: the public one and the loopback one for metrics, both with the
+connection limits of :mod:`central.receiver_conn`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from central.metrics import exposition, registry_for
 from central.receiver_conn import ConnectionWatch, GuardedSite
 from central.receiver_core import MemberCheck, ReceiverCore
 from central.receiver_enroll import EnrollHandler
+from central.receiver_patch import PatchHandler
 from central.web.heartbeat_route import HeartbeatHandler
 from central.receiver_state import storage_full
 from central.store import Store
@@ -91,7 +93,7 @@ def make_app(core: ReceiverCore, opts: ReceiverOptions | None = None) -> web.App
     app.router.add_route("OPTIONS", "/files/{upload_id}", h.options)
     app.router.add_post("/files/", h.create)
     app.router.add_post("/files", h.create)
-    actions = {"HEAD": h.head, "PATCH": h.patch, "DELETE": h.terminate}
+    actions = {"HEAD": h.head, "PATCH": PatchHandler(h).patch, "DELETE": h.terminate}
     for method in caps.methods():
         app.router.add_route(method, "/files/{upload_id}", actions[method])
     app.router.add_get("/receipts/{device}/{seq:[0-9]{1,18}}", h.receipt)

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Callable
 
 
@@ -163,6 +164,16 @@ class BodySink:
         self.writing.drop()
 
 
+@dataclass
+class Busy:
+    """A PATCH in progress on one upload: its task, when its last piece came, and when it ended."""
+
+    task: asyncio.Task
+    last: float  # monotonic time of the last piece
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    accepting: bool = False  # all bytes are in: never cancel it, the verdict is on its way
+
+
 class IdleWatchdog:
     """Cancels a PATCH whose body stopped arriving, without a timer per read.
 
@@ -171,7 +182,7 @@ class IdleWatchdog:
     enough to free the upload of a client that went silent.
     """
 
-    def __init__(self, busy, timeout: float):
+    def __init__(self, busy: Busy, timeout: float):
         """*busy* has ``task`` (to cancel) and ``last`` (monotonic time of the last piece)."""
         self.busy, self.timeout, self.fired = busy, timeout, False
         self.loop = asyncio.get_running_loop()

@@ -13,6 +13,7 @@ import types
 from central.messages import CATALOGUE
 from central.web import charts
 from central.web.commune_series import quality_days, rating_days
+from sync.catalogue import Message
 
 # The station's page warnings (imaging warnings table) and hold reasons, as staff read them.
 WARNINGS = types.MappingProxyType({
@@ -42,6 +43,12 @@ ALERTS = types.MappingProxyType({
     "rh_high": CATALOGUE["page.alert.rh_high"], "rh_low": CATALOGUE["page.alert.rh_low"],
     "mold": CATALOGUE["page.alert.mold"], "sensor": CATALOGUE["page.alert.sensor"],
 })
+# Why the archive refused a station's heartbeat (design §5.15, H3-H6), as heartbeat_events names it.
+EVENTS = types.MappingProxyType({
+    "forged_heartbeat": CATALOGUE["page.event.forged_heartbeat"],
+    "stale_heartbeat": CATALOGUE["page.event.stale_heartbeat"],
+    "replayed_heartbeat": CATALOGUE["page.event.replayed_heartbeat"],
+})
 SOURCES = types.MappingProxyType({"heartbeat": CATALOGUE["page.source_heartbeat"],
                                   "batch": CATALOGUE["page.source_batch"]})
 DAYS = 60
@@ -64,6 +71,12 @@ def rating_word(code: str) -> str:
 def alert_words(kinds) -> str:
     """Climate alert kinds as staff read them, comma-separated."""
     return ", ".join(_label(ALERTS, k) for k in kinds)
+
+
+def event_word(kind: str) -> Message:
+    """Why a heartbeat was refused, as staff read it (a :class:`Message`, so a sentence can put each language's
+    word in its own half); a kind this version does not name is the generic word with the code beside it."""
+    return EVENTS[kind] if kind in EVENTS else CATALOGUE["page.event.other"].format(kind=kind)
 
 
 def hold_word(code: str) -> str:

@@ -185,9 +185,14 @@ def overview(session, rows: list[dict], totals: dict, query, events: list[dict],
 def _events(events: list[dict]) -> str:
     if not events:
         return ""
-    items = "".join(f'<li>{e(_when(ev["at"]))} {e(ev["device_id"])}: '
-                    f'{e(CATALOGUE["page.event_refused_heartbeat"].format(kind=ev["kind"]).text)} {e(ev["client"])}</li>'
-                    for ev in events)
+    refused = CATALOGUE["page.event_refused_heartbeat"]
+    items = ""
+    for ev in events:
+        # each half of the sentence takes the word in its own language; the code stays for scripts (data-kind)
+        word = commune_charts.event_word(ev["kind"])
+        sentence = f'{refused.format(reason=word.vi).vi} / {refused.format(reason=word.en).en}'
+        items += (f'<li data-kind="{e(ev["kind"])}">{e(_when(ev["at"]))} {e(ev["device_id"])}: '
+                  f'{e(sentence)} · {e(ev["client"])}</li>')
     return f'<h2>{e(CATALOGUE["page.events"].text)}</h2><ul id="events">{items}</ul>'
 
 

@@ -101,3 +101,11 @@ def test_overview_cells_and_commune_facts_say_ratings_alerts_and_holds_in_words(
     assert pages.row_text({**row, "climate_rating": "", "alerts": []})["climate"] == ""
     assert commune_charts.hold_word("needs_confirmation").startswith("Cần kỹ thuật viên xác nhận / ")
     assert commune_charts.rating_word("ok") == "Tạm được / OK"
+    # a refused heartbeat's kind in words; one a later version records is the generic word with its code
+    assert commune_charts.event_word("stale_heartbeat").vi.startswith("giờ gửi lệch quá 5 phút")
+    events = pages._events([{"at": 0.0, "device_id": "xa-a", "kind": "replayed_heartbeat", "client": "192.0.2.1"},
+                            {"at": 0.0, "device_id": "xa-b", "kind": "quota_heartbeat", "client": "192.0.2.2"}])
+    assert ("xa-a: báo cáo trạng thái bị từ chối: báo cáo cũ bị gửi lại / status report refused: "
+            "an old report sent again · 192.0.2.1</li>") in events
+    assert ("xa-b: báo cáo trạng thái bị từ chối: lý do khác (quota_heartbeat) / status report refused: "
+            "another reason (quota_heartbeat) · 192.0.2.2</li>") in events

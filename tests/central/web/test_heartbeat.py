@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import json
+import re
 import time
 
 import aiohttp
@@ -85,7 +87,18 @@ def test_heartbeats_kept_forged_and_replayed_refused_and_shown(tmp_path, kit, we
                 assert kinds == ["forged_heartbeat", "replayed_heartbeat", "replayed_heartbeat", "stale_heartbeat"]
                 async with s.get(site.web_url) as r:
                     page = await r.text()
-                assert "replayed_heartbeat" in page and "forged_heartbeat" in page
+                # Each refusal in words, Vietnamese first, English beside; the code only in data-kind.
+                listed = re.search(r'<ul id="events">(.*?)</ul>', page, re.S).group(1)
+                text = htmllib.unescape(re.sub(r"<[^>]+>", " ", listed))
+                said = "báo cáo trạng thái bị từ chối: {} / status report refused: {}"
+                for vi, en, n in (("chữ ký sai hoặc mạo danh trạm khác",
+                                   "bad signature or posing as another station", 2),
+                                  ("báo cáo cũ bị gửi lại", "an old report sent again", 2),
+                                  ("giờ gửi lệch quá 5 phút, cần kiểm tra đồng hồ của trạm",
+                                   "sent more than 5 minutes off, check the station's clock", 1)):
+                    assert text.count(said.format(vi, en)) == n, (vi, text)
+                for kind, n in (("forged_heartbeat", 2), ("replayed_heartbeat", 2), ("stale_heartbeat", 1)):
+                    assert kind not in text and listed.count(f'data-kind="{kind}"') == n
 
                 # The latest report is the accepted seq 101, not anything refused.
                 latest = site.state._one("SELECT seq, report FROM heartbeats_latest WHERE device_id=?",

@@ -173,7 +173,9 @@ def test_staff_use_the_central_web_in_a_browser(browser, running_site, webkit):
     assert d.find_element(By.CSS_SELECTOR, son_vi + "td.alerts").text == "Độ ẩm cao / Humidity high"
     totals = d.find_element(By.ID, "totals").text
     assert "4 trạm" in totals and "1 trạm mất liên lạc" in totals and "6 lô chờ gửi" in totals
-    assert "forged_heartbeat" in d.find_element(By.ID, "events").text
+    # the refusal in words, not the code the receiver answered with
+    event = d.find_element(By.CSS_SELECTOR, '#events li[data-kind="forged_heartbeat"]').text
+    assert "chữ ký sai hoặc mạo danh trạm khác / status report refused" in event and "forged_heartbeat" not in event
     # At 1280 px every column fits: the table is no wider than its box, and the page does not scroll sideways.
     # Each column head is short; its title carries the full label in both languages.
     fit = d.execute_script("const t = document.getElementById('stations'); "
