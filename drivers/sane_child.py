@@ -14,7 +14,9 @@ import signal
 import sys
 from multiprocessing.connection import Connection
 
-from drivers.scanner import DeviceUnavailable, ScannerError
+import numpy as np
+
+from drivers.scanner import DeviceUnavailable, ScannedImage, ScannerError
 
 # prctl(2) option: the signal this process gets when its parent ends.
 _PR_SET_PDEATHSIG = 1
@@ -49,6 +51,14 @@ def _open(name: str):
     return SaneScanner(name)
 
 
+def _send_image(conn: Connection, image: ScannedImage) -> None:
+    # The pixels go as raw bytes after a small header, not inside a pickle: a 300 dpi colour
+    # page is tens of MB, and a pickle would copy it twice more on each side (D4).
+    pixels = np.ascontiguousarray(image.pixels)
+    conn.send(("image", (pixels.shape, pixels.dtype.str, image.dpi, image.side, image.source_depth)))
+    conn.send_bytes(memoryview(pixels).cast("B"))
+
+
 def serve(conn: Connection, name: str) -> int:
     """Open *name*, then answer requests on *conn* until ``close`` or end of file."""
     try:
@@ -73,7 +83,10 @@ def serve(conn: Connection, name: str) -> int:
             except Exception as exc:
                 conn.send(("error", _as_scanner_error(exc)))
             else:
-                conn.send(("ok", value))
+                if isinstance(value, ScannedImage):
+                    _send_image(conn, value)
+                else:
+                    conn.send(("ok", value))
     finally:
         scanner.close()
     conn.send(("ok", None))

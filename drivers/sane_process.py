@@ -16,6 +16,8 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
+import numpy as np
+
 from drivers.sane_scanner import usb_address
 from drivers.scanner import Capabilities, DeviceUnavailable, DriverFailed, ScannedImage, ScannerError, ScanSettings
 
@@ -111,21 +113,38 @@ class SaneProcess:
                 self._conn.send((method, args))
             except OSError:
                 self._ended()
-            kind, value = self._receive(self._answer_s if deadline is None else deadline, method)
+            limit = self._answer_s if deadline is None else deadline
+            kind, value = self._receive(limit, method)
+            if kind == "image":
+                return self._receive_image(value, limit)
         if kind == "error":
             raise value
         return value
 
+    def _receive_image(self, header: tuple, deadline: float) -> ScannedImage:
+        # D4: the pixels follow their header as raw bytes, read straight into the array
+        shape, dtype, dpi, side, depth = header
+        pixels = np.empty(shape, np.dtype(dtype))
+        try:
+            self._wait(deadline, "scan_one")
+            self._conn.recv_bytes_into(memoryview(pixels).cast("B"))
+        except (EOFError, OSError):
+            self._ended()
+        return ScannedImage(pixels=pixels, dpi=dpi, side=side, source_depth=depth)
+
     def _receive(self, deadline: float, what: str):
         try:
-            if not self._conn.poll(deadline):
-                self._dead = f"the scanner driver did not answer in {deadline:g} s ({what}); it was stopped"
-                self._proc.kill()
-                self._reap()
-                raise DriverFailed(self._dead)
+            self._wait(deadline, what)
             return self._conn.recv()
         except (EOFError, OSError):
             self._ended()
+
+    def _wait(self, deadline: float, what: str) -> None:
+        if not self._conn.poll(deadline):
+            self._dead = f"the scanner driver did not answer in {deadline:g} s ({what}); it was stopped"
+            self._proc.kill()
+            self._reap()
+            raise DriverFailed(self._dead)
 
     def _ended(self):
         # The child closed its end: it ended (a crash in the backend, or killed).
