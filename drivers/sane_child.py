@@ -21,6 +21,10 @@ from drivers.scanner import DeviceUnavailable, ScannedImage, ScannerError
 # prctl(2) option: the signal this process gets when its parent ends.
 _PR_SET_PDEATHSIG = 1
 
+# The version of the messages below; the parent refuses a child that speaks another (design 2.2
+# D1: after an upgrade of the files, an agent still running must not talk to a newer driver).
+PROTOCOL = 2
+
 # The calls a parent may make, and only these (a request names one of them).
 CALLS = frozenset({"capabilities", "configure", "scan_one", "end_batch", "read_buttons", "add_button",
                    "set_option"})
@@ -66,7 +70,7 @@ def serve(conn: Connection, name: str) -> int:
     except BaseException as exc:  # every failure to open is an answer, not a crash
         conn.send(("error", _as_scanner_error(exc)))
         return 1
-    conn.send(("ready", scanner.name))
+    conn.send(("ready", (scanner.name, PROTOCOL)))
     try:
         while True:
             try:

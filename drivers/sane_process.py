@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
+from drivers.sane_child import PROTOCOL
 from drivers.sane_scanner import usb_address
 from drivers.scanner import Capabilities, DeviceUnavailable, DriverFailed, ScannedImage, ScannerError, ScanSettings
 
@@ -57,7 +58,13 @@ class SaneProcess:
         if kind != "ready":
             self._reap()
             raise value
-        self.name = value
+        self.name, protocol = value
+        if protocol != PROTOCOL:
+            self._proc.kill()
+            self._dead = (f"the scanner driver speaks protocol {protocol}, this agent {PROTOCOL}: "
+                          "restart the agent after an upgrade")
+            self._reap()
+            raise DriverFailed(self._dead)
 
     @property
     def pid(self) -> int:

@@ -158,3 +158,14 @@ def _children() -> list[int]:
             if fields[1] == me and fields[0] != "Z":
                 out.append(int(pid))
     return out
+
+
+def test_a_driver_of_another_version_is_refused(monkeypatch):
+    # files upgraded under a running agent: its next driver process is the new one
+    import drivers.sane_process as sp
+
+    monkeypatch.setattr(sp, "PROTOCOL", sp.PROTOCOL + 1)
+    before = set(_children())
+    with pytest.raises(DriverFailed, match="restart the agent"):
+        sp.SaneProcess("test:0")
+    assert set(_children()) <= before
