@@ -155,7 +155,7 @@ class ScanWorker:
             self.cycles += 1
             if self._scanner is None and not self._open_once():
                 # requests stay queued and are served once the device is back
-                self._stop.wait(self._reopen_s)
+                self._idle(self._reopen_s)
                 continue
             request = self._wait_request(self._poll_s)
             if self._stop.is_set():
@@ -173,11 +173,28 @@ class ScanWorker:
         if self._scanner is not None:
             self._scanner.close()
 
+    # Waiting is not hanging: the heartbeat moves on while the thread waits, so only a device
+    # call that does not return reads as a hang (a reopen interval or a button poll longer than
+    # scanner.hang_s, or three of them, once also stopped the watchdog).
+    _BEAT_S = 1.0
+
+    def _idle(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stop.is_set():
+            self.heartbeat_at = time.monotonic()
+            if self.heartbeat_at >= end:
+                return
+            self._stop.wait(min(end - self.heartbeat_at, self._BEAT_S))
+
     def _wait_request(self, timeout: float) -> ScanRequest | None:
-        try:
-            return self._requests.get(timeout=timeout)
-        except queue.Empty:
-            return None
+        end = time.monotonic() + timeout
+        while True:
+            self.heartbeat_at = time.monotonic()
+            try:
+                return self._requests.get(timeout=max(0.0, min(end - self.heartbeat_at, self._BEAT_S)))
+            except queue.Empty:
+                if time.monotonic() >= end or self._stop.is_set():
+                    return None
 
     def _open_once(self) -> bool:
         try:

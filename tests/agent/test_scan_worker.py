@@ -348,6 +348,24 @@ def test_real_full_disk_leaves_no_corrupt_page_or_journal(small_tmpfs):
     reopened.close()
 
 
+def test_waiting_for_a_missing_scanner_or_a_press_is_not_a_hang(journal):
+    # A reopen interval and a button poll longer than the hang limit: the thread is waiting,
+    # not stuck in a device call, so neither the hang report nor the watchdog may fire.
+    worker = make_worker(journal, SaneScanner, device="test:9", reopen_s=3.0)
+    present = make_worker(journal, SaneScanner, device="test:1", poll_s=3.0)
+    try:
+        wait_for(lambda: worker.state.state == "unplugged" and present.state.state == "ready", what="first looks")
+        time.sleep(2.0)
+        for w in (worker, present):
+            assert time.monotonic() - w.heartbeat_at < 1.5
+            assert w.check_hung(1.5) is False
+        assert worker.state.state == "unplugged" and present.state.state == "ready"
+        assert not any(e["code"] == "hung" for e in journal.recent_events())
+    finally:
+        worker.stop()
+        present.stop()
+
+
 def test_a_device_that_stops_answering_is_reported_hung_once(journal):
     # The test backend's read delay holds back each buffer it passes through its pipe
     # (up to 64 KiB) for 0.2 s: a stand-in for a device that has stopped delivering
