@@ -96,12 +96,21 @@ def text_layer(ocr: OcrResult, page_h_pt: float, scale: float) -> bytes:
     *scale* converts OCR pixels to points (72 / dpi of the OCR image).
     """
     ops = ["BT", "3 Tr"]
+    # Every word of a line sits on the line's bottom at the line's height: a word's own box
+    # puts a dash (a few pixels high, half way up) above the others' baseline, and readers
+    # of the text (search, copy, pdftotext) then break the line there.
+    bottom: dict[int, int] = {}
+    tall: dict[int, int] = {}
+    for w in ocr.words:
+        if w.text and w.width > 0 and w.height > 0:
+            bottom[w.line] = max(bottom.get(w.line, 0), w.top + w.height)
+            tall[w.line] = max(tall.get(w.line, 0), w.height)
     for w in ocr.words:
         if not w.text or w.width <= 0 or w.height <= 0:
             continue
-        size = max(1.0, w.height * scale)
+        size = max(1.0, tall[w.line] * scale)
         x = w.left * scale
-        y = page_h_pt - (w.top + w.height) * scale + 0.15 * size
+        y = page_h_pt - bottom[w.line] * scale + 0.15 * size
         natural = len(w.text) * _ADVANCE * size
         tz = 100.0 * (w.width * scale) / natural if natural else 100.0
         ops.append(f"/F1 {size:.2f} Tf {tz:.1f} Tz 1 0 0 1 {x:.2f} {y:.2f} Tm <{_hex_utf16(w.text)}> Tj")

@@ -92,3 +92,22 @@ def test_rejects_non_jpeg_and_empty(tmp_path, page_jpegs):
         pdfa.build_pdfa([pdfa.PageInput(png, 200)], tmp_path / "a.pdf", title="x")
     with pytest.raises(ValueError, match="at least one page"):
         pdfa.build_pdfa([], tmp_path / "b.pdf", title="x")
+
+
+def test_a_line_keeps_its_dashes_when_their_boxes_are_small(tmp_path, page_jpegs):
+    # tesseract boxes a dash tightly: a few pixels high, half way up the line; drawn on its
+    # own box it sat above the line's baseline and text extraction broke the line there
+    from records.ocr import OcrResult, Word
+
+    jpeg = page_jpegs["QUYẾT ĐỊNH"]
+    w, h = Image.open(jpeg).size
+    words, x = [], 300
+    for text in "Độc lập - Tự do - Hạnh phúc".split():
+        dash = text == "-"
+        width = 14 if dash else 22 * len(text)
+        words.append(Word(text, x, 212 if dash else 196, width, 4 if dash else 34, 95.0, 1))
+        x += width + 12
+    out = tmp_path / "motto.pdf"
+    pdfa.build_pdfa([pdfa.PageInput(jpeg, 200, OcrResult(words, w, h, 200))], out, title="x")
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Độc lập - Tự do - Hạnh phúc" in text
