@@ -106,7 +106,9 @@ def segments(ocr: OcrResult) -> list[Segment]:
             lines.setdefault(w.line, []).append(w)
     out: list[Segment] = []
     for words in lines.values():
-        words.sort(key=lambda w: w.left)
+        # by the box's centre, not its left edge: a word whose box took in an underline that
+        # starts before it ("xã đạt chuẩn" over a rule from "xã" on) keeps its place
+        words.sort(key=lambda w: 2 * w.left + w.width)
         h = statistics.median(w.height for w in words)
         cur = [words[0]]
         for prev, w in zip(words, words[1:]):

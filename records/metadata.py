@@ -38,10 +38,13 @@ _GLUED_NOTATION = re.compile(r"[A-ZĐ]{1,8}[-–]\S{1,30}")
 _SLASHES = str.maketrans({"\u2044": "/", "\u2215": "/", "\uff0f": "/"})
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "|": "1", "]": "1", "Z": "2"})
 _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
-_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*[vwyVWY%]|[WwY]%?|[/⁄])(?=\s)")
+_VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*%?[vwyVWY%]|[WwY]%?|[/⁄])(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
 _LABELLED = re.compile(r"\w\s*:\s*\S")
 _COPY_MARKS = ("BANSAO", "BANCHINH")  # "(Bản sao)" under a form's title, its letters alone
+# ô 10b: the urgency mark (độ khẩn, NĐ 30/2020 Phụ lục I), printed under the number or the
+# trích yếu, in capitals; letters alone, folded
+_URGENCY = ("KHAN", "THUONGKHAN", "HOATOC", "HOATOCHENGIO")
 # Bodies' names begin with one of these (folded); an abbreviation or a place alone marks a parent line.
 BODY_PREFIXES = ("UY BAN NHAN DAN", "HOI DONG NHAN DAN", "CONG AN", "VAN PHONG", "PHONG ", "SO ", "TRUONG ",
                  "BENH VIEN", "TRAM Y TE", "TOA AN", "BAN ", "DANG UY", "CHI CUC", "CUC ", "MAT TRAN", "DOAN ",
@@ -378,7 +381,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
                 if _VV.match(s.folded):
                     run.append(s)
                 continue
-            if s.y0 - run[-1].y1 > L.BLOCK_GAP * s.height:
+            if s.y0 - run[-1].y1 > L.BLOCK_GAP * s.height or re.sub(r"[^A-Z]", "", s.folded) in _URGENCY:
                 break
             run.append(s)
         if run:

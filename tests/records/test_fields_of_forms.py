@@ -134,6 +134,7 @@ def test_subject_copy_mark_and_a_misread_v_v_under_a_petitions_title(fake_ocr):
             " " * 50 + title, " " * 44 + under, "", "Kính gửi: Ủy ban nhân dân xã Tam Hiệp"]), RULES)
 
     assert page("(V⁄% xác nhận nơi cư trú)").values["subject"] == "V/v xác nhận nơi cư trú"
+    assert page("V⁄%v xác nhận tình trạng hôn nhân").values["subject"] == "V/v xác nhận tình trạng hôn nhân"
     assert page("VW cấp lại bản sao Giấy khai sinh").values["subject"] == "V/v cấp lại bản sao Giấy khai sinh"
     assert page("- (Bảnsao)", "TRÍCH LỤC KHAI SINH").values["subject"] == ""  # the copy mark, not a subject
 
@@ -227,3 +228,14 @@ def test_a_notation_split_by_a_space_is_joined(fake_ocr):
     assert (e.values["codeNumber"], e.values["codeNotation"]) == ("827", "TLKT-BS")
     e = _headed(fake_ocr, ["ỦY BAN NHÂN DÂN XÃ HƯNG ĐẠO"], "Số: 12/QĐ-UBND ngày")
     assert e.values["codeNotation"] == "QĐ-UBND"  # a word without a dash is not part of it
+
+
+def test_a_cong_vans_subject_stops_at_its_urgency_mark(fake_ocr):
+    # ô 10b under the trích yếu: "HỎA TỐC" is the urgency, not the subject's last line
+    lines = ["ỦY BAN NHÂN DÂN XÃ BÌNH MỸ".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+             " " * 47 + "Độc lập - Tự do - Hạnh phúc",
+             "Số: 12/UBND-VP".ljust(46) + "Bình Mỹ, ngày 22 tháng 11 năm 2019",
+             "V/v rà soát, cập nhật dữ liệu", "dân cư trên địa bàn xã", "HỎA TỐC", "",
+             " " * 10 + "Kính gửi: Các thôn"]
+    e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
+    assert e.values["subject"] == "V/v rà soát, cập nhật dữ liệu dân cư trên địa bàn xã"

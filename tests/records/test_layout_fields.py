@@ -8,7 +8,7 @@ import pytest
 
 from firmware_agent.records import samples
 from records import classify
-from records.layout import Segment, analyse, is_secrecy_stamp
+from records.layout import Segment, analyse, is_secrecy_stamp, segments
 from records.metadata import extract, title_blocks
 from records.ocr import OcrResult, Word, run_tesseract
 from records.package import analyse_page
@@ -133,3 +133,12 @@ def test_a_value_below_its_threshold_is_held_with_its_box(ocr):
     assert needs == ["typeName", "organName"]
     assert boxes["organName"] and all(0.0 <= c <= 1.0 for c in conf.values())
     assert analyse_page(ocr["decision"], RULES, {"organName": 0.0})[2] == []
+
+
+def test_a_word_whose_box_took_in_an_underline_keeps_its_place_in_the_line():
+    # tesseract's box for "chuẩn" starts where the rule under "xã đạt chuẩn" starts
+    boxes = [("Dự", 854, 72), ("lễ", 939, 38), ("công", 993, 107), ("bố", 1114, 55), ("xã", 1184, 45),
+             ("đạt", 1254, 71), ("chuẩn", 1212, 267), ("nông", 1495, 112), ("thôn", 1622, 103), ("mới", 1741, 85)]
+    words = [Word(t, left, 790, width, 60, 95.0, 6) for t, left, width in boxes]
+    segs = segments(OcrResult(words, 2480, 3508, 300))
+    assert [s.text for s in segs] == ["Dự lễ công bố xã đạt chuẩn nông thôn mới"]
