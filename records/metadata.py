@@ -41,6 +41,11 @@ _VV = re.compile(r"^\(?\s*V\s*[/.,|1IL]\s*[VWY]\b|^\(?\s*VE VIEC\b")
 _VV_AS_READ = re.compile(r"^\(?\s*V\s*(?:[/⁄.,|1Il]\s*%?[vwyVWY%]|[WwY]%?|[/⁄])(?=\s)")
 _BODY_START = ("CAN CU", "KINH GUI", "HOM NAY", "DIEU ", "NOI NHAN", "XET DE NGHI", "I.", "1.")
 _LABELLED = re.compile(r"\w\s*:\s*\S")
+# A wrapped trích yếu's first line is the fullest: a later line starts at most half a word or
+# so left of it (a few mm); the body's first line, indented from the margin, starts 11-12 mm
+# left of a centred first line on the development pages.
+_SUBJECT_LEFT_MM = 8.0
+_WORDLIKE = re.compile(r"\w")
 _COPY_MARKS = ("BANSAO", "BANCHINH")  # "(Bản sao)" under a form's title, its letters alone
 # ô 10b: the urgency mark (độ khẩn, NĐ 30/2020 Phụ lục I), printed under the number or the
 # trích yếu, in capitals; letters alone, folded
@@ -373,7 +378,7 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
     if lay.number is not None:
         run: list[L.Segment] = []
         for s in lay.segments:
-            if s.y0 <= lay.number.y0 or not lay.in_left(s):
+            if s.y0 <= lay.number.y0 or not lay.in_left(s) or not _WORDLIKE.search(s.text):
                 continue
             if not run:
                 if s.y0 - lay.number.y1 > 15 * lay.mm:
@@ -396,8 +401,8 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
     bottom = block[-1].y1
     h = max(s.height for s in block)
     for s in lay.segments:
-        if s.y0 < bottom - 0.3 * h or s in block:
-            continue
+        if s.y0 < bottom - 0.3 * h or s in block or not _WORDLIKE.search(s.text):
+            continue  # above, the title itself, or a speck read as a mark (":" beside the lines)
         gap = s.y0 - (run[-1].y1 if run else bottom)
         if gap > (2.5 if not run else L.BLOCK_GAP) * max(s.height, h * 0.6):
             break
@@ -411,6 +416,8 @@ def _subject(lay: L.PageLayout, block: list) -> tuple[str, dict, list]:
         if run and s.x0 < run[0].x0 - 3 * lay.mm and s.x1 > run[0].x1 + 3 * lay.mm \
                 and s.x1 - s.x0 > 1.15 * (run[0].x1 - run[0].x0):
             break  # wider than the first line on both sides: the body's first line, not a centred one
+        if run and s.x0 < run[0].x0 - _SUBJECT_LEFT_MM * lay.mm:
+            break  # starts well left of the first line: the body's indented first line
         run.append(s)
         if len(run) == 4:
             break

@@ -239,3 +239,20 @@ def test_a_cong_vans_subject_stops_at_its_urgency_mark(fake_ocr):
              " " * 10 + "Kính gửi: Các thôn"]
     e = metadata.extract(fake_ocr(2480, 3508, lines), RULES)
     assert e.values["subject"] == "V/v rà soát, cập nhật dữ liệu dân cư trên địa bàn xã"
+
+
+def test_a_subject_skips_specks_and_stops_at_the_bodys_indented_first_line(fake_ocr):
+    def page(*under: str):
+        return metadata.extract(fake_ocr(2480, 3508, [
+            "ỦY BAN NHÂN DÂN XÃ BÌNH MỸ".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+            " " * 47 + "Độc lập - Tự do - Hạnh phúc", "Số: 89/CT-UBND".ljust(46) + "Bình Mỹ, ngày 25 tháng 7 năm 2023",
+            "", " " * 52 + "CHỈ THỊ", *under]), RULES).values["subject"]
+
+    # a speck beside the lines (read as ":") does not end the subject
+    assert page(" " * 18 + "Về việc hỗ trợ kinh phí sửa chữa nhà ở cho hộ gia đình có hoàn",
+                " " * 20 + ":" + " " * 26 + "cảnh khó khăn") == \
+        "Về việc hỗ trợ kinh phí sửa chữa nhà ở cho hộ gia đình có hoàn cảnh khó khăn"
+    # the body's first line, indented from the margin, starts well left of the centred subject
+    assert page(" " * 19 + "Về việc tăng cường công tác văn thư, lưu trữ trên địa bàn xã",
+                " " * 8 + "Thời gian thực hiện từ ngày 25/11/2023 đến hết ngày 14/11/2023.") == \
+        "Về việc tăng cường công tác văn thư, lưu trữ trên địa bàn xã"
