@@ -3,8 +3,9 @@
 :class:`SaneProcess` is a :class:`drivers.scanner.Scanner`: each call becomes a
 request to the child (``drivers/sane_child.py``) that holds the device, with a
 deadline. A child that crashes or stops answering is killed and reaped, and the
-call raises :class:`DriverFailed` (a :class:`DeviceUnavailable`) saying so: the caller's thread, and the
-agent around it, carry on, and the device is opened again in a new child.
+call raises :class:`DriverFailed` (a :class:`DeviceUnavailable`) saying so: the
+caller's thread, and the agent around it, carry on, and the device is opened
+again in a new child.
 """
 
 from __future__ import annotations
