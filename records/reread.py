@@ -26,7 +26,7 @@ from PIL import Image
 
 from records import layout as L
 from records.dates import issued_date
-from records.ocr import OcrError, OcrResult, Word, run_tesseract
+from records.ocr import OcrError, OcrResult, Word, read_lines
 
 # Margin around the line's box, in line heights: enough white for tesseract to find the
 # line's edges, not so much that the neighbouring lines come in.
@@ -56,56 +56,61 @@ def date_box(ocr: OcrResult, lay: L.PageLayout | None = None) -> tuple[int, int,
     return _with_margin(ocr, parts[0])
 
 
-def _read_line(img: Image.Image, box: tuple[int, int, int, int], ocr: OcrResult, tmp: Path, *,
-               languages: str, niceness: int) -> list[Word] | None:
-    crop = tmp / "line.png"
-    img.crop(box).save(crop)
-    try:
-        line = run_tesseract(crop, dpi=ocr.dpi, languages=languages, psm=7, niceness=niceness, timeout=60.0)
-    except OcrError:
-        return None
-    x0, y0 = box[:2]
-    return [Word(w.text, w.left + x0, w.top + y0, w.width, w.height, w.conf, -1) for w in line.words]
-
-
 def reread_header(image: Path, ocr: OcrResult, *, second: Path | None = None, languages: str = "vie",
                   niceness: int = 10) -> OcrResult:
     """Read the number's line of *image* again on its own, and the date's line from *second*.
 
     *second* is the same page as another image (its colour or gray copy, same size);
-    without it the date's line is read again from *image*. The words go to
-    ``ocr.reread["number"]`` and ``ocr.reread["date"]``. A page without such a line is
-    left as it is; so is one whose second read fails (the page's own read stands, and
-    the value's confidence says it was read once).
+    without it the date's line is read again from *image*. Both lines go to one
+    tesseract process (:func:`records.ocr.read_lines`). The words go to
+    ``ocr.reread["number"]`` and ``ocr.reread["date"]``, in page coordinates. A page
+    without such a line is left as it is; so is one whose second read fails (the
+    page's own read stands, and the value's confidence says it was read once).
     """
     lay = L.analyse(ocr)
-    boxes = {"number": number_box(ocr, lay), "date": date_box(ocr, lay)}
-    if not any(boxes.values()):
+    boxes = {k: b for k, b in (("number", number_box(ocr, lay)), ("date", date_box(ocr, lay))) if b is not None}
+    if not boxes:
         return ocr
     # beside the page (a secret record file's page folder is scrubbed with its pages, design §6.6)
     with tempfile.TemporaryDirectory(prefix=".reread-", dir=image.parent) as tmp:
+        crops = []
         with Image.open(image) as img:
-            if boxes["number"] is not None:
-                words = _read_line(img, boxes["number"], ocr, Path(tmp), languages=languages, niceness=niceness)
-                if words is not None:
-                    ocr.reread["number"] = words
-            if boxes["date"] is not None:
-                other = None
-                if second is not None:
-                    try:
-                        other = Image.open(second)
-                    except OSError:
-                        other = None
-                    if other is not None and other.size != img.size:
-                        other.close()
-                        other = None  # not the same page's frame: read the line from the page OCR read
+            if "number" in boxes:
+                crops.append(("number", _crop(img, boxes["number"], Path(tmp, "number.png"))))
+            if "date" in boxes:
+                other = _same_page(second, img.size)
                 try:
-                    source = img if other is None else other.convert("L")
-                    words = _read_line(source, boxes["date"], ocr, Path(tmp), languages=languages,
-                                       niceness=niceness)
+                    crops.append(("date", _crop(other or img, boxes["date"], Path(tmp, "date.png"))))
                 finally:
                     if other is not None:
                         other.close()
-                if words is not None:
-                    ocr.reread["date"] = words
+        try:
+            lines = read_lines([path for _k, path in crops], dpi=ocr.dpi, languages=languages, niceness=niceness)
+        except OcrError:
+            return ocr
+    for (key, _path), words in zip(crops, lines):
+        x0, y0 = boxes[key][:2]
+        ocr.reread[key] = [Word(w.text, w.left + x0, w.top + y0, w.width, w.height, w.conf, -1) for w in words]
     return ocr
+
+
+def _crop(img: Image.Image, box: tuple[int, int, int, int], dst: Path) -> Path:
+    img.crop(box).save(dst)
+    return dst
+
+
+def _same_page(second: Path | None, size: tuple[int, int]) -> Image.Image | None:
+    """*second* opened in gray when it is an image of the page's size, else None (read from the page OCR read)."""
+    if second is None:
+        return None
+    try:
+        other = Image.open(second)
+    except OSError:
+        return None
+    if other.size != size:
+        other.close()
+        return None
+    other.draft("L", size)  # a JPEG decodes straight to gray
+    gray = other.convert("L")
+    other.close()
+    return gray
