@@ -173,7 +173,7 @@ def run() -> str:
         "",
         "| pipeline | pages/min | s/page | PDF/A-2b validator | pdftotext finds titles | KiB/page | peak RSS |",
         "|---|---:|---:|---|---|---:|---:|",
-        f"| sohoa (bitonal, seal ink out -> tesseract, number line read again -> pikepdf) | {ppm(ours):.1f} | "
+        f"| sohoa (bitonal, seal ink out -> tesseract, number and date lines read again -> pikepdf) | {ppm(ours):.1f} | "
         f"{statistics.median(ours) / PAGES:.2f} | "
         f"{_yn(ok_ours[0])} | {_yn(ok_ours[1])} | {size_ours:.0f} | {rss_ours / 1024:.0f} MiB per tesseract |",
         f"| sohoa, tesseract on the colour JPEG | {ppm(colour):.1f} | {statistics.median(colour) / PAGES:.2f} | "
