@@ -153,7 +153,11 @@ class ScanWorker:
         while not self._stop.is_set():
             self.heartbeat_at = time.monotonic()
             self.cycles += 1
-            if self._scanner is None and not self._open_once():
+            try:
+                opened = self._scanner is not None or self._try_open()
+            finally:
+                self.first_look.set()  # whatever the first look found
+            if not opened:
                 # requests stay queued and are served once the device is back
                 self._idle(self._reopen_s)
                 continue
@@ -195,12 +199,6 @@ class ScanWorker:
             except queue.Empty:
                 if time.monotonic() >= end or self._stop.is_set():
                     return None
-
-    def _open_once(self) -> bool:
-        try:
-            return self._try_open()
-        finally:
-            self.first_look.set()
 
     def _try_open(self) -> bool:
         try:
