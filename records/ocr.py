@@ -91,7 +91,8 @@ def _lines(words: list[Word]) -> list[str]:
 
 
 def _tsv_words(tsv: str):
-    """(page_num, line key, Word without its line number) of each word row, and the page size rows."""
+    """Tesseract's TSV rows that matter, in order: ``("size", (width, height), None)`` for each page and
+    ``("word", (page, block, par, line), (text, left, top, width, height, conf))`` for each word."""
     for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
         try:
             level = int(row["level"])
