@@ -104,10 +104,22 @@ def main(argv: list[str] | None = None) -> int:
         return exit_codes.STATE_IN_USE
     except Exception as exc:
         # Ctrl-C inside a C extension (numba loading a cached kernel) comes back as the
-        # extension's SystemError with the KeyboardInterrupt as its cause: still Ctrl-C.
-        if isinstance(exc.__cause__ or exc.__context__, KeyboardInterrupt):
+        # extension's SystemError with the KeyboardInterrupt as its cause, as many levels
+        # down as the extension nests calls (numba's kernels unpickling kernels): still Ctrl-C.
+        if _interrupted(exc):
             return exit_codes.INTERRUPTED
         raise
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is somewhere in *exc*'s chain of causes."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def entry() -> None:

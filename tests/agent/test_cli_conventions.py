@@ -104,10 +104,23 @@ def test_ctrl_c_inside_a_c_extension_is_still_ctrl_c(monkeypatch):
         except KeyboardInterrupt as exc:
             raise SystemError("<built-in function load> returned a result with an exception set") from exc
 
+    def interrupted_deeper(_args):
+        # numba's kernel loads nest: each level wraps the one below in its own SystemError
+        try:
+            interrupted_in_c(_args)
+        except SystemError as inner:
+            try:
+                raise SystemError("<function _numba_unpickle> returned a result with an exception set") from inner
+            except SystemError as middle:
+                raise SystemError("CPUDispatcher(<function _sauvola>) returned a result with an exception set") \
+                    from middle
+
     def plain_error(_args):
         raise SystemError("a real fault")
 
     monkeypatch.setattr(imaging_commands, "cmd_analyze", interrupted_in_c)
+    assert main(["imaging", "analyze", "x.png"]) == exit_codes.INTERRUPTED
+    monkeypatch.setattr(imaging_commands, "cmd_analyze", interrupted_deeper)
     assert main(["imaging", "analyze", "x.png"]) == exit_codes.INTERRUPTED
     monkeypatch.setattr(imaging_commands, "cmd_analyze", plain_error)
     with pytest.raises(SystemError, match="a real fault"):
