@@ -38,3 +38,6 @@ class ImagingSettings:
     min_dpi: float = setting(200.0, doc="Archival minimum resolution; below it a page warns (TT 05/2025).",
                              minimum=50.0)
     require_colour: bool = setting(True, doc="Warn for gray pages (TT 05/2025 asks 24-bit colour).")
+    threads: int = setting(2, doc="Threads that share one page's full-resolution steps (rotation, binarization, "
+                                  "speck removal); the page is the same for any number. Pages are also cleaned "
+                                  "side by side ([processing] workers).", minimum=1, maximum=16)

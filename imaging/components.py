@@ -18,13 +18,15 @@ J. ACM 22(2), 1975.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numba import njit
 
+from imaging import bands
 from imaging.checks import check_int, check_mask
 from imaging.errors import ImageError
-from imaging.runs import Runs, fill_runs, find_runs
+from imaging.runs import Runs, find_runs
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,13 @@ def _find(parent, i):
 
 
 @njit(cache=True, nogil=True)
-def _link(rs, re, rowstart, h):
+def _link_rows(parent, rs, re, rowstart, ya, yb):
     # Union-find over the runs: each set's root is its first run in raster order
-    # (a union keeps the smaller index).
-    n = rs.shape[0]
-    parent = np.arange(n)
-    for y in range(1, h):
+    # (a union keeps the smaller index). Links the runs of rows y - 1 and y for y
+    # in ya .. yb - 1: it reads and writes only ``parent`` of runs in rows
+    # ya - 1 .. yb - 1 (and their roots, which come no earlier), so bands of rows
+    # can be linked side by side and then joined where they meet.
+    for y in range(ya, yb):
         a = rowstart[y - 1]
         a_end = rowstart[y]
         b = rowstart[y]
@@ -85,6 +88,12 @@ def _link(rs, re, rowstart, h):
                 a += 1
             else:
                 b += 1
+
+
+@njit(cache=True, nogil=True)
+def _link(rs, re, rowstart, h):
+    parent = np.arange(rs.shape[0])
+    _link_rows(parent, rs, re, rowstart, 1, h)
     return parent
 
 
@@ -123,12 +132,11 @@ def _label(ry, rs, re, rowstart, h):
 
 
 @njit(cache=True, nogil=True)
-def _drop(ry, rs, re, rowstart, h, size, img, paper):
-    # drop_specks in one pass over the runs after linking them: no component
-    # numbers, areas or selected copies of the runs, only each set's box, kept
-    # at its root (the root is the set's first run, so its row is the box's top).
+def _drop(parent, ry, rs, re, size, img, paper):
+    # drop_specks in one pass over the linked runs: no component numbers, areas
+    # or selected copies of the runs, only each set's box, kept at its root (the
+    # root is the set's first run, so its row is the box's top).
     n = ry.shape[0]
-    parent = _link(rs, re, rowstart, h)
     root = np.empty(n, np.int32)
     left = np.empty(n, np.int32)
     right = np.empty(n, np.int32)
@@ -238,7 +246,7 @@ def despeckle(bitonal: np.ndarray, max_size_px: int, *, ink: int = 0, paper: int
     return out, drop_specks(out, find_runs(out, ink_v), size, paper_v)
 
 
-def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255) -> int:
+def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255, *, threads: int = 1) -> int:
     """Paint over, in place, the components of ``runs`` that fit in ``size x size``.
 
     Parameters
@@ -251,6 +259,9 @@ def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255) ->
         Largest speck side in pixels (0 removes nothing).
     paper : int
         Value the specks' pixels get.
+    threads : int
+        Bands of rows linked side by side on this many threads
+        (:mod:`imaging.bands`); the result is the same for any number.
 
     Returns
     -------
@@ -259,4 +270,10 @@ def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255) ->
     """
     if size <= 0 or runs.count == 0:
         return 0
-    return int(_drop(runs.y, runs.x0, runs.x1, runs.rowstart, runs.height, size, bitonal, np.uint8(paper)))
+    parent = np.arange(runs.count)
+    parts = bands.split(runs.height, check_int(threads, "threads", 1, 64))
+    # Each band links the rows inside it; then the rows where two bands meet.
+    bands.run([partial(_link_rows, parent, runs.x0, runs.x1, runs.rowstart, a + 1, b) for a, b in parts])
+    for a, _ in parts[1:]:
+        _link_rows(parent, runs.x0, runs.x1, runs.rowstart, a, a + 1)
+    return int(_drop(parent, runs.y, runs.x0, runs.x1, size, bitonal, np.uint8(paper)))

@@ -113,6 +113,9 @@ class PipelineParams:
     bitonal : bool
         Also make the bitonal page for OCR (step 10); without it ``PageResult.bitonal``
         is None.
+    threads : int
+        Threads one page's full-resolution steps share (:mod:`imaging.bands`); the
+        results are the same for any number.
     """
 
     analysis_dpi: float = 85.0
@@ -156,3 +159,4 @@ class PipelineParams:
     require_colour: bool = True
     size_change_tolerance: float = 0.04
     bitonal: bool = True
+    threads: int = 1

@@ -31,10 +31,12 @@ Mathematica 9, 1935 (variance of values in [a, b] is at most (b - a)^2 / 4).
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 from numba import njit
 
+from imaging import bands
 from imaging.checks import check_gray, check_int
 from imaging.errors import ImageError
 from imaging.runs import Runs, _grow, cut_word_runs, lowest_bit_table
@@ -146,23 +148,13 @@ def _band_range(img, y0, y1, cmin, cmax):
 
 
 @njit(cache=True, nogil=True)
-def _paper_tiles(img, th, tw, half, k, r):
-    # True for a tile whose every pixel is paper whatever its window holds. With M
-    # and L the greatest and least value within ``half`` of the tile (mirrored
-    # pixels are among them), every window there has m <= M and, its values lying
-    # in [L, M], s <= (M - L) / 2 (Popoviciu); T grows with m and, for k >= 0, with
-    # s, so for 0 <= k <= 1 T <= M (1 - k) + M k (M - L) / (2 r), and for k < 0
-    # T <= M (1 - k). A tile whose least value exceeds that bound by a full grey
-    # level is paper; the margin dwarfs the rounding of the exact test, so a skipped
-    # pixel is one the exact test would have made paper too.
+def _tile_ranges(img, th, tw, ty0, ty1, tmin, tmax):
+    # Least and greatest value of each tile in tile rows ty0 .. ty1 - 1.
     h, w = img.shape
-    nty = (h + th - 1) // th
-    ntx = (w + tw - 1) // tw
-    tmin = np.empty((nty, ntx), np.int64)
-    tmax = np.empty((nty, ntx), np.int64)
+    ntx = tmin.shape[1]
     cmin = np.empty(w, np.uint8)
     cmax = np.empty(w, np.uint8)
-    for ty in range(nty):
+    for ty in range(ty0, ty1):
         _band_range(img, ty * th, min(h, ty * th + th), cmin, cmax)
         for tx in range(ntx):
             lo = 255
@@ -172,6 +164,30 @@ def _paper_tiles(img, th, tw, half, k, r):
                 hi = max(hi, int(cmax[x]))
             tmin[ty, tx] = lo
             tmax[ty, tx] = hi
+
+
+@njit(cache=True, nogil=True)
+def _paper_tiles(img, th, tw, half, k, r):
+    h, w = img.shape
+    nty = (h + th - 1) // th
+    ntx = (w + tw - 1) // tw
+    tmin = np.empty((nty, ntx), np.int64)
+    tmax = np.empty((nty, ntx), np.int64)
+    _tile_ranges(img, th, tw, 0, nty, tmin, tmax)
+    return _paper_of(tmin, tmax, th, tw, half, k, r)
+
+
+@njit(cache=True, nogil=True)
+def _paper_of(tmin, tmax, th, tw, half, k, r):
+    # True for a tile whose every pixel is paper whatever its window holds. With M
+    # and L the greatest and least value within ``half`` of the tile (mirrored
+    # pixels are among them), every window there has m <= M and, its values lying
+    # in [L, M], s <= (M - L) / 2 (Popoviciu); T grows with m and, for k >= 0, with
+    # s, so for 0 <= k <= 1 T <= M (1 - k) + M k (M - L) / (2 r), and for k < 0
+    # T <= M (1 - k). A tile whose least value exceeds that bound by a full grey
+    # level is paper; the margin dwarfs the rounding of the exact test, so a skipped
+    # pixel is one the exact test would have made paper too.
+    nty, ntx = tmin.shape
     # Range over the tiles within ``half`` pixels: across, then down (separable).
     ry = (half + th - 1) // th
     rx = (half + tw - 1) // tw
@@ -202,13 +218,15 @@ def _paper_tiles(img, th, tw, half, k, r):
 
 
 @njit(cache=True, nogil=True)
-def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
+def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs, y0, y1):
     # Row by row: running column sums over the window's rows, then for each
     # stretch of tiles that are not sure paper a prefix sum of the column sums, the
     # threshold test and (``want_runs``) its ink runs while the row is in cache;
     # sure-paper stretches are set to 255. Column sums are kept for every column:
     # keeping only those a band needs saved nothing on text pages (the tiles near
     # ink, a window away on each side, and the sums made afresh cost as much).
+    # Only rows y0 .. y1 - 1 are made (a band: the rows above and below it are
+    # read, never written); ``rowstart`` is the band's own, from 0.
     h, w = img.shape
     half = win // 2
     n = float(win * win)
@@ -222,22 +240,22 @@ def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
     prow = np.zeros(ntx, np.bool_)  # this band's sure paper (a copy: see below)
     table = lowest_bit_table()
     per_row = (w + 1) // 2 if want_runs else 0
-    cap = 4 * h + per_row if want_runs else 1
+    cap = 4 * (y1 - y0) + per_row if want_runs else 1
     ry = np.empty(cap, np.int32)
     rs = np.empty(cap, np.int32)
     re = np.empty(cap, np.int32)
-    rowstart = np.zeros(h + 1, np.int64)
+    rowstart = np.zeros(y1 - y0 + 1, np.int64)
     kk = 0
     for dy in range(-half, half + 1):
-        _add_cols(col, img[_reflect(dy, h)])
-    for y in range(h):
-        if y > 0:
+        _add_cols(col, img[_reflect(y0 + dy, h)])
+    for y in range(y0, y1):
+        if y > y0:
             _update_cols(col, img[_reflect(y + half, h)], img[_reflect(y - half - 1, h)])
         # Mirror the column sums into the margins.
         for i in range(half):
             colx[i] = colx[half + _reflect(i - half, w)]
             colx[half + w + i] = colx[half + _reflect(w + i, w)]
-        if y % th == 0:
+        if y % th == 0 or y == y0:
             # A copy, not a view of ``paper``: with a view the compiled loops must
             # allow for the row writes reaching it (measured 40 % slower). Gaps of
             # sure paper narrower than ``gap`` tiles are tested all the same (see
@@ -254,7 +272,7 @@ def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
         row = img[y]
         orow = out[y]
         if want_runs:
-            rowstart[y] = kk
+            rowstart[y - y0] = kk
             if kk + per_row > cap:
                 cap = 2 * cap + per_row
                 ry = _grow(ry, cap)
@@ -281,7 +299,7 @@ def _sauvola(img, win, k, r, th, tw, gap, paper, out, words, want_runs):
                 _threshold_row_sqrt(row[xa:xb], ps[win:win + m], ps[:m], n, k, r, orow[xa:xb])
             if want_runs:
                 kk = cut_word_runs(words, y * w, xa, xb, y, ry, rs, re, kk, table)
-    rowstart[h] = kk
+    rowstart[y1 - y0] = kk
     return ry[:kk], rs[:kk], re[:kk], rowstart
 
 
@@ -299,17 +317,33 @@ def _check(gray: np.ndarray, window: int, k: float, r: float) -> tuple[np.ndarra
     return img, win, kf, rf
 
 
-def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool) -> tuple[np.ndarray, Runs]:
+def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
+              threads: int = 1) -> tuple[np.ndarray, Runs]:
     h, w = img.shape
-    paper = _paper_tiles(img, TILE_ROWS, TILE_COLS, win // 2, k, r)
+    th, tw = TILE_ROWS, TILE_COLS
+    nty, ntx = (h + th - 1) // th, (w + tw - 1) // tw
+    tmin = np.empty((nty, ntx), np.int64)
+    tmax = np.empty((nty, ntx), np.int64)
+    bands.run([partial(_tile_ranges, img, th, tw, a, b, tmin, tmax) for a, b in bands.split(nty, threads)])
+    paper = _paper_of(tmin, tmax, th, tw, win // 2, k, r)
     # The run cutter reads the page as 8-byte words: the page starts on a word,
-    # and the buffer has whole words to its end.
+    # and the buffer has whole words to its end. A band's first and last word may
+    # hold bytes of its neighbours' rows, which it masks off unread (so another
+    # thread writing them does not matter).
     size = h * w
     buf = np.empty(size + 16, np.uint8)
     lead = (-buf.ctypes.data) % 8
     out = buf[lead:lead + size].reshape(h, w)
     words = buf[lead:lead + (size + 7) // 8 * 8].view(np.uint64)
-    ry, rs, re, rowstart = _sauvola(img, win, k, r, TILE_ROWS, TILE_COLS, MIN_GAP, paper, out, words, want_runs)
+    parts = bands.split(h, threads, th)
+    done = bands.run([partial(_sauvola, img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
+                      for a, b in parts])
+    if len(done) == 1:
+        ry, rs, re, rowstart = done[0]
+    else:
+        ry, rs, re = (np.concatenate([d[i] for d in done]) for i in range(3))
+        counts = np.cumsum([0] + [d[0].shape[0] for d in done])
+        rowstart = np.concatenate([d[3][:-1] + c for d, c in zip(done, counts)] + [counts[-1:]])
     return out, Runs(ry, rs, re, rowstart, h, w)
 
 
@@ -345,8 +379,12 @@ def sauvola(gray: np.ndarray, window: int = 25, k: float = 0.2, r: float = 127.5
 
 
 def sauvola_runs(gray: np.ndarray, window: int = 25, k: float = 0.2,
-                 r: float = 127.5) -> tuple[np.ndarray, Runs]:
+                 r: float = 127.5, *, threads: int = 1) -> tuple[np.ndarray, Runs]:
     """:func:`sauvola`, and the ink runs of its result cut in the same pass.
+
+    threads : int
+        Bands of rows made side by side on this many threads (:mod:`imaging.bands`);
+        the result is the same for any number.
 
     Returns
     -------
@@ -362,4 +400,4 @@ def sauvola_runs(gray: np.ndarray, window: int = 25, k: float = 0.2,
         As :func:`sauvola`.
     """
     img, win, kf, rf = _check(gray, window, k, r)
-    return _binarize(img, win, kf, rf, True)
+    return _binarize(img, win, kf, rf, True, check_int(threads, "threads", 1, 64))

@@ -146,6 +146,9 @@ def test_imaging_section_sets_the_pipeline_params(tmp_path):
 
     params = pipeline_params(dataclasses.asdict(cfg.imaging))
     assert params.sauvola_k == 0.3 and params.fix_orientation is False
+    assert params.threads == 2  # one page's full-resolution steps on two threads unless told
+    one = load_config(write(tmp_path, "[imaging]\nthreads = 1\n"))
+    assert pipeline_params(dataclasses.asdict(one.imaging)).threads == 1
     with pytest.raises(ConfigError, match=said("imaging.sauvola_k: must be at most 1.0")):
         load_config(write(tmp_path, "[imaging]\nsauvola_k = 3\n"))
 

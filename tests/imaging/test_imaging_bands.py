@@ -1,0 +1,116 @@
+"""One page's steps cut into bands of rows on several threads give the page the steps give whole."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from bench.imaging_pages import cached_page as page
+from imaging import bands
+from imaging.components import drop_specks
+from imaging.errors import ImageError
+from imaging.pipeline import PipelineParams, process_page
+from imaging.rotate import rotate_crop
+from imaging.sauvola import sauvola_runs
+
+
+@pytest.mark.parametrize("n,parts,multiple", [(100, 2, 1), (100, 3, 16), (5, 8, 1), (1, 2, 1), (33, 2, 16),
+                                             (16, 2, 16), (1000, 7, 5)])
+def test_split_covers_every_row_once_with_inner_edges_on_the_multiple(n, parts, multiple):
+    ranges = bands.split(n, parts, multiple)
+    assert ranges[0][0] == 0 and ranges[-1][1] == n
+    assert all(a < b for a, b in ranges)
+    assert all(b == c for (_, b), (c, _) in zip(ranges, ranges[1:]))
+    assert all(a % multiple == 0 for a, _ in ranges)
+    assert 1 <= len(ranges) <= parts
+
+
+def test_run_returns_results_in_order_and_uses_other_threads():
+    seen = {}
+
+    def call(i):
+        seen[i] = threading.get_ident()
+        return i * i
+
+    assert bands.run([lambda i=i: call(i) for i in range(4)]) == [0, 1, 4, 9]
+    assert seen[0] == threading.get_ident()
+    assert seen[1] != threading.get_ident()
+    assert bands.run([lambda i=i: call(i) for i in range(3)], together=False) == [0, 1, 4]
+
+
+def test_run_waits_for_every_band_before_raising():
+    done = threading.Event()
+
+    def slow():
+        done.wait(0.2)
+        return "late"
+
+    def fails():
+        raise ValueError("band")
+
+    finished = []
+    with pytest.raises(ValueError, match="band"):
+        bands.run([fails, lambda: finished.append(slow())])
+    assert finished == ["late"]
+
+
+def _runs_equal(a, b):
+    return all(np.array_equal(getattr(a, n), getattr(b, n)) for n in ("y", "x0", "x1", "rowstart"))
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_binarization_in_bands_is_the_whole_pages(threads):
+    img = np.ascontiguousarray(page(dpi=300, seed=81, skew_deg=0.0, specks=40, bleed=True, uneven=True)[:1203, :997])
+    whole, runs = sauvola_runs(img, 25, 0.2)
+    banded, banded_runs = sauvola_runs(img, 25, 0.2, threads=threads)
+    assert np.array_equal(whole, banded)
+    assert _runs_equal(runs, banded_runs)
+
+
+@pytest.mark.parametrize("colour", [False, True])
+@pytest.mark.parametrize("angle,flip", [(2.3, False), (-1.1, True), (0.0, True)])
+def test_rotation_in_bands_is_the_whole_pages(colour, angle, flip):
+    img = page(dpi=200, seed=82, colour=colour)
+    h, w = img.shape[:2]
+    box = (37, 51, w - 40, h - 23)
+    whole = rotate_crop(img, angle, box, flip=flip, fill=200 if not colour else (200, 190, 180))
+    for threads in (2, 3):
+        banded = rotate_crop(img, angle, box, flip=flip, fill=200 if not colour else (200, 190, 180),
+                             threads=threads)
+        assert np.array_equal(whole, banded)
+
+
+def test_speck_removal_in_bands_is_the_whole_pages():
+    # A band edge through a letter must not split it into specks: the two halves
+    # are joined where the bands meet.
+    img = page(dpi=300, seed=83, specks=60)
+    bitonal, runs = sauvola_runs(img, 25, 0.2)
+    whole = bitonal.copy()
+    n = drop_specks(whole, runs, 4)
+    for threads in (2, 5, 16):
+        banded = bitonal.copy()
+        assert drop_specks(banded, runs, 4, threads=threads) == n
+        assert np.array_equal(whole, banded)
+    assert n > 0
+
+
+@pytest.mark.parametrize("spec", [dict(seed=84, skew_deg=1.7), dict(seed=85, colour=True, skew_deg=-2.0),
+                                  dict(seed=86, upside_down=True, skew_deg=0.8), dict(seed=87, turn=90)])
+def test_the_pipeline_on_several_threads_gives_the_same_page_and_analysis(spec):
+    img = page(dpi=300, **spec)
+    one = process_page(img, 300, PipelineParams(threads=1))
+    two = process_page(img, 300, PipelineParams(threads=2))
+    assert np.array_equal(one.colour, two.colour)
+    assert np.array_equal(one.bitonal, two.bitonal)
+    a, b = one.analysis.to_dict(), two.analysis.to_dict()
+    a.pop("timings_ms"), b.pop("timings_ms")
+    assert a == b
+
+
+@pytest.mark.parametrize("threads", [0, -1, 65, 1.5, True])
+def test_bad_thread_counts_are_refused(threads):
+    img = page(dpi=200, seed=84)
+    with pytest.raises(ImageError):
+        rotate_crop(img, 1.0, threads=threads)
+    with pytest.raises(ImageError):
+        sauvola_runs(img, 15, threads=threads)
