@@ -130,6 +130,7 @@ NOT_MESSAGES_FILES = {
     "records/codes.py": "TT 05/2025's code tables (domain vocabulary)",
     "records/metadata.py": "words read from the paper documents",
     "records/bodies.py": "the words of administrative bodies' names as documents print them",
+    "records/organ.py": "the words of administrative bodies' names as documents print them",
     "records/text.py": "words read from the paper documents",
     "records/classify.py": "document type names of the rules table",
     "records/coversheet.py": "what a cover sheet prints",
