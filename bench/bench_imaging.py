@@ -235,7 +235,7 @@ def _why_bitonal(page300: np.ndarray, pres: dict, tres: dict) -> str:
     steps = pres["steps"][(300, False)]
     px = r.colour.size / 1e6
     # Share of the tiles the binarization proves paper on this page (window 25 px at 300 dpi).
-    share = float(_paper_tiles(to_gray(r.colour), TILE_ROWS, TILE_COLS, 12, 0.2, 127.5).mean())
+    share = float(_paper_tiles(to_gray(r.colour), 12, 0.2, 127.5).mean())
     colour = pres["steps"][(300, True)]
     two = tres["steps"]
     bit = steps["binarize"] + steps["despeckle"]

@@ -19,9 +19,12 @@ D. S. Bloomberg, "Multiresolution analysis", Leptonica documentation
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from numba import njit
 
+from imaging import bands
 from imaging.checks import check_int, check_page
 from imaging.errors import ImageError
 
@@ -162,7 +165,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def reduce(image: np.ndarray, factor: int, mode: str = "area") -> np.ndarray:
+def reduce(image: np.ndarray, factor: int, mode: str = "area", *, threads: int = 1) -> np.ndarray:
     """Downsample a page by an integer factor into a gray image.
 
     Parameters
@@ -174,6 +177,9 @@ def reduce(image: np.ndarray, factor: int, mode: str = "area") -> np.ndarray:
     mode : {"area", "min"}
         ``"area"``: rounded mean of each block (RGB allowed). ``"min"``: darkest
         pixel of each block (gray only), so thin dark strokes survive.
+    threads : int
+        Bands of output rows made side by side on this many threads
+        (:mod:`imaging.bands`); the result is the same for any number.
 
     Returns
     -------
@@ -190,16 +196,17 @@ def reduce(image: np.ndarray, factor: int, mode: str = "area") -> np.ndarray:
     h, w = img.shape[:2]
     if h // f < 1 or w // f < 1:
         raise ImageError(f"factor {f} is larger than the {w}x{h} image")
-    out = np.empty((h // f, w // f), np.uint8)
+    threads = check_int(threads, "threads", 1, 64)
     if mode == "area":
-        if img.ndim == 3:
-            _reduce_area_rgb(np.ascontiguousarray(img).reshape(h, 3 * w), f, out)
-        else:
-            _reduce_area_gray(img, f, out)
+        kernel, src = ((_reduce_area_rgb, np.ascontiguousarray(img).reshape(h, 3 * w)) if img.ndim == 3
+                       else (_reduce_area_gray, img))
     elif mode == "min":
         if img.ndim == 3:
             raise ImageError("min-reduce needs a gray image")
-        _reduce_min(img, f, out)
+        kernel, src = _reduce_min, img
     else:
         raise ImageError(f"unknown reduction mode {mode!r} (expected 'area' or 'min')")
+    out = np.empty((h // f, w // f), np.uint8)
+    # Each band reads only its own f input rows per output row.
+    bands.run([partial(kernel, src[a * f:b * f], f, out[a:b]) for a, b in bands.split(h // f, threads)])
     return out

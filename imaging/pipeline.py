@@ -83,20 +83,6 @@ def _odd(v: float) -> int:
     return n if n % 2 else n + 1
 
 
-def _reduce(img: np.ndarray, f: int, threads: int) -> np.ndarray:
-    """Step 2, in bands of rows on ``threads`` threads."""
-    if threads <= 1:
-        return reduce(img, f, "area")
-    h, w = img.shape[:2]
-    out = np.empty((h // f, w // f), np.uint8)
-    bands.run([partial(_reduce_into, img[a * f:b * f], f, out[a:b]) for a, b in bands.split(h // f, threads)])
-    return out
-
-
-def _reduce_into(img: np.ndarray, f: int, out: np.ndarray) -> None:
-    out[:] = reduce(img, f, "area")
-
-
 def _paper_fill(img: np.ndarray, small: np.ndarray, f: int, paper_level: int) -> tuple[int, ...] | int:
     if img.ndim == 2:
         return int(paper_level)
@@ -226,7 +212,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     timings: dict[str, float] = {}
 
     par = p.threads > 1
-    small = _reduce(img, f, p.threads)
+    small = reduce(img, f, "area", threads=p.threads)
     sh, sw = small.shape
     block = max(4, int(round(p.block_mm / mm_px)))
 

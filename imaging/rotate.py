@@ -283,7 +283,7 @@ class Rotation:
                  fill: np.ndarray):
         h, w = img.shape[:2]
         x0, y0, x1, y1 = box
-        self._img, self._nch, self._flip = img, nch, flip
+        self._flip = flip
         self.height = y1 - y0
         self._shape = (y1 - y0, x1 - x0) if nch == 1 else (y1 - y0, x1 - x0, 3)
         if angle == 0.0:

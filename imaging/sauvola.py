@@ -166,14 +166,14 @@ def _tile_ranges(img, th, tw, ty0, ty1, tmin, tmax):
             tmax[ty, tx] = hi
 
 
-@njit(cache=True, nogil=True)
-def _paper_tiles(img, th, tw, half, k, r):
+def _paper_tiles(img: np.ndarray, half: int, k: float, r: float, threads: int = 1) -> np.ndarray:
+    """Sure-paper tiles of ``img`` (see ``_paper_of``), the tile ranges in bands of tile rows."""
     h, w = img.shape
-    nty = (h + th - 1) // th
-    ntx = (w + tw - 1) // tw
+    th, tw = TILE_ROWS, TILE_COLS
+    nty, ntx = (h + th - 1) // th, (w + tw - 1) // tw
     tmin = np.empty((nty, ntx), np.int64)
     tmax = np.empty((nty, ntx), np.int64)
-    _tile_ranges(img, th, tw, 0, nty, tmin, tmax)
+    bands.run([partial(_tile_ranges, img, th, tw, a, b, tmin, tmax) for a, b in bands.split(nty, threads)])
     return _paper_of(tmin, tmax, th, tw, half, k, r)
 
 
@@ -321,11 +321,7 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
               threads: int = 1) -> tuple[np.ndarray, Runs]:
     h, w = img.shape
     th, tw = TILE_ROWS, TILE_COLS
-    nty, ntx = (h + th - 1) // th, (w + tw - 1) // tw
-    tmin = np.empty((nty, ntx), np.int64)
-    tmax = np.empty((nty, ntx), np.int64)
-    bands.run([partial(_tile_ranges, img, th, tw, a, b, tmin, tmax) for a, b in bands.split(nty, threads)])
-    paper = _paper_of(tmin, tmax, th, tw, win // 2, k, r)
+    paper = _paper_tiles(img, win // 2, k, r, threads)
     # The run cutter reads the page as 8-byte words: the page starts on a word,
     # and the buffer has whole words to its end. A band's first and last word may
     # hold bytes of its neighbours' rows, which it masks off unread (so another

@@ -9,6 +9,7 @@ from bench.imaging_pages import cached_page as page
 from imaging import bands
 from imaging.components import drop_specks
 from imaging.errors import ImageError
+from imaging.gray import reduce
 from imaging.pipeline import PipelineParams, process_page
 from imaging.rotate import rotate_crop
 from imaging.sauvola import sauvola_runs
@@ -80,6 +81,14 @@ def test_rotation_in_bands_is_the_whole_pages(colour, angle, flip):
         assert np.array_equal(whole, banded)
 
 
+@pytest.mark.parametrize("colour,mode", [(False, "area"), (True, "area"), (False, "min")])
+def test_reduction_in_bands_is_the_whole_pages(colour, mode):
+    img = page(dpi=200, seed=82, colour=colour)
+    whole = reduce(img, 3, mode)
+    for threads in (2, 3):
+        assert np.array_equal(whole, reduce(img, 3, mode, threads=threads))
+
+
 def test_speck_removal_in_bands_is_the_whole_pages():
     # A band edge through a letter must not split it into specks: the two halves
     # are joined where the bands meet.
@@ -114,3 +123,5 @@ def test_bad_thread_counts_are_refused(threads):
         rotate_crop(img, 1.0, threads=threads)
     with pytest.raises(ImageError):
         sauvola_runs(img, 15, threads=threads)
+    with pytest.raises(ImageError):
+        reduce(img, 2, threads=threads)
