@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 from drivers.sane_process import SaneProcess
 from drivers.sane_scanner import SaneScanner, classify_mode, classify_source, list_devices
-from drivers.scanner import (AccessDenied, CoverOpen, DeviceBusy, DeviceIOError, DeviceUnavailable, DriverFailed,
+from drivers.scanner import (AccessDenied, CoverOpen, DeviceBusy, DeviceIOError, DeviceUnavailable,
                              FeederEmpty, InvalidSetting, OutOfMemory, PaperJam, ScanCancelled, ScanSettings)
 
 LOW = dict(resolution=50, width_mm=60.0, height_mm=80.0)
+
+# The test backend, as Debian builds it, cancels its reader thread asynchronously, and now and
+# then (about once in several hundred cancels under load) that crashes or hangs its process. The
+# driver process contains it (design 2.2) and raises DriverFailed; the test then runs once more.
+# Only that error is retried: a wrong mapping, image or message fails at once.
+pytestmark = pytest.mark.flaky(reruns=1, only_rerun=["DriverFailed"])
 
 
 @pytest.fixture
@@ -20,7 +24,7 @@ def scanner():
     # The driver in a process of its own, as the agent runs it (design 2.2): it is SaneScanner
     # there, and the test backend's rare crash when it cancels its reader thread (see ATTEMPTS)
     # takes that process, not the pytest worker.
-    s = SaneProcess("test:0")
+    s = SaneProcess("test:0", scan_s=30.0)  # a test page takes well under a second
     yield s
     s.close()
 
@@ -119,33 +123,14 @@ INJECTED = [
 ]
 
 
-# The test backend, as Debian builds it, cancels its reader thread asynchronously after an
-# injected status, and about once in several hundred cancels under load that kills the process
-# (seen twice in full test runs). The station contains it in its driver process (design 2.2);
-# here the driver runs in one too, so such a crash fails one attempt, not the whole test run,
-# and the case is run once more. What is under test is the mapping, which no retry can change.
-ATTEMPTS = 2
-
-
 @pytest.mark.parametrize("status,error", INJECTED)
-def test_every_injected_status_maps_to_its_error_and_the_next_sheet_scans(status, error):
-    for attempt in range(1, ATTEMPTS + 1):
-        device = SaneProcess("test:0")  # each attempt in a driver process of its own
-        try:
-            device.configure(ScanSettings(source="adf", mode="gray", extra={"read-return-value": status}, **LOW))
-            with pytest.raises(error):
-                device.scan_one(True)
-            device.end_batch()
-            device.configure(ScanSettings(source="adf", mode="gray", extra={"read-return-value": "Default"}, **LOW))
-            image = device.scan_one(True)
-            assert image.pixels.size > 0
-            return
-        except DriverFailed as crash:
-            if attempt == ATTEMPTS or "signal" not in str(crash):
-                raise
-            warnings.warn(f"{status}: the test backend's process ended ({crash}); run again")
-        finally:
-            device.close()
+def test_every_injected_status_maps_to_its_error_and_the_next_sheet_scans(scanner, status, error):
+    scanner.configure(ScanSettings(source="adf", mode="gray", extra={"read-return-value": status}, **LOW))
+    with pytest.raises(error):
+        scanner.scan_one(True)
+    scanner.end_batch()
+    scanner.configure(ScanSettings(source="adf", mode="gray", extra={"read-return-value": "Default"}, **LOW))
+    assert scanner.scan_one(True).pixels.size > 0
 
 
 def test_unknown_device_is_unavailable():

@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from bench.imaging_pages import cached_page as page
+from drivers.sane_process import SaneProcess
+from drivers.scanner import ScanSettings
 from imaging.blank import dark_shape_area, detect_blank
 from imaging.errors import ImageError
 from imaging.pipeline import process_page
@@ -52,14 +54,15 @@ def test_detect_blank_bad_dpi():
 
 
 def _sane_grid(width_mm: float, height_mm: float, dpi: int = 200) -> np.ndarray:
-    """SANE's test pattern (the test backend's Grid: large solid black squares) scanned through python-sane."""
-    sane = pytest.importorskip("sane")
-    sane.init()
-    dev = sane.open("test:0")
+    """SANE's test pattern (the test backend's Grid: large solid black squares), scanned as the agent
+    scans: through a driver process (design 2.2), so a crash of the test backend ends that process
+    and not the pytest worker."""
+    pytest.importorskip("sane")
+    dev = SaneProcess("test:0", scan_s=30.0)
     try:
-        dev.mode, dev.resolution, dev.test_picture = "Gray", dpi, "Grid"
-        dev.br_x, dev.br_y = width_mm, height_mm
-        return np.asarray(dev.scan().convert("L"))
+        dev.configure(ScanSettings(source="flatbed", mode="gray", resolution=dpi, width_mm=width_mm,
+                                   height_mm=height_mm, extra={"test-picture": "Grid"}))
+        return dev.scan_one(True).pixels
     finally:
         dev.close()
 
