@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -28,6 +30,28 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SANE_CONFIG_DIR", str(ROOT / "drivers" / "sane_test_config"))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+# Compiles the image kernels (every type they are called with: gray and colour, one thread and
+# bands) into the cache above. Run once by the controlling process, in a process of its own.
+_WARM_KERNELS = """
+from dataclasses import replace
+from bench.imaging_pages import cached_page
+from imaging.params import PipelineParams
+from imaging.pipeline import process_page
+for colour in (False, True):
+    page = cached_page(colour=colour, skew_deg=1.5, specks=20, dpi=100)
+    for threads in (1, 2):
+        process_page(page, 100, replace(PipelineParams(), threads=threads))
+"""
+
+
+def pytest_configure(config):
+    # Before any worker starts: on a fresh clone the cache is empty, and every agent the tests
+    # start side by side would otherwise compile all the kernels itself (15-60 s each, more on a
+    # slow machine) inside its test's time limits. xdist workers carry workerinput; they skip this.
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return
+    subprocess.run([sys.executable, "-c", _WARM_KERNELS], cwd=ROOT, check=True, timeout=600)
 
 
 class Appliance:
