@@ -60,8 +60,9 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
                                          "fixed_digits": float(groups != list(m.groups()))}
 
 
-def issued_date(lay: L.PageLayout, reread: list | None = None) -> tuple[str, dict, list]:
-    """(dd/mm/yyyy, features, segments) of the page's issued date; *reread*: its line read again (L5a)."""
+def issued_date(lay: L.PageLayout, reread: list | None = None, large: list | None = None) -> tuple[str, dict, list]:
+    """(dd/mm/yyyy, features, segments) of the page's issued date; *reread*: its line read again (L5a),
+    *large*: read a third time, enlarged (L5b)."""
     found = []
     for s in lay.segments:
         r = _date_in(s)
@@ -92,12 +93,30 @@ def issued_date(lay: L.PageLayout, reread: list | None = None) -> tuple[str, dic
     feats = dict(feats, found=1.0, header=_rank[0], conf=mean, min_conf=low,
                  rivals=float(bool(others - {value})), candidates=float(len(found)),
                  wrapped=float(len(parts) > 1))
-    # L5a: the line read a second time, from another image of the page; a date there that is not
-    # this one means one of the two reads misread a digit, and nobody can tell which without looking
-    again = _date_in(L.Segment(tuple(reread))) if reread and len(parts) == 1 else None
+    # L5a: the line read a second time, from another image of the page; L5b: a third time, that
+    # image at twice its size. Each read votes for its date, a read whose figures were mended from
+    # letters (an S is a 5 or an 8) with half a vote; the page's read keeps a tie. A second read
+    # against the page's, or a vote the page's read lost, means a digit was misread somewhere, and
+    # nobody can tell for sure without looking. The enlarged read alone against the other two is
+    # not held: it misreads more often than they do (design §6.3 L5b has the counts).
+    single = len(parts) == 1
+    reads = [(value, feats["fixed_digits"])]
+    for words in (reread, large):
+        other = _date_in(L.Segment(tuple(words))) if words and single else None
+        reads.append(None if other is None else (other[0], other[1]["fixed_digits"]))
+    again, third = reads[1], reads[2]
     feats["reread"] = float(again is not None)
     feats["reread_agree"] = float(again is not None and again[0] == value)
+    feats["third_agree"] = float(third is not None and third[0] == value)
+    votes: dict[str, float] = {}
+    for read in reads:
+        if read is not None:
+            votes[read[0]] = votes.get(read[0], 0.0) + (0.5 if read[1] else 1.0)
+    best = max(votes.values())
+    lost = votes[value] < best
+    if lost:
+        value = next(v for v, n in votes.items() if n == best)
     # L5: a date neither under the motto, nor after a place, nor "Hôm nay": one of the text's, a guess
     feats[DOUBT] = float(not (feats["header"] or feats["place"] or feats["today"])
-                         or (again is not None and again[0] != value))
+                         or (again is not None and not feats["reread_agree"]) or lost)
     return value, feats, parts

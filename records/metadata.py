@@ -296,7 +296,7 @@ def extract(ocr: OcrResult | None, rules: list[Rule]) -> Extracted:
     nfeats = dict(nfeats, agree=agree, notation_mended=nmended)
     out.set("codeNumber", num, nfeats, nsegs)
     out.set("codeNotation", notation, nfeats, nsegs)
-    date, dfeats, dsegs = issued_date(lay, ocr.reread.get("date"))
+    date, dfeats, dsegs = issued_date(lay, ocr.reread.get("date"), ocr.reread.get("date_large"))
     out.set("issuedDate", date, dfeats, dsegs)
     body, ofeats, osegs = issuing_body(lay, dsegs, fold(label).startswith(LAND_CERTIFICATE))
     ofeats["motto"] = float(lay.nation is not None)

@@ -101,21 +101,26 @@ def test_the_date_line_is_read_again_from_the_colour_page(tmp_path, nd30_page):
     assert "08" in text and "2022" in text
     ocr = OcrResult.from_json(stored)
     box = date_box(ocr)
-    for w in ocr.reread["date"]:  # in page coordinates, inside the line's box
+    # the same line at twice its size is read a third time (L5b), its words brought back to the page's scale
+    assert "08" in " ".join(w[0] for w in stored["reread"]["date_large"])
+    for w in ocr.reread["date"] + ocr.reread["date_large"]:  # in page coordinates, inside the line's box
         assert box[0] <= w.left and w.left + w.width <= box[2] and box[1] <= w.top and w.top + w.height <= box[3]
     e = metadata.extract(ocr, RULES)
     assert e.values["issuedDate"] == "08/06/2022"
     assert (e.features["issuedDate"]["reread"], e.features["issuedDate"]["reread_agree"]) == (1.0, 1.0)
+    assert e.features["issuedDate"]["third_agree"] == 1.0 and e.features["issuedDate"]["doubt"] == 0.0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["page.jpg", "page.png"]  # no crop left behind
 
 
-def _dated(fake_ocr, again: list[str] | None):
+def _dated(fake_ocr, again: list[str] | None, large: list[str] | None = None):
     lines = ["ỦY BAN NHÂN DÂN XÃ YÊN LẠC".ljust(44) + "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
              " " * 47 + "Độc lập - Tự do - Hạnh phúc",
              "Số: 29/TB-UBND".ljust(46) + "Yên Lạc, ngày 16 tháng 10 năm 2021", "", " " * 50 + "THÔNG BÁO"]
     ocr = fake_ocr(2480, 3508, lines)
     if again is not None:
         ocr.reread["date"] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(again)]
+    if large is not None:
+        ocr.reread["date_large"] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(large)]
     return metadata.extract(ocr, RULES)
 
 
@@ -130,3 +135,22 @@ def test_a_date_the_second_read_disagrees_with_is_held(fake_ocr):
     for again in (["Yên", "Lạc,"], None):
         e = _dated(fake_ocr, again)
         assert e.features["issuedDate"]["doubt"] == 0.0 and e.features["issuedDate"]["reread"] == 0.0
+
+
+def test_three_reads_vote_and_a_disagreement_with_the_colour_read_is_held(fake_ocr):
+    def line(day: str) -> list[str]:
+        return f"Yên Lạc, ngày {day} tháng 10 năm 2021".split()
+
+    def date(again, large):
+        e = _dated(fake_ocr, line(again) if again else None, line(large) if large else None)
+        return e.values["issuedDate"], e.features["issuedDate"]["doubt"]
+
+    assert date("16", "16") == ("16/10/2021", 0.0)   # the page's read, the colour line's and the enlarged one's
+    assert date("18", "18") == ("18/10/2021", 1.0)   # two reads against the page's: theirs, and held
+    # the enlarged read alone against two: theirs, not held (it misreads more often than they do)
+    assert date("16", "18") == ("16/10/2021", 0.0)
+    assert date(None, "18") == ("16/10/2021", 0.0)   # one read each: the page's keeps the tie
+    assert date("18", "19") == ("16/10/2021", 1.0)   # three dates: the page's, held
+    # figures mended from letters ("1S": an S is a 5 or an 8) count half: two of them tie with
+    # the page's clean read, which keeps it
+    assert date("1S", "1S") == ("16/10/2021", 1.0)
