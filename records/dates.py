@@ -18,8 +18,8 @@ from records.confidence import DOUBT
 # in a date's digit places, folded: letters OCR returns for digits of the italic date line
 # ("1Š" for 15, "T1" for 11, "Ø7" for 07); a date so mended is marked (fixed_digits)
 _DATE_DIGITS = str.maketrans({"O": "0", "I": "1", "L": "1", "|": "1", "]": "1", "Z": "2", "S": "5", "T": "1",
-                              "B": "8", "Ø": "0"})
-_D = r"[\dOILSTZBØ|\]]"
+                              "B": "8", "Ø": "0", "§": "8"})
+_D = r"[\dOILSTZBØ§|\]]"
 # "thúng" for tháng, "Ì 9" for 19: one letter of the word, one space inside a day or month
 _DATE = re.compile(rf"NGAY\s*({_D}(?: ?{_D})?)\s*[,.]?\s*TH[A-Z]NG\s*({_D}(?: ?{_D})?)\s*[,.]?\s*N[A-Z]M\s*({_D}{{4}})")
 _PLACE_BEFORE = re.compile(r"[A-Z]{2,}[^,:]*,\s*(?:NGAY\s*)?$")  # "Tân Phú, ngày" before a numeric date
@@ -41,15 +41,18 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
             # a labelled field of a form ("Ngày sinh: 01/02/1990") or a date in the text ("từ ngày
             # 12/08/2021"), not the issued date, which follows its place and a comma
             return None
-    groups = [g.replace(" ", "").translate(_DATE_DIGITS) for g in m.groups()]
+    raw = [g.replace(" ", "") for g in m.groups()]
+    groups = [g.translate(_DATE_DIGITS) for g in raw]
+    valid = float(_is_date(groups))
+    if not valid and groups != raw:
+        # a letter after a figure that cannot begin a two-figure day (4-9) or month (2-9) is a
+        # mark beside it ("tháng 5Š"), not a digit
+        shorter = [g[0] if len(g) == 2 and r[1] not in "0123456789" and g[0] >= first else g
+                   for g, r, first in zip(groups, raw, ("4", "2", ":"))]
+        if not _is_date(shorter):
+            return None  # letters read as digits that make no date: the mending guessed wrong
+        groups, valid = shorter, 1.0
     d, mo, y = (int(g) for g in groups)
-    try:
-        dt.date(y, mo, d)
-        valid = 1.0
-    except ValueError:
-        valid = 0.0
-    if not valid and groups != list(m.groups()):
-        return None  # letters read as digits that make no date: the mending guessed wrong
     before = f[:m.start()]
     place = 1.0 if re.search(r"[A-Z]{2,}.*,\s*$", before) else 0.0
     label = 1.0 if ":" in before else 0.0
@@ -58,6 +61,14 @@ def _date_in(s: L.Segment) -> tuple[str, dict] | None:
     return f"{d:02d}/{mo:02d}/{y:04d}", {"valid": valid, "place": place, "label": label, "today": today,
                                          "numeric": float(kind == "numeric"), "year_ok": year_ok,
                                          "fixed_digits": float(groups != list(m.groups()))}
+
+
+def _is_date(groups: list[str]) -> bool:
+    try:
+        dt.date(int(groups[2]), int(groups[1]), int(groups[0]))
+    except ValueError:
+        return False
+    return True
 
 
 def issued_date(lay: L.PageLayout, reread: list | None = None, large: list | None = None) -> tuple[str, dict, list]:
@@ -94,8 +105,8 @@ def issued_date(lay: L.PageLayout, reread: list | None = None, large: list | Non
                  rivals=float(bool(others - {value})), candidates=float(len(found)),
                  wrapped=float(len(parts) > 1))
     # L5a: the line read a second time, from another image of the page; L5b: a third time, that
-    # image at twice its size. Each read votes for its date, a read whose figures were mended from
-    # letters (an S is a 5 or an 8) with half a vote; the page's read keeps a tie. A second read
+    # image at twice its size. Each read votes for its date, a read whose figures were mended
+    # (fixed_digits: an S is a 5 or an 8) with half a vote; the page's read keeps a tie. A second read
     # against the page's, or a vote the page's read lost, means a digit was misread somewhere, and
     # nobody can tell for sure without looking. The enlarged read alone against the other two is
     # not held: it misreads more often than they do (design §6.3 L5b has the counts).

@@ -100,8 +100,13 @@ def test_issued_date_wrapped_over_two_lines_misread_digits_and_numeric_dates(fak
     assert e.features["issuedDate"]["wrapped"] == 1.0
     e = _dated(fake_ocr, ["Tam Hiệp, ngày 1Š tháng Ø7 năm 2020"])  # italic 5 and 0 read as letters
     assert (e.values["issuedDate"], e.features["issuedDate"]["fixed_digits"]) == ("15/07/2020", 1.0)
-    e = _dated(fake_ocr, ["Tam Hiệp, ngày 04 tháng 5Š năm 2021"])  # mended into no date: not a date
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 04 tháng 1S năm 2021"])  # mended into no date: not a date
     assert e.values["issuedDate"] == ""
+    # a letter after a figure no two-figure month begins with is a mark beside it; § is an 8
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 04 tháng 5Š năm 2021"])
+    assert (e.values["issuedDate"], e.features["issuedDate"]["fixed_digits"]) == ("04/05/2021", 1.0)
+    e = _dated(fake_ocr, ["Tam Hiệp, ngày 02 tháng 0§ năm 2020"])
+    assert (e.values["issuedDate"], e.features["issuedDate"]["fixed_digits"]) == ("02/08/2020", 1.0)
     e = _dated(fake_ocr, ["Tân Phú, ngày Ì 9 thúng 08 năm 2020"])  # a 1 read apart, tháng read thúng
     assert e.values["issuedDate"] == "19/08/2020"
     e = _dated(fake_ocr, ["Tam Hiệp, ngày 05/3/2024"])
