@@ -17,6 +17,7 @@ import glob
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -32,16 +33,41 @@ S3_ACCESS_KEY, S3_SECRET_KEY = "sohoa-test-access", "sohoa-test-secret-key"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def _listening_range() -> tuple[int, int]:
+    """Ports below the kernel's range for outgoing connections (ip_local_port_range).
+
+    A server stopped and started again on its ports (the outage tests do) must not find
+    one of them taken meanwhile as the local end of some client's connection: a port
+    the kernel hands out for those (bind to port 0 gives one too) can be. Seen once: a
+    SeaweedFS restarted on such a port exited at once.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return 10000, max(11000, low - 1)
 
 
 def free_ports(n: int) -> list[int]:
-    """*n* distinct free ports (held together while chosen, so none repeats)."""
-    socks = []
+    """*n* distinct free ports outside the outgoing range (held together while chosen, so none repeats)."""
+    low, high = _listening_range()
+    rng = random.SystemRandom()
+    socks: list[socket.socket] = []
     try:
-        for _ in range(n):
+        for _ in range(200 * n):
+            if len(socks) == n:
+                break
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", rng.randint(low, high)))
+            except OSError:  # in use, or still in TIME_WAIT: another
+                s.close()
+                continue
+            socks.append(s)
+        while len(socks) < n:  # that range is full: any free port
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
             socks.append(s)
@@ -196,7 +222,11 @@ class SeaweedS3:
         self.proc = subprocess.Popen(argv, cwd=self.dir, stdout=open(self.dir / "weed.log", "ab"),
                                      stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        wait_port(self.s3, self.proc, timeout=90)
+        try:
+            wait_port(self.s3, self.proc, timeout=90)
+        except RuntimeError as exc:  # say why: the end of its log
+            tail = (self.dir / "weed.log").read_text(errors="replace")[-1500:]
+            raise RuntimeError(f"SeaweedFS did not start ({exc}); its log ends:\n{tail}") from exc
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 90.0) -> None:
