@@ -74,6 +74,8 @@ def reread_header(image: Path, ocr: OcrResult, *, second: Path | None = None, la
     boxes = {k: b for k, b in (("number", number_box(ocr, lay)), ("date", date_box(ocr, lay))) if b is not None}
     if not boxes:
         return ocr
+    if "date" in boxes:
+        boxes["date_large"] = boxes["date"]  # the same line, read a third time at _LARGE times its size
     # beside the page (a secret record file's page folder is scrubbed with its pages, design §6.6)
     with tempfile.TemporaryDirectory(prefix=".reread-", dir=image.parent) as tmp:
         crops = []
@@ -83,9 +85,8 @@ def reread_header(image: Path, ocr: OcrResult, *, second: Path | None = None, la
             if "date" in boxes:
                 other = _same_page(second, img.size)
                 try:
-                    crops.append(("date", _crop(other or img, boxes["date"], Path(tmp, "date.png"))))
-                    crops.append(("date_large", _crop(other or img, boxes["date"], Path(tmp, "date_large.png"),
-                                                      scale=_LARGE)))
+                    for key in ("date", "date_large"):
+                        crops.append((key, _crop(other or img, boxes[key], Path(tmp, f"{key}.png"), _scale(key))))
                 finally:
                     if other is not None:
                         other.close()
@@ -94,11 +95,15 @@ def reread_header(image: Path, ocr: OcrResult, *, second: Path | None = None, la
         except OcrError:
             return ocr
     for (key, _path), words in zip(crops, lines):
-        x0, y0 = boxes[key.removesuffix("_large")][:2]
-        k = _LARGE if key.endswith("_large") else 1
+        x0, y0 = boxes[key][:2]
+        k = _scale(key)
         ocr.reread[key] = [Word(w.text, w.left // k + x0, w.top // k + y0, w.width // k, w.height // k, w.conf, -1)
                            for w in words]
     return ocr
+
+
+def _scale(key: str) -> int:
+    return _LARGE if key == "date_large" else 1
 
 
 def _crop(img: Image.Image, box: tuple[int, int, int, int], dst: Path, scale: int = 1) -> Path:

@@ -117,10 +117,9 @@ def _dated(fake_ocr, again: list[str] | None, large: list[str] | None = None):
              " " * 47 + "Độc lập - Tự do - Hạnh phúc",
              "Số: 29/TB-UBND".ljust(46) + "Yên Lạc, ngày 16 tháng 10 năm 2021", "", " " * 50 + "THÔNG BÁO"]
     ocr = fake_ocr(2480, 3508, lines)
-    if again is not None:
-        ocr.reread["date"] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(again)]
-    if large is not None:
-        ocr.reread["date_large"] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(large)]
+    for key, words in (("date", again), ("date_large", large)):
+        if words is not None:
+            ocr.reread[key] = [Word(t, 1400 + 150 * i, 340, 140, 40, 95.0, -1) for i, t in enumerate(words)]
     return metadata.extract(ocr, RULES)
 
 
