@@ -23,6 +23,7 @@ from firmware_agent.capture_file import CAPTURE_SUFFIX, read_capture
 from firmware_agent.journal import Journal
 from firmware_agent.scan_worker import ScanRequest, ScanWorker
 
+PAGE_S = 30.0  # a test page takes well under a second: a driver silent this long is hung
 SMALL = ScanSettings(source="adf", mode="gray", resolution=50, width_mm=60.0, height_mm=80.0,
                      extra={"read-return-value": "Default", "test-picture": "Grid"})
 
@@ -31,7 +32,7 @@ class ScriptedPaperPath(SaneProcess):
     """The real SANE test device, with a fault injected after ``fault_after`` sheets of a job."""
 
     def __init__(self, name: str, fault: str | None = None, fault_after: int = 3):
-        super().__init__(name)
+        super().__init__(name, scan_s=PAGE_S)
         self.fault, self.fault_after, self.sheets = fault, fault_after, 0
         self.press = threading.Event()
 
@@ -56,7 +57,7 @@ def driver(name: str) -> SaneProcess:
     # The device in a driver process of its own, as the agent opens it (design 2.2): the test
     # backend's rare crash or hang when its reader thread is cancelled ends that process, which
     # the worker reports and replaces, and not the pytest worker.
-    return SaneProcess(name, scan_s=30.0)
+    return SaneProcess(name, scan_s=PAGE_S)
 
 
 def after_rounds(worker, n=3, timeout=15.0):

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.flaky(reruns=1, only_rerun=["DriverFailed"])
 @pytest.fixture
 def scanner():
     # The driver in a process of its own, as the agent runs it (design 2.2): it is SaneScanner
-    # there, and the test backend's rare crash when it cancels its reader thread (see ATTEMPTS)
-    # takes that process, not the pytest worker.
+    # there, and the test backend's rare crash or hang when it cancels its reader thread (see
+    # pytestmark above) takes that process, not the pytest worker.
     s = SaneProcess("test:0", scan_s=30.0)  # a test page takes well under a second
     yield s
     s.close()

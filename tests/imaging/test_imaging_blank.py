@@ -67,6 +67,7 @@ def _sane_grid(width_mm: float, height_mm: float, dpi: int = 200) -> np.ndarray:
         dev.close()
 
 
+@pytest.mark.flaky(reruns=1, only_rerun=["DriverFailed"])  # the test backend's own defect, as in tests/drivers
 @pytest.mark.parametrize("size", [(60.0, 80.0), (200.0, 200.0)])
 def test_sane_test_pattern_is_not_blank(size):
     # its black squares are darker than any paper: the background map calls them outside the
