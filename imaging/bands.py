@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -71,3 +71,44 @@ def run(calls: list[Callable[[], T]], together: bool = True) -> list[T]:
     if error is not None:
         raise error
     return results
+
+
+class Helpers:
+    """Calls started on the shared helpers while this thread does work of its own.
+
+    ``start`` hands a call to the helpers (in the order started: with one helper,
+    a call starts only after the ones before it) and returns its future; leaving
+    the ``with`` block waits for every call started, even when the block fails, so
+    that none outlives the arrays it works on, and raises the first call's error.
+    Without ``together`` each call runs at once on this thread. A call must not
+    wait for another started after it (with one helper, that one never starts).
+    """
+
+    def __init__(self, together: bool = True):
+        self._together = together
+        self._futures: list[Future] = []
+
+    def __enter__(self) -> "Helpers":
+        return self
+
+    def start(self, call: Callable[[], T]) -> "Future[T]":
+        if self._together:
+            future = _executor().submit(call)
+        else:
+            future = Future()
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - raised by result(), as a helper's would be
+                future.set_exception(exc)
+        self._futures.append(future)
+        return future
+
+    def __exit__(self, kind, exc, tb) -> None:
+        error = None
+        for f in self._futures:
+            try:
+                f.result()
+            except BaseException as e:  # noqa: BLE001 - re-raised below, after the others
+                error = error or e
+        if error is not None and exc is None:
+            raise error

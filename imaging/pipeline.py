@@ -29,7 +29,7 @@ Nothing here reads files or settings: the caller passes :class:`PipelineParams`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -52,7 +52,7 @@ from imaging.rotate import plan_rotation, turn
 from imaging.runs import Runs, fill_runs, find_runs
 from imaging.sauvola import sauvola_runs
 from imaging.sheet import find_sheet_edges
-from imaging.skew import SkewEstimate, estimate_skew_runs
+from imaging.skew import SkewEstimate, SkewSearch
 
 __all__ = ["ANALYSIS_VERSION", "PageAnalysis", "PageResult", "PipelineParams", "RunContext", "process_page"]
 
@@ -69,9 +69,10 @@ class _Lines:
     unsure: bool              # text whose orientation was not sure enough: left as scanned
 
 
-# Orientation and quality measures of a 300 dpi page take about a third of the
-# time of its rotation (1.7 against 4.9 ms on the bench's gray page).
-_MEASURES = 1.0 / 3.0
+# The orientation measures of a 300 dpi page take about a sixth of the time of
+# its rotation (0.9 against 5.8 ms on the bench's gray page, one core; the quality
+# measures are made during the skew search).
+_MEASURES = 0.16
 
 
 def _warn(code: str, measure: float, limit: float) -> dict:
@@ -105,10 +106,10 @@ class _Direction:
     down: SkewEstimate | None
 
 
-def _direction(runs: Runs, blank: bool, p: PipelineParams, given: int | None) -> _Direction:
-    """Step 6 on the text-like ink's runs."""
-    across = estimate_skew_runs(runs, p.max_skew_deg)
-    down = None
+def _direction(across: SkewSearch, runs: Runs, p: PipelineParams, given: int | None) -> _Direction:
+    """Step 6 on the text-like ink's runs, ``across`` their search with the lines across, swept."""
+    across_est = across.result()
+    down = down_search = None
     if given is not None:
         vertical = given in (90, 270)
     else:
@@ -117,18 +118,24 @@ def _direction(runs: Runs, blank: bool, p: PipelineParams, given: int | None) ->
         # wins. Lines across this sure are never a page turned sideways (whose lines
         # read across at a confidence of 0.45 at most on the development and
         # evaluation pages; pages the right way 0.68 at least).
-        if p.fix_orientation and across.confidence < p.lines_across_sure:
-            down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True, refine=False)
-        vertical = down is not None and down.score > across.score * p.min_direction_ratio
+        if p.fix_orientation and across_est.confidence < p.lines_across_sure:
+            down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
+            down_search.sweep()
+            down = down_search.result(refine=False)
+        vertical = down is not None and down.score > across_est.score * p.min_direction_ratio
     if vertical:
-        down = estimate_skew_runs(runs, p.max_skew_deg, transpose=True)
+        if down_search is None:
+            down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
+            down_search.sweep()
+        down = down_search.result()
         # The page turned a quarter turn has the skew -angle (skew.estimate_skew_runs).
         skew = SkewEstimate(-down.angle_deg, down.confidence, down.ink_pixels, down.score)
     else:
-        skew = across
-    # As _lines has it: text lines need both confidences (min_text_confidence: any lines at all).
-    text = skew.confidence >= max(p.min_skew_confidence, p.min_text_confidence) and not blank
-    return _Direction(skew, vertical, text, across, down)
+        skew = across_est
+    # As _lines has it: text lines need both confidences (min_text_confidence: any
+    # lines at all); a blank page has none (see process_page).
+    text = skew.confidence >= max(p.min_skew_confidence, p.min_text_confidence)
+    return _Direction(skew, vertical, text, across_est, down)
 
 
 def _lines(ink: np.ndarray, runs: Runs, way: _Direction, blank: bool, p: PipelineParams, strip: int,
@@ -237,14 +244,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
                        faint=p.faint_ratio)[component]
     fill_runs(ink, runs.select(drop), 0)
     runs, component = runs.select(~drop), component[~drop]
-    blank = detect_blank_runs(runs, comps, component, sdpi, speck_mm=max(p.speck_mm, 1.0),
-                              max_ink_mm2=p.blank_max_ink_mm2, block=block)
-    if blank.blank:
-        # solid dark shapes on the sheet (a photograph, a test chart's squares) are outside
-        # blocks whose ink was dropped with the scanner background: content all the same
-        dark = dark_shape_area(maps.outside, block * mm_px)
-        if dark > 0:
-            blank = BlankResult(False, blank.ink_mm2 + dark, blank.content_blocks)
+    kept_runs, kept_component = runs, component  # the blank test's, specks and all
     speck = comps.fits(int(round(max(p.speck_mm, 0.5) / mm_px)))[component]
     fill_runs(ink, runs.select(speck), 0)
     runs, component = runs.select(~speck), component[~speck]
@@ -254,10 +254,33 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     text_ink = ink.copy()
     fill_runs(text_ink, runs.select(tall), 0)
     text_runs = runs.select(~tall)
-    way = _direction(text_runs, blank.blank, p, orientation)
+
+    def blank_and_quality():
+        blank = detect_blank_runs(kept_runs, comps, kept_component, sdpi, speck_mm=max(p.speck_mm, 1.0),
+                                  max_ink_mm2=p.blank_max_ink_mm2, block=block)
+        if blank.blank:
+            # solid dark shapes on the sheet (a photograph, a test chart's squares) are outside
+            # blocks whose ink was dropped with the scanner background: content all the same
+            dark = dark_shape_area(maps.outside, block * mm_px)
+            if dark > 0:
+                blank = BlankResult(False, blank.ink_mm2 + dark, blank.content_blocks)
+        interior = maps.interior & edges.inside_blocks(block, maps.interior.shape)
+        return blank, measure_quality(small, interior, block, ink)
+
+    across = SkewSearch(text_runs, p.max_skew_deg)
+    with bands.Helpers(par) as helpers:
+        # Half the sweep's steps on a helper, then the blank test and the quality
+        # measures, which need no skew, while this thread searches (step 6).
+        half = helpers.start(partial(across.sweep, across.steps // 2))
+        side = helpers.start(blank_and_quality)
+        across.sweep(0, across.steps // 2)
+        half.result()
+        way = _direction(across, text_runs, p, orientation)
+        blank, quality = side.result()
+    way = replace(way, text=way.text and not blank.blank)
     skew = way.skew
     # The angle, sheet and crop need the skew only: the full page can be rotated
-    # while the orientation and quality are measured (the quarter turn comes after).
+    # while the orientation is measured (the quarter turn comes after).
     angle = skew.angle_deg if (way.text and abs(skew.angle_deg) >= p.min_rotation_deg) else 0.0
     sheet, found = edges.box(angle)
     content = None if blank.blank else runs_box(runs, angle)
@@ -274,13 +297,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
 
     t = time.perf_counter()
     rotation = plan_rotation(img, angle, tuple(crop_a), fill=_paper_fill(img, small, f, levels.paper))
-    interior = maps.interior & edges.inside_blocks(block, maps.interior.shape)
 
     def measure():
-        # Step 7 and the quality measures, on the analysis copy.
-        return (_lines(text_ink, text_runs, way, blank.blank, p,
-                       max(4, int(round(p.orientation_strip_mm / mm_px))), orientation),
-                measure_quality(small, interior, block, ink))
+        # Step 7, on the analysis copy.
+        return _lines(text_ink, text_runs, way, blank.blank, p, max(4, int(round(p.orientation_strip_mm / mm_px))),
+                      orientation)
 
     if par:
         # Rows of the full page on every thread; one of them measures first and
@@ -289,12 +310,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         # of work, the measuring one R (1 / T - _MEASURES (1 - 1 / T)) of rows.
         share = max(0.0, 1.0 / p.threads - _MEASURES * (1.0 - 1.0 / p.threads))
         cut = int(rotation.height * (1.0 - share))
-        done = bands.run([partial(rotation.rows, *r) for r in bands.split(cut, p.threads - 1)]
-                         + [lambda: (measure(), rotation.rows(cut, rotation.height))[0]])
-        lines, quality = done[-1]
+        lines = bands.run([partial(rotation.rows, *r) for r in bands.split(cut, p.threads - 1)]
+                          + [lambda: (measure(), rotation.rows(cut, rotation.height))[0]])[-1]
     else:
         rotation.rows(0, rotation.height)
-        lines, quality = measure()
+        lines = measure()
     colour = turn(rotation.result(), lines.turn)
     crop = turn_box(crop_a, lines.turn, w, h)
     content_box = None if content_a is None else turn_box(content_a, lines.turn, w, h)

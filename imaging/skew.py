@@ -160,18 +160,34 @@ def _score(ys, xs, t, hist, offset):
 
 
 @njit(cache=True, nogil=True)
-def _search(cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision, refine):
-    # (cys, cxs): the sweep's subsample; (fys, fxs): the finer one of the search.
-    # Without `refine`, the sweep's best sample is the answer.
+def _frame(h, w, max_angle, sweep_step):
+    # The profile's offset (every sheared point lands at bin 1 or beyond) and its
+    # histogram's length, for the steepest angle any phase scores.
     tmax = math.tan(math.radians(max_angle + 2.0 * sweep_step))
     offset = 1.0 + (w / 2.0 + 1.0) * tmax
-    hist = np.zeros(4 * (int(h + 2.0 * offset) + 3), np.float64)
-    nsweep = int(round(2.0 * max_angle / sweep_step)) + 1
-    scores = np.empty(nsweep, np.float64)
-    best = 0
-    for k in range(nsweep):
+    return offset, 4 * (int(h + 2.0 * offset) + 3)
+
+
+@njit(cache=True, nogil=True)
+def _sweep(cys, cxs, h, w, max_angle, sweep_step, k0, k1, scores):
+    # Scores of sweep steps k0 .. k1 - 1 (angle -max_angle + k sweep_step), with a
+    # histogram of its own: steps may be shared among threads.
+    offset, size = _frame(h, w, max_angle, sweep_step)
+    hist = np.zeros(size, np.float64)
+    for k in range(k0, k1):
         a = -max_angle + k * sweep_step
         scores[k] = _score(cys, cxs, math.tan(math.radians(a)), hist, offset)
+
+
+@njit(cache=True, nogil=True)
+def _refine(scores, cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision, refine):
+    # (cys, cxs): the sweep's subsample, whose scores are given; (fys, fxs): the
+    # finer one of the search. Without `refine`, the sweep's best sample is the answer.
+    offset, size = _frame(h, w, max_angle, sweep_step)
+    hist = np.zeros(size, np.float64)
+    nsweep = scores.shape[0]
+    best = 0
+    for k in range(nsweep):
         if scores[k] > scores[best]:
             best = k
     peak = scores[best]
@@ -254,19 +270,62 @@ def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 
     the coarse sweep runs (about a third of the work): the angle is the best
     sweep step, the confidence and score are the sweep's.
     """
-    for name, v, lo, hi in (("max_angle", max_angle, 0.5, 45.0), ("sweep_step", sweep_step, 0.05, 2.0),
-                            ("precision", precision, 0.0005, 0.5)):
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
-            raise ImageError(f"{name} {v!r} is out of range [{lo}, {hi}]")
-    n = runs.pixels
-    if n < _MIN_INK:
-        return SkewEstimate(0.0, 0.0, n)
-    # Each subsample is its own contiguous array with its own dither (see _ink_points).
-    points = _ink_points_t if transpose else _ink_points
-    side = runs.height if transpose else runs.width
-    cys, cxs = points(runs.y, runs.x0, runs.x1, n, side, max(1, n // _COARSE_POINTS))
-    fys, fxs = points(runs.y, runs.x0, runs.x1, n, side, -(-n // _FINE_POINTS)) if refine else (cys, cxs)
-    h, w = (runs.width, runs.height) if transpose else (runs.height, runs.width)
-    angle, conf, peak = _search(cys, cxs, fys, fxs, h, w, float(max_angle), float(sweep_step), float(precision),
-                                bool(refine))
-    return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n, float(peak) / float(cys.size) ** 2)
+    search = SkewSearch(runs, max_angle, sweep_step, precision, transpose=transpose)
+    search.sweep()
+    return search.result(refine)
+
+
+class SkewSearch:
+    """:func:`estimate_skew_runs` in its two phases: the coarse sweep, whose steps
+    may be scored in parts on several threads (:meth:`sweep`), then the search
+    (:meth:`result`), which may be asked for more than once, with or without
+    refining. The estimate is the same however the sweep is shared out.
+
+    Raises
+    ------
+    ImageError
+        On a parameter out of range (as :func:`estimate_skew`).
+    """
+
+    def __init__(self, runs: Runs, max_angle: float = 15.0, sweep_step: float = 0.5,
+                 precision: float = 0.005, *, transpose: bool = False):
+        for name, v, lo, hi in (("max_angle", max_angle, 0.5, 45.0), ("sweep_step", sweep_step, 0.05, 2.0),
+                                ("precision", precision, 0.0005, 0.5)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and lo <= v <= hi):
+                raise ImageError(f"{name} {v!r} is out of range [{lo}, {hi}]")
+        self._runs, self._transpose = runs, transpose
+        self._args = (float(max_angle), float(sweep_step), float(precision))
+        self.steps = int(round(2.0 * max_angle / sweep_step)) + 1
+        self._scores = np.empty(self.steps, np.float64)
+        self._fine = None
+        self._h, self._w = (runs.width, runs.height) if transpose else (runs.height, runs.width)
+        n = runs.pixels
+        self._enough = n >= _MIN_INK
+        if self._enough:
+            # Each subsample is its own contiguous array with its own dither (see _ink_points).
+            self._coarse = self._points(max(1, n // _COARSE_POINTS))
+
+    def _points(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        r = self._runs
+        points = _ink_points_t if self._transpose else _ink_points
+        return points(r.y, r.x0, r.x1, r.pixels, r.height if self._transpose else r.width, stride)
+
+    def sweep(self, k0: int = 0, k1: int | None = None) -> None:
+        """Score sweep steps ``k0 .. k1 - 1`` (all by default; see :attr:`steps`)."""
+        if self._enough:
+            _sweep(*self._coarse, self._h, self._w, *self._args[:2], k0, self.steps if k1 is None else k1,
+                   self._scores)
+
+    def result(self, refine: bool = True) -> SkewEstimate:
+        """The estimate, once every sweep step is scored."""
+        n = self._runs.pixels
+        if not self._enough:
+            return SkewEstimate(0.0, 0.0, n)
+        cys, cxs = self._coarse
+        fine = self._coarse
+        if refine:
+            if self._fine is None:
+                self._fine = self._points(-(-n // _FINE_POINTS))
+            fine = self._fine
+        angle, conf, peak = _refine(self._scores, cys, cxs, *fine, self._h, self._w, *self._args, bool(refine))
+        return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n, float(peak) / float(cys.size) ** 2)

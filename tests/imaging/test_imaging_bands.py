@@ -1,5 +1,6 @@
 """One page's steps cut into bands of rows on several threads give the page the steps give whole."""
 
+import os
 import threading
 
 import numpy as np
@@ -53,6 +54,60 @@ def test_run_waits_for_every_band_before_raising():
     with pytest.raises(ValueError, match="band"):
         bands.run([fails, lambda: finished.append(slow())])
     assert finished == ["late"]
+
+
+def test_helpers_run_calls_beside_this_thread_and_wait_for_all_on_leaving():
+    me = threading.get_ident()
+    release = threading.Event()
+    finished = []
+
+    def slow():
+        release.wait(5)
+        finished.append("slow")
+        return threading.get_ident()
+
+    with bands.Helpers() as helpers:
+        first = helpers.start(slow)
+        second = helpers.start(lambda: finished.append("second"))
+        assert not first.done()  # started, and this thread is not held up by it
+        release.set()
+    assert first.done() and second.done() and first.result() != me
+    # with one helper the calls run in the order started
+    assert finished == ["slow", "second"] or (os.cpu_count() or 2) > 2
+
+
+def test_helpers_raise_the_first_error_after_every_call_has_finished():
+    release = threading.Event()
+    finished = []
+
+    def fails():
+        raise ValueError("helper")
+
+    def slow():
+        release.wait(0.2)
+        finished.append("late")
+
+    with pytest.raises(ValueError, match="helper"):
+        with bands.Helpers() as helpers:
+            helpers.start(fails)
+            helpers.start(slow)
+    assert finished == ["late"]
+    # an error of the block's own wins, once the calls are done
+    with pytest.raises(KeyError):
+        with bands.Helpers() as helpers:
+            helpers.start(fails)
+            raise KeyError("own")
+
+
+def test_helpers_not_together_run_each_call_at_once_on_this_thread():
+    me = threading.get_ident()
+    with pytest.raises(ZeroDivisionError):
+        with bands.Helpers(together=False) as helpers:
+            f = helpers.start(threading.get_ident)
+            assert f.done() and f.result() == me
+            bad = helpers.start(lambda: 1 / 0)
+            assert bad.done() and isinstance(bad.exception(), ZeroDivisionError)
+    # the failed call's error is raised on leaving the block, as a helper's would be
 
 
 def _runs_equal(a, b):

@@ -129,3 +129,24 @@ def test_transposed_points_are_the_mask_transposed():
     ry, rx = np.nonzero(mask)  # raster order of the mask, as the runs give them
     np.testing.assert_array_equal(np.floor(ys), rx)
     np.testing.assert_array_equal(xs, ry - (mask.shape[0] - 1) / 2.0)
+
+
+@pytest.mark.parametrize("cut", [0, 1, 30, 60, 61])
+def test_a_sweep_scored_in_parts_gives_the_estimate_of_one_sweep(cut):
+    # The pipeline scores half the sweep's steps on a helper thread: any split of
+    # the steps, in any order, gives the same estimate to the bit.
+    from imaging.skew import SkewSearch
+
+    img = page(skew_deg=-3.1, seed=45, background="none")
+    small = reduce(img, 4)
+    levels = paper_levels(small)
+    maps = block_maps(small, 12, levels.paper)
+    runs = find_runs(ink_mask(small, maps.background, maps.outside, 12))
+    whole = estimate_skew_runs(runs)
+    search = SkewSearch(runs)
+    assert search.steps == 61
+    search.sweep(cut)
+    search.sweep(0, cut)
+    assert search.result() == whole
+    assert search.result(refine=False) == estimate_skew_runs(runs, refine=False)
+    assert abs(whole.angle_deg + 3.1) < 0.05
