@@ -132,3 +132,21 @@ def test_runs_are_those_of_the_bitonal_page_on_a_page():
     assert ref.count > 1000
     for name in ("y", "x0", "x1", "rowstart"):
         assert np.array_equal(getattr(runs, name), getattr(ref, name)), name
+
+
+@pytest.mark.parametrize("h,w", [(16, 16), (40, 37), (33, 250), (100, 17), (5, 3)])
+def test_tile_ranges_are_each_tiles_least_and_greatest_value(h, w):
+    # The sure-paper test stands on these ranges: a range too wide only costs time,
+    # one too narrow would skip ink; both are checked against numpy.
+    from imaging.sauvola import TILE_COLS, TILE_ROWS, _tile_ranges
+
+    img = np.random.default_rng(h * w).integers(0, 256, (h, w), dtype=np.uint8)
+    th, tw = TILE_ROWS, TILE_COLS
+    nty, ntx = -(-h // th), -(-w // tw)
+    tmin = np.empty((nty, ntx), np.int64)
+    tmax = np.empty((nty, ntx), np.int64)
+    _tile_ranges(img, th, tw, 0, nty, tmin, tmax)
+    for ty in range(nty):
+        for tx in range(ntx):
+            tile = img[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw]
+            assert (tmin[ty, tx], tmax[ty, tx]) == (tile.min(), tile.max()), (ty, tx)
