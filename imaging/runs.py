@@ -63,10 +63,34 @@ class Runs:
 
     def select(self, keep: np.ndarray) -> "Runs":
         """The runs where ``keep`` (bool, one per run) is true, still in raster order."""
-        y = self.y[keep]
-        rowstart = np.zeros(self.height + 1, np.int64)
-        np.cumsum(np.bincount(y, minlength=self.height), out=rowstart[1:])
-        return Runs(y, self.x0[keep], self.x1[keep], rowstart, self.height, self.width)
+        keep = np.asarray(keep, np.bool_)
+        if keep.shape != self.y.shape:
+            raise ValueError(f"keep has {keep.shape} flags for {self.count} runs")
+        return Runs(*_select(self.y, self.x0, self.x1, keep, self.height), self.height, self.width)
+
+
+@njit(cache=True, nogil=True)
+def _select(y, x0, x1, keep, height):
+    # Runs.select in one pass (numpy's three masked copies, bincount and cumsum took
+    # 0.12 ms on 20 000 runs, six times per page in the analysis).
+    m = 0
+    for i in range(keep.shape[0]):
+        m += keep[i]
+    ny = np.empty(m, y.dtype)
+    nx0 = np.empty(m, x0.dtype)
+    nx1 = np.empty(m, x1.dtype)
+    rowstart = np.zeros(height + 1, np.int64)
+    j = 0
+    for i in range(keep.shape[0]):
+        if keep[i]:
+            ny[j] = y[i]
+            nx0[j] = x0[i]
+            nx1[j] = x1[i]
+            rowstart[y[i] + 1] += 1
+            j += 1
+    for r in range(height):
+        rowstart[r + 1] += rowstart[r]
+    return ny, nx0, nx1, rowstart
 
 
 @njit(cache=True, nogil=True, inline="always")

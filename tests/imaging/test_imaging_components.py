@@ -1,5 +1,6 @@
 import cv2
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -52,3 +53,22 @@ def test_despeckle_inplace_on_an_unaligned_array():
     img[10:30, 10:12] = 0
     out, removed = despeckle(img, 3, inplace=True)
     assert out is img and removed == 1 and img[5, 40] == 255 and (img[10:30, 10:12] == 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 40)), elements=st.integers(0, 1)),
+       st.integers(0, 2**32 - 1))
+def test_selected_runs_are_the_runs_of_the_selected_pixels(mask, seed):
+    from imaging.runs import find_runs
+
+    runs = find_runs(mask, 1)
+    keep = np.random.default_rng(seed).random(runs.count) < 0.6
+    sel = runs.select(keep)
+    # as the masked arrays say, and rowstart indexes the kept runs row by row
+    assert np.array_equal(sel.y, runs.y[keep]) and np.array_equal(sel.x0, runs.x0[keep])
+    assert np.array_equal(sel.x1, runs.x1[keep]) and sel.y.dtype == runs.y.dtype
+    for r in range(mask.shape[0]):
+        assert np.all(sel.y[sel.rowstart[r]:sel.rowstart[r + 1]] == r)
+    assert sel.rowstart[0] == 0 and sel.rowstart[-1] == sel.count
+    with pytest.raises(ValueError):
+        runs.select(np.ones(runs.count + 1, bool))

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from imaging.errors import ImageError
-from imaging.sheet import SheetEdge, SheetEdges, _walk_cols, _walk_rows, find_sheet_edges
+from imaging.sheet import _walk_cols, _walk_rows, find_sheet_edges
 
 
 def reference_walk(line, step256, offset256, band, limit, skip, flat_levels, flat256):
