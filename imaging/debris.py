@@ -26,6 +26,9 @@ from imaging.errors import ImageError
 from imaging.runs import Runs
 from imaging.sheet import SheetEdges
 
+# Share of a component's pixels in the bands along the edges that puts it in them (edge_debris).
+BAND_SHARE = 0.9
+
 
 @njit(cache=True, nogil=True)
 def _bands(ry, rs, re, comp, count, found, offset, slope, band):
@@ -80,7 +83,7 @@ def _band_shares(runs: Runs, component: np.ndarray, count: int, edges: SheetEdge
 
 
 def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: SheetEdges, band: float,
-                long: float, share: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+                long: float, share: float = BAND_SHARE) -> tuple[np.ndarray, np.ndarray]:
     """Which components are debris along a found edge: a shadow, a dark sheet edge, background.
 
     A component lies *in the band* when at least ``share`` of its pixels lie
@@ -128,7 +131,13 @@ def edge_debris(runs: Runs, component: np.ndarray, boxes: np.ndarray, edges: She
         raise ImageError("component labels or boxes do not match the runs")
     check_positive(band, "band")
     check_positive(long, "long")
-    total, within, touching = _band_shares(runs, component, count, edges, band)
+    return _debris(boxes, _band_shares(runs, component, count, edges, band), long, share)
+
+
+def _debris(boxes: np.ndarray, shares: tuple[np.ndarray, np.ndarray, np.ndarray], long: float,
+            share: float) -> tuple[np.ndarray, np.ndarray]:
+    """edge_debris from the components' band shares (:func:`_band_shares`)."""
+    total, within, touching = shares
     within = within >= share * total
     extent = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     debris = within & (touching | (extent >= long))
@@ -193,10 +202,12 @@ def not_content(runs: Runs, component: np.ndarray, comps: Components, gray: np.n
     # Outside blocks make background only round the sheet: most of the component
     # lies beyond the found edges (or in the band inside them). Ink filling the
     # frame to its border (a dark photograph, a test pattern) is what was scanned.
-    total, beyond, _ = _band_shares(runs, component, comps.count, edges, band)
+    shares = _band_shares(runs, component, comps.count, edges, band)
+    total, beyond, _ = shares
     around = beyond >= 0.5 * total
     drop = np.isfinite(depth_in) & ((has_outside & around) | (depth_in <= depth))
-    debris, in_band = edge_debris(runs, component, b, edges, band, long)
+    # edge_debris on the same shares (its checks are this function's own)
+    debris, in_band = _debris(b, shares, long, BAND_SHARE)
     drop |= debris
     if in_band.any():
         # Small pieces in the band are debris when faint: printed text is far darker.
