@@ -120,12 +120,14 @@ def _direction(across: SkewSearch, runs: Runs, p: PipelineParams, given: int | N
         # evaluation pages; pages the right way 0.68 at least).
         if p.fix_orientation and across_est.confidence < p.lines_across_sure:
             down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
+            down_search.prepare()
             down_search.sweep()
             down = down_search.result(refine=False)
         vertical = down is not None and down.score > across_est.score * p.min_direction_ratio
     if vertical:
         if down_search is None:
             down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
+            down_search.prepare()
             down_search.sweep()
         down = down_search.result()
         # The page turned a quarter turn has the skew -angle (skew.estimate_skew_runs).
@@ -269,11 +271,15 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
 
     across = SkewSearch(text_runs, p.max_skew_deg)
     with bands.Helpers(par) as helpers:
-        # Half the sweep's steps on a helper, then the blank test and the quality
-        # measures, which need no skew, while this thread searches (step 6).
+        # The search's subsample and half the sweep's steps on a helper, then the
+        # blank test and the quality measures, which need no skew, while this
+        # thread searches (step 6).
+        fine = helpers.start(partial(across.prepare, fine=True))
+        across.prepare()
         half = helpers.start(partial(across.sweep, across.steps // 2))
         side = helpers.start(blank_and_quality)
         across.sweep(0, across.steps // 2)
+        fine.result()
         half.result()
         way = _direction(across, text_runs, p, orientation)
         blank, quality = side.result()

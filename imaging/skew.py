@@ -271,15 +271,17 @@ def estimate_skew_runs(runs: Runs, max_angle: float = 15.0, sweep_step: float = 
     sweep step, the confidence and score are the sweep's.
     """
     search = SkewSearch(runs, max_angle, sweep_step, precision, transpose=transpose)
+    search.prepare()
     search.sweep()
     return search.result(refine)
 
 
 class SkewSearch:
-    """:func:`estimate_skew_runs` in its two phases: the coarse sweep, whose steps
-    may be scored in parts on several threads (:meth:`sweep`), then the search
+    """:func:`estimate_skew_runs` in its phases, so that they can be shared among
+    threads: the two subsamples of the ink (:meth:`prepare`), the coarse sweep,
+    whose steps may be scored in parts (:meth:`sweep`), then the search
     (:meth:`result`), which may be asked for more than once, with or without
-    refining. The estimate is the same however the sweep is shared out.
+    refining. The estimate is the same however the work is shared out.
 
     Raises
     ------
@@ -297,22 +299,30 @@ class SkewSearch:
         self._args = (float(max_angle), float(sweep_step), float(precision))
         self.steps = int(round(2.0 * max_angle / sweep_step)) + 1
         self._scores = np.empty(self.steps, np.float64)
-        self._fine = None
+        self._coarse = self._fine = None
         self._h, self._w = (runs.width, runs.height) if transpose else (runs.height, runs.width)
-        n = runs.pixels
-        self._enough = n >= _MIN_INK
-        if self._enough:
-            # Each subsample is its own contiguous array with its own dither (see _ink_points).
-            self._coarse = self._points(max(1, n // _COARSE_POINTS))
+        self._enough = runs.pixels >= _MIN_INK
 
-    def _points(self, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self, fine: bool = False) -> None:
+        """Pick the sweep's subsample of the ink (with ``fine``, the search's); each
+        is its own contiguous array with its own dither (see _ink_points)."""
+        if not self._enough:
+            return
         r = self._runs
+        n = r.pixels
         points = _ink_points_t if self._transpose else _ink_points
-        return points(r.y, r.x0, r.x1, r.pixels, r.height if self._transpose else r.width, stride)
+        side = r.height if self._transpose else r.width
+        if fine and self._fine is None:
+            self._fine = points(r.y, r.x0, r.x1, n, side, -(-n // _FINE_POINTS))
+        elif not fine and self._coarse is None:
+            self._coarse = points(r.y, r.x0, r.x1, n, side, max(1, n // _COARSE_POINTS))
 
     def sweep(self, k0: int = 0, k1: int | None = None) -> None:
-        """Score sweep steps ``k0 .. k1 - 1`` (all by default; see :attr:`steps`)."""
+        """Score sweep steps ``k0 .. k1 - 1`` (all by default; see :attr:`steps`)
+        once the sweep's subsample is prepared."""
         if self._enough:
+            if self._coarse is None:
+                raise RuntimeError("SkewSearch.sweep before prepare()")
             _sweep(*self._coarse, self._h, self._w, *self._args[:2], k0, self.steps if k1 is None else k1,
                    self._scores)
 
@@ -321,11 +331,9 @@ class SkewSearch:
         n = self._runs.pixels
         if not self._enough:
             return SkewEstimate(0.0, 0.0, n)
-        cys, cxs = self._coarse
-        fine = self._coarse
         if refine:
-            if self._fine is None:
-                self._fine = self._points(-(-n // _FINE_POINTS))
-            fine = self._fine
+            self.prepare(fine=True)
+        cys, cxs = self._coarse
+        fine = self._fine if refine else self._coarse
         angle, conf, peak = _refine(self._scores, cys, cxs, *fine, self._h, self._w, *self._args, bool(refine))
         return SkewEstimate(float(angle), float(min(1.0, max(0.0, conf))), n, float(peak) / float(cys.size) ** 2)

@@ -145,6 +145,10 @@ def test_a_sweep_scored_in_parts_gives_the_estimate_of_one_sweep(cut):
     whole = estimate_skew_runs(runs)
     search = SkewSearch(runs)
     assert search.steps == 61
+    with pytest.raises(RuntimeError):
+        search.sweep()  # its subsample is not picked yet
+    search.prepare(fine=True)
+    search.prepare()
     search.sweep(cut)
     search.sweep(0, cut)
     assert search.result() == whole
