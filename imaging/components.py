@@ -90,17 +90,21 @@ def _link_rows(parent, rs, re, rowstart, ya, yb):
                 b += 1
 
 
-@njit(cache=True, nogil=True)
-def _link(rs, re, rowstart, h):
-    parent = np.arange(rs.shape[0])
-    _link_rows(parent, rs, re, rowstart, 1, h)
+def _linked(runs: Runs, threads: int) -> np.ndarray:
+    """The runs' union-find, linked in bands of rows side by side on ``threads``
+    threads, then where two bands meet (the same sets for any number)."""
+    parent = np.arange(runs.count)
+    parts = bands.split(runs.height, check_int(threads, "threads", 1, 64))
+    bands.run([partial(_link_rows, parent, runs.x0, runs.x1, runs.rowstart, a + 1, b) for a, b in parts])
+    for a, _ in parts[1:]:
+        _link_rows(parent, runs.x0, runs.x1, runs.rowstart, a, a + 1)
     return parent
 
 
 @njit(cache=True, nogil=True)
-def _label(ry, rs, re, rowstart, h):
+def _label(parent, ry, rs, re):
+    # Components numbered in raster order of their first run, with areas and boxes.
     n = ry.shape[0]
-    parent = _link(rs, re, rowstart, h)
     comp = np.empty(n, np.int64)
     ncomp = 0
     for i in range(n):
@@ -163,13 +167,16 @@ def _drop(parent, ry, rs, re, size, img, paper):
     return painted
 
 
-def label_runs(runs: Runs) -> tuple[np.ndarray, Components]:
+def label_runs(runs: Runs, *, threads: int = 1) -> tuple[np.ndarray, Components]:
     """Group runs into 8-connected components.
 
     Parameters
     ----------
     runs : Runs
         From :func:`imaging.runs.find_runs`.
+    threads : int
+        Bands of rows linked side by side on this many threads (:mod:`imaging.bands`);
+        the result is the same for any number.
 
     Returns
     -------
@@ -179,7 +186,7 @@ def label_runs(runs: Runs) -> tuple[np.ndarray, Components]:
         Area and bounding box of every component, in raster order of their
         first pixel.
     """
-    comp, area, box = _label(runs.y, runs.x0, runs.x1, runs.rowstart, runs.height)
+    comp, area, box = _label(_linked(runs, threads), runs.y, runs.x0, runs.x1)
     return comp, Components(area, box)
 
 
@@ -270,10 +277,4 @@ def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255, *,
     """
     if size <= 0 or runs.count == 0:
         return 0
-    parent = np.arange(runs.count)
-    parts = bands.split(runs.height, check_int(threads, "threads", 1, 64))
-    # Each band links the rows inside it; then the rows where two bands meet.
-    bands.run([partial(_link_rows, parent, runs.x0, runs.x1, runs.rowstart, a + 1, b) for a, b in parts])
-    for a, _ in parts[1:]:
-        _link_rows(parent, runs.x0, runs.x1, runs.rowstart, a, a + 1)
-    return int(_drop(parent, runs.y, runs.x0, runs.x1, size, bitonal, np.uint8(paper)))
+    return int(_drop(_linked(runs, threads), runs.y, runs.x0, runs.x1, size, bitonal, np.uint8(paper)))

@@ -230,10 +230,11 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         maps = block_maps(small, block, levels.paper, reach=max(1, int(round(p.wide_background_mm / p.block_mm))),
                           outside_ratio=p.outside_ratio, floor_ratio=p.outside_floor)
         ink = ink_mask(small, maps.background, maps.outside, block, p.ink_ratio)
-        # The ink is cut into runs and labelled once; the blank test, speck removal,
+        # The ink is cut into runs and labelled once (in bands, the second on the
+        # helper once it has found the edges); the blank test, speck removal,
         # skew, orientation and content box all work from those runs.
-        runs = find_runs(ink)
-        return levels, maps, ink, runs, *label_runs(runs)
+        runs = find_runs(ink, threads=p.threads)
+        return levels, maps, ink, runs, *label_runs(runs, threads=p.threads)
 
     # The sheet's edges need only the analysis copy: found beside the ink.
     (levels, maps, ink, runs, component, comps), edges = bands.run([ink_runs, partial(

@@ -23,10 +23,12 @@ on sequential local operations", CVIU 89(1), 2003 (run representation).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from numba import njit
 
+from imaging import bands
 from imaging.checks import check_int, check_mask
 
 
@@ -162,9 +164,10 @@ def _grow(a, n):
 
 
 @njit(cache=True, nogil=True)
-def _runs(img, words, ink):
-    # One scan. A row holds at most (w + 1) // 2 runs: the arrays grow (doubling)
-    # before a row that might not fit, so no count pass is needed to size them.
+def _runs(img, words, ink, y0):
+    # One scan of ``img``, rows of the page from ``y0`` on (a band: its first row
+    # starts on a word). A row holds at most (w + 1) // 2 runs: the arrays grow
+    # (doubling) before a row that might not fit, so no count pass is needed to size them.
     h, w = img.shape
     tz = np.zeros(256, np.int64)
     for v in range(1, 256):
@@ -190,7 +193,7 @@ def _runs(img, words, ink):
         head = min((8 - (base & 7)) & 7, w)
         nw = max(0, (w - head) // 8)
         first = (base + head) >> 3
-        k = _scan_row(img[y], words[first:first + nw], head, ink, y, ry, rs, re, k, tz)
+        k = _scan_row(img[y], words[first:first + nw], head, ink, y0 + y, ry, rs, re, k, tz)
     rowstart[h] = k
     return ry[:k], rs[:k], re[:k], rowstart
 
@@ -283,7 +286,7 @@ def word_view(img: np.ndarray) -> np.ndarray:
     return flat[: n * 8].view(np.uint64) if n else np.zeros(1, np.uint64)
 
 
-def find_runs(mask: np.ndarray, ink: int = 1) -> Runs:
+def find_runs(mask: np.ndarray, ink: int = 1, *, threads: int = 1) -> Runs:
     """Cut a mask into runs of the pixels equal to ``ink``.
 
     Parameters
@@ -292,6 +295,9 @@ def find_runs(mask: np.ndarray, ink: int = 1) -> Runs:
         Mask (1 = ink) or bitonal page (0 = ink).
     ink : int
         Value that marks ink, 0 to 255.
+    threads : int
+        Bands of rows cut side by side on this many threads (:mod:`imaging.bands`);
+        the runs are the same for any number.
 
     Returns
     -------
@@ -300,14 +306,35 @@ def find_runs(mask: np.ndarray, ink: int = 1) -> Runs:
     Raises
     ------
     ImageError
-        If the mask is not a 2-D bool/uint8 array or ``ink`` is out of range.
+        If the mask is not a 2-D bool/uint8 array or ``ink`` or ``threads`` is out of range.
     """
     img = check_mask(mask, "mask")
     v = check_int(ink, "ink", 0, 255)
+    threads = check_int(threads, "threads", 1, 64)
     if img.ctypes.data % 8:
         img = img.copy()  # the word view needs 8-byte alignment
-    ry, rs, re, rowstart = _runs(img, word_view(img), np.uint8(v))
-    return Runs(ry, rs, re, rowstart, int(img.shape[0]), int(img.shape[1]))
+    h, w = int(img.shape[0]), int(img.shape[1])
+    # Bands start on a multiple of 8 rows, so on a word.
+    parts = bands.split(h, threads, 8)
+    done = bands.run([partial(_band_runs, img, a, b, np.uint8(v)) for a, b in parts])
+    return join_runs(done, h, w)
+
+
+def _band_runs(img: np.ndarray, a: int, b: int, ink: np.uint8) -> tuple:
+    band = img[a:b]
+    return _runs(band, word_view(band), ink, a)
+
+
+def join_runs(parts: list[tuple], height: int, width: int) -> Runs:
+    """The runs of a page from those of its bands, in order: ``(y, x0, x1, rowstart)``
+    each, ``y`` the page's rows and ``rowstart`` the band's own, from 0."""
+    if len(parts) == 1:
+        ry, rs, re, rowstart = parts[0]
+        return Runs(ry, rs, re, rowstart, height, width)
+    ry, rs, re = (np.concatenate([d[i] for d in parts]) for i in range(3))
+    counts = np.cumsum([0] + [d[0].shape[0] for d in parts])
+    rowstart = np.concatenate([d[3][:-1] + c for d, c in zip(parts, counts)] + [counts[-1:]])
+    return Runs(ry, rs, re, rowstart, height, width)
 
 
 def fill_runs(img: np.ndarray, runs: Runs, value: int) -> None:

@@ -39,7 +39,7 @@ from numba import njit
 from imaging import bands
 from imaging.checks import check_gray, check_int
 from imaging.errors import ImageError
-from imaging.runs import Runs, _grow, cut_word_runs, lowest_bit_table
+from imaging.runs import Runs, _grow, cut_word_runs, join_runs, lowest_bit_table
 
 # Rows and columns of the tiles tested for sure paper. Smaller tiles find more
 # paper between text lines but cost more to test and to walk: on the bench's 300
@@ -382,13 +382,7 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
     parts = bands.split(h, threads, th)
     done = bands.run([partial(_sauvola, img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
                       for a, b in parts])
-    if len(done) == 1:
-        ry, rs, re, rowstart = done[0]
-    else:
-        ry, rs, re = (np.concatenate([d[i] for d in done]) for i in range(3))
-        counts = np.cumsum([0] + [d[0].shape[0] for d in done])
-        rowstart = np.concatenate([d[3][:-1] + c for d, c in zip(done, counts)] + [counts[-1:]])
-    return out, Runs(ry, rs, re, rowstart, h, w)
+    return out, join_runs(done, h, w)
 
 
 def sauvola(gray: np.ndarray, window: int = 25, k: float = 0.2, r: float = 127.5) -> np.ndarray:

@@ -144,6 +144,24 @@ def test_reduction_in_bands_is_the_whole_pages(colour, mode):
         assert np.array_equal(whole, reduce(img, 3, mode, threads=threads))
 
 
+@pytest.mark.parametrize("threads", [2, 3, 8])
+@pytest.mark.parametrize("h,w", [(877, 620), (61, 37), (9, 5), (3, 100)])
+def test_runs_and_labels_in_bands_are_the_whole_pages(threads, h, w):
+    from imaging.components import label_runs
+    from imaging.runs import find_runs
+
+    rng = np.random.default_rng(h * w)
+    # blobs that cross band edges, and noise
+    mask = (rng.random((h, w)) < 0.08) | (np.add.outer(np.sin(np.arange(h) / 7.0), np.cos(np.arange(w) / 9.0)) > 1.2)
+    whole = find_runs(mask)
+    banded = find_runs(mask, threads=threads)
+    assert _runs_equal(whole, banded) and banded.y.dtype == whole.y.dtype
+    comp, comps = label_runs(whole)
+    comp_b, comps_b = label_runs(banded, threads=threads)
+    assert np.array_equal(comp, comp_b) and np.array_equal(comps.box, comps_b.box)
+    assert np.array_equal(comps.area, comps_b.area)
+
+
 def test_speck_removal_in_bands_is_the_whole_pages():
     # A band edge through a letter must not split it into specks: the two halves
     # are joined where the bands meet.
