@@ -209,14 +209,17 @@ def _threads_table(pages: dict) -> tuple[list[str], dict]:
     for (dpi, colour), img in pages.items():
         if dpi != 300:
             continue
-        m = _interleaved_ms({"one": lambda: process_page(img, dpi), "two": lambda: process_page(img, dpi, two)})
+        # Three times the rounds of the other tables: a page takes milliseconds, and on a
+        # shared VM the median of 11 moved by more than the differences measured here.
+        m = _interleaved_ms({"one": lambda: process_page(img, dpi), "two": lambda: process_page(img, dpi, two)},
+                            3 * REPEAT)
         cv = _interleaved_ms({"one": lambda: cv_at(1, img, dpi), "two": lambda: cv_at(2, img, dpi)}, 3)
         res[(dpi, colour)] = {"one": m["one"], "two": m["two"], "cv_one": cv["one"], "cv_two": cv["two"]}
         out.append(f"| {dpi} dpi {'colour' if colour else 'gray'} | {m['one']:.1f} | {m['two']:.1f} | "
                    f"{cv['one']:.1f} | {cv['two']:.1f} | {cv['two'] / m['two']:.1f}x |")
     out.append("")
     steps = {k: [] for k in ("analysis", "correction", "binarize", "despeckle", "total")}
-    for _ in range(REPEAT):
+    for _ in range(3 * REPEAT):
         for k, v in process_page(pages[(300, False)], 300, two).analysis.timings_ms.items():
             steps[k].append(v)
     res["steps"] = {k: statistics.median(v) for k, v in steps.items()}
@@ -251,9 +254,11 @@ def _why_bitonal(page300: np.ndarray, pres: dict, tres: dict) -> str:
             f"even a free bitonal page would leave analysis + correction alone at the budget. On the 300 dpi "
             f"colour page the bitonal steps add {colour['binarize'] + colour['despeckle']:.1f} ms to the JPEG "
             f"path. On two threads the page takes {two['total']:.1f} ms (analysis {two['analysis']:.1f}, "
-            f"correction with orientation and quality {two['correction']:.1f}, binarize {two['binarize']:.1f}, "
-            f"despeckle {two['despeckle']:.1f}): most of the analysis (components, blank test, skew on the "
-            "75 dpi copy) runs one step after the other on one thread. In the agent the bitonal page feeds "
+            f"correction with the orientation {two['correction']:.1f}, binarize {two['binarize']:.1f}, "
+            f"despeckle {two['despeckle']:.1f}): of the analysis on the 75 dpi copy the second core takes the "
+            "sheet's edges, half of the ink's runs and links, half of the skew sweep and, beside the skew "
+            "search, the blank test and quality measures; the rest (block maps, labels, debris, the search "
+            "itself, the boxes) runs one step after the other. In the agent the bitonal page feeds "
             "tesseract, which takes about 0.2 s a page (Records section), so these milliseconds do not limit "
             "the appliance.")
 
@@ -419,8 +424,10 @@ def run() -> str:
         "### One page on two threads",
         "",
         "The same page on one thread and on two (`PipelineParams(threads=2)`: the rotation, Sauvola and speck "
-        "removal in bands of rows, the sheet edges beside the ink mask, orientation and quality beside the "
-        "rotation; docs/design.md section 4, I6), taken in turns; OpenCV with `cv2.setNumThreads(1)` and `(2)`.",
+        "removal in bands of rows; in the analysis the sheet edges beside the ink mask, the ink's runs and "
+        "links in two bands, half the skew sweep and the blank test and quality measures beside the skew "
+        "search; the orientation beside the rotation; docs/design.md section 4, I6), taken in turns, "
+        f"{3 * REPEAT} rounds; OpenCV with `cv2.setNumThreads(1)` and `(2)`.",
         "",
         *threads,
         "",
