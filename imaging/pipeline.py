@@ -18,8 +18,8 @@ Order of the steps (the only place that knows it; docs/design.md section 4):
 9. rotation + crop of the full-resolution page in one pass (skipped below
    ``min_rotation_deg``), in the page's own channels, filled with the paper
    colour, then the quarter turn;
-10. Sauvola binarization of the corrected page and speck removal (bitonal for
-    OCR, unless ``PipelineParams.bitonal`` is off);
+10. Sauvola binarization of the corrected page and speck removal, band by band
+    (bitonal for OCR, unless ``PipelineParams.bitonal`` is off);
 11. warnings.
 
 Nothing here reads files or settings: the caller passes :class:`PipelineParams`.
@@ -38,7 +38,7 @@ from imaging import bands
 from imaging.background import block_maps, ink_mask, paper_levels
 from imaging.blank import BlankResult, dark_shape_area, detect_blank_runs
 from imaging.checks import check_page, check_positive
-from imaging.components import drop_specks, label_runs
+from imaging.components import label_runs
 from imaging.debris import not_content
 from imaging.errors import ImageError
 from imaging.frame import keep_content, scale_box, turn_box
@@ -50,8 +50,9 @@ from imaging.quality import measure_quality
 from imaging.record import ANALYSIS_VERSION, PageAnalysis, PageResult, RunContext
 from imaging.rotate import plan_rotation, turn
 from imaging.runs import Runs, fill_runs, find_runs
-from imaging.sauvola import sauvola_runs
+from imaging.sauvola import sauvola_bands
 from imaging.sheet import find_sheet_edges
+from imaging.specks import band_specks, join_specks
 from imaging.skew import SkewEstimate, SkewSearch
 
 __all__ = ["ANALYSIS_VERSION", "PageAnalysis", "PageResult", "PipelineParams", "RunContext", "process_page"]
@@ -331,11 +332,15 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     if p.bitonal:
         t = time.perf_counter()
         gray = to_gray(colour)
-        # The binarization cuts the ink runs as it goes; despeckling labels them.
-        bitonal, ink_runs = sauvola_runs(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k, threads=p.threads)
+        # The binarization cuts the ink runs as it goes, and each band removes the
+        # specks that lie within it while its runs are in cache; "despeckle" is the
+        # join of those that reach a row where two bands meet.
+        size = int(round(p.speck_mm * d / 25.4))
+        bitonal, parts = sauvola_bands(gray, _odd(p.sauvola_window_mm * d / 25.4), p.sauvola_k,
+                                       partial(band_specks, size=size, height=gray.shape[0]), threads=p.threads)
         timings["binarize"] = (time.perf_counter() - t) * 1e3
         t = time.perf_counter()
-        drop_specks(bitonal, ink_runs, int(round(p.speck_mm * d / 25.4)), threads=p.threads)
+        join_specks(bitonal, parts, size)
         timings["despeckle"] = (time.perf_counter() - t) * 1e3
 
     warnings: list[dict] = []

@@ -31,7 +31,9 @@ Mathematica 9, 1935 (variance of values in [a, b] is at most (b - a)^2 / 4).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 
 import numpy as np
 from numba import njit
@@ -40,6 +42,8 @@ from imaging import bands
 from imaging.checks import check_gray, check_int
 from imaging.errors import ImageError
 from imaging.runs import Runs, _grow, cut_word_runs, join_runs, lowest_bit_table
+
+T = TypeVar("T")
 
 # Rows and columns of the tiles tested for sure paper. Smaller tiles find more
 # paper between text lines but cost more to test and to walk: on the bench's 300
@@ -366,7 +370,10 @@ def _check(gray: np.ndarray, window: int, k: float, r: float) -> tuple[np.ndarra
 
 
 def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
-              threads: int = 1) -> tuple[np.ndarray, Runs]:
+              threads: int = 1, then: Callable | None = None) -> tuple[np.ndarray, list]:
+    """The bitonal page and, per band in row order, its runs ``(y, x0, x1, rowstart)``
+    (``rowstart`` the band's own, from 0), or what ``then(out, runs, a, b)`` made of
+    them on the band's thread."""
     h, w = img.shape
     th, tw = TILE_ROWS, TILE_COLS
     paper = _paper_tiles(img, win // 2, k, r, threads)
@@ -379,10 +386,12 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
     lead = (-buf.ctypes.data) % 8
     out = buf[lead:lead + size].reshape(h, w)
     words = buf[lead:lead + (size + 7) // 8 * 8].view(np.uint64)
-    parts = bands.split(h, threads, th)
-    done = bands.run([partial(_sauvola, img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
-                      for a, b in parts])
-    return out, join_runs(done, h, w)
+
+    def band(a: int, b: int):
+        runs = _sauvola(img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
+        return runs if then is None else then(out, runs, a, b)
+
+    return out, bands.run([partial(band, a, b) for a, b in bands.split(h, threads, th)])
 
 
 def sauvola(gray: np.ndarray, window: int = 25, k: float = 0.2, r: float = 127.5) -> np.ndarray:
@@ -438,4 +447,31 @@ def sauvola_runs(gray: np.ndarray, window: int = 25, k: float = 0.2,
         As :func:`sauvola`.
     """
     img, win, kf, rf = _check(gray, window, k, r)
-    return _binarize(img, win, kf, rf, True, check_int(threads, "threads", 1, 64))
+    out, parts = _binarize(img, win, kf, rf, True, check_int(threads, "threads", 1, 64))
+    return out, join_runs(parts, *out.shape)
+
+
+def sauvola_bands(gray: np.ndarray, window: int, k: float, then: Callable[[np.ndarray, tuple, int, int], T],
+                  r: float = 127.5, *, threads: int = 1) -> tuple[np.ndarray, list[T]]:
+    """:func:`sauvola` in bands of rows, each band's ink runs handed on while they are in cache.
+
+    ``then(bitonal, runs, a, b)`` runs on the band's thread once its rows ``a .. b - 1``
+    are made, with their ink runs ``runs = (y, x0, x1, rowstart)``: ``y`` the page's
+    rows, ``rowstart`` the band's own (``runs`` of row ``a + i`` are
+    ``rowstart[i]:rowstart[i + 1]``). It may change the band's own rows of
+    ``bitonal``, never another band's (they are being made beside it).
+
+    Returns
+    -------
+    bitonal : ndarray, uint8, shape (H, W)
+        As :func:`sauvola`, after every ``then``.
+    list
+        What ``then`` returned for each band, in row order.
+
+    Raises
+    ------
+    ImageError
+        As :func:`sauvola`.
+    """
+    img, win, kf, rf = _check(gray, window, k, r)
+    return _binarize(img, win, kf, rf, True, check_int(threads, "threads", 1, 64), then)

@@ -1,0 +1,160 @@
+"""Speck removal band by band, beside a banded binarization (:func:`imaging.sauvola.sauvola_bands`).
+
+Each band links, boxes and paints the sets of its own ink runs while they are in
+cache (:func:`band_specks`, on the band's thread); only sets that reach a row
+where two bands meet wait for :func:`join_specks`, which links them across
+that row and paints those that fit. The page and the count of pixels painted
+are those :func:`imaging.components.drop_specks` makes from all the runs at
+once (tests/imaging/test_imaging_bands.py), without the page's runs ever being
+joined into one list or linked again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from imaging.components import _find, _link_rows
+
+
+@dataclass(frozen=True)
+class BandSpecks:
+    """A band's runs and sets as :func:`band_specks` leaves them for :func:`join_specks`."""
+
+    runs: tuple          # (y, x0, x1, rowstart), rowstart the band's own
+    root: np.ndarray     # each run's set, by the set's first run (band indices)
+    box: np.ndarray      # per run that is a root: left, top, right, bottom (inclusive)
+    waits: np.ndarray    # per run that is a root: the set reaches a row where bands meet
+    painted: int
+
+
+@njit(cache=True, nogil=True)
+def _band_sets(ry, rs, re, rowstart, size, img, paper, wait_top, wait_bottom):
+    n = ry.shape[0]
+    rows = rowstart.shape[0] - 1
+    parent = np.arange(n)
+    _link_rows(parent, rs, re, rowstart, 1, rows)
+    root = np.empty(n, np.int64)
+    box = np.empty((n, 4), np.int32)
+    for i in range(n):
+        r = _find(parent, i)
+        root[i] = r
+        if r == i:
+            box[i, 0] = rs[i]
+            box[i, 1] = ry[i]
+            box[i, 2] = re[i]
+            box[i, 3] = ry[i]
+        else:
+            box[r, 0] = min(box[r, 0], rs[i])
+            box[r, 2] = max(box[r, 2], re[i])
+            box[r, 3] = max(box[r, 3], ry[i])
+    waits = np.zeros(n, np.bool_)
+    if wait_top and rows > 0:
+        for i in range(rowstart[0], rowstart[1]):
+            waits[root[i]] = True
+    if wait_bottom and rows > 0:
+        for i in range(rowstart[rows - 1], rowstart[rows]):
+            waits[root[i]] = True
+    painted = 0
+    for i in range(n):
+        r = root[i]
+        if not waits[r] and box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
+            row = img[ry[i]]
+            for x in range(rs[i], re[i] + 1):
+                row[x] = paper
+            painted += re[i] - rs[i] + 1
+    return root, box, waits, painted
+
+
+def band_specks(bitonal: np.ndarray, runs: tuple, a: int, b: int, *, size: int, height: int,
+                paper: int = 255) -> BandSpecks:
+    """The ``then`` of :func:`imaging.sauvola.sauvola_bands` for speck removal: paints
+    over, in rows ``a .. b - 1`` of ``bitonal``, the sets of the band's runs that fit in
+    ``size x size`` and reach neither of its rows that meet another band (the page
+    has ``height`` rows)."""
+    ry, rs, re, rowstart = runs
+    if size <= 0:
+        return BandSpecks(runs, np.zeros(0, np.int64), np.zeros((0, 4), np.int32), np.zeros(0, bool), 0)
+    root, box, waits, painted = _band_sets(ry, rs, re, rowstart, size, bitonal, np.uint8(paper), a > 0, b < height)
+    return BandSpecks(runs, root, box, waits, int(painted))
+
+
+@njit(cache=True, nogil=True)
+def _link_across(rs_a, re_a, id_a, rs_b, re_b, id_b, parent):
+    # The runs of the last row of one band and the first of the next (each row's
+    # runs left to right, with their sets' ids): sets that touch are joined.
+    a = 0
+    b = 0
+    while a < rs_a.shape[0] and b < rs_b.shape[0]:
+        if re_a[a] + 1 >= rs_b[b] and rs_a[a] <= re_b[b] + 1:
+            ra = _find(parent, id_a[a])
+            rb = _find(parent, id_b[b])
+            if ra != rb:
+                if ra < rb:
+                    parent[rb] = ra
+                else:
+                    parent[ra] = rb
+        if re_a[a] < re_b[b]:
+            a += 1
+        else:
+            b += 1
+
+
+@njit(cache=True, nogil=True)
+def _merge_boxes(parent, box):
+    # Each joined set's box at its root.
+    for i in range(parent.shape[0]):
+        r = _find(parent, i)
+        if r != i:
+            box[r, 0] = min(box[r, 0], box[i, 0])
+            box[r, 1] = min(box[r, 1], box[i, 1])
+            box[r, 2] = max(box[r, 2], box[i, 2])
+            box[r, 3] = max(box[r, 3], box[i, 3])
+
+
+@njit(cache=True, nogil=True)
+def _paint_joined(ry, rs, re, run_id, parent, box, size, img, paper):
+    # Runs of sets that waited (run_id >= 0) whose joined set fits become paper.
+    painted = 0
+    for i in range(ry.shape[0]):
+        if run_id[i] >= 0:
+            r = _find(parent, run_id[i])
+            if box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
+                row = img[ry[i]]
+                for x in range(rs[i], re[i] + 1):
+                    row[x] = paper
+                painted += re[i] - rs[i] + 1
+    return painted
+
+
+def join_specks(bitonal: np.ndarray, parts: list[BandSpecks], size: int, paper: int = 255) -> int:
+    """Finish the speck removal of :func:`band_specks`: sets that reach a row where
+    two bands meet are joined across it, and those that fit in ``size x size`` are
+    painted over. Returns the pixels painted over by the bands and here."""
+    painted = sum(part.painted for part in parts)
+    if size <= 0 or len(parts) < 2:
+        return painted
+    # One id per waiting set, across all bands; a run's id is its set's (-1: done).
+    run_ids, boxes, start = [], [], 0
+    for part in parts:
+        roots = np.flatnonzero(part.waits)
+        ids = np.full(part.root.shape[0], -1, np.int64)
+        ids[roots] = np.arange(start, start + roots.size)
+        run_ids.append(ids[part.root])
+        boxes.append(part.box[roots].astype(np.int64))
+        start += roots.size
+    parent = np.arange(start)
+    for (up, up_ids), (down, down_ids) in zip(zip(parts, run_ids), zip(parts[1:], run_ids[1:])):
+        ua = up.runs[3]
+        last = slice(int(ua[-2]), int(ua[-1]))
+        first = slice(0, int(down.runs[3][1]))
+        _link_across(up.runs[1][last], up.runs[2][last], up_ids[last],
+                     down.runs[1][first], down.runs[2][first], down_ids[first], parent)
+    box = np.concatenate(boxes)
+    _merge_boxes(parent, box)
+    for part, ids in zip(parts, run_ids):
+        ry, rs, re, _ = part.runs
+        painted += int(_paint_joined(ry, rs, re, ids, parent, box, size, bitonal, np.uint8(paper)))
+    return painted
