@@ -278,4 +278,3 @@ def drop_specks(bitonal: np.ndarray, runs: Runs, size: int, paper: int = 255, *,
     if size <= 0 or runs.count == 0:
         return 0
     return int(_drop(_linked(runs, threads), runs.y, runs.x0, runs.x1, size, bitonal, np.uint8(paper)))
-
