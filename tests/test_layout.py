@@ -12,7 +12,6 @@ import ast
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from central.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("firmware_agent", "drivers", "imaging", "records", "sync", "central")
@@ -59,12 +60,6 @@ def test_imports_flow_one_way():
     assert wrong == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(900)
 def test_a_central_server_installs_and_serves_without_the_station_libraries(tmp_path):
     """`pip install '.[central]'` in a fresh virtualenv: no python-sane, pyusb, numba or OpenCV, and
@@ -84,7 +79,7 @@ def test_a_central_server_installs_and_serves_without_the_station_libraries(tmp_
              " if u.find_spec(m)])")
     present = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert present.stdout.strip() == "[]", present.stdout
-    port, metrics = _free_port(), _free_port()
+    port, metrics = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     server = subprocess.Popen([str(venv / "bin" / "sohoa-central"), "serve", "--root", str(tmp_path / "rx"),
                                "--port", str(port), "--metrics-port", str(metrics)],

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -14,16 +13,11 @@ from pathlib import Path
 from sync.enroll import enroll
 from sync.keys import save_private
 from central.local import start_local_receiver
+from central.services import free_port
 from central.receiver_state import ReceiverState
 
 ROOT = Path(__file__).resolve().parents[2]
 CHUNK = 256 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _start_receiver(root: Path, port: int) -> asyncio.subprocess.Process:
@@ -45,7 +39,7 @@ def test_receiver_killed_and_restarted_mid_upload(tmp_path, kit):
     root = tmp_path / "rx"
 
     async def body():
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}/"
         proc = await _start_receiver(root, port)
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -12,17 +11,13 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 
+from central.services import free_port
+
 BIN = os.path.join(os.path.dirname(sys.executable), "sohoa-central")
 
 
 def _run(*args, stdin: str = "") -> subprocess.CompletedProcess:
     return subprocess.run([BIN, *args], input=stdin, capture_output=True, text=True, timeout=120)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_accounts_web_and_audit_chain_from_the_command_line(tmp_path):
@@ -35,7 +30,7 @@ def test_accounts_web_and_audit_chain_from_the_command_line(tmp_path):
     assert short.returncode == 2 and "Không lưu được tài khoản" in short.stderr
     assert "an.nguyen\tarchivist" in _run("users", "list", "--root", root).stdout
 
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen([BIN, "web", "--root", root, "--port", str(port)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
