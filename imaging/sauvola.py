@@ -198,15 +198,26 @@ def _tile_ranges(img, th, tw, ty0, ty1, tmin, tmax):
             tmax[ty, tx] = t2[tx * tw]
 
 
-def _paper_tiles(img: np.ndarray, half: int, k: float, r: float, threads: int = 1) -> np.ndarray:
-    """Sure-paper tiles of ``img`` (see ``_paper_of``), the tile ranges in bands of tile rows."""
-    h, w = img.shape
+def _paper_tiles(img: np.ndarray, half: int, k: float, r: float) -> np.ndarray:
+    """Sure-paper tiles of ``img`` (see ``_paper_of``)."""
     th, tw = TILE_ROWS, TILE_COLS
-    nty, ntx = (h + th - 1) // th, (w + tw - 1) // tw
-    tmin = np.empty((nty, ntx), np.int64)
-    tmax = np.empty((nty, ntx), np.int64)
-    bands.run([partial(_tile_ranges, img, th, tw, a, b, tmin, tmax) for a, b in bands.split(nty, threads)])
-    return _paper_of(tmin, tmax, th, tw, half, k, r)
+    paper = np.empty((-(-img.shape[0] // th), -(-img.shape[1] // tw)), np.bool_)
+    _band_paper(img, half, k, r, 0, paper.shape[0], paper)
+    return paper
+
+
+def _band_paper(img: np.ndarray, half: int, k: float, r: float, ta: int, tb: int, paper: np.ndarray) -> None:
+    """Fill tile rows ``ta .. tb - 1`` of ``paper`` (a band's, made on its own thread):
+    from the ranges of those tile rows and of the ``half`` pixels' worth of tile rows
+    round them, the same rows the whole page's test gives."""
+    th, tw = TILE_ROWS, TILE_COLS
+    nty, ntx = paper.shape
+    ry = (half + th - 1) // th
+    a, b = max(0, ta - ry), min(nty, tb + ry)
+    tmin = np.empty((b - a, ntx), np.int64)
+    tmax = np.empty((b - a, ntx), np.int64)
+    _tile_ranges(img[a * th:min(img.shape[0], b * th)], th, tw, 0, b - a, tmin, tmax)
+    paper[ta:tb] = _paper_of(tmin, tmax, th, tw, half, k, r)[ta - a:tb - a]
 
 
 @njit(cache=True, nogil=True)
@@ -376,7 +387,10 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
     them on the band's thread."""
     h, w = img.shape
     th, tw = TILE_ROWS, TILE_COLS
-    paper = _paper_tiles(img, win // 2, k, r, threads)
+    # Each band tests its own tiles for sure paper (from its tile rows' ranges and
+    # those of its neighbours' rows within the window), then makes its rows: one
+    # hand-over to the helpers instead of two.
+    paper = np.empty((-(-h // th), -(-w // tw)), np.bool_)
     # The run cutter reads the page as 8-byte words: the page starts on a word,
     # and the buffer has whole words to its end. A band's first and last word may
     # hold bytes of its neighbours' rows, which it masks off unread (so another
@@ -388,6 +402,7 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
     words = buf[lead:lead + (size + 7) // 8 * 8].view(np.uint64)
 
     def band(a: int, b: int):
+        _band_paper(img, win // 2, k, r, a // th, -(-b // th), paper)
         runs = _sauvola(img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
         return runs if then is None else then(out, runs, a, b)
 

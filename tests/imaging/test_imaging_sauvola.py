@@ -150,3 +150,22 @@ def test_tile_ranges_are_each_tiles_least_and_greatest_value(h, w):
         for tx in range(ntx):
             tile = img[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw]
             assert (tmin[ty, tx], tmax[ty, tx]) == (tile.min(), tile.max()), (ty, tx)
+
+
+@pytest.mark.parametrize("half", [1, 12, 20, 40])
+def test_each_bands_sure_paper_tiles_are_the_whole_pages(half):
+    # Each binarization band tests its own tiles from its rows' ranges and its
+    # neighbours' within the window; the flags must be those of the whole page
+    # (too few only costs time, too many would skip ink).
+    from bench.imaging_pages import cached_page as page
+    from imaging.sauvola import TILE_ROWS, _band_paper, _paper_tiles
+
+    img = page(dpi=150, uneven=True, bleed=True, specks=20)
+    whole = _paper_tiles(img, half, 0.2, 127.5)
+    assert whole.any() and not whole.all()
+    nty = whole.shape[0]
+    for cuts in ([0, 7, nty], [0, 1, 2, nty - 1, nty], [0, nty // 3, 2 * nty // 3, nty]):
+        banded = np.zeros_like(whole)
+        for ta, tb in zip(cuts, cuts[1:]):
+            _band_paper(img, half, 0.2, 127.5, ta, tb, banded)
+        assert np.array_equal(banded, whole), (cuts, img.shape, TILE_ROWS)
