@@ -130,7 +130,7 @@ def _kernel_table(page300: np.ndarray) -> list[str]:
              (page300.shape[1] / 2, page300.shape[0] / 2), -2.3, 1), page300.shape[::-1], flags=cv2.INTER_LINEAR)),
         (f"Sauvola w={win}", lambda: sauvola(page300, win),
          "boxFilter/sqrBoxFilter Sauvola", lambda: _cv_sauvola(page300, win)),
-        (f"Sauvola w={win} + its ink runs (what the pipeline runs)", lambda: sauvola_runs(page300, win), "", None),
+        (f"Sauvola w={win} + its ink runs (as the pipeline cuts them)", lambda: sauvola_runs(page300, win), "", None),
         ("despeckle ≤ 0.3 mm", lambda: despeckle(bit, 4),
          "connectedComponentsWithStats", lambda: _cv_despeckle(bit, 4)),
         ("np.copyto (floor)", lambda: np.copyto(floor, page300), "", None),

@@ -62,6 +62,18 @@ def _find(parent, i):
     return i
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _union(parent, a, b):
+    # Join the sets of a and b; the root kept is the smaller index (for runs, the
+    # set's first run in raster order, which speck removal reads the box's top from).
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra < rb:
+        parent[rb] = ra
+    elif rb < ra:
+        parent[ra] = rb
+
+
 @njit(cache=True, nogil=True)
 def _link_rows(parent, rs, re, rowstart, ya, yb):
     # Union-find over the runs: each set's root is its first run in raster order
@@ -77,13 +89,7 @@ def _link_rows(parent, rs, re, rowstart, ya, yb):
         while a < a_end and b < b_end:
             # 8-connected overlap: columns touch within one pixel.
             if re[a] + 1 >= rs[b] and rs[a] <= re[b] + 1:
-                ra = _find(parent, a)
-                rb = _find(parent, b)
-                if ra != rb:
-                    if ra < rb:
-                        parent[rb] = ra
-                    else:
-                        parent[ra] = rb
+                _union(parent, a, b)
             if re[a] < re[b]:
                 a += 1
             else:

@@ -107,6 +107,14 @@ class _Direction:
     down: SkewEstimate | None
 
 
+def _swept_down(runs: Runs, p: PipelineParams) -> SkewSearch:
+    """The search for lines running down the page, its sweep scored (one thread)."""
+    search = SkewSearch(runs, p.max_skew_deg, transpose=True)
+    search.prepare()
+    search.sweep()
+    return search
+
+
 def _direction(across: SkewSearch, runs: Runs, p: PipelineParams, given: int | None) -> _Direction:
     """Step 6 on the text-like ink's runs, ``across`` their search with the lines across, swept."""
     across_est = across.result()
@@ -120,17 +128,11 @@ def _direction(across: SkewSearch, runs: Runs, p: PipelineParams, given: int | N
         # read across at a confidence of 0.45 at most on the development and
         # evaluation pages; pages the right way 0.68 at least).
         if p.fix_orientation and across_est.confidence < p.lines_across_sure:
-            down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
-            down_search.prepare()
-            down_search.sweep()
+            down_search = _swept_down(runs, p)
             down = down_search.result(refine=False)
         vertical = down is not None and down.score > across_est.score * p.min_direction_ratio
     if vertical:
-        if down_search is None:
-            down_search = SkewSearch(runs, p.max_skew_deg, transpose=True)
-            down_search.prepare()
-            down_search.sweep()
-        down = down_search.result()
+        down = (down_search or _swept_down(runs, p)).result()
         # The page turned a quarter turn has the skew -angle (skew.estimate_skew_runs).
         skew = SkewEstimate(-down.angle_deg, down.confidence, down.ink_pixels, down.score)
     else:

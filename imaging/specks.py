@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from imaging.components import _find, _link_rows
+from imaging.components import _find, _link_rows, _union
 
 
 @dataclass(frozen=True)
@@ -89,13 +89,7 @@ def _link_across(rs_a, re_a, id_a, rs_b, re_b, id_b, parent):
     b = 0
     while a < rs_a.shape[0] and b < rs_b.shape[0]:
         if re_a[a] + 1 >= rs_b[b] and rs_a[a] <= re_b[b] + 1:
-            ra = _find(parent, id_a[a])
-            rb = _find(parent, id_b[b])
-            if ra != rb:
-                if ra < rb:
-                    parent[rb] = ra
-                else:
-                    parent[ra] = rb
+            _union(parent, id_a[a], id_b[b])
         if re_a[a] < re_b[b]:
             a += 1
         else:
