@@ -286,14 +286,17 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         fine.result()
         half.result()
         way = _direction(across, text_runs, p, orientation)
+        # The content box at the angle a page with content is turned by, while the
+        # helper finishes the blank test (a blank page has no box, and no angle).
+        angle = way.skew.angle_deg if (way.text and abs(way.skew.angle_deg) >= p.min_rotation_deg) else 0.0
+        content = runs_box(runs, angle)
         blank, quality = side.result()
-    way = replace(way, text=way.text and not blank.blank)
+    if blank.blank:
+        way, angle, content = replace(way, text=False), 0.0, None
     skew = way.skew
     # The angle, sheet and crop need the skew only: the full page can be rotated
     # while the orientation is measured (the quarter turn comes after).
-    angle = skew.angle_deg if (way.text and abs(skew.angle_deg) >= p.min_rotation_deg) else 0.0
     sheet, found = edges.box(angle)
-    content = None if blank.blank else runs_box(runs, angle)
     safe = keep_content(sheet, found, content, max(1, int(round(p.crop_margin_mm / mm_px))), sw, sh)
     # Boxes at full size in the frame turned by the angle only.
     crop_a = scale_box(safe.box, f, w, h)

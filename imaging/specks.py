@@ -21,12 +21,13 @@ from imaging.components import _find, _link_rows, _union
 
 @dataclass(frozen=True)
 class BandSpecks:
-    """A band's runs and sets as :func:`band_specks` leaves them for :func:`join_specks`."""
+    """What :func:`band_specks` leaves for :func:`join_specks`: the sets that reach a row
+    where bands meet, and only those (the others are finished on the band's thread)."""
 
     runs: tuple          # (y, x0, x1, rowstart), rowstart the band's own
-    root: np.ndarray     # each run's set, by the set's first run (band indices)
-    box: np.ndarray      # per run that is a root: left, top, right, bottom (inclusive)
-    waits: np.ndarray    # per run that is a root: the set reaches a row where bands meet
+    late: np.ndarray     # the runs of those sets, in the band's order (its first and last rows' among them)
+    late_set: np.ndarray  # each such run's set, numbered 0 .. k - 1 in the band
+    box: np.ndarray      # per set: left, top, right, bottom (inclusive)
     painted: int
 
 
@@ -50,22 +51,47 @@ def _band_sets(ry, rs, re, rowstart, size, img, paper, wait_top, wait_bottom):
             box[r, 0] = min(box[r, 0], rs[i])
             box[r, 2] = max(box[r, 2], re[i])
             box[r, 3] = max(box[r, 3], ry[i])
-    waits = np.zeros(n, np.bool_)
+    # Sets that reach a row where bands meet wait, numbered in the order of their
+    # roots (-1: the set is finished here).
+    late_id = np.full(n, -1, np.int64)
     if wait_top and rows > 0:
         for i in range(rowstart[0], rowstart[1]):
-            waits[root[i]] = True
+            late_id[root[i]] = 0
     if wait_bottom and rows > 0:
         for i in range(rowstart[rows - 1], rowstart[rows]):
-            waits[root[i]] = True
+            late_id[root[i]] = 0
+    k = 0
+    for i in range(n):
+        if root[i] == i and late_id[i] == 0:
+            late_id[i] = k
+            k += 1
+    late_box = np.empty((k, 4), np.int64)
+    nl = 0
+    for i in range(n):
+        j = late_id[root[i]]
+        if j >= 0:
+            nl += 1
+            if root[i] == i:
+                late_box[j, 0] = box[i, 0]
+                late_box[j, 1] = box[i, 1]
+                late_box[j, 2] = box[i, 2]
+                late_box[j, 3] = box[i, 3]
+    late = np.empty(nl, np.int64)
+    late_set = np.empty(nl, np.int64)
+    nl = 0
     painted = 0
     for i in range(n):
         r = root[i]
-        if not waits[r] and box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
+        if late_id[r] >= 0:
+            late[nl] = i
+            late_set[nl] = late_id[r]
+            nl += 1
+        elif box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
             row = img[ry[i]]
             for x in range(rs[i], re[i] + 1):
                 row[x] = paper
             painted += re[i] - rs[i] + 1
-    return root, box, waits, painted
+    return late, late_set, late_box, painted
 
 
 def band_specks(bitonal: np.ndarray, runs: tuple, a: int, b: int, *, size: int, height: int,
@@ -76,9 +102,11 @@ def band_specks(bitonal: np.ndarray, runs: tuple, a: int, b: int, *, size: int, 
     has ``height`` rows)."""
     ry, rs, re, rowstart = runs
     if size <= 0:
-        return BandSpecks(runs, np.zeros(0, np.int64), np.zeros((0, 4), np.int32), np.zeros(0, bool), 0)
-    root, box, waits, painted = _band_sets(ry, rs, re, rowstart, size, bitonal, np.uint8(paper), a > 0, b < height)
-    return BandSpecks(runs, root, box, waits, int(painted))
+        none = np.zeros(0, np.int64)
+        return BandSpecks(runs, none, none, np.zeros((0, 4), np.int64), 0)
+    late, late_set, box, painted = _band_sets(ry, rs, re, rowstart, size, bitonal, np.uint8(paper), a > 0,
+                                              b < height)
+    return BandSpecks(runs, late, late_set, box, int(painted))
 
 
 @njit(cache=True, nogil=True)
@@ -109,17 +137,17 @@ def _merge_boxes(parent, box):
 
 
 @njit(cache=True, nogil=True)
-def _paint_joined(ry, rs, re, run_id, parent, box, size, img, paper):
-    # Runs of sets that waited (run_id >= 0) whose joined set fits become paper.
+def _paint_joined(ry, rs, re, late, ids, parent, box, size, img, paper):
+    # Runs of sets that waited whose joined set fits become paper.
     painted = 0
-    for i in range(ry.shape[0]):
-        if run_id[i] >= 0:
-            r = _find(parent, run_id[i])
-            if box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
-                row = img[ry[i]]
-                for x in range(rs[i], re[i] + 1):
-                    row[x] = paper
-                painted += re[i] - rs[i] + 1
+    for j in range(late.shape[0]):
+        r = _find(parent, ids[j])
+        if box[r, 2] - box[r, 0] < size and box[r, 3] - box[r, 1] < size:
+            i = late[j]
+            row = img[ry[i]]
+            for x in range(rs[i], re[i] + 1):
+                row[x] = paper
+            painted += re[i] - rs[i] + 1
     return painted
 
 
@@ -130,25 +158,24 @@ def join_specks(bitonal: np.ndarray, parts: list[BandSpecks], size: int, paper: 
     painted = sum(part.painted for part in parts)
     if size <= 0 or len(parts) < 2:
         return painted
-    # One id per waiting set, across all bands; a run's id is its set's (-1: done).
-    run_ids, boxes, start = [], [], 0
+    # One id per waiting set across all bands: a band's own numbers after the ones before it.
+    ids, start = [], 0
     for part in parts:
-        roots = np.flatnonzero(part.waits)
-        ids = np.full(part.root.shape[0], -1, np.int64)
-        ids[roots] = np.arange(start, start + roots.size)
-        run_ids.append(ids[part.root])
-        boxes.append(part.box[roots].astype(np.int64))
-        start += roots.size
+        ids.append(part.late_set + start)
+        start += part.box.shape[0]
     parent = np.arange(start)
-    for (up, up_ids), (down, down_ids) in zip(zip(parts, run_ids), zip(parts[1:], run_ids[1:])):
+    for (up, up_ids), (down, down_ids) in zip(zip(parts, ids), zip(parts[1:], ids[1:])):
+        # Every run of a band's first and last rows waits: they are the first and
+        # the last of its late runs.
         ua = up.runs[3]
-        last = slice(int(ua[-2]), int(ua[-1]))
+        last = slice(up.late.shape[0] - int(ua[-1] - ua[-2]), up.late.shape[0])
         first = slice(0, int(down.runs[3][1]))
-        _link_across(up.runs[1][last], up.runs[2][last], up_ids[last],
-                     down.runs[1][first], down.runs[2][first], down_ids[first], parent)
-    box = np.concatenate(boxes)
+        ul, dl = up.late[last], down.late[first]
+        _link_across(up.runs[1][ul], up.runs[2][ul], up_ids[last],
+                     down.runs[1][dl], down.runs[2][dl], down_ids[first], parent)
+    box = np.concatenate([part.box for part in parts])
     _merge_boxes(parent, box)
-    for part, ids in zip(parts, run_ids):
+    for part, part_ids in zip(parts, ids):
         ry, rs, re, _ = part.runs
-        painted += int(_paint_joined(ry, rs, re, ids, parent, box, size, bitonal, np.uint8(paper)))
+        painted += int(_paint_joined(ry, rs, re, part.late, part_ids, parent, box, size, bitonal, np.uint8(paper)))
     return painted
