@@ -248,17 +248,16 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     drop = not_content(runs, component, comps, small, maps, block, edges,
                        depth=p.border_depth_mm / mm_px, band=p.edge_band_mm / mm_px, long=p.text_max_mm / mm_px,
                        faint=p.faint_ratio)[component]
-    fill_runs(ink, runs.select(drop), 0)
+    fill_runs(ink, runs, 0, where=drop)
     runs, component = runs.select(~drop), component[~drop]
     kept_runs, kept_component = runs, component  # the blank test's, specks and all
     speck = comps.fits(int(round(max(p.speck_mm, 0.5) / mm_px)))[component]
-    fill_runs(ink, runs.select(speck), 0)
+    fill_runs(ink, runs, 0, where=speck)
     runs, component = runs.select(~speck), component[~speck]
     # Seals, stamps, tables and photos have long straight or round strokes of their
-    # own: skew and orientation read the text-like ink only.
+    # own: skew and orientation read the text-like ink only (its mask is made where
+    # it is read, beside the rotation).
     tall = ((comps.box[:, 3] - comps.box[:, 1]) > p.text_max_mm / mm_px)[component]
-    text_ink = ink.copy()
-    fill_runs(text_ink, runs.select(tall), 0)
     text_runs = runs.select(~tall)
 
     def blank_and_quality():
@@ -313,6 +312,8 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
 
     def measure():
         # Step 7, on the analysis copy.
+        text_ink = ink.copy()
+        fill_runs(text_ink, runs, 0, where=tall)
         return _lines(text_ink, text_runs, way, blank.blank, p, max(4, int(round(p.orientation_strip_mm / mm_px))),
                       orientation)
 

@@ -337,6 +337,22 @@ def join_runs(parts: list[tuple], height: int, width: int) -> Runs:
     return Runs(ry, rs, re, rowstart, height, width)
 
 
-def fill_runs(img: np.ndarray, runs: Runs, value: int) -> None:
-    """Set every pixel of ``runs`` in ``img`` (uint8, same shape) to ``value``, in place."""
-    _fill(img, runs.y, runs.x0, runs.x1, np.uint8(value))
+@njit(cache=True, nogil=True)
+def _fill_where(img, ry, rs, re, where, value):
+    for i in range(ry.shape[0]):
+        if where[i]:
+            row = img[ry[i]]
+            for x in range(rs[i], re[i] + 1):
+                row[x] = value
+
+
+def fill_runs(img: np.ndarray, runs: Runs, value: int, where: np.ndarray | None = None) -> None:
+    """Set every pixel of ``runs`` in ``img`` (uint8, same shape) to ``value``, in place;
+    with ``where`` (bool, one per run), of those runs only (no selected copy made)."""
+    if where is None:
+        _fill(img, runs.y, runs.x0, runs.x1, np.uint8(value))
+        return
+    where = np.asarray(where, np.bool_)
+    if where.shape != runs.y.shape:
+        raise ValueError(f"where has {where.shape} flags for {runs.count} runs")
+    _fill_where(img, runs.y, runs.x0, runs.x1, where, np.uint8(value))
