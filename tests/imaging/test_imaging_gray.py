@@ -35,6 +35,22 @@ def test_reduce_matches_block_mean_and_min(img, f):
     assert np.array_equal(reduce(img, f, "min"), blocks.min(axis=(1, 3)).astype(np.uint8))
 
 
+@pytest.mark.parametrize("f", list(range(1, 21)))
+def test_reduce_is_exact_at_every_factor_for_the_brightest_and_random_pages(f):
+    # The row sums are kept in 16 bits up to f = 16 and in 32 beyond: white pages
+    # give the largest sums each can hold.
+    rng = np.random.default_rng(f)
+    shape = (max(16, 3 * f + 1), max(16, 4 * f + 3))
+    for img in (np.full(shape, 255, np.uint8), rng.integers(0, 256, shape, dtype=np.uint8)):
+        h, w = img.shape[0] // f, img.shape[1] // f
+        blocks = img[:h * f, :w * f].reshape(h, f, w, f).astype(np.int64)
+        mean = (blocks.sum(axis=(1, 3)) + (f * f) // 2) // (f * f)
+        for threads in (1, 2):
+            assert np.array_equal(reduce(img, f, "area", threads=threads), mean.astype(np.uint8))
+        rgb = np.repeat(img[:, :, None], 3, axis=2)
+        assert np.array_equal(reduce(rgb, f, "area"), mean.astype(np.uint8))
+
+
 def test_reduce_rgb_equals_reduce_of_gray():
     rgb = np.random.default_rng(1).integers(0, 256, (60, 45, 3), dtype=np.uint8)
     assert np.array_equal(reduce(rgb, 3), reduce(_ref_gray(rgb), 3))
