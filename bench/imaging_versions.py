@@ -1,13 +1,15 @@
 """The bench's 300 dpi gray page on two commits, timed in turns in fresh processes.
 
-    python -m bench.imaging_versions OLD NEW [--rounds 3] [--pages 61] [--threads 2]
+    python -m bench.imaging_versions OLD NEW [--rounds 3] [--pages 61] [--threads 2] [--turns]
 
 On a shared VM the speed of the same code moves by tens of per cent between
 minutes, so one run of each commit says little. Here each commit is checked out
 in a temporary worktree with its own numba cache, and the two are timed in
 alternating processes (OLD, NEW, OLD, NEW, ...), each process timing ``--pages``
 runs of the whole pipeline after three warm-up runs; per process the median and
-the fastest page are printed, with the median step timings.
+the fastest page are printed, with the median step timings. With ``--turns`` each
+of those pages follows a one-thread page of its own, as the bench's verdict takes
+them (the helper threads idle meanwhile), whose median is printed too.
 """
 
 from __future__ import annotations
@@ -28,16 +30,22 @@ from imaging.pipeline import PipelineParams, process_page
 img = make_page(PageSpec(dpi=300, colour=False, skew_deg=2.3, seed=1, specks=30, uneven=True, bleed=True,
                          content="text"))
 p = PipelineParams(threads=int(sys.argv[1]))
+one = PipelineParams(threads=1) if sys.argv[3] == "1" else None
 for _ in range(3):
     process_page(img, 300, p)
-ts, steps = [], {}
+ts, ones, steps = [], [], {}
 for _ in range(int(sys.argv[2])):
+    if one is not None:
+        t = time.perf_counter()
+        process_page(img, 300, one)
+        ones.append((time.perf_counter() - t) * 1e3)
     t = time.perf_counter()
     r = process_page(img, 300, p)
     ts.append((time.perf_counter() - t) * 1e3)
     for k, v in r.analysis.timings_ms.items():
         steps.setdefault(k, []).append(v)
-print(f"median {statistics.median(ts):6.2f} ms, fastest {min(ts):6.2f} ms | "
+print(f"median {statistics.median(ts):6.2f} ms, fastest {min(ts):6.2f} ms"
+      + (f" (in turns; one thread {statistics.median(ones):.2f})" if ones else "") + " | "
       + ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in steps.items()))
 """
 
@@ -49,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pages", type=int, default=61)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--turns", action="store_true", help="a one-thread page before each timed page")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="sohoa-versions-") as tmp:
         trees = {}
@@ -60,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             for i in range(args.rounds):
                 for rev, tree in trees.items():
                     env = dict(os.environ, NUMBA_CACHE_DIR=str(tree / ".cache" / "numba"), PYTHONPATH=str(tree))
-                    out = subprocess.run([sys.executable, "-c", _CHILD, str(args.threads), str(args.pages)],
+                    out = subprocess.run([sys.executable, "-c", _CHILD, str(args.threads), str(args.pages),
+                                          "1" if args.turns else "0"],
                                          cwd=tree, env=env, capture_output=True, text=True, check=True).stdout
                     print(f"round {i + 1} {rev:>12}: {out.strip()}", flush=True)
         finally:
