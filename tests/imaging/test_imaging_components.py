@@ -58,8 +58,8 @@ def test_despeckle_inplace_on_an_unaligned_array():
 @settings(max_examples=40, deadline=None)
 @given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 40)), elements=st.integers(0, 1)),
        st.integers(0, 2**32 - 1))
-def test_selected_runs_are_the_runs_of_the_selected_pixels(mask, seed):
-    from imaging.runs import find_runs
+def test_selected_runs_are_the_runs_of_the_selected_pixels_and_painted_by_flag_alike(mask, seed):
+    from imaging.runs import fill_runs, find_runs
 
     runs = find_runs(mask, 1)
     keep = np.random.default_rng(seed).random(runs.count) < 0.6
@@ -72,20 +72,11 @@ def test_selected_runs_are_the_runs_of_the_selected_pixels(mask, seed):
     assert sel.rowstart[0] == 0 and sel.rowstart[-1] == sel.count
     with pytest.raises(ValueError):
         runs.select(np.ones(runs.count + 1, bool))
-
-
-@settings(max_examples=40, deadline=None)
-@given(arrays(np.uint8, st.tuples(st.integers(1, 30), st.integers(1, 40)), elements=st.integers(0, 1)),
-       st.integers(0, 2**32 - 1))
-def test_filling_runs_where_flagged_fills_those_runs_pixels_only(mask, seed):
-    from imaging.runs import fill_runs, find_runs
-
-    runs = find_runs(mask, 1)
-    where = np.random.default_rng(seed).random(runs.count) < 0.5
+    # painting the flagged runs paints the selected runs' pixels and no other
     by_flag, by_select = mask.copy(), mask.copy()
-    fill_runs(by_flag, runs, 7, where=where)
-    fill_runs(by_select, runs.select(where), 7)
+    fill_runs(by_flag, runs, 7, where=keep)
+    fill_runs(by_select, sel, 7)
     assert np.array_equal(by_flag, by_select)
-    assert (by_flag == 7).sum() == int((runs.x1 - runs.x0 + 1)[where].sum())
+    assert (by_flag == 7).sum() == int((runs.x1 - runs.x0 + 1)[keep].sum())
     with pytest.raises(ValueError):
         fill_runs(by_flag, runs, 7, where=np.ones(runs.count + 1, bool))
