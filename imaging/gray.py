@@ -73,7 +73,8 @@ def _fold_row(acc, f, orow, half, mul):
     # (exact for these sums, < 2**24). The usual factors are spelled out so the
     # loop has a fixed shape and is vectorised. For f = 2 and 4 the multiply is a
     # shift (mul = 2**32 / f**2) and the sums fit in 16 bits (at most 16 * 255 +
-    # 8): 16-bit lanes, twice as many per instruction.
+    # 8): 16-bit lanes, twice as many per instruction (_row_sums always gives them
+    # 16-bit sums; an accumulator of 32 bits takes the general loop).
     if f == 2 and acc.itemsize == 2:
         for ox in range(orow.shape[0]):
             s = np.uint16(acc[2 * ox] + acc[2 * ox + 1] + np.uint16(2))
@@ -82,17 +83,9 @@ def _fold_row(acc, f, orow, half, mul):
         for ox in range(orow.shape[0]):
             s = np.uint16(acc[4 * ox] + acc[4 * ox + 1] + acc[4 * ox + 2] + acc[4 * ox + 3] + np.uint16(8))
             orow[ox] = np.uint8(s >> np.uint16(4))
-    elif f == 2:
-        for ox in range(orow.shape[0]):
-            s = np.int64(acc[2 * ox]) + acc[2 * ox + 1]
-            orow[ox] = ((s + half) * mul) >> 32
     elif f == 3:
         for ox in range(orow.shape[0]):
             s = np.int64(acc[3 * ox]) + acc[3 * ox + 1] + acc[3 * ox + 2]
-            orow[ox] = ((s + half) * mul) >> 32
-    elif f == 4:
-        for ox in range(orow.shape[0]):
-            s = np.int64(acc[4 * ox]) + acc[4 * ox + 1] + acc[4 * ox + 2] + acc[4 * ox + 3]
             orow[ox] = ((s + half) * mul) >> 32
     else:
         for ox in range(orow.shape[0]):

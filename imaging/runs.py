@@ -271,14 +271,6 @@ def cut_word_runs(words, pos, xa, xb, y, ry, rs, re, k, table):
     return k
 
 
-@njit(cache=True, nogil=True)
-def _fill(img, ry, rs, re, value):
-    for i in range(ry.shape[0]):
-        row = img[ry[i]]
-        for x in range(rs[i], re[i] + 1):
-            row[x] = value
-
-
 def word_view(img: np.ndarray) -> np.ndarray:
     """``img`` (C-contiguous, 8-byte aligned) seen as uint64 words, for :func:`_runs`."""
     n = img.size // 8
@@ -349,10 +341,7 @@ def _fill_where(img, ry, rs, re, where, value):
 def fill_runs(img: np.ndarray, runs: Runs, value: int, where: np.ndarray | None = None) -> None:
     """Set every pixel of ``runs`` in ``img`` (uint8, same shape) to ``value``, in place;
     with ``where`` (bool, one per run), of those runs only (no selected copy made)."""
-    if where is None:
-        _fill(img, runs.y, runs.x0, runs.x1, np.uint8(value))
-        return
-    where = np.asarray(where, np.bool_)
+    where = np.ones(runs.count, np.bool_) if where is None else np.asarray(where, np.bool_)
     if where.shape != runs.y.shape:
         raise ValueError(f"where has {where.shape} flags for {runs.count} runs")
     _fill_where(img, runs.y, runs.x0, runs.x1, where, np.uint8(value))

@@ -167,8 +167,8 @@ def _pair_max(a, out, s, n):
 
 
 @njit(cache=True, nogil=True)
-def _tile_ranges(img, th, tw, ty0, ty1, tmin, tmax):
-    # Least and greatest value of each tile in tile rows ty0 .. ty1 - 1 (tw is 16).
+def _tile_ranges(img, th, tw, tmin, tmax):
+    # Least and greatest value of each tile of img, one row of tmin per tile row (tw is 16).
     # Per tile row: each column's range over the tile's rows, then four whole-row
     # halvings, after which column x holds the range of columns x .. x + 15
     # (vectorised; a loop over each tile's columns is not, and took 0.4 of the
@@ -182,7 +182,7 @@ def _tile_ranges(img, th, tw, ty0, ty1, tmin, tmax):
     cmax = np.zeros(n + tw, np.uint8)
     t1 = np.empty(n + tw, np.uint8)
     t2 = np.empty(n + tw, np.uint8)
-    for ty in range(ty0, ty1):
+    for ty in range(tmin.shape[0]):
         _band_range(img, ty * th, min(h, ty * th + th), cmin[:w], cmax[:w])
         _pair_min(cmin, t1, 1, n)
         _pair_min(t1, t2, 2, n)
@@ -216,7 +216,7 @@ def _band_paper(img: np.ndarray, half: int, k: float, r: float, ta: int, tb: int
     a, b = max(0, ta - ry), min(nty, tb + ry)
     tmin = np.empty((b - a, ntx), np.int64)
     tmax = np.empty((b - a, ntx), np.int64)
-    _tile_ranges(img[a * th:min(img.shape[0], b * th)], th, tw, 0, b - a, tmin, tmax)
+    _tile_ranges(img[a * th:min(img.shape[0], b * th)], th, tw, tmin, tmax)
     paper[ta:tb] = _paper_of(tmin, tmax, th, tw, half, k, r)[ta - a:tb - a]
 
 

@@ -145,7 +145,7 @@ def test_tile_ranges_are_each_tiles_least_and_greatest_value(h, w):
     nty, ntx = -(-h // th), -(-w // tw)
     tmin = np.empty((nty, ntx), np.int64)
     tmax = np.empty((nty, ntx), np.int64)
-    _tile_ranges(img, th, tw, 0, nty, tmin, tmax)
+    _tile_ranges(img, th, tw, tmin, tmax)
     for ty in range(nty):
         for tx in range(ntx):
             tile = img[ty * th:(ty + 1) * th, tx * tw:(tx + 1) * tw]
