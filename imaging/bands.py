@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -49,12 +49,50 @@ def split(n: int, parts: int, multiple: int = 1) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
+class Task(Generic[T]):
+    """A call handed to the shared helpers. :meth:`result` makes it on the asking
+    thread instead when no helper has started it yet: a helper woken late, or busy
+    with another page's work, then costs this thread nothing but the call itself.
+    Without ``together`` the call is made at once, on this thread."""
+
+    def __init__(self, call: Callable[[], T], together: bool = True):
+        self._call = call
+        self._future: Future = _executor().submit(call) if together else self._here()
+
+    def _here(self) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(self._call())
+        except BaseException as exc:  # noqa: BLE001 - raised by result(), as a helper's would be
+            future.set_exception(exc)
+        return future
+
+    def result(self) -> T:
+        """The call's result (or its error raised), once it is made; call from one thread only."""
+        if self._future.cancel():
+            self._future = self._here()
+        return self._future.result()
+
+    def done(self) -> bool:
+        """Whether the call has been made (without making it)."""
+        return self._future.done() and not self._future.cancelled()
+
+    def exception(self) -> BaseException | None:
+        """The call's error, or None (as :meth:`result`, it makes the call if no helper has started it)."""
+        try:
+            self.result()
+        except BaseException as exc:  # noqa: BLE001 - returned, as Future.exception does
+            return exc
+        return None
+
+
 def run(calls: list[Callable[[], T]], together: bool = True) -> list[T]:
     """Results of ``calls``: the first on this thread, the others on the shared helpers
-    at the same time (all on this thread, in order, without ``together``)."""
+    at the same time (all on this thread, in order, without ``together``); a call no
+    helper has started by the time this thread wants it is made here (:class:`Task`)."""
     if len(calls) == 1 or not together:
         return [c() for c in calls]
-    futures = [_executor().submit(c) for c in calls[1:]]
+    tasks = [Task(c) for c in calls[1:]]
     # Wait for every helper even if a band fails: a band still running must not
     # outlive the arrays the caller is about to drop.
     results: list = []
@@ -63,9 +101,9 @@ def run(calls: list[Callable[[], T]], together: bool = True) -> list[T]:
         results.append(calls[0]())
     except BaseException as exc:  # noqa: BLE001 - re-raised below, after the others
         error = exc
-    for f in futures:
+    for t in tasks:
         try:
-            results.append(f.result())
+            results.append(t.result())
         except BaseException as exc:  # noqa: BLE001 - as above
             error = error or exc
     if error is not None:
@@ -77,37 +115,31 @@ class Helpers:
     """Calls started on the shared helpers while this thread does work of its own.
 
     ``start`` hands a call to the helpers (in the order started: with one helper,
-    a call starts only after the ones before it) and returns its future; leaving
-    the ``with`` block waits for every call started, even when the block fails, so
-    that none outlives the arrays it works on, and raises the first call's error.
-    Without ``together`` each call runs at once on this thread. A call must not
-    wait for another started after it (with one helper, that one never starts).
+    a call starts only after the ones before it) and returns its :class:`Task`,
+    which this thread makes itself if no helper has started it when its result is
+    asked for; leaving the ``with`` block waits for (or makes) every call started,
+    even when the block fails, so that none outlives the arrays it works on, and
+    raises the first call's error. Without ``together`` each call runs at once on
+    this thread.
     """
 
     def __init__(self, together: bool = True):
         self._together = together
-        self._futures: list[Future] = []
+        self._tasks: list[Task] = []
 
     def __enter__(self) -> "Helpers":
         return self
 
-    def start(self, call: Callable[[], T]) -> "Future[T]":
-        if self._together:
-            future = _executor().submit(call)
-        else:
-            future = Future()
-            try:
-                future.set_result(call())
-            except BaseException as exc:  # noqa: BLE001 - raised by result(), as a helper's would be
-                future.set_exception(exc)
-        self._futures.append(future)
-        return future
+    def start(self, call: Callable[[], T]) -> Task[T]:
+        task = Task(call, self._together)
+        self._tasks.append(task)
+        return task
 
     def __exit__(self, kind, exc, tb) -> None:
         error = None
-        for f in self._futures:
+        for t in self._tasks:
             try:
-                f.result()
+                t.result()
             except BaseException as e:  # noqa: BLE001 - re-raised below, after the others
                 error = error or e
         if error is not None and exc is None:

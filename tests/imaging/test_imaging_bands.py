@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 from functools import partial
 
 import numpy as np
@@ -62,7 +63,10 @@ def test_helpers_run_calls_beside_this_thread_and_wait_for_all_on_leaving():
     release = threading.Event()
     finished = []
 
+    began = threading.Event()
+
     def slow():
+        began.set()
         release.wait(5)
         finished.append("slow")
         return threading.get_ident()
@@ -70,6 +74,7 @@ def test_helpers_run_calls_beside_this_thread_and_wait_for_all_on_leaving():
     with bands.Helpers() as helpers:
         first = helpers.start(slow)
         second = helpers.start(lambda: finished.append("second"))
+        assert began.wait(5)  # on a helper (a call not yet started there would be made here)
         assert not first.done()  # started, and this thread is not held up by it
         release.set()
     assert first.done() and second.done() and first.result() != me
@@ -109,6 +114,40 @@ def test_helpers_not_together_run_each_call_at_once_on_this_thread():
             bad = helpers.start(lambda: 1 / 0)
             assert bad.done() and isinstance(bad.exception(), ZeroDivisionError)
     # the failed call's error is raised on leaving the block, as a helper's would be
+
+
+def _hold_every_helper():
+    """Occupy every shared helper until the returned event is set."""
+    release, started = threading.Event(), []
+    n = max(1, (os.cpu_count() or 2) - 1)
+    hold = [bands._executor().submit(lambda: (started.append(1), release.wait(10))) for _ in range(n)]
+    deadline = time.monotonic() + 5
+    while len(started) < n and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(started) == n
+    return release, hold
+
+
+def test_a_call_no_helper_has_started_is_made_by_the_thread_that_wants_it():
+    me = threading.get_ident()
+    release, hold = _hold_every_helper()
+    try:
+        t0 = time.monotonic()
+        # every helper is busy: the band, the task and the helpers' calls are made here, at once
+        assert bands.run([threading.get_ident, threading.get_ident]) == [me, me]
+        task = bands.Task(threading.get_ident)
+        assert not task.done() and task.result() == me and task.done()
+        with bands.Helpers() as helpers:
+            late = helpers.start(threading.get_ident)
+            bad = helpers.start(lambda: 1 / 0)
+        assert late.result() == me and isinstance(bad.exception(), ZeroDivisionError)
+        assert time.monotonic() - t0 < 5  # not held up by the busy helpers
+    except ZeroDivisionError:
+        pass  # Helpers raises the failed call's error on leaving, as a helper's would be
+    finally:
+        release.set()
+        for f in hold:
+            f.result()
 
 
 def _runs_equal(a, b):
