@@ -7,11 +7,15 @@ the agent calls the pipeline from a pool of threads, one page each.
 
 A step cut into bands gives the same result as the step over the whole page (the
 kernels say how: rows read across a band's edge, runs linked across it); the
-tests compare the two bit for bit.
+tests compare the two bit for bit. Bands are either one per thread (:func:`run`)
+or more than threads, each taken by whichever thread is free (:func:`share`);
+a call no helper has started yet when its result is wanted is made by the
+thread that wants it (:class:`Task`).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Callable
@@ -47,6 +51,26 @@ def split(n: int, parts: int, multiple: int = 1) -> list[tuple[int, int]]:
             edges.append(e)
     edges.append(n)
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def split_tapering(n: int, threads: int, rounds: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """Ranges covering ``0 .. n`` for :func:`share` among ``threads`` threads: ``rounds``
+    rounds of ``threads`` ranges each (fewer when ``n`` is small), each round's ranges
+    half the size of the round before (for 2 threads and 3 rounds: 4, 4, 2, 2, 1, 1
+    fourteenths), inner edges on a ``multiple``. The large first ranges keep the
+    count, and what each range costs, low; the small last ones let threads that run
+    at different speeds end close together (measured: imaging.sauvola.BAND_ROUNDS)."""
+    weights = [1 << (rounds - 1 - i // threads) for i in range(threads * rounds)]
+    total = sum(weights)
+    edges, acc = [0], 0
+    for wt in weights[:-1]:
+        acc += wt
+        e = (n * acc // total) // multiple * multiple
+        if e > edges[-1]:
+            edges.append(e)
+    if n > edges[-1]:
+        edges.append(n)
+    return list(zip(edges, edges[1:]))
 
 
 class Task(Generic[T]):
@@ -108,6 +132,45 @@ def run(calls: list[Callable[[], T]], together: bool = True) -> list[T]:
             error = error or exc
     if error is not None:
         raise error
+    return results
+
+
+def share(calls: list[Callable[[], T]], workers: int) -> list[T]:
+    """Results of ``calls``, in order, made by ``workers`` threads (this one and
+    ``workers - 1`` shared helpers), each taking the next call not yet taken as soon
+    as it is free.
+
+    With more calls than workers, a worker that starts late or runs slower (a
+    helper woken late, a core shared with the OCR processes) takes fewer of them,
+    where :func:`run`'s fixed bands would leave this thread waiting for it. After a
+    call fails, no further call is started; the first error is raised once every
+    worker has stopped.
+    """
+    if workers <= 1 or len(calls) <= 1:
+        return [c() for c in calls]
+    results: list = [None] * len(calls)
+    taken = itertools.count()  # next() on a count is atomic under the interpreter lock
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while not errors:
+            i = next(taken)
+            if i >= len(calls):
+                return
+            try:
+                results[i] = calls[i]()
+            except BaseException as exc:  # noqa: BLE001 - raised below, once every worker has stopped
+                errors.append(exc)
+
+    futures = [_executor().submit(work) for _ in range(min(workers, len(calls)) - 1)]
+    work()
+    for f in futures:
+        # A helper still busy with other work when this thread ran out of calls
+        # has nothing left to take: it is not waited for.
+        if not f.cancel():
+            f.result()
+    if errors:
+        raise errors[0]
     return results
 
 

@@ -56,6 +56,13 @@ TILE_COLS = 16
 # with loop heads and tails: on the bench's 300 dpi text and table pages a gap
 # of up to five tiles costs less tested than split (6: 10.8 ms, 2: 11.3 ms).
 MIN_GAP = 6
+# Rounds of bands when the page is binarized on several threads: 4, 4, 2, 2, 1, 1
+# fourteenths of the page on two (bands.split_tapering). On the bench's 300 dpi page,
+# with the second core shared with a process busy a quarter of the time, two halves
+# took 7.0 ms and these bands 6.4 (equal sixths 6.7); with both cores idle 5.1-5.2
+# ms each (equal sixths 5.3: every band costs its window's first rows and its
+# neighbours' tile ranges again, and the join more runs).
+BAND_ROUNDS = 3
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -406,7 +413,11 @@ def _binarize(img: np.ndarray, win: int, k: float, r: float, want_runs: bool,
         runs = _sauvola(img, win, k, r, th, tw, MIN_GAP, paper, out, words, want_runs, a, b)
         return runs if then is None else then(out, runs, a, b)
 
-    return out, bands.run([partial(band, a, b) for a, b in bands.split(h, threads, th)])
+    # On several threads the page is cut into more bands than threads, each taken
+    # by whichever thread is free (bands.share): a helper that starts late or runs
+    # slower (its core shared with the OCR processes) takes fewer (see BAND_ROUNDS).
+    parts = bands.split_tapering(h, threads, BAND_ROUNDS, th) if threads > 1 else [(0, h)]
+    return out, bands.share([partial(band, a, b) for a, b in parts], threads)
 
 
 def sauvola(gray: np.ndarray, window: int = 25, k: float = 0.2, r: float = 127.5) -> np.ndarray:

@@ -7,6 +7,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from bench.imaging_pages import cached_page as page
 from imaging import bands
@@ -27,6 +28,18 @@ def test_split_covers_every_row_once_with_inner_edges_on_the_multiple(n, parts, 
     assert all(b == c for (_, b), (c, _) in zip(ranges, ranges[1:]))
     assert all(a % multiple == 0 for a, _ in ranges)
     assert 1 <= len(ranges) <= parts
+
+
+@given(st.integers(0, 5000), st.integers(1, 6), st.integers(1, 5), st.integers(1, 32))
+def test_tapering_ranges_cover_every_row_once_and_shrink_round_by_round(n, threads, rounds, multiple):
+    ranges = bands.split_tapering(n, threads, rounds, multiple)
+    assert [r for a, b in ranges for r in range(a, b)] == list(range(n))
+    assert all(a % multiple == 0 for a, _ in ranges) and len(ranges) <= threads * rounds
+    if n >= 64 * threads * rounds * multiple:
+        sizes = [b - a for a, b in ranges]
+        assert len(sizes) == threads * rounds
+        for i in range(threads, len(sizes)):  # half the size of the round before, up to the rounding
+            assert abs(2 * sizes[i] - sizes[i - threads]) <= 4 * multiple
 
 
 def test_run_returns_results_in_order_and_uses_other_threads():
@@ -148,6 +161,48 @@ def test_a_call_no_helper_has_started_is_made_by_the_thread_that_wants_it():
         release.set()
         for f in hold:
             f.result()
+
+
+def test_share_makes_every_call_once_in_order_on_the_threads_free():
+    calls, seen = list(range(23)), []
+    lock = threading.Lock()
+
+    def call(i):
+        with lock:
+            seen.append((i, threading.get_ident()))
+        time.sleep(0.002)
+        return i * i
+
+    assert bands.share([lambda i=i: call(i) for i in calls], 2) == [i * i for i in calls]
+    assert sorted(i for i, _ in seen) == calls
+    assert len({t for _, t in seen}) == 2  # the helper took some
+    # one worker, or every helper busy: all made here, none waited for
+    me = threading.get_ident()
+    seen.clear()
+    assert bands.share([lambda i=i: call(i) for i in calls], 1) == [i * i for i in calls]
+    release, hold = _hold_every_helper()
+    try:
+        seen.clear()
+        assert bands.share([lambda i=i: call(i) for i in calls], 2) == [i * i for i in calls]
+        assert {t for _, t in seen} == {me}
+    finally:
+        release.set()
+        for f in hold:
+            f.result()
+
+
+def test_share_starts_no_call_after_one_fails_and_raises_the_first_error():
+    started = []
+
+    def call(i):
+        started.append(i)
+        if i == 2:
+            raise ValueError("band 2")
+        time.sleep(0.01)
+
+    with pytest.raises(ValueError, match="band 2"):
+        bands.share([lambda i=i: call(i) for i in range(40)], 2)
+    assert 2 in started and len(started) < 10
 
 
 def _runs_equal(a, b):
