@@ -260,7 +260,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
     tall = ((comps.box[:, 3] - comps.box[:, 1]) > p.text_max_mm / mm_px)[component]
     text_runs = runs.select(~tall)
 
-    def blank_test():
+    def blank_and_quality():
         blank = detect_blank_runs(kept_runs, comps, kept_component, sdpi, speck_mm=max(p.speck_mm, 1.0),
                                   max_ink_mm2=p.blank_max_ink_mm2, block=block)
         if blank.blank:
@@ -269,23 +269,18 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
             dark = dark_shape_area(maps.outside, block * mm_px)
             if dark > 0:
                 blank = BlankResult(False, blank.ink_mm2 + dark, blank.content_blocks)
-        return blank
-
-    def quality_measures():
         interior = maps.interior & edges.inside_blocks(block, maps.interior.shape)
-        return measure_quality(small, interior, block, ink)
+        return blank, measure_quality(small, interior, block, ink)
 
     across = SkewSearch(text_runs, p.max_skew_deg)
     with bands.Helpers(par) as helpers:
         # The search's subsample and half the sweep's steps on a helper, then the
-        # quality measures and the blank test, which need no skew, while this
-        # thread searches (step 6). Two calls, so that when the helper runs behind
-        # this thread makes whichever it has not started (bands.Task).
+        # blank test and the quality measures, which need no skew, while this
+        # thread searches (step 6).
         fine = helpers.start(partial(across.prepare, fine=True))
         across.prepare()
         half = helpers.start(partial(across.sweep, across.steps // 2))
-        quality_task = helpers.start(quality_measures)
-        blank_task = helpers.start(blank_test)
+        side = helpers.start(blank_and_quality)
         across.sweep(0, across.steps // 2)
         fine.result()
         half.result()
@@ -294,7 +289,7 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         # helper finishes the blank test (a blank page has no box, and no angle).
         angle = way.skew.angle_deg if (way.text and abs(way.skew.angle_deg) >= p.min_rotation_deg) else 0.0
         content = runs_box(runs, angle)
-        blank, quality = blank_task.result(), quality_task.result()
+        blank, quality = side.result()
     if blank.blank:
         way, angle, content = replace(way, text=False), 0.0, None
     skew = way.skew
