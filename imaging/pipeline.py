@@ -70,10 +70,10 @@ class _Lines:
     unsure: bool              # text whose orientation was not sure enough: left as scanned
 
 
-# The orientation measures of a 300 dpi page take about a sixth of the time of
-# its rotation (0.9 against 5.8 ms on the bench's gray page, one core; the quality
-# measures are made during the skew search).
-_MEASURES = 0.16
+# Rounds of the rotation's bands on several threads (bands.split_tapering); each
+# band fills a ring of sheared rows afresh (about a hundred rows of the first shear
+# on a page turned 2.3 degrees, see imaging.rotate).
+ROTATION_ROUNDS = 3
 
 
 def _warn(code: str, measure: float, limit: float) -> dict:
@@ -318,14 +318,10 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
                       orientation)
 
     if par:
-        # Rows of the full page on every thread; one of them measures first and
-        # then makes fewer rows, so that all finish together: with the measures
-        # taking _MEASURES of the rotation's time R, each thread has (1 + _MEASURES) R / T
-        # of work, the measuring one R (1 / T - _MEASURES (1 - 1 / T)) of rows.
-        share = max(0.0, 1.0 / p.threads - _MEASURES * (1.0 - 1.0 / p.threads))
-        cut = int(rotation.height * (1.0 - share))
-        lines = bands.run([partial(rotation.rows, *r) for r in bands.split(cut, p.threads - 1)]
-                          + [lambda: (measure(), rotation.rows(cut, rotation.height))[0]])[-1]
+        # The measures and bands of the full page's rows, each taken by whichever
+        # thread is free (bands.share): the one that measures makes fewer rows.
+        parts = bands.split_tapering(rotation.height, p.threads, ROTATION_ROUNDS)
+        lines = bands.share([measure] + [partial(rotation.rows, a, b) for a, b in parts], p.threads)[0]
     else:
         rotation.rows(0, rotation.height)
         lines = measure()
