@@ -130,22 +130,29 @@ def _ink_points_t(ry, rs, re, n, h, stride):
 
 
 @njit(cache=True, nogil=True)
-def _score(ys, xs, t, hist, offset):
+def _score(ys, xs, t, hist, offset, bins, fracs):
     # Differential square sum of the profile of ink sheared by t = tan(angle).
-    # Neighbouring points of a row land in
-    # the same bins: four interleaved copies of the histogram (bin b of copy c at
-    # 4 b + c) keep each update from waiting on the one before it, and unsigned
-    # indices spare the negative-index checks (r >= 1 by the choice of offset).
+    # First every point's bin and fraction (a loop the compiler vectorises), then
+    # the histogram from them: in one loop, the scattered updates kept the
+    # arithmetic from running in vector lanes (measured 41 -> 30 us for 24 500
+    # points, the same sums to the bit). ``bins`` and ``fracs`` are scratch space
+    # of at least ys.shape[0]. Neighbouring points of a row land in the same
+    # bins: four interleaved copies of the histogram (bin b of copy c at 4 b + c)
+    # keep each update from waiting on the one before it, and unsigned indices
+    # spare the negative-index checks (r >= 1 by the choice of offset).
     hist[:] = 0.0
     n = ys.shape[0]
+    for i in range(n):
+        r = ys[i] + xs[i] * t + offset
+        b = np.int64(r)
+        bins[i] = b
+        fracs[i] = r - float(b)
     four = np.uint64(4)
     j = np.uint64(0)
     three = np.uint64(3)
     for i in range(n):
-        r = ys[i] + xs[i] * t + offset
-        b = np.uint64(int(r))
-        f = r - float(b)
-        k = four * b + (j & three)
+        k = four * np.uint64(bins[i]) + (j & three)
+        f = fracs[i]
         hist[k] += 1.0 - f
         hist[k + four] += f
         j += np.uint64(1)
@@ -174,9 +181,11 @@ def _sweep(cys, cxs, h, w, max_angle, sweep_step, k0, k1, scores):
     # histogram of its own: steps may be shared among threads.
     offset, size = _frame(h, w, max_angle, sweep_step)
     hist = np.zeros(size, np.float64)
+    bins = np.empty(cys.shape[0], np.int64)
+    fracs = np.empty(cys.shape[0], np.float64)
     for k in range(k0, k1):
         a = -max_angle + k * sweep_step
-        scores[k] = _score(cys, cxs, math.tan(math.radians(a)), hist, offset)
+        scores[k] = _score(cys, cxs, math.tan(math.radians(a)), hist, offset, bins, fracs)
 
 
 @njit(cache=True, nogil=True)
@@ -185,6 +194,9 @@ def _refine(scores, cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision, 
     # finer one of the search. Without `refine`, the sweep's best sample is the answer.
     offset, size = _frame(h, w, max_angle, sweep_step)
     hist = np.zeros(size, np.float64)
+    m = max(cys.shape[0], fys.shape[0])
+    bins = np.empty(m, np.int64)
+    fracs = np.empty(m, np.float64)
     nsweep = scores.shape[0]
     best = 0
     for k in range(nsweep):
@@ -203,26 +215,26 @@ def _refine(scores, cys, cxs, fys, fxs, h, w, max_angle, sweep_step, precision, 
     g = (math.sqrt(5.0) - 1.0) / 2.0
     c = hi - g * (hi - lo)
     d = lo + g * (hi - lo)
-    fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset)
-    fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset)
+    fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset, bins, fracs)
+    fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset, bins, fracs)
     while hi - lo > precision:
         if fc >= fd:
             hi = d
             d = c
             fd = fc
             c = hi - g * (hi - lo)
-            fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset)
+            fc = _score(fys, fxs, math.tan(math.radians(c)), hist, offset, bins, fracs)
         else:
             lo = c
             c = d
             fc = fd
             d = lo + g * (hi - lo)
-            fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset)
+            fd = _score(fys, fxs, math.tan(math.radians(d)), hist, offset, bins, fracs)
     angle = 0.5 * (lo + hi)
     if conf > 0.0:
         # The sweep's samples can straddle a narrow peak: judge the peak at the
         # refined angle, on the same subsample as the sweep.
-        peak = max(peak, _score(cys, cxs, math.tan(math.radians(angle)), hist, offset))
+        peak = max(peak, _score(cys, cxs, math.tan(math.radians(angle)), hist, offset, bins, fracs))
         conf = 1.0 - med / peak
     return angle, conf, peak
 
