@@ -135,19 +135,34 @@ def _block_max(img, block):
 
 
 @njit(cache=True, nogil=True)
+def _max_of3(a, b, c, out):
+    # A function of its own so that the loop is vectorised.
+    for i in range(out.shape[0]):
+        out[i] = max(a[i], max(b[i], c[i]))
+
+
+@njit(cache=True, nogil=True)
 def _max3(a):
-    # 3x3 maximum; cells beyond the grid do not count.
+    # 3x3 maximum; cells beyond the grid do not count. Separable: the maximum of
+    # each cell's row neighbours, then of those of the rows above and below (a
+    # clamped index repeats an edge cell, which changes no maximum). Whole rows at
+    # a time, vectorised: 84 -> 6 us on the bench page's 103 x 75 blocks (a loop
+    # over each cell's 3 x 3 took the four of them 0.34 of block_maps' 0.44 ms).
     bh, bw = a.shape
-    out = np.empty_like(a)
+    across = np.empty_like(a)
     for by in range(bh):
-        for bx in range(bw):
-            m = a[by, bx]
-            for yy in range(max(0, by - 1), min(bh, by + 2)):
-                for xx in range(max(0, bx - 1), min(bw, bx + 2)):
-                    if a[yy, xx] > m:
-                        m = a[yy, xx]
-            out[by, bx] = m
-    return out
+        row = a[by]
+        out = across[by]
+        if bw == 1:
+            out[0] = row[0]
+            continue
+        _max_of3(row[:bw - 2], row[1:bw - 1], row[2:], out[1:bw - 1])
+        out[0] = max(row[0], row[1])
+        out[bw - 1] = max(row[bw - 2], row[bw - 1])
+    res = np.empty_like(a)
+    for by in range(bh):
+        _max_of3(across[max(0, by - 1)], across[by], across[min(bh - 1, by + 1)], res[by])
+    return res
 
 
 @njit(cache=True, nogil=True)
