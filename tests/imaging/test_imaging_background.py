@@ -103,3 +103,11 @@ def test_ink_mask_refuses_maps_of_another_size():
     maps = block_maps(np.zeros((20, 20), np.uint8), 4, 200)
     with pytest.raises(ImageError):
         ink_mask(np.zeros((40, 40), np.uint8), maps.background, maps.outside, 4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 90))))
+def test_histogram_counts_every_pixel_once(img):
+    from imaging.background import _histogram
+
+    np.testing.assert_array_equal(_histogram(img), np.bincount(img.ravel(), minlength=256))
