@@ -226,14 +226,28 @@ def _sweep(p, q, t0, dt, nt, binw, win, lo, nb):
     # point and slope (the sheet edges of a 300 dpi page 0.84 -> 0.74 ms, one core).
     exact = binw > 0.0 and math.frexp(binw)[0] == 0.5
     inv = 1.0 / binw
+    # Each slope's bins are found in a loop of their own (vectorised) before they
+    # are counted, in four interleaved copies of the histogram (bin j of copy c at
+    # 4 j + c): the points of an edge fall in the same few bins, and counting them
+    # in one table would chain each update on the last. The four edges of the
+    # bench page: 0.40 -> 0.29 ms (find_sheet_edges 0.70 -> 0.59).
+    bins = np.empty(n, np.int64)
+    sub = np.zeros(4 * nb, np.int64)
     for k in range(nt):
         t = t0 + k * dt
-        hist[:] = 0
+        if exact:
+            for i in range(n):
+                bins[i] = int(math.floor((p[i] - t * q[i] - lo) * inv))
+        else:
+            for i in range(n):
+                bins[i] = int(math.floor((p[i] - t * q[i] - lo) / binw))
+        sub[:] = 0
         for i in range(n):
-            d = p[i] - t * q[i] - lo
-            j = int(math.floor(d * inv if exact else d / binw))
+            j = bins[i]
             if 0 <= j < nb:
-                hist[j] += 1
+                sub[4 * j + (i & 3)] += 1
+        for j in range(nb):
+            hist[j] = sub[4 * j] + sub[4 * j + 1] + sub[4 * j + 2] + sub[4 * j + 3]
         s = 0
         for j in range(win):
             s += hist[j]
