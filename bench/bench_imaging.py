@@ -257,7 +257,7 @@ def _why_bitonal(page300: np.ndarray, pres: dict, tres: dict) -> str:
             f"path. On two threads the page takes {two['total']:.1f} ms (analysis {two['analysis']:.1f}, "
             f"correction with the orientation {two['correction']:.1f}, binarize {two['binarize']:.1f}, "
             f"despeckle {two['despeckle']:.1f}): of the analysis on the 75 dpi copy the second core takes the "
-            "sheet's edges, half of the ink's runs and links, half of the skew sweep and, beside the skew "
+            "sheet's edges, half of the ink's runs and links (when it is free for them) and, beside the skew "
             "search, the blank test and quality measures; the rest (block maps, labels, debris, the search "
             "itself, the boxes) runs one step after the other. In the agent the bitonal page feeds "
             "tesseract, which takes about 0.2 s a page (Records section), so these milliseconds do not limit "
@@ -426,10 +426,10 @@ def run() -> str:
         "",
         "### One page on two threads",
         "",
-        "The same page on one thread and on two (`PipelineParams(threads=2)`: the rotation, and Sauvola with "
-        "the speck removal, in bands of rows; in the analysis the sheet edges beside the ink mask, the ink's runs and "
-        "links in two bands, half the skew sweep and the blank test and quality measures beside the skew "
-        "search; the orientation beside the rotation; docs/design.md section 4, I6), taken in turns, "
+        "The same page on one thread and on two (`PipelineParams(threads=2)`: the rotation with the orientation, "
+        "and Sauvola with the speck removal, in bands of rows each taken by whichever thread is free; in the "
+        "analysis the sheet edges beside the ink mask, the ink's runs and links in two bands, the blank test and "
+        "quality measures beside the skew search; docs/design.md section 4, I6), taken in turns, "
         f"{3 * REPEAT} rounds; OpenCV with `cv2.setNumThreads(1)` and `(2)`.",
         "",
         *threads,

@@ -272,18 +272,15 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         interior = maps.interior & edges.inside_blocks(block, maps.interior.shape)
         return blank, measure_quality(small, interior, block, ink)
 
-    across = SkewSearch(text_runs, p.max_skew_deg)
     with bands.Helpers(par) as helpers:
-        # The search's subsample and half the sweep's steps on a helper, then the
-        # blank test and the quality measures, which need no skew, while this
-        # thread searches (step 6).
-        fine = helpers.start(partial(across.prepare, fine=True))
-        across.prepare()
-        half = helpers.start(partial(across.sweep, across.steps // 2))
+        # The blank test and the quality measures need no skew: one call on a helper
+        # while this thread searches (step 6), so that a helper that runs slower
+        # than this thread (its core shared) holds nothing up until the end.
         side = helpers.start(blank_and_quality)
-        across.sweep(0, across.steps // 2)
-        fine.result()
-        half.result()
+        across = SkewSearch(text_runs, p.max_skew_deg)
+        across.prepare()
+        across.prepare(fine=True)
+        across.sweep()
         way = _direction(across, text_runs, p, orientation)
         # The content box at the angle a page with content is turned by, while the
         # helper finishes the blank test (a blank page has no box, and no angle).
