@@ -44,9 +44,16 @@ def test_tapering_ranges_cover_every_row_once_and_shrink_round_by_round(n, threa
 
 def test_run_returns_results_in_order_and_uses_other_threads():
     seen = {}
+    taken = threading.Event()
 
     def call(i):
         seen[i] = threading.get_ident()
+        if i == 0:
+            # this thread's band waits until a helper has taken one (a band no helper
+            # has started by the time this thread wants it is made here: bands.Task)
+            assert taken.wait(5)
+        else:
+            taken.set()
         return i * i
 
     assert bands.run([lambda i=i: call(i) for i in range(4)]) == [0, 1, 4, 9]
@@ -166,10 +173,16 @@ def test_a_call_no_helper_has_started_is_made_by_the_thread_that_wants_it():
 def test_share_makes_every_call_once_in_order_on_the_threads_free():
     calls, seen = list(range(23)), []
     lock = threading.Lock()
+    me = threading.get_ident()
+    helped = threading.Event()
 
     def call(i):
         with lock:
             seen.append((i, threading.get_ident()))
+        if threading.get_ident() != me:
+            helped.set()
+        elif i == 0 and not helped.is_set():
+            assert helped.wait(5)  # the first call waits until the helper has taken one
         time.sleep(0.002)
         return i * i
 
@@ -177,7 +190,6 @@ def test_share_makes_every_call_once_in_order_on_the_threads_free():
     assert sorted(i for i, _ in seen) == calls
     assert len({t for _, t in seen}) == 2  # the helper took some
     # one worker, or every helper busy: all made here, none waited for
-    me = threading.get_ident()
     seen.clear()
     assert bands.share([lambda i=i: call(i) for i in calls], 1) == [i * i for i in calls]
     release, hold = _hold_every_helper()
