@@ -279,9 +279,8 @@ def process_page(image: np.ndarray, dpi: float, params: PipelineParams | None = 
         side = helpers.start(blank_and_quality)
         across = SkewSearch(text_runs, p.max_skew_deg)
         across.prepare()
-        across.prepare(fine=True)
         across.sweep()
-        way = _direction(across, text_runs, p, orientation)
+        way = _direction(across, text_runs, p, orientation)  # its result() picks the search's subsample
         # The content box at the angle a page with content is turned by, while the
         # helper finishes the blank test (a blank page has no box, and no angle).
         angle = way.skew.angle_deg if (way.text and abs(way.skew.angle_deg) >= p.min_rotation_deg) else 0.0
